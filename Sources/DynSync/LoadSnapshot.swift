@@ -1,0 +1,51 @@
+@_exported import DynSyncCore
+import DynSyncReaders
+
+/// Reports how reading goes, for long runs; the CLI prints it on stderr.
+public protocol ProgressObserver: Sendable {
+  func readingFile(_ path: String, format: ExportFormat)
+  func readRecords(_ count: Int, inFile path: String)
+}
+
+/// Reports nothing.
+public struct SilentProgress: ProgressObserver {
+  public init() {}
+  public func readingFile(_ path: String, format: ExportFormat) {}
+  public func readRecords(_ count: Int, inFile path: String) {}
+}
+
+/// Options that steer reading an export.
+public struct ReadOptions: Sendable {
+  /// The table of FetchXML results that carry no hint of it.
+  public var fetchXMLEntity: String?
+
+  public init(fetchXMLEntity: String? = nil) {
+    self.fetchXMLEntity = fetchXMLEntity
+  }
+}
+
+/// Reads an export (files and folders, any mix of formats) into one snapshot: read → normalize.
+///
+/// A file whose document is malformed stops that file only: its error is kept in
+/// `failedFiles`, and the other files are still read.
+public func loadSnapshot(
+  from paths: [String], options: ReadOptions = ReadOptions(), progress: some ProgressObserver = SilentProgress()
+) throws -> Snapshot {
+  var builder = SnapshotBuilder()
+  for file in try ExportInput.files(at: paths) {
+    progress.readingFile(file.path, format: file.format)
+    var count = 0
+    do {
+      let summary = try ExportInput.read(file, entity: options.fetchXMLEntity) { event in
+        builder.add(event)
+        count += 1
+        if count % 50_000 == 0 { progress.readRecords(count, inFile: file.path) }
+      }
+      builder.finish(file: summary)
+    } catch let error as InputError {
+      builder.fail(file: error)
+    }
+    progress.readRecords(count, inFile: file.path)
+  }
+  return builder.build()
+}

@@ -1,0 +1,107 @@
+/// A reference to another record: the target table, when the export names it, and its id.
+public struct Lookup: Sendable, Hashable {
+  /// The target's logical name; `nil` when the export does not say (Web API without annotations).
+  public var entity: String?
+  public var id: GUID
+
+  public init(entity: String?, id: GUID) {
+    self.entity = entity
+    self.id = id
+  }
+
+  // Dataverse ids are unique across tables, so the id alone decides; an export that omits the
+  // target table must not look like a change.
+  public static func == (lhs: Lookup, rhs: Lookup) -> Bool { lhs.id == rhs.id }
+  public func hash(into hasher: inout Hasher) { hasher.combine(id) }
+}
+
+/// One typed column value of a canonical record.
+///
+/// Equality is by meaning, not by spelling: numbers compare numerically across integer, decimal
+/// and option-set forms (formats disagree on which one a column is when they carry no schema),
+/// and formatted labels are kept outside the value so they never take part.
+public enum FieldValue: Sendable, Hashable {
+  case null
+  case string(String)
+  case integer(Int64)
+  case decimal(ExactDecimal)
+  case boolean(Bool)
+  case dateTime(Timestamp)
+  case date(CalendarDate)
+  case optionSet(Int64)
+  /// Choice values of a multi-select column, sorted and without repeats.
+  case multiSelect([Int64])
+  case lookup(Lookup)
+  /// A uniqueidentifier column that is not a lookup.
+  case guid(GUID)
+
+  /// The name of the value's kind, as `inspect` reports inferred types.
+  public var kind: String {
+    switch self {
+    case .null: return "null"
+    case .string: return "string"
+    case .integer: return "integer"
+    case .decimal: return "decimal"
+    case .boolean: return "boolean"
+    case .dateTime: return "datetime"
+    case .date: return "date"
+    case .optionSet: return "optionset"
+    case .multiSelect: return "multiselect"
+    case .lookup: return "lookup"
+    case .guid: return "guid"
+    }
+  }
+
+  public var isNull: Bool {
+    if case .null = self { return true }
+    return false
+  }
+
+  /// Numeric identity shared by integer, decimal and option-set values.
+  private enum Number: Hashable {
+    case whole(Int64)
+    case exact(ExactDecimal)
+  }
+
+  private var number: Number? {
+    switch self {
+    case .integer(let value), .optionSet(let value): return .whole(value)
+    case .decimal(let value): return value.integerValue.map(Number.whole) ?? .exact(value)
+    default: return nil
+    }
+  }
+
+  public static func == (lhs: FieldValue, rhs: FieldValue) -> Bool {
+    if let left = lhs.number, let right = rhs.number { return left == right }
+    switch (lhs, rhs) {
+    case (.null, .null): return true
+    case (.string(let a), .string(let b)): return a == b
+    case (.boolean(let a), .boolean(let b)): return a == b
+    case (.dateTime(let a), .dateTime(let b)): return a == b
+    case (.date(let a), .date(let b)): return a == b
+    case (.multiSelect(let a), .multiSelect(let b)): return a == b
+    case (.lookup(let a), .lookup(let b)): return a == b
+    case (.guid(let a), .guid(let b)): return a == b
+    default: return false
+    }
+  }
+
+  public func hash(into hasher: inout Hasher) {
+    if let number {
+      hasher.combine(0 as UInt8)
+      hasher.combine(number)
+      return
+    }
+    switch self {
+    case .null: hasher.combine(1 as UInt8)
+    case .string(let value): hasher.combine(2 as UInt8); hasher.combine(value)
+    case .boolean(let value): hasher.combine(3 as UInt8); hasher.combine(value)
+    case .dateTime(let value): hasher.combine(4 as UInt8); hasher.combine(value)
+    case .date(let value): hasher.combine(5 as UInt8); hasher.combine(value)
+    case .multiSelect(let value): hasher.combine(6 as UInt8); hasher.combine(value)
+    case .lookup(let value): hasher.combine(7 as UInt8); hasher.combine(value)
+    case .guid(let value): hasher.combine(8 as UInt8); hasher.combine(value)
+    case .integer, .decimal, .optionSet: break
+    }
+  }
+}

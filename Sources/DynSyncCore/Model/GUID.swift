@@ -1,0 +1,78 @@
+/// A Dataverse unique identifier, compared case-insensitively and written lowercase.
+///
+/// Stored as 128 bits so that millions of ids hash and sort without string work; the order is the
+/// order of the lowercase text form, so sorted outputs read naturally.
+public struct GUID: Hashable, Comparable, Sendable, CustomStringConvertible {
+  public let high: UInt64
+  public let low: UInt64
+
+  public init(high: UInt64, low: UInt64) {
+    self.high = high
+    self.low = low
+  }
+
+  /// Parses `8-4-4-4-12` hex, in either case, optionally wrapped in braces as FetchXML writes it.
+  public init?(_ text: some StringProtocol) {
+    var utf8 = Array(text.utf8)
+    if utf8.count == 38, utf8.first == UInt8(ascii: "{"), utf8.last == UInt8(ascii: "}") {
+      utf8 = Array(utf8[1..<37])
+    }
+    guard utf8.count == 36 else { return nil }
+    var high: UInt64 = 0
+    var low: UInt64 = 0
+    var nibbles = 0
+    for (index, byte) in utf8.enumerated() {
+      if index == 8 || index == 13 || index == 18 || index == 23 {
+        guard byte == UInt8(ascii: "-") else { return nil }
+        continue
+      }
+      guard let nibble = GUID.nibble(byte) else { return nil }
+      if nibbles < 16 {
+        high = high << 4 | UInt64(nibble)
+      } else {
+        low = low << 4 | UInt64(nibble)
+      }
+      nibbles += 1
+    }
+    self.high = high
+    self.low = low
+  }
+
+  /// A name-based id: the same name always gives the same id (for rows that have no id of their
+  /// own in the export, such as many-to-many associations). Two 64-bit FNV-1a hashes, seeded apart.
+  public init(naming name: String) {
+    var high: UInt64 = 0xcbf2_9ce4_8422_2325
+    var low: UInt64 = 0x6c62_272e_07bb_0142
+    for byte in name.utf8 {
+      high = (high ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+      low = (low ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+    }
+    self.high = high
+    self.low = low
+  }
+
+  public var description: String {
+    let hex = GUID.hex(high, digits: 16) + GUID.hex(low, digits: 16)
+    let chars = Array(hex)
+    return String(chars[0..<8]) + "-" + String(chars[8..<12]) + "-" + String(chars[12..<16]) + "-"
+      + String(chars[16..<20]) + "-" + String(chars[20..<32])
+  }
+
+  public static func < (lhs: GUID, rhs: GUID) -> Bool {
+    (lhs.high, lhs.low) < (rhs.high, rhs.low)
+  }
+
+  private static func nibble(_ byte: UInt8) -> UInt8? {
+    switch byte {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+    default: return nil
+    }
+  }
+
+  private static func hex(_ value: UInt64, digits: Int) -> String {
+    let text = String(value, radix: 16)
+    return String(repeating: "0", count: digits - text.count) + text
+  }
+}

@@ -1,0 +1,175 @@
+/// A point in time, normalised to UTC so that the same instant written with different offsets
+/// (FetchXML writes the user's offset, the Web API `Z`) is one value.
+public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible {
+  /// Seconds since 1970-01-01T00:00:00Z.
+  public let epochSeconds: Int64
+  /// Fractional second digits without trailing zeros (`""` for a whole second).
+  public let fraction: String
+
+  public init(epochSeconds: Int64, fraction: String = "") {
+    self.epochSeconds = epochSeconds
+    var trimmed = Substring(fraction)
+    while trimmed.last == "0" { trimmed = trimmed.dropLast() }
+    self.fraction = String(trimmed)
+  }
+
+  /// Parses ISO 8601 `yyyy-MM-ddTHH:mm[:ss[.f…]][Z|±HH:mm]`; no zone means UTC, as CMT and
+  /// time-zone-independent columns write it.
+  public init?(iso text: some StringProtocol) {
+    let bytes = Array(text.utf8)
+    guard bytes.count >= 16, bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: " ") else {
+      return nil
+    }
+    guard let date = CalendarDate(bytes[0..<10]),
+      let hour = Timestamp.number(bytes, 11, 2), bytes[13] == UInt8(ascii: ":"),
+      let minute = Timestamp.number(bytes, 14, 2), hour < 24, minute < 60
+    else { return nil }
+    var index = 16
+    var second = 0
+    var fraction = ""
+    if index < bytes.count, bytes[index] == UInt8(ascii: ":") {
+      guard let parsed = Timestamp.number(bytes, index + 1, 2), parsed < 61 else { return nil }
+      second = parsed
+      index += 3
+      if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+        index += 1
+        let start = index
+        while index < bytes.count, Timestamp.isDigit(bytes[index]) { index += 1 }
+        guard index > start else { return nil }
+        fraction = String(decoding: bytes[start..<index], as: UTF8.self)
+      }
+    }
+    var offsetSeconds = 0
+    if index < bytes.count {
+      switch bytes[index] {
+      case UInt8(ascii: "Z"), UInt8(ascii: "z"):
+        index += 1
+      case UInt8(ascii: "+"), UInt8(ascii: "-"):
+        let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
+        guard let offsetHour = Timestamp.number(bytes, index + 1, 2) else { return nil }
+        var offsetMinute = 0
+        if index + 3 < bytes.count, bytes[index + 3] == UInt8(ascii: ":") {
+          guard let parsed = Timestamp.number(bytes, index + 4, 2) else { return nil }
+          offsetMinute = parsed
+          index += 6
+        } else if let parsed = Timestamp.number(bytes, index + 3, 2) {
+          offsetMinute = parsed
+          index += 5
+        } else {
+          index += 3
+        }
+        offsetSeconds = sign * (offsetHour * 3600 + offsetMinute * 60)
+      default:
+        return nil
+      }
+    }
+    guard index == bytes.count else { return nil }
+    let days = Int64(date.daysSinceEpoch)
+    self.init(
+      epochSeconds: days * 86_400 + Int64(hour * 3600 + minute * 60 + second - offsetSeconds),
+      fraction: fraction)
+  }
+
+  /// `yyyy-MM-ddTHH:mm:ss[.f…]Z`, the form every output uses.
+  public var description: String {
+    let days = Int(epochSeconds >= 0 ? epochSeconds / 86_400 : (epochSeconds - 86_399) / 86_400)
+    let secondsOfDay = Int(epochSeconds - Int64(days) * 86_400)
+    let date = CalendarDate(daysSinceEpoch: days)
+    let time =
+      Timestamp.pad(secondsOfDay / 3600) + ":" + Timestamp.pad(secondsOfDay / 60 % 60) + ":"
+      + Timestamp.pad(secondsOfDay % 60)
+    return date.description + "T" + time + (fraction.isEmpty ? "" : "." + fraction) + "Z"
+  }
+
+  /// The calendar day of this instant in UTC.
+  public var utcDate: CalendarDate {
+    let days = Int(epochSeconds >= 0 ? epochSeconds / 86_400 : (epochSeconds - 86_399) / 86_400)
+    return CalendarDate(daysSinceEpoch: days)
+  }
+
+  public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
+    (lhs.epochSeconds, lhs.fraction) < (rhs.epochSeconds, rhs.fraction)
+  }
+
+  static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+
+  static func number(_ bytes: [UInt8], _ start: Int, _ count: Int) -> Int? {
+    guard start + count <= bytes.count else { return nil }
+    var value = 0
+    for byte in bytes[start..<start + count] {
+      guard isDigit(byte) else { return nil }
+      value = value * 10 + Int(byte - UInt8(ascii: "0"))
+    }
+    return value
+  }
+
+  static func pad(_ value: Int, width: Int = 2) -> String {
+    let text = String(value)
+    return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+  }
+}
+
+/// A calendar day with no time zone (Dataverse DateOnly columns such as `birthdate`).
+public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConvertible {
+  public let year: Int
+  public let month: Int
+  public let day: Int
+
+  /// Parses exactly `yyyy-MM-dd`.
+  public init?(_ text: some StringProtocol) {
+    self.init(Array(text.utf8)[...])
+  }
+
+  init?(_ bytes: ArraySlice<UInt8>) {
+    let bytes = Array(bytes)
+    guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+      let year = Timestamp.number(bytes, 0, 4), let month = Timestamp.number(bytes, 5, 2),
+      let day = Timestamp.number(bytes, 8, 2), (1...12).contains(month),
+      day >= 1, day <= CalendarDate.daysIn(month: month, year: year)
+    else { return nil }
+    self.year = year
+    self.month = month
+    self.day = day
+  }
+
+  init(daysSinceEpoch days: Int) {
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468
+    let era = (z >= 0 ? z : z - 146_096) / 146_097
+    let doe = z - era * 146_097
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+    let mp = (5 * doy + 2) / 153
+    let day = doy - (153 * mp + 2) / 5 + 1
+    let month = mp < 10 ? mp + 3 : mp - 9
+    self.year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+    self.month = month
+    self.day = day
+  }
+
+  /// Days from 1970-01-01 (Howard Hinnant's days_from_civil).
+  var daysSinceEpoch: Int {
+    let y = month <= 2 ? year - 1 : year
+    let era = (y >= 0 ? y : y - 399) / 400
+    let yoe = y - era * 400
+    let doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+    return era * 146_097 + doe - 719_468
+  }
+
+  public var description: String {
+    Timestamp.pad(year, width: 4) + "-" + Timestamp.pad(month) + "-" + Timestamp.pad(day)
+  }
+
+  public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool {
+    (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
+  }
+
+  static func daysIn(month: Int, year: Int) -> Int {
+    switch month {
+    case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+    case 4, 6, 9, 11: return 30
+    default: return 31
+    }
+  }
+}

@@ -1,0 +1,113 @@
+/// Every row of one export, per table, checked for duplicates: the "normalize" step's result.
+public struct Snapshot: Sendable {
+  /// One table's rows in the export.
+  public struct Table: Sendable {
+    public var entity: String
+    public var kind: ExportKind
+    public var records: [GUID: Record]
+    public var deletions: [GUID: Deletion]
+
+    public init(entity: String, kind: ExportKind) {
+      self.entity = entity
+      self.kind = kind
+      self.records = [:]
+      self.deletions = [:]
+    }
+  }
+
+  public var tables: [String: Table] = [:]
+  /// Records that were skipped, with where and why.
+  public var rejects: [InputError] = []
+  public var files: [ExportFileSummary] = []
+  /// Files that could not be read to the end (malformed, refused, unreadable); what was read of
+  /// them before the error is kept, but the export is incomplete.
+  public var failedFiles: [InputError] = []
+  /// Problems with the export as a whole (an incomplete set of pages, failed files), which make
+  /// inferring deletions by absence unsafe.
+  public var problems: [String] = []
+
+  /// Whether every file was read and every paged table is complete.
+  public var isComplete: Bool { failedFiles.isEmpty && problems.isEmpty }
+
+  public init() {}
+
+  /// Table names in a stable order.
+  public var entityNames: [String] { tables.keys.sorted() }
+}
+
+/// Gathers the events of every file of one export into a `Snapshot`.
+///
+/// A second row with an id already seen is rejected with both positions, never silently
+/// overwriting the first: a duplicate means the export is wrong, and the user must hear of it.
+public struct SnapshotBuilder: Sendable {
+  public private(set) var snapshot = Snapshot()
+
+  public init() {}
+
+  public mutating func add(_ event: ReadEvent) {
+    switch event {
+    case .record(let record):
+      let entity = record.entity
+      // In place: a copy of the table per row would make reading quadratic.
+      if snapshot.tables[entity] == nil { snapshot.tables[entity] = Snapshot.Table(entity: entity, kind: .full) }
+      if let first = snapshot.tables[entity]?.records[record.id] {
+        snapshot.rejects.append(
+          InputError(
+            at: record.origin, entity: entity, recordID: record.id.description,
+            reason: "duplicate id in one export (first at \(first.origin)); the first row is kept"))
+      } else if snapshot.tables[entity]?.deletions[record.id] == nil {
+        snapshot.tables[entity]?.records[record.id] = record
+      }
+    case .deletion(let deletion):
+      let entity = deletion.entity
+      if snapshot.tables[entity] == nil { snapshot.tables[entity] = Snapshot.Table(entity: entity, kind: .delta) }
+      // A row changed and then deleted within one delta is deleted.
+      snapshot.tables[entity]?.records[deletion.id] = nil
+      snapshot.tables[entity]?.deletions[deletion.id] = deletion
+    case .reject(let error):
+      snapshot.rejects.append(error)
+    }
+  }
+
+  /// Notes a file whose document could not be read to the end.
+  public mutating func fail(file error: InputError) {
+    snapshot.failedFiles.append(error)
+  }
+
+  /// Records what a reader reported about a finished file, and the kind it turned out to be.
+  public mutating func finish(file summary: ExportFileSummary) {
+    snapshot.files.append(summary)
+    for entity in summary.entities {
+      if snapshot.tables[entity] == nil {
+        snapshot.tables[entity] = Snapshot.Table(entity: entity, kind: summary.kind)
+      } else if summary.kind == .delta {
+        snapshot.tables[entity]?.kind = .delta
+      }
+    }
+  }
+
+  /// The snapshot, after checking that paged tables have their last page.
+  public func build() -> Snapshot {
+    var result = snapshot
+    var pagesByEntity: [String: [ExportFileSummary]] = [:]
+    for file in result.files where file.format == .webAPI || file.format == .fetchXML {
+      for entity in file.entities { pagesByEntity[entity, default: []].append(file) }
+    }
+    for (entity, pages) in pagesByEntity.sorted(by: { $0.key < $1.key })
+    where pages.allSatisfy(\.hasNextPage) {
+      let names = pages.map(\.path).joined(separator: ", ")
+      result.problems.append(
+        "\(entity): every page given (\(names)) says more records follow; the last page is missing, so absent records cannot be taken as deleted"
+      )
+    }
+    var kindsByEntity: [String: Set<ExportKind>] = [:]
+    for file in result.files {
+      for entity in file.entities { kindsByEntity[entity, default: []].insert(file.kind) }
+    }
+    for (entity, kinds) in kindsByEntity.sorted(by: { $0.key < $1.key }) where kinds.count > 1 {
+      result.problems.append(
+        "\(entity): the export mixes full pages and change-tracking (delta) pages; give them as separate exports")
+    }
+    return result
+  }
+}

@@ -1,0 +1,140 @@
+import DynSyncCore
+import Foundation
+
+/// One file of an export, with the format it was recognised as.
+public struct ExportFile: Sendable, Equatable {
+  public var path: String
+  public var format: ExportFormat
+  /// The `data_schema.xml` that types a CMT `data.xml`.
+  public var schemaPath: String?
+
+  public init(path: String, format: ExportFormat, schemaPath: String? = nil) {
+    self.path = path
+    self.format = format
+    self.schemaPath = schemaPath
+  }
+}
+
+/// Finds the export files named on the command line and tells their formats apart.
+public enum ExportInput {
+  /// Files that belong to an export but hold no rows of their own.
+  static let companionFiles: Set<String> = ["data_schema.xml", "[Content_Types].xml"]
+
+  /// Expands files and folders into export files, in a stable order.
+  ///
+  /// Folders are walked recursively in name order; symbolic links are not followed, so nothing
+  /// outside the named folders is ever read. A `data.xml` is paired with the `data_schema.xml`
+  /// beside it.
+  public static func files(at paths: [String]) throws -> [ExportFile] {
+    var files: [ExportFile] = []
+    for path in paths {
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        throw InputError(file: path, reason: "no such file or folder")
+      }
+      if isDirectory.boolValue {
+        for file in try regularFiles(under: path) where isExportCandidate(file) {
+          files.append(try recognise(file))
+        }
+      } else {
+        files.append(try recognise(path))
+      }
+    }
+    return files
+  }
+
+  /// Reads one export file, handing on its events.
+  public static func read(_ file: ExportFile, entity: String? = nil, _ emit: (ReadEvent) throws -> Void) throws
+    -> ExportFileSummary
+  {
+    switch file.format {
+    case .webAPI:
+      return try WebAPIReader(path: file.path).read(emit)
+    case .fetchXML:
+      return try FetchXMLReader(path: file.path, entity: entity).read(emit)
+    case .configurationMigration:
+      guard let schemaPath = file.schemaPath else {
+        throw InputError(file: file.path, reason: "a CMT data.xml needs its data_schema.xml in the same folder")
+      }
+      return try CMTReader(path: file.path, schema: CMTSchema(path: schemaPath)).read(emit)
+    }
+  }
+
+  static func isExportCandidate(_ path: String) -> Bool {
+    let name = (path as NSString).lastPathComponent
+    guard !companionFiles.contains(name), !name.hasPrefix(".") else { return false }
+    let ext = (name as NSString).pathExtension.lowercased()
+    return ext == "json" || ext == "xml"
+  }
+
+  static func regularFiles(under folder: String) throws -> [String] {
+    let manager = FileManager.default
+    var found: [String] = []
+    var pending = [folder]
+    while let current = pending.popLast() {
+      let names: [String]
+      do {
+        names = try manager.contentsOfDirectory(atPath: current)
+      } catch {
+        throw InputError(file: current, reason: "cannot list the folder: \(error.localizedDescription)")
+      }
+      for name in names {
+        let path = (current as NSString).appendingPathComponent(name)
+        let attributes = try? manager.attributesOfItem(atPath: path)
+        switch attributes?[.type] as? FileAttributeType {
+        case .typeDirectory?: pending.append(path)
+        case .typeRegular?: found.append(path)
+        default: continue  // symbolic links and special files are never followed
+        }
+      }
+    }
+    return found.sorted()
+  }
+
+  /// Tells the format from the file's first bytes (and, for CMT, its companion schema).
+  static func recognise(_ path: String) throws -> ExportFile {
+    let head = try FileBytes.prefix(of: path, count: 4096)
+    var index = 0
+    if head.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
+    while index < head.count, [0x20, 0x09, 0x0A, 0x0D].contains(head[index]) { index += 1 }
+    guard index < head.count else { throw InputError(file: path, reason: "the file is empty") }
+    switch head[index] {
+    case UInt8(ascii: "{"):
+      return ExportFile(path: path, format: .webAPI)
+    case UInt8(ascii: "<"):
+      let root = rootElementName(String(decoding: head[index...], as: UTF8.self))
+      switch root {
+      case "resultset":
+        return ExportFile(path: path, format: .fetchXML)
+      case "entities":
+        let schema = ((path as NSString).deletingLastPathComponent as NSString)
+          .appendingPathComponent("data_schema.xml")
+        guard FileManager.default.fileExists(atPath: schema) else {
+          throw InputError(file: path, reason: "a CMT data.xml needs its data_schema.xml in the same folder")
+        }
+        return ExportFile(path: path, format: .configurationMigration, schemaPath: schema)
+      default:
+        throw InputError(
+          file: path,
+          reason: "unknown XML export (root <\(root ?? "?")>): expected a FetchXML <resultset> or a CMT <entities>")
+      }
+    case 0xFE, 0xFF, 0x00:
+      throw InputError(file: path, reason: "the file is UTF-16 or UTF-32 encoded; convert it to UTF-8 (iconv)")
+    default:
+      throw InputError(file: path, reason: "not a Dataverse export: neither JSON nor XML")
+    }
+  }
+
+  /// The first element name in an XML prefix, past the declaration, comments and DOCTYPE.
+  static func rootElementName(_ text: String) -> String? {
+    var rest = Substring(text)
+    while let open = rest.firstIndex(of: "<") {
+      rest = rest[rest.index(after: open)...]
+      guard let first = rest.first else { return nil }
+      if first == "?" || first == "!" { continue }
+      let name = rest.prefix { !$0.isWhitespace && $0 != ">" && $0 != "/" }
+      return String(name.split(separator: ":").last ?? name)
+    }
+    return nil
+  }
+}

@@ -1,0 +1,343 @@
+import DynSyncCore
+
+/// A pull tokenizer over the raw bytes of a JSON file, read in chunks.
+///
+/// It builds no document: callers walk the structure they expect and skip the rest, so a
+/// gigabyte export costs one buffer of memory. Positions (line, column, byte offset) are tracked
+/// for error messages.
+final class JSONLexer {
+  /// How deep a skipped value may nest before the file is refused.
+  static let maximumDepth = 512
+
+  let path: String
+  private let file: FileBytes
+  private let buffer: UnsafeMutableRawBufferPointer
+  private var position = 0
+  private var limit = 0
+  private var bufferOffset = 0
+  private var atEnd = false
+  private(set) var line = 1
+  private var lineStart = 0
+  private var scratch: [UInt8] = []
+
+  init(path: String, bufferSize: Int = 1 << 20) throws(InputError) {
+    self.path = path
+    self.file = try FileBytes(path: path)
+    self.buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 1)
+    scratch.reserveCapacity(256)
+  }
+
+  deinit { buffer.deallocate() }
+
+  /// Byte offset from the start of the file of the next unread byte.
+  var offset: Int { bufferOffset + position }
+  var column: Int { offset - lineStart + 1 }
+
+  func error(_ reason: String, line: Int? = nil, column: Int? = nil) -> InputError {
+    InputError(file: path, line: line ?? self.line, column: column ?? self.column, reason: reason)
+  }
+
+  /// The next byte without consuming it, or `nil` at the end of the file.
+  @inline(__always)
+  func peek() throws(InputError) -> UInt8? {
+    if position == limit {
+      guard try refill() else { return nil }
+    }
+    return buffer[position]
+  }
+
+  @inline(__always)
+  func advance() { position += 1 }
+
+  private func refill() throws(InputError) -> Bool {
+    if atEnd { return false }
+    bufferOffset += limit
+    position = 0
+    limit = try file.read(into: buffer)
+    if limit == 0 { atEnd = true }
+    return limit > 0
+  }
+
+  /// Skips an optional UTF-8 byte order mark; refuses UTF-16 and UTF-32 with a clear message.
+  func skipByteOrderMark() throws(InputError) {
+    guard let first = try peek() else { return }
+    if first == 0xEF {
+      advance()
+      guard try peek() == 0xBB else { throw error("not UTF-8 JSON: stray byte 0xEF at the start") }
+      advance()
+      guard try peek() == 0xBF else { throw error("not UTF-8 JSON: stray bytes 0xEF 0xBB at the start") }
+      advance()
+      lineStart = offset
+    } else if first == 0xFE || first == 0xFF || first == 0 {
+      throw error("the file is UTF-16 or UTF-32 encoded; dynsync reads UTF-8 JSON (convert it with iconv)")
+    }
+  }
+
+  /// Skips white space, counting lines, and returns the next significant byte.
+  @inline(__always)
+  func peekToken() throws(InputError) -> UInt8? {
+    while let byte = try peek() {
+      switch byte {
+      case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
+        advance()
+      case UInt8(ascii: "\n"):
+        advance()
+        line += 1
+        lineStart = offset
+      default:
+        return byte
+      }
+    }
+    return nil
+  }
+
+  /// Consumes `byte` after white space, or fails naming what was expected.
+  func expect(_ byte: UInt8, _ what: String) throws(InputError) {
+    guard let next = try peekToken() else { throw error("unexpected end of file, expected \(what)") }
+    guard next == byte else { throw error("expected \(what), found \(JSONLexer.describe(next))") }
+    advance()
+  }
+
+  /// After a member or element: `true` if a `,` follows, `false` at the closing bracket.
+  func nextSeparator(closing: UInt8, _ what: String) throws(InputError) -> Bool {
+    guard let next = try peekToken() else { throw error("unexpected end of file inside \(what)") }
+    advance()
+    if next == UInt8(ascii: ",") { return true }
+    if next == closing { return false }
+    throw error("expected ',' or '\(Character(UnicodeScalar(closing)))' in \(what), found \(JSONLexer.describe(next))")
+  }
+
+  /// Reads a string token starting at its opening quote.
+  func readString() throws(InputError) -> String {
+    let startLine = line
+    let startColumn = column
+    let startOffset = offset
+    try expect(UInt8(ascii: "\""), "a string")
+    scratch.removeAll(keepingCapacity: true)
+    while true {
+      guard let byte = try peek() else {
+        throw error("unterminated string (it starts at line \(startLine), column \(startColumn))")
+      }
+      advance()
+      switch byte {
+      case UInt8(ascii: "\""):
+        guard let text = String(validating: scratch, as: UTF8.self) else {
+          throw error(
+            "invalid UTF-8 in the string starting at byte offset \(startOffset) (at or after byte offset \(startOffset + JSONLexer.firstInvalidUTF8(scratch) + 1))",
+            line: startLine, column: startColumn)
+        }
+        return text
+      case UInt8(ascii: "\\"):
+        try readEscape()
+      case 0..<0x20:
+        throw error("control character \(JSONLexer.describe(byte)) inside a string")
+      default:
+        scratch.append(byte)
+      }
+    }
+  }
+
+  private func readEscape() throws(InputError) {
+    guard let byte = try peek() else { throw error("unterminated escape in a string") }
+    advance()
+    switch byte {
+    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): scratch.append(byte)
+    case UInt8(ascii: "b"): scratch.append(0x08)
+    case UInt8(ascii: "f"): scratch.append(0x0C)
+    case UInt8(ascii: "n"): scratch.append(0x0A)
+    case UInt8(ascii: "r"): scratch.append(0x0D)
+    case UInt8(ascii: "t"): scratch.append(0x09)
+    case UInt8(ascii: "u"):
+      var scalar = try readHex4()
+      if (0xD800..<0xDC00).contains(scalar) {
+        guard try peek() == UInt8(ascii: "\\") else { throw error("unpaired surrogate \\u escape") }
+        advance()
+        guard try peek() == UInt8(ascii: "u") else { throw error("unpaired surrogate \\u escape") }
+        advance()
+        let low = try readHex4()
+        guard (0xDC00..<0xE000).contains(low) else { throw error("unpaired surrogate \\u escape") }
+        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+      } else if (0xDC00..<0xE000).contains(scalar) {
+        throw error("unpaired surrogate \\u escape")
+      }
+      guard let unicode = Unicode.Scalar(scalar) else { throw error("invalid \\u escape") }
+      scratch.append(contentsOf: Array(String(Character(unicode)).utf8))
+    default:
+      throw error("invalid escape \\\(Character(UnicodeScalar(byte)))")
+    }
+  }
+
+  private func readHex4() throws(InputError) -> UInt32 {
+    var value: UInt32 = 0
+    for _ in 0..<4 {
+      guard let byte = try peek() else { throw error("unterminated \\u escape") }
+      advance()
+      let digit: UInt8
+      switch byte {
+      case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+      case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+      case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+      default: throw error("invalid hex digit in a \\u escape")
+      }
+      value = value << 4 | UInt32(digit)
+    }
+    return value
+  }
+
+  /// Reads a number token and returns its text, checked against JSON's number grammar.
+  func readNumber() throws(InputError) -> String {
+    scratch.removeAll(keepingCapacity: true)
+    while let byte = try peek() {
+      switch byte {
+      case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"),
+        UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"):
+        scratch.append(byte)
+        advance()
+      default:
+        return try checkedNumber()
+      }
+    }
+    return try checkedNumber()
+  }
+
+  private func checkedNumber() throws(InputError) -> String {
+    let text = String(decoding: scratch, as: UTF8.self)
+    guard JSONLexer.isJSONNumber(scratch) else { throw error("malformed number '\(text)'") }
+    return text
+  }
+
+  /// Reads `true`, `false` or `null`.
+  func readLiteral() throws(InputError) -> JSONScalar {
+    guard let first = try peek() else { throw error("unexpected end of file, expected a value") }
+    let (word, value): (String, JSONScalar) =
+      switch first {
+      case UInt8(ascii: "t"): ("true", .bool(true))
+      case UInt8(ascii: "f"): ("false", .bool(false))
+      case UInt8(ascii: "n"): ("null", .null)
+      default: ("", .null)
+      }
+    guard !word.isEmpty else { throw error("expected a value, found \(JSONLexer.describe(first))") }
+    for expected in word.utf8 {
+      guard try peek() == expected else { throw error("expected '\(word)'") }
+      advance()
+    }
+    return value
+  }
+
+  /// Reads any scalar; objects and arrays are skipped and reported as `.nested`.
+  func readScalar() throws(InputError) -> JSONScalar {
+    guard let byte = try peekToken() else { throw error("unexpected end of file, expected a value") }
+    switch byte {
+    case UInt8(ascii: "\""): return .string(try readString())
+    case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try readNumber())
+    case UInt8(ascii: "{"), UInt8(ascii: "["):
+      try skipValue()
+      return .nested
+    default: return try readLiteral()
+    }
+  }
+
+  /// Skips one value of any shape without recursion, refusing nesting deeper than `maximumDepth`.
+  func skipValue() throws(InputError) {
+    var closers: [UInt8] = []
+    repeat {
+      guard let byte = try peekToken() else { throw error("unexpected end of file inside a value") }
+      switch byte {
+      case UInt8(ascii: "{"), UInt8(ascii: "["):
+        guard closers.count < JSONLexer.maximumDepth else {
+          throw error("JSON nested deeper than \(JSONLexer.maximumDepth) levels is refused")
+        }
+        advance()
+        closers.append(byte == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]"))
+        let isObject = byte == UInt8(ascii: "{")
+        if try peekToken() == closers.last {
+          advance()
+          closers.removeLast()
+        } else if isObject {
+          _ = try readString()
+          try expect(UInt8(ascii: ":"), "':'")
+          continue
+        } else {
+          continue
+        }
+      case UInt8(ascii: "\""): _ = try readString()
+      case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try readNumber()
+      default: _ = try readLiteral()
+      }
+      // After a complete value inside containers: a separator or the container's end.
+      while let closer = closers.last {
+        guard let next = try peekToken() else { throw error("unexpected end of file inside a value") }
+        advance()
+        if next == closer {
+          closers.removeLast()
+          continue
+        }
+        guard next == UInt8(ascii: ",") else {
+          throw error("expected ',' or '\(Character(UnicodeScalar(closer)))', found \(JSONLexer.describe(next))")
+        }
+        if closer == UInt8(ascii: "}") {
+          _ = try readString()
+          try expect(UInt8(ascii: ":"), "':'")
+        }
+        break
+      }
+    } while !closers.isEmpty
+  }
+
+  static func describe(_ byte: UInt8) -> String {
+    if byte >= 0x20 && byte < 0x7F { return "'\(Character(UnicodeScalar(byte)))'" }
+    return "byte 0x" + String(byte, radix: 16, uppercase: true)
+  }
+
+  static func isJSONNumber(_ bytes: [UInt8]) -> Bool {
+    var index = 0
+    func digits() -> Int {
+      let start = index
+      while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
+        index += 1
+      }
+      return index - start
+    }
+    if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+    let integerStart = index
+    let integerDigits = digits()
+    guard integerDigits > 0 else { return false }
+    if integerDigits > 1, bytes[integerStart] == UInt8(ascii: "0") { return false }
+    if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+      index += 1
+      guard digits() > 0 else { return false }
+    }
+    if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+      index += 1
+      if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+        index += 1
+      }
+      guard digits() > 0 else { return false }
+    }
+    return index == bytes.count
+  }
+
+  /// Index of the first byte that breaks UTF-8 in `bytes`.
+  static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int {
+    var index = 0
+    while index < bytes.count {
+      let lead = bytes[index]
+      let length =
+        lead < 0x80 ? 1 : lead >> 5 == 0b110 ? 2 : lead >> 4 == 0b1110 ? 3 : lead >> 3 == 0b11110 ? 4 : 0
+      guard length > 0, index + length <= bytes.count,
+        String(validating: bytes[index..<index + length], as: UTF8.self) != nil
+      else { return index }
+      index += length
+    }
+    return index
+  }
+}
+
+/// A JSON value that is not an object or array (those are only ever skipped, as `.nested`).
+enum JSONScalar: Sendable, Equatable {
+  case string(String)
+  case number(String)
+  case bool(Bool)
+  case null
+  case nested
+}

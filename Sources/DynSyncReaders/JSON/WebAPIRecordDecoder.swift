@@ -1,0 +1,177 @@
+import DynSyncCore
+
+/// Turns the members of one Web API row into a canonical record, a deletion, or a reject.
+///
+/// The Web API carries no column types, so types come from the value's JSON form, the column's
+/// naming (`_x_value` lookups), its annotations (formatted labels, lookup targets) and the
+/// catalog of standard columns.
+struct WebAPIRecordDecoder: Sendable {
+  static let formattedValue = "OData.Community.Display.V1.FormattedValue"
+  static let lookupLogicalName = "Microsoft.Dynamics.CRM.lookuplogicalname"
+
+  let path: String
+  let context: ODataContext
+  /// The table's logical name, settled by the first row that shows its primary id column.
+  private(set) var entity: String?
+
+  init(path: String, context: ODataContext) {
+    self.path = path
+    self.context = context
+  }
+
+  mutating func decode(_ raw: RawJSONRecord) -> ReadEvent {
+    let position = SourcePosition(file: path, line: raw.line, column: raw.column)
+    if let deletion = deletion(in: raw, at: position) { return deletion }
+    let entity = resolveEntity(seeing: raw)
+    let primaryKey = DataverseCatalog.primaryIDField(of: entity)
+
+    func reject(_ reason: String, id: String? = nil) -> ReadEvent {
+      .reject(InputError(at: position, entity: entity, recordID: id, reason: reason))
+    }
+
+    guard let idMember = raw.members.first(where: { $0.name == primaryKey }) else {
+      return reject("row has no primary id column \"\(primaryKey)\"")
+    }
+    guard case .string(let idText) = idMember.value, let id = GUID(idText) else {
+      return reject("primary id \"\(primaryKey)\" is not a GUID")
+    }
+    if let duplicate = raw.duplicateKey {
+      return reject("the key \"\(duplicate)\" appears twice in the row", id: id.description)
+    }
+
+    var labels: [String: String] = [:]
+    var lookupTargets: [String: String] = [:]
+    var etagVersion: Int64?
+    for member in raw.members {
+      if member.name == "@odata.etag", case .string(let etag) = member.value {
+        etagVersion = Int64(etag.filter(\.isNumber))
+        continue
+      }
+      guard let at = member.name.firstIndex(of: "@"), at != member.name.startIndex,
+        case .string(let text) = member.value
+      else { continue }
+      let column = WebAPIRecordDecoder.columnName(String(member.name[..<at]))
+      switch member.name[member.name.index(after: at)...] {
+      case WebAPIRecordDecoder.formattedValue: labels[column] = text
+      case WebAPIRecordDecoder.lookupLogicalName: lookupTargets[column] = text
+      default: break
+      }
+    }
+
+    var fields: [String: FieldValue] = [:]
+    var version: Int64?
+    for member in raw.members where !member.name.contains("@") && member.name != primaryKey {
+      let column = WebAPIRecordDecoder.columnName(member.name)
+      let isLookup = column != member.name
+      switch member.value {
+      case .nested:
+        // Expanded navigation properties belong to other tables; the row's own columns are kept.
+        continue
+      case .null:
+        fields[column] = .null
+      case .bool(let flag):
+        fields[column] = .boolean(flag)
+      case .string(let text):
+        if isLookup {
+          guard let target = GUID(text) else {
+            return reject("lookup \"\(member.name)\" is not a GUID: \"\(text)\"", id: id.description)
+          }
+          fields[column] = .lookup(Lookup(entity: lookupTargets[column], id: target))
+        } else {
+          fields[column] = WebAPIRecordDecoder.typedString(text, field: column, label: labels[column])
+        }
+      case .number(let text):
+        guard !isLookup else {
+          return reject("lookup \"\(member.name)\" is a number, not a GUID", id: id.description)
+        }
+        guard let value = WebAPIRecordDecoder.typedNumber(text, field: column, label: labels[column]) else {
+          return reject("\"\(column)\" is not a number Dataverse can hold: \(text)", id: id.description)
+        }
+        fields[column] = value
+        if column == "versionnumber", case .integer(let number) = value { version = number }
+      }
+    }
+    return .record(
+      Record(
+        entity: entity, id: id, fields: fields, labels: labels, version: version ?? etagVersion,
+        origin: position))
+  }
+
+  /// `_parentcustomerid_value` → `parentcustomerid`; other names unchanged.
+  static func columnName(_ name: String) -> String {
+    guard name.hasPrefix("_"), name.hasSuffix("_value"), name.count > 7 else { return name }
+    return String(name.dropFirst().dropLast(6))
+  }
+
+  static func typedString(_ text: String, field: String, label: String?) -> FieldValue {
+    if let guid = GUID(text), text.utf8.count == 36 { return .guid(guid) }
+    if text.utf8.count == 10, let date = CalendarDate(text) { return .date(date) }
+    if text.utf8.count >= 16, text.utf8.count <= 35, let instant = Timestamp(iso: text) {
+      return DataverseCatalog.isDateOnly(field) ? .date(instant.utcDate) : .dateTime(instant)
+    }
+    // Multi-select choices are the one string column Dataverse formats with labels.
+    if label != nil || text.contains(","), let choices = multiSelect(text) { return .multiSelect(choices) }
+    return .string(text)
+  }
+
+  static func multiSelect(_ text: String) -> [Int64]? {
+    let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+    var values: [Int64] = []
+    for part in parts {
+      guard let value = Int64(part.trimmingSpaces) else { return nil }
+      values.append(value)
+    }
+    return Array(Set(values)).sorted()
+  }
+
+  static func typedNumber(_ text: String, field: String, label: String?) -> FieldValue? {
+    let isWhole = !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" })
+    if isWhole, let integer = Int64(text) {
+      return DataverseCatalog.isOptionSet(field: field, label: label) ? .optionSet(integer) : .integer(integer)
+    }
+    return ExactDecimal(text).map(FieldValue.decimal)
+  }
+
+  private mutating func resolveEntity(seeing raw: RawJSONRecord) -> String {
+    if let entity { return entity }
+    let candidates = DataverseCatalog.entityCandidates(forSetName: context.entitySet)
+    let names = Set(raw.members.map(\.name))
+    let chosen =
+      candidates.first { names.contains(DataverseCatalog.primaryIDField(of: $0)) } ?? candidates[0]
+    if names.contains(DataverseCatalog.primaryIDField(of: chosen)) { entity = chosen }
+    return chosen
+  }
+
+  private mutating func deletion(in raw: RawJSONRecord, at position: SourcePosition) -> ReadEvent? {
+    var entryContext: ODataContext?
+    var idText: String?
+    var reason = "deleted"
+    for member in raw.members {
+      switch (member.name, member.value) {
+      case ("@odata.context", .string(let text)): entryContext = ODataContext(text)
+      case ("id", .string(let text)): idText = text
+      case ("reason", .string(let text)): reason = text
+      default: break
+      }
+    }
+    guard let entryContext, entryContext.isDeletedEntity else { return nil }
+    let entity =
+      entryContext.entitySet == context.entitySet
+      ? (self.entity ?? DataverseCatalog.entityCandidates(forSetName: context.entitySet)[0])
+      : DataverseCatalog.entityCandidates(forSetName: entryContext.entitySet)[0]
+    guard let idText, let id = GUID(idText) else {
+      return .reject(
+        InputError(at: position, entity: entity, recordID: idText, reason: "$deletedEntity entry without a GUID \"id\""))
+    }
+    return .deletion(Deletion(entity: entity, id: id, reason: reason, origin: position))
+  }
+}
+
+extension Substring {
+  var trimmingSpaces: Substring {
+    var text = self
+    while text.first == " " { text = text.dropFirst() }
+    while text.last == " " { text = text.dropLast() }
+    return text
+  }
+}

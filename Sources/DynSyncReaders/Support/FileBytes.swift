@@ -1,0 +1,55 @@
+import DynSyncCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// A file read in fixed-size chunks, so that memory stays bounded whatever the file's size.
+final class FileBytes {
+  let path: String
+  private let descriptor: Int32
+
+  init(path: String) throws(InputError) {
+    self.path = path
+    try FileBytes.requireRegularFile(path)
+    let descriptor = open(path, O_RDONLY)
+    guard descriptor >= 0 else {
+      throw InputError(file: path, reason: "cannot open: \(FileBytes.lastErrorText())")
+    }
+    self.descriptor = descriptor
+  }
+
+  deinit { close(descriptor) }
+
+  /// Fills `buffer` from the current position; returns the count read, 0 at the end.
+  func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
+    while true {
+      let count = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
+      if count >= 0 { return count }
+      if errno == EINTR { continue }
+      throw InputError(file: path, reason: "read failed: \(FileBytes.lastErrorText())")
+    }
+  }
+
+  /// The first bytes of a file, for telling formats apart.
+  static func prefix(of path: String, count: Int) throws(InputError) -> [UInt8] {
+    let file = try FileBytes(path: path)
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 1)
+    defer { buffer.deallocate() }
+    let read = try file.read(into: buffer)
+    return Array(buffer[0..<read])
+  }
+
+  /// Fails with a clear message when `path` is missing or is a directory.
+  static func requireRegularFile(_ path: String) throws(InputError) {
+    var status = stat()
+    guard stat(path, &status) == 0 else {
+      throw InputError(file: path, reason: "cannot read: \(FileBytes.lastErrorText())")
+    }
+    guard (status.st_mode & S_IFMT) != S_IFDIR else {
+      throw InputError(file: path, reason: "is a directory, not an export file")
+    }
+  }
+
+  static func lastErrorText() -> String { String(cString: strerror(errno)) }
+}

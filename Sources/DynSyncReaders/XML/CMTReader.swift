@@ -1,0 +1,218 @@
+import DynSyncCore
+
+/// Reads a Configuration Migration tool `data.xml`, typing every value by its `data_schema.xml`.
+///
+/// Many-to-many relationships (`<m2mrelationships>`) become association rows of the intersect
+/// table (e.g. `teammembership`), one per source–target pair, with a name-based id and a lookup
+/// to each side, so that membership changes diff like any other row.
+public struct CMTReader: Sendable {
+  public let path: String
+  public let schema: CMTSchema
+
+  public init(path: String, schema: CMTSchema) {
+    self.path = path
+    self.schema = schema
+  }
+
+  public func read(_ emit: (ReadEvent) throws -> Void) throws -> ExportFileSummary {
+    let xml = try XMLStreamReader(path: path)
+    var summary = ExportFileSummary(path: path, format: .configurationMigration)
+    var sawRoot = false
+    var entityName: String?
+    var record: PendingRecord?
+    var association: PendingAssociation?
+
+    func hand(_ event: ReadEvent) throws {
+      summary.count(event)
+      try emit(event)
+    }
+
+    while try xml.next() {
+      switch xml.kind {
+      case .element:
+        let attributes = xml.attributes()
+        switch xml.name {
+        case "entities" where !sawRoot:
+          sawRoot = true
+        case "entity":
+          guard let name = attributes["name"] else { throw xml.error("<entity> without name=") }
+          entityName = name
+          summary.note(entity: name)
+        case "record":
+          guard let entityName else { throw xml.error("<record> outside an <entity>") }
+          record = PendingRecord(
+            entity: entityName, idText: attributes["id"], position: xml.position, fields: [])
+        case "field" where record != nil:
+          record?.fields.append(attributes)
+        case "m2mrelationship":
+          guard let entityName else { throw xml.error("<m2mrelationship> outside an <entity>") }
+          association = PendingAssociation(
+            sourceEntity: entityName, attributes: attributes, position: xml.position, targets: [])
+        case "targetid" where association != nil:
+          let line = xml.line
+          association?.targets.append((try xml.elementText().trimmingCharacters, line))
+        default:
+          guard sawRoot else {
+            throw xml.error("root element is <\(xml.name)>, not <entities>: not a CMT data.xml")
+          }
+        }
+      case .endElement:
+        switch xml.name {
+        case "record":
+          if let pending = record { try hand(decode(pending)) }
+          record = nil
+        case "m2mrelationship":
+          if let pending = association { for event in associations(pending) { try hand(event) } }
+          association = nil
+        case "entity":
+          entityName = nil
+        default:
+          break
+        }
+      default:
+        continue
+      }
+    }
+    guard sawRoot else { throw InputError(file: path, reason: "no <entities> element: empty or not a CMT data.xml") }
+    return summary
+  }
+
+  struct PendingRecord {
+    var entity: String
+    var idText: String?
+    var position: SourcePosition
+    var fields: [[String: String]]
+  }
+
+  struct PendingAssociation {
+    var sourceEntity: String
+    var attributes: [String: String]
+    var position: SourcePosition
+    var targets: [(text: String, line: Int)]
+  }
+
+  func decode(_ pending: PendingRecord) -> ReadEvent {
+    func reject(_ reason: String) -> ReadEvent {
+      .reject(
+        InputError(at: pending.position, entity: pending.entity, recordID: pending.idText, reason: reason))
+    }
+    guard let table = schema.entities[pending.entity] else {
+      return reject("table \"\(pending.entity)\" is not described in \(schema.path)")
+    }
+    guard let idText = pending.idText else { return reject("<record> without id=") }
+    guard let id = GUID(idText) else { return reject("record id is not a GUID") }
+    var fields: [String: FieldValue] = [:]
+    var labels: [String: String] = [:]
+    for attributes in pending.fields {
+      guard let name = attributes["name"] else { return reject("<field> without name=") }
+      guard let field = table.fields[name] else {
+        return reject("column \"\(name)\" is not in \(schema.path) for table \"\(pending.entity)\"")
+      }
+      if name == table.primaryIDField {
+        guard let value = attributes["value"], GUID(value) == id else {
+          return reject("primary id column \"\(name)\" differs from the record id")
+        }
+        continue
+      }
+      guard fields[name] == nil else { return reject("column \"\(name)\" appears twice in the record") }
+      switch CMTReader.value(attributes, of: field) {
+      case .success(let value):
+        fields[name] = value
+        if let label = attributes["lookupentityname"] { labels[name] = label }
+      case .failure(let reason):
+        return reject(reason.text)
+      }
+    }
+    var version: Int64?
+    if case .integer(let number) = fields["versionnumber"] { version = number }
+    return .record(
+      Record(
+        entity: pending.entity, id: id, fields: fields, labels: labels, version: version,
+        origin: pending.position))
+  }
+
+  static func value(_ attributes: [String: String], of field: CMTSchema.Field) -> Result<FieldValue, FetchXMLRow.Reason> {
+    guard let text = attributes["value"], !text.isEmpty else { return .success(.null) }
+    func mismatch() -> Result<FieldValue, FetchXMLRow.Reason> {
+      .failure(FetchXMLRow.Reason(text: "value \"\(text)\" of \"\(field.name)\" does not fit its schema type \(field.type)"))
+    }
+    switch field.type {
+    case "string", "memo":
+      return .success(.string(HTMLEntities.decode(text)))
+    case "number", "bigint", "int", "integer":
+      guard let number = Int64(text) else { return mismatch() }
+      return .success(.integer(number))
+    case "decimal", "money", "float", "double":
+      guard let number = ExactDecimal(text) else { return mismatch() }
+      return .success(.decimal(number))
+    case "bool", "boolean":
+      guard let flag = FetchXMLRow.boolean(text) else { return mismatch() }
+      return .success(.boolean(flag))
+    case "datetime":
+      if DataverseCatalog.isDateOnly(field.name), let date = CalendarDate(text.prefix(10)) {
+        return .success(.date(date))
+      }
+      guard let instant = Timestamp(iso: text) else { return mismatch() }
+      return .success(.dateTime(instant))
+    case "guid", "uniqueidentifier":
+      guard let id = GUID(text) else { return mismatch() }
+      return .success(.guid(id))
+    case "optionsetvalue", "state", "status", "picklist":
+      guard let choice = Int64(text) else { return mismatch() }
+      return .success(.optionSet(choice))
+    case "optionsetvaluecollection":
+      // Seen both as "1,2,3" and, with -1 sentinels at both ends, as "[-1,1,2,-1]".
+      let inner = text.filter { $0 != "[" && $0 != "]" }
+      guard let choices = WebAPIRecordDecoder.multiSelect(inner) else { return mismatch() }
+      return .success(.multiSelect(choices.filter { $0 != -1 }))
+    case "entityreference", "owner", "customer", "lookup":
+      guard let id = GUID(text) else { return mismatch() }
+      let single = field.lookupType.flatMap { $0.contains("|") ? nil : $0 }
+      return .success(.lookup(Lookup(entity: attributes["lookupentity"] ?? single, id: id)))
+    default:
+      return .success(.string(text))
+    }
+  }
+
+  func associations(_ pending: PendingAssociation) -> [ReadEvent] {
+    let attributes = pending.attributes
+    let relationshipName = attributes["m2mrelationshipname"] ?? ""
+    let relationship = schema.entities[pending.sourceEntity]?.manyToMany[relationshipName]
+    let entity = relationship?.intersectEntity ?? relationshipName
+    func reject(_ reason: String, id: String? = nil, line: Int? = nil) -> ReadEvent {
+      var position = pending.position
+      if let line { position.line = line }
+      return .reject(InputError(at: position, entity: entity, recordID: id, reason: reason))
+    }
+    guard !relationshipName.isEmpty, let targetEntity = attributes["targetentityname"] ?? relationship?.targetEntity
+    else { return [reject("<m2mrelationship> without m2mrelationshipname= and targetentityname=")] }
+    guard let sourceText = attributes["sourceid"], let source = GUID(sourceText) else {
+      return [reject("<m2mrelationship> without a GUID sourceid=")]
+    }
+    let sourceKey =
+      schema.entities[pending.sourceEntity]?.primaryIDField ?? DataverseCatalog.primaryIDField(of: pending.sourceEntity)
+    var targetKey =
+      attributes["targetentitynameidfield"] ?? relationship?.targetPrimaryKey
+      ?? DataverseCatalog.primaryIDField(of: targetEntity)
+    var sourceField = sourceKey
+    if sourceKey == targetKey {
+      sourceField = sourceKey + "one"
+      targetKey += "two"
+    }
+    return pending.targets.map { target in
+      guard let targetID = GUID(target.text) else {
+        return reject("<targetid> is not a GUID: \"\(target.text)\"", line: target.line)
+      }
+      let id = GUID(naming: "\(relationshipName)|\(source)|\(targetID)")
+      var position = pending.position
+      position.line = target.line
+      return .record(
+        Record(
+          entity: entity, id: id,
+          fields: [
+            sourceField: .lookup(Lookup(entity: pending.sourceEntity, id: source)),
+            targetKey: .lookup(Lookup(entity: targetEntity, id: targetID)),
+          ], origin: position))
+    }
+  }
+}

@@ -1,0 +1,78 @@
+import DynSyncCore
+
+/// The `data_schema.xml` of a Configuration Migration tool export: each table's primary id
+/// column, column types and many-to-many relationships. Small, so it is read whole.
+public struct CMTSchema: Sendable, Equatable {
+  public struct Field: Sendable, Equatable {
+    public var name: String
+    /// The CMT type name: `string`, `number`, `bigint`, `decimal`, `float`, `money`, `bool`,
+    /// `datetime`, `guid`, `optionsetvalue`, `optionsetvaluecollection`, `state`, `status`,
+    /// `entityreference`, `owner`, `customer`, `partylist`, …
+    public var type: String
+    /// Pipe-separated target tables of a lookup (`account|contact`).
+    public var lookupType: String?
+  }
+
+  public struct ManyToMany: Sendable, Equatable {
+    public var name: String
+    /// The intersect table (`teammembership`), which names the association rows.
+    public var intersectEntity: String
+    public var targetEntity: String
+    public var targetPrimaryKey: String
+  }
+
+  public struct Entity: Sendable, Equatable {
+    public var name: String
+    public var primaryIDField: String
+    public var fields: [String: Field]
+    public var manyToMany: [String: ManyToMany]
+  }
+
+  public var path: String
+  public var entities: [String: Entity]
+
+  public init(path: String) throws {
+    self.path = path
+    self.entities = [:]
+    let xml = try XMLStreamReader(path: path)
+    var current: Entity?
+    var sawRoot = false
+    func finish() {
+      if let entity = current { entities[entity.name] = entity }
+      current = nil
+    }
+    while try xml.next() {
+      guard xml.kind == .element else { continue }
+      let attributes = xml.attributes()
+      switch xml.name {
+      case "entities" where !sawRoot:
+        sawRoot = true
+      case "entity":
+        finish()
+        guard let name = attributes["name"] else { throw xml.error("<entity> without name=") }
+        current = Entity(
+          name: name, primaryIDField: attributes["primaryidfield"] ?? DataverseCatalog.primaryIDField(of: name),
+          fields: [:], manyToMany: [:])
+      case "field":
+        guard let name = attributes["name"], let type = attributes["type"] else {
+          throw xml.error("<field> without name= and type=")
+        }
+        guard current != nil else { throw xml.error("<field \(name)> outside an <entity>") }
+        current?.fields[name] = Field(name: name, type: type.lowercased(), lookupType: attributes["lookupType"])
+      case "relationship" where attributes["manyToMany"]?.lowercased() == "true":
+        guard let name = attributes["name"], let target = attributes["m2mTargetEntity"] else {
+          throw xml.error("many-to-many <relationship> without name= and m2mTargetEntity=")
+        }
+        current?.manyToMany[name] = ManyToMany(
+          name: name, intersectEntity: attributes["relatedEntityName"] ?? name, targetEntity: target,
+          targetPrimaryKey: attributes["m2mTargetEntityPrimaryKey"] ?? DataverseCatalog.primaryIDField(of: target))
+      default:
+        guard sawRoot else {
+          throw xml.error("root element is <\(xml.name)>, not <entities>: not a data_schema.xml")
+        }
+      }
+    }
+    finish()
+    guard sawRoot else { throw InputError(file: path, reason: "no <entities> element: not a data_schema.xml") }
+  }
+}

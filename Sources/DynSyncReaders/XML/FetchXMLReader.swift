@@ -1,0 +1,212 @@
+import DynSyncCore
+
+/// Reads a FetchXML result document: `<resultset morerecords= paging-cookie=>` with one `<result>`
+/// per row and one element per non-null column, decorated with `name=`, `formattedvalue=`,
+/// `type=`, `dsc=`, `date=`/`time=`.
+///
+/// The result names no table: the table comes from `entity` when given, else the paging
+/// cookie's id column, else the undecorated `<xxxid>` GUID column of the first row.
+public struct FetchXMLReader: Sendable {
+  public let path: String
+  public let entity: String?
+
+  public init(path: String, entity: String? = nil) {
+    self.path = path
+    self.entity = entity
+  }
+
+  public func read(_ emit: (ReadEvent) throws -> Void) throws -> ExportFileSummary {
+    let xml = try XMLStreamReader(path: path)
+    var summary = ExportFileSummary(path: path, format: .fetchXML)
+    var entity = self.entity
+    var sawRoot = false
+    while try xml.next() {
+      guard xml.kind == .element else { continue }
+      if !sawRoot {
+        guard xml.name == "resultset" else {
+          throw xml.error("root element is <\(xml.name)>, not <resultset>: not a FetchXML result")
+        }
+        sawRoot = true
+        let attributes = xml.attributes()
+        let more = attributes["morerecords"]?.lowercased()
+        summary.hasNextPage = more == "1" || more == "true"
+        if entity == nil, let cookie = attributes["paging-cookie"] {
+          entity = FetchXMLReader.entity(fromPagingCookie: cookie)
+        }
+        continue
+      }
+      guard xml.name == "result", xml.depth == 1 else {
+        throw xml.error("unexpected element <\(xml.name)> where a <result> row was expected")
+      }
+      let row = try FetchXMLRow.read(from: xml)
+      let resolved = entity ?? row.guessedEntity
+      guard let resolved else {
+        throw InputError(
+          at: row.position,
+          reason: "cannot tell which table this result is of: no paging cookie and no <xxxid> column; pass the table name (--entity)")
+      }
+      entity = resolved
+      let event = row.decode(entity: resolved)
+      summary.count(event)
+      try emit(event)
+    }
+    guard sawRoot else { throw InputError(file: path, reason: "no <resultset> element: empty or not XML") }
+    if let entity { summary.note(entity: entity) }
+    return summary
+  }
+
+  /// `<cookie page="1"><accountid last="{…}" first="{…}" /></cookie>` → `account`.
+  static func entity(fromPagingCookie cookie: String) -> String? {
+    var rest = Substring(cookie)
+    while let open = rest.firstIndex(of: "<") {
+      rest = rest[rest.index(after: open)...]
+      let name = rest.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+      if name.hasSuffix("id"), name.count > 2 { return String(name.dropLast(2)) }
+    }
+    return nil
+  }
+}
+
+/// One `<result>` as read: each column's text and decorations, in order.
+struct FetchXMLRow {
+  struct Column {
+    var name: String
+    var text: String
+    var attributes: [String: String]
+  }
+
+  var position: SourcePosition
+  var columns: [Column]
+
+  static func read(from xml: XMLStreamReader) throws(InputError) -> FetchXMLRow {
+    var row = FetchXMLRow(position: xml.position, columns: [])
+    guard !xml.isEmptyElement else { return row }
+    while try xml.next() {
+      switch xml.kind {
+      case .element:
+        let name = xml.name
+        let attributes = xml.attributes()
+        let text = try xml.elementText()
+        row.columns.append(Column(name: name, text: text, attributes: attributes))
+      case .endElement:
+        return row
+      default:
+        continue
+      }
+    }
+    throw xml.error("the file ends inside a <result>")
+  }
+
+  /// The table whose primary id column (`<xxxid>`, a GUID with no lookup decorations) the row has.
+  var guessedEntity: String? {
+    columns.first {
+      $0.name.hasSuffix("id") && $0.name.count > 2 && $0.attributes["type"] == nil
+        && $0.attributes["dsc"] == nil && GUID($0.text) != nil
+    }.map { String($0.name.dropLast(2)) }
+  }
+
+  func decode(entity: String) -> ReadEvent {
+    let primaryKey = DataverseCatalog.primaryIDField(of: entity)
+    func reject(_ reason: String, id: String? = nil) -> ReadEvent {
+      .reject(InputError(at: position, entity: entity, recordID: id, reason: reason))
+    }
+    guard let idColumn = columns.first(where: { $0.name == primaryKey }) else {
+      return reject("row has no primary id column <\(primaryKey)>")
+    }
+    guard let id = GUID(idColumn.text.trimmingCharacters) else {
+      return reject("primary id <\(primaryKey)> is not a GUID: \"\(idColumn.text)\"")
+    }
+    var fields: [String: FieldValue] = [:]
+    var labels: [String: String] = [:]
+    var seen = Set<String>()
+    for column in columns where column.name != primaryKey {
+      guard seen.insert(column.name).inserted else {
+        return reject("column <\(column.name)> appears twice in the row", id: id.description)
+      }
+      switch FetchXMLRow.value(of: column) {
+      case .success(let typed):
+        fields[column.name] = typed.value
+        if let label = typed.label { labels[column.name] = label }
+      case .failure(let reason):
+        return reject(reason.text, id: id.description)
+      }
+    }
+    var version: Int64?
+    if case .integer(let number) = fields["versionnumber"] { version = number }
+    return .record(
+      Record(entity: entity, id: id, fields: fields, labels: labels, version: version, origin: position))
+  }
+
+  struct Reason: Error { var text: String }
+
+  static func value(of column: Column) -> Result<(value: FieldValue, label: String?), Reason> {
+    let text = column.text.trimmingCharacters
+    let attributes = column.attributes
+    if text.isEmpty { return .success((.null, nil)) }
+    if attributes["type"] != nil || attributes["dsc"] != nil {
+      guard let id = GUID(text) else {
+        return .failure(Reason(text: "lookup <\(column.name)> is not a GUID: \"\(text)\""))
+      }
+      let type = attributes["type"]
+      let target = type.flatMap { code in
+        code.allSatisfy(\.isNumber) ? DataverseCatalog.entity(forObjectTypeCode: code) : code
+      }
+      return .success((.lookup(Lookup(entity: target, id: id)), attributes["name"]))
+    }
+    if attributes["date"] != nil || attributes["time"] != nil || column.name == "createdon"
+      || column.name == "modifiedon"
+    {
+      if DataverseCatalog.isDateOnly(column.name), let date = CalendarDate(text.prefix(10)) {
+        return .success((.date(date), attributes["date"]))
+      }
+      guard let instant = Timestamp(iso: text) else {
+        return .failure(Reason(text: "<\(column.name)> is not an ISO 8601 date and time: \"\(text)\""))
+      }
+      let label = [attributes["date"], attributes["time"]].compactMap { $0 }.joined(separator: " ")
+      return .success((.dateTime(instant), label.isEmpty ? nil : label))
+    }
+    if let label = attributes["name"] {
+      if DataverseCatalog.isBoolean(column.name) || text == "true" || text == "false" {
+        guard let flag = FetchXMLRow.boolean(text) else {
+          return .failure(Reason(text: "<\(column.name)> is not a boolean: \"\(text)\""))
+        }
+        return .success((.boolean(flag), label))
+      }
+      guard let choice = Int64(text) else {
+        return .failure(Reason(text: "<\(column.name)> is a choice but not an integer: \"\(text)\""))
+      }
+      return .success((.optionSet(choice), label))
+    }
+    if let label = attributes["formattedvalue"] {
+      // `formattedvalue=` decorates numbers and amounts only; choices carry `name=`.
+      guard let number = WebAPIRecordDecoder.typedNumber(text, field: column.name, label: nil) else {
+        return .failure(Reason(text: "<\(column.name)> is not a number: \"\(text)\""))
+      }
+      return .success((number, label))
+    }
+    if column.name == "versionnumber", let number = Int64(text) { return .success((.integer(number), nil)) }
+    if DataverseCatalog.isBoolean(column.name), let flag = FetchXMLRow.boolean(text) {
+      return .success((.boolean(flag), nil))
+    }
+    if let id = GUID(text) { return .success((.guid(id), nil)) }
+    return .success((.string(column.text), nil))
+  }
+
+  static func boolean(_ text: String) -> Bool? {
+    switch text.lowercased() {
+    case "1", "true": return true
+    case "0", "false": return false
+    default: return nil
+    }
+  }
+}
+
+extension StringProtocol {
+  /// The text without leading and trailing white space (XML pretty-printing adds it).
+  var trimmingCharacters: String {
+    var slice = Substring(self)
+    while let first = slice.first, first.isWhitespace { slice = slice.dropFirst() }
+    while let last = slice.last, last.isWhitespace { slice = slice.dropLast() }
+    return String(slice)
+  }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import DynSync
+import Foundation
+
+/// Progress on stderr, so that stdout stays clean for summaries and pipes.
+struct StderrProgress: ProgressObserver {
+  let quiet: Bool
+
+  func readingFile(_ path: String, format: ExportFormat) {
+    guard !quiet else { return }
+    Terminal.writeError("reading \(path) (\(format.rawValue))\n")
+  }
+
+  func readRecords(_ count: Int, inFile path: String) {
+    guard !quiet, count > 0, count % 50_000 == 0 else { return }
+    Terminal.writeError("  \(count) records read from \(path)\n")
+  }
+}
+
+enum Terminal {
+  static func writeError(_ text: String) {
+    FileHandle.standardError.write(Data(text.utf8))
+  }
+}
+
+/// Runs a command body; bad input is said once on stderr and ends the process with status 2.
+func reportingInputErrors(_ body: () throws -> Void) throws {
+  do {
+    try body()
+  } catch let error as InputError {
+    Terminal.writeError("dynsync: error: \(error)\n")
+    throw ExitCode(2)
+  }
+}
