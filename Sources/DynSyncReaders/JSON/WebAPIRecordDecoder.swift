@@ -78,13 +78,13 @@ struct WebAPIRecordDecoder: Sendable {
           }
           fields[column] = .lookup(Lookup(entity: lookupTargets[column], id: target))
         } else {
-          fields[column] = WebAPIRecordDecoder.typedString(text, field: column, label: labels[column])
+          fields[column] = ValueInference.string(text, field: column, label: labels[column])
         }
       case .number(let text):
         guard !isLookup else {
           return reject("lookup \"\(member.name)\" is a number, not a GUID", id: id.description)
         }
-        guard let value = WebAPIRecordDecoder.typedNumber(text, field: column, label: labels[column]) else {
+        guard let value = ValueInference.number(text, field: column, label: labels[column]) else {
           return reject("\"\(column)\" is not a number Dataverse can hold: \(text)", id: id.description)
         }
         fields[column] = value
@@ -101,35 +101,6 @@ struct WebAPIRecordDecoder: Sendable {
   static func columnName(_ name: String) -> String {
     guard name.hasPrefix("_"), name.hasSuffix("_value"), name.count > 7 else { return name }
     return String(name.dropFirst().dropLast(6))
-  }
-
-  static func typedString(_ text: String, field: String, label: String?) -> FieldValue {
-    if let guid = GUID(text), text.utf8.count == 36 { return .guid(guid) }
-    if text.utf8.count == 10, let date = CalendarDate(text) { return .date(date) }
-    if text.utf8.count >= 16, text.utf8.count <= 35, let instant = Timestamp(iso: text) {
-      return DataverseCatalog.isDateOnly(field) ? .date(instant.utcDate) : .dateTime(instant)
-    }
-    // Multi-select choices are the one string column Dataverse formats with labels.
-    if label != nil || text.contains(","), let choices = multiSelect(text) { return .multiSelect(choices) }
-    return .string(text)
-  }
-
-  static func multiSelect(_ text: String) -> [Int64]? {
-    let parts = text.split(separator: ",", omittingEmptySubsequences: false)
-    var values: [Int64] = []
-    for part in parts {
-      guard let value = Int64(part.trimmingSpaces) else { return nil }
-      values.append(value)
-    }
-    return Array(Set(values)).sorted()
-  }
-
-  static func typedNumber(_ text: String, field: String, label: String?) -> FieldValue? {
-    let isWhole = !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" })
-    if isWhole, let integer = Int64(text) {
-      return DataverseCatalog.isOptionSet(field: field, label: label) ? .optionSet(integer) : .integer(integer)
-    }
-    return ExactDecimal(text).map(FieldValue.decimal)
   }
 
   private mutating func resolveEntity(seeing raw: RawJSONRecord) -> String {
@@ -164,14 +135,5 @@ struct WebAPIRecordDecoder: Sendable {
         InputError(at: position, entity: entity, recordID: idText, reason: "$deletedEntity entry without a GUID \"id\""))
     }
     return .deletion(Deletion(entity: entity, id: id, reason: reason, origin: position))
-  }
-}
-
-extension Substring {
-  var trimmingSpaces: Substring {
-    var text = self
-    while text.first == " " { text = text.dropFirst() }
-    while text.last == " " { text = text.dropLast() }
-    return text
   }
 }

@@ -120,7 +120,7 @@ public struct CMTReader: Sendable {
         fields[name] = value
         if let label = attributes["lookupentityname"] { labels[name] = label }
       case .failure(let reason):
-        return reject(reason.text)
+        return reject(reason.reason)
       }
     }
     var version: Int64?
@@ -131,10 +131,10 @@ public struct CMTReader: Sendable {
         origin: pending.position))
   }
 
-  static func value(_ attributes: [String: String], of field: CMTSchema.Field) -> Result<FieldValue, FetchXMLRow.Reason> {
+  static func value(_ attributes: [String: String], of field: CMTSchema.Field) -> Result<FieldValue, ValueMismatch> {
     guard let text = attributes["value"], !text.isEmpty else { return .success(.null) }
-    func mismatch() -> Result<FieldValue, FetchXMLRow.Reason> {
-      .failure(FetchXMLRow.Reason(text: "value \"\(text)\" of \"\(field.name)\" does not fit its schema type \(field.type)"))
+    func mismatch() -> Result<FieldValue, ValueMismatch> {
+      .failure(ValueMismatch(reason: "value \"\(text)\" of \"\(field.name)\" does not fit its schema type \(field.type)"))
     }
     switch field.type {
     case "string", "memo":
@@ -146,10 +146,12 @@ public struct CMTReader: Sendable {
       guard let number = ExactDecimal(text) else { return mismatch() }
       return .success(.decimal(number))
     case "bool", "boolean":
-      guard let flag = FetchXMLRow.boolean(text) else { return mismatch() }
+      guard let flag = ValueInference.boolean(text) else { return mismatch() }
       return .success(.boolean(flag))
     case "datetime":
-      if DataverseCatalog.isDateOnly(field.name), let date = CalendarDate(text.prefix(10)) {
+      // DateOnly columns are written at midnight with no zone; every other datetime is UTC with `Z`.
+      let isMidnightWithoutZone = text.dropFirst(10).allSatisfy { "T0:.".contains($0) }
+      if DataverseCatalog.isDateOnly(field.name) || isMidnightWithoutZone, let date = CalendarDate(text.prefix(10)) {
         return .success(.date(date))
       }
       guard let instant = Timestamp(iso: text) else { return mismatch() }
@@ -163,7 +165,7 @@ public struct CMTReader: Sendable {
     case "optionsetvaluecollection":
       // Seen both as "1,2,3" and, with -1 sentinels at both ends, as "[-1,1,2,-1]".
       let inner = text.filter { $0 != "[" && $0 != "]" }
-      guard let choices = WebAPIRecordDecoder.multiSelect(inner) else { return mismatch() }
+      guard let choices = ValueInference.multiSelect(inner) else { return mismatch() }
       return .success(.multiSelect(choices.filter { $0 != -1 }))
     case "entityreference", "owner", "customer", "lookup":
       guard let id = GUID(text) else { return mismatch() }

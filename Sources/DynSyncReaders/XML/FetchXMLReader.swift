@@ -128,7 +128,7 @@ struct FetchXMLRow {
         fields[column.name] = typed.value
         if let label = typed.label { labels[column.name] = label }
       case .failure(let reason):
-        return reject(reason.text, id: id.description)
+        return reject(reason.reason, id: id.description)
       }
     }
     var version: Int64?
@@ -137,15 +137,13 @@ struct FetchXMLRow {
       Record(entity: entity, id: id, fields: fields, labels: labels, version: version, origin: position))
   }
 
-  struct Reason: Error { var text: String }
-
-  static func value(of column: Column) -> Result<(value: FieldValue, label: String?), Reason> {
+  static func value(of column: Column) -> Result<(value: FieldValue, label: String?), ValueMismatch> {
     let text = column.text.trimmingCharacters
     let attributes = column.attributes
     if text.isEmpty { return .success((.null, nil)) }
     if attributes["type"] != nil || attributes["dsc"] != nil {
       guard let id = GUID(text) else {
-        return .failure(Reason(text: "lookup <\(column.name)> is not a GUID: \"\(text)\""))
+        return .failure(ValueMismatch(reason: "lookup <\(column.name)> is not a GUID: \"\(text)\""))
       }
       let type = attributes["type"]
       let target = type.flatMap { code in
@@ -160,45 +158,40 @@ struct FetchXMLRow {
         return .success((.date(date), attributes["date"]))
       }
       guard let instant = Timestamp(iso: text) else {
-        return .failure(Reason(text: "<\(column.name)> is not an ISO 8601 date and time: \"\(text)\""))
+        return .failure(ValueMismatch(reason: "<\(column.name)> is not an ISO 8601 date and time: \"\(text)\""))
       }
       let label = [attributes["date"], attributes["time"]].compactMap { $0 }.joined(separator: " ")
       return .success((.dateTime(instant), label.isEmpty ? nil : label))
     }
     if let label = attributes["name"] {
       if DataverseCatalog.isBoolean(column.name) || text == "true" || text == "false" {
-        guard let flag = FetchXMLRow.boolean(text) else {
-          return .failure(Reason(text: "<\(column.name)> is not a boolean: \"\(text)\""))
+        guard let flag = ValueInference.boolean(text) else {
+          return .failure(ValueMismatch(reason: "<\(column.name)> is not a boolean: \"\(text)\""))
         }
         return .success((.boolean(flag), label))
       }
       guard let choice = Int64(text) else {
-        return .failure(Reason(text: "<\(column.name)> is a choice but not an integer: \"\(text)\""))
+        return .failure(ValueMismatch(reason: "<\(column.name)> is a choice but not an integer: \"\(text)\""))
       }
       return .success((.optionSet(choice), label))
     }
     if let label = attributes["formattedvalue"] {
       // `formattedvalue=` decorates numbers and amounts only; choices carry `name=`.
-      guard let number = WebAPIRecordDecoder.typedNumber(text, field: column.name, label: nil) else {
-        return .failure(Reason(text: "<\(column.name)> is not a number: \"\(text)\""))
+      guard let number = ValueInference.number(text, field: column.name, label: nil) else {
+        return .failure(ValueMismatch(reason: "<\(column.name)> is not a number: \"\(text)\""))
       }
       return .success((number, label))
     }
     if column.name == "versionnumber", let number = Int64(text) { return .success((.integer(number), nil)) }
-    if DataverseCatalog.isBoolean(column.name), let flag = FetchXMLRow.boolean(text) {
+    if DataverseCatalog.isBoolean(column.name), let flag = ValueInference.boolean(text) {
       return .success((.boolean(flag), nil))
     }
     if let id = GUID(text) { return .success((.guid(id), nil)) }
-    return .success((.string(column.text), nil))
+    let inferred = ValueInference.string(column.text, field: column.name, label: nil)
+    if case .multiSelect = inferred { return .success((.string(column.text), nil)) }
+    return .success((inferred, nil))
   }
 
-  static func boolean(_ text: String) -> Bool? {
-    switch text.lowercased() {
-    case "1", "true": return true
-    case "0", "false": return false
-    default: return nil
-    }
-  }
 }
 
 extension StringProtocol {

@@ -1,0 +1,66 @@
+import DynSyncCore
+import Testing
+
+@Suite("Canonical values")
+struct ValueTests {
+  @Test("GUIDs compare case-insensitively, accept braces and print lowercase")
+  func guids() throws {
+    let upper = try #require(GUID("{AAAA0001-0001-EF11-8409-000D3A8F1A01}"))
+    let lower = try #require(GUID("aaaa0001-0001-ef11-8409-000d3a8f1a01"))
+    #expect(upper == lower)
+    #expect(upper.description == "aaaa0001-0001-ef11-8409-000d3a8f1a01")
+    #expect(GUID("aaaa0001-0001-ef11-8409-000d3a8f1a0") == nil)
+    #expect(GUID("aaaa0001x0001-ef11-8409-000d3a8f1a01") == nil)
+    #expect(try #require(GUID("00000000-0000-0000-0000-000000000001")) < lower)
+  }
+
+  @Test(
+    "decimals are equal by amount, however they are written",
+    arguments: [("20000.0000", "20000.0"), ("20000", "2E4"), ("-0.50", "-.5"), ("0.000", "-0"), ("1.10", "1.1")])
+  func equalDecimals(left: String, right: String) throws {
+    #expect(try #require(ExactDecimal(left)) == #require(ExactDecimal(right)))
+  }
+
+  @Test("different amounts are different, beyond binary floating point precision")
+  func differentDecimals() throws {
+    #expect(try #require(ExactDecimal("0.1000000000000000000001")) != #require(ExactDecimal("0.1")))
+    #expect(try #require(ExactDecimal("20000.0001")) != #require(ExactDecimal("20000")))
+    #expect(ExactDecimal("12a") == nil)
+    #expect(ExactDecimal("") == nil)
+    #expect(try #require(ExactDecimal("20000.0000")).written == "20000.0000")
+  }
+
+  @Test("numbers compare numerically across integer, decimal and choice forms")
+  func numericEquality() {
+    #expect(FieldValue.integer(20000) == decimal("20000.0000"))
+    #expect(FieldValue.optionSet(7) == FieldValue.integer(7))
+    #expect(Set([FieldValue.integer(5), decimal("5.0")]).count == 1)
+    #expect(FieldValue.integer(5) != FieldValue.string("5"))
+    #expect(FieldValue.boolean(false) != FieldValue.integer(0))
+  }
+
+  @Test("timestamps are normalised to UTC")
+  func timestamps() throws {
+    let local = try #require(Timestamp(iso: "2025-03-04T10:02:40-08:00"))
+    #expect(local.description == "2025-03-04T18:02:40Z")
+    #expect(try #require(Timestamp(iso: "2025-06-28T19:06:20.0000000Z")).description == "2025-06-28T19:06:20Z")
+    #expect(try #require(Timestamp(iso: "2025-06-28T19:06:20.1230000Z")).description == "2025-06-28T19:06:20.123Z")
+    #expect(try #require(Timestamp(iso: "1969-12-31T23:59:59Z")).description == "1969-12-31T23:59:59Z")
+    #expect(try #require(Timestamp(iso: "2025-01-01T00:30:00+01:00")).description == "2024-12-31T23:30:00Z")
+    #expect(Timestamp(iso: "2025-13-01T00:00:00Z") == nil)
+    #expect(Timestamp(iso: "2025-02-30T00:00:00Z") == nil)
+    #expect(CalendarDate("2024-02-29") != nil)
+    #expect(CalendarDate("2023-02-29") == nil)
+  }
+
+  @Test("records compare without formatted labels, positions or explicit nulls")
+  func recordEquality() {
+    let id = guid("aaaa0001-0001-ef11-8409-000d3a8f1a01")
+    let left = Record(
+      entity: "account", id: id, fields: ["name": .string("Contoso"), "fax": .null],
+      labels: ["name": "x"], origin: SourcePosition(file: "a.json", line: 3))
+    let right = Record(
+      entity: "account", id: id, fields: ["name": .string("Contoso")], origin: SourcePosition(file: "b.xml"))
+    #expect(left == right)
+  }
+}

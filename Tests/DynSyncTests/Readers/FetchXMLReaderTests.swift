@@ -1,0 +1,50 @@
+import DynSync
+import DynSyncReaders
+import Testing
+
+@Suite("FetchXML result reader")
+struct FetchXMLReaderTests {
+  @Test("result rows are typed from their decorations")
+  func resultset() throws {
+    let (events, summary) = try readEvents(FixturePath.readers("fetchxml/accounts.xml"))
+    #expect(summary.format == .fetchXML)
+    #expect(!summary.hasNextPage)
+    let records = events.records
+    try #require(records.count == 2)
+    let contoso = records[0]
+    #expect(contoso.entity == "account", "the table comes from the paging cookie")
+    #expect(contoso.id.description == "aaaa0001-0001-ef11-8409-000d3a8f1a01")
+    #expect(contoso.origin.line == 3)
+    #expect(contoso["name"] == .string("Contoso & Sons"))
+    #expect(contoso["numberofemployees"] == .integer(250))
+    #expect(contoso["revenue"] == decimal("1500000.0000"))
+    #expect(contoso.labels["revenue"] == "$1,500,000.00")
+    #expect(contoso["industrycode"] == .optionSet(7))
+    #expect(contoso.labels["industrycode"] == "Consulting")
+    #expect(contoso["donotemail"] == .boolean(false))
+    #expect(contoso["primarycontactid"] == .lookup(Lookup(entity: "contact", id: guid("cccc0001-0001-ef11-8409-000d3a8f1a01"))))
+    if case .lookup(let lookup) = contoso["primarycontactid"] { #expect(lookup.entity == "contact") }
+    #expect(contoso.labels["primarycontactid"] == "Ana Ruiz")
+    #expect(contoso["createdon"] == instant("2025-03-04T18:02:40Z"), "user offsets are normalised to UTC")
+    let fabrikam = records[1]
+    if case .lookup(let owner) = fabrikam["ownerid"] { #expect(owner.entity == "team") } else { Issue.record("no owner") }
+    #expect(fabrikam.fields["revenue"] == nil, "null columns are absent in FetchXML")
+  }
+
+  @Test("without a paging cookie the table comes from the undecorated id column, or --entity")
+  func entityInference() throws {
+    let folder = try TemporaryFolder()
+    let path = try folder.write(
+      "leads.xml",
+      """
+      <resultset morerecords="1">
+        <result><ownerid type="8" dsc="0">{5A5A5A5A-0001-0000-0000-000000000001}</ownerid><leadid>{1D2C3B4A-0001-0000-0000-000000000001}</leadid></result>
+      </resultset>
+      """)
+    let (events, summary) = try readEvents(path)
+    #expect(events.records.first?.entity == "lead")
+    #expect(summary.hasNextPage)
+    let (forced, _) = try readEvents(path, entity: "lead")
+    #expect(forced.records.first?.id == guid("1d2c3b4a-0001-0000-0000-000000000001"))
+  }
+}

@@ -1,0 +1,99 @@
+import DynSync
+import DynSyncReaders
+import Testing
+
+@Suite("Web API JSON reader")
+struct WebAPIReaderTests {
+  @Test("a collection page yields typed canonical records, field by field")
+  func collectionPage() throws {
+    let (events, summary) = try readEvents(FixturePath.readers("webapi/accounts_page1.json"))
+    #expect(summary.format == .webAPI)
+    #expect(summary.kind == .full)
+    #expect(summary.hasNextPage)
+    let records = events.records
+    try #require(records.count == 2)
+    let litware = records[0]
+    #expect(litware.entity == "account")
+    #expect(litware.id.description == "aaaa0001-0001-ef11-8409-000d3a8f1a01")
+    #expect(litware["name"] == .string("Litware, Inc. (sample)"))
+    #expect(litware["revenue"] == decimal("20000"))
+    guard case .decimal(let revenue) = litware["revenue"] else { Issue.record("revenue not decimal"); return }
+    #expect(revenue.written == "20000.0000")
+    #expect(litware["industrycode"] == .optionSet(7))
+    #expect(litware.labels["industrycode"] == "Consulting")
+    #expect(litware["numberofemployees"] == .integer(250))
+    guard case .integer = litware["numberofemployees"] else { Issue.record("employees not integer"); return }
+    #expect(litware["modifiedon"] == instant("2023-04-07T21:59:01Z"))
+    #expect(litware["ownerid"] == .lookup(Lookup(entity: "systemuser", id: guid("5a5a5a5a-0001-0000-0000-000000000001"))))
+    if case .lookup(let owner) = litware["ownerid"] { #expect(owner.entity == "systemuser") }
+    #expect(litware.labels["ownerid"] == "Sam Admin")
+    #expect(litware["transactioncurrencyid"] == .lookup(Lookup(entity: nil, id: guid("228f42f8-e646-e111-8eb7-78e7d162ced1"))))
+    #expect(litware["creditonhold"] == .boolean(false))
+    #expect(litware.version == 81_052_965)
+    #expect(litware.fields["accountid"] == nil, "the primary id is the record id, not a column")
+    #expect(litware.origin.line == 6)
+
+    let fabrikam = records[1]
+    #expect(fabrikam["name"] == .string("Fabrikam \"West\" étude"))
+    #expect(fabrikam.fields["revenue"] == .null)
+    if case .lookup(let owner) = fabrikam["ownerid"] { #expect(owner.entity == "team") }
+  }
+
+  @Test("pages linked by @odata.nextLink read as one table; a missing last page is a problem")
+  func paging() throws {
+    let both = try loadSnapshot(from: [
+      FixturePath.readers("webapi/accounts_page1.json"), FixturePath.readers("webapi/accounts_page2.json"),
+    ])
+    #expect(both.tables["account"]?.records.count == 3)
+    #expect(both.problems.isEmpty)
+    #expect(both.isComplete)
+
+    let first = try loadSnapshot(from: [FixturePath.readers("webapi/accounts_page1.json")])
+    #expect(first.problems.count == 1)
+    #expect(first.problems.first?.contains("last page is missing") == true)
+    #expect(!first.isComplete)
+  }
+
+  @Test("a change-tracking page carries updates and $deletedEntity deletions")
+  func delta() throws {
+    let (events, summary) = try readEvents(FixturePath.readers("webapi/accounts_delta.json"))
+    #expect(summary.kind == .delta)
+    #expect(summary.deltaLink?.contains("$deltatoken=") == true)
+    #expect(events.records.map(\.id) == [guid("aaaa0001-0001-ef11-8409-000d3a8f1a01")])
+    let deletion = try #require(events.deletions.first)
+    #expect(deletion.entity == "account")
+    #expect(deletion.id == guid("aaaa0002-0001-ef11-8409-000d3a8f1a01"))
+    #expect(deletion.reason == "deleted")
+    let snapshot = try loadSnapshot(from: [FixturePath.readers("webapi/accounts_delta.json")])
+    #expect(snapshot.tables["account"]?.kind == .delta)
+  }
+
+  @Test("customer lookups, date-only, multi-select, booleans and nulls")
+  func contactTypes() throws {
+    let contact = try #require(try readEvents(FixturePath.readers("webapi/contacts.json")).events.records.first)
+    #expect(contact.entity == "contact")
+    #expect(contact["birthdate"] == day("1988-04-05"))
+    #expect(contact["new_interests"] == .multiSelect([2, 8, 9]))
+    #expect(contact.labels["new_interests"] == "Hiking; Skiing; Camping")
+    #expect(contact["new_synctomkto"] == .boolean(true))
+    #expect(contact["statecode"] == .optionSet(0))
+    #expect(contact["parentcustomerid"] == .lookup(Lookup(entity: "account", id: guid("aaaa0001-0001-ef11-8409-000d3a8f1a01"))))
+    #expect(contact.fields["originatingleadid"] == .null)
+    #expect(contact["createdon"] == instant("2025-03-04T18:02:44Z"))
+  }
+
+  @Test("entity set names map to logical names, checked against the primary id column")
+  func entitySets() throws {
+    let folder = try TemporaryFolder()
+    let path = try folder.write(
+      "projects.json",
+      #"{"@odata.context":"https://x/api/data/v9.2/$metadata#cr123_projects","value":[{"cr123_name":"P","cr123_projectid":"00000000-0000-0000-0000-0000000000a1"}]}"#)
+    let record = try #require(try readEvents(path).events.records.first)
+    #expect(record.entity == "cr123_project")
+    let opportunities = try folder.write(
+      "opps.json",
+      #"{"value":[{"name":"Deal","opportunityid":"00000000-0000-0000-0000-0000000000b1"}],"@odata.context":"https://x/api/data/v9.2/$metadata#opportunities(name)"}"#)
+    let deal = try #require(try readEvents(opportunities).events.records.first)
+    #expect(deal.entity == "opportunity", "rows before @odata.context are held until it is known")
+  }
+}

@@ -1,0 +1,85 @@
+import DynSyncCore
+import DynSyncReaders
+import Foundation
+import Testing
+
+/// Paths of the repository's `Fixtures/` folder, found from this file's location.
+enum FixturePath {
+  static let root: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    while url.path != "/" {
+      url.deleteLastPathComponent()
+      if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+        return url.path
+      }
+    }
+    return FileManager.default.currentDirectoryPath
+  }()
+
+  static func fixture(_ relative: String) -> String { root + "/Fixtures/" + relative }
+  static func readers(_ relative: String) -> String { fixture("readers/" + relative) }
+  static func sample(_ relative: String) -> String { root + "/Samples/" + relative }
+}
+
+/// A fresh folder under the system's temporary folder, removed when the value is released.
+final class TemporaryFolder {
+  let path: String
+
+  init() throws {
+    path = NSTemporaryDirectory() + "dynsync-tests-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+  }
+
+  deinit { try? FileManager.default.removeItem(atPath: path) }
+
+  /// Writes `contents` to `name` inside the folder and returns its path.
+  @discardableResult
+  func write(_ name: String, _ contents: String) throws -> String {
+    let file = path + "/" + name
+    try FileManager.default.createDirectory(
+      atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    try Data(contents.utf8).write(to: URL(fileURLWithPath: file))
+    return file
+  }
+}
+
+/// Every event a reader hands on for one file, and its summary.
+func readEvents(_ path: String, entity: String? = nil) throws -> (events: [ReadEvent], summary: ExportFileSummary) {
+  let files = try ExportInput.files(at: [path])
+  try #require(files.count == 1)
+  var events: [ReadEvent] = []
+  let summary = try ExportInput.read(files[0], entity: entity) { events.append($0) }
+  return (events, summary)
+}
+
+extension Array where Element == ReadEvent {
+  var records: [Record] {
+    compactMap { if case .record(let record) = $0 { return record } else { return nil } }
+  }
+  var deletions: [Deletion] {
+    compactMap { if case .deletion(let deletion) = $0 { return deletion } else { return nil } }
+  }
+  var rejects: [InputError] {
+    compactMap { if case .reject(let error) = $0 { return error } else { return nil } }
+  }
+}
+
+func guid(_ text: String) -> GUID {
+  guard let id = GUID(text) else { fatalError("bad GUID literal \(text)") }
+  return id
+}
+
+func decimal(_ text: String) -> FieldValue {
+  guard let value = ExactDecimal(text) else { fatalError("bad decimal literal \(text)") }
+  return .decimal(value)
+}
+
+func instant(_ text: String) -> FieldValue {
+  guard let value = Timestamp(iso: text) else { fatalError("bad timestamp literal \(text)") }
+  return .dateTime(value)
+}
+
+func day(_ text: String) -> FieldValue {
+  guard let value = CalendarDate(text) else { fatalError("bad date literal \(text)") }
+  return .date(value)
+}
