@@ -30,5 +30,11 @@ func reportingInputErrors(_ body: () throws -> Void) throws {
   } catch let error as InputError {
     Terminal.writeError("dynsync: error: \(error)\n")
     throw ExitCode(2)
+  } catch let error as OutputError {
+    Terminal.writeError("dynsync: error: \(error)\n")
+    throw ExitCode(2)
+  } catch let error as IncompleteExport {
+    Terminal.writeError("dynsync: error: \(error)\n")
+    throw ExitCode(2)
   }
 }

@@ -86,6 +86,16 @@ public struct ExactDecimal: Hashable, Sendable, CustomStringConvertible {
     (isNegative ? "-" : "") + significand + "e" + String(exponent)
   }
 
+  /// Plain positional notation (`-12.5`, `20000`), whatever notation the export used.
+  public var plainText: String {
+    let sign = isNegative ? "-" : ""
+    if exponent >= 0 { return sign + significand + String(repeating: "0", count: exponent) }
+    let digits = Array(significand)
+    let point = digits.count + exponent
+    if point > 0 { return sign + String(digits[..<point]) + "." + String(digits[point...]) }
+    return sign + "0." + String(repeating: "0", count: -point) + significand
+  }
+
   public var description: String { written }
 
   public static func == (lhs: ExactDecimal, rhs: ExactDecimal) -> Bool {

@@ -1,0 +1,115 @@
+@_exported import DynSyncArtifacts
+import DynSyncCore
+import Foundation
+
+/// An export that cannot be compared safely: files not read to the end, or pages missing.
+public struct IncompleteExport: Error, Sendable, CustomStringConvertible {
+  public var export: String
+  public var problems: [String]
+
+  public var description: String {
+    "the \(export) export is incomplete, so absent records cannot be taken as deleted:\n"
+      + problems.map { "  " + $0 }.joined(separator: "\n")
+  }
+}
+
+/// What `dynsync diff` does: read both exports, compare them, write one batch folder.
+public struct DiffJob: Sendable {
+  public var previous: [String]
+  public var current: [String]
+  public var output: String
+  public var options: DiffOptions
+  public var readOptions: ReadOptions
+  /// Replace an existing batch folder at `output`.
+  public var replacing: Bool
+  public var faults: FaultPlan
+
+  public init(
+    previous: [String], current: [String], output: String, options: DiffOptions = DiffOptions(),
+    readOptions: ReadOptions = ReadOptions(), replacing: Bool = false, faults: FaultPlan = FaultPlan()
+  ) {
+    self.previous = previous
+    self.current = current
+    self.output = output
+    self.options = options
+    self.readOptions = readOptions
+    self.replacing = replacing
+    self.faults = faults
+  }
+
+  /// The outcome of a run: the differences and the manifest written with them.
+  public struct Outcome: Sendable {
+    public var diff: SnapshotDiff
+    public var manifest: Manifest
+    public var batch: String
+  }
+
+  public func run(progress: some ProgressObserver = SilentProgress()) throws -> Outcome {
+    let started = Date()
+    let before = try loadSnapshot(from: previous, options: readOptions, progress: progress)
+    let after = try loadSnapshot(from: current, options: readOptions, progress: progress)
+    for (name, snapshot) in [("previous", before), ("current", after)] where !snapshot.isComplete {
+      throw IncompleteExport(export: name, problems: snapshot.failedFiles.map(\.description) + snapshot.problems)
+    }
+    let diff = Differ.diff(previous: before, current: after, options: options)
+
+    let writer = try BatchWriter(target: output, replacing: replacing, faults: faults)
+    var artifacts: [Manifest.Artifact] = []
+    for table in diff.tables where !table.changes.isEmpty {
+      let path = "changes/\(BatchWriter.safeFileName(table.entity)).ndjson"
+      artifacts.append(
+        try writer.writeLines(path) { emit throws(OutputError) in
+          for change in table.changes { try emit(BatchLines.change(change)) }
+        })
+    }
+    let rejects =
+      BatchLines.sortedRejects(before.rejects).map { ($0, "previous") }
+      + BatchLines.sortedRejects(after.rejects).map { ($0, "current") }
+    artifacts.append(
+      try writer.writeLines("rejects.ndjson") { emit throws(OutputError) in
+        for (error, export) in rejects { try emit(BatchLines.reject(error, export: export)) }
+      })
+    let inputs = [
+      "previous": try before.files.map { Manifest.Input(summary: $0, sha256: try FileDigest.sha256(ofFile: $0.path)) },
+      "current": try after.files.map { Manifest.Input(summary: $0, sha256: try FileDigest.sha256(ofFile: $0.path)) },
+    ]
+    let finished = Date()
+    let manifest = Manifest(
+      tool: Manifest.Tool(version: DynSyncVersion.current), command: "diff", options: options, inputs: inputs,
+      diff: diff, artifacts: artifacts,
+      run: Manifest.Run(
+        startedAt: RunClock.text(started), finishedAt: RunClock.text(finished),
+        durationSeconds: (finished.timeIntervalSince(started) * 1000).rounded() / 1000))
+    try writer.write("manifest.json", try JSONOutput.encode(manifest) + "\n")
+    try writer.commit()
+    return Outcome(diff: diff, manifest: manifest, batch: writer.target)
+  }
+}
+
+/// Wall-clock times as written in the manifest's `run` section.
+enum RunClock {
+  static func text(_ date: Date) -> String {
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return formatter.string(from: date)
+  }
+}
+
+extension SnapshotDiff {
+  /// Per-table counts as a person reads them.
+  public var summaryText: String {
+    let header = ["table", "created", "updated", "deleted", "unchanged", "rejected"]
+    var rows = tables.map { table in
+      [table.entity] + [table.counts.created, table.counts.updated, table.counts.deleted, table.counts.unchanged, table.counts.rejected].map { String($0) }
+    }
+    let total = totals
+    rows.append(["total"] + [total.created, total.updated, total.deleted, total.unchanged, total.rejected].map { String($0) })
+    let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+    func line(_ cells: [String]) -> String {
+      cells.enumerated().map { index, cell in
+        index == 0 ? cell.padding(toLength: widths[index]) : String(repeating: " ", count: widths[index] - cell.count) + cell
+      }.joined(separator: "  ")
+    }
+    return ([line(header)] + rows.map(line)).joined(separator: "\n") + "\n"
+  }
+}

@@ -1,0 +1,190 @@
+import DynSyncCore
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Makes a batch folder appear complete or not at all.
+///
+/// Files are written into a hidden staging folder beside the target (`.NAME.partial-…`), synced
+/// to disk, and the folder is renamed into place last. A crash or error at any point before that
+/// leaves no folder at the target; stale staging folders are swept by the next writer.
+public final class BatchWriter {
+  public let target: String
+  let staging: String
+  private let faults: FaultPlan
+  private var filesWritten = 0
+  private var committed = false
+
+  /// - Parameters:
+  ///   - target: the batch folder to create; its parent must exist.
+  ///   - replacing: replace an existing batch at `target` (atomically, once the new one is complete).
+  public init(target: String, replacing: Bool = false, faults: FaultPlan = FaultPlan()) throws(OutputError) {
+    let target = (target as NSString).standardizingPath
+    self.target = target
+    self.faults = faults
+    let parent = (target as NSString).deletingLastPathComponent
+    let name = (target as NSString).lastPathComponent
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: parent.isEmpty ? "." : parent, isDirectory: &isDirectory),
+      isDirectory.boolValue
+    else { throw OutputError(path: target, reason: "the parent folder does not exist") }
+    if FileManager.default.fileExists(atPath: target), !replacing {
+      throw OutputError(path: target, reason: "already exists; choose another folder or pass --force to replace it")
+    }
+    BatchWriter.sweepStaleStaging(in: parent.isEmpty ? "." : parent, name: name)
+    staging = (parent as NSString).appendingPathComponent(".\(name).partial-\(UUID().uuidString.lowercased())")
+    do {
+      try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: false)
+    } catch {
+      throw OutputError(path: staging, reason: "cannot create the staging folder: \(error.localizedDescription)")
+    }
+  }
+
+  deinit {
+    if !committed { try? FileManager.default.removeItem(atPath: staging) }
+  }
+
+  /// Writes a whole file of the batch.
+  @discardableResult
+  public func write(_ relativePath: String, _ text: String) throws(OutputError) -> Manifest.Artifact {
+    try writeLines(relativePath) { emit throws(OutputError) in try emit(text) }
+  }
+
+  /// Streams a file of the batch: `body` hands on text pieces as they are made.
+  /// - Returns: the file's entry for the manifest (path, SHA-256, line count).
+  @discardableResult
+  public func writeLines(
+    _ relativePath: String, _ body: (_ emit: (String) throws(OutputError) -> Void) throws(OutputError) -> Void
+  ) throws(OutputError) -> Manifest.Artifact {
+    let path = try stagedPath(relativePath)
+    let file = try OutputFile(path: path)
+    try body { text throws(OutputError) in try file.write(text) }
+    let digest = try file.close()
+    filesWritten += 1
+    try faults.check(afterFiles: filesWritten, path: path)
+    return Manifest.Artifact(path: relativePath, sha256: digest, lines: file.lines)
+  }
+
+  /// Renames the staged folder into place. After this, the batch is complete on disk.
+  public func commit() throws(OutputError) {
+    try faults.check(beforeCommit: target)
+    syncDirectory(staging)
+    let parent = (target as NSString).deletingLastPathComponent
+    var displaced: String?
+    if FileManager.default.fileExists(atPath: target) {
+      let old = (parent as NSString).appendingPathComponent(
+        ".\((target as NSString).lastPathComponent).replaced-\(UUID().uuidString.lowercased())")
+      guard rename(target, old) == 0 else { throw .system(target, "moving the previous batch aside") }
+      displaced = old
+    }
+    guard rename(staging, target) == 0 else {
+      if let displaced { _ = rename(displaced, target) }
+      throw .system(target, "renaming the batch into place")
+    }
+    committed = true
+    syncDirectory(parent.isEmpty ? "." : parent)
+    if let displaced { try? FileManager.default.removeItem(atPath: displaced) }
+  }
+
+  /// A path inside the staging folder; refuses anything that would leave it.
+  func stagedPath(_ relativePath: String) throws(OutputError) -> String {
+    let components = relativePath.split(separator: "/", omittingEmptySubsequences: false)
+    guard !relativePath.hasPrefix("/"),
+      components.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." })
+    else { throw OutputError(path: relativePath, reason: "refused: the path would leave the batch folder") }
+    let path = (staging as NSString).appendingPathComponent(relativePath)
+    let folder = (path as NSString).deletingLastPathComponent
+    do {
+      try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    } catch {
+      throw OutputError(path: folder, reason: "cannot create the folder: \(error.localizedDescription)")
+    }
+    return path
+  }
+
+  /// A file name for a table or other name that came from input: kept when it is a plain
+  /// logical name, percent-encoded otherwise, so that no input can name a path.
+  public static func safeFileName(_ name: String) -> String {
+    let plain = name.unicodeScalars.allSatisfy {
+      ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
+    }
+    if plain && !name.isEmpty { return name }
+    var encoded = ""
+    for byte in name.utf8 {
+      let scalar = Unicode.Scalar(byte)
+      if ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar) || byte == UInt8(ascii: "_") {
+        encoded.unicodeScalars.append(scalar)
+      } else {
+        let hex = String(byte, radix: 16, uppercase: true)
+        encoded += "%" + (hex.count == 1 ? "0" + hex : hex)
+      }
+    }
+    return encoded.isEmpty ? "%00" : encoded
+  }
+
+  private func syncDirectory(_ path: String) {
+    let descriptor = open(path, O_RDONLY | O_DIRECTORY)
+    guard descriptor >= 0 else { return }
+    _ = fsync(descriptor)
+    close(descriptor)
+  }
+
+  private static func sweepStaleStaging(in parent: String, name: String) {
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: parent) else { return }
+    for entry in entries where entry.hasPrefix(".\(name).partial-") || entry.hasPrefix(".\(name).replaced-") {
+      try? FileManager.default.removeItem(atPath: (parent as NSString).appendingPathComponent(entry))
+    }
+  }
+}
+
+/// Deliberate failures for testing that a batch is never half-written: fail (throw) or crash
+/// (exit at once, as a kill would) after a number of files, or just before the commit.
+public struct FaultPlan: Sendable {
+  public enum Action: String, Sendable {
+    case fail
+    case crash
+  }
+
+  public var afterFiles: Int?
+  public var beforeCommit = false
+  public var action: Action = .fail
+
+  public init(afterFiles: Int? = nil, beforeCommit: Bool = false, action: Action = .fail) {
+    self.afterFiles = afterFiles
+    self.beforeCommit = beforeCommit
+    self.action = action
+  }
+
+  /// `DYNSYNC_FAULT=fail-after-files:N|crash-after-files:N|fail-before-commit|crash-before-commit`.
+  public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
+    -> FaultPlan
+  {
+    guard let spec = environment["DYNSYNC_FAULT"] else { return FaultPlan() }
+    let parts = spec.split(separator: ":")
+    let action: Action = spec.hasPrefix("crash") ? .crash : .fail
+    if parts.first?.hasSuffix("after-files") == true, parts.count == 2, let count = Int(parts[1]) {
+      return FaultPlan(afterFiles: count, action: action)
+    }
+    if spec.hasSuffix("before-commit") { return FaultPlan(beforeCommit: true, action: action) }
+    return FaultPlan()
+  }
+
+  func check(afterFiles count: Int, path: String) throws(OutputError) {
+    guard let afterFiles, count >= afterFiles else { return }
+    try trigger(path, "after \(count) files")
+  }
+
+  func check(beforeCommit path: String) throws(OutputError) {
+    guard beforeCommit else { return }
+    try trigger(path, "before the commit")
+  }
+
+  private func trigger(_ path: String, _ when: String) throws(OutputError) {
+    switch action {
+    case .fail: throw OutputError(path: path, reason: "injected failure \(when) (DYNSYNC_FAULT)")
+    case .crash: _exit(137)
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import DynSyncCore
+
+/// The NDJSON lines of a batch: one JSON object per line, keys sorted.
+public enum BatchLines {
+  /// A change in a Debezium-like envelope: `op` (c/u/d), `entity`, `id`, the full `before` and
+  /// `after` images, and `changed` (column → [old, new]) for updates.
+  public static func change(_ change: RecordChange) -> String {
+    JSONText.object([
+      ("op", JSONText.string(change.operation.rawValue)),
+      ("entity", JSONText.string(change.entity)),
+      ("id", JSONText.string(change.id.description)),
+      ("before", change.before.map(JSONText.image) ?? "null"),
+      ("after", change.after.map(JSONText.image) ?? "null"),
+      (
+        "changed",
+        JSONText.object(change.changed.map { ($0.field, JSONText.array([JSONText.value($0.old), JSONText.value($0.new)])) })
+      ),
+    ]) + "\n"
+  }
+
+  /// A skipped record: which export, where, which record, and why.
+  public static func reject(_ error: InputError, export: String) -> String {
+    JSONText.object([
+      ("export", JSONText.string(export)),
+      ("file", JSONText.string(error.file)),
+      ("line", error.line.map { String($0) } ?? "null"),
+      ("column", error.column.map { String($0) } ?? "null"),
+      ("entity", error.entity.map(JSONText.string) ?? "null"),
+      ("id", error.recordID.map(JSONText.string) ?? "null"),
+      ("reason", JSONText.string(error.reason)),
+      ("message", JSONText.string(error.description)),
+    ]) + "\n"
+  }
+
+  /// Rejects in a stable order: by file, line, column, then id.
+  public static func sortedRejects(_ rejects: [InputError]) -> [InputError] {
+    rejects.sorted {
+      ($0.file, $0.line ?? 0, $0.column ?? 0, $0.recordID ?? "", $0.reason)
+        < ($1.file, $1.line ?? 0, $1.column ?? 0, $1.recordID ?? "", $1.reason)
+    }
+  }
+}

@@ -1,0 +1,92 @@
+import DynSyncCore
+
+/// `manifest.json`: what a batch was made from and what it holds.
+///
+/// Everything but `run` depends only on the inputs and options, so two runs on the same inputs
+/// write the same bytes outside `run`.
+public struct Manifest: Sendable, Codable, Equatable {
+  public static let currentFormatVersion = 1
+
+  public struct Tool: Sendable, Codable, Equatable {
+    public var name: String
+    public var version: String
+  }
+
+  public struct Input: Sendable, Codable, Equatable {
+    public var path: String
+    public var sha256: String
+    public var format: String
+    public var kind: String
+    public var entities: [String]
+    public var records: Int
+    public var deletions: Int
+    public var rejects: Int
+  }
+
+  public struct Artifact: Sendable, Codable, Equatable {
+    public var path: String
+    public var sha256: String
+    public var lines: Int
+  }
+
+  public struct Options: Sendable, Codable, Equatable {
+    public var ignoredFields: [String: [String]]
+    public var comparedFields: [String: [String]]
+  }
+
+  /// Wall-clock facts of the run; the one part that differs between identical runs.
+  public struct Run: Sendable, Codable, Equatable {
+    public var startedAt: String
+    public var finishedAt: String
+    public var durationSeconds: Double
+
+    public init(startedAt: String, finishedAt: String, durationSeconds: Double) {
+      self.startedAt = startedAt
+      self.finishedAt = finishedAt
+      self.durationSeconds = durationSeconds
+    }
+  }
+
+  public var formatVersion: Int
+  public var tool: Tool
+  public var command: String
+  public var options: Options
+  /// Input files per export: `previous` and `current`.
+  public var inputs: [String: [Input]]
+  public var entities: [String: ChangeCounts]
+  public var totals: ChangeCounts
+  /// Files of the batch in the order they were written, with their digests.
+  public var artifacts: [Artifact]
+  public var run: Run
+
+  public init(
+    tool: Tool, command: String, options: DiffOptions, inputs: [String: [Input]], diff: SnapshotDiff,
+    artifacts: [Artifact], run: Run
+  ) {
+    formatVersion = Manifest.currentFormatVersion
+    self.tool = tool
+    self.command = command
+    self.options = Options(
+      ignoredFields: options.ignoredFields.mapValues { $0.sorted() },
+      comparedFields: options.comparedFields.mapValues { $0.sorted() })
+    self.inputs = inputs
+    entities = Dictionary(uniqueKeysWithValues: diff.tables.map { ($0.entity, $0.counts) })
+    totals = diff.totals
+    self.artifacts = artifacts
+    self.run = run
+  }
+}
+
+extension Manifest.Tool {
+  public init(version: String) {
+    self.init(name: "dynsync", version: version)
+  }
+}
+
+extension Manifest.Input {
+  public init(summary: ExportFileSummary, sha256: String) {
+    self.init(
+      path: summary.path, sha256: sha256, format: summary.format.rawValue, kind: summary.kind.rawValue,
+      entities: summary.entities, records: summary.records, deletions: summary.deletions, rejects: summary.rejects)
+  }
+}

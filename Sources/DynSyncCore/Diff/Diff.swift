@@ -1,0 +1,171 @@
+/// What happened to one row between two exports.
+public enum ChangeOperation: String, Sendable, Codable {
+  case create = "c"
+  case update = "u"
+  case delete = "d"
+}
+
+/// One column's old and new value.
+public struct FieldChange: Sendable, Equatable {
+  public var field: String
+  public var old: FieldValue
+  public var new: FieldValue
+
+  public init(field: String, old: FieldValue, new: FieldValue) {
+    self.field = field
+    self.old = old
+    self.new = new
+  }
+}
+
+/// One changed row: its images before and after, and the columns that changed.
+public struct RecordChange: Sendable, Equatable {
+  public var operation: ChangeOperation
+  public var entity: String
+  public var id: GUID
+  public var before: Record?
+  public var after: Record?
+  /// Changed columns in name order; empty for creates and deletes.
+  public var changed: [FieldChange]
+}
+
+/// Per-table outcome counts.
+public struct ChangeCounts: Sendable, Equatable, Codable {
+  public var created = 0
+  public var updated = 0
+  public var deleted = 0
+  public var unchanged = 0
+  /// Rows of the newer export that could not be read (their old version is kept as it was).
+  public var rejected = 0
+  /// Changes per column, over all updated rows.
+  public var fieldChanges: [String: Int] = [:]
+
+  public init() {}
+
+  public var changes: Int { created + updated + deleted }
+}
+
+/// The changes of one table, sorted by id.
+public struct TableDiff: Sendable, Equatable {
+  public var entity: String
+  public var changes: [RecordChange]
+  public var counts: ChangeCounts
+}
+
+/// Everything that changed between two exports of one org.
+public struct SnapshotDiff: Sendable, Equatable {
+  /// Per table, in name order.
+  public var tables: [TableDiff]
+
+  public var hasChanges: Bool { tables.contains { $0.counts.changes > 0 } }
+
+  public var totals: ChangeCounts {
+    tables.reduce(into: ChangeCounts()) { total, table in
+      total.created += table.counts.created
+      total.updated += table.counts.updated
+      total.deleted += table.counts.deleted
+      total.unchanged += table.counts.unchanged
+      total.rejected += table.counts.rejected
+    }
+  }
+}
+
+/// Compares two snapshots row by row, keyed by primary id: the "diff" step.
+public enum Differ {
+  /// The changes that turn `previous` into `current`.
+  ///
+  /// - A full table in `current` holds every row: a row of `previous` that is absent is deleted.
+  /// - A delta table holds only changes: absent rows are unchanged, deletions are explicit, and a
+  ///   delta row is laid over the previous row (columns it does not carry keep their values).
+  /// - A table missing from `current` altogether was not exported this time: nothing of it changed.
+  /// - A row of `current` that was rejected is neither updated nor deleted: its previous version
+  ///   stands, so a bad row never turns into a deletion.
+  public static func diff(previous: Snapshot, current: Snapshot, options: DiffOptions = DiffOptions()) -> SnapshotDiff {
+    var rejectedIDs: [String: Set<GUID>] = [:]
+    for reject in current.rejects {
+      guard let entity = reject.entity, let text = reject.recordID, let id = GUID(text) else { continue }
+      rejectedIDs[entity, default: []].insert(id)
+    }
+    let entities = Set(previous.tables.keys).union(current.tables.keys).sorted()
+    let tables = entities.compactMap { entity -> TableDiff? in
+      guard let now = current.tables[entity] else { return nil }
+      return diff(
+        entity: entity, previous: previous.tables[entity], current: now, rejected: rejectedIDs[entity] ?? [],
+        options: options)
+    }
+    return SnapshotDiff(tables: tables)
+  }
+
+  static func diff(
+    entity: String, previous: Snapshot.Table?, current: Snapshot.Table, rejected: Set<GUID>, options: DiffOptions
+  ) -> TableDiff {
+    let before = previous?.records ?? [:]
+    var changes: [RecordChange] = []
+    var counts = ChangeCounts()
+    counts.rejected = rejected.count
+
+    for (id, row) in current.records {
+      guard let old = before[id] else {
+        changes.append(RecordChange(operation: .create, entity: entity, id: id, before: nil, after: row, changed: []))
+        counts.created += 1
+        continue
+      }
+      let new = current.kind == .delta ? old.overlaid(with: row) : row
+      let changed = fieldChanges(from: old, to: new, options: options)
+      if changed.isEmpty {
+        counts.unchanged += 1
+      } else {
+        changes.append(RecordChange(operation: .update, entity: entity, id: id, before: old, after: new, changed: changed))
+        counts.updated += 1
+        for change in changed { counts.fieldChanges[change.field, default: 0] += 1 }
+      }
+    }
+
+    switch current.kind {
+    case .full:
+      for (id, old) in before where current.records[id] == nil && !rejected.contains(id) {
+        changes.append(RecordChange(operation: .delete, entity: entity, id: id, before: old, after: nil, changed: []))
+        counts.deleted += 1
+      }
+    case .delta:
+      for (id, _) in current.deletions {
+        guard let old = before[id] else { continue }
+        changes.append(RecordChange(operation: .delete, entity: entity, id: id, before: old, after: nil, changed: []))
+        counts.deleted += 1
+      }
+      let touched = Set(current.records.keys).union(current.deletions.keys)
+      counts.unchanged += before.keys.filter { !touched.contains($0) }.count
+    }
+    changes.sort { $0.id < $1.id }
+    return TableDiff(entity: entity, changes: changes, counts: counts)
+  }
+
+  /// Changed columns between two versions of one row, in name order.
+  ///
+  /// Equal row versions settle it at once; otherwise every compared column is looked at, a column
+  /// present on one side only being a change from or to null.
+  public static func fieldChanges(from old: Record, to new: Record, options: DiffOptions = DiffOptions()) -> [FieldChange] {
+    if let oldVersion = old.version, oldVersion == new.version { return [] }
+    var changes: [FieldChange] = []
+    for field in Set(old.fields.keys).union(new.fields.keys) where options.compares(field, of: new.entity) {
+      let before = old[field]
+      let after = new[field]
+      if before != after { changes.append(FieldChange(field: field, old: before, new: after)) }
+    }
+    return changes.sorted { $0.field < $1.field }
+  }
+}
+
+extension Record {
+  /// This row with the columns of `delta` laid over it (a change-tracking row carries only the
+  /// selected columns; the others keep their values).
+  public func overlaid(with delta: Record) -> Record {
+    var merged = self
+    for (field, value) in delta.fields { merged.fields[field] = value }
+    for (field, label) in delta.labels { merged.labels[field] = label }
+    for field in delta.fields.keys where delta.labels[field] == nil { merged.labels[field] = nil }
+    merged.version = delta.version
+    merged.origin = delta.origin
+    return merged
+  }
+}

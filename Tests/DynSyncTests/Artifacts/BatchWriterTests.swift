@@ -1,0 +1,81 @@
+import DynSyncArtifacts
+import DynSyncCore
+import Foundation
+import Testing
+
+@Suite("Batch folders appear whole or not at all")
+struct BatchWriterTests {
+  func entries(_ folder: String) throws -> [String] {
+    try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+  }
+
+  @Test("a committed batch holds every file; the staging folder is gone")
+  func commit() throws {
+    let folder = try TemporaryFolder()
+    let target = folder.path + "/batch"
+    let writer = try BatchWriter(target: target)
+    let artifact = try writer.write("changes/account.ndjson", "{}\n{}\n")
+    #expect(artifact.lines == 2)
+    #expect(!FileManager.default.fileExists(atPath: target))
+    try writer.commit()
+    #expect(try entries(folder.path) == ["batch"])
+    #expect(try String(contentsOfFile: target + "/changes/account.ndjson", encoding: .utf8) == "{}\n{}\n")
+  }
+
+  @Test("a failure midway leaves no batch folder; the staging folder is removed with the writer")
+  func failMidway() throws {
+    let folder = try TemporaryFolder()
+    let target = folder.path + "/batch"
+    let writer = try BatchWriter(target: target, faults: FaultPlan(afterFiles: 2))
+    try writer.write("a.ndjson", "x\n")
+    #expect {
+      try writer.write("b.ndjson", "y\n")
+    } throws: { error in
+      (error as? OutputError)?.reason.contains("injected failure") == true
+    }
+    #expect(!FileManager.default.fileExists(atPath: target))
+    withExtendedLifetime(writer) {}
+    #expect(try entries(folder.path).count == 1, "only the hidden staging folder, until the writer is released")
+    #expect(try entries(folder.path).allSatisfy { $0.hasPrefix(".batch.partial-") })
+  }
+
+  @Test("an existing batch is kept unless replacing, and replaced only once the new one is complete")
+  func existingBatch() throws {
+    let folder = try TemporaryFolder()
+    let target = folder.path + "/batch"
+    let first = try BatchWriter(target: target)
+    try first.write("manifest.json", "1\n")
+    try first.commit()
+    #expect(throws: OutputError.self) { _ = try BatchWriter(target: target) }
+    let failing = try BatchWriter(target: target, replacing: true, faults: FaultPlan(beforeCommit: true))
+    try failing.write("manifest.json", "2\n")
+    #expect(throws: OutputError.self) { try failing.commit() }
+    #expect(try String(contentsOfFile: target + "/manifest.json", encoding: .utf8) == "1\n")
+    let replacing = try BatchWriter(target: target, replacing: true)
+    try replacing.write("manifest.json", "3\n")
+    try replacing.commit()
+    #expect(try String(contentsOfFile: target + "/manifest.json", encoding: .utf8) == "3\n")
+    #expect(try entries(folder.path).contains("batch"))
+  }
+
+  @Test("a released writer that never committed removes its staging folder")
+  func releasedWriter() throws {
+    let folder = try TemporaryFolder()
+    do {
+      let writer = try BatchWriter(target: folder.path + "/batch")
+      try writer.write("a.ndjson", "x\n")
+    }
+    #expect(try entries(folder.path).isEmpty)
+  }
+
+  @Test("paths from input never leave the batch folder")
+  func pathSafety() throws {
+    let folder = try TemporaryFolder()
+    let writer = try BatchWriter(target: folder.path + "/batch")
+    #expect(throws: OutputError.self) { try writer.write("../escape.ndjson", "x") }
+    #expect(throws: OutputError.self) { try writer.write("/tmp/escape.ndjson", "x") }
+    #expect(BatchWriter.safeFileName("account") == "account")
+    #expect(BatchWriter.safeFileName("../../x") == "%2E%2E%2F%2E%2E%2Fx")
+    #expect(!BatchWriter.safeFileName("a/b").contains("/"))
+  }
+}

@@ -1,0 +1,120 @@
+import DynSync
+import Foundation
+import Testing
+
+@Suite("dynsync diff on files")
+struct DiffJobTests {
+  static let previous = [FixturePath.sample("contoso/01-initial/webapi")]
+  static let current = [FixturePath.sample("contoso/02-next/webapi")]
+
+  /// Every file of a batch folder, by relative path, with the manifest's run section blanked.
+  static func contents(of batch: String) throws -> [String: Data] {
+    var files: [String: Data] = [:]
+    let enumerator = try #require(FileManager.default.enumerator(atPath: batch))
+    while let relative = enumerator.nextObject() as? String {
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: batch + "/" + relative, isDirectory: &isDirectory),
+        !isDirectory.boolValue
+      else { continue }
+      var data = try Data(contentsOf: URL(fileURLWithPath: batch + "/" + relative))
+      if relative == "manifest.json" {
+        var manifest = try JSONDecoder().decode(Manifest.self, from: data)
+        manifest.run = Manifest.Run(startedAt: "", finishedAt: "", durationSeconds: 0)
+        data = Data(try JSONOutput.encode(manifest).utf8)
+      }
+      files[relative] = data
+    }
+    return files
+  }
+
+  @Test("the sample org's second export diffs to the changes made in it")
+  func sampleChanges() throws {
+    let folder = try TemporaryFolder()
+    let outcome = try DiffJob(previous: Self.previous, current: Self.current, output: folder.path + "/batch").run()
+    let counts = Dictionary(uniqueKeysWithValues: outcome.diff.tables.map { ($0.entity, $0.counts) })
+    #expect(counts["account"]?.created == 3)
+    #expect(counts["account"]?.updated == 2)
+    #expect(counts["contact"]?.deleted == 1)
+    #expect(counts["contact"]?.fieldChanges["jobtitle"] == 5)
+    #expect(counts["lead"]?.deleted == 2)
+    #expect(counts["teammembership"]?.created == 1)
+    #expect(counts["systemuser"]?.changes == 0)
+    let lines = try String(contentsOfFile: folder.path + "/batch/changes/account.ndjson", encoding: .utf8)
+      .split(separator: "\n")
+    #expect(lines.count == 5)
+    let ids = try lines.map { line in
+      let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+      return try #require(object["id"] as? String)
+    }
+    #expect(ids == ids.sorted(), "changes are sorted by id")
+    #expect(lines[0].hasPrefix("{\"after\":"), "keys are sorted")
+    #expect(outcome.manifest.inputs["current"]?.count == 9)
+    #expect(outcome.manifest.inputs["current"]?.allSatisfy { $0.sha256.count == 64 } == true)
+  }
+
+  @Test("the same inputs give byte-identical artifacts outside manifest.run")
+  func deterministic() throws {
+    let folder = try TemporaryFolder()
+    let first = try DiffJob(previous: Self.previous, current: Self.current, output: folder.path + "/one").run()
+    let second = try DiffJob(previous: Self.previous, current: Self.current, output: folder.path + "/two").run()
+    #expect(first.manifest.artifacts == second.manifest.artifacts)
+    let one = try Self.contents(of: first.batch)
+    let two = try Self.contents(of: second.batch)
+    #expect(one.keys.sorted() == two.keys.sorted())
+    #expect(one.count == 8)
+    for (path, data) in one { #expect(two[path] == data, "\(path) differs between runs") }
+  }
+
+  @Test("an incomplete export is refused rather than read as mass deletion")
+  func incompleteRefused() throws {
+    let folder = try TemporaryFolder()
+    let firstPageOnly = [
+      FixturePath.sample("contoso/02-next/webapi/accounts_page1.json"),
+      FixturePath.sample("contoso/02-next/webapi/contacts.json"),
+    ]
+    #expect {
+      _ = try DiffJob(previous: Self.previous, current: firstPageOnly, output: folder.path + "/batch").run()
+    } throws: { error in
+      (error as? IncompleteExport)?.description.contains("last page is missing") == true
+    }
+    #expect(!FileManager.default.fileExists(atPath: folder.path + "/batch"))
+  }
+
+  @Test(
+    "a run killed midway leaves no batch; rerunning gives the same batch",
+    arguments: ["crash-after-files:1", "crash-after-files:3", "crash-before-commit"])
+  func killedMidway(fault: String) throws {
+    let folder = try TemporaryFolder()
+    let batch = folder.path + "/batch"
+    let arguments = ["diff", "--quiet", "--previous"] + Self.previous + ["--current"] + Self.current + ["--out", batch]
+    let crashed = try runDynsync(arguments, environment: ["DYNSYNC_FAULT": fault])
+    #expect(crashed == 137)
+    #expect(!FileManager.default.fileExists(atPath: batch), "nothing that looks like a batch")
+    #expect(try runDynsync(arguments) == 1, "differences found")
+    let clean = try DiffJob(previous: Self.previous, current: Self.current, output: folder.path + "/clean").run()
+    #expect(try Self.contents(of: batch) == Self.contents(of: clean.batch))
+    #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["batch", "clean"])
+  }
+}
+
+/// Runs the built `dynsync` executable and returns its exit status.
+func runDynsync(_ arguments: [String], environment: [String: String] = [:]) throws -> Int32 {
+  let process = Process()
+  process.executableURL = dynsyncExecutable()
+  process.arguments = arguments
+  process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+  process.standardOutput = FileHandle.nullDevice
+  process.standardError = FileHandle.nullDevice
+  try process.run()
+  process.waitUntilExit()
+  return process.terminationStatus
+}
+
+/// The `dynsync` executable built beside the test bundle.
+func dynsyncExecutable() -> URL {
+  var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+  while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("dynsync").path), folder.path != "/" {
+    folder.deleteLastPathComponent()
+  }
+  return folder.appendingPathComponent("dynsync")
+}
