@@ -3,7 +3,7 @@ import DynSyncCore
 import Foundation
 
 /// An export that cannot be compared safely: files not read to the end, or pages missing.
-public struct IncompleteExport: Error, Sendable, CustomStringConvertible {
+public struct IncompleteExport: UserFacingError, Sendable {
   public var export: String
   public var problems: [String]
 
@@ -70,8 +70,8 @@ public struct DiffJob: Sendable {
         for (error, export) in rejects { try emit(BatchLines.reject(error, export: export)) }
       })
     let inputs = [
-      "previous": try before.files.map { Manifest.Input(summary: $0, sha256: try FileDigest.sha256(ofFile: $0.path)) },
-      "current": try after.files.map { Manifest.Input(summary: $0, sha256: try FileDigest.sha256(ofFile: $0.path)) },
+      "previous": try before.files.map { Manifest.Input(file: $0, sha256: try FileDigest.sha256(ofFile: $0.path)) },
+      "current": try after.files.map { Manifest.Input(file: $0, sha256: try FileDigest.sha256(ofFile: $0.path)) },
     ]
     let finished = Date()
     let manifest = Manifest(

@@ -3,17 +3,6 @@ import DynSyncCore
 /// What `dynsync inspect` reports of an export: per file, per table, the column inventory with
 /// inferred types, and every reject.
 public struct InspectionReport: Sendable, Codable, Equatable {
-  public struct File: Sendable, Codable, Equatable {
-    public var path: String
-    public var format: String
-    public var kind: String
-    public var entities: [String]
-    public var records: Int
-    public var deletions: Int
-    public var rejects: Int
-    public var morePages: Bool
-  }
-
   public struct Column: Sendable, Codable, Equatable {
     public var name: String
     /// Value kinds seen in the column, nulls aside (`string`, `lookup`, `optionset`, …).
@@ -54,7 +43,7 @@ public struct InspectionReport: Sendable, Codable, Equatable {
     }
   }
 
-  public var files: [File]
+  public var files: [ExportFileSummary]
   public var entities: [Entity]
   public var rejects: [Reject]
   /// Files that could not be read to the end, with where and why.
@@ -62,11 +51,7 @@ public struct InspectionReport: Sendable, Codable, Equatable {
   public var problems: [String]
 
   public init(snapshot: Snapshot) {
-    files = snapshot.files.map {
-      File(
-        path: $0.path, format: $0.format.rawValue, kind: $0.kind.rawValue, entities: $0.entities,
-        records: $0.records, deletions: $0.deletions, rejects: $0.rejects, morePages: $0.hasNextPage)
-    }
+    files = snapshot.files
     entities = snapshot.entityNames.compactMap { name in
       guard let table = snapshot.tables[name] else { return nil }
       var types: [String: Set<String>] = [:]
@@ -97,10 +82,10 @@ public struct InspectionReport: Sendable, Codable, Equatable {
   public var text: String {
     var lines: [String] = []
     for file in files {
-      var line = "\(file.path): \(file.format) \(file.kind), \(file.records) records"
+      var line = "\(file.path): \(file.format.rawValue) \(file.kind.rawValue), \(file.records) records"
       if file.deletions > 0 { line += ", \(file.deletions) deletions" }
       if file.rejects > 0 { line += ", \(file.rejects) rejected" }
-      if file.morePages { line += " (more pages follow)" }
+      if file.hasNextPage { line += " (more pages follow)" }
       lines.append(line)
     }
     for entity in entities {

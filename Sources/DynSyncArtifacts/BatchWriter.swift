@@ -18,7 +18,7 @@ public final class BatchWriter {
   private var committed = false
 
   /// - Parameters:
-  ///   - target: the batch folder to create; its parent must exist.
+  ///   - target: the batch folder to create; missing parent folders are created.
   ///   - replacing: replace an existing batch at `target` (atomically, once the new one is complete).
   public init(target: String, replacing: Bool = false, faults: FaultPlan = FaultPlan()) throws(OutputError) {
     let target = (target as NSString).standardizingPath
@@ -26,10 +26,11 @@ public final class BatchWriter {
     self.faults = faults
     let parent = (target as NSString).deletingLastPathComponent
     let name = (target as NSString).lastPathComponent
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: parent.isEmpty ? "." : parent, isDirectory: &isDirectory),
-      isDirectory.boolValue
-    else { throw OutputError(path: target, reason: "the parent folder does not exist") }
+    do {
+      try FileManager.default.createDirectory(atPath: parent.isEmpty ? "." : parent, withIntermediateDirectories: true)
+    } catch {
+      throw OutputError(path: parent, reason: "cannot create the folder: \(error.localizedDescription)")
+    }
     if FileManager.default.fileExists(atPath: target), !replacing {
       throw OutputError(path: target, reason: "already exists; choose another folder or pass --force to replace it")
     }

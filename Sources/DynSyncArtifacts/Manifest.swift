@@ -12,15 +12,15 @@ public struct Manifest: Sendable, Codable, Equatable {
     public var version: String
   }
 
+  /// An input file: what its reader reported, and its digest.
   public struct Input: Sendable, Codable, Equatable {
-    public var path: String
+    public var file: ExportFileSummary
     public var sha256: String
-    public var format: String
-    public var kind: String
-    public var entities: [String]
-    public var records: Int
-    public var deletions: Int
-    public var rejects: Int
+
+    public init(file: ExportFileSummary, sha256: String) {
+      self.file = file
+      self.sha256 = sha256
+    }
   }
 
   public struct Artifact: Sendable, Codable, Equatable {
@@ -80,13 +80,5 @@ public struct Manifest: Sendable, Codable, Equatable {
 extension Manifest.Tool {
   public init(version: String) {
     self.init(name: "dynsync", version: version)
-  }
-}
-
-extension Manifest.Input {
-  public init(summary: ExportFileSummary, sha256: String) {
-    self.init(
-      path: summary.path, sha256: sha256, format: summary.format.rawValue, kind: summary.kind.rawValue,
-      entities: summary.entities, records: summary.records, deletions: summary.deletions, rejects: summary.rejects)
   }
 }

@@ -6,7 +6,7 @@ import DynSyncCore
 #endif
 
 /// Why writing a batch failed: the file, and what the system said.
-public struct OutputError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct OutputError: UserFacingError, Sendable, Equatable {
   public var path: String
   public var reason: String
 

@@ -6,21 +6,25 @@ struct DiffCommand: ParsableCommand {
     commandName: "diff",
     abstract: "Compare two exports of an org and write the changes as a batch folder.",
     discussion: """
-      Records are matched per table by primary id. Each changed record is created, updated (with \
-      its changed columns, old → new) or deleted. A full export holds every row, so a row it lacks \
-      was deleted; a change-tracking (delta) export holds only changes and its deletions are \
-      explicit. Re-ordered rows, a different page split, changed formatted labels or etags are not \
-      changes; nor is 20000.0000 vs 20000.0, or a GUID written in another case.
+      Records are matched per table by primary id, and each changed record is \
+      created, updated (with its changed columns, old → new) or deleted. A full \
+      export holds every row, so a row it lacks was deleted; a change-tracking \
+      (delta) export holds only changes, and its deletions are explicit. \
+      Re-ordered rows, another page split, changed formatted labels or etags are \
+      not changes; nor is 20000.0000 vs 20000.0, or a GUID in another case.
 
       The batch folder (--out) holds:
-        changes/<table>.ndjson   one line per changed record: op (c/u/d), entity, id, before, after, changed
-        rejects.ndjson           every record that could not be read, with file, line, id and reason
-        manifest.json            inputs with SHA-256, counts per table and column, and a run section
-      It appears only once complete; an interrupted run leaves nothing that looks like a batch.
+        changes/<table>.ndjson  one line per changed record:
+                                op (c/u/d), entity, id, before, after, changed
+        rejects.ndjson          unreadable records: file, line, id, reason
+        manifest.json           inputs with SHA-256, counts per table and column
+      It appears only once complete: an interrupted run leaves no batch.
 
       Examples:
-        dynsync diff --previous Samples/contoso/01-initial/webapi --current Samples/contoso/02-next/webapi --out batch
-        dynsync diff --previous old/ --current new/ --out batch --ignore-field modifiedon --ignore-field account.versionnumber
+        dynsync diff --previous exports/monday --current exports/tuesday \\
+                     --out batches/tuesday
+        dynsync diff --previous old/ --current new/ --out batch \\
+                     --ignore-field modifiedon --ignore-field account.versionnumber
 
       Exit status: 0 no differences, 1 differences found (like diff), 2 error.
       """
@@ -56,7 +60,7 @@ struct DiffCommand: ParsableCommand {
   var quiet = false
 
   func run() throws {
-    try reportingInputErrors {
+    try reportingUserFacingErrors {
       let job = DiffJob(
         previous: previous, current: current, output: output,
         options: DiffOptions(ignoring: ignoredFields, comparingOnly: comparedFields),

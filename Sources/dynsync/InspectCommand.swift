@@ -6,19 +6,20 @@ struct InspectCommand: ParsableCommand {
     commandName: "inspect",
     abstract: "Show what an export holds: formats, tables, record counts, columns and rejects.",
     discussion: """
-      Each PATH is an export file or a folder of them (read recursively, in name order). The format \
-      of each file is recognised from its content:
-        • Web API JSON: a page with "@odata.context" and "value" (several pages of one table, \
-      linked by @odata.nextLink, are read as one table; change-tracking pages carry deletions)
-        • FetchXML result XML: <resultset><result>…</result></resultset>
-        • Configuration Migration tool: data.xml, typed by the data_schema.xml beside it
+      Each PATH is an export file or a folder of them (read recursively, in name \
+      order). The format of each file is recognised from its content:
+        Web API JSON   a page with "@odata.context" and "value"; pages of one
+                       table linked by @odata.nextLink read as one table, and
+                       change-tracking pages carry deletions
+        FetchXML       <resultset><result>…</result></resultset>
+        CMT            data.xml, typed by the data_schema.xml beside it
 
       Examples:
-        dynsync inspect Samples/org/01-initial/webapi
+        dynsync inspect Samples/contoso/01-initial/webapi
         dynsync inspect --json exports/contacts_page1.json exports/contacts_page2.json
 
-      Exit status: 0 when every record was read, 1 when some were rejected or the export is \
-      incomplete, 2 when an input cannot be read at all.
+      Exit status: 0 when every record was read, 1 when some were rejected or \
+      the export is incomplete, 2 when an input cannot be read at all.
       """
   )
 
@@ -35,7 +36,7 @@ struct InspectCommand: ParsableCommand {
   var quiet = false
 
   func run() throws {
-    try reportingInputErrors {
+    try reportingUserFacingErrors {
       let snapshot = try loadSnapshot(
         from: paths, options: ReadOptions(fetchXMLEntity: entity), progress: StderrProgress(quiet: quiet))
       let report = InspectionReport(snapshot: snapshot)

@@ -23,17 +23,11 @@ enum Terminal {
   }
 }
 
-/// Runs a command body; bad input is said once on stderr and ends the process with status 2.
-func reportingInputErrors(_ body: () throws -> Void) throws {
+/// Runs a command body; a user-facing error is said once on stderr and ends the process with status 2.
+func reportingUserFacingErrors(_ body: () throws -> Void) throws {
   do {
     try body()
-  } catch let error as InputError {
-    Terminal.writeError("dynsync: error: \(error)\n")
-    throw ExitCode(2)
-  } catch let error as OutputError {
-    Terminal.writeError("dynsync: error: \(error)\n")
-    throw ExitCode(2)
-  } catch let error as IncompleteExport {
+  } catch let error as any UserFacingError {
     Terminal.writeError("dynsync: error: \(error)\n")
     throw ExitCode(2)
   }

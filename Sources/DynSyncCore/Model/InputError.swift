@@ -1,8 +1,11 @@
+/// An error whose description is the whole message a user needs: what, where, why.
+public protocol UserFacingError: Error, CustomStringConvertible {}
+
 /// Bad input, said once and said precisely: which file, where in it, which record, and why.
 ///
 /// The same type describes a record that was skipped (a reject) and a document that could not be
 /// read at all; `description` is the message a user sees.
-public struct InputError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct InputError: UserFacingError, Sendable, Equatable {
   public var file: String
   public var line: Int?
   public var column: Int?

@@ -23,7 +23,7 @@ public enum ExportKind: String, Sendable, Codable {
 }
 
 /// What a reader learned about one file besides its records.
-public struct ExportFileSummary: Sendable, Equatable {
+public struct ExportFileSummary: Sendable, Equatable, Codable {
   public var path: String
   public var format: ExportFormat
   public var kind: ExportKind
