@@ -11,6 +11,7 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
   ],
   targets: [
     // The system libxml2, reached only by the readers: the core never sees a C type.
@@ -22,7 +23,7 @@ let package = Package(
     // Canonical records, snapshots and the diff: pure values, no I/O.
     .target(name: "DynSyncCore"),
     // One reader per export format; streaming, one record at a time.
-    .target(name: "DynSyncReaders", dependencies: ["DynSyncCore", "CLibXML2"]),
+    .target(name: "DynSyncReaders", dependencies: ["DynSyncCore", "CLibXML2", "ZIPFoundation"]),
     // Batch artifacts on disk: change sets, rejects, manifest, atomic commit.
     .target(
       name: "DynSyncArtifacts",

@@ -11,7 +11,7 @@ echo "== dynsync inspect Samples/contoso/02-next/webapi (tables only)"
 echo
 echo "== dynsync diff Samples/contoso/01-initial/webapi -> 02-next/webapi"
 status=0
-"$dynsync" diff --quiet --force \
+"$dynsync" diff --quiet --force --summary \
   --previous Samples/contoso/01-initial/webapi \
   --current Samples/contoso/02-next/webapi \
   --out out/contoso-02 || status=$?

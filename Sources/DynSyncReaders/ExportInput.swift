@@ -5,7 +5,7 @@ import Foundation
 public struct ExportFile: Sendable, Equatable {
   public var path: String
   public var format: ExportFormat
-  /// The `data_schema.xml` that types a CMT `data.xml`.
+  /// The `data_schema.xml` that types a CMT `data.xml` (none for a `data.zip`, which holds it).
   public var schemaPath: String?
 
   public init(path: String, format: ExportFormat, schemaPath: String? = nil) {
@@ -52,6 +52,8 @@ public enum ExportInput {
       return try WebAPIReader(path: file.path).read(emit)
     case .fetchXML:
       return try FetchXMLReader(path: file.path, entity: entity).read(emit)
+    case .configurationMigration where file.path.lowercased().hasSuffix(".zip"):
+      return try CMTPackage(path: file.path).read(emit)
     case .configurationMigration:
       guard let schemaPath = file.schemaPath else {
         throw InputError(file: file.path, reason: "a CMT data.xml needs its data_schema.xml in the same folder")
@@ -64,7 +66,7 @@ public enum ExportInput {
     let name = (path as NSString).lastPathComponent
     guard !companionFiles.contains(name), !name.hasPrefix(".") else { return false }
     let ext = (name as NSString).pathExtension.lowercased()
-    return ext == "json" || ext == "xml"
+    return ext == "json" || ext == "xml" || ext == "zip"
   }
 
   static func regularFiles(under folder: String) throws -> [String] {
@@ -98,6 +100,12 @@ public enum ExportInput {
     if head.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
     while index < head.count, [0x20, 0x09, 0x0A, 0x0D].contains(head[index]) { index += 1 }
     guard index < head.count else { throw InputError(file: path, reason: "the file is empty") }
+    if CMTPackage.looksLikeZip(head) {
+      guard path.lowercased().hasSuffix(".zip") else {
+        throw InputError(file: path, reason: "a ZIP archive must be named .zip (a CMT data.zip package)")
+      }
+      return ExportFile(path: path, format: .configurationMigration)
+    }
     switch head[index] {
     case UInt8(ascii: "{"):
       return ExportFile(path: path, format: .webAPI)

@@ -53,7 +53,10 @@ struct DiffCommand: ParsableCommand {
   @Flag(help: "Replace the batch folder if it exists.")
   var force = false
 
-  @Flag(help: "Print the summary as JSON (the manifest without its run section) on stdout.")
+  @Flag(help: "Print counts per table (created, updated, deleted, unchanged, rejected) on stdout.")
+  var summary = false
+
+  @Flag(help: "Print a machine-readable JSON summary (counts per table and in total) on stdout.")
   var json = false
 
   @Flag(help: "Print no progress on stderr.")
@@ -69,8 +72,11 @@ struct DiffCommand: ParsableCommand {
       if json {
         print(try JSONOutput.encode(DiffSummary(outcome: outcome)))
       } else {
-        print(outcome.diff.summaryText, terminator: "")
-        print("batch written to \(outcome.batch)")
+        if summary { print(outcome.diff.summaryText, terminator: "") }
+        let totals = outcome.diff.totals
+        print(
+          "\(totals.created) created, \(totals.updated) updated, \(totals.deleted) deleted, "
+            + "\(totals.unchanged) unchanged, \(totals.rejected) rejected; batch written to \(outcome.batch)")
       }
       if outcome.diff.hasChanges { throw ExitCode(1) }
     }

@@ -1,5 +1,6 @@
 import DynSync
 import DynSyncReaders
+import Foundation
 import Testing
 
 @Suite("Configuration Migration tool reader")
@@ -46,5 +47,52 @@ struct CMTReaderTests {
       ])
     let again = try readEvents(FixturePath.readers("cmt")).events.records.filter { $0.entity == "teammembership" }
     #expect(again.map(\.id) == memberships.map(\.id), "association ids are stable across reads")
+  }
+
+  @Test("a data.zip package reads to the same records, with positions naming the package entry")
+  func package() throws {
+    let zip = FixturePath.readers("cmt-zip/data.zip")
+    let (packed, summary) = try readEvents(zip)
+    let loose = try readEvents(FixturePath.readers("cmt")).events.records
+    #expect(summary.path == zip)
+    #expect(packed.records == loose)
+    #expect(packed.records.first?.origin.file == zip + "!data.xml")
+    #expect(packed.records.first?.origin.line == loose.first?.origin.line)
+  }
+
+  @Test("a package without its schema is refused clearly")
+  func packageWithoutSchema() throws {
+    let folder = try TemporaryFolder()
+    let path = folder.path + "/data.zip"
+    // A stored (uncompressed) ZIP holding only data.xml.
+    let data = Array("<entities/>".utf8)
+    var zip: [UInt8] = []
+    func le16(_ value: Int) -> [UInt8] { [UInt8(value & 0xFF), UInt8(value >> 8 & 0xFF)] }
+    func le32(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(value >> (8 * $0) & 0xFF) } }
+    let crc = crc32(data)
+    let name = Array("data.xml".utf8)
+    let local = [0x50, 0x4B, 0x03, 0x04] + le16(20) + le16(0) + le16(0) + le16(0) + le16(0) + le32(crc)
+      + le32(UInt32(data.count)) + le32(UInt32(data.count)) + le16(name.count) + le16(0) + name + data
+    let central = [0x50, 0x4B, 0x01, 0x02] + le16(20) + le16(20) + le16(0) + le16(0) + le16(0) + le16(0)
+      + le32(crc) + le32(UInt32(data.count)) + le32(UInt32(data.count)) + le16(name.count) + le16(0) + le16(0)
+      + le16(0) + le16(0) + le32(0) + le32(0) + name
+    zip = local + central + [0x50, 0x4B, 0x05, 0x06] + le16(0) + le16(0) + le16(1) + le16(1)
+      + le32(UInt32(central.count)) + le32(UInt32(local.count)) + le16(0)
+    try Data(zip).write(to: URL(fileURLWithPath: path))
+    #expect {
+      _ = try readEvents(path)
+    } throws: { error in
+      let error = try #require(error as? InputError)
+      return error.file == path && error.reason == "the package has no data_schema.xml"
+    }
+  }
+
+  func crc32(_ bytes: [UInt8]) -> UInt32 {
+    var crc: UInt32 = 0xFFFF_FFFF
+    for byte in bytes {
+      crc ^= UInt32(byte)
+      for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+    }
+    return ~crc
   }
 }
