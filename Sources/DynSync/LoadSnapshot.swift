@@ -4,14 +4,15 @@ import DynSyncReaders
 /// Reports how reading goes, for long runs; the CLI prints it on stderr.
 public protocol ProgressObserver: Sendable {
   func readingFile(_ path: String, format: ExportFormat)
-  func readRecords(_ count: Int, inFile path: String)
+  /// Called every 50,000 rows of a file and once at its end.
+  func readRecords(_ count: Int, inFile path: String, elapsed: Duration)
 }
 
 /// Reports nothing.
 public struct SilentProgress: ProgressObserver {
   public init() {}
   public func readingFile(_ path: String, format: ExportFormat) {}
-  public func readRecords(_ count: Int, inFile path: String) {}
+  public func readRecords(_ count: Int, inFile path: String, elapsed: Duration) {}
 }
 
 /// Options that steer reading an export.
@@ -34,18 +35,20 @@ public func loadSnapshot(
   var builder = SnapshotBuilder()
   for file in try ExportInput.files(at: paths) {
     progress.readingFile(file.path, format: file.format)
+    let clock = ContinuousClock()
+    let started = clock.now
     var count = 0
     do {
       let summary = try ExportInput.read(file, entity: options.fetchXMLEntity) { event in
         builder.add(event)
         count += 1
-        if count % 50_000 == 0 { progress.readRecords(count, inFile: file.path) }
+        if count % 50_000 == 0 { progress.readRecords(count, inFile: file.path, elapsed: started.duration(to: clock.now)) }
       }
       builder.finish(file: summary)
     } catch let error as InputError {
       builder.fail(file: error)
     }
-    progress.readRecords(count, inFile: file.path)
+    progress.readRecords(count, inFile: file.path, elapsed: started.duration(to: clock.now))
   }
   return builder.build()
 }

@@ -11,9 +11,11 @@ struct StderrProgress: ProgressObserver {
     Terminal.writeError("reading \(path) (\(format.rawValue))\n")
   }
 
-  func readRecords(_ count: Int, inFile path: String) {
-    guard !quiet, count > 0, count % 50_000 == 0 else { return }
-    Terminal.writeError("  \(count) records read from \(path)\n")
+  func readRecords(_ count: Int, inFile path: String, elapsed: Duration) {
+    guard !quiet, count >= 50_000 else { return }
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let rate = seconds > 0 ? Int(Double(count) / seconds) : count
+    Terminal.writeError("  \(count) records read from \(path) (\(rate) records/s)\n")
   }
 }
 

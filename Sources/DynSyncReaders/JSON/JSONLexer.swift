@@ -115,6 +115,22 @@ final class JSONLexer {
     try expect(UInt8(ascii: "\""), "a string")
     scratch.removeAll(keepingCapacity: true)
     while true {
+      // Copy the plain run up to the next quote, backslash or control byte in one go.
+      if position < limit {
+        let bytes = buffer
+        let end = limit
+        var runEnd = position
+        while runEnd < end {
+          let byte = bytes[runEnd]
+          if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+          runEnd += 1
+        }
+        if runEnd > position {
+          scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[position..<runEnd]))
+          position = runEnd
+          continue
+        }
+      }
       guard let byte = try peek() else {
         throw error("unterminated string (it starts at line \(startLine), column \(startColumn))")
       }

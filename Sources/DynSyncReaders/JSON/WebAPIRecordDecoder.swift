@@ -60,7 +60,7 @@ struct WebAPIRecordDecoder: Sendable {
 
     var fields: [String: FieldValue] = [:]
     var version: Int64?
-    for member in raw.members where !member.name.contains("@") && member.name != primaryKey {
+    for member in raw.members where !member.name.utf8.contains(UInt8(ascii: "@")) && member.name != primaryKey {
       let column = WebAPIRecordDecoder.columnName(member.name)
       let isLookup = column != member.name
       switch member.value {

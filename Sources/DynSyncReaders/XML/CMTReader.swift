@@ -169,7 +169,7 @@ public struct CMTReader: Sendable {
       return .success(.multiSelect(choices.filter { $0 != -1 }))
     case "entityreference", "owner", "customer", "lookup":
       guard let id = GUID(text) else { return mismatch() }
-      let single = field.lookupType.flatMap { $0.contains("|") ? nil : $0 }
+      let single = field.lookupType.flatMap { $0.utf8.contains(UInt8(ascii: "|")) ? nil : $0 }
       return .success(.lookup(Lookup(entity: attributes["lookupentity"] ?? single, id: id)))
     default:
       return .success(.string(text))

@@ -9,7 +9,7 @@ enum HTMLEntities {
   ]
 
   static func decode(_ text: String) -> String {
-    guard text.contains("&") else { return text }
+    guard text.utf8.contains(UInt8(ascii: "&")) else { return text }
     var result = ""
     result.reserveCapacity(text.utf8.count)
     var rest = Substring(text)

@@ -43,19 +43,22 @@ struct BadInputTests {
     #expect {
       _ = try readEvents(noValue)
     } throws: { error in
-      (error as? InputError)?.reason.contains("no \"value\" array") == true
+      let error = try #require(error as? InputError)
+      return error.file == noValue && error.line == 1 && error.reason.contains("no \"value\" array")
     }
     let noContext = try folder.write("y.json", #"{"value":[]}"#)
     #expect {
       _ = try readEvents(noContext)
     } throws: { error in
-      (error as? InputError)?.reason.contains("@odata.context") == true
+      let error = try #require(error as? InputError)
+      return error.file == noContext && error.reason.contains("@odata.context")
     }
     let unknownXML = try folder.write("z.xml", "<rows><row/></rows>")
     #expect {
       _ = try ExportInput.files(at: [unknownXML])
     } throws: { error in
-      (error as? InputError)?.reason.contains("unknown XML export") == true
+      let error = try #require(error as? InputError)
+      return error.file == unknownXML && error.reason.contains("unknown XML export (root <rows>)")
     }
   }
 
