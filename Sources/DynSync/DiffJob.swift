@@ -22,11 +22,14 @@ public struct DiffJob: Sendable {
   public var readOptions: ReadOptions
   /// Replace an existing batch folder at `output`.
   public var replacing: Bool
+  /// Also write the merged Marketo-side datasets of the current export (`marketo/`), using this mapping.
+  public var marketoMapping: FieldMapping?
   public var faults: FaultPlan
 
   public init(
     previous: [String], current: [String], output: String, options: DiffOptions = DiffOptions(),
-    readOptions: ReadOptions = ReadOptions(), replacing: Bool = false, faults: FaultPlan = FaultPlan()
+    readOptions: ReadOptions = ReadOptions(), replacing: Bool = false, marketoMapping: FieldMapping? = nil,
+    faults: FaultPlan = FaultPlan()
   ) {
     self.previous = previous
     self.current = current
@@ -34,6 +37,7 @@ public struct DiffJob: Sendable {
     self.options = options
     self.readOptions = readOptions
     self.replacing = replacing
+    self.marketoMapping = marketoMapping
     self.faults = faults
   }
 
@@ -61,6 +65,14 @@ public struct DiffJob: Sendable {
         try writer.writeLines(path) { emit throws(OutputError) in
           for change in table.changes { try emit(BatchLines.change(change)) }
         })
+    }
+    if let marketoMapping {
+      // The Marketo side as it stood after the previous export, then after the current one.
+      let merge = MarketoMerge(mapping: marketoMapping)
+      let previousState = Snapshot().applying(before)
+      let earlier = merge.merge(dynamics: previousState, previous: MarketoDatasets())
+      let datasets = merge.merge(dynamics: previousState.applying(after), previous: earlier)
+      artifacts += try MarketoFiles.write(datasets, to: writer)
     }
     let rejects =
       BatchLines.sortedRejects(before.rejects).map { ($0, "previous") }

@@ -50,6 +50,12 @@ struct DiffCommand: ParsableCommand {
   @Option(help: "The table of FetchXML results that name none (e.g. account).")
   var entity: String?
 
+  @Flag(help: "Also write the merged Marketo-side datasets of the current export under marketo/.")
+  var marketo = false
+
+  @Option(help: "A JSON field-mapping file laid over the built-in Dynamics → Marketo mapping (implies --marketo).")
+  var mapping: String?
+
   @Flag(help: "Replace the batch folder if it exists.")
   var force = false
 
@@ -67,7 +73,9 @@ struct DiffCommand: ParsableCommand {
       let job = DiffJob(
         previous: previous, current: current, output: output,
         options: DiffOptions(ignoring: ignoredFields, comparingOnly: comparedFields),
-        readOptions: ReadOptions(fetchXMLEntity: entity), replacing: force, faults: FaultPlan.fromEnvironment())
+        readOptions: ReadOptions(fetchXMLEntity: entity), replacing: force,
+        marketoMapping: marketo || mapping != nil ? try MappingFile.load(mapping) : nil,
+        faults: FaultPlan.fromEnvironment())
       let outcome = try job.run(progress: StderrProgress(quiet: quiet))
       if json {
         print(try JSONOutput.encode(DiffSummary(outcome: outcome)))

@@ -111,3 +111,31 @@ public struct SnapshotBuilder: Sendable {
     return result
   }
 }
+
+extension Snapshot {
+  /// The org's full state after `next`: a full table replaces this one's, a delta table is laid
+  /// over it (rows overlaid, deletions removed), and tables `next` does not hold stay as they are.
+  public func applying(_ next: Snapshot) -> Snapshot {
+    var state = self
+    state.rejects = next.rejects
+    state.files = next.files
+    state.failedFiles = next.failedFiles
+    state.problems = next.problems
+    for (entity, table) in next.tables {
+      switch table.kind {
+      case .full:
+        state.tables[entity] = table
+      case .delta:
+        var merged = state.tables[entity] ?? Table(entity: entity, kind: .full)
+        merged.kind = .full
+        for (id, row) in table.records {
+          merged.records[id] = merged.records[id].map { $0.overlaid(with: row) } ?? row
+        }
+        for id in table.deletions.keys { merged.records[id] = nil }
+        merged.deletions = [:]
+        state.tables[entity] = merged
+      }
+    }
+    return state
+  }
+}

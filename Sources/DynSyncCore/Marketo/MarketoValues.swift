@@ -1,0 +1,40 @@
+/// Turns Dynamics values into Marketo field values.
+enum MarketoValues {
+  /// The mapped fields of `record`: choices as their labels with the integer kept beside them in
+  /// `<name>Value`, multi-selects as `;`-joined labels, dates and times as ISO 8601 text, lookups
+  /// as their id. Columns the record does not carry are left out.
+  static func mapped(_ record: Record, _ fields: [FieldMapping.Field]) -> MarketoRow {
+    var row: MarketoRow = [:]
+    for field in fields {
+      guard let value = record.fields[field.dynamics] else { continue }
+      let label = record.labels[field.dynamics]
+      switch value {
+      case .optionSet(let choice):
+        row[field.marketo] = .string(label ?? String(choice))
+        row[field.marketo + MarketoField.choiceValueSuffix] = .integer(choice)
+      case .multiSelect(let choices):
+        let labels = label.map { $0.split(separator: ";").map { String($0.drop { $0 == " " }) } }
+        row[field.marketo] = .string(
+          (labels?.count == choices.count ? labels ?? [] : choices.map { String($0) }).joined(separator: ";"))
+        row[field.marketo + MarketoField.choiceValueSuffix] = .string(choices.map { String($0) }.joined(separator: ";"))
+      case .lookup(let lookup):
+        row[field.marketo] = .string(lookup.id.description)
+      case .guid(let id):
+        row[field.marketo] = .string(id.description)
+      default:
+        row[field.marketo] = value
+      }
+    }
+    return row
+  }
+
+  /// Whether the sync filter lets a record through: absent, empty or Yes syncs; only No excludes.
+  static func passesFilter(_ record: Record) -> Bool {
+    record["new_synctomkto"] != .boolean(false)
+  }
+
+  static func lookupID(_ record: Record, _ field: String) -> Lookup? {
+    if case .lookup(let lookup) = record[field] { return lookup }
+    return nil
+  }
+}

@@ -1,0 +1,136 @@
+/// Person ids dynsync has assigned, found again from the previous persons dataset.
+struct PersonRegistry {
+  /// Lead or contact id → person id; a contact that took over its lead's person shares it.
+  var personByDynamicsID: [String: Int64] = [:]
+  /// Leads whose person a contact has taken over.
+  var takenOverLeads = Set<String>()
+  var nextPersonID: Int64 = 1
+
+  init(_ persons: MarketoDataset) {
+    for (key, row) in persons.rows {
+      guard let id = Int64(key) else { continue }
+      nextPersonID = max(nextPersonID, id + 1)
+      if case .string(let dynamicsID) = row[MarketoField.microsoftID] { personByDynamicsID[dynamicsID] = id }
+      if case .string(let lead) = row[MarketoField.originatingLeadID] {
+        personByDynamicsID[lead] = id
+        takenOverLeads.insert(lead)
+      }
+    }
+  }
+
+  mutating func assign(_ dynamicsID: String) -> Int64 {
+    if let id = personByDynamicsID[dynamicsID] { return id }
+    let id = nextPersonID
+    nextPersonID += 1
+    personByDynamicsID[dynamicsID] = id
+    return id
+  }
+}
+
+extension MarketoMerge {
+  /// Persons from leads and contacts.
+  ///
+  /// Contacts are settled first, so that a qualified contact can take over its lead's person;
+  /// new ids are handed out in a stable order (contacts, then leads, each by Dynamics id).
+  func persons(
+    _ dynamics: Snapshot, previous: MarketoDataset, accounts: [GUID: Record], users: [GUID: Record],
+    teams: [GUID: Record]
+  ) -> MarketoDataset {
+    let leads = dynamics.tables["lead"]?.records ?? [:]
+    let contacts = dynamics.tables["contact"]?.records ?? [:]
+    var registry = PersonRegistry(previous)
+    var current: [String: MarketoRow] = [:]
+    var filtered = Set<String>()
+
+    for contact in contacts.values.sorted(by: { $0.id < $1.id }) {
+      let contactID = contact.id.description
+      guard MarketoValues.passesFilter(contact) else {
+        filtered.insert(contactID)
+        continue
+      }
+      let existing = registry.personByDynamicsID[contactID]
+      var takenLead: String?
+      if let existing, case .string(let lead) = previous.rows[String(existing)]?[MarketoField.originatingLeadID] {
+        takenLead = lead
+      } else if existing == nil, let lead = MarketoValues.lookupID(contact, "originatingleadid") {
+        let leadID = lead.id.description
+        // Qualification with both filters Yes: the contact continues the lead's person.
+        if leadIsSynced(leadID, leads: leads, previous: previous, registry: registry),
+          !registry.takenOverLeads.contains(leadID)
+        {
+          takenLead = leadID
+          registry.personByDynamicsID[contactID] = registry.assign(leadID)
+          registry.takenOverLeads.insert(leadID)
+        }
+      }
+      let personID = registry.assign(contactID)
+      var row = personRow(contact, type: "Contact", personID: personID, users: users, teams: teams)
+      if let takenLead { row[MarketoField.originatingLeadID] = .string(takenLead) }
+      if let company = MarketoValues.lookupID(contact, "parentcustomerid"), let account = accounts[company.id] {
+        row.merge(companyFields(account)) { _, company in company }
+      }
+      current[String(personID)] = row
+    }
+
+    for lead in leads.values.sorted(by: { $0.id < $1.id }) {
+      let leadID = lead.id.description
+      guard !registry.takenOverLeads.contains(leadID) else { continue }
+      guard MarketoValues.passesFilter(lead) else {
+        filtered.insert(leadID)
+        continue
+      }
+      let personID = registry.assign(leadID)
+      current[String(personID)] = personRow(lead, type: "Lead", personID: personID, users: users, teams: teams)
+    }
+
+    let present = Set(leads.keys.map(\.description)).union(contacts.keys.map(\.description))
+    return carryOver(previous, current: current, present: present, filtered: filtered)
+  }
+
+  /// Whether a lead counts as synced for qualification: its record passes the filter now, or,
+  /// when it is no longer exported, its person was syncing.
+  func leadIsSynced(_ leadID: String, leads: [GUID: Record], previous: MarketoDataset, registry: PersonRegistry) -> Bool {
+    if let id = GUID(leadID), let lead = leads[id] { return MarketoValues.passesFilter(lead) }
+    guard let personID = registry.personByDynamicsID[leadID], let row = previous.rows[String(personID)] else {
+      return false
+    }
+    return row[MarketoField.syncing] == .boolean(true)
+  }
+
+  func personRow(_ record: Record, type: String, personID: Int64, users: [GUID: Record], teams: [GUID: Record])
+    -> MarketoRow
+  {
+    var row = MarketoValues.mapped(record, mapping.fields(of: record.entity))
+    row[MarketoField.personID] = .integer(personID)
+    row[MarketoField.microsoftType] = .string(type)
+    row[MarketoField.microsoftID] = .string(record.id.description)
+    row[MarketoField.microsoftIsDeleted] = .boolean(false)
+    row[MarketoField.syncing] = .boolean(true)
+    if let created = record.fields["createdon"], !created.isNull { row[MarketoField.microsoftCreatedDate] = created }
+    row.merge(ownerFields(record, users: users, teams: teams)) { $1 }
+    return row
+  }
+
+  /// Owner fields: filled from the owning user; a team owner leaves them empty and is recorded.
+  func ownerFields(_ record: Record, users: [GUID: Record], teams: [GUID: Record]) -> MarketoRow {
+    guard let owner = MarketoValues.lookupID(record, "ownerid") else { return [:] }
+    let isTeam = owner.entity == "team" || (owner.entity == nil && teams[owner.id] != nil)
+    if isTeam { return [MarketoField.ownerTeamID: .string(owner.id.description)] }
+    var fields: MarketoRow = [MarketoField.ownerID: .string(owner.id.description)]
+    if let user = users[owner.id] {
+      fields["leadOwnerFirstName"] = user["firstname"]
+      fields["leadOwnerLastName"] = user["lastname"]
+      fields["leadOwnerEmailAddress"] = user["internalemailaddress"]
+      fields["leadOwnerJobTitle"] = user["jobtitle"]
+      fields["leadOwnerPhone"] = user["address1_telephone1"]
+    }
+    return fields.filter { !$0.value.isNull }
+  }
+
+  /// The company fields a contact's person shows, from its account.
+  func companyFields(_ account: Record) -> MarketoRow {
+    var fields = MarketoValues.mapped(account, mapping.fields(of: "account"))
+    fields[MarketoField.externalCompanyID] = .string(account.id.description)
+    return fields
+  }
+}

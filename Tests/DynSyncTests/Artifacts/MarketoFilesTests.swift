@@ -1,0 +1,87 @@
+import DynSyncArtifacts
+import DynSyncCore
+import Foundation
+import Testing
+
+@Suite("Import-ready Marketo files")
+struct MarketoFilesTests {
+  func persons(_ count: Int, padding: Int) -> MarketoDatasets {
+    var datasets = MarketoDatasets()
+    for id in 1...count {
+      datasets.persons.rows[String(id)] = [
+        "id": .integer(Int64(id)), "email": .string("p\(id)@example.com"),
+        "personNotes": .string(String(repeating: "x", count: padding)),
+      ]
+    }
+    return datasets
+  }
+
+  func csvFiles(in folder: String) throws -> [String] {
+    try FileManager.default.contentsOfDirectory(atPath: folder + "/marketo").filter { $0.hasSuffix(".csv") }.sorted()
+  }
+
+  @Test("CSV files split by bytes at the 10 MB boundary, each under it, each with the header, no row lost")
+  func splitAtTenMegabytes() throws {
+    let folder = try TemporaryFolder()
+    let writer = try BatchWriter(target: folder.path + "/batch")
+    // Rows of about 1,030 bytes: 10,050 of them make about 10.35 MB, just over the limit.
+    let datasets = persons(10_050, padding: 1_000)
+    let artifacts = try MarketoFiles.write(datasets, to: writer)
+    try writer.commit()
+    let files = try csvFiles(in: folder.path + "/batch")
+    #expect(files == ["persons-001.csv", "persons-002.csv"])
+    var ids: [Int] = []
+    for file in files {
+      let path = folder.path + "/batch/marketo/" + file
+      let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+      #expect(size <= MarketoFiles.csvByteLimit)
+      let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\r\n")
+      #expect(lines.first == "id,email,personNotes")
+      ids += lines.dropFirst().compactMap { Int($0.prefix { $0 != "," }) }
+    }
+    #expect(ids == Array(1...10_050), "every row once, in id order")
+    #expect(artifacts.filter { $0.path.hasSuffix(".csv") }.map(\.lines).reduce(0, +) == 10_050 + 2)
+  }
+
+  @Test("a file just under the limit is not split")
+  func justUnder() throws {
+    let folder = try TemporaryFolder()
+    let writer = try BatchWriter(target: folder.path + "/batch")
+    _ = try MarketoFiles.write(persons(3, padding: 10), to: writer, csvByteLimit: 1_000)
+    try writer.commit()
+    #expect(try csvFiles(in: folder.path + "/batch") == ["persons-001.csv"])
+  }
+
+  @Test("cells are quoted as RFC 4180 wants; values are written as Marketo reads them")
+  func cells() throws {
+    var datasets = MarketoDatasets()
+    datasets.persons.rows["1"] = [
+      "id": .integer(1), "company": .string("Smith, \"Jones\" & Co"), "personNotes": .string("line\nbreak"),
+      "annualRevenue": .decimal(try #require(ExactDecimal("2E4"))), "unsubscribed": .boolean(false),
+      "dateOfBirth": .date(try #require(CalendarDate("1988-04-05"))), "fax": .null,
+    ]
+    let folder = try TemporaryFolder()
+    let writer = try BatchWriter(target: folder.path + "/batch")
+    _ = try MarketoFiles.write(datasets, to: writer)
+    try writer.commit()
+    let text = try String(contentsOfFile: folder.path + "/batch/marketo/persons-001.csv", encoding: .utf8)
+    #expect(
+      text == "id,annualRevenue,company,dateOfBirth,fax,personNotes,unsubscribed\r\n"
+        + "1,20000,\"Smith, \"\"Jones\"\" & Co\",1988-04-05,,\"line\nbreak\",false\r\n")
+  }
+
+  @Test("datasets are written in Marketo's load order")
+  func loadOrder() throws {
+    let folder = try TemporaryFolder()
+    let writer = try BatchWriter(target: folder.path + "/batch")
+    var datasets = persons(1, padding: 1)
+    datasets.customObjects["cr123_project"] = MarketoDataset(rows: ["x": ["msftRecordId": .string("x")]])
+    let paths = try MarketoFiles.write(datasets, to: writer).map(\.path)
+    #expect(
+      paths == [
+        "marketo/salesUsers.ndjson", "marketo/teams.ndjson", "marketo/companies.ndjson", "marketo/persons-001.csv",
+        "marketo/opportunities.ndjson", "marketo/opportunityRoles.ndjson",
+        "marketo/custom-objects/cr123_project-001.csv",
+      ])
+  }
+}
