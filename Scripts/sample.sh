@@ -11,7 +11,7 @@ echo "== dynsync inspect Samples/contoso/02-next/webapi (tables only)"
 echo
 echo "== dynsync diff Samples/contoso/01-initial/webapi -> 02-next/webapi"
 status=0
-"$dynsync" diff --quiet --force --summary \
+"$dynsync" diff --quiet --force --summary --marketo \
   --previous Samples/contoso/01-initial/webapi \
   --current Samples/contoso/02-next/webapi \
   --out out/contoso-02 || status=$?
@@ -20,3 +20,8 @@ status=0
 echo
 echo "== first change of out/contoso-02/changes/account.ndjson"
 head -n 1 out/contoso-02/changes/account.ndjson
+echo
+echo "== Marketo import files in out/contoso-02/marketo"
+(cd out/contoso-02/marketo && find . -type f | sort | while read -r file; do
+  printf '  %-40s %6d lines\n' "${file#./}" "$(wc -l < "$file")"
+done)
