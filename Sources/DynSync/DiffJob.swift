@@ -22,7 +22,8 @@ public struct DiffJob: Sendable {
   public var readOptions: ReadOptions
   /// Replace an existing batch folder at `output`.
   public var replacing: Bool
-  /// Also write the merged Marketo-side datasets of the current export (`marketo/`), using this mapping.
+  /// Also write Marketo import files (`marketo/`): the rows the current export adds or changes on
+  /// the Marketo side, merged with this mapping.
   public var marketoMapping: FieldMapping?
   public var faults: FaultPlan
 
@@ -57,42 +58,20 @@ public struct DiffJob: Sendable {
     }
     let diff = Differ.diff(previous: before, current: after, options: options)
 
-    let writer = try BatchWriter(target: output, replacing: replacing, faults: faults)
-    var artifacts: [Manifest.Artifact] = []
-    for table in diff.tables where !table.changes.isEmpty {
-      let path = "changes/\(BatchWriter.safeFileName(table.entity)).ndjson"
-      artifacts.append(
-        try writer.writeLines(path) { emit throws(OutputError) in
-          for change in table.changes { try emit(BatchLines.change(change)) }
-        })
-    }
+    var marketoImports: MarketoDatasets?
     if let marketoMapping {
       // The Marketo side as it stood after the previous export, then after the current one.
       let merge = MarketoMerge(mapping: marketoMapping)
       let previousState = Snapshot().applying(before)
       let earlier = merge.merge(dynamics: previousState, previous: MarketoDatasets())
-      let datasets = merge.merge(dynamics: previousState.applying(after), previous: earlier)
-      artifacts += try MarketoFiles.write(datasets, to: writer)
+      marketoImports = merge.merge(dynamics: previousState.applying(after), previous: earlier).changed(since: earlier)
     }
-    let rejects =
-      BatchLines.sortedRejects(before.rejects).map { ($0, "previous") }
-      + BatchLines.sortedRejects(after.rejects).map { ($0, "current") }
-    artifacts.append(
-      try writer.writeLines("rejects.ndjson") { emit throws(OutputError) in
-        for (error, export) in rejects { try emit(BatchLines.reject(error, export: export)) }
-      })
-    let inputs = [
-      "previous": try before.files.map { Manifest.Input(file: $0, sha256: try FileDigest.sha256(ofFile: $0.path)) },
-      "current": try after.files.map { Manifest.Input(file: $0, sha256: try FileDigest.sha256(ofFile: $0.path)) },
-    ]
-    let finished = Date()
-    let manifest = Manifest(
-      tool: Manifest.Tool(version: DynSyncVersion.current), command: "diff", options: options, inputs: inputs,
-      diff: diff, artifacts: artifacts,
-      run: Manifest.Run(
-        startedAt: RunClock.text(started), finishedAt: RunClock.text(finished),
-        durationSeconds: (finished.timeIntervalSince(started) * 1000).rounded() / 1000))
-    try writer.write("manifest.json", try JSONOutput.encode(manifest) + "\n")
+    let contents = BatchContents(
+      command: "diff", options: options, diff: diff, previousRejects: before.rejects, currentRejects: after.rejects,
+      inputs: ["previous": try BatchContents.inputs(of: before), "current": try BatchContents.inputs(of: after)],
+      marketoImports: marketoImports)
+    let writer = try BatchWriter(target: output, replacing: replacing, faults: faults)
+    let manifest = try contents.write(to: writer, started: started)
     try writer.commit()
     return Outcome(diff: diff, manifest: manifest, batch: writer.target)
   }

@@ -1,4 +1,5 @@
 @_exported import DynSyncCore
+import DynSyncArtifacts
 import DynSyncReaders
 
 /// Reports how reading goes, for long runs; the CLI prints it on stderr.
@@ -30,7 +31,8 @@ public struct ReadOptions: Sendable {
 /// A file whose document is malformed stops that file only: its error is kept in
 /// `failedFiles`, and the other files are still read.
 public func loadSnapshot(
-  from paths: [String], options: ReadOptions = ReadOptions(), progress: some ProgressObserver = SilentProgress()
+  from paths: [String], options: ReadOptions = ReadOptions(), progress: some ProgressObserver = SilentProgress(),
+  faults: FaultPlan = FaultPlan()
 ) throws -> Snapshot {
   var builder = SnapshotBuilder()
   for file in try ExportInput.files(at: paths) {
@@ -42,6 +44,7 @@ public func loadSnapshot(
       let summary = try ExportInput.read(file, entity: options.fetchXMLEntity) { event in
         builder.add(event)
         count += 1
+        try faults.check(afterRecords: count)
         if count % 50_000 == 0 { progress.readRecords(count, inFile: file.path, elapsed: started.duration(to: clock.now)) }
       }
       builder.finish(file: summary)

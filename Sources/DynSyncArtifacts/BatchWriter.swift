@@ -149,16 +149,19 @@ public struct FaultPlan: Sendable {
   }
 
   public var afterFiles: Int?
+  public var afterRecords: Int?
   public var beforeCommit = false
   public var action: Action = .fail
 
-  public init(afterFiles: Int? = nil, beforeCommit: Bool = false, action: Action = .fail) {
+  public init(afterFiles: Int? = nil, afterRecords: Int? = nil, beforeCommit: Bool = false, action: Action = .fail) {
     self.afterFiles = afterFiles
+    self.afterRecords = afterRecords
     self.beforeCommit = beforeCommit
     self.action = action
   }
 
-  /// `DYNSYNC_FAULT=fail-after-files:N|crash-after-files:N|fail-before-commit|crash-before-commit`.
+  /// `DYNSYNC_FAULT=ACTION-after-files:N`, `ACTION-after-records:N` or `ACTION-before-commit`,
+  /// where ACTION is `fail` (an error) or `crash` (the process ends at once, as under kill -9).
   public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
     -> FaultPlan
   {
@@ -168,6 +171,9 @@ public struct FaultPlan: Sendable {
     if parts.first?.hasSuffix("after-files") == true, parts.count == 2, let count = Int(parts[1]) {
       return FaultPlan(afterFiles: count, action: action)
     }
+    if parts.first?.hasSuffix("after-records") == true, parts.count == 2, let count = Int(parts[1]) {
+      return FaultPlan(afterRecords: count, action: action)
+    }
     if spec.hasSuffix("before-commit") { return FaultPlan(beforeCommit: true, action: action) }
     return FaultPlan()
   }
@@ -175,6 +181,11 @@ public struct FaultPlan: Sendable {
   func check(afterFiles count: Int, path: String) throws(OutputError) {
     guard let afterFiles, count >= afterFiles else { return }
     try trigger(path, "after \(count) files")
+  }
+
+  public func check(afterRecords count: Int) throws(OutputError) {
+    guard let afterRecords, count >= afterRecords else { return }
+    try trigger("records", "after \(count) records")
   }
 
   func check(beforeCommit path: String) throws(OutputError) {

@@ -50,6 +50,10 @@ public struct Manifest: Sendable, Codable, Equatable {
   public var formatVersion: Int
   public var tool: Tool
   public var command: String
+  /// The workspace batch number, for `sync` batches.
+  public var batch: Int?
+  /// The batch whose state this one started from; none for the initial sync.
+  public var previousBatch: Int?
   public var options: Options
   /// Input files per export: `previous` and `current`.
   public var inputs: [String: [Input]]

@@ -5,7 +5,7 @@ import DynSyncCore
 ///
 /// Persons and custom objects are CSV in Marketo's bulk-import form: a header of REST API names,
 /// UTF-8, each file under `csvByteLimit` (split by bytes, every part with its header). The other
-/// datasets are NDJSON, one row per line, keys sorted.
+/// datasets are NDJSON, one row per line, keys sorted. A dataset with no rows writes no file.
 public enum MarketoFiles {
   /// Marketo's bulk import takes files up to 10 MB; parts stay under this many bytes.
   public static let csvByteLimit = 10_000_000
@@ -14,7 +14,7 @@ public enum MarketoFiles {
     _ datasets: MarketoDatasets, to writer: BatchWriter, csvByteLimit: Int = csvByteLimit
   ) throws(OutputError) -> [Manifest.Artifact] {
     var artifacts: [Manifest.Artifact] = []
-    for (name, dataset) in datasets.inLoadOrder {
+    for (name, dataset) in datasets.inLoadOrder where !dataset.rows.isEmpty {
       if name == "persons" || name.hasPrefix("customObjects/") {
         let base =
           name == "persons"

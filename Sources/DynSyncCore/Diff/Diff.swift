@@ -162,10 +162,23 @@ extension Record {
   public func overlaid(with delta: Record) -> Record {
     var merged = self
     for (field, value) in delta.fields { merged.fields[field] = value }
-    for (field, label) in delta.labels { merged.labels[field] = label }
-    for field in delta.fields.keys where delta.labels[field] == nil { merged.labels[field] = nil }
+    merged.labels = delta.keepingLabels(from: self).labels.merging(labels) { new, _ in new }
+    for field in delta.fields.keys where merged.labels[field] != nil && delta.labels[field] == nil && self[field] != delta[field] {
+      merged.labels[field] = nil
+    }
     merged.version = delta.version
     merged.origin = delta.origin
     return merged
+  }
+
+  /// This row with the labels of `earlier` kept for columns whose value did not change and that
+  /// this export leaves unlabelled (a CMT export carries no choice labels; the label of an
+  /// unchanged value is still right).
+  public func keepingLabels(from earlier: Record) -> Record {
+    var result = self
+    for (field, label) in earlier.labels where result.labels[field] == nil && fields[field] != nil && self[field] == earlier[field] {
+      result.labels[field] = label
+    }
+    return result
   }
 }

@@ -75,3 +75,26 @@ public enum MarketoField {
   /// Suffix of the field holding a choice's integer value beside its label.
   public static let choiceValueSuffix = "Value"
 }
+
+extension MarketoDatasets {
+  /// Only the rows that are new or differ from `previous`: what a later batch must import.
+  public func changed(since previous: MarketoDatasets) -> MarketoDatasets {
+    func changedRows(_ current: MarketoDataset, _ before: MarketoDataset) -> MarketoDataset {
+      MarketoDataset(rows: current.rows.filter { before.rows[$0.key] != $0.value })
+    }
+    var result = MarketoDatasets()
+    result.salesUsers = changedRows(salesUsers, previous.salesUsers)
+    result.teams = changedRows(teams, previous.teams)
+    result.companies = changedRows(companies, previous.companies)
+    result.persons = changedRows(persons, previous.persons)
+    result.opportunities = changedRows(opportunities, previous.opportunities)
+    result.opportunityRoles = changedRows(opportunityRoles, previous.opportunityRoles)
+    for (name, dataset) in customObjects {
+      let rows = changedRows(dataset, previous.customObjects[name] ?? MarketoDataset())
+      if !rows.rows.isEmpty { result.customObjects[name] = rows }
+    }
+    return result
+  }
+
+  public var isEmpty: Bool { inLoadOrder.allSatisfy { $0.dataset.rows.isEmpty } }
+}

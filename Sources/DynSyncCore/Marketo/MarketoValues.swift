@@ -2,11 +2,12 @@
 enum MarketoValues {
   /// The mapped fields of `record`: choices as their labels with the integer kept beside them in
   /// `<name>Value`, multi-selects as `;`-joined labels, dates and times as ISO 8601 text, lookups
-  /// as their id. Columns the record does not carry are left out.
+  /// as their id. Columns the record does not carry, or carries as null, are left out: exports
+  /// differ in whether they write nulls, and to Marketo both are an empty field.
   static func mapped(_ record: Record, _ fields: [FieldMapping.Field]) -> MarketoRow {
     var row: MarketoRow = [:]
     for field in fields {
-      guard let value = record.fields[field.dynamics] else { continue }
+      guard let value = record.fields[field.dynamics], !value.isNull else { continue }
       let label = record.labels[field.dynamics]
       switch value {
       case .optionSet(let choice):

@@ -28,10 +28,26 @@ public enum DataverseCatalog {
     "isprivate", "merged", "followemail", "participatesinworkflow", "isautocreate",
   ]
 
+  /// Choice columns of the standard tables whose names do not end in `code`.
+  static let choiceFields: Set<String> = ["teamtype", "accessmode", "caltype"]
+
   /// DateOnly columns of the standard tables.
   static let dateOnlyFields: Set<String> = [
     "birthdate", "anniversary", "estimatedclosedate", "actualclosedate", "finaldecisiondate",
   ]
+
+  /// Intersect tables of many-to-many relationships that exports also give as rows of their own.
+  static let intersectEntities: Set<String> = ["teammembership"]
+
+  public static func isIntersect(_ entity: String) -> Bool { intersectEntities.contains(entity) }
+
+  /// The id of an association row, from its two ends: the same in every format (CMT derives
+  /// association rows from `<m2mrelationship>`, the Web API lists the intersect table's rows with
+  /// ids of their own), so that a change of export format is not a change of membership.
+  public static func associationID(_ entity: String, ends: [(field: String, id: GUID)]) -> GUID {
+    let parts = ends.sorted { $0.field < $1.field }.map { "\($0.field)=\($0.id)" }
+    return GUID(naming: ([entity] + parts).joined(separator: "|"))
+  }
 
   /// The table a Web API entity set name stands for, with the candidate forms most likely first.
   public static func entityCandidates(forSetName setName: String) -> [String] {
@@ -61,7 +77,7 @@ public enum DataverseCatalog {
   /// Dataverse naming, and any integer whose formatted label has no digits (a formatted number or
   /// amount always has some, a choice label such as "Consulting" has none).
   public static func isOptionSet(field: String, label: String?) -> Bool {
-    if field == "statecode" || field == "statuscode" || field.hasSuffix("code") { return true }
+    if field.hasSuffix("code") || choiceFields.contains(field) { return true }
     guard let label, !label.isEmpty else { return false }
     return !label.contains(where: \.isNumber)
   }

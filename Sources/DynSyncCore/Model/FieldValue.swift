@@ -18,8 +18,9 @@ public struct Lookup: Sendable, Hashable {
 /// One typed column value of a canonical record.
 ///
 /// Equality is by meaning, not by spelling: numbers compare numerically across integer, decimal
-/// and option-set forms (formats disagree on which one a column is when they carry no schema),
-/// and formatted labels are kept outside the value so they never take part.
+/// and option-set forms, and an id column equals a lookup to the same id (formats disagree on
+/// which one a column is when they carry no schema); formatted labels are kept outside the value
+/// so they never take part.
 public enum FieldValue: Sendable, Hashable {
   case null
   case string(String)
@@ -82,6 +83,7 @@ public enum FieldValue: Sendable, Hashable {
     case (.multiSelect(let a), .multiSelect(let b)): return a == b
     case (.lookup(let a), .lookup(let b)): return a == b
     case (.guid(let a), .guid(let b)): return a == b
+    case (.guid(let a), .lookup(let b)), (.lookup(let b), .guid(let a)): return a == b.id
     default: return false
     }
   }
@@ -99,8 +101,8 @@ public enum FieldValue: Sendable, Hashable {
     case .dateTime(let value): hasher.combine(4 as UInt8); hasher.combine(value)
     case .date(let value): hasher.combine(5 as UInt8); hasher.combine(value)
     case .multiSelect(let value): hasher.combine(6 as UInt8); hasher.combine(value)
-    case .lookup(let value): hasher.combine(7 as UInt8); hasher.combine(value)
-    case .guid(let value): hasher.combine(8 as UInt8); hasher.combine(value)
+    case .lookup(let value): hasher.combine(7 as UInt8); hasher.combine(value.id)
+    case .guid(let value): hasher.combine(7 as UInt8); hasher.combine(value)
     case .integer, .decimal, .optionSet: break
     }
   }

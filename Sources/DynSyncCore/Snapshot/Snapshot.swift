@@ -124,7 +124,13 @@ extension Snapshot {
     for (entity, table) in next.tables {
       switch table.kind {
       case .full:
-        state.tables[entity] = table
+        var replacement = table
+        if let earlier = state.tables[entity]?.records {
+          for (id, row) in table.records {
+            if let before = earlier[id] { replacement.records[id] = row.keepingLabels(from: before) }
+          }
+        }
+        state.tables[entity] = replacement
       case .delta:
         var merged = state.tables[entity] ?? Table(entity: entity, kind: .full)
         merged.kind = .full

@@ -91,9 +91,27 @@ struct WebAPIRecordDecoder: Sendable {
         if column == "versionnumber", case .integer(let number) = value { version = number }
       }
     }
+    var recordID = id
+    if DataverseCatalog.isIntersect(entity) {
+      let ends = fields.compactMap { field, value -> (field: String, id: GUID)? in
+        switch value {
+        case .guid(let end): return (field, end)
+        case .lookup(let end): return (field, end.id)
+        default: return nil
+        }
+      }
+      if ends.count == 2 {
+        // An association is its two ends; its own id and version are the intersect row's, not the membership's.
+        recordID = DataverseCatalog.associationID(entity, ends: ends)
+        fields = fields.filter { name, _ in ends.contains { $0.field == name } }
+        labels = [:]
+        version = nil
+        etagVersion = nil
+      }
+    }
     return .record(
       Record(
-        entity: entity, id: id, fields: fields, labels: labels, version: version ?? etagVersion,
+        entity: entity, id: recordID, fields: fields, labels: labels, version: version ?? etagVersion,
         origin: position))
   }
 

@@ -205,7 +205,7 @@ public struct CMTReader: Sendable {
       guard let targetID = GUID(target.text) else {
         return reject("<targetid> is not a GUID: \"\(target.text)\"", line: target.line)
       }
-      let id = GUID(naming: "\(relationshipName)|\(source)|\(targetID)")
+      let id = DataverseCatalog.associationID(entity, ends: [(sourceField, source), (targetKey, targetID)])
       var position = pending.position
       position.line = target.line
       return .record(

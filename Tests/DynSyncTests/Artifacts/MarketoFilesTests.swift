@@ -43,6 +43,13 @@ struct MarketoFilesTests {
     #expect(artifacts.filter { $0.path.hasSuffix(".csv") }.map(\.lines).reduce(0, +) == 10_050 + 2)
   }
 
+  @Test("a dataset without rows writes no file")
+  func emptyDatasets() throws {
+    let folder = try TemporaryFolder()
+    let writer = try BatchWriter(target: folder.path + "/batch")
+    #expect(try MarketoFiles.write(MarketoDatasets(), to: writer).isEmpty)
+  }
+
   @Test("a file just under the limit is not split")
   func justUnder() throws {
     let folder = try TemporaryFolder()
@@ -75,6 +82,9 @@ struct MarketoFilesTests {
     let folder = try TemporaryFolder()
     let writer = try BatchWriter(target: folder.path + "/batch")
     var datasets = persons(1, padding: 1)
+    for name in ["salesUsers", "teams", "companies", "opportunities", "opportunityRoles"] {
+      datasets[dataset: name] = MarketoDataset(rows: ["x": ["msftRecordId": .string("x")]])
+    }
     datasets.customObjects["cr123_project"] = MarketoDataset(rows: ["x": ["msftRecordId": .string("x")]])
     let paths = try MarketoFiles.write(datasets, to: writer).map(\.path)
     #expect(

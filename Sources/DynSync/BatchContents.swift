@@ -1,0 +1,53 @@
+import DynSyncArtifacts
+import DynSyncCore
+import Foundation
+
+/// Everything one batch folder holds, and how it is written: change sets, Marketo import files,
+/// rejects, the state (for workspace batches) and, last, the manifest.
+struct BatchContents {
+  var command: String
+  var batchNumber: Int?
+  var previousBatch: Int?
+  var options: DiffOptions
+  var diff: SnapshotDiff
+  var previousRejects: [InputError]
+  var currentRejects: [InputError]
+  var inputs: [String: [Manifest.Input]]
+  /// Rows to import into Marketo: new or changed since the previous run.
+  var marketoImports: MarketoDatasets?
+  var state: WorkspaceState?
+
+  func write(to writer: BatchWriter, started: Date) throws -> Manifest {
+    var artifacts: [Manifest.Artifact] = []
+    for table in diff.tables where !table.changes.isEmpty {
+      artifacts.append(
+        try writer.writeLines("changes/\(BatchWriter.safeFileName(table.entity)).ndjson") { emit throws(OutputError) in
+          for change in table.changes { try emit(BatchLines.change(change)) }
+        })
+    }
+    if let marketoImports { artifacts += try MarketoFiles.write(marketoImports, to: writer) }
+    let rejects =
+      BatchLines.sortedRejects(previousRejects).map { ($0, "previous") }
+      + BatchLines.sortedRejects(currentRejects).map { ($0, "current") }
+    artifacts.append(
+      try writer.writeLines("rejects.ndjson") { emit throws(OutputError) in
+        for (error, export) in rejects { try emit(BatchLines.reject(error, export: export)) }
+      })
+    if let state { artifacts += try Workspace.write(state, to: writer) }
+    let finished = Date()
+    var manifest = Manifest(
+      tool: Manifest.Tool(version: DynSyncVersion.current), command: command, options: options, inputs: inputs,
+      diff: diff, artifacts: artifacts,
+      run: Manifest.Run(
+        startedAt: RunClock.text(started), finishedAt: RunClock.text(finished),
+        durationSeconds: (finished.timeIntervalSince(started) * 1000).rounded() / 1000))
+    manifest.batch = batchNumber
+    manifest.previousBatch = previousBatch
+    try writer.write("manifest.json", try JSONOutput.encode(manifest) + "\n")
+    return manifest
+  }
+
+  static func inputs(of snapshot: Snapshot) throws -> [Manifest.Input] {
+    try snapshot.files.map { Manifest.Input(file: $0, sha256: try FileDigest.sha256(ofFile: $0.path)) }
+  }
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import DynSync
+
+struct SyncCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "sync",
+    abstract: "Apply an export to a workspace and write the next batch: the initial sync, then only what changed.",
+    discussion: """
+      The workspace remembers the last synced state, so each run needs only the new export. \\
+      The first run is the initial sync: every record is created. Each later run compares the \\
+      export with the state the last batch left and writes batches/NNNNNN/ with:
+        changes/<table>.ndjson  what changed in Dynamics
+        marketo/                Marketo import files: the rows new or changed on the Marketo side
+        rejects.ndjson          records that could not be read
+        state/                  the state this batch leaves (read by the next run)
+        manifest.json           inputs, counts, the previous batch
+      A batch appears whole or not at all, and the state advances with it: a run killed at any \\
+      point leaves the previous batch as the latest, and running again writes the same batch.
+      An export that changes nothing writes no batch. Full exports replace a table's state; \\
+      change-tracking (delta) exports are laid over it.
+
+      A full export that lacks more than 20% of a table's records (--mass-delete-threshold) is \\
+      refused as probably truncated, unless --allow-mass-delete is given.
+
+      Examples:
+        dynsync sync --workspace ws Samples/contoso/01-initial/webapi
+        dynsync sync --workspace ws Samples/contoso/02-next/webapi
+        dynsync status --workspace ws
+
+      Exit status: 0 batch written or nothing to do, 2 error.
+      """
+  )
+
+  @Option(help: "The workspace folder (created on the first run).")
+  var workspace: String
+
+  @Argument(help: "The export: files or folders.", completion: .file())
+  var exports: [String]
+
+  @Option(name: .customLong("ignore-field"), help: "A column never to compare: COLUMN or TABLE.COLUMN (repeatable).")
+  var ignoredFields: [String] = []
+
+  @Option(help: "A JSON field-mapping file laid over the built-in Dynamics → Marketo mapping.")
+  var mapping: String?
+
+  @Option(help: "The table of FetchXML results that name none (e.g. account).")
+  var entity: String?
+
+  @Option(help: "The share (0–1) of a table a full export may lack before the run is refused.")
+  var massDeleteThreshold: Double = 0.2
+
+  @Flag(help: "Accept a full export that lacks many records: they are deleted.")
+  var allowMassDelete = false
+
+  @Flag(help: "Print a machine-readable JSON summary on stdout.")
+  var json = false
+
+  @Flag(help: "Print no progress on stderr.")
+  var quiet = false
+
+  func validate() throws {
+    guard (0...1).contains(massDeleteThreshold) else {
+      throw ValidationError("--mass-delete-threshold must be between 0 and 1")
+    }
+  }
+
+  func run() throws {
+    try reportingUserFacingErrors {
+      let job = SyncJob(
+        workspace: Workspace(root: workspace), exports: exports,
+        options: DiffOptions(ignoring: ignoredFields, comparingOnly: []),
+        readOptions: ReadOptions(fetchXMLEntity: entity), mapping: try MappingFile.load(mapping),
+        massDeleteThreshold: massDeleteThreshold, allowMassDelete: allowMassDelete,
+        faults: FaultPlan.fromEnvironment())
+      switch try job.run(progress: StderrProgress(quiet: quiet)) {
+      case .unchanged(let latest):
+        if json {
+          print(try JSONOutput.encode(SyncSummary(batch: nil, latest: latest, totals: ChangeCounts(), entities: [:])))
+        } else {
+          print("no changes since batch \(Workspace.batchName(latest)); no batch written")
+        }
+      case .batch(let number, let path, let diff, let manifest):
+        if json {
+          print(try JSONOutput.encode(SyncSummary(batch: number, latest: number, totals: diff.totals, entities: manifest.entities)))
+        } else {
+          print(diff.summaryText, terminator: "")
+          print("batch \(Workspace.batchName(number)) written to \(path)")
+        }
+      }
+    }
+  }
+}
+
+/// What `dynsync sync --json` prints.
+struct SyncSummary: Codable {
+  var batch: Int?
+  var latest: Int
+  var totals: ChangeCounts
+  var entities: [String: ChangeCounts]
+}
