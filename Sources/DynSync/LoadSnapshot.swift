@@ -35,6 +35,7 @@ public func loadSnapshot(
   faults: FaultPlan = FaultPlan()
 ) throws -> Snapshot {
   var builder = SnapshotBuilder()
+  var total = 0
   for file in try ExportInput.files(at: paths) {
     progress.readingFile(file.path, format: file.format)
     let clock = ContinuousClock()
@@ -44,7 +45,8 @@ public func loadSnapshot(
       let summary = try ExportInput.read(file, entity: options.fetchXMLEntity) { event in
         builder.add(event)
         count += 1
-        try faults.check(afterRecords: count)
+        total += 1
+        try faults.check(afterRecords: total)
         if count % 50_000 == 0 { progress.readRecords(count, inFile: file.path, elapsed: started.duration(to: clock.now)) }
       }
       builder.finish(file: summary)
