@@ -1,27 +1,25 @@
 #!/usr/bin/env bash
-# Runs dynsync's main job on the sample org: the changes between its two exports, as a batch.
+# Runs dynsync's main job on the sample org: two consecutive syncs into a fresh workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/setup.sh
 swift build --product dynsync >&2
 dynsync="$(swift build --show-bin-path)/dynsync"
+workspace=out/contoso-workspace
+rm -rf "$workspace"
 
-echo "== dynsync inspect Samples/contoso/02-next/webapi (tables only)"
-"$dynsync" inspect --quiet Samples/contoso/02-next/webapi | grep -E '^[a-z0-9_]+ \((full|delta)\)'
+echo "== dynsync sync --workspace $workspace Samples/contoso/01-initial/webapi   (the initial sync)"
+"$dynsync" sync --quiet --workspace "$workspace" Samples/contoso/01-initial/webapi | tail -n 2
 echo
-echo "== dynsync diff Samples/contoso/01-initial/webapi -> 02-next/webapi"
-status=0
-"$dynsync" diff --quiet --force --summary --marketo \
-  --previous Samples/contoso/01-initial/webapi \
-  --current Samples/contoso/02-next/webapi \
-  --out out/contoso-02 || status=$?
-# Exit status 1 means "differences found", which is what this sample shows.
-[ "$status" -le 1 ] || exit "$status"
+echo "== dynsync sync --workspace $workspace Samples/contoso/02-next/webapi      (a week later)"
+"$dynsync" sync --quiet --workspace "$workspace" Samples/contoso/02-next/webapi
 echo
-echo "== first change of out/contoso-02/changes/account.ndjson"
-head -n 1 out/contoso-02/changes/account.ndjson
+echo "== the same week exported with the Configuration Migration tool: nothing new"
+"$dynsync" sync --quiet --workspace "$workspace" Samples/contoso/02-next/cmt
 echo
-echo "== Marketo import files in out/contoso-02/marketo"
-(cd out/contoso-02/marketo && find . -type f | sort | while read -r file; do
-  printf '  %-40s %6d lines\n' "${file#./}" "$(wc -l < "$file")"
+echo "== files of batch 000002"
+(cd "$workspace/batches/000002" && find changes marketo rejects.ndjson manifest.json -type f | sort | while read -r file; do
+  printf '  %-40s %6d lines\n' "$file" "$(wc -l < "$file")"
 done)
+echo
+"$dynsync" history --workspace "$workspace"

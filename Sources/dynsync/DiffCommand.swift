@@ -39,16 +39,12 @@ struct DiffCommand: ParsableCommand {
   @Option(name: .customLong("out"), help: "The batch folder to create.")
   var output: String
 
-  @Option(name: .customLong("ignore-field"), help: "A column never to compare: COLUMN or TABLE.COLUMN (repeatable).")
-  var ignoredFields: [String] = []
 
   @Option(
     name: .customLong("compare-field"),
     help: "Compare only these columns of a table: TABLE.COLUMN, or COLUMN for every table (repeatable).")
   var comparedFields: [String] = []
 
-  @Option(help: "The table of FetchXML results that name none (e.g. account).")
-  var entity: String?
 
   @Flag(help: "Also write the merged Marketo-side datasets of the current export under marketo/.")
   var marketo = false
@@ -65,18 +61,17 @@ struct DiffCommand: ParsableCommand {
   @Flag(help: "Print a machine-readable JSON summary (counts per table and in total) on stdout.")
   var json = false
 
-  @Flag(help: "Print no progress on stderr.")
-  var quiet = false
+  @OptionGroup var reading: ExportReadingOptions
 
   func run() throws {
     try reportingUserFacingErrors {
       let job = DiffJob(
         previous: previous, current: current, output: output,
-        options: DiffOptions(ignoring: ignoredFields, comparingOnly: comparedFields),
-        readOptions: ReadOptions(fetchXMLEntity: entity), replacing: force,
+        options: DiffOptions(ignoring: reading.ignoredFields, comparingOnly: comparedFields),
+        readOptions: reading.readOptions, replacing: force,
         marketoMapping: marketo || mapping != nil ? try MappingFile.load(mapping) : nil,
         faults: FaultPlan.fromEnvironment())
-      let outcome = try job.run(progress: StderrProgress(quiet: quiet))
+      let outcome = try job.run(progress: reading.progress)
       if json {
         print(try JSONOutput.encode(DiffSummary(outcome: outcome)))
       } else {

@@ -11,40 +11,12 @@ struct StatusCommand: ParsableCommand {
       """
   )
 
-  @Option(help: "The workspace folder.")
-  var workspace: String
-
-  @Flag(help: "Print machine-readable JSON.")
-  var json = false
+  @OptionGroup var options: WorkspaceReportOptions
 
   func run() throws {
     try reportingUserFacingErrors {
-      let report = try WorkspaceReport(workspace: Workspace(root: workspace))
-      print(json ? try JSONOutput.encode(report.status) : report.statusText, terminator: json ? "\n" : "")
-    }
-  }
-}
-
-struct HistoryCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "history",
-    abstract: "List a workspace's batches with their counts.",
-    discussion: """
-      Example:
-        dynsync history --workspace ws
-      """
-  )
-
-  @Option(help: "The workspace folder.")
-  var workspace: String
-
-  @Flag(help: "Print machine-readable JSON.")
-  var json = false
-
-  func run() throws {
-    try reportingUserFacingErrors {
-      let report = try WorkspaceReport(workspace: Workspace(root: workspace))
-      print(json ? try JSONOutput.encode(report.batches) : report.historyText, terminator: json ? "\n" : "")
+      let report = try WorkspaceReport(workspace: Workspace(root: options.workspace))
+      try options.print(json: report.status, text: report.statusText)
     }
   }
 }

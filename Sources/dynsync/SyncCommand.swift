@@ -37,14 +37,10 @@ struct SyncCommand: ParsableCommand {
   @Argument(help: "The export: files or folders.", completion: .file())
   var exports: [String]
 
-  @Option(name: .customLong("ignore-field"), help: "A column never to compare: COLUMN or TABLE.COLUMN (repeatable).")
-  var ignoredFields: [String] = []
 
   @Option(help: "A JSON field-mapping file laid over the built-in Dynamics → Marketo mapping.")
   var mapping: String?
 
-  @Option(help: "The table of FetchXML results that name none (e.g. account).")
-  var entity: String?
 
   @Option(help: "The share (0–1) of a table a full export may lack before the run is refused.")
   var massDeleteThreshold: Double = 0.2
@@ -55,8 +51,7 @@ struct SyncCommand: ParsableCommand {
   @Flag(help: "Print a machine-readable JSON summary on stdout.")
   var json = false
 
-  @Flag(help: "Print no progress on stderr.")
-  var quiet = false
+  @OptionGroup var reading: ExportReadingOptions
 
   func validate() throws {
     guard (0...1).contains(massDeleteThreshold) else {
@@ -68,11 +63,11 @@ struct SyncCommand: ParsableCommand {
     try reportingUserFacingErrors {
       let job = SyncJob(
         workspace: Workspace(root: workspace), exports: exports,
-        options: DiffOptions(ignoring: ignoredFields, comparingOnly: []),
-        readOptions: ReadOptions(fetchXMLEntity: entity), mapping: try MappingFile.load(mapping),
+        options: DiffOptions(ignoring: reading.ignoredFields, comparingOnly: []),
+        readOptions: reading.readOptions, mapping: try MappingFile.load(mapping),
         massDeleteThreshold: massDeleteThreshold, allowMassDelete: allowMassDelete,
         faults: FaultPlan.fromEnvironment())
-      switch try job.run(progress: StderrProgress(quiet: quiet)) {
+      switch try job.run(progress: reading.progress) {
       case .unchanged(let latest):
         if json {
           print(try JSONOutput.encode(SyncSummary(batch: nil, latest: latest, totals: ChangeCounts(), entities: [:])))
