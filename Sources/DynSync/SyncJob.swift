@@ -36,12 +36,14 @@ public struct SyncJob: Sendable {
   /// The share of a table a full export may lack before the run is refused.
   public var massDeleteThreshold: Double
   public var allowMassDelete: Bool
+  /// How many of the newest batches keep their state (at least 1).
+  public var keptStates: Int
   public var faults: FaultPlan
 
   public init(
     workspace: Workspace, exports: [String], options: DiffOptions = DiffOptions(),
     readOptions: ReadOptions = ReadOptions(), mapping: FieldMapping = .standard, massDeleteThreshold: Double = 0.2,
-    allowMassDelete: Bool = false, faults: FaultPlan = FaultPlan()
+    allowMassDelete: Bool = false, keptStates: Int = 2, faults: FaultPlan = FaultPlan()
   ) {
     self.workspace = workspace
     self.exports = exports
@@ -50,6 +52,7 @@ public struct SyncJob: Sendable {
     self.mapping = mapping
     self.massDeleteThreshold = massDeleteThreshold
     self.allowMassDelete = allowMassDelete
+    self.keptStates = keptStates
     self.faults = faults
   }
 
@@ -84,6 +87,7 @@ public struct SyncJob: Sendable {
     let writer = try BatchWriter(target: workspace.batchFolder(number), faults: faults)
     let manifest = try contents.write(to: writer, started: started)
     try writer.commit()
+    try workspace.pruneStates(keeping: keptStates)
     return .batch(number: number, path: writer.target, diff: diff, manifest: manifest)
   }
 

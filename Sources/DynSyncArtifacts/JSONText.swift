@@ -5,6 +5,10 @@ import DynSyncCore
 public enum JSONText {
   /// A JSON string literal.
   public static func string(_ text: String) -> String {
+    // Most values need no escaping: check the bytes once and wrap them as they are.
+    if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == 0xE2 }) {
+      return "\"" + text + "\""
+    }
     var out = "\""
     out.reserveCapacity(text.utf8.count + 2)
     for scalar in text.unicodeScalars {

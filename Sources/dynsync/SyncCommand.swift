@@ -48,6 +48,9 @@ struct SyncCommand: ParsableCommand {
   @Flag(help: "Accept a full export that lacks many records: they are deleted.")
   var allowMassDelete = false
 
+  @Option(help: "How many of the newest batches keep their state/ folder (only the latest is read).")
+  var keepStates = 2
+
   @Flag(help: "Print a machine-readable JSON summary on stdout.")
   var json = false
 
@@ -57,6 +60,7 @@ struct SyncCommand: ParsableCommand {
     guard (0...1).contains(massDeleteThreshold) else {
       throw ValidationError("--mass-delete-threshold must be between 0 and 1")
     }
+    guard keepStates >= 1 else { throw ValidationError("--keep-states must be at least 1") }
   }
 
   func run() throws {
@@ -65,7 +69,7 @@ struct SyncCommand: ParsableCommand {
         workspace: Workspace(root: workspace), exports: exports,
         options: DiffOptions(ignoring: reading.ignoredFields, comparingOnly: []),
         readOptions: reading.readOptions, mapping: try MappingFile.load(mapping),
-        massDeleteThreshold: massDeleteThreshold, allowMassDelete: allowMassDelete,
+        massDeleteThreshold: massDeleteThreshold, allowMassDelete: allowMassDelete, keptStates: keepStates,
         faults: FaultPlan.fromEnvironment())
       switch try job.run(progress: reading.progress) {
       case .unchanged(let latest):

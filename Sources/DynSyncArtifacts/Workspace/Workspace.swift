@@ -42,38 +42,20 @@ public struct Workspace: Sendable {
     return names.compactMap { name in name.count == 6 && name.allSatisfy(\.isNumber) ? Int(name) : nil }.sorted()
   }
 
-  /// The state the latest batch left, or an empty state before the first run.
-  public func latestState() throws -> (batch: Int?, state: WorkspaceState) {
-    guard let latest = try batchNumbers().last else { return (nil, WorkspaceState()) }
-    return (latest, try state(of: latest))
-  }
-
-  public func state(of batch: Int) throws -> WorkspaceState {
-    let folder = batchFolder(batch) + "/state"
-    var builder = SnapshotBuilder()
-    let dynamicsFolder = folder + "/dynamics"
-    for file in try Workspace.files(in: dynamicsFolder, ending: ".ndjson") {
-      let path = dynamicsFolder + "/" + file
-      try NDJSONLines.read(path) { json, line in
-        builder.add(.record(try StateCodec.record(json, at: SourcePosition(file: path, line: line))))
-      }
-      let entity = String(file.dropLast(".ndjson".count))
-      builder.finish(file: ExportFileSummary(path: path, format: .webAPI, entities: [entity]))
+  /// Removes the `state/` folder of every batch but the newest `keep` ones. Only the latest state
+  /// is ever read; the ones before it are kept as a fallback, not as history (each batch keeps
+  /// its change sets and import files). A folder is renamed aside before it is removed, so an
+  /// interrupted removal never leaves a half state where a whole one is expected.
+  public func pruneStates(keeping keep: Int) throws {
+    let numbers = try batchNumbers()
+    for number in numbers.dropLast(max(keep, 1)) {
+      let state = batchFolder(number) + "/state"
+      guard FileManager.default.fileExists(atPath: state) else { continue }
+      let aside = batchFolder(number) + "/.state-pruned"
+      try? FileManager.default.removeItem(atPath: aside)
+      try FileManager.default.moveItem(atPath: state, toPath: aside)
+      try FileManager.default.removeItem(atPath: aside)
     }
-    var dynamics = builder.build()
-    dynamics.files = []
-    var marketo = MarketoDatasets()
-    let marketoFolder = folder + "/marketo"
-    for (name, _) in MarketoDatasets().inLoadOrder {
-      let path = marketoFolder + "/" + name + ".ndjson"
-      guard FileManager.default.fileExists(atPath: path) else { continue }
-      marketo[dataset: name] = try Workspace.dataset(at: path)
-    }
-    for file in try Workspace.files(in: marketoFolder + "/customObjects", ending: ".ndjson") {
-      let name = String(file.dropLast(".ndjson".count))
-      marketo.customObjects[name] = try Workspace.dataset(at: marketoFolder + "/customObjects/" + file)
-    }
-    return WorkspaceState(dynamics: dynamics, marketo: marketo)
   }
 
   /// Writes `state` into a batch being built, under `state/`.
@@ -105,16 +87,7 @@ public struct Workspace: Sendable {
     return artifacts
   }
 
-  static func dataset(at path: String) throws -> MarketoDataset {
-    var dataset = MarketoDataset()
-    try NDJSONLines.read(path) { json, line in
-      let (key, row) = try StateCodec.marketoRow(json, at: SourcePosition(file: path, line: line))
-      dataset.rows[key] = row
-    }
-    return dataset
-  }
-
-  static func files(in folder: String, ending suffix: String) throws -> [String] {
+  public static func files(in folder: String, ending suffix: String) throws -> [String] {
     guard FileManager.default.fileExists(atPath: folder) else { return [] }
     return try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(suffix) }.sorted()
   }
@@ -145,37 +118,5 @@ extension MarketoDatasets {
       default: customObjects[String(name.dropFirst("customObjects/".count))] = newValue
       }
     }
-  }
-}
-
-/// Reads an NDJSON file a chunk at a time, handing on each parsed line with its number.
-enum NDJSONLines {
-  static func read(_ path: String, _ body: (Any, Int) throws -> Void) throws {
-    guard let file = FileHandle(forReadingAtPath: path) else {
-      throw InputError(file: path, reason: "cannot open the state file")
-    }
-    defer { try? file.close() }
-    var pending = Data()
-    var line = 0
-    func parse(_ bytes: Data) throws {
-      line += 1
-      guard !bytes.isEmpty else { return }
-      do {
-        try body(try JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed]), line)
-      } catch let error as InputError {
-        throw error
-      } catch {
-        throw InputError(file: path, line: line, reason: "corrupt state line: not JSON")
-      }
-    }
-    while let chunk = try file.read(upToCount: 1 << 20), !chunk.isEmpty {
-      pending.append(chunk)
-      while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-        try parse(pending[pending.startIndex..<newline])
-        pending = pending[pending.index(after: newline)...]
-      }
-      pending = Data(pending)
-    }
-    try parse(pending)
   }
 }

@@ -52,10 +52,24 @@ public struct GUID: Hashable, Comparable, Sendable, CustomStringConvertible {
   }
 
   public var description: String {
-    let hex = GUID.hex(high, digits: 16) + GUID.hex(low, digits: 16)
-    let chars = Array(hex)
-    return String(chars[0..<8]) + "-" + String(chars[8..<12]) + "-" + String(chars[12..<16]) + "-"
-      + String(chars[16..<20]) + "-" + String(chars[20..<32])
+    // Written often (every id of every output line): straight into a 36-byte buffer.
+    String(unsafeUninitializedCapacity: 36) { buffer in
+      let digits: StaticString = "0123456789abcdef"
+      var index = 0
+      for (word, shift) in [(high, 60), (high, 28), (low, 60), (low, 28)] as [(UInt64, Int)] {
+        var bit = shift
+        while bit >= shift - 28 {
+          if index == 8 || index == 13 || index == 18 || index == 23 {
+            buffer[index] = UInt8(ascii: "-")
+            index += 1
+          }
+          buffer[index] = digits.utf8Start[Int((word >> UInt64(bit)) & 0xF)]
+          index += 1
+          bit -= 4
+        }
+      }
+      return index
+    }
   }
 
   public static func < (lhs: GUID, rhs: GUID) -> Bool {
@@ -69,10 +83,5 @@ public struct GUID: Hashable, Comparable, Sendable, CustomStringConvertible {
     case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
     default: return nil
     }
-  }
-
-  private static func hex(_ value: UInt64, digits: Int) -> String {
-    let text = String(value, radix: 16)
-    return String(repeating: "0", count: digits - text.count) + text
   }
 }

@@ -46,6 +46,24 @@ struct SyncJobTests {
     #expect(try Workspace(root: workspace).batchNumbers() == [1, 2])
   }
 
+  @Test("only the newest batches keep their state")
+  func pruning() throws {
+    let folder = try TemporaryFolder()
+    let workspace = folder.path + "/ws"
+    let delta = try folder.write(
+      "delta/contacts.json",
+      #"{"@odata.context":"https://x/api/data/v9.2/$metadata#contacts/$delta","value":[{"jobtitle":"Chief Buyer","contactid":"0000cccc-0000-0000-0000-000000000001"}]}"#)
+    for exports in [Self.initial, Self.next, [delta]] {
+      _ = try SyncJob(workspace: Workspace(root: workspace), exports: exports, keptStates: 2).run()
+    }
+    let batches = Workspace(root: workspace)
+    #expect(try batches.batchNumbers() == [1, 2, 3])
+    #expect(!FileManager.default.fileExists(atPath: batches.batchFolder(1) + "/state"))
+    #expect(FileManager.default.fileExists(atPath: batches.batchFolder(1) + "/changes/account.ndjson"))
+    #expect(FileManager.default.fileExists(atPath: batches.batchFolder(2) + "/state"))
+    #expect(try batches.latestState().state.dynamics.tables["contact"]?.records.count == 90)
+  }
+
   @Test("a delta export is laid over the state")
   func deltaExport() throws {
     let folder = try TemporaryFolder()

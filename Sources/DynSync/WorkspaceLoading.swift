@@ -1,0 +1,48 @@
+import DynSyncArtifacts
+import DynSyncCore
+import DynSyncReaders
+import Foundation
+
+extension Workspace {
+  /// The state the latest batch left, or an empty state before the first run.
+  public func latestState() throws -> (batch: Int?, state: WorkspaceState) {
+    guard let latest = try batchNumbers().last else { return (nil, WorkspaceState()) }
+    return (latest, try state(of: latest))
+  }
+
+  /// The state a batch left, read back from its `state/` folder.
+  public func state(of batch: Int) throws -> WorkspaceState {
+    let folder = batchFolder(batch) + "/state"
+    var builder = SnapshotBuilder()
+    let dynamicsFolder = folder + "/dynamics"
+    for file in try Workspace.files(in: dynamicsFolder, ending: ".ndjson") {
+      let path = dynamicsFolder + "/" + file
+      var entities: [String] = []
+      try StateReader.records(in: path) { record in
+        if entities.isEmpty { entities.append(record.entity) }
+        builder.add(.record(record))
+      }
+      builder.finish(file: ExportFileSummary(path: path, format: .webAPI, entities: entities))
+    }
+    var dynamics = builder.build()
+    dynamics.files = []
+    var marketo = MarketoDatasets()
+    let marketoFolder = folder + "/marketo"
+    for (name, _) in MarketoDatasets().inLoadOrder {
+      let path = marketoFolder + "/" + name + ".ndjson"
+      guard FileManager.default.fileExists(atPath: path) else { continue }
+      marketo[dataset: name] = try Workspace.dataset(at: path)
+    }
+    for file in try Workspace.files(in: marketoFolder + "/customObjects", ending: ".ndjson") {
+      let name = String(file.dropLast(".ndjson".count))
+      marketo.customObjects[name] = try Workspace.dataset(at: marketoFolder + "/customObjects/" + file)
+    }
+    return WorkspaceState(dynamics: dynamics, marketo: marketo)
+  }
+
+  static func dataset(at path: String) throws -> MarketoDataset {
+    var dataset = MarketoDataset()
+    try StateReader.marketoRows(in: path) { key, row in dataset.rows[key] = row }
+    return dataset
+  }
+}
