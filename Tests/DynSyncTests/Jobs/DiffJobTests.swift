@@ -99,15 +99,22 @@ struct DiffJobTests {
 
 /// Runs the built `dynsync` executable and returns its exit status.
 func runDynsync(_ arguments: [String], environment: [String: String] = [:]) throws -> Int32 {
+  try runDynsyncCapturing(arguments, environment: environment).status
+}
+
+/// Runs the built `dynsync` executable and returns its exit status and what it printed on stdout.
+func runDynsyncCapturing(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
   let process = Process()
   process.executableURL = dynsyncExecutable()
   process.arguments = arguments
   process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-  process.standardOutput = FileHandle.nullDevice
+  let output = Pipe()
+  process.standardOutput = output
   process.standardError = FileHandle.nullDevice
   try process.run()
+  let data = output.fileHandleForReading.readDataToEndOfFile()
   process.waitUntilExit()
-  return process.terminationStatus
+  return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
 /// The `dynsync` executable built beside the test bundle.
