@@ -35,17 +35,15 @@ struct VerifyFixturesCommand: ParsableCommand {
     try reportingUserFacingErrors {
       var failed = 0
       var total = 0
-      for path in paths {
-        for fixture in try FixtureCase.cases(under: path) {
-          total += 1
-          let result = try FixtureRunner.verify(fixture)
-          if result.passed {
-            print("pass  \(fixture.name)")
-          } else {
-            failed += 1
-            print("FAIL  \(fixture.name)")
-            for difference in result.differences { print("      \(fixture.path)/\(difference)") }
-          }
+      try forEachCase(in: paths) { fixture in
+        total += 1
+        let result = try FixtureRunner.verify(fixture)
+        if result.passed {
+          print("pass  \(fixture.name)")
+        } else {
+          failed += 1
+          print("FAIL  \(fixture.name)")
+          for difference in result.differences { print("      \(fixture.path)/\(difference)") }
         }
       }
       print("\(total - failed) passed, \(failed) failed")
@@ -66,12 +64,17 @@ struct RecordFixturesCommand: ParsableCommand {
 
   func run() throws {
     try reportingUserFacingErrors {
-      for path in paths {
-        for fixture in try FixtureCase.cases(under: path) {
-          try FixtureRunner.record(fixture)
-          print("recorded \(fixture.path)/expected")
-        }
+      try forEachCase(in: paths) { fixture in
+        try FixtureRunner.record(fixture)
+        print("recorded \(fixture.path)/expected")
       }
     }
+  }
+}
+
+/// Every case under the folders given, one at a time (cases change the working folder).
+func forEachCase(in paths: [String], _ body: (FixtureCase) throws -> Void) throws {
+  for path in paths {
+    for fixture in try FixtureCase.cases(under: path) { try body(fixture) }
   }
 }
