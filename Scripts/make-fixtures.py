@@ -19,6 +19,16 @@ SETS = {"lead": "leads", "contact": "contacts", "account": "accounts", "systemus
         "cr123_project": "cr123_projects", "cr123_task": "cr123_tasks"}
 
 
+def named_guid(name):
+    """dynsync's name-based id (GUID(naming:)): two 64-bit FNV-1a hashes, seeded apart."""
+    high, low, prime, mask = 0xCBF29CE484222325, 0x6C62272E07BB0142, 0x100000001B3, (1 << 64) - 1
+    for byte in name.encode("utf-8"):
+        high = ((high ^ byte) * prime) & mask
+        low = ((low ^ byte) * prime) & mask
+    text = "%016x%016x" % (high, low)
+    return "-".join((text[:8], text[8:12], text[12:16], text[16:20], text[20:]))
+
+
 def gid(kind, n):
     return "%08x-0000-0000-0000-%012x" % (kind, n)
 
@@ -65,6 +75,15 @@ def page(folder, entity, rows, delta=False, deleted=()):
         out.write("\n")
 
 
+def marketo(folder, header, rows):
+    """A Marketo lead export (CSV) of the persons edited on the Marketo side."""
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "marketo-changes.csv"), "w", encoding="utf-8", newline="") as out:
+        out.write(",".join(header) + "\r\n")
+        for row in rows:
+            out.write(",".join('"%s"' % c.replace('"', '""') if "," in c or '"' in c else c for c in row) + "\r\n")
+
+
 def case(name, description, rule=None, exports=(), **options):
     folder = os.path.join(ROOT, name)
     shutil.rmtree(folder, ignore_errors=True)
@@ -77,7 +96,11 @@ def case(name, description, rule=None, exports=(), **options):
         json.dump(definition, out, indent=2, ensure_ascii=False)
         out.write("\n")
     for export_name, pages in exports:
-        for entity, rows, extra in pages:
+        for item in pages:
+            if item[0] == "marketo":
+                marketo(os.path.join(folder, export_name), item[1], item[2])
+                continue
+            entity, rows, extra = item
             page(os.path.join(folder, export_name), entity, rows, **extra)
 
 
@@ -194,6 +217,47 @@ def main():
         mapping={"entities": {"contact": [{"dynamics": "new_region", "marketo": "region", "direction": "both"},
                                           {"dynamics": "jobtitle", "marketo": "jobTitle", "direction": "both"},
                                           {"dynamics": "mobilephone", "marketo": ""}]}})
+    lead1 = row("lead", gid(LEAD, 1), **ana, jobtitle="Analyst", statecode=choice(0, "Open"))
+    contact1 = row("contact", gid(CONTACT, 1), **ben, jobtitle="Buyer")
+    header = ["id", "updatedAt", "email", "firstName", "lastName", "title"]
+    case("marketo-edit-written-back", "a lead field edited in Marketo only becomes a PATCH", "marketo edit written back", [
+        ("01-initial", [p("lead", [lead1])]),
+        ("02-marketo-edit", [("marketo", header, [["1", "2025-12-02T10:00:00Z", "ana@litware.example", "Ana", "Ruiz", "Head of Analytics"]])])])
+    case("dynamics-edit-merged", "a field edited in Dynamics only updates the person", "dynamics edit merged", [
+        ("01-initial", [p("contact", [contact1])]),
+        ("02-dynamics-edit", [p("contact", [dict(contact1, jobtitle="Chief Buyer")])])])
+    case("conflict-lead-marketo-wins", "a lead field edited on both sides: Marketo's value wins, the conflict is written", "conflict lead", [
+        ("01-initial", [p("lead", [lead1])]),
+        ("02-both-edit", [p("lead", [dict(lead1, jobtitle="Data Lead")]),
+                          ("marketo", header, [["1", "2025-12-02T10:00:00Z", "ana@litware.example", "Ana", "Ruiz", "Head of Analytics"]])])])
+    case("conflict-contact-dynamics-wins", "a contact field edited on both sides: Dynamics' value wins, the conflict is written", "conflict contact", [
+        ("01-initial", [p("contact", [contact1])]),
+        ("02-both-edit", [p("contact", [dict(contact1, jobtitle="Chief Buyer")]),
+                          ("marketo", header, [["1", "2025-12-02T10:00:00Z", "ben@fabrikam.example", "Ben", "Okafor", "Procurement Lead"]])])])
+    case("blocked-field", "a field blocked from CRM updates keeps the Marketo value", "blocked field", [
+        ("01-initial", [p("contact", [contact1])]),
+        ("02-dynamics-edit", [p("contact", [dict(contact1, jobtitle="Chief Buyer", telephone1="+1-555-0199")])])],
+        mapping={"entities": {"contact": [{"dynamics": "jobtitle", "marketo": "title", "direction": "both", "blockUpdatesFromCRM": True}]}})
+    case("echo-suppression", "dynsync's own write coming back in the next export is no change", "echo suppression", [
+        ("01-initial", [p("lead", [lead1])]),
+        ("02-marketo-edit", [("marketo", header, [["1", "2025-12-02T10:00:00Z", "ana@litware.example", "Ana", "Ruiz", "Head of Analytics"]])]),
+        ("03-echo", [p("lead", [dict(lead1, jobtitle="Head of Analytics")])])])
+    case("unknown-person-rejected", "a row for a person dynsync does not know, and an unmapped field, are rejected", "unknown person", [
+        ("01-initial", [p("lead", [lead1])]),
+        ("02-marketo-edit", [("marketo", header + ["favoriteColor"], [
+            ["999", "2025-12-02T10:00:00Z", "x@example.com", "X", "Unknown", "CEO", ""],
+            ["1", "2025-12-02T10:00:00Z", "ana@litware.example", "Ana", "Ruiz", "Analyst", "teal"]])])])
+    case("marketo-only-person-created", "a Marketo-only person asking to sync becomes one new lead, never two", "marketo-only person", [
+        ("01-initial", [p("lead", [lead1])]),
+        ("02-sync-request", [("marketo", ["id", "updatedAt", "msftType", "syncToDynamics", "email", "firstName", "lastName"], [
+            ["5000", "2025-12-02T10:00:00Z", "", "true", "zoe@new.example", "Zoe", "Park"]])]),
+        ("03-lead-arrives", [p("lead", [lead1, row("lead", named_guid("dynsync-marketo-person|5000"), emailaddress1="zoe@new.example", firstname="Zoe", lastname="Park")])])])
+    case("company-edits-stay-local", "a company field edited on a person stays until the account changes in Dynamics",
+         "company edits stay local", [
+        ("01-initial", [p("account", [litware]), p("contact", [contact_in_litware])]),
+        ("02-marketo-edit", [("marketo", ["id", "updatedAt", "company"], [["1", "2025-12-02T10:00:00Z", "Litware (EMEA)"]])]),
+        ("03-contact-edit", [p("contact", [dict(contact_in_litware, jobtitle="CFO")])]),
+        ("04-account-edit", [p("account", [dict(litware, name="Litware Group")])])])
     case("mass-delete-guard", "a full export missing most of a table is refused; nothing is written", None, [
         ("01-initial", [p("lead", [row("lead", gid(LEAD, n), lastname="L%d" % n) for n in range(1, 11)])]),
         ("02-truncated", [p("lead", [row("lead", gid(LEAD, 1), lastname="L1")])])])

@@ -16,6 +16,10 @@ struct BatchContents {
   /// Rows to import into Marketo: new or changed since the previous run.
   var marketoImports: MarketoDatasets?
   var state: WorkspaceState?
+  var marketoRejects: [InputError] = []
+  var outbound: [OutboundWrite] = []
+  var conflicts: [Conflict] = []
+  var twoWay: Manifest.TwoWay?
 
   func write(to writer: BatchWriter, started: Date) throws -> Manifest {
     var artifacts: [Manifest.Artifact] = []
@@ -26,9 +30,17 @@ struct BatchContents {
         })
     }
     if let marketoImports { artifacts += try MarketoFiles.write(marketoImports, to: writer) }
+    artifacts += try OutboundFiles.write(outbound, to: writer)
+    if twoWay != nil {
+      artifacts.append(
+        try writer.writeLines("conflicts.ndjson") { emit throws(OutputError) in
+          for conflict in conflicts { try emit(BatchLines.conflict(conflict)) }
+        })
+    }
     let rejects =
       BatchLines.sortedRejects(previousRejects).map { ($0, "previous") }
       + BatchLines.sortedRejects(currentRejects).map { ($0, "current") }
+      + BatchLines.sortedRejects(marketoRejects).map { ($0, "marketo") }
     artifacts.append(
       try writer.writeLines("rejects.ndjson") { emit throws(OutputError) in
         for (error, export) in rejects { try emit(BatchLines.reject(error, export: export)) }
@@ -43,6 +55,7 @@ struct BatchContents {
         durationSeconds: (finished.timeIntervalSince(started) * 1000).rounded() / 1000))
     manifest.batch = batchNumber
     manifest.previousBatch = previousBatch
+    manifest.twoWay = twoWay
     try writer.write("manifest.json", try JSONOutput.encode(manifest) + "\n")
     return manifest
   }

@@ -1,5 +1,6 @@
 import DynSyncArtifacts
 import DynSyncCore
+import DynSyncReaders
 import Foundation
 
 /// A full export that would delete too large a share of a table: most likely a truncated export.
@@ -30,6 +31,8 @@ public struct MassDeleteRefused: UserFacingError, Sendable {
 public struct SyncJob: Sendable {
   public var workspace: Workspace
   public var exports: [String]
+  /// A Marketo-side changes file (lead export CSV or NDJSON) to write back to Dynamics.
+  public var marketoChanges: String?
   public var options: DiffOptions
   public var readOptions: ReadOptions
   public var mapping: FieldMapping
@@ -41,12 +44,13 @@ public struct SyncJob: Sendable {
   public var faults: FaultPlan
 
   public init(
-    workspace: Workspace, exports: [String], options: DiffOptions = DiffOptions(),
+    workspace: Workspace, exports: [String], marketoChanges: String? = nil, options: DiffOptions = DiffOptions(),
     readOptions: ReadOptions = ReadOptions(), mapping: FieldMapping = .standard, massDeleteThreshold: Double = 0.2,
     allowMassDelete: Bool = false, keptStates: Int = 2, faults: FaultPlan = FaultPlan()
   ) {
     self.workspace = workspace
     self.exports = exports
+    self.marketoChanges = marketoChanges
     self.options = options
     self.readOptions = readOptions
     self.mapping = mapping
@@ -70,20 +74,59 @@ public struct SyncJob: Sendable {
     guard export.isComplete else {
       throw IncompleteExport(export: "given", problems: export.failedFiles.map(\.description) + export.problems)
     }
-    let diff = Differ.diff(previous: previous.dynamics, current: export, options: options)
+    let echo = EchoSuppression.apply(
+      Differ.diff(previous: previous.dynamics, current: export, options: options), pending: previous.pendingWrites)
+    let diff = echo.diff
     if !allowMassDelete { try guardMassDeletion(diff, previous: previous.dynamics, export: export) }
 
     var dynamics = previous.dynamics.applying(export)
     dynamics.rejects = []
     dynamics.files = []
-    let marketo = MarketoMerge(mapping: mapping).merge(dynamics: dynamics, previous: previous.marketo)
-    if let latest, !diff.hasChanges, marketo == previous.marketo { return .unchanged(latest: latest) }
+    var changedAccounts = Set<GUID>()
+    var dynamicsChanges: [GUID: Set<String>] = [:]
+    for table in diff.tables {
+      for change in table.changes {
+        if table.entity == "account" { changedAccounts.insert(change.id) }
+        if change.operation == .update { dynamicsChanges[change.id] = Set(change.changed.map(\.field)) }
+      }
+    }
+    let unchangedAccounts = Set(previous.dynamics.tables["account"]?.records.keys ?? [:].keys).subtracting(changedAccounts)
+    let merged = MarketoMerge(mapping: mapping).merge(
+      dynamics: dynamics, previous: previous.marketo, unchangedAccounts: unchangedAccounts)
+    let (edits, editRejects) = try marketoChanges.map { try MarketoChangesReader.read($0) } ?? ([], [])
+    let twoWay = TwoWaySync(mapping: mapping).apply(
+      edits: edits, merged: merged, previous: previous.marketo, dynamics: dynamics, dynamicsChanges: dynamicsChanges)
+    let marketo = twoWay.marketo
+    let pending = EchoSuppression.remembering(twoWay.outbound, in: echo.pending)
+    let marketoRejects = editRejects + twoWay.rejects
+    // An echo alone changes nothing: its pending write is let go with the next batch.
+    if let latest, !diff.hasChanges, marketo == previous.marketo, twoWay.outbound.isEmpty, twoWay.conflicts.isEmpty,
+      marketoRejects.isEmpty
+    {
+      return .unchanged(latest: latest)
+    }
 
     let number = (latest ?? 0) + 1
-    let contents = BatchContents(
+    var contents = BatchContents(
       command: "sync", batchNumber: number, previousBatch: latest, options: options, diff: diff,
       previousRejects: [], currentRejects: export.rejects, inputs: ["current": try BatchContents.inputs(of: export)],
-      marketoImports: marketo.changed(since: previous.marketo), state: WorkspaceState(dynamics: dynamics, marketo: marketo))
+      marketoImports: marketo.changed(since: previous.marketo),
+      state: WorkspaceState(dynamics: dynamics, marketo: marketo, pendingWrites: pending))
+    if let marketoChanges {
+      contents.inputs["marketo"] = [
+        Manifest.Input(
+          file: ExportFileSummary(path: marketoChanges, format: .webAPI, records: edits.count, rejects: editRejects.count),
+          sha256: try FileDigest.sha256(ofFile: marketoChanges))
+      ]
+    }
+    if marketoChanges != nil || echo.echoes > 0 {
+      contents.marketoRejects = marketoRejects
+      contents.outbound = twoWay.outbound
+      contents.conflicts = twoWay.conflicts
+      contents.twoWay = Manifest.TwoWay(
+        edits: edits.count, outbound: twoWay.outbound.count, conflicts: twoWay.conflicts.count,
+        rejected: marketoRejects.count, echoes: echo.echoes)
+    }
     let writer = try BatchWriter(target: workspace.batchFolder(number), faults: faults)
     let manifest = try contents.write(to: writer, started: started)
     try writer.commit()

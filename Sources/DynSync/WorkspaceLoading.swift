@@ -37,7 +37,11 @@ extension Workspace {
       let name = String(file.dropLast(".ndjson".count))
       marketo.customObjects[name] = try Workspace.dataset(at: marketoFolder + "/customObjects/" + file)
     }
-    return WorkspaceState(dynamics: dynamics, marketo: marketo)
+    var pending: [GUID: Record] = [:]
+    if FileManager.default.fileExists(atPath: pendingWritesFile(of: batch)) {
+      try StateReader.records(in: pendingWritesFile(of: batch)) { pending[$0.id] = $0 }
+    }
+    return WorkspaceState(dynamics: dynamics, marketo: marketo, pendingWrites: pending)
   }
 
   static func dataset(at path: String) throws -> MarketoDataset {

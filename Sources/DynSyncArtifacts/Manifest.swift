@@ -47,6 +47,24 @@ public struct Manifest: Sendable, Codable, Equatable {
     }
   }
 
+  /// What went back to Dynamics in a run with Marketo-side changes.
+  public struct TwoWay: Sendable, Codable, Equatable {
+    public var edits: Int
+    public var outbound: Int
+    public var conflicts: Int
+    public var rejected: Int
+    /// Dynamics column changes recognised as dynsync's own earlier writes.
+    public var echoes: Int
+
+    public init(edits: Int, outbound: Int, conflicts: Int, rejected: Int, echoes: Int) {
+      self.edits = edits
+      self.outbound = outbound
+      self.conflicts = conflicts
+      self.rejected = rejected
+      self.echoes = echoes
+    }
+  }
+
   public var formatVersion: Int
   public var tool: Tool
   public var command: String
@@ -54,6 +72,7 @@ public struct Manifest: Sendable, Codable, Equatable {
   public var batch: Int?
   /// The batch whose state this one started from; none for the initial sync.
   public var previousBatch: Int?
+  public var twoWay: TwoWay?
   public var options: Options
   /// Input files per export: `previous` and `current`.
   public var inputs: [String: [Input]]

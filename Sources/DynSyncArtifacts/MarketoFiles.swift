@@ -54,7 +54,7 @@ public enum MarketoFiles {
     var size = headerLine.utf8.count
     for key in dataset.sortedKeys {
       guard let row = dataset.rows[key] else { continue }
-      let line = header.map { csvCell(text(row[$0] ?? .null)) }.joined(separator: ",") + "\r\n"
+      let line = header.map { csvCell(MarketoValues.text(row[$0] ?? .null)) }.joined(separator: ",") + "\r\n"
       if size + line.utf8.count > limit, current.count > 1 {
         parts.append(current)
         current = [headerLine]
@@ -79,24 +79,5 @@ public enum MarketoFiles {
     return quoted + "\""
   }
 
-  /// A value as CSV text: numbers as written, booleans `true`/`false`, dates ISO 8601, null empty.
-  static func text(_ value: FieldValue) -> String {
-    switch value {
-    case .null: return ""
-    case .string(let text): return text
-    case .integer(let number), .optionSet(let number): return String(number)
-    case .decimal(let number): return number.plainText
-    case .boolean(let flag): return flag ? "true" : "false"
-    case .dateTime(let instant): return instant.description
-    case .date(let date): return date.description
-    case .multiSelect(let choices): return choices.map { String($0) }.joined(separator: ";")
-    case .lookup(let lookup): return lookup.id.description
-    case .guid(let id): return id.description
-    }
-  }
-
-  static func number(_ value: Int) -> String {
-    let text = String(value)
-    return text.count >= 3 ? text : String(repeating: "0", count: 3 - text.count) + text
-  }
+  static func number(_ value: Int) -> String { OutboundFiles.threeDigits(value) }
 }

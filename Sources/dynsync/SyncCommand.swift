@@ -11,7 +11,10 @@ struct SyncCommand: ParsableCommand {
       export with the state the last batch left and writes batches/NNNNNN/ with:
         changes/<table>.ndjson  what changed in Dynamics
         marketo/                Marketo import files: the rows new or changed on the Marketo side
-        rejects.ndjson          records that could not be read
+        outbound/dynamics/      writes for Dynamics from Marketo-side changes (--marketo-changes):
+                                <entityset>.ndjson and batch.http, a Web API $batch body
+        conflicts.ndjson        fields changed on both sides, both values and the winner
+        rejects.ndjson          records and Marketo rows that could not be used
         state/                  the state this batch leaves (read by the next run)
         manifest.json           inputs, counts, the previous batch
       A batch appears whole or not at all, and the state advances with it: a run killed at any \\
@@ -22,9 +25,15 @@ struct SyncCommand: ParsableCommand {
       A full export that lacks more than 20% of a table's records (--mass-delete-threshold) is \\
       refused as probably truncated, unless --allow-mass-delete is given.
 
+      Leads and contacts sync both ways: --marketo-changes takes a Marketo lead export \
+      (CSV or NDJSON with id, updatedAt and REST API field names) and writes what must go \
+      back to Dynamics. Conflicts: Marketo wins for leads, Dynamics for contacts, unless the \
+      mapping's "prefer" says otherwise.
+
       Examples:
         dynsync sync --workspace ws Samples/contoso/01-initial/webapi
         dynsync sync --workspace ws Samples/contoso/02-next/webapi
+        dynsync sync --workspace ws --marketo-changes marketo-export.csv exports/week-3
         dynsync status --workspace ws
 
       Exit status: 0 batch written or nothing to do, 2 error.
@@ -34,8 +43,11 @@ struct SyncCommand: ParsableCommand {
   @Option(help: "The workspace folder (created on the first run).")
   var workspace: String
 
-  @Argument(help: "The export: files or folders.", completion: .file())
-  var exports: [String]
+  @Argument(help: "The export: files or folders (none when only --marketo-changes is given).", completion: .file())
+  var exports: [String] = []
+
+  @Option(help: "A Marketo-side changes file (lead export CSV or NDJSON: id, updatedAt, REST API fields) to write back to Dynamics.")
+  var marketoChanges: String?
 
 
   @Option(help: "A JSON field-mapping file laid over the built-in Dynamics → Marketo mapping.")
@@ -61,12 +73,15 @@ struct SyncCommand: ParsableCommand {
       throw ValidationError("--mass-delete-threshold must be between 0 and 1")
     }
     guard keepStates >= 1 else { throw ValidationError("--keep-states must be at least 1") }
+    guard !exports.isEmpty || marketoChanges != nil else {
+      throw ValidationError("give an export, a --marketo-changes file, or both")
+    }
   }
 
   func run() throws {
     try reportingUserFacingErrors {
       let job = SyncJob(
-        workspace: Workspace(root: workspace), exports: exports,
+        workspace: Workspace(root: workspace), exports: exports, marketoChanges: marketoChanges,
         options: DiffOptions(ignoring: reading.ignoredFields, comparingOnly: []),
         readOptions: reading.readOptions, mapping: try MappingFile.load(mapping),
         massDeleteThreshold: massDeleteThreshold, allowMassDelete: allowMassDelete, keptStates: keepStates,

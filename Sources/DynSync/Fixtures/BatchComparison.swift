@@ -1,3 +1,4 @@
+import DynSyncReaders
 import Foundation
 
 /// Compares an expected batch tree with an actual one and says where they first differ, in terms
@@ -137,51 +138,5 @@ public enum BatchComparison {
       return String(decoding: data, as: UTF8.self)
     }
     return "\(value)"
-  }
-}
-
-/// A CSV file as rows of cells (RFC 4180 quoting).
-struct CSVTable {
-  var header: [String] = []
-  var rows: [[String]] = []
-
-  init(_ text: String) {
-    var records: [[String]] = []
-    var record: [String] = []
-    var cell = ""
-    var quoted = false
-    var iterator = Array(text).makeIterator()
-    var pending: Character? = nil
-    while let character = pending ?? iterator.next() {
-      pending = nil
-      if quoted {
-        if character == "\"" {
-          if let next = iterator.next() {
-            if next == "\"" { cell.append("\"") } else { quoted = false; pending = next }
-          } else {
-            quoted = false
-          }
-        } else {
-          cell.append(character)
-        }
-        continue
-      }
-      switch character {
-      case "\"": quoted = true
-      case ",": record.append(cell); cell = ""
-      case "\r\n", "\n":
-        record.append(cell)
-        records.append(record)
-        record = []
-        cell = ""
-      default: cell.append(character)
-      }
-    }
-    if !cell.isEmpty || !record.isEmpty {
-      record.append(cell)
-      records.append(record)
-    }
-    header = records.first ?? []
-    rows = Array(records.dropFirst())
   }
 }

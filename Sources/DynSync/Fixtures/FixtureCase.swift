@@ -6,7 +6,8 @@ import Foundation
 /// ```
 /// Fixtures/<case>/case.json      description, options, mapping overrides
 /// Fixtures/<case>/01-initial/    the first export (any format)
-/// Fixtures/<case>/02-next/       the next one, and so on
+/// Fixtures/<case>/02-next/       the next one, and so on; marketo-changes.csv beside an export
+///                                 is synced with it as Marketo-side edits
 /// Fixtures/<case>/expected/      the batches: expected/000001/…, without state/ and manifest.run
 /// ```
 public struct FixtureCase: Sendable {
@@ -23,6 +24,8 @@ public struct FixtureCase: Sendable {
   }
 
   public static let definitionFile = "case.json"
+  /// A Marketo-side changes file in an export folder, given to the sync with that export.
+  public static let marketoChangesFiles = ["marketo-changes.csv", "marketo-changes.ndjson"]
   public static let expectedFolder = "expected"
 
   public var path: String

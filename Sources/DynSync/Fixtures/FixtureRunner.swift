@@ -59,8 +59,11 @@ public enum FixtureRunner {
 
     var runs: [String] = []
     for export in fixture.exports {
+      let changes = FixtureCase.marketoChangesFiles.map { export + "/" + $0 }.first {
+        FileManager.default.fileExists(atPath: $0)
+      }
       let job = SyncJob(
-        workspace: workspace, exports: [export],
+        workspace: workspace, exports: [export], marketoChanges: changes,
         options: DiffOptions(ignoring: definition.ignoreFields ?? [], comparingOnly: []), mapping: mapping,
         massDeleteThreshold: definition.massDeleteThreshold ?? 0.2, allowMassDelete: definition.allowMassDelete ?? false,
         keptStates: .max)

@@ -6,11 +6,18 @@ import Foundation
 public struct WorkspaceState: Sendable {
   public var dynamics: Snapshot
   public var marketo: MarketoDatasets
+  /// What dynsync wrote to Dynamics and has not yet seen come back (see `EchoSuppression`).
+  public var pendingWrites: [GUID: Record]
 
-  public init(dynamics: Snapshot = Snapshot(), marketo: MarketoDatasets = MarketoDatasets()) {
+  public init(
+    dynamics: Snapshot = Snapshot(), marketo: MarketoDatasets = MarketoDatasets(), pendingWrites: [GUID: Record] = [:]
+  ) {
     self.dynamics = dynamics
     self.marketo = marketo
+    self.pendingWrites = pendingWrites
   }
+
+  static let pendingWritesFile = "state/outbound-pending.ndjson"
 }
 
 /// A workspace folder: `batches/NNNNNN/`, one per run that changed something, each complete
@@ -27,6 +34,9 @@ public struct Workspace: Sendable {
   }
 
   public var batchesFolder: String { root + "/batches" }
+
+  /// The file of pending writes in a batch's state.
+  public func pendingWritesFile(of batch: Int) -> String { batchFolder(batch) + "/" + WorkspaceState.pendingWritesFile }
 
   public func batchFolder(_ number: Int) -> String { batchesFolder + "/" + Workspace.batchName(number) }
 
@@ -67,6 +77,15 @@ public struct Workspace: Sendable {
         try writer.writeLines("state/dynamics/\(BatchWriter.safeFileName(entity)).ndjson") { emit throws(OutputError) in
           for id in table.records.keys.sorted() {
             guard let record = table.records[id] else { continue }
+            try emit(StateCodec.line(record))
+          }
+        })
+    }
+    if !state.pendingWrites.isEmpty {
+      artifacts.append(
+        try writer.writeLines(WorkspaceState.pendingWritesFile) { emit throws(OutputError) in
+          for id in state.pendingWrites.keys.sorted() {
+            guard let record = state.pendingWrites[id] else { continue }
             try emit(StateCodec.line(record))
           }
         })

@@ -16,7 +16,10 @@ public struct MarketoMerge: Sendable {
     self.mapping = mapping
   }
 
-  public func merge(dynamics: Snapshot, previous: MarketoDatasets) -> MarketoDatasets {
+  /// - Parameter unchangedAccounts: accounts this run did not change: persons of these keep the
+  ///   company fields they had, so a company field edited on the Marketo side stays until the
+  ///   account changes in Dynamics. Empty (the default) takes every account as changed.
+  public func merge(dynamics: Snapshot, previous: MarketoDatasets, unchangedAccounts: Set<GUID> = []) -> MarketoDatasets {
     var result = MarketoDatasets()
     let accounts = dynamics.tables["account"]?.records ?? [:]
     let users = dynamics.tables["systemuser"]?.records ?? [:]
@@ -29,7 +32,9 @@ public struct MarketoMerge: Sendable {
     let (companies, filteredCompanies) = filteredRows(of: accounts, entity: "account", key: MarketoField.externalCompanyID)
     result.companies = carryOver(
       previous.companies, current: companies, present: Set(accounts.keys.map(\.description)), filtered: filteredCompanies)
-    result.persons = persons(dynamics, previous: previous.persons, accounts: accounts, users: users, teams: teams)
+    result.persons = persons(
+      dynamics, previous: previous.persons, accounts: accounts, users: users, teams: teams,
+      unchangedAccounts: unchangedAccounts)
     let personByDynamicsID = PersonRegistry(result.persons).personByDynamicsID
     result.opportunities = opportunities(dynamics, previous: previous.opportunities, accounts: accounts)
     result.opportunityRoles = roles(dynamics, previous: previous.opportunityRoles, persons: personByDynamicsID)

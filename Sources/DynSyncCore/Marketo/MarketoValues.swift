@@ -1,5 +1,5 @@
 /// Turns Dynamics values into Marketo field values.
-enum MarketoValues {
+public enum MarketoValues {
   /// The mapped fields of `record`: choices as their labels with the integer kept beside them in
   /// `<name>Value`, multi-selects as `;`-joined labels, dates and times as ISO 8601 text, lookups
   /// as their id. Columns the record does not carry, or carries as null, are left out: exports
@@ -32,6 +32,22 @@ enum MarketoValues {
   /// Whether the sync filter lets a record through: absent, empty or Yes syncs; only No excludes.
   static func passesFilter(_ record: Record) -> Bool {
     record["new_synctomkto"] != .boolean(false)
+  }
+
+  /// A value as the text Marketo shows and exports (CSV cells, changes files).
+  public static func text(_ value: FieldValue) -> String {
+    switch value {
+    case .null: return ""
+    case .string(let text): return text
+    case .integer(let number), .optionSet(let number): return String(number)
+    case .decimal(let number): return number.plainText
+    case .boolean(let flag): return flag ? "true" : "false"
+    case .dateTime(let instant): return instant.description
+    case .date(let date): return date.description
+    case .multiSelect(let choices): return choices.map { String($0) }.joined(separator: ";")
+    case .lookup(let lookup): return lookup.id.description
+    case .guid(let id): return id.description
+    }
   }
 
   static func lookupID(_ record: Record, _ field: String) -> Lookup? {

@@ -34,7 +34,7 @@ extension MarketoMerge {
   /// new ids are handed out in a stable order (contacts, then leads, each by Dynamics id).
   func persons(
     _ dynamics: Snapshot, previous: MarketoDataset, accounts: [GUID: Record], users: [GUID: Record],
-    teams: [GUID: Record]
+    teams: [GUID: Record], unchangedAccounts: Set<GUID> = []
   ) -> MarketoDataset {
     let leads = dynamics.tables["lead"]?.records ?? [:]
     let contacts = dynamics.tables["contact"]?.records ?? [:]
@@ -67,7 +67,16 @@ extension MarketoMerge {
       var row = personRow(contact, type: "Contact", personID: personID, users: users, teams: teams)
       if let takenLead { row[MarketoField.originatingLeadID] = .string(takenLead) }
       if let company = MarketoValues.lookupID(contact, "parentcustomerid"), let account = accounts[company.id] {
-        row.merge(companyFields(account)) { _, company in company }
+        let fields = companyFields(account)
+        let before = previous.rows[String(personID)]
+        if unchangedAccounts.contains(account.id), let before,
+          before[MarketoField.externalCompanyID] == .string(account.id.description)
+        {
+          // The account did not change: company fields stay as Marketo has them (local edits included).
+          for name in fields.keys { row[name] = before[name] }
+        } else {
+          row.merge(fields) { _, company in company }
+        }
       }
       current[String(personID)] = row
     }
