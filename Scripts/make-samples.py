@@ -416,6 +416,29 @@ def write_cmt(org, folder):
         out.write("\n".join(data) + "\n")
 
 
+def write_marketo_changes(path):
+    """Edits made on the Marketo side during the second week (a Marketo lead export, CSV).
+
+    Person ids are the ones dynsync hands out on the initial sync: synced contacts first (1-84),
+    then synced leads (85-150), each in Dynamics id order.
+    """
+    rows = [
+        ["id", "updatedAt", "msftType", "syncToDynamics", "email", "firstName", "lastName", "title", "phone"],
+        # contact 4: Dynamics also changed the title this week -> conflict, Dynamics wins for contacts
+        ["4", "2025-12-02T09:00:00Z", "Contact", "", "elif.tanaka4@company13.example", "Elif", "Tanaka",
+         "Finance Director", "+1-555-0204"],
+        # lead 3 (person 87): a Marketo-only edit -> PATCH
+        ["87", "2025-12-02T09:05:00Z", "Lead", "", "goran.obrien.3@mail.example", "Goran", "O'Brien", "Procurement Lead", ""],
+        # a Marketo-only person asking to sync -> a new lead (POST)
+        ["5001", "2025-12-02T09:10:00Z", "", "true", "nina.berg@newco.example", "Nina", "Berg", "CTO", ""],
+        # an id dynsync never handed out -> rejected
+        ["9999", "2025-12-02T09:15:00Z", "", "", "ghost@example.com", "Ghost", "Row", "", ""],
+    ]
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        for row in rows:
+            out.write(",".join(row) + "\r\n")
+
+
 def main():
     shutil.rmtree(ROOT, ignore_errors=True)
     org = Org(seed=20251201).build()
@@ -424,6 +447,7 @@ def main():
     org.next_export()
     for name, writer in (("webapi", write_webapi), ("fetchxml", write_fetchxml), ("cmt", write_cmt)):
         writer(org, os.path.join(ROOT, "02-next", name))
+    write_marketo_changes(os.path.join(ROOT, "02-next", "marketo-changes.csv"))
 
 
 if __name__ == "__main__":

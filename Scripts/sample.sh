@@ -11,15 +11,21 @@ rm -rf "$workspace"
 echo "== dynsync sync --workspace $workspace Samples/contoso/01-initial/webapi   (the initial sync)"
 "$dynsync" sync --quiet --workspace "$workspace" Samples/contoso/01-initial/webapi | tail -n 2
 echo
-echo "== dynsync sync --workspace $workspace Samples/contoso/02-next/webapi      (a week later)"
-"$dynsync" sync --quiet --workspace "$workspace" Samples/contoso/02-next/webapi
+echo "== dynsync sync --workspace $workspace --marketo-changes Samples/contoso/02-next/marketo-changes.csv Samples/contoso/02-next/webapi"
+echo "   (a week later, with the edits made on the Marketo side that week)"
+"$dynsync" sync --quiet --workspace "$workspace" --marketo-changes Samples/contoso/02-next/marketo-changes.csv \
+  Samples/contoso/02-next/webapi
 echo
 echo "== the same week exported with the Configuration Migration tool: nothing new"
 "$dynsync" sync --quiet --workspace "$workspace" Samples/contoso/02-next/cmt
 echo
 echo "== files of batch 000002"
-(cd "$workspace/batches/000002" && find changes marketo rejects.ndjson manifest.json -type f | sort | while read -r file; do
+(cd "$workspace/batches/000002" && find changes marketo outbound conflicts.ndjson rejects.ndjson manifest.json -type f | sort | while read -r file; do
   printf '  %-40s %6d lines\n' "$file" "$(wc -l < "$file")"
 done)
+echo
+echo "== written back to Dynamics (outbound/dynamics/leads.ndjson) and conflicts"
+cat "$workspace/batches/000002/outbound/dynamics/leads.ndjson"
+cat "$workspace/batches/000002/conflicts.ndjson"
 echo
 "$dynsync" history --workspace "$workspace"

@@ -95,7 +95,8 @@ public struct SyncJob: Sendable {
       dynamics: dynamics, previous: previous.marketo, unchangedAccounts: unchangedAccounts)
     let (edits, editRejects) = try marketoChanges.map { try MarketoChangesReader.read($0) } ?? ([], [])
     let twoWay = TwoWaySync(mapping: mapping).apply(
-      edits: edits, merged: merged, previous: previous.marketo, dynamics: dynamics, dynamicsChanges: dynamicsChanges)
+      edits: edits, merged: merged, previous: previous.marketo, dynamics: dynamics, dynamicsChanges: dynamicsChanges,
+      pendingWrites: echo.pending)
     let marketo = twoWay.marketo
     let pending = EchoSuppression.remembering(twoWay.outbound, in: echo.pending)
     let marketoRejects = editRejects + twoWay.rejects

@@ -82,12 +82,14 @@ public struct TwoWaySync: Sendable {
   ///   - previous: the Marketo datasets of the last batch (what Marketo held then).
   ///   - dynamics: the org's state after this run's export.
   ///   - dynamicsChanges: the columns Dynamics changed this run, by record (echoes left out).
+  ///   - pendingWrites: what dynsync wrote earlier and Dynamics does not show yet.
   public func apply(
     edits: [MarketoEdit], merged: MarketoDatasets, previous: MarketoDatasets, dynamics: Snapshot,
-    dynamicsChanges: [GUID: Set<String>]
+    dynamicsChanges: [GUID: Set<String>], pendingWrites: [GUID: Record] = [:]
   ) -> TwoWayOutcome {
     var outcome = TwoWayOutcome(marketo: merged, outbound: [], conflicts: [], rejects: [])
     keepBlockedFields(&outcome.marketo, previous: previous, dynamicsChanges: dynamicsChanges)
+    keepPendingWrites(&outcome.marketo, previous: previous, dynamics: dynamics, pending: pendingWrites)
     var writes: [GUID: OutboundWrite] = [:]
     var order: [GUID] = []
 
@@ -182,6 +184,30 @@ public struct TwoWaySync: Sendable {
       }
       let entity = type == "Lead" ? "lead" : "contact"
       for field in mapping.fields(of: entity) where field.blockUpdatesFromCRM {
+        for name in [field.marketo, field.marketo + MarketoField.choiceValueSuffix] {
+          marketo.persons.rows[key]?[name] = before[name]
+        }
+      }
+    }
+  }
+
+  /// While a write is on its way to Dynamics, the Marketo value stands: Dynamics still shows the
+  /// old value (or no lead yet, for a create), which is not a change to take back to Marketo.
+  func keepPendingWrites(
+    _ marketo: inout MarketoDatasets, previous: MarketoDatasets, dynamics: Snapshot, pending: [GUID: Record]
+  ) {
+    guard !pending.isEmpty else { return }
+    var keyByDynamicsID: [String: String] = [:]
+    for (key, row) in previous.persons.rows {
+      if case .string(let id) = row[MarketoField.microsoftID] { keyByDynamicsID[id] = key }
+    }
+    for (id, write) in pending {
+      guard let key = keyByDynamicsID[id.description], let before = previous.persons.rows[key] else { continue }
+      guard dynamics.tables[write.entity]?.records[id] != nil else {
+        marketo.persons.rows[key] = before
+        continue
+      }
+      for field in mapping.fields(of: write.entity) where write.fields[field.dynamics] != nil {
         for name in [field.marketo, field.marketo + MarketoField.choiceValueSuffix] {
           marketo.persons.rows[key]?[name] = before[name]
         }
