@@ -86,8 +86,11 @@ def marketo(folder, header, rows):
 
 def case(name, description, rule=None, exports=(), **options):
     folder = os.path.join(ROOT, name)
-    shutil.rmtree(folder, ignore_errors=True)
-    os.makedirs(folder)
+    os.makedirs(folder, exist_ok=True)
+    # Inputs are rewritten; expected/ is left for `dynsync fixtures record` (or verify) to judge.
+    for entry in os.listdir(folder):
+        if entry[:1].isdigit():
+            shutil.rmtree(os.path.join(folder, entry))
     definition = {"description": description}
     if rule:
         definition["rule"] = rule
