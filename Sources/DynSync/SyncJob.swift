@@ -116,7 +116,8 @@ public struct SyncJob: Sendable {
     if let marketoChanges {
       contents.inputs["marketo"] = [
         Manifest.Input(
-          file: ExportFileSummary(path: marketoChanges, format: .webAPI, records: edits.count, rejects: editRejects.count),
+          file: ExportFileSummary(
+            path: marketoChanges, format: .marketoChanges, records: edits.count, rejects: editRejects.count),
           sha256: try FileDigest.sha256(ofFile: marketoChanges))
       ]
     }

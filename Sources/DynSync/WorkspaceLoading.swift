@@ -16,16 +16,9 @@ extension Workspace {
     var builder = SnapshotBuilder()
     let dynamicsFolder = folder + "/dynamics"
     for file in try Workspace.files(in: dynamicsFolder, ending: ".ndjson") {
-      let path = dynamicsFolder + "/" + file
-      var entities: [String] = []
-      try StateReader.records(in: path) { record in
-        if entities.isEmpty { entities.append(record.entity) }
-        builder.add(.record(record))
-      }
-      builder.finish(file: ExportFileSummary(path: path, format: .webAPI, entities: entities))
+      try StateReader.records(in: dynamicsFolder + "/" + file) { builder.add(.record($0)) }
     }
-    var dynamics = builder.build()
-    dynamics.files = []
+    let dynamics = builder.build()
     var marketo = MarketoDatasets()
     let marketoFolder = folder + "/marketo"
     for (name, _) in MarketoDatasets().inLoadOrder {

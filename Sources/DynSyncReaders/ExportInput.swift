@@ -52,6 +52,8 @@ public enum ExportInput {
       return try WebAPIReader(path: file.path).read(emit)
     case .fetchXML:
       return try FetchXMLReader(path: file.path, entity: entity).read(emit)
+    case .marketoChanges:
+      throw InputError(file: file.path, reason: "a Marketo changes file is given with --marketo-changes, not as an export")
     case .configurationMigration where file.path.lowercased().hasSuffix(".zip"):
       return try CMTPackage(path: file.path).read(emit)
     case .configurationMigration:

@@ -14,6 +14,8 @@ public enum ExportFormat: String, Sendable, Codable, CaseIterable {
   case fetchXML = "fetchxml"
   /// Configuration Migration tool `data.xml`, typed by its `data_schema.xml`.
   case configurationMigration = "cmt"
+  /// A Marketo lead export of Marketo-side changes (`--marketo-changes`), not a Dynamics export.
+  case marketoChanges = "marketo-changes"
 }
 
 /// Whether a file holds every record of its tables or only the changes since a previous export.
