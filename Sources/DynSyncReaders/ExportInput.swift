@@ -100,6 +100,22 @@ public enum ExportInput {
     let head = try FileBytes.prefix(of: path, count: 4096)
     var index = 0
     if head.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
+    // UTF-16 with a byte order mark: look at the low bytes of its first characters.
+    let utf16 = head.starts(with: [0xFE, 0xFF]) || head.starts(with: [0xFF, 0xFE])
+    if utf16 {
+      let littleEndian = head[0] == 0xFF
+      var narrowed: [UInt8] = []
+      for offset in stride(from: 2, to: head.count - 1, by: 2) {
+        let (low, high) = littleEndian ? (head[offset], head[offset + 1]) : (head[offset + 1], head[offset])
+        narrowed.append(high == 0 ? low : 0x3F)
+      }
+      return try recognise(path, head: narrowed)
+    }
+    return try recognise(path, head: head, from: index)
+  }
+
+  static func recognise(_ path: String, head: [UInt8], from start: Int = 0) throws -> ExportFile {
+    var index = start
     while index < head.count, [0x20, 0x09, 0x0A, 0x0D].contains(head[index]) { index += 1 }
     guard index < head.count else { throw InputError(file: path, reason: "the file is empty") }
     if CMTPackage.looksLikeZip(head) {
@@ -128,8 +144,8 @@ public enum ExportInput {
           file: path,
           reason: "unknown XML export (root <\(root ?? "?")>): expected a FetchXML <resultset> or a CMT <entities>")
       }
-    case 0xFE, 0xFF, 0x00:
-      throw InputError(file: path, reason: "the file is UTF-16 or UTF-32 encoded; convert it to UTF-8 (iconv)")
+    case 0x00:
+      throw InputError(file: path, reason: "the file is UTF-32 or UTF-16 without a byte order mark; convert it to UTF-8 (iconv)")
     default:
       throw InputError(file: path, reason: "not a Dataverse export: neither JSON nor XML")
     }

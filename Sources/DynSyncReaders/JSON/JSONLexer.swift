@@ -19,12 +19,23 @@ final class JSONLexer {
   private(set) var line = 1
   private var lineStart = 0
   private var scratch: [UInt8] = []
+  /// Set for a UTF-16 file (by its byte order mark): bytes are transcoded to UTF-8 as they are read.
+  private var utf16: UTF16Decoding?
+
+  struct UTF16Decoding {
+    var bigEndian: Bool
+    var bomPending = true
+    /// A byte or a high surrogate left over at the end of the last chunk.
+    var carry: [UInt8] = []
+  }
 
   init(path: String, bufferSize: Int = 1 << 20) throws(InputError) {
     self.path = path
     self.file = try FileBytes(path: path)
     self.buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 1)
     scratch.reserveCapacity(256)
+    let head = try FileBytes.prefix(of: path, count: 2)
+    if head == [0xFE, 0xFF] || head == [0xFF, 0xFE] { utf16 = UTF16Decoding(bigEndian: head[0] == 0xFE) }
   }
 
   deinit { buffer.deallocate() }
@@ -53,12 +64,49 @@ final class JSONLexer {
     if atEnd { return false }
     bufferOffset += limit
     position = 0
-    limit = try file.read(into: buffer)
+    limit = utf16 == nil ? try file.read(into: buffer) : try readTranscoded()
     if limit == 0 { atEnd = true }
     return limit > 0
   }
 
-  /// Skips an optional UTF-8 byte order mark; refuses UTF-16 and UTF-32 with a clear message.
+  /// Reads UTF-16 bytes and writes them into `buffer` as UTF-8 (at most 3 bytes per code unit, so a
+  /// third of the buffer's size in code units always fits).
+  private func readTranscoded() throws(InputError) -> Int {
+    guard var state = utf16 else { return 0 }
+    defer { utf16 = state }
+    while true {
+      let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: buffer.count / 3 & ~1, alignment: 1)
+      defer { raw.deallocate() }
+      let count = try file.read(into: raw)
+      var bytes = state.carry + Array(raw[0..<count])
+      state.carry = []
+      if state.bomPending, bytes.count >= 2 {
+        bytes.removeFirst(2)
+        state.bomPending = false
+      }
+      if count == 0 && bytes.count < 2 { return 0 }
+      if bytes.count % 2 == 1 { state.carry = [bytes.removeLast()] }
+      var units: [UInt16] = []
+      units.reserveCapacity(bytes.count / 2)
+      for index in stride(from: 0, to: bytes.count, by: 2) {
+        units.append(
+          state.bigEndian
+            ? UInt16(bytes[index]) << 8 | UInt16(bytes[index + 1]) : UInt16(bytes[index + 1]) << 8 | UInt16(bytes[index]))
+      }
+      // Keep a high surrogate at the end for the next chunk, where its pair is.
+      if count > 0, let last = units.last, (0xD800..<0xDC00).contains(last) {
+        units.removeLast()
+        state.carry = (state.bigEndian ? [UInt8(last >> 8), UInt8(last & 0xFF)] : [UInt8(last & 0xFF), UInt8(last >> 8)]) + state.carry
+      }
+      let utf8 = Array(String(decoding: units, as: UTF16.self).utf8)
+      if utf8.isEmpty && count > 0 { continue }
+      utf8.withUnsafeBytes { buffer.copyMemory(from: $0) }
+      return utf8.count
+    }
+  }
+
+  /// Skips an optional UTF-8 byte order mark (a UTF-16 one is handled while transcoding); refuses
+  /// UTF-32 and BOM-less UTF-16 with a clear message.
   func skipByteOrderMark() throws(InputError) {
     guard let first = try peek() else { return }
     if first == 0xEF {
@@ -68,8 +116,8 @@ final class JSONLexer {
       guard try peek() == 0xBF else { throw error("not UTF-8 JSON: stray bytes 0xEF 0xBB at the start") }
       advance()
       lineStart = offset
-    } else if first == 0xFE || first == 0xFF || first == 0 {
-      throw error("the file is UTF-16 or UTF-32 encoded; dynsync reads UTF-8 JSON (convert it with iconv)")
+    } else if first == 0 {
+      throw error("the file is UTF-32 or UTF-16 without a byte order mark; convert it to UTF-8 (iconv)")
     }
   }
 
@@ -138,8 +186,10 @@ final class JSONLexer {
       switch byte {
       case UInt8(ascii: "\""):
         guard let text = String(validating: scratch, as: UTF8.self) else {
+          // Exact unless escapes come before the bad byte in the string; then it is a little later.
+          let offset = startOffset + 1 + JSONLexer.firstInvalidUTF8(scratch)
           throw error(
-            "invalid UTF-8 in the string starting at byte offset \(startOffset) (at or after byte offset \(startOffset + JSONLexer.firstInvalidUTF8(scratch) + 1))",
+            "invalid UTF-8 at byte offset \(offset), in the string that starts at byte offset \(startOffset)",
             line: startLine, column: startColumn)
         }
         return text

@@ -114,8 +114,11 @@ struct RawJSONRecord: Sendable {
   var duplicateKey: String?
 
   static func read(from lexer: JSONLexer) throws(InputError) -> RawJSONRecord {
-    guard try lexer.peekToken() == UInt8(ascii: "{") else {
-      throw lexer.error("expected a row object in \"value\"")
+    guard let next = try lexer.peekToken() else {
+      throw lexer.error("unexpected end of file in the \"value\" array: the file is truncated")
+    }
+    guard next == UInt8(ascii: "{") else {
+      throw lexer.error("expected a row object in \"value\", found \(JSONLexer.describe(next))")
     }
     var raw = RawJSONRecord(line: lexer.line, column: lexer.column, members: [])
     lexer.advance()
