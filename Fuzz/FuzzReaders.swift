@@ -1,0 +1,35 @@
+// libFuzzer entry for dynsync's readers, built by Scripts/fuzz.sh (not a package target: libFuzzer
+// supplies `main`). The first input byte picks the reader; the rest is the file's content. Any
+// input must end in records, rejects or an InputError — never a crash, a hang or a leak.
+import DynSyncCore
+import DynSyncReaders
+import Foundation
+
+private let folder = NSTemporaryDirectory() + "dynsync-fuzz-\(getpid())"
+private let schemaText = """
+  <entities><entity name="account" primaryidfield="accountid"><fields>
+  <field name="accountid" type="guid"/><field name="name" type="string"/><field name="revenue" type="money"/>
+  <field name="numberofemployees" type="number"/><field name="ownerid" type="owner"/><field name="createdon" type="datetime"/>
+  <field name="new_interests" type="optionsetvaluecollection"/><field name="creditonhold" type="bool"/>
+  </fields></entity></entities>
+  """
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzReaders(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+  guard size > 0 else { return 0 }
+  try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+  let content = Data(bytes: data + 1, count: size - 1)
+  let reader = data[0] % 4
+  let path = folder + (reader == 0 ? "/input.json" : reader == 3 ? "/changes.csv" : "/input.xml")
+  try? content.write(to: URL(fileURLWithPath: path))
+  switch reader {
+  case 0: _ = try? WebAPIReader(path: path).read { _ in }
+  case 1: _ = try? FetchXMLReader(path: path, entity: "account").read { _ in }
+  case 2:
+    let schemaPath = folder + "/data_schema.xml"
+    try? Data(schemaText.utf8).write(to: URL(fileURLWithPath: schemaPath))
+    if let schema = try? CMTSchema(path: schemaPath) { _ = try? CMTReader(path: path, schema: schema).read { _ in } }
+  default: _ = try? MarketoChangesReader.read(path)
+  }
+  return 0
+}
