@@ -23,7 +23,7 @@ public struct OutputError: UserFacingError, Sendable, Equatable {
 }
 
 /// A file written through a buffer, flushed to disk before it is closed.
-final class OutputFile {
+package final class OutputFile {
   let path: String
   private var descriptor: Int32
   private var buffer: [UInt8] = []
@@ -31,7 +31,7 @@ final class OutputFile {
   private(set) var lines = 0
   private static let bufferSize = 1 << 20
 
-  init(path: String) throws(OutputError) {
+  package init(path: String) throws(OutputError) {
     self.path = path
     descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
     guard descriptor >= 0 else { throw .system(path, "create") }
@@ -42,7 +42,7 @@ final class OutputFile {
     if descriptor >= 0 { _ = Glibc.close(descriptor) }
   }
 
-  func write(_ text: String) throws(OutputError) {
+  package func write(_ text: String) throws(OutputError) {
     for byte in text.utf8 where byte == UInt8(ascii: "\n") { lines += 1 }
     buffer.append(contentsOf: text.utf8)
     if buffer.count >= OutputFile.bufferSize { try flush() }
@@ -66,7 +66,8 @@ final class OutputFile {
 
   /// Flushes, syncs to disk and closes; a file is only complete once this returns.
   /// - Returns: the SHA-256 of everything written.
-  func close() throws(OutputError) -> String {
+  @discardableResult
+  package func close() throws(OutputError) -> String {
     try flush()
     guard fsync(descriptor) == 0 else { throw .system(path, "fsync") }
     let result = Glibc.close(descriptor)

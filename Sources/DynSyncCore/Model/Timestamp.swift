@@ -132,7 +132,8 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
     self.day = day
   }
 
-  init(daysSinceEpoch days: Int) {
+  /// The day `days` after 1970-01-01 (before it when negative).
+  public init(daysSinceEpoch days: Int) {
     // Howard Hinnant's civil_from_days.
     let z = days + 719_468
     let era = (z >= 0 ? z : z - 146_096) / 146_097

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# dynsync's benchmark: generates orgs of the given sizes, then times `diff` of two full
+# snapshots (1% creates, 5% updates, 1% deletes) and `sync` (initial, then incremental), and prints
+# records/s, MB/s of input, wall time and peak RSS per size, and how time scales with size.
+#
+#   bash Benchmarks/run.sh                      # 100k, 1M and 3M records, release build
+#   SIZES="100000" FORMATS="webapi cmt" bash Benchmarks/run.sh
+#   DYNSYNC_BIN=path/to/dynsync SIZES=2000 bash Benchmarks/run.sh   # an existing binary (smoke run)
+#
+# Needs python3 (for getrusage) and free disk of about 2 GB per million records and format.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sizes=(${SIZES:-100000 1000000 3000000})
+formats=(${FORMATS:-webapi})
+work="${BENCH_DIR:-out/bench}"
+if [ -z "${DYNSYNC_BIN:-}" ]; then
+  bash Scripts/setup.sh
+  swift build -c release --product dynsync >&2
+  DYNSYNC_BIN="$(swift build -c release --show-bin-path)/dynsync"
+fi
+
+# Runs a command; prints "<seconds> <peak RSS in MB>" (exit status 1, "differences found", is fine).
+measure() {
+  python3 - "$@" <<'PY'
+import resource, subprocess, sys, time
+start = time.monotonic()
+status = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+elapsed = time.monotonic() - start
+if status not in (0, 1):
+    sys.exit("benchmark step failed (%d): %s" % (status, " ".join(sys.argv[1:])))
+print("%.2f %d" % (elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024))
+PY
+}
+
+megabytes() { du -sm "$1" | cut -f1; }
+
+printf '%-8s %10s %-18s %9s %12s %9s %9s\n' format records step wall_s records/s MB/s peak_MB
+declare -A diff_time
+for format in "${formats[@]}"; do
+  for size in "${sizes[@]}"; do
+    dir="$work/$format-$size"
+    rm -rf "$dir"
+    "$DYNSYNC_BIN" generate --records "$size" --seed 1 --format "$format" "$dir/previous" > /dev/null
+    "$DYNSYNC_BIN" generate --records "$size" --seed 1 --format "$format" --mutate "$dir/current" > /dev/null
+    input_mb=$(( $(megabytes "$dir/previous") + $(megabytes "$dir/current") ))
+    rows=$(( size * 2 ))
+    report() {
+      local step=$1 seconds=$2 peak=$3 records=$4 mb=$5
+      printf '%-8s %10d %-18s %9.2f %12.0f %9.1f %9d\n' "$format" "$size" "$step" "$seconds" \
+        "$(python3 -c "print($records / max($seconds, 0.001))")" "$(python3 -c "print($mb / max($seconds, 0.001))")" "$peak"
+    }
+    read -r seconds peak < <(measure "$DYNSYNC_BIN" diff --quiet --previous "$dir/previous" --current "$dir/current" --out "$dir/batch")
+    report diff "$seconds" "$peak" "$rows" "$input_mb"
+    diff_time["$format-$size"]=$seconds
+    read -r seconds peak < <(measure "$DYNSYNC_BIN" sync --quiet --workspace "$dir/ws" "$dir/previous")
+    report sync-initial "$seconds" "$peak" "$size" "$(megabytes "$dir/previous")"
+    read -r seconds peak < <(measure "$DYNSYNC_BIN" sync --quiet --workspace "$dir/ws" "$dir/current")
+    report sync-incremental "$seconds" "$peak" "$size" "$(megabytes "$dir/current")"
+    [ -n "${KEEP_BENCH_DATA:-}" ] || rm -rf "$dir"
+  done
+done
+
+# Scaling: each size's diff time against the first size's, per format.
+for format in "${formats[@]}"; do
+  base=${sizes[0]}
+  for size in "${sizes[@]:1}"; do
+    python3 -c "print('scaling %s: diff of %d records takes %.2fx the time of %d (%.2fx the records)' % ('$format', $size, ${diff_time[$format-$size]} / max(${diff_time[$format-$base]}, 0.001), $base, $size / $base))"
+  done
+done

@@ -1,0 +1,214 @@
+import DynSyncArtifacts
+import DynSyncCore
+import Foundation
+
+/// Writes a generated org as an export in one of the formats dynsync reads, a page (or file) of
+/// at most 5,000 rows at a time, as Dataverse pages its responses.
+public struct GeneratedExport: Sendable {
+  public static let pageSize = 5_000
+  static let organization = "https://generated.crm.dynamics.com/api/data/v9.2/"
+
+  public var generator: OrgGenerator
+  public var format: ExportFormat
+
+  public init(generator: OrgGenerator, format: ExportFormat) {
+    self.generator = generator
+    self.format = format
+  }
+
+  /// Writes the export into `folder` (created if missing) and returns the number of rows written.
+  @discardableResult
+  public func write(to folder: String) throws -> Int {
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    switch format {
+    case .webAPI, .fetchXML: return try writePages(to: folder)
+    case .configurationMigration: return try writeCMT(to: folder)
+    case .marketoChanges: throw InputError(file: folder, reason: "dynsync generates Dynamics exports only")
+    }
+  }
+
+  private func writePages(to folder: String) throws -> Int {
+    var total = 0
+    for table in generator.tables {
+      var page: [Record] = []
+      var number = 0
+      func flush(last: Bool) throws {
+        number += 1
+        let name = "\(folder)/\(table.setName)_page\(pad(number, 4)).\(format == .webAPI ? "json" : "xml")"
+        let file = try OutputFile(path: name)
+        if format == .webAPI {
+          try writeWebAPIPage(page, table: table, last: last, to: file)
+        } else {
+          try writeFetchXMLPage(page, table: table, last: last, to: file)
+        }
+        try file.close()
+        total += page.count
+        page.removeAll(keepingCapacity: true)
+      }
+      try generator.rows(of: table) { record in
+        if page.count == GeneratedExport.pageSize { try flush(last: false) }
+        page.append(record)
+      }
+      try flush(last: true)
+    }
+    return total
+  }
+
+  // MARK: Web API JSON
+
+  private func writeWebAPIPage(_ rows: [Record], table: OrgGenerator.Table, last: Bool, to file: OutputFile) throws {
+    try file.write("{\"@odata.context\":\(JSONText.string(GeneratedExport.organization + "$metadata#" + table.setName)),\"value\":[\n")
+    for (index, record) in rows.enumerated() {
+      var members: [String] = ["\"@odata.etag\":\"W/\\\"\(record.version ?? versionOf(record))\\\"\""]
+      for field in record.fields.keys.sorted() {
+        guard let value = record.fields[field] else { continue }
+        let label = record.labels[field]
+        switch value {
+        case .lookup(let lookup):
+          if let label { members.append("\"_\(field)_value@OData.Community.Display.V1.FormattedValue\":\(JSONText.string(label))") }
+          if let target = lookup.entity {
+            members.append("\"_\(field)_value@Microsoft.Dynamics.CRM.lookuplogicalname\":\(JSONText.string(target))")
+          }
+          members.append("\"_\(field)_value\":\"\(lookup.id)\"")
+        default:
+          if let label { members.append("\"\(field)@OData.Community.Display.V1.FormattedValue\":\(JSONText.string(label))") }
+          members.append("\"\(field)\":\(JSONText.value(value))")
+        }
+      }
+      members.append("\"\(DataverseCatalog.primaryIDField(of: table.entity))\":\"\(record.id)\"")
+      try file.write("{" + members.joined(separator: ",") + "}" + (index < rows.count - 1 ? ",\n" : "\n"))
+    }
+    let next = last ? "" : ",\"@odata.nextLink\":\(JSONText.string(GeneratedExport.organization + table.setName + "?$skiptoken=next"))"
+    try file.write("]\(next)}\n")
+  }
+
+  // MARK: FetchXML
+
+  private func writeFetchXMLPage(_ rows: [Record], table: OrgGenerator.Table, last: Bool, to file: OutputFile) throws {
+    let key = DataverseCatalog.primaryIDField(of: table.entity)
+    let cookie = xml("<cookie page=\"1\"><\(key) last=\"{\(rows.last?.id.description.uppercased() ?? "")}\" /></cookie>")
+    try file.write("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<resultset morerecords=\"\(last ? 0 : 1)\" paging-cookie=\"\(cookie)\">\n")
+    for record in rows {
+      var line = "<result><\(key)>{\(record.id.description.uppercased())}</\(key)>"
+      for field in record.fields.keys.sorted() {
+        guard let value = record.fields[field] else { continue }
+        let label = record.labels[field].map(xml) ?? ""
+        switch value {
+        case .lookup(let lookup):
+          line += "<\(field) name=\"\(label)\" dsc=\"0\" type=\"\(lookup.entity ?? "")\">{\(lookup.id.description.uppercased())}</\(field)>"
+        case .optionSet(let choice): line += "<\(field) name=\"\(label)\">\(choice)</\(field)>"
+        case .boolean(let flag): line += "<\(field) name=\"\(flag ? "Yes" : "No")\">\(flag ? 1 : 0)</\(field)>"
+        case .integer(let number): line += "<\(field) formattedvalue=\"\(number)\">\(number)</\(field)>"
+        case .decimal(let number): line += "<\(field) formattedvalue=\"\(number.plainText)\">\(number.written)</\(field)>"
+        case .dateTime(let instant): line += "<\(field) date=\"\" time=\"\">\(instant)</\(field)>"
+        case .date(let date): line += "<\(field) date=\"\(date)\">\(date)T00:00:00</\(field)>"
+        default: line += "<\(field)>\(xml(MarketoValues.text(value)))</\(field)>"
+        }
+      }
+      try file.write(line + "</result>\n")
+    }
+    try file.write("</resultset>\n")
+  }
+
+  // MARK: Configuration Migration tool
+
+  private func writeCMT(to folder: String) throws -> Int {
+    var types: [String: [String: String]] = [:]
+    let data = try OutputFile(path: folder + "/data.xml")
+    try data.write("<entities xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n")
+    var total = 0
+    for table in generator.tables {
+      try data.write("  <entity name=\"\(table.entity)\" displayname=\"\(table.entity)\">\n    <records>\n")
+      try generator.rows(of: table) { record in
+        var line = "      <record id=\"\(record.id)\">"
+        for field in record.fields.keys.sorted() {
+          guard let value = record.fields[field], !value.isNull else { continue }
+          types[table.entity, default: [:]][field] = GeneratedExport.cmtType(field, value)
+          switch value {
+          case .lookup(let lookup):
+            line += "<field name=\"\(field)\" value=\"\(lookup.id)\" lookupentity=\"\(lookup.entity ?? "")\" />"
+          case .string(let text):
+            line += "<field name=\"\(field)\" value=\"\(xml(html(text)))\" />"
+          default:
+            line += "<field name=\"\(field)\" value=\"\(xml(GeneratedExport.cmtText(value)))\" />"
+          }
+        }
+        try data.write(line + "</record>\n")
+        total += 1
+      }
+      try data.write("    </records>\n    <m2mrelationships />\n  </entity>\n")
+    }
+    try data.write("</entities>\n")
+    try data.close()
+    let schema = try OutputFile(path: folder + "/data_schema.xml")
+    try schema.write("<entities>\n")
+    for table in generator.tables {
+      let key = DataverseCatalog.primaryIDField(of: table.entity)
+      try schema.write("  <entity name=\"\(table.entity)\" primaryidfield=\"\(key)\">\n    <fields>\n")
+      try schema.write("      <field name=\"\(key)\" type=\"guid\" primaryKey=\"true\" />\n")
+      for (field, type) in (types[table.entity] ?? [:]).sorted(by: { $0.key < $1.key }) {
+        try schema.write("      <field name=\"\(field)\" type=\"\(type)\" />\n")
+      }
+      try schema.write("    </fields>\n  </entity>\n")
+    }
+    try schema.write("</entities>\n")
+    try schema.close()
+    return total
+  }
+
+  static func cmtType(_ field: String, _ value: FieldValue) -> String {
+    switch value {
+    case .string: return "string"
+    case .integer: return field == "versionnumber" ? "bigint" : "number"
+    case .decimal: return "money"
+    case .boolean: return "bool"
+    case .dateTime, .date: return "datetime"
+    case .optionSet: return field == "statecode" ? "state" : "optionsetvalue"
+    case .multiSelect: return "optionsetvaluecollection"
+    case .lookup: return field == "ownerid" ? "owner" : "entityreference"
+    case .guid: return "guid"
+    case .null: return "string"
+    }
+  }
+
+  static func cmtText(_ value: FieldValue) -> String {
+    switch value {
+    case .boolean(let flag): return flag ? "True" : "False"
+    case .dateTime(let instant):
+      let text = instant.description
+      return String(text.dropLast()) + (instant.fraction.isEmpty ? ".0000000Z" : "Z")
+    case .date(let date): return "\(date)T00:00:00.0000000"
+    case .decimal(let number): return number.written
+    default: return MarketoValues.text(value)
+    }
+  }
+
+  private func versionOf(_ record: Record) -> Int64 {
+    if case .integer(let version) = record["versionnumber"] { return version }
+    return 1
+  }
+}
+
+func xml(_ text: String) -> String {
+  var out = ""
+  out.reserveCapacity(text.utf8.count)
+  for character in text {
+    switch character {
+    case "&": out += "&amp;"
+    case "<": out += "&lt;"
+    case ">": out += "&gt;"
+    case "\"": out += "&quot;"
+    case "'": out += "&apos;"
+    default: out.append(character)
+    }
+  }
+  return out
+}
+
+/// HTML-encodes a string as the Configuration Migration tool does before XML escaping.
+func html(_ text: String) -> String { xml(text).replacingOccurrences(of: "&apos;", with: "&#39;") }
+
+func pad(_ value: Int, _ width: Int) -> String {
+  let text = String(value)
+  return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+}

@@ -1,0 +1,64 @@
+import DynSync
+import Foundation
+import Testing
+
+@Suite("Synthetic orgs and the benchmark")
+struct GeneratorTests {
+  @Test("a generated org reads back in every format without a reject, the same in each")
+  func formats() throws {
+    let folder = try TemporaryFolder()
+    let generator = OrgGenerator(records: 1_500, seed: 3)
+    var snapshots: [Snapshot] = []
+    for format in [ExportFormat.webAPI, .fetchXML, .configurationMigration] {
+      let path = folder.path + "/" + format.rawValue
+      try GeneratedExport(generator: generator, format: format).write(to: path)
+      let snapshot = try loadSnapshot(from: [path])
+      #expect(snapshot.isComplete && snapshot.rejects.isEmpty, "\(format)")
+      snapshots.append(snapshot)
+    }
+    let reference = snapshots[0]
+    #expect(reference.tables.values.map(\.records.count).reduce(0, +) >= 1_500)
+    for snapshot in snapshots.dropFirst() {
+      #expect(!Differ.diff(previous: reference, current: snapshot).hasChanges)
+    }
+  }
+
+  @Test("the same seed writes the same bytes; a mutated export changes the shares asked for")
+  func determinismAndMutation() throws {
+    let folder = try TemporaryFolder()
+    for name in ["a", "b"] {
+      try GeneratedExport(generator: OrgGenerator(records: 2_000, seed: 9), format: .webAPI).write(to: folder.path + "/" + name)
+    }
+    #expect(try DiffJobTests.contents(of: folder.path + "/a") == DiffJobTests.contents(of: folder.path + "/b"))
+    let mutated = OrgGenerator(records: 2_000, seed: 9, mutation: .init(creates: 0.02, updates: 0.1, deletes: 0.02))
+    try GeneratedExport(generator: mutated, format: .webAPI).write(to: folder.path + "/next")
+    let diff = Differ.diff(
+      previous: try loadSnapshot(from: [folder.path + "/a"]), current: try loadSnapshot(from: [folder.path + "/next"]))
+    let total = Double(diff.totals.unchanged + diff.totals.updated + diff.totals.deleted)
+    #expect(abs(Double(diff.totals.created) / total - 0.02) < 0.01)
+    #expect(abs(Double(diff.totals.updated) / total - 0.10) < 0.03)
+    #expect(abs(Double(diff.totals.deleted) / total - 0.02) < 0.01)
+  }
+
+  @Test("a smoke run of the benchmark prints figures for diff and sync")
+  func benchmarkSmoke() throws {
+    let folder = try TemporaryFolder()
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments = [FixturePath.root + "/Benchmarks/run.sh"]
+    process.environment = ProcessInfo.processInfo.environment.merging([
+      "DYNSYNC_BIN": dynsyncExecutable().path, "SIZES": "1000 2000", "FORMATS": "webapi", "BENCH_DIR": folder.path,
+    ]) { $1 }
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 0, "\(text)")
+    let lines = text.split(separator: "\n")
+    #expect(lines.first?.hasPrefix("format") == true)
+    #expect(lines.filter { $0.hasPrefix("webapi") }.count == 6)
+    #expect(lines.contains { $0.hasPrefix("scaling webapi: diff of 2000 records takes") })
+  }
+}
