@@ -5,15 +5,15 @@ import DynSyncReaders
 /// Reports how reading goes, for long runs; the CLI prints it on stderr.
 public protocol ProgressObserver: Sendable {
   func readingFile(_ path: String, format: ExportFormat)
-  /// Called every 50,000 rows of a file and once at its end.
-  func readRecords(_ count: Int, inFile path: String, elapsed: Duration)
+  /// Called every 50,000 rows of a file and once at its end, with the rows read per table.
+  func readRecords(_ counts: [String: Int], inFile path: String, elapsed: Duration)
 }
 
 /// Reports nothing.
 public struct SilentProgress: ProgressObserver {
   public init() {}
   public func readingFile(_ path: String, format: ExportFormat) {}
-  public func readRecords(_ count: Int, inFile path: String, elapsed: Duration) {}
+  public func readRecords(_ counts: [String: Int], inFile path: String, elapsed: Duration) {}
 }
 
 /// Options that steer reading an export.
@@ -41,19 +41,21 @@ public func loadSnapshot(
     let clock = ContinuousClock()
     let started = clock.now
     var count = 0
+    var perTable: [String: Int] = [:]
     do {
       let summary = try ExportInput.read(file, entity: options.fetchXMLEntity) { event in
         builder.add(event)
         count += 1
         total += 1
+        if case .record(let record) = event { perTable[record.entity, default: 0] += 1 }
         try faults.check(afterRecords: total)
-        if count % 50_000 == 0 { progress.readRecords(count, inFile: file.path, elapsed: started.duration(to: clock.now)) }
+        if count % 50_000 == 0 { progress.readRecords(perTable, inFile: file.path, elapsed: started.duration(to: clock.now)) }
       }
       builder.finish(file: summary)
     } catch let error as InputError {
       builder.fail(file: error)
     }
-    progress.readRecords(count, inFile: file.path, elapsed: started.duration(to: clock.now))
+    progress.readRecords(perTable, inFile: file.path, elapsed: started.duration(to: clock.now))
   }
   return builder.build()
 }

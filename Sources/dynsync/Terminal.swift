@@ -11,11 +11,13 @@ struct StderrProgress: ProgressObserver {
     Terminal.writeError("reading \(path) (\(format.rawValue))\n")
   }
 
-  func readRecords(_ count: Int, inFile path: String, elapsed: Duration) {
+  func readRecords(_ counts: [String: Int], inFile path: String, elapsed: Duration) {
+    let count = counts.values.reduce(0, +)
     guard !quiet, count >= 50_000 else { return }
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     let rate = seconds > 0 ? Int(Double(count) / seconds) : count
-    Terminal.writeError("  \(count) records read from \(path) (\(rate) records/s)\n")
+    let tables = counts.keys.sorted().map { "\($0) \(counts[$0] ?? 0)" }.joined(separator: ", ")
+    Terminal.writeError("  \(path): \(tables) (\(rate) records/s)\n")
   }
 }
 

@@ -78,6 +78,13 @@ struct CorpusTests {
     #expect(snapshot.failedFiles.first?.line == 1)
   }
 
+  @Test("a file that cannot be read is refused with the system's reason")
+  func unreadable() throws {
+    // Every read of /proc/self/mem at offset 0 fails (EIO), even for root, whom permissions do not stop.
+    let outcome = Self.outcome(of: "/proc/self/mem")
+    #expect(outcome == "error: /proc/self/mem: read failed: Input/output error\n", "\(outcome)")
+  }
+
   @Test("a folder given as a file, and a missing file, are refused clearly")
   func notFiles() throws {
     let folder = try TemporaryFolder()
