@@ -24,7 +24,7 @@ public enum MarketoFiles {
         let parts = csvParts(dataset, header: header, limit: csvByteLimit)
         for (index, part) in parts.enumerated() {
           artifacts.append(
-            try writer.writeLines(base + "-" + number(index + 1) + ".csv") { emit throws(OutputError) in
+            try writer.writeLines(base + "-" + String(index + 1, zeroPaddedTo: 3) + ".csv") { emit throws(OutputError) in
               for line in part { try emit(line) }
             })
         }
@@ -79,5 +79,4 @@ public enum MarketoFiles {
     return quoted + "\""
   }
 
-  static func number(_ value: Int) -> String { OutboundFiles.threeDigits(value) }
 }

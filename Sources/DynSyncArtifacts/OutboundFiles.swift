@@ -16,7 +16,7 @@ public enum OutboundFiles {
     var artifacts: [Manifest.Artifact] = []
     for entity in Set(sorted.map(\.entity)).sorted() {
       artifacts.append(
-        try writer.writeLines("outbound/dynamics/\(BatchWriter.safeFileName(entitySet(entity))).ndjson") {
+        try writer.writeLines("outbound/dynamics/\(BatchWriter.safeFileName(DataverseCatalog.setName(of: entity))).ndjson") {
           emit throws(OutputError) in
           for write in sorted where write.entity == entity {
             try emit(
@@ -31,7 +31,7 @@ public enum OutboundFiles {
     var part = 1
     while start < sorted.count {
       let requests = Array(sorted[start..<min(start + requestsPerBatch, sorted.count)])
-      let name = part == 1 ? "batch.http" : "batch-" + threeDigits(part) + ".http"
+      let name = part == 1 ? "batch.http" : "batch-" + String(part, zeroPaddedTo: 3) + ".http"
       artifacts.append(try writer.write("outbound/dynamics/" + name, batchBody(requests, part: part)))
       start += requestsPerBatch
       part += 1
@@ -41,15 +41,15 @@ public enum OutboundFiles {
 
   /// A multipart `$batch` body: one change set, each request with its Content-ID.
   public static func batchBody(_ writes: [OutboundWrite], part: Int) -> String {
-    let batch = "batch_dynsync_" + threeDigits(part)
-    let changeSet = "changeset_dynsync_" + threeDigits(part)
+    let batch = "batch_dynsync_" + String(part, zeroPaddedTo: 3)
+    let changeSet = "changeset_dynsync_" + String(part, zeroPaddedTo: 3)
     var lines = ["--" + batch, "Content-Type: multipart/mixed; boundary=" + changeSet, ""]
     for (index, write) in writes.enumerated() {
       let content = body(write)
       lines += [
         "--" + changeSet, "Content-Type: application/http", "Content-Transfer-Encoding: binary",
         "Content-ID: \(index + 1)", "",
-        "\(write.method.rawValue) \(apiPath)\(write.method == .create ? entitySet(write.entity) : path(write)) HTTP/1.1",
+        "\(write.method.rawValue) \(apiPath)\(write.method == .create ? DataverseCatalog.setName(of: write.entity) : path(write)) HTTP/1.1",
         "Content-Type: application/json; type=entry", "Content-Length: \(content.utf8.count)", "", content,
       ]
     }
@@ -58,14 +58,14 @@ public enum OutboundFiles {
   }
 
   public static func path(_ write: OutboundWrite) -> String {
-    write.method == .create ? entitySet(write.entity) : "\(entitySet(write.entity))(\(write.id))"
+    write.method == .create ? DataverseCatalog.setName(of: write.entity) : "\(DataverseCatalog.setName(of: write.entity))(\(write.id))"
   }
 
   /// The JSON body: Dataverse logical names, Web API types, the primary id for a create.
   static func body(_ write: OutboundWrite) -> String {
     var members: [(String, String)] = write.fields.map { field, value in
       if case .lookup(let lookup) = value, let target = lookup.entity {
-        return ("\(field)@odata.bind", JSONText.string("/\(entitySet(target))(\(lookup.id))"))
+        return ("\(field)@odata.bind", JSONText.string("/\(DataverseCatalog.setName(of: target))(\(lookup.id))"))
       }
       if case .multiSelect(let choices) = value {
         return (field, JSONText.string(choices.map { String($0) }.joined(separator: ",")))
@@ -74,18 +74,6 @@ public enum OutboundFiles {
     }
     if write.method == .create { members.append((DataverseCatalog.primaryIDField(of: write.entity), JSONText.string(write.id.description))) }
     return JSONText.object(members)
-  }
-
-  static func entitySet(_ entity: String) -> String {
-    switch entity {
-    case "opportunity": return "opportunities"
-    default: return entity.hasSuffix("y") ? String(entity.dropLast()) + "ies" : entity + "s"
-    }
-  }
-
-  static func threeDigits(_ value: Int) -> String {
-    let text = String(value)
-    return text.count >= 3 ? text : String(repeating: "0", count: 3 - text.count) + text
   }
 }
 

@@ -34,7 +34,7 @@ public struct GeneratedExport: Sendable {
       var number = 0
       func flush(last: Bool) throws {
         number += 1
-        let name = "\(folder)/\(table.setName)_page\(pad(number, 4)).\(format == .webAPI ? "json" : "xml")"
+        let name = "\(folder)/\(table.setName)_page\(String(number, zeroPaddedTo: 4)).\(format == .webAPI ? "json" : "xml")"
         let file = try OutputFile(path: name)
         if format == .webAPI {
           try writeWebAPIPage(page, table: table, last: last, to: file)
@@ -207,8 +207,3 @@ func xml(_ text: String) -> String {
 
 /// HTML-encodes a string as the Configuration Migration tool does before XML escaping.
 func html(_ text: String) -> String { xml(text).replacingOccurrences(of: "&apos;", with: "&#39;") }
-
-func pad(_ value: Int, _ width: Int) -> String {
-  let text = String(value)
-  return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
-}

@@ -40,10 +40,7 @@ public struct Workspace: Sendable {
 
   public func batchFolder(_ number: Int) -> String { batchesFolder + "/" + Workspace.batchName(number) }
 
-  public static func batchName(_ number: Int) -> String {
-    let text = String(number)
-    return String(repeating: "0", count: max(0, 6 - text.count)) + text
-  }
+  public static func batchName(_ number: Int) -> String { String(number, zeroPaddedTo: 6) }
 
   /// Numbers of the complete batches, in order (staging folders are hidden and never counted).
   public func batchNumbers() throws -> [Int] {

@@ -61,6 +61,14 @@ public enum DataverseCatalog {
     return candidates.filter { seen.insert($0).inserted }
   }
 
+  /// The Web API entity set name of a table (`lead` → `leads`, `opportunity` → `opportunities`).
+  public static func setName(of entity: String) -> String {
+    if let known = entityBySetName.first(where: { $0.value == entity })?.key { return known }
+    if entity.hasSuffix("y") { return String(entity.dropLast()) + "ies" }
+    if entity.hasSuffix("s") || entity.hasSuffix("x") { return entity + "es" }
+    return entity + "s"
+  }
+
   /// The primary id column of a table: `<logicalname>id` for every table dynsync reads.
   public static func primaryIDField(of entity: String) -> String { entity + "id" }
 

@@ -103,10 +103,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     return value
   }
 
-  static func pad(_ value: Int, width: Int = 2) -> String {
-    let text = String(value)
-    return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
-  }
+  static func pad(_ value: Int, width: Int = 2) -> String { String(value, zeroPaddedTo: width) }
 }
 
 /// A calendar day with no time zone (Dataverse DateOnly columns such as `birthdate`).
@@ -172,5 +169,13 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
     case 4, 6, 9, 11: return 30
     default: return 31
     }
+  }
+}
+
+extension String {
+  /// `value` in decimal, with leading zeros up to `width` digits (`007`, `000001`).
+  public init(_ value: Int, zeroPaddedTo width: Int) {
+    let text = String(value)
+    self = text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
   }
 }

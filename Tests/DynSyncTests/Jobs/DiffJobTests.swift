@@ -104,17 +104,41 @@ func runDynsync(_ arguments: [String], environment: [String: String] = [:]) thro
 
 /// Runs the built `dynsync` executable and returns its exit status and what it printed on stdout.
 func runDynsyncCapturing(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+  let result = try runProgram(dynsyncExecutable(), arguments, environment: environment)
+  return (result.status, result.output)
+}
+
+/// Runs a program and returns its exit status and what it printed on stdout and stderr.
+func runProgram(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws
+  -> (status: Int32, output: String, errors: String)
+{
   let process = Process()
-  process.executableURL = dynsyncExecutable()
+  process.executableURL = executable
   process.arguments = arguments
   process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
   let output = Pipe()
+  let errors = Pipe()
   process.standardOutput = output
-  process.standardError = FileHandle.nullDevice
+  process.standardError = errors
   try process.run()
+  // stderr is drained on another thread so that neither pipe can fill up and stall the program.
+  let errorData = LockedData()
+  let drain = Thread { errorData.set(errors.fileHandleForReading.readDataToEndOfFile()) }
+  drain.start()
   let data = output.fileHandleForReading.readDataToEndOfFile()
   process.waitUntilExit()
-  return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+  while !errorData.isSet { usleep(1_000) }
+  return (process.terminationStatus, String(decoding: data, as: UTF8.self), String(decoding: errorData.value, as: UTF8.self))
+}
+
+/// Data handed from one thread to another.
+final class LockedData: @unchecked Sendable {
+  private let lock = NSLock()
+  private var data: Data?
+
+  func set(_ value: Data) { lock.withLock { data = value } }
+  var isSet: Bool { lock.withLock { data != nil } }
+  var value: Data { lock.withLock { data ?? Data() } }
 }
 
 /// The `dynsync` executable built beside the test bundle.

@@ -43,19 +43,12 @@ struct GeneratorTests {
   @Test("a smoke run of the benchmark prints figures for diff and sync")
   func benchmarkSmoke() throws {
     let folder = try TemporaryFolder()
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/bash")
-    process.arguments = [FixturePath.root + "/Benchmarks/run.sh"]
-    process.environment = ProcessInfo.processInfo.environment.merging([
-      "DYNSYNC_BIN": dynsyncExecutable().path, "SIZES": "1000 2000", "FORMATS": "webapi", "BENCH_DIR": folder.path,
-    ]) { $1 }
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0, "\(text)")
+    let (status, text, _) = try runProgram(
+      URL(fileURLWithPath: "/bin/bash"), [FixturePath.root + "/Benchmarks/run.sh"],
+      environment: [
+        "DYNSYNC_BIN": dynsyncExecutable().path, "SIZES": "1000 2000", "FORMATS": "webapi", "BENCH_DIR": folder.path,
+      ])
+    #expect(status == 0, "\(text)")
     let lines = text.split(separator: "\n")
     #expect(lines.first?.hasPrefix("format") == true)
     #expect(lines.filter { $0.hasPrefix("webapi") }.count == 6)

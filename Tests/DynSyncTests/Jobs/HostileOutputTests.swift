@@ -33,16 +33,8 @@ struct HostileOutputTests {
     // Files may not grow past 64 KB: the state of the next batch cannot be written.
     let command =
       "trap '' XFSZ; ulimit -f 64; exec '\(dynsyncExecutable().path)' sync --quiet --workspace '\(workspace)' '\(FixturePath.sample("contoso/02-next/webapi"))'"
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/bash")
-    process.arguments = ["-c", command]
-    let errors = Pipe()
-    process.standardError = errors
-    process.standardOutput = FileHandle.nullDevice
-    try process.run()
-    let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 2)
+    let (status, _, message) = try runProgram(URL(fileURLWithPath: "/bin/bash"), ["-c", command])
+    #expect(status == 2)
     #expect(message.hasPrefix("dynsync: error: "))
     #expect(message.contains("write failed: File too large"), "\(message)")
     #expect(try Workspace(root: workspace).batchNumbers() == [1])
