@@ -1,5 +1,6 @@
 // libFuzzer entry for dynsync's readers, built by Scripts/fuzz.sh (not a package target: libFuzzer
-// supplies `main`). The first input byte picks the reader; the rest is the file's content. Any
+// supplies `main`). The first input byte picks the reader (Web API JSON, FetchXML, CMT data.xml,
+// Marketo changes CSV, CMT data.zip); the rest is the file's content. Any
 // input must end in records, rejects or an InputError — never a crash, a hang or a leak.
 import DynSyncCore
 import DynSyncReaders
@@ -19,8 +20,8 @@ public func fuzzReaders(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   guard size > 0 else { return 0 }
   try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
   let content = Data(bytes: data + 1, count: size - 1)
-  let reader = data[0] % 4
-  let path = folder + (reader == 0 ? "/input.json" : reader == 3 ? "/changes.csv" : "/input.xml")
+  let reader = data[0] % 5
+  let path = folder + ["/input.json", "/input.xml", "/input.xml", "/changes.csv", "/data.zip"][Int(reader)]
   try? content.write(to: URL(fileURLWithPath: path))
   switch reader {
   case 0: _ = try? WebAPIReader(path: path).read { _ in }
@@ -29,7 +30,8 @@ public func fuzzReaders(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let schemaPath = folder + "/data_schema.xml"
     try? Data(schemaText.utf8).write(to: URL(fileURLWithPath: schemaPath))
     if let schema = try? CMTSchema(path: schemaPath) { _ = try? CMTReader(path: path, schema: schema).read { _ in } }
-  default: _ = try? MarketoChangesReader.read(path)
+  case 3: _ = try? MarketoChangesReader.read(path)
+  default: _ = try? ExportInput.read(ExportFile(path: path, format: .configurationMigration)) { _ in }
   }
   return 0
 }
