@@ -64,10 +64,9 @@ public struct WebAPIReader: Sendable {
       case "@odata.nextLink":
         if case .string = try lexer.readScalar() { summary.hasNextPage = true }
       case "@odata.deltaLink":
-        if case .string(let link) = try lexer.readScalar() {
-          summary.deltaLink = link
-          summary.kind = .delta
-        }
+        // The initial change-tracking response carries a delta link too, but holds every row:
+        // only a `…/$delta` context makes a page a delta.
+        if case .string(let link) = try lexer.readScalar() { summary.deltaLink = link }
       default:
         try lexer.skipValue()
       }

@@ -68,6 +68,21 @@ struct WebAPIReaderTests {
     #expect(snapshot.tables["account"]?.kind == .delta)
   }
 
+  @Test("the initial change-tracking response has a delta link but holds every row: a full export")
+  func initialChangeTracking() throws {
+    let folder = try TemporaryFolder()
+    let path = try folder.write(
+      "accounts.json",
+      #"""
+      {"@odata.context":"https://x/api/data/v9.0/$metadata#accounts(name,accountnumber,telephone1,fax)",
+       "@odata.deltaLink":"https://x/api/data/v9.0/accounts?$select=name&$deltatoken=919042%2108%2f22%2f2017%2008%3a10%3a44",
+       "value":[{"@odata.etag":"W/\"915244\"","name":"Monte Orton","accountnumber":null,"accountid":"60c4e274-0d87-e711-80e5-00155db19e6d"}]}
+      """#)
+    let (_, summary) = try readEvents(path)
+    #expect(summary.kind == .full)
+    #expect(summary.deltaLink?.contains("$deltatoken=") == true)
+  }
+
   @Test("customer lookups, date-only, multi-select, booleans and nulls")
   func contactTypes() throws {
     let contact = try #require(try readEvents(FixturePath.readers("webapi/contacts.json")).events.records.first)
