@@ -91,14 +91,20 @@ extension SnapshotDiff {
   public var summaryText: String {
     let header = ["table", "created", "updated", "deleted", "unchanged", "rejected"]
     var rows = tables.map { table in
-      [table.entity] + [table.counts.created, table.counts.updated, table.counts.deleted, table.counts.unchanged, table.counts.rejected].map { String($0) }
+      [table.entity]
+        + [
+          table.counts.created, table.counts.updated, table.counts.deleted, table.counts.unchanged,
+          table.counts.rejected,
+        ].map { String($0) }
     }
     let total = totals
-    rows.append(["total"] + [total.created, total.updated, total.deleted, total.unchanged, total.rejected].map { String($0) })
+    rows.append(
+      ["total"] + [total.created, total.updated, total.deleted, total.unchanged, total.rejected].map { String($0) })
     let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
     func line(_ cells: [String]) -> String {
       cells.enumerated().map { index, cell in
-        index == 0 ? cell.padding(toLength: widths[index]) : String(repeating: " ", count: widths[index] - cell.count) + cell
+        index == 0
+          ? cell.padding(toLength: widths[index]) : String(repeating: " ", count: widths[index] - cell.count) + cell
       }.joined(separator: "  ")
     }
     return ([line(header)] + rows.map(line)).joined(separator: "\n") + "\n"

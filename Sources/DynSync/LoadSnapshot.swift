@@ -1,5 +1,5 @@
-@_exported import DynSyncCore
 import DynSyncArtifacts
+@_exported import DynSyncCore
 import DynSyncReaders
 
 /// Reports how reading goes, for long runs; the CLI prints it on stderr.
@@ -49,7 +49,9 @@ public func loadSnapshot(
         total += 1
         if case .record(let record) = event { perTable[record.entity, default: 0] += 1 }
         try faults.check(afterRecords: total)
-        if count % 50_000 == 0 { progress.readRecords(perTable, inFile: file.path, elapsed: started.duration(to: clock.now)) }
+        if count % 50_000 == 0 {
+          progress.readRecords(perTable, inFile: file.path, elapsed: started.duration(to: clock.now))
+        }
       }
       builder.finish(file: summary)
     } catch let error as InputError {

@@ -90,7 +90,8 @@ public struct SyncJob: Sendable {
         if change.operation == .update { dynamicsChanges[change.id] = Set(change.changed.map(\.field)) }
       }
     }
-    let unchangedAccounts = Set(previous.dynamics.tables["account"]?.records.keys ?? [:].keys).subtracting(changedAccounts)
+    let unchangedAccounts = Set(previous.dynamics.tables["account"]?.records.keys ?? [:].keys).subtracting(
+      changedAccounts)
     let merged = MarketoMerge(mapping: mapping).merge(
       dynamics: dynamics, previous: previous.marketo, unchangedAccounts: unchangedAccounts)
     let (edits, editRejects) = try marketoChanges.map { try MarketoChangesReader.read($0) } ?? ([], [])

@@ -2,7 +2,7 @@ import DynSyncCore
 import Foundation
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// Makes a batch folder appear complete or not at all.
@@ -20,6 +20,8 @@ public final class BatchWriter {
   /// - Parameters:
   ///   - target: the batch folder to create; missing parent folders are created.
   ///   - replacing: replace an existing batch at `target` (atomically, once the new one is complete).
+  ///   - faults: deliberate failures, for tests.
+  /// - Throws: `OutputError` when the folders cannot be made, or `target` exists and is not replaced.
   public init(target: String, replacing: Bool = false, faults: FaultPlan = FaultPlan()) throws(OutputError) {
     let target = (target as NSString).standardizingPath
     self.target = target
@@ -68,7 +70,7 @@ public final class BatchWriter {
     return Manifest.Artifact(path: relativePath, sha256: digest, lines: file.lines)
   }
 
-  /// Renames the staged folder into place. After this, the batch is complete on disk.
+  /// Renames the staged folder into place; after this, the batch is complete on disk.
   public func commit() throws(OutputError) {
     try faults.check(beforeCommit: target)
     syncDirectory(staging)

@@ -13,7 +13,8 @@ public enum BatchLines {
       ("after", change.after.map(JSONText.image) ?? "null"),
       (
         "changed",
-        JSONText.object(change.changed.map { ($0.field, JSONText.array([JSONText.value($0.old), JSONText.value($0.new)])) })
+        JSONText.object(
+          change.changed.map { ($0.field, JSONText.array([JSONText.value($0.old), JSONText.value($0.new)])) })
       ),
     ]) + "\n"
   }

@@ -24,7 +24,8 @@ public enum MarketoFiles {
         let parts = csvParts(dataset, header: header, limit: csvByteLimit)
         for (index, part) in parts.enumerated() {
           artifacts.append(
-            try writer.writeLines(base + "-" + String(index + 1, zeroPaddedTo: 3) + ".csv") { emit throws(OutputError) in
+            try writer.writeLines(base + "-" + String(index + 1, zeroPaddedTo: 3) + ".csv") {
+              emit throws(OutputError) in
               for line in part { try emit(line) }
             })
         }
@@ -69,7 +70,8 @@ public enum MarketoFiles {
 
   /// A cell as RFC 4180 wants it: quoted when it holds a comma, quote, line break or edge space.
   static func csvCell(_ text: String) -> String {
-    let needsQuotes = text.unicodeScalars.contains { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }
+    let needsQuotes =
+      text.unicodeScalars.contains { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }
       || text.first == " " || text.last == " "
     guard needsQuotes else { return text }
     var quoted = "\""

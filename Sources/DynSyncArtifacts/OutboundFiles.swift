@@ -1,6 +1,7 @@
 import DynSyncCore
 
-/// The writes for Dynamics, under `outbound/dynamics/`:
+/// The writes for Dynamics, under `outbound/dynamics/`.
+///
 /// - `<entityset>.ndjson`: one line per record, `method` (POST or PATCH), `path` (`leads(<id>)`),
 ///   `personId`, and `body` with only the columns to write, typed as the Web API wants them
 ///   (choices as integers, lookups as `@odata.bind`);
@@ -10,13 +11,16 @@ public enum OutboundFiles {
   public static let apiPath = "/api/data/v9.2/"
   public static let requestsPerBatch = 1_000
 
-  public static func write(_ writes: [OutboundWrite], to writer: BatchWriter) throws(OutputError) -> [Manifest.Artifact] {
+  public static func write(_ writes: [OutboundWrite], to writer: BatchWriter) throws(OutputError) -> [Manifest.Artifact]
+  {
     guard !writes.isEmpty else { return [] }
     let sorted = writes.sorted { ($0.entity, $0.id) < ($1.entity, $1.id) }
     var artifacts: [Manifest.Artifact] = []
     for entity in Set(sorted.map(\.entity)).sorted() {
       artifacts.append(
-        try writer.writeLines("outbound/dynamics/\(BatchWriter.safeFileName(DataverseCatalog.setName(of: entity))).ndjson") {
+        try writer.writeLines(
+          "outbound/dynamics/\(BatchWriter.safeFileName(DataverseCatalog.setName(of: entity))).ndjson"
+        ) {
           emit throws(OutputError) in
           for write in sorted where write.entity == entity {
             try emit(
@@ -58,7 +62,8 @@ public enum OutboundFiles {
   }
 
   public static func path(_ write: OutboundWrite) -> String {
-    write.method == .create ? DataverseCatalog.setName(of: write.entity) : "\(DataverseCatalog.setName(of: write.entity))(\(write.id))"
+    write.method == .create
+      ? DataverseCatalog.setName(of: write.entity) : "\(DataverseCatalog.setName(of: write.entity))(\(write.id))"
   }
 
   /// The JSON body: Dataverse logical names, Web API types, the primary id for a create.
@@ -72,7 +77,9 @@ public enum OutboundFiles {
       }
       return (field, JSONText.value(value))
     }
-    if write.method == .create { members.append((DataverseCatalog.primaryIDField(of: write.entity), JSONText.string(write.id.description))) }
+    if write.method == .create {
+      members.append((DataverseCatalog.primaryIDField(of: write.entity), JSONText.string(write.id.description)))
+    }
     return JSONText.object(members)
   }
 }

@@ -2,7 +2,7 @@ import Crypto
 import DynSyncCore
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// Why writing a batch failed: the file, and what the system said.
@@ -53,7 +53,7 @@ package final class OutputFile {
     var offset = 0
     while offset < buffer.count {
       let written = buffer.withUnsafeBytes { bytes in
-        Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+        Glibc.write(descriptor, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
       }
       if written < 0 {
         if errno == EINTR { continue }

@@ -53,7 +53,8 @@ public enum ExportInput {
     case .fetchXML:
       return try FetchXMLReader(path: file.path, entity: entity).read(emit)
     case .marketoChanges:
-      throw InputError(file: file.path, reason: "a Marketo changes file is given with --marketo-changes, not as an export")
+      throw InputError(
+        file: file.path, reason: "a Marketo changes file is given with --marketo-changes, not as an export")
     case .configurationMigration where file.path.lowercased().hasSuffix(".zip"):
       return try CMTPackage(path: file.path).read(emit)
     case .configurationMigration:
@@ -145,7 +146,8 @@ public enum ExportInput {
           reason: "unknown XML export (root <\(root ?? "?")>): expected a FetchXML <resultset> or a CMT <entities>")
       }
     case 0x00:
-      throw InputError(file: path, reason: "the file is UTF-32 or UTF-16 without a byte order mark; convert it to UTF-8 (iconv)")
+      throw InputError(
+        file: path, reason: "the file is UTF-32 or UTF-16 without a byte order mark; convert it to UTF-8 (iconv)")
     default:
       throw InputError(file: path, reason: "not a Dataverse export: neither JSON nor XML")
     }

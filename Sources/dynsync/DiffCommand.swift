@@ -39,12 +39,10 @@ struct DiffCommand: ParsableCommand {
   @Option(name: .customLong("out"), help: "The batch folder to create.")
   var output: String
 
-
   @Option(
     name: .customLong("compare-field"),
     help: "Compare only these columns of a table: TABLE.COLUMN, or COLUMN for every table (repeatable).")
   var comparedFields: [String] = []
-
 
   @Flag(help: "Also write the merged Marketo-side datasets of the current export under marketo/.")
   var marketo = false

@@ -14,6 +14,9 @@ struct DynSyncCLI: ParsableCommand {
       Start with `dynsync inspect EXPORT` to see what an export holds.
       """,
     version: DynSyncVersion.current,
-    subcommands: [InspectCommand.self, DiffCommand.self, SyncCommand.self, StatusCommand.self, HistoryCommand.self, FixturesCommand.self, GenerateCommand.self]
+    subcommands: [
+      InspectCommand.self, DiffCommand.self, SyncCommand.self, StatusCommand.self, HistoryCommand.self,
+      FixturesCommand.self, GenerateCommand.self,
+    ]
   )
 }

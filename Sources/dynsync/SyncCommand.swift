@@ -46,13 +46,14 @@ struct SyncCommand: ParsableCommand {
   @Argument(help: "The export: files or folders (none when only --marketo-changes is given).", completion: .file())
   var exports: [String] = []
 
-  @Option(help: "A Marketo-side changes file (lead export CSV or NDJSON: id, updatedAt, REST API fields) to write back to Dynamics.")
+  @Option(
+    help:
+      "A Marketo-side changes file (lead export CSV or NDJSON: id, updatedAt, REST API fields) to write back to Dynamics."
+  )
   var marketoChanges: String?
-
 
   @Option(help: "A JSON field-mapping file laid over the built-in Dynamics → Marketo mapping.")
   var mapping: String?
-
 
   @Option(help: "The share (0–1) of a table a full export may lack before the run is refused.")
   var massDeleteThreshold: Double = 0.2
@@ -95,7 +96,9 @@ struct SyncCommand: ParsableCommand {
         }
       case .batch(let number, let path, let diff, let manifest):
         if json {
-          print(try JSONOutput.encode(SyncSummary(batch: number, latest: number, totals: diff.totals, entities: manifest.entities)))
+          print(
+            try JSONOutput.encode(
+              SyncSummary(batch: number, latest: number, totals: diff.totals, entities: manifest.entities)))
         } else {
           print(diff.summaryText, terminator: "")
           print("batch \(Workspace.batchName(number)) written to \(path)")

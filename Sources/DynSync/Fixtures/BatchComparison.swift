@@ -15,7 +15,9 @@ public enum BatchComparison {
         continue
       }
       var isDirectory: ObjCBool = false
-      if FileManager.default.fileExists(atPath: root + "/" + relative, isDirectory: &isDirectory), !isDirectory.boolValue {
+      if FileManager.default.fileExists(atPath: root + "/" + relative, isDirectory: &isDirectory),
+        !isDirectory.boolValue
+      {
         files.append(relative)
       }
     }
@@ -47,12 +49,16 @@ public enum BatchComparison {
     if file.hasSuffix(".ndjson") { return ndjsonDifference(want, got) }
     if file.hasSuffix(".csv") { return csvDifference(want, got) }
     if file.hasSuffix(".json"),
-      let a = try? JSONSerialization.jsonObject(with: expected), let b = try? JSONSerialization.jsonObject(with: actual),
+      let a = try? JSONSerialization.jsonObject(with: expected),
+      let b = try? JSONSerialization.jsonObject(with: actual),
       let difference = jsonDifference(a, b, path: "")
     {
       return difference
     }
-    let lines = (want.split(separator: "\n", omittingEmptySubsequences: false), got.split(separator: "\n", omittingEmptySubsequences: false))
+    let lines = (
+      want.split(separator: "\n", omittingEmptySubsequences: false),
+      got.split(separator: "\n", omittingEmptySubsequences: false)
+    )
     for index in 0..<max(lines.0.count, lines.1.count) {
       let a = index < lines.0.count ? String(lines.0[index]) : "(end of file)"
       let b = index < lines.1.count ? String(lines.1[index]) : "(end of file)"
@@ -64,7 +70,10 @@ public enum BatchComparison {
   /// The key a line is known by: its `id`, `key` or `msftRecordId`, else its line number.
   static func recordKey(_ object: Any, line: Int) -> String {
     if let dictionary = object as? [String: Any] {
-      for key in ["id", "key", "msftRecordId", "externalCompanyId", "externalOpportunityId", "externalSalesPersonId", "msftTeamId"] {
+      for key in [
+        "id", "key", "msftRecordId", "externalCompanyId", "externalOpportunityId", "externalSalesPersonId",
+        "msftTeamId",
+      ] {
         if let value = dictionary[key] { return "\(value)" }
       }
     }
@@ -74,7 +83,8 @@ public enum BatchComparison {
   static func ndjsonDifference(_ want: String, _ got: String) -> String {
     func records(_ text: String) -> [(String, Any)] {
       text.split(separator: "\n").enumerated().map { index, line in
-        let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8), options: [.fragmentsAllowed])) ?? String(line)
+        let object =
+          (try? JSONSerialization.jsonObject(with: Data(line.utf8), options: [.fragmentsAllowed])) ?? String(line)
         return (recordKey(object, line: index + 1), object)
       }
     }
@@ -94,13 +104,15 @@ public enum BatchComparison {
     let expected = CSVTable(want)
     let actual = CSVTable(got)
     if expected.header != actual.header {
-      return "header: expected \(expected.header.joined(separator: ",")) but got \(actual.header.joined(separator: ","))"
+      return
+        "header: expected \(expected.header.joined(separator: ",")) but got \(actual.header.joined(separator: ","))"
     }
     let actualRows = Dictionary(actual.rows.map { ($0.first ?? "", $0) }, uniquingKeysWith: { first, _ in first })
     for row in expected.rows {
       let key = row.first ?? ""
       guard let other = actualRows[key] else { return "record \(key): expected, but not produced" }
-      for (index, column) in expected.header.enumerated() where index < row.count && (index >= other.count || row[index] != other[index]) {
+      for (index, column) in expected.header.enumerated()
+      where index < row.count && (index >= other.count || row[index] != other[index]) {
         let value = index < other.count ? other[index] : "(missing)"
         return "record \(key): field \(column): expected \"\(row[index])\" but got \"\(value)\""
       }

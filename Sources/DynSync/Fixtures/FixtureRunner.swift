@@ -31,7 +31,8 @@ public enum FixtureRunner {
   public static func verify(_ fixture: FixtureCase) throws -> Result {
     let expected = fixture.path + "/" + FixtureCase.expectedFolder
     guard FileManager.default.fileExists(atPath: expected) else {
-      return Result(fixture: fixture.name, differences: ["no expected/ folder: run `dynsync fixtures record \(fixture.path)`"])
+      return Result(
+        fixture: fixture.name, differences: ["no expected/ folder: run `dynsync fixtures record \(fixture.path)`"])
     }
     var differences: [String] = []
     try produce(fixture) { produced in
@@ -65,7 +66,8 @@ public enum FixtureRunner {
       let job = SyncJob(
         workspace: workspace, exports: [export], marketoChanges: changes,
         options: DiffOptions(ignoring: definition.ignoreFields ?? [], comparingOnly: []), mapping: mapping,
-        massDeleteThreshold: definition.massDeleteThreshold ?? 0.2, allowMassDelete: definition.allowMassDelete ?? false,
+        massDeleteThreshold: definition.massDeleteThreshold ?? 0.2,
+        allowMassDelete: definition.allowMassDelete ?? false,
         keptStates: .max)
       do {
         switch try job.run() {

@@ -34,7 +34,8 @@ public struct GeneratedExport: Sendable {
       var number = 0
       func flush(last: Bool) throws {
         number += 1
-        let name = "\(folder)/\(table.setName)_page\(String(number, zeroPaddedTo: 4)).\(format == .webAPI ? "json" : "xml")"
+        let name =
+          "\(folder)/\(table.setName)_page\(String(number, zeroPaddedTo: 4)).\(format == .webAPI ? "json" : "xml")"
         let file = try OutputFile(path: name)
         if format == .webAPI {
           try writeWebAPIPage(page, table: table, last: last, to: file)
@@ -57,7 +58,9 @@ public struct GeneratedExport: Sendable {
   // MARK: Web API JSON
 
   private func writeWebAPIPage(_ rows: [Record], table: OrgGenerator.Table, last: Bool, to file: OutputFile) throws {
-    try file.write("{\"@odata.context\":\(JSONText.string(GeneratedExport.organization + "$metadata#" + table.setName)),\"value\":[\n")
+    try file.write(
+      "{\"@odata.context\":\(JSONText.string(GeneratedExport.organization + "$metadata#" + table.setName)),\"value\":[\n"
+    )
     for (index, record) in rows.enumerated() {
       var members: [String] = ["\"@odata.etag\":\"W/\\\"\(record.version ?? versionOf(record))\\\"\""]
       for field in record.fields.keys.sorted() {
@@ -65,20 +68,27 @@ public struct GeneratedExport: Sendable {
         let label = record.labels[field]
         switch value {
         case .lookup(let lookup):
-          if let label { members.append("\"_\(field)_value@OData.Community.Display.V1.FormattedValue\":\(JSONText.string(label))") }
+          if let label {
+            members.append("\"_\(field)_value@OData.Community.Display.V1.FormattedValue\":\(JSONText.string(label))")
+          }
           if let target = lookup.entity {
             members.append("\"_\(field)_value@Microsoft.Dynamics.CRM.lookuplogicalname\":\(JSONText.string(target))")
           }
           members.append("\"_\(field)_value\":\"\(lookup.id)\"")
         default:
-          if let label { members.append("\"\(field)@OData.Community.Display.V1.FormattedValue\":\(JSONText.string(label))") }
+          if let label {
+            members.append("\"\(field)@OData.Community.Display.V1.FormattedValue\":\(JSONText.string(label))")
+          }
           members.append("\"\(field)\":\(JSONText.value(value))")
         }
       }
       members.append("\"\(DataverseCatalog.primaryIDField(of: table.entity))\":\"\(record.id)\"")
       try file.write("{" + members.joined(separator: ",") + "}" + (index < rows.count - 1 ? ",\n" : "\n"))
     }
-    let next = last ? "" : ",\"@odata.nextLink\":\(JSONText.string(GeneratedExport.organization + table.setName + "?$skiptoken=next"))"
+    let next =
+      last
+      ? ""
+      : ",\"@odata.nextLink\":\(JSONText.string(GeneratedExport.organization + table.setName + "?$skiptoken=next"))"
     try file.write("]\(next)}\n")
   }
 
@@ -86,8 +96,11 @@ public struct GeneratedExport: Sendable {
 
   private func writeFetchXMLPage(_ rows: [Record], table: OrgGenerator.Table, last: Bool, to file: OutputFile) throws {
     let key = DataverseCatalog.primaryIDField(of: table.entity)
-    let cookie = xml("<cookie page=\"1\"><\(key) last=\"{\(rows.last?.id.description.uppercased() ?? "")}\" /></cookie>")
-    try file.write("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<resultset morerecords=\"\(last ? 0 : 1)\" paging-cookie=\"\(cookie)\">\n")
+    let cookie = xml(
+      "<cookie page=\"1\"><\(key) last=\"{\(rows.last?.id.description.uppercased() ?? "")}\" /></cookie>")
+    try file.write(
+      "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<resultset morerecords=\"\(last ? 0 : 1)\" paging-cookie=\"\(cookie)\">\n"
+    )
     for record in rows {
       var line = "<result><\(key)>{\(record.id.description.uppercased())}</\(key)>"
       for field in record.fields.keys.sorted() {
@@ -95,11 +108,13 @@ public struct GeneratedExport: Sendable {
         let label = record.labels[field].map(xml) ?? ""
         switch value {
         case .lookup(let lookup):
-          line += "<\(field) name=\"\(label)\" dsc=\"0\" type=\"\(lookup.entity ?? "")\">{\(lookup.id.description.uppercased())}</\(field)>"
+          line +=
+            "<\(field) name=\"\(label)\" dsc=\"0\" type=\"\(lookup.entity ?? "")\">{\(lookup.id.description.uppercased())}</\(field)>"
         case .optionSet(let choice): line += "<\(field) name=\"\(label)\">\(choice)</\(field)>"
         case .boolean(let flag): line += "<\(field) name=\"\(flag ? "Yes" : "No")\">\(flag ? 1 : 0)</\(field)>"
         case .integer(let number): line += "<\(field) formattedvalue=\"\(number)\">\(number)</\(field)>"
-        case .decimal(let number): line += "<\(field) formattedvalue=\"\(number.plainText)\">\(number.written)</\(field)>"
+        case .decimal(let number):
+          line += "<\(field) formattedvalue=\"\(number.plainText)\">\(number.written)</\(field)>"
         case .dateTime(let instant): line += "<\(field) date=\"\" time=\"\">\(instant)</\(field)>"
         case .date(let date): line += "<\(field) date=\"\(date)\">\(date)T00:00:00</\(field)>"
         default: line += "<\(field)>\(xml(MarketoValues.text(value)))</\(field)>"
@@ -115,7 +130,9 @@ public struct GeneratedExport: Sendable {
   private func writeCMT(to folder: String) throws -> Int {
     var types: [String: [String: String]] = [:]
     let data = try OutputFile(path: folder + "/data.xml")
-    try data.write("<entities xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n")
+    try data.write(
+      "<entities xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n"
+    )
     var total = 0
     for table in generator.tables {
       try data.write("  <entity name=\"\(table.entity)\" displayname=\"\(table.entity)\">\n    <records>\n")

@@ -68,10 +68,16 @@ public struct OrgGenerator: Sendable {
     GUID(naming: "generated|\(seed)|\(entity)|\(index)")
   }
 
-  static let firstNames = ["Ana", "Ben", "Chloe", "Dmitri", "Elif", "Farah", "Goran", "Hana", "Ivan", "Jade", "Kenji", "Lena"]
-  static let lastNames = ["Ruiz", "Okafor", "Nguyen", "Schmidt", "Kowalski", "Haddad", "Larsen", "Moreau", "Tanaka", "O'Brien"]
+  static let firstNames = [
+    "Ana", "Ben", "Chloe", "Dmitri", "Elif", "Farah", "Goran", "Hana", "Ivan", "Jade", "Kenji", "Lena",
+  ]
+  static let lastNames = [
+    "Ruiz", "Okafor", "Nguyen", "Schmidt", "Kowalski", "Haddad", "Larsen", "Moreau", "Tanaka", "O'Brien",
+  ]
   static let cities = ["Seattle", "Lyon", "Munich", "Osaka", "Austin", "Toronto", "Porto"]
-  static let industries: [(Int64, String)] = [(1, "Accounting"), (7, "Consulting"), (16, "Financial"), (20, "Manufacturing")]
+  static let industries: [(Int64, String)] = [
+    (1, "Accounting"), (7, "Consulting"), (16, "Financial"), (20, "Manufacturing"),
+  ]
   static let sources: [(Int64, String)] = [(1, "Advertisement"), (6, "Seminar"), (7, "Trade Show"), (8, "Web")]
 
   func row(_ entity: String, _ index: Int, _ random: inout Random) -> Record {
@@ -151,7 +157,8 @@ public struct OrgGenerator: Sendable {
       choice("cr123_phase", [(100_000_000, "Planning"), (100_000_001, "Delivery"), (100_000_002, "Closed")])
       lookup("cr123_accountid", "account", label: "Company")
     }
-    return Record(entity: entity, id: id(entity, index), fields: fields, labels: labels, origin: SourcePosition(file: "generated"))
+    return Record(
+      entity: entity, id: id(entity, index), fields: fields, labels: labels, origin: SourcePosition(file: "generated"))
   }
 
   /// Changes 1–3 text or number columns and bumps the row version, as an edit in Dynamics would.
@@ -171,7 +178,9 @@ public struct OrgGenerator: Sendable {
       default: break
       }
     }
-    if case .integer(let version) = record.fields["versionnumber"] { record.fields["versionnumber"] = .integer(version + 1) }
+    if case .integer(let version) = record.fields["versionnumber"] {
+      record.fields["versionnumber"] = .integer(version + 1)
+    }
   }
 
   func decimal(_ text: String) -> FieldValue { ExactDecimal(text).map(FieldValue.decimal) ?? .null }

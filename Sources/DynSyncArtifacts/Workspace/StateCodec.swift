@@ -33,7 +33,9 @@ public enum StateCodec {
       ("entity", JSONText.string(record.entity)), ("id", JSONText.string(record.id.description)),
       ("fields", JSONText.object(record.fields.map { ($0.key, encode($0.value)) })),
     ]
-    if !record.labels.isEmpty { members.append(("labels", JSONText.object(record.labels.map { ($0.key, JSONText.string($0.value)) }))) }
+    if !record.labels.isEmpty {
+      members.append(("labels", JSONText.object(record.labels.map { ($0.key, JSONText.string($0.value)) })))
+    }
     if let version = record.version { members.append(("version", JSONText.string(String(version)))) }
     return JSONText.object(members) + "\n"
   }

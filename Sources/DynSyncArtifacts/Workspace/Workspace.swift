@@ -49,8 +49,9 @@ public struct Workspace: Sendable {
     return names.compactMap { name in name.count == 6 && name.allSatisfy(\.isNumber) ? Int(name) : nil }.sorted()
   }
 
-  /// Removes the `state/` folder of every batch but the newest `keep` ones. Only the latest state
-  /// is ever read; the ones before it are kept as a fallback, not as history (each batch keeps
+  /// Removes the `state/` folder of every batch but the newest `keep` ones.
+  ///
+  /// Only the latest state is ever read; the ones before it are kept as a fallback, not as history (each batch keeps
   /// its change sets and import files). A folder is renamed aside before it is removed, so an
   /// interrupted removal never leaves a half state where a whole one is expected.
   public func pruneStates(keeping keep: Int) throws {

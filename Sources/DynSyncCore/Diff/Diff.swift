@@ -115,7 +115,8 @@ public enum Differ {
       if changed.isEmpty {
         counts.unchanged += 1
       } else {
-        changes.append(RecordChange(operation: .update, entity: entity, id: id, before: old, after: new, changed: changed))
+        changes.append(
+          RecordChange(operation: .update, entity: entity, id: id, before: old, after: new, changed: changed))
         counts.updated += 1
         for change in changed { counts.fieldChanges[change.field, default: 0] += 1 }
       }
@@ -144,7 +145,9 @@ public enum Differ {
   ///
   /// Equal row versions settle it at once; otherwise every compared column is looked at, a column
   /// present on one side only being a change from or to null.
-  public static func fieldChanges(from old: Record, to new: Record, options: DiffOptions = DiffOptions()) -> [FieldChange] {
+  public static func fieldChanges(from old: Record, to new: Record, options: DiffOptions = DiffOptions())
+    -> [FieldChange]
+  {
     if let oldVersion = old.version, oldVersion == new.version { return [] }
     var changes: [FieldChange] = []
     for field in Set(old.fields.keys).union(new.fields.keys) where options.compares(field, of: new.entity) {
@@ -163,7 +166,8 @@ extension Record {
     var merged = self
     for (field, value) in delta.fields { merged.fields[field] = value }
     merged.labels = delta.keepingLabels(from: self).labels.merging(labels) { new, _ in new }
-    for field in delta.fields.keys where merged.labels[field] != nil && delta.labels[field] == nil && self[field] != delta[field] {
+    for field in delta.fields.keys
+    where merged.labels[field] != nil && delta.labels[field] == nil && self[field] != delta[field] {
       merged.labels[field] = nil
     }
     merged.version = delta.version
@@ -176,7 +180,8 @@ extension Record {
   /// unchanged value is still right).
   public func keepingLabels(from earlier: Record) -> Record {
     var result = self
-    for (field, label) in earlier.labels where result.labels[field] == nil && fields[field] != nil && self[field] == earlier[field] {
+    for (field, label) in earlier.labels
+    where result.labels[field] == nil && fields[field] != nil && self[field] == earlier[field] {
       result.labels[field] = label
     }
     return result

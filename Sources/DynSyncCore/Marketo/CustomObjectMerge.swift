@@ -5,8 +5,9 @@ extension MarketoMerge {
     return true
   }
 
-  /// Custom objects: rows of custom tables linked to a lead, contact or account, directly or
-  /// through one other custom row (two levels deep, as Marketo supports). A row with no such link
+  /// Custom objects: rows of custom tables linked to a lead, contact or account.
+  ///
+  /// The link is direct, or through one other custom row (two levels deep, as Marketo supports). A row with no such link
   /// is not synced.
   func customObjects(_ dynamics: Snapshot, previous: [String: MarketoDataset], persons: [String: Int64])
     -> [String: MarketoDataset]

@@ -67,7 +67,8 @@ public enum EchoSuppression {
   public static func remembering(_ writes: [OutboundWrite], in pending: [GUID: Record]) -> [GUID: Record] {
     var result = pending
     for write in writes {
-      var record = result[write.id] ?? Record(entity: write.entity, id: write.id, origin: SourcePosition(file: "outbound"))
+      var record =
+        result[write.id] ?? Record(entity: write.entity, id: write.id, origin: SourcePosition(file: "outbound"))
       record.fields.merge(write.fields) { $1 }
       result[write.id] = record
     }

@@ -78,7 +78,9 @@ public struct FieldMapping: Sendable, Equatable, Codable {
 
   /// The documented default mapping of Marketo's Dynamics sync.
   public static let standard: FieldMapping = {
-    func both(_ dynamics: String, _ marketo: String) -> Field { Field(dynamics: dynamics, marketo: marketo, direction: .both) }
+    func both(_ dynamics: String, _ marketo: String) -> Field {
+      Field(dynamics: dynamics, marketo: marketo, direction: .both)
+    }
     func one(_ dynamics: String, _ marketo: String) -> Field { Field(dynamics: dynamics, marketo: marketo) }
     let personFields = [
       both("salutation", "salutation"), both("firstname", "firstName"), both("middlename", "middleName"),

@@ -16,10 +16,17 @@ public struct MarketoMerge: Sendable {
     self.mapping = mapping
   }
 
-  /// - Parameter unchangedAccounts: accounts this run did not change: persons of these keep the
-  ///   company fields they had, so a company field edited on the Marketo side stays until the
-  ///   account changes in Dynamics. Empty (the default) takes every account as changed.
-  public func merge(dynamics: Snapshot, previous: MarketoDatasets, unchangedAccounts: Set<GUID> = []) -> MarketoDatasets {
+  /// The Marketo-side datasets for the org as it stands in `dynamics`.
+  ///
+  /// - Parameters:
+  ///   - dynamics: the org's whole current state, every table full.
+  ///   - previous: what the last run produced (empty for the initial sync).
+  ///   - unchangedAccounts: accounts this run did not change: persons of these keep the company
+  ///     fields they had, so a company field edited on the Marketo side stays until the account
+  ///     changes in Dynamics. Empty (the default) takes every account as changed.
+  /// - Returns: the merged datasets, which are also the next run's `previous`.
+  public func merge(dynamics: Snapshot, previous: MarketoDatasets, unchangedAccounts: Set<GUID> = []) -> MarketoDatasets
+  {
     var result = MarketoDatasets()
     let accounts = dynamics.tables["account"]?.records ?? [:]
     let users = dynamics.tables["systemuser"]?.records ?? [:]
@@ -29,9 +36,11 @@ public struct MarketoMerge: Sendable {
       previous.salesUsers, current: rows(of: users, entity: "systemuser", key: MarketoField.externalSalesPersonID),
       present: Set(users.keys.map(\.description)), filtered: [])
     result.teams = teamRows(dynamics, previous: previous.teams)
-    let (companies, filteredCompanies) = filteredRows(of: accounts, entity: "account", key: MarketoField.externalCompanyID)
+    let (companies, filteredCompanies) = filteredRows(
+      of: accounts, entity: "account", key: MarketoField.externalCompanyID)
     result.companies = carryOver(
-      previous.companies, current: companies, present: Set(accounts.keys.map(\.description)), filtered: filteredCompanies)
+      previous.companies, current: companies, present: Set(accounts.keys.map(\.description)),
+      filtered: filteredCompanies)
     result.persons = persons(
       dynamics, previous: previous.persons, accounts: accounts, users: users, teams: teams,
       unchangedAccounts: unchangedAccounts)

@@ -1,7 +1,8 @@
 /// Turns Dynamics values into Marketo field values.
 public enum MarketoValues {
-  /// The mapped fields of `record`: choices as their labels with the integer kept beside them in
-  /// `<name>Value`, multi-selects as `;`-joined labels, dates and times as ISO 8601 text, lookups
+  /// The mapped fields of `record`, as Marketo holds them.
+  ///
+  /// Choices as their labels with the integer kept beside them in `<name>Value`, multi-selects as `;`-joined labels, dates and times as ISO 8601 text, lookups
   /// as their id. Columns the record does not carry, or carries as null, are left out: exports
   /// differ in whether they write nulls, and to Marketo both are an empty field.
   static func mapped(_ record: Record, _ fields: [FieldMapping.Field]) -> MarketoRow {

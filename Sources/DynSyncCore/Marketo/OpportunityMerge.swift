@@ -34,8 +34,9 @@ extension MarketoMerge {
       previous, current: current, present: Set(opportunities.keys.map(\.description)), filtered: filtered)
   }
 
-  /// Opportunity roles: the potential customer when it is a contact, and one per stakeholder
-  /// (`connection` rows from an opportunity to a contact, or `customeropportunityrole` rows).
+  /// Opportunity roles: the potential customer when it is a contact, and one per stakeholder.
+  ///
+  /// Stakeholders are `connection` rows from an opportunity to a contact, or `customeropportunityrole` rows.
   /// Only contacts that are persons get roles; a role that disappears stays, flagged deleted.
   func roles(_ dynamics: Snapshot, previous: MarketoDataset, persons: [String: Int64]) -> MarketoDataset {
     let opportunities = dynamics.tables["opportunity"]?.records ?? [:]

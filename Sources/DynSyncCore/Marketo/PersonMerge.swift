@@ -98,7 +98,8 @@ extension MarketoMerge {
 
   /// Whether a lead counts as synced for qualification: its record passes the filter now, or,
   /// when it is no longer exported, its person was syncing.
-  func leadIsSynced(_ leadID: String, leads: [GUID: Record], previous: MarketoDataset, registry: PersonRegistry) -> Bool {
+  func leadIsSynced(_ leadID: String, leads: [GUID: Record], previous: MarketoDataset, registry: PersonRegistry) -> Bool
+  {
     if let id = GUID(leadID), let lead = leads[id] { return MarketoValues.passesFilter(lead) }
     guard let personID = registry.personByDynamicsID[leadID], let row = previous.rows[String(personID)] else {
       return false

@@ -63,7 +63,9 @@ public struct TwoWayOutcome: Sendable {
   public var rejects: [InputError]
 }
 
-/// Two-way sync of leads and contacts (rules in `docs/sync-rules.md`):
+/// Two-way sync of leads and contacts.
+///
+/// The rules, in `docs/sync-rules.md`:
 /// - only fields mapped `both` are written back; company fields edited on a person stay local;
 /// - a field changed on both sides since the last batch is a conflict: Marketo wins for leads,
 ///   Dynamics for contacts, unless the field's `prefer` says otherwise (`newest` compares the
@@ -77,12 +79,16 @@ public struct TwoWaySync: Sendable {
     self.mapping = mapping
   }
 
+  /// Applies the Marketo-side edits onto the merged datasets and works out the Dynamics writes.
+  ///
   /// - Parameters:
+  ///   - edits: the rows of the Marketo changes file.
   ///   - merged: the Marketo datasets after this run's Dynamics changes.
   ///   - previous: the Marketo datasets of the last batch (what Marketo held then).
   ///   - dynamics: the org's state after this run's export.
   ///   - dynamicsChanges: the columns Dynamics changed this run, by record (echoes left out).
   ///   - pendingWrites: what dynsync wrote earlier and Dynamics does not show yet.
+  /// - Returns: the Marketo datasets after the edits, the writes for Dynamics, conflicts and rejects.
   public func apply(
     edits: [MarketoEdit], merged: MarketoDatasets, previous: MarketoDatasets, dynamics: Snapshot,
     dynamicsChanges: [GUID: Set<String>], pendingWrites: [GUID: Record] = [:]
@@ -106,7 +112,9 @@ public struct TwoWaySync: Sendable {
         if edit.requestsDynamicsCreate {
           createLead(for: edit, personID: personID, into: &outcome, writes: &writes, order: &order)
         } else {
-          reject("unknown person id \(personID): not a person dynsync created (a Marketo-only person needs syncToDynamics=true to be created as a lead)")
+          reject(
+            "unknown person id \(personID): not a person dynsync created (a Marketo-only person needs syncToDynamics=true to be created as a lead)"
+          )
         }
         continue
       }
@@ -128,7 +136,8 @@ public struct TwoWaySync: Sendable {
 
       for column in edit.values.keys.sorted() where !MarketoEdit.rowColumns.contains(column) {
         guard let text = edit.values[column] else { continue }
-        let choiceColumn = column.hasSuffix(MarketoField.choiceValueSuffix)
+        let choiceColumn =
+          column.hasSuffix(MarketoField.choiceValueSuffix)
           ? String(column.dropLast(MarketoField.choiceValueSuffix.count)) : nil
         guard let field = twoWay.first(where: { $0.marketo == column || $0.marketo == choiceColumn }) else {
           if companyFields.contains(column) {
@@ -146,7 +155,9 @@ public struct TwoWaySync: Sendable {
           continue
         }
         guard MarketoValues.text(before[column] ?? .null) != text else { continue }
-        guard let value = dynamicsValue(text, byValue: choiceColumn != nil, field: field, entity: entity, dynamics: dynamics)
+        guard
+          let value = dynamicsValue(
+            text, byValue: choiceColumn != nil, field: field, entity: entity, dynamics: dynamics)
         else {
           reject("field \"\(column)\": \"\(text)\" is not a value Dynamics \(entity).\(field.dynamics) can hold")
           continue
@@ -160,7 +171,8 @@ public struct TwoWaySync: Sendable {
           guard winner == "marketo" else { continue }
         }
         let labels = record?.labels[field.dynamics].map { [field.dynamics: $0] } ?? [:]
-        var shown = Record(entity: entity, id: id, fields: [field.dynamics: value], labels: labels, origin: edit.position)
+        var shown = Record(
+          entity: entity, id: id, fields: [field.dynamics: value], labels: labels, origin: edit.position)
         if case .optionSet = value, choiceColumn == nil { shown.labels[field.dynamics] = text }
         for (name, marketoValue) in MarketoValues.mapped(shown, [field]) { person[name] = marketoValue }
         if value.isNull { person[field.marketo] = nil }
@@ -177,7 +189,9 @@ public struct TwoWaySync: Sendable {
   }
 
   /// Fields blocked from CRM updates keep the value Marketo had, whatever Dynamics did.
-  func keepBlockedFields(_ marketo: inout MarketoDatasets, previous: MarketoDatasets, dynamicsChanges: [GUID: Set<String>]) {
+  func keepBlockedFields(
+    _ marketo: inout MarketoDatasets, previous: MarketoDatasets, dynamicsChanges: [GUID: Set<String>]
+  ) {
     for (key, row) in marketo.persons.rows {
       guard let before = previous.persons.rows[key], case .string(let type) = row[MarketoField.microsoftType] else {
         continue

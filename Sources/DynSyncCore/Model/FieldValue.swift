@@ -96,13 +96,27 @@ public enum FieldValue: Sendable, Hashable {
     }
     switch self {
     case .null: hasher.combine(1 as UInt8)
-    case .string(let value): hasher.combine(2 as UInt8); hasher.combine(value)
-    case .boolean(let value): hasher.combine(3 as UInt8); hasher.combine(value)
-    case .dateTime(let value): hasher.combine(4 as UInt8); hasher.combine(value)
-    case .date(let value): hasher.combine(5 as UInt8); hasher.combine(value)
-    case .multiSelect(let value): hasher.combine(6 as UInt8); hasher.combine(value)
-    case .lookup(let value): hasher.combine(7 as UInt8); hasher.combine(value.id)
-    case .guid(let value): hasher.combine(7 as UInt8); hasher.combine(value)
+    case .string(let value):
+      hasher.combine(2 as UInt8)
+      hasher.combine(value)
+    case .boolean(let value):
+      hasher.combine(3 as UInt8)
+      hasher.combine(value)
+    case .dateTime(let value):
+      hasher.combine(4 as UInt8)
+      hasher.combine(value)
+    case .date(let value):
+      hasher.combine(5 as UInt8)
+      hasher.combine(value)
+    case .multiSelect(let value):
+      hasher.combine(6 as UInt8)
+      hasher.combine(value)
+    case .lookup(let value):
+      hasher.combine(7 as UInt8)
+      hasher.combine(value.id)
+    case .guid(let value):
+      hasher.combine(7 as UInt8)
+      hasher.combine(value)
     case .integer, .decimal, .optionSet: break
     }
   }

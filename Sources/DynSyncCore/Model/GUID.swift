@@ -38,8 +38,10 @@ public struct GUID: Hashable, Comparable, Sendable, CustomStringConvertible {
     self.low = low
   }
 
-  /// A name-based id: the same name always gives the same id (for rows that have no id of their
-  /// own in the export, such as many-to-many associations). Two 64-bit FNV-1a hashes, seeded apart.
+  /// A name-based id: the same name always gives the same id.
+  ///
+  /// For rows that have no id of their own in the export, such as many-to-many associations.
+  /// Two 64-bit FNV-1a hashes, seeded apart.
   public init(naming name: String) {
     var high: UInt64 = 0xcbf2_9ce4_8422_2325
     var low: UInt64 = 0x6c62_272e_07bb_0142

@@ -25,7 +25,7 @@ public struct Record: Sendable, Equatable {
   /// The table's logical name (`account`, `cr123_project`).
   public var entity: String
   public var id: GUID
-  /// Column logical name → value. Absent and `.null` mean the same thing to the diff.
+  /// Column logical name → value; absent and `.null` mean the same thing to the diff.
   public var fields: [String: FieldValue]
   /// Column logical name → formatted label from the export; display only, never compared.
   public var labels: [String: String]

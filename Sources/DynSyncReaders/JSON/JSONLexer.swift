@@ -91,12 +91,15 @@ final class JSONLexer {
       for index in stride(from: 0, to: bytes.count, by: 2) {
         units.append(
           state.bigEndian
-            ? UInt16(bytes[index]) << 8 | UInt16(bytes[index + 1]) : UInt16(bytes[index + 1]) << 8 | UInt16(bytes[index]))
+            ? UInt16(bytes[index]) << 8 | UInt16(bytes[index + 1])
+            : UInt16(bytes[index + 1]) << 8 | UInt16(bytes[index]))
       }
       // Keep a high surrogate at the end for the next chunk, where its pair is.
       if count > 0, let last = units.last, (0xD800..<0xDC00).contains(last) {
         units.removeLast()
-        state.carry = (state.bigEndian ? [UInt8(last >> 8), UInt8(last & 0xFF)] : [UInt8(last & 0xFF), UInt8(last >> 8)]) + state.carry
+        state.carry =
+          (state.bigEndian ? [UInt8(last >> 8), UInt8(last & 0xFF)] : [UInt8(last & 0xFF), UInt8(last >> 8)])
+          + state.carry
       }
       let utf8 = Array(String(decoding: units, as: UTF16.self).utf8)
       if utf8.isEmpty && count > 0 { continue }

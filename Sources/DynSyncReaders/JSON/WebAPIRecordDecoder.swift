@@ -150,7 +150,8 @@ struct WebAPIRecordDecoder: Sendable {
       : DataverseCatalog.entityCandidates(forSetName: entryContext.entitySet)[0]
     guard let idText, let id = GUID(idText) else {
       return .reject(
-        InputError(at: position, entity: entity, recordID: idText, reason: "$deletedEntity entry without a GUID \"id\""))
+        InputError(at: position, entity: entity, recordID: idText, reason: "$deletedEntity entry without a GUID \"id\"")
+      )
     }
     return .deletion(Deletion(entity: entity, id: id, reason: reason, origin: position))
   }

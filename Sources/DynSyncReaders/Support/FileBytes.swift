@@ -1,7 +1,7 @@
 import DynSyncCore
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// A file read in fixed-size chunks, so that memory stays bounded whatever the file's size.

@@ -11,7 +11,9 @@ enum ValueInference {
       return DataverseCatalog.isDateOnly(field) ? .date(instant.utcDate) : .dateTime(instant)
     }
     // Multi-select choices are the one string column Dataverse formats with labels.
-    if label != nil || text.utf8.contains(UInt8(ascii: ",")), let choices = multiSelect(text) { return .multiSelect(choices) }
+    if label != nil || text.utf8.contains(UInt8(ascii: ",")), let choices = multiSelect(text) {
+      return .multiSelect(choices)
+    }
     return .string(text)
   }
 

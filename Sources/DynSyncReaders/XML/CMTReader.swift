@@ -134,7 +134,8 @@ public struct CMTReader: Sendable {
   static func value(_ attributes: [String: String], of field: CMTSchema.Field) -> Result<FieldValue, ValueMismatch> {
     guard let text = attributes["value"], !text.isEmpty else { return .success(.null) }
     func mismatch() -> Result<FieldValue, ValueMismatch> {
-      .failure(ValueMismatch(reason: "value \"\(text)\" of \"\(field.name)\" does not fit its schema type \(field.type)"))
+      .failure(
+        ValueMismatch(reason: "value \"\(text)\" of \"\(field.name)\" does not fit its schema type \(field.type)"))
     }
     switch field.type {
     case "string", "memo":

@@ -1,13 +1,17 @@
 import DynSyncCore
 
-/// The `data_schema.xml` of a Configuration Migration tool export: each table's primary id
-/// column, column types and many-to-many relationships. Small, so it is read whole.
+/// The `data_schema.xml` of a Configuration Migration tool export.
+///
+/// It gives each table's primary id column, column types and many-to-many relationships. It is
+/// small, so it is read whole.
 public struct CMTSchema: Sendable, Equatable {
   public struct Field: Sendable, Equatable {
     public var name: String
-    /// The CMT type name: `string`, `number`, `bigint`, `decimal`, `float`, `money`, `bool`,
-    /// `datetime`, `guid`, `optionsetvalue`, `optionsetvaluecollection`, `state`, `status`,
-    /// `entityreference`, `owner`, `customer`, `partylist`, …
+    /// The CMT type name.
+    ///
+    /// Seen: `string`, `number`, `bigint`, `decimal`, `float`, `money`, `bool`, `datetime`,
+    /// `guid`, `optionsetvalue`, `optionsetvaluecollection`, `state`, `status`, `entityreference`,
+    /// `owner`, `customer`, `partylist`.
     public var type: String
     /// Pipe-separated target tables of a lookup (`account|contact`).
     public var lookupType: String?

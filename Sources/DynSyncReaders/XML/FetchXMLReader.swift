@@ -43,7 +43,9 @@ public struct FetchXMLReader: Sendable {
       guard let resolved else {
         throw InputError(
           at: row.position,
-          reason: "cannot tell which table this result is of: no paging cookie and no <xxxid> column; pass the table name (--entity)")
+          reason:
+            "cannot tell which table this result is of: no paging cookie and no <xxxid> column; pass the table name (--entity)"
+        )
       }
       entity = resolved
       let event = row.decode(entity: resolved)

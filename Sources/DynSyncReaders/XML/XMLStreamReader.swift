@@ -155,7 +155,9 @@ final class XMLStreamReader {
         if starts(with: "<!DOCTYPE") || starts(with: "<!doctype") {
           throw InputError(
             file: path, line: line,
-            reason: "document type declarations (DOCTYPE) are refused: exports never need one, and a DTD can pull in external files or expand entities without bound")
+            reason:
+              "document type declarations (DOCTYPE) are refused: exports never need one, and a DTD can pull in external files or expand entities without bound"
+          )
         }
         let closing: String
         if starts(with: "<?") {

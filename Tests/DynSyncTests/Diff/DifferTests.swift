@@ -10,7 +10,8 @@ struct DifferTests {
   func account(_ id: GUID, _ fields: [String: FieldValue], labels: [String: String] = [:], version: Int64? = nil)
     -> Record
   {
-    Record(entity: "account", id: id, fields: fields, labels: labels, version: version, origin: SourcePosition(file: "x"))
+    Record(
+      entity: "account", id: id, fields: fields, labels: labels, version: version, origin: SourcePosition(file: "x"))
   }
 
   func snapshot(_ records: [Record], deletions: [GUID] = [], kind: ExportKind = .full, rejects: [InputError] = [])

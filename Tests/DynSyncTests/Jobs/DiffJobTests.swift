@@ -86,7 +86,8 @@ struct DiffJobTests {
   func killedMidway(fault: String) throws {
     let folder = try TemporaryFolder()
     let batch = folder.path + "/batch"
-    let arguments = ["diff", "--quiet", "--previous"] + Self.previous + ["--current"] + Self.current + ["--out", batch]
+    let arguments =
+      ["diff", "--quiet", "--previous"] + Self.previous + ["--current"] + Self.current + ["--out", batch]
     let crashed = try runDynsync(arguments, environment: ["DYNSYNC_FAULT": fault])
     #expect(crashed == 137)
     #expect(!FileManager.default.fileExists(atPath: batch), "nothing that looks like a batch")
@@ -103,7 +104,9 @@ func runDynsync(_ arguments: [String], environment: [String: String] = [:]) thro
 }
 
 /// Runs the built `dynsync` executable and returns its exit status and what it printed on stdout.
-func runDynsyncCapturing(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+func runDynsyncCapturing(_ arguments: [String], environment: [String: String] = [:]) throws -> (
+  status: Int32, output: String
+) {
   let result = try runProgram(dynsyncExecutable(), arguments, environment: environment)
   return (result.status, result.output)
 }
@@ -128,7 +131,9 @@ func runProgram(_ executable: URL, _ arguments: [String], environment: [String: 
   let data = output.fileHandleForReading.readDataToEndOfFile()
   process.waitUntilExit()
   while !errorData.isSet { usleep(1_000) }
-  return (process.terminationStatus, String(decoding: data, as: UTF8.self), String(decoding: errorData.value, as: UTF8.self))
+  return (
+    process.terminationStatus, String(decoding: data, as: UTF8.self), String(decoding: errorData.value, as: UTF8.self)
+  )
 }
 
 /// Data handed from one thread to another.

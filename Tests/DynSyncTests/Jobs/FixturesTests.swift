@@ -25,8 +25,10 @@ struct FixturesTests {
     for rule in rules {
       let matching = cases.filter { $0.definition.rule == rule }
       #expect(!matching.isEmpty, "no fixture case for the rule \"\(rule)\"")
-      let slug = rule.lowercased().replacingOccurrences(of: " → ", with: "-to-").replacingOccurrences(of: " ", with: "-")
-        .replacingOccurrences(of: "de-duplication", with: "deduplication")
+      let slug = rule.lowercased().replacingOccurrences(of: " → ", with: "-to-").replacingOccurrences(
+        of: " ", with: "-"
+      )
+      .replacingOccurrences(of: "de-duplication", with: "deduplication")
       #expect(matching.contains { $0.name.hasPrefix(slug) }, "the case for \"\(rule)\" is not named after it")
     }
   }

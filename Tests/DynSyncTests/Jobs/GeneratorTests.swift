@@ -27,7 +27,8 @@ struct GeneratorTests {
   func determinismAndMutation() throws {
     let folder = try TemporaryFolder()
     for name in ["a", "b"] {
-      try GeneratedExport(generator: OrgGenerator(records: 2_000, seed: 9), format: .webAPI).write(to: folder.path + "/" + name)
+      try GeneratedExport(generator: OrgGenerator(records: 2_000, seed: 9), format: .webAPI).write(
+        to: folder.path + "/" + name)
     }
     #expect(try DiffJobTests.contents(of: folder.path + "/a") == DiffJobTests.contents(of: folder.path + "/b"))
     let mutated = OrgGenerator(records: 2_000, seed: 9, mutation: .init(creates: 0.02, updates: 0.1, deletes: 0.02))

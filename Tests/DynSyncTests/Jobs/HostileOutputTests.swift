@@ -9,13 +9,17 @@ struct HostileOutputTests {
     let folder = try TemporaryFolder()
     try folder.write(
       "export/data_schema.xml",
-      #"<entities><entity name="../../evil" primaryidfield="evilid"><fields><field name="evilid" type="guid"/><field name="name" type="string"/></fields></entity></entities>"#)
+      #"<entities><entity name="../../evil" primaryidfield="evilid"><fields><field name="evilid" type="guid"/><field name="name" type="string"/></fields></entity></entities>"#
+    )
     try folder.write(
       "export/data.xml",
-      #"<entities><entity name="../../evil"><records><record id="aaaa0001-0001-ef11-8409-000d3a8f1a01"><field name="name" value="x"/></record></records></entity></entities>"#)
-    guard case .batch(_, let path, _, _) = try SyncJob(
-      workspace: Workspace(root: folder.path + "/ws"), exports: [folder.path + "/export"]
-    ).run() else {
+      #"<entities><entity name="../../evil"><records><record id="aaaa0001-0001-ef11-8409-000d3a8f1a01"><field name="name" value="x"/></record></records></entity></entities>"#
+    )
+    guard
+      case .batch(_, let path, _, _) = try SyncJob(
+        workspace: Workspace(root: folder.path + "/ws"), exports: [folder.path + "/export"]
+      ).run()
+    else {
       Issue.record("no batch")
       return
     }
@@ -29,7 +33,8 @@ struct HostileOutputTests {
   func writeError() throws {
     let folder = try TemporaryFolder()
     let workspace = folder.path + "/ws"
-    _ = try SyncJob(workspace: Workspace(root: workspace), exports: [FixturePath.sample("contoso/01-initial/webapi")]).run()
+    _ = try SyncJob(workspace: Workspace(root: workspace), exports: [FixturePath.sample("contoso/01-initial/webapi")])
+      .run()
     // Files may not grow past 64 KB: the state of the next batch cannot be written.
     let command =
       "trap '' XFSZ; ulimit -f 64; exec '\(dynsyncExecutable().path)' sync --quiet --workspace '\(workspace)' '\(FixturePath.sample("contoso/02-next/webapi"))'"
@@ -38,6 +43,7 @@ struct HostileOutputTests {
     #expect(message.hasPrefix("dynsync: error: "))
     #expect(message.contains("write failed: File too large"), "\(message)")
     #expect(try Workspace(root: workspace).batchNumbers() == [1])
-    #expect(try FileManager.default.contentsOfDirectory(atPath: workspace + "/batches").filter { $0.hasPrefix(".") }.isEmpty)
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: workspace + "/batches").filter { $0.hasPrefix(".") }.isEmpty)
   }
 }

@@ -22,7 +22,8 @@ struct SyncJobTests {
     }
     #expect(first.totals.created == 274 && first.totals.updated == 0 && first.totals.deleted == 0)
     #expect(firstManifest.previousBatch == nil)
-    let initialPersons = try String(contentsOfFile: workspace + "/batches/000001/marketo/persons-001.csv", encoding: .utf8)
+    let initialPersons = try String(
+      contentsOfFile: workspace + "/batches/000001/marketo/persons-001.csv", encoding: .utf8)
     // 90 contacts less 6 with the filter No, 70 leads less 4.
     #expect(initialPersons.split(separator: "\r\n").count == 1 + 150, "every synced lead and contact is imported")
 
@@ -52,7 +53,8 @@ struct SyncJobTests {
     let workspace = folder.path + "/ws"
     let delta = try folder.write(
       "delta/contacts.json",
-      #"{"@odata.context":"https://x/api/data/v9.2/$metadata#contacts/$delta","value":[{"jobtitle":"Chief Buyer","contactid":"0000cccc-0000-0000-0000-000000000001"}]}"#)
+      #"{"@odata.context":"https://x/api/data/v9.2/$metadata#contacts/$delta","value":[{"jobtitle":"Chief Buyer","contactid":"0000cccc-0000-0000-0000-000000000001"}]}"#
+    )
     for exports in [Self.initial, Self.next, [delta]] {
       _ = try SyncJob(workspace: Workspace(root: workspace), exports: exports, keptStates: 2).run()
     }
@@ -85,11 +87,14 @@ struct SyncJobTests {
     }
     let contact = try #require(diff.tables.first { $0.entity == "contact" })
     #expect(contact.counts.updated == 1 && contact.counts.deleted == 1 && contact.counts.created == 0)
-    #expect(contact.changes.first { $0.operation == .update }?.after?["lastname"] == .string("Moreau"), "columns the delta lacks are kept")
+    #expect(
+      contact.changes.first { $0.operation == .update }?.after?["lastname"] == .string("Moreau"),
+      "columns the delta lacks are kept")
     let state = try Workspace(root: workspace).latestState().state
     #expect(state.dynamics.tables["contact"]?.records.count == 89)
     #expect(state.dynamics.tables["account"]?.records.count == 40, "tables the delta does not hold stay")
-    let deleted = try #require(state.marketo.persons.rows.values.first { $0["msftId"] == .string("0000cccc-0000-0000-0000-000000000002") })
+    let deleted = try #require(
+      state.marketo.persons.rows.values.first { $0["msftId"] == .string("0000cccc-0000-0000-0000-000000000002") })
     #expect(deleted["msftIsDeleted"] == .boolean(true))
   }
 
@@ -100,7 +105,8 @@ struct SyncJobTests {
     _ = try sync(workspace, Self.initial)
     let truncated = try folder.write(
       "truncated/leads.json",
-      #"{"@odata.context":"https://contoso.crm.dynamics.com/api/data/v9.2/$metadata#leads","value":[{"lastname":"Only","leadid":"00001d2c-0000-0000-0000-000000000001"}]}"#)
+      #"{"@odata.context":"https://contoso.crm.dynamics.com/api/data/v9.2/$metadata#leads","value":[{"lastname":"Only","leadid":"00001d2c-0000-0000-0000-000000000001"}]}"#
+    )
     #expect {
       _ = try sync(workspace, [truncated])
     } throws: { error in
@@ -134,7 +140,9 @@ struct SyncJobTests {
     #expect(try Workspace(root: crashed).batchNumbers() == [1], "the killed run left no batch")
     #expect(try runDynsync(arguments) == 0)
     #expect(try Workspace(root: crashed).batchNumbers() == [1, 2])
-    #expect(try DiffJobTests.contents(of: crashed + "/batches/000002") == DiffJobTests.contents(of: clean + "/batches/000002"))
+    #expect(
+      try DiffJobTests.contents(of: crashed + "/batches/000002") == DiffJobTests.contents(of: clean + "/batches/000002")
+    )
     let hidden = try FileManager.default.contentsOfDirectory(atPath: crashed + "/batches").filter { $0.hasPrefix(".") }
     #expect(hidden.isEmpty, "staging left by the killed run is swept")
   }

@@ -31,7 +31,8 @@ struct FieldMappingTests {
       _ = try MappingFile.load(path)
     } throws: { error in
       let error = try #require(error as? InputError)
-      return error.file == path && error.reason.contains("missing \"marketo\"") && error.reason.contains(".entities.contact[0]")
+      return error.file == path && error.reason.contains("missing \"marketo\"")
+        && error.reason.contains(".entities.contact[0]")
     }
   }
 

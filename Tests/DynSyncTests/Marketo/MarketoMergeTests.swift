@@ -10,7 +10,9 @@ struct Org {
   static let projectKind = 7, taskKind = 8
 
   @discardableResult
-  mutating func add(_ entity: String, _ id: GUID, _ fields: [String: FieldValue], labels: [String: String] = [:]) -> GUID {
+  mutating func add(_ entity: String, _ id: GUID, _ fields: [String: FieldValue], labels: [String: String] = [:])
+    -> GUID
+  {
     records.removeAll { $0.id == id }
     records.append(Record(entity: entity, id: id, fields: fields, labels: labels, origin: SourcePosition(file: "org")))
     return id
@@ -51,7 +53,9 @@ struct MarketoMergeTests {
 
   @Test(
     "the sync filter: absent, empty or Yes syncs; only No keeps a record out",
-    arguments: [(FieldValue?.none, true), (.some(.null), true), (.some(.boolean(true)), true), (.some(.boolean(false)), false)])
+    arguments: [
+      (FieldValue?.none, true), (.some(.null), true), (.some(.boolean(true)), true), (.some(.boolean(false)), false),
+    ])
   func filterStates(filter: FieldValue?, synced: Bool) {
     var org = Org()
     var fields: [String: FieldValue] = ["lastname": .string("Ruiz")]
@@ -111,7 +115,8 @@ struct MarketoMergeTests {
     arguments: [(true, true), (false, true), (true, false), (false, false)])
   func qualification(leadSyncs: Bool, contactSyncs: Bool) throws {
     var org = Org()
-    org.add("lead", lead1, ["lastname": .string("Ruiz"), "new_synctomkto": .boolean(leadSyncs), "statecode": .optionSet(0)])
+    org.add(
+      "lead", lead1, ["lastname": .string("Ruiz"), "new_synctomkto": .boolean(leadSyncs), "statecode": .optionSet(0)])
     let before = org.merge()
     let leadPerson = before.person(for: lead1)
     #expect((leadPerson != nil) == leadSyncs)
@@ -119,7 +124,10 @@ struct MarketoMergeTests {
     org.update(lead1, ["statecode": .optionSet(1), "statuscode": .optionSet(3)])
     org.add(
       "contact", contact1,
-      ["lastname": .string("Ruiz"), "originatingleadid": lookup("lead", lead1), "new_synctomkto": .boolean(contactSyncs)])
+      [
+        "lastname": .string("Ruiz"), "originatingleadid": lookup("lead", lead1),
+        "new_synctomkto": .boolean(contactSyncs),
+      ])
     let after = org.merge(after: before)
     switch (leadSyncs, contactSyncs) {
     case (true, true):
@@ -143,7 +151,12 @@ struct MarketoMergeTests {
   @Test("a team owner leaves the owner fields empty and records the team; a user fills them")
   func owners() throws {
     var org = Org()
-    let user = org.add("systemuser", Org.id(Org.userKind, 1), ["firstname": .string("Sam"), "lastname": .string("Admin"), "internalemailaddress": .string("sam@contoso.example")])
+    let user = org.add(
+      "systemuser", Org.id(Org.userKind, 1),
+      [
+        "firstname": .string("Sam"), "lastname": .string("Admin"),
+        "internalemailaddress": .string("sam@contoso.example"),
+      ])
     let team = org.add("team", Org.id(Org.teamKind, 1), ["name": .string("Sales")])
     org.add("lead", lead1, ["lastname": .string("A"), "ownerid": lookup("systemuser", user)])
     org.add("lead", Org.id(Org.leadKind, 2), ["lastname": .string("B"), "ownerid": lookup("team", team)])
@@ -160,12 +173,19 @@ struct MarketoMergeTests {
   @Test("an account change flows to every person of the account")
   func accountFlows() throws {
     var org = Org()
-    org.add("account", account1, ["name": .string("Litware"), "industrycode": .optionSet(7)], labels: ["industrycode": "Consulting"])
+    org.add(
+      "account", account1, ["name": .string("Litware"), "industrycode": .optionSet(7)],
+      labels: ["industrycode": "Consulting"])
     for n in 1...3 {
-      org.add("contact", Org.id(Org.contactKind, n), ["lastname": .string("P\(n)"), "parentcustomerid": lookup("account", account1)])
+      org.add(
+        "contact", Org.id(Org.contactKind, n),
+        ["lastname": .string("P\(n)"), "parentcustomerid": lookup("account", account1)])
     }
     let first = org.merge()
-    #expect(first.persons.rows.values.allSatisfy { $0["company"] == .string("Litware") && $0["industry"] == .string("Consulting") })
+    #expect(
+      first.persons.rows.values.allSatisfy {
+        $0["company"] == .string("Litware") && $0["industry"] == .string("Consulting")
+      })
     #expect(first.person(for: contact1)?["industryValue"] == .integer(7))
     org.update(account1, ["name": .string("Litware International")])
     let second = org.merge(after: first)
@@ -180,9 +200,16 @@ struct MarketoMergeTests {
     org.add("account", account1, ["name": .string("Litware")])
     org.add("contact", contact1, ["lastname": .string("Ruiz"), "parentcustomerid": lookup("account", account1)])
     let stakeholder = org.add("contact", Org.id(Org.contactKind, 2), ["lastname": .string("Okafor")])
-    let byContact = org.add("opportunity", Org.id(Org.opportunityKind, 1), ["name": .string("A"), "customerid": lookup("contact", contact1), "statecode": .optionSet(1)])
-    let byAccount = org.add("opportunity", Org.id(Org.opportunityKind, 2), ["name": .string("B"), "customerid": lookup("account", account1), "statecode": .optionSet(0)])
-    org.add("connection", Org.id(9, 1), ["record1id": lookup("opportunity", byAccount), "record2id": lookup("contact", stakeholder)], labels: ["record2roleid": "Decision Maker"])
+    let byContact = org.add(
+      "opportunity", Org.id(Org.opportunityKind, 1),
+      ["name": .string("A"), "customerid": lookup("contact", contact1), "statecode": .optionSet(1)])
+    let byAccount = org.add(
+      "opportunity", Org.id(Org.opportunityKind, 2),
+      ["name": .string("B"), "customerid": lookup("account", account1), "statecode": .optionSet(0)])
+    org.add(
+      "connection", Org.id(9, 1),
+      ["record1id": lookup("opportunity", byAccount), "record2id": lookup("contact", stakeholder)],
+      labels: ["record2roleid": "Decision Maker"])
     let datasets = org.merge()
     let first = try #require(datasets.opportunities.rows[byContact.description])
     #expect(first["externalCompanyId"] == .string(account1.description))
@@ -191,17 +218,31 @@ struct MarketoMergeTests {
     let roles = datasets.opportunityRoles.rows.values
     #expect(roles.count == 2)
     let contactPerson = try #require(datasets.person(for: contact1)?["id"])
-    #expect(roles.contains { $0["externalOpportunityId"] == .string(byContact.description) && $0["leadId"] == contactPerson && $0["role"] == .string("Potential Customer") })
-    #expect(roles.contains { $0["externalOpportunityId"] == .string(byAccount.description) && $0["role"] == .string("Decision Maker") })
-    #expect(!roles.contains { $0["externalOpportunityId"] == .string(byAccount.description) && $0["role"] == .string("Potential Customer") })
+    #expect(
+      roles.contains {
+        $0["externalOpportunityId"] == .string(byContact.description) && $0["leadId"] == contactPerson
+          && $0["role"] == .string("Potential Customer")
+      })
+    #expect(
+      roles.contains {
+        $0["externalOpportunityId"] == .string(byAccount.description) && $0["role"] == .string("Decision Maker")
+      })
+    #expect(
+      !roles.contains {
+        $0["externalOpportunityId"] == .string(byAccount.description) && $0["role"] == .string("Potential Customer")
+      })
   }
 
   @Test("custom objects linked one and two levels deep; unlinked rows are not synced")
   func customObjects() throws {
     var org = Org()
     org.add("account", account1, ["name": .string("Litware")])
-    let project = org.add("cr123_project", Org.id(Org.projectKind, 1), ["cr123_name": .string("P"), "cr123_accountid": lookup("account", account1)])
-    let task = org.add("cr123_task", Org.id(Org.taskKind, 1), ["cr123_name": .string("T"), "cr123_projectid": lookup("cr123_project", project)])
+    let project = org.add(
+      "cr123_project", Org.id(Org.projectKind, 1),
+      ["cr123_name": .string("P"), "cr123_accountid": lookup("account", account1)])
+    let task = org.add(
+      "cr123_task", Org.id(Org.taskKind, 1),
+      ["cr123_name": .string("T"), "cr123_projectid": lookup("cr123_project", project)])
     org.add("cr123_task", Org.id(Org.taskKind, 2), ["cr123_name": .string("orphan")])
     let datasets = org.merge()
     let projectRow = try #require(datasets.customObjects["cr123_project"]?.rows[project.description])

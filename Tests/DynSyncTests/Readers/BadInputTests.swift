@@ -11,7 +11,9 @@ struct BadInputTests {
   func malformedJSON() throws {
     let folder = try TemporaryFolder()
     let path = try folder.write(
-      "accounts.json", "{\(context),\n\"value\":[\n{\"name\":\"A\",\"accountid\":\"00000000-0000-0000-0000-000000000001\"},\n{\"name\" \"B\"}]}")
+      "accounts.json",
+      "{\(context),\n\"value\":[\n{\"name\":\"A\",\"accountid\":\"00000000-0000-0000-0000-000000000001\"},\n{\"name\" \"B\"}]}"
+    )
     #expect {
       _ = try readEvents(path)
     } throws: { error in
@@ -67,7 +69,8 @@ struct BadInputTests {
     let folder = try TemporaryFolder()
     let path = try folder.write(
       "accounts.json",
-      "{\(context),\"value\":[\n{\"name\":\"No id\"},\n{\"name\":\"B\",\"accountid\":\"00000000-0000-0000-0000-000000000002\"}]}")
+      "{\(context),\"value\":[\n{\"name\":\"No id\"},\n{\"name\":\"B\",\"accountid\":\"00000000-0000-0000-0000-000000000002\"}]}"
+    )
     let (events, summary) = try readEvents(path)
     #expect(events.records.count == 1)
     let reject = try #require(events.rejects.first)
@@ -82,10 +85,12 @@ struct BadInputTests {
   func duplicateID() throws {
     let folder = try TemporaryFolder()
     let first = try folder.write(
-      "p1.json", "{\(context),\"value\":[\n{\"name\":\"First\",\"accountid\":\"abcd0000-0000-0000-0000-000000000003\"}]}")
+      "p1.json",
+      "{\(context),\"value\":[\n{\"name\":\"First\",\"accountid\":\"abcd0000-0000-0000-0000-000000000003\"}]}")
     // The same id again, in upper case, on line 3 of another page.
     let second = try folder.write(
-      "p2.json", "{\(context),\"value\":[\n\n{\"name\":\"Second\",\"accountid\":\"ABCD0000-0000-0000-0000-000000000003\"}]}")
+      "p2.json",
+      "{\(context),\"value\":[\n\n{\"name\":\"Second\",\"accountid\":\"ABCD0000-0000-0000-0000-000000000003\"}]}")
     let snapshot = try loadSnapshot(from: [first, second])
     let record = try #require(snapshot.tables["account"]?.records[guid("abcd0000-0000-0000-0000-000000000003")])
     #expect(record["name"] == .string("First"))
@@ -139,7 +144,8 @@ struct BadInputTests {
     let folder = try TemporaryFolder()
     let path = try folder.write(
       "accounts.xml",
-      "<resultset morerecords=\"0\">\n<result><accountid>{AAAA0001-0001-EF11-8409-000D3A8F1A01}</accountid>\n<name>A</nam></result></resultset>")
+      "<resultset morerecords=\"0\">\n<result><accountid>{AAAA0001-0001-EF11-8409-000D3A8F1A01}</accountid>\n<name>A</nam></result></resultset>"
+    )
     #expect {
       _ = try readEvents(path)
     } throws: { error in

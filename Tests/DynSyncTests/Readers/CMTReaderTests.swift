@@ -18,7 +18,8 @@ struct CMTReaderTests {
     #expect(account["numberofemployees"] == .integer(250))
     #expect(account["creditonhold"] == .boolean(false))
     #expect(account["createdon"] == instant("2025-06-28T19:06:20Z"))
-    #expect(account["ownerid"] == .lookup(Lookup(entity: "systemuser", id: guid("5a5a5a5a-0001-0000-0000-000000000001"))))
+    #expect(
+      account["ownerid"] == .lookup(Lookup(entity: "systemuser", id: guid("5a5a5a5a-0001-0000-0000-000000000001"))))
     #expect(account.labels["ownerid"] == "Sam Admin")
 
     let contact = try #require(records.first { $0.entity == "contact" })
@@ -71,12 +72,15 @@ struct CMTReaderTests {
     func le32(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(value >> (8 * $0) & 0xFF) } }
     let crc = crc32(data)
     let name = Array("data.xml".utf8)
-    let local = [0x50, 0x4B, 0x03, 0x04] + le16(20) + le16(0) + le16(0) + le16(0) + le16(0) + le32(crc)
+    let local =
+      [0x50, 0x4B, 0x03, 0x04] + le16(20) + le16(0) + le16(0) + le16(0) + le16(0) + le32(crc)
       + le32(UInt32(data.count)) + le32(UInt32(data.count)) + le16(name.count) + le16(0) + name + data
-    let central = [0x50, 0x4B, 0x01, 0x02] + le16(20) + le16(20) + le16(0) + le16(0) + le16(0) + le16(0)
+    let central =
+      [0x50, 0x4B, 0x01, 0x02] + le16(20) + le16(20) + le16(0) + le16(0) + le16(0) + le16(0)
       + le32(crc) + le32(UInt32(data.count)) + le32(UInt32(data.count)) + le16(name.count) + le16(0) + le16(0)
       + le16(0) + le16(0) + le32(0) + le32(0) + name
-    zip = local + central + [0x50, 0x4B, 0x05, 0x06] + le16(0) + le16(0) + le16(1) + le16(1)
+    zip =
+      local + central + [0x50, 0x4B, 0x05, 0x06] + le16(0) + le16(0) + le16(1) + le16(1)
       + le32(UInt32(central.count)) + le32(UInt32(local.count)) + le16(0)
     try Data(zip).write(to: URL(fileURLWithPath: path))
     #expect {

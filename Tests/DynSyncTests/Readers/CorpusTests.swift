@@ -45,8 +45,10 @@ struct CorpusTests {
 
   @Test("numbers beyond Int64 and beyond double precision are kept exactly")
   func bigNumbers() throws {
-    let record = try #require(try loadSnapshot(from: [Self.root + "/number-beyond-int64"]).tables["account"]?.records.values.first)
-    guard case .decimal(let employees) = record["numberofemployees"], case .decimal(let revenue) = record["revenue"] else {
+    let record = try #require(
+      try loadSnapshot(from: [Self.root + "/number-beyond-int64"]).tables["account"]?.records.values.first)
+    guard case .decimal(let employees) = record["numberofemployees"], case .decimal(let revenue) = record["revenue"]
+    else {
       Issue.record("not decimals")
       return
     }
@@ -60,7 +62,8 @@ struct CorpusTests {
     let big = String(repeating: "x", count: 10 * 1024 * 1024)
     let path = try folder.write(
       "accounts.json",
-      #"{"@odata.context":"https://x/api/data/v9.2/$metadata#accounts","value":[{"description":"\#(big)","accountid":"aaaa0001-0001-ef11-8409-000d3a8f1a01"}]}"#)
+      #"{"@odata.context":"https://x/api/data/v9.2/$metadata#accounts","value":[{"description":"\#(big)","accountid":"aaaa0001-0001-ef11-8409-000d3a8f1a01"}]}"#
+    )
     let record = try #require(try loadSnapshot(from: [path]).tables["account"]?.records.values.first)
     #expect(record["description"] == .string(big))
   }

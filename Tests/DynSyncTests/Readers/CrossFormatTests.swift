@@ -5,7 +5,8 @@ import Testing
 struct CrossFormatTests {
   /// Columns both exports carry must read to equal values; association rows are left out, as
   /// CMT names them by their two sides and the Web API by the intersect row's own id.
-  @Test("Web API JSON, CMT and FetchXML exports of one org give equal canonical records", arguments: ["cmt", "fetchxml"])
+  @Test(
+    "Web API JSON, CMT and FetchXML exports of one org give equal canonical records", arguments: ["cmt", "fetchxml"])
   func sameOrg(format: String) throws {
     let webAPI = try loadSnapshot(from: [FixturePath.sample("contoso/01-initial/webapi")])
     let other = try loadSnapshot(from: [FixturePath.sample("contoso/01-initial/" + format)])

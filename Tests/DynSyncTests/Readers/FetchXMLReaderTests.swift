@@ -22,12 +22,18 @@ struct FetchXMLReaderTests {
     #expect(contoso["industrycode"] == .optionSet(7))
     #expect(contoso.labels["industrycode"] == "Consulting")
     #expect(contoso["donotemail"] == .boolean(false))
-    #expect(contoso["primarycontactid"] == .lookup(Lookup(entity: "contact", id: guid("cccc0001-0001-ef11-8409-000d3a8f1a01"))))
+    #expect(
+      contoso["primarycontactid"]
+        == .lookup(Lookup(entity: "contact", id: guid("cccc0001-0001-ef11-8409-000d3a8f1a01"))))
     if case .lookup(let lookup) = contoso["primarycontactid"] { #expect(lookup.entity == "contact") }
     #expect(contoso.labels["primarycontactid"] == "Ana Ruiz")
     #expect(contoso["createdon"] == instant("2025-03-04T18:02:40Z"), "user offsets are normalised to UTC")
     let fabrikam = records[1]
-    if case .lookup(let owner) = fabrikam["ownerid"] { #expect(owner.entity == "team") } else { Issue.record("no owner") }
+    if case .lookup(let owner) = fabrikam["ownerid"] {
+      #expect(owner.entity == "team")
+    } else {
+      Issue.record("no owner")
+    }
     #expect(fabrikam.fields["revenue"] == nil, "null columns are absent in FetchXML")
   }
 

@@ -14,7 +14,8 @@ struct HostileXMLTests {
       _ = try readEvents(path)
     } throws: { error in
       let error = try #require(error as? InputError)
-      return error.file == path && error.line == 2 && error.reason.contains("DOCTYPE") && error.reason.contains("refused")
+      return error.file == path && error.line == 2 && error.reason.contains("DOCTYPE")
+        && error.reason.contains("refused")
     }
     let snapshot = try loadSnapshot(from: [path])
     #expect(snapshot.tables.values.allSatisfy { $0.records.isEmpty })
@@ -27,7 +28,9 @@ struct HostileXMLTests {
   func bareEntityReference() throws {
     let folder = try TemporaryFolder()
     let path = try folder.write(
-      "x.xml", "<resultset><result><accountid>{AAAA0001-0001-EF11-8409-000D3A8F1A01}</accountid><name>&secret;</name></result></resultset>")
+      "x.xml",
+      "<resultset><result><accountid>{AAAA0001-0001-EF11-8409-000D3A8F1A01}</accountid><name>&secret;</name></result></resultset>"
+    )
     #expect(throws: InputError.self) { _ = try readEvents(path) }
   }
 }

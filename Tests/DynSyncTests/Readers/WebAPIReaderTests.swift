@@ -17,17 +17,26 @@ struct WebAPIReaderTests {
     #expect(litware.id.description == "aaaa0001-0001-ef11-8409-000d3a8f1a01")
     #expect(litware["name"] == .string("Litware, Inc. (sample)"))
     #expect(litware["revenue"] == decimal("20000"))
-    guard case .decimal(let revenue) = litware["revenue"] else { Issue.record("revenue not decimal"); return }
+    guard case .decimal(let revenue) = litware["revenue"] else {
+      Issue.record("revenue not decimal")
+      return
+    }
     #expect(revenue.written == "20000.0000")
     #expect(litware["industrycode"] == .optionSet(7))
     #expect(litware.labels["industrycode"] == "Consulting")
     #expect(litware["numberofemployees"] == .integer(250))
-    guard case .integer = litware["numberofemployees"] else { Issue.record("employees not integer"); return }
+    guard case .integer = litware["numberofemployees"] else {
+      Issue.record("employees not integer")
+      return
+    }
     #expect(litware["modifiedon"] == instant("2023-04-07T21:59:01Z"))
-    #expect(litware["ownerid"] == .lookup(Lookup(entity: "systemuser", id: guid("5a5a5a5a-0001-0000-0000-000000000001"))))
+    #expect(
+      litware["ownerid"] == .lookup(Lookup(entity: "systemuser", id: guid("5a5a5a5a-0001-0000-0000-000000000001"))))
     if case .lookup(let owner) = litware["ownerid"] { #expect(owner.entity == "systemuser") }
     #expect(litware.labels["ownerid"] == "Sam Admin")
-    #expect(litware["transactioncurrencyid"] == .lookup(Lookup(entity: nil, id: guid("228f42f8-e646-e111-8eb7-78e7d162ced1"))))
+    #expect(
+      litware["transactioncurrencyid"] == .lookup(Lookup(entity: nil, id: guid("228f42f8-e646-e111-8eb7-78e7d162ced1")))
+    )
     #expect(litware["creditonhold"] == .boolean(false))
     #expect(litware.version == 81_052_965)
     #expect(litware.fields["accountid"] == nil, "the primary id is the record id, not a column")
@@ -92,7 +101,9 @@ struct WebAPIReaderTests {
     #expect(contact.labels["new_interests"] == "Hiking; Skiing; Camping")
     #expect(contact["new_synctomkto"] == .boolean(true))
     #expect(contact["statecode"] == .optionSet(0))
-    #expect(contact["parentcustomerid"] == .lookup(Lookup(entity: "account", id: guid("aaaa0001-0001-ef11-8409-000d3a8f1a01"))))
+    #expect(
+      contact["parentcustomerid"]
+        == .lookup(Lookup(entity: "account", id: guid("aaaa0001-0001-ef11-8409-000d3a8f1a01"))))
     #expect(contact.fields["originatingleadid"] == .null)
     #expect(contact["createdon"] == instant("2025-03-04T18:02:44Z"))
   }
@@ -102,12 +113,14 @@ struct WebAPIReaderTests {
     let folder = try TemporaryFolder()
     let path = try folder.write(
       "projects.json",
-      #"{"@odata.context":"https://x/api/data/v9.2/$metadata#cr123_projects","value":[{"cr123_name":"P","cr123_projectid":"00000000-0000-0000-0000-0000000000a1"}]}"#)
+      #"{"@odata.context":"https://x/api/data/v9.2/$metadata#cr123_projects","value":[{"cr123_name":"P","cr123_projectid":"00000000-0000-0000-0000-0000000000a1"}]}"#
+    )
     let record = try #require(try readEvents(path).events.records.first)
     #expect(record.entity == "cr123_project")
     let opportunities = try folder.write(
       "opps.json",
-      #"{"value":[{"name":"Deal","opportunityid":"00000000-0000-0000-0000-0000000000b1"}],"@odata.context":"https://x/api/data/v9.2/$metadata#opportunities(name)"}"#)
+      #"{"value":[{"name":"Deal","opportunityid":"00000000-0000-0000-0000-0000000000b1"}],"@odata.context":"https://x/api/data/v9.2/$metadata#opportunities(name)"}"#
+    )
     let deal = try #require(try readEvents(opportunities).events.records.first)
     #expect(deal.entity == "opportunity", "rows before @odata.context are held until it is known")
   }

@@ -6,7 +6,8 @@ struct StateTests {
   func table(_ kind: ExportKind, _ rows: [(GUID, String)], deleted: [GUID] = []) -> Snapshot {
     var builder = SnapshotBuilder()
     for (id, name) in rows {
-      builder.add(.record(Record(entity: "account", id: id, fields: ["name": .string(name)], origin: SourcePosition(file: "x"))))
+      builder.add(
+        .record(Record(entity: "account", id: id, fields: ["name": .string(name)], origin: SourcePosition(file: "x"))))
     }
     for id in deleted {
       builder.add(.deletion(Deletion(entity: "account", id: id, reason: "deleted", origin: SourcePosition(file: "x"))))
