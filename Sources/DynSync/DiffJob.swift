@@ -11,6 +11,12 @@ public struct IncompleteExport: UserFacingError, Sendable {
     "the \(export) export is incomplete, so absent records cannot be taken as deleted:\n"
       + problems.map { "  " + $0 }.joined(separator: "\n")
   }
+
+  /// Refuses `snapshot` when a file was not read to the end or a paged table lacks pages.
+  static func check(_ snapshot: Snapshot, export: String) throws {
+    guard !snapshot.isComplete else { return }
+    throw IncompleteExport(export: export, problems: snapshot.failedFiles.map(\.description) + snapshot.problems)
+  }
 }
 
 /// What `dynsync diff` does: read both exports, compare them, write one batch folder.
@@ -53,9 +59,8 @@ public struct DiffJob: Sendable {
     let started = Date()
     let before = try loadSnapshot(from: previous, options: readOptions, progress: progress)
     let after = try loadSnapshot(from: current, options: readOptions, progress: progress)
-    for (name, snapshot) in [("previous", before), ("current", after)] where !snapshot.isComplete {
-      throw IncompleteExport(export: name, problems: snapshot.failedFiles.map(\.description) + snapshot.problems)
-    }
+    try IncompleteExport.check(before, export: "previous")
+    try IncompleteExport.check(after, export: "current")
     let diff = Differ.diff(previous: before, current: after, options: options)
 
     var marketoImports: MarketoDatasets?

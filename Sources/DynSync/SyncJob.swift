@@ -71,9 +71,7 @@ public struct SyncJob: Sendable {
     let started = Date()
     let (latest, previous) = try workspace.latestState()
     let export = try loadSnapshot(from: exports, options: readOptions, progress: progress, faults: faults)
-    guard export.isComplete else {
-      throw IncompleteExport(export: "given", problems: export.failedFiles.map(\.description) + export.problems)
-    }
+    try IncompleteExport.check(export, export: "given")
     let echo = EchoSuppression.apply(
       Differ.diff(previous: previous.dynamics, current: export, options: options), pending: previous.pendingWrites)
     let diff = echo.diff
@@ -90,7 +88,7 @@ public struct SyncJob: Sendable {
         if change.operation == .update { dynamicsChanges[change.id] = Set(change.changed.map(\.field)) }
       }
     }
-    let unchangedAccounts = Set(previous.dynamics.tables["account"]?.records.keys ?? [:].keys).subtracting(
+    let unchangedAccounts = Set(previous.dynamics.tables["account"]?.records.keys.map { $0 } ?? []).subtracting(
       changedAccounts)
     let merged = MarketoMerge(mapping: mapping).merge(
       dynamics: dynamics, previous: previous.marketo, unchangedAccounts: unchangedAccounts)

@@ -94,10 +94,11 @@ public struct TwoWaySync: Sendable {
     dynamicsChanges: [GUID: Set<String>], pendingWrites: [GUID: Record] = [:]
   ) -> TwoWayOutcome {
     var outcome = TwoWayOutcome(marketo: merged, outbound: [], conflicts: [], rejects: [])
-    keepBlockedFields(&outcome.marketo, previous: previous, dynamicsChanges: dynamicsChanges)
+    keepBlockedFields(&outcome.marketo, previous: previous)
     keepPendingWrites(&outcome.marketo, previous: previous, dynamics: dynamics, pending: pendingWrites)
     var writes: [GUID: OutboundWrite] = [:]
     var order: [GUID] = []
+    var profiles = ColumnProfiles()
 
     for edit in edits {
       func reject(_ reason: String) {
@@ -157,7 +158,8 @@ public struct TwoWaySync: Sendable {
         guard MarketoValues.text(before[column] ?? .null) != text else { continue }
         guard
           let value = dynamicsValue(
-            text, byValue: choiceColumn != nil, field: field, entity: entity, dynamics: dynamics)
+            text, byValue: choiceColumn != nil,
+            column: profiles.profile(of: field.dynamics, in: entity, dynamics: dynamics))
         else {
           reject("field \"\(column)\": \"\(text)\" is not a value Dynamics \(entity).\(field.dynamics) can hold")
           continue
@@ -189,9 +191,7 @@ public struct TwoWaySync: Sendable {
   }
 
   /// Fields blocked from CRM updates keep the value Marketo had, whatever Dynamics did.
-  func keepBlockedFields(
-    _ marketo: inout MarketoDatasets, previous: MarketoDatasets, dynamicsChanges: [GUID: Set<String>]
-  ) {
+  func keepBlockedFields(_ marketo: inout MarketoDatasets, previous: MarketoDatasets) {
     for (key, row) in marketo.persons.rows {
       guard let before = previous.persons.rows[key], case .string(let type) = row[MarketoField.microsoftType] else {
         continue
@@ -245,18 +245,13 @@ public struct TwoWaySync: Sendable {
   }
 
   /// The Dynamics value for a Marketo text, typed like the column's values in the org.
-  func dynamicsValue(_ text: String, byValue: Bool, field: FieldMapping.Field, entity: String, dynamics: Snapshot)
-    -> FieldValue?
-  {
+  func dynamicsValue(_ text: String, byValue: Bool, column: ColumnProfile) -> FieldValue? {
     if text.isEmpty { return .null }
-    let records = dynamics.tables[entity]?.records.values
-    let sample = records?.lazy.map { $0[field.dynamics] }.first { !$0.isNull } ?? .null
-    switch sample {
+    switch column.sample {
     case .optionSet, .multiSelect:
       if byValue || Int64(text) != nil { return Int64(text).map(FieldValue.optionSet) }
       // A label: the choice whose label it is, as seen in the org's records.
-      let match = records?.first { $0.labels[field.dynamics] == text }
-      return match.map { $0[field.dynamics] }
+      return column.valueByLabel[text]
     case .boolean:
       switch text.lowercased() {
       case "true", "1", "yes": return .boolean(true)
@@ -293,5 +288,31 @@ public struct TwoWaySync: Sendable {
     outcome.marketo.persons.rows[String(personID)] = person
     writes[id] = OutboundWrite(method: .create, entity: "lead", id: id, personID: personID, fields: fields)
     order.append(id)
+  }
+}
+
+/// What the org's records show of one column: a value (its type) and the value of each label.
+struct ColumnProfile {
+  var sample: FieldValue = .null
+  var valueByLabel: [String: FieldValue] = [:]
+}
+
+/// Column profiles worked out once per run, so edits cost a lookup, not a pass over the table.
+struct ColumnProfiles {
+  private var profiles: [String: ColumnProfile] = [:]
+
+  mutating func profile(of field: String, in entity: String, dynamics: Snapshot) -> ColumnProfile {
+    let key = entity + "." + field
+    if let known = profiles[key] { return known }
+    var profile = ColumnProfile()
+    if let records = dynamics.tables[entity]?.records {
+      for record in records.values {
+        let value = record[field]
+        if profile.sample.isNull { profile.sample = value }
+        if let label = record.labels[field], profile.valueByLabel[label] == nil { profile.valueByLabel[label] = value }
+      }
+    }
+    profiles[key] = profile
+    return profile
   }
 }
