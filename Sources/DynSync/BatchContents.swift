@@ -60,7 +60,7 @@ struct BatchContents {
     return manifest
   }
 
-  static func inputs(of snapshot: Snapshot) throws -> [Manifest.Input] {
-    try snapshot.files.map { Manifest.Input(file: $0, sha256: try FileDigest.sha256(ofFile: $0.path)) }
+  static func inputs(of files: [ExportFileSummary]) throws -> [Manifest.Input] {
+    try files.map { Manifest.Input(file: $0, sha256: try FileDigest.sha256(ofFile: $0.path)) }
   }
 }

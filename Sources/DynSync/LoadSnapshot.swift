@@ -7,6 +7,12 @@ public protocol ProgressObserver: Sendable {
   func readingFile(_ path: String, format: ExportFormat)
   /// Called every 50,000 rows of a file and once at its end, with the rows read per table.
   func readRecords(_ counts: [String: Int], inFile path: String, elapsed: Duration)
+  /// Called when exports are read in full, every row decoded and held, rather than indexed.
+  func readingInFull(because reason: String)
+}
+
+extension ProgressObserver {
+  public func readingInFull(because reason: String) {}
 }
 
 /// Reports nothing.

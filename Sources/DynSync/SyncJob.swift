@@ -109,7 +109,8 @@ public struct SyncJob: Sendable {
     let number = (latest ?? 0) + 1
     var contents = BatchContents(
       command: "sync", batchNumber: number, previousBatch: latest, options: options, diff: diff,
-      previousRejects: [], currentRejects: export.rejects, inputs: ["current": try BatchContents.inputs(of: export)],
+      previousRejects: [], currentRejects: export.rejects,
+      inputs: ["current": try BatchContents.inputs(of: export.files)],
       marketoImports: marketo.changed(since: previous.marketo),
       state: WorkspaceState(dynamics: dynamics, marketo: marketo, pendingWrites: pending))
     if let marketoChanges {

@@ -16,6 +16,17 @@ public enum FileDigest {
     return hex(hasher.finalize())
   }
 
+  /// SHA-256 of bytes that come in chunks, such as a file while it is read for another purpose.
+  public struct Streaming {
+    private var hasher = SHA256()
+
+    public init() {}
+
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) { hasher.update(bufferPointer: bytes) }
+
+    public func hex() -> String { FileDigest.hex(hasher.finalize()) }
+  }
+
   public static func sha256(of text: String) -> String {
     hex(SHA256.hash(data: Data(text.utf8)))
   }

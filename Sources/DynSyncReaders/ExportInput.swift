@@ -65,6 +65,40 @@ public enum ExportInput {
     }
   }
 
+  /// Indexes one export file: each row's id, fingerprint and location.
+  ///
+  /// A diff of indexes decodes only the rows that changed. `observer` sees every byte of the
+  /// file once, in order.
+  ///
+  /// It returns the file's summary, as a full read gives it, and what `decode` needs of the
+  /// file; it throws `IndexUnavailable` for a file (or format) only a full read handles.
+  public static func index(
+    _ file: ExportFile, number: Int, observingBytes observer: ((UnsafeRawBufferPointer) -> Void)? = nil,
+    _ emit: (IndexEvent) throws -> Void
+  ) throws -> (summary: ExportFileSummary, readerContext: String?) {
+    switch file.format {
+    case .webAPI:
+      let (summary, context) = try WebAPIReader(path: file.path).index(
+        file: number, observingBytes: observer, emit)
+      return (summary, context)
+    case .fetchXML, .configurationMigration, .marketoChanges:
+      throw IndexUnavailable(path: file.path, reason: "no indexing reader for \(file.format.rawValue)")
+    }
+  }
+
+  /// Reads rows of one file again, each on its own, from where `index` found them.
+  public static func decode(_ rows: [IndexedRow], of file: ExportFile, indexed: SnapshotIndex.File) throws
+    -> [ReadEvent]
+  {
+    switch file.format {
+    case .webAPI:
+      return try WebAPIReader(path: file.path).decode(
+        rows, context: indexed.readerContext ?? "", entity: indexed.summary.entities.first)
+    case .fetchXML, .configurationMigration, .marketoChanges:
+      throw IndexUnavailable(path: file.path, reason: "no indexing reader for \(file.format.rawValue)")
+    }
+  }
+
   static func isExportCandidate(_ path: String) -> Bool {
     let name = (path as NSString).lastPathComponent
     guard !companionFiles.contains(name), !name.hasPrefix(".") else { return false }

@@ -19,6 +19,11 @@ struct StderrProgress: ProgressObserver {
     let tables = counts.keys.sorted().map { "\($0) \(counts[$0] ?? 0)" }.joined(separator: ", ")
     Terminal.writeError("  \(path): \(tables) (\(rate) records/s)\n")
   }
+
+  func readingInFull(because reason: String) {
+    guard !quiet else { return }
+    Terminal.writeError("reading the exports in full, every row held: \(reason)\n")
+  }
 }
 
 enum Terminal {

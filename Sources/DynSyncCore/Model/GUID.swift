@@ -14,14 +14,22 @@ public struct GUID: Hashable, Comparable, Sendable, CustomStringConvertible {
   /// Parses `8-4-4-4-12` hex, in either case, optionally wrapped in braces as FetchXML writes it.
   public init?(_ text: some StringProtocol) {
     var utf8 = Array(text.utf8)
-    if utf8.count == 38, utf8.first == UInt8(ascii: "{"), utf8.last == UInt8(ascii: "}") {
-      utf8 = Array(utf8[1..<37])
+    guard let parsed = utf8.withUnsafeMutableBytes({ GUID(utf8: UnsafeRawBufferPointer($0)) }) else { return nil }
+    self = parsed
+  }
+
+  /// Parses the UTF-8 bytes of `8-4-4-4-12` hex, optionally in braces, without making a string.
+  public init?(utf8 bytes: UnsafeRawBufferPointer) {
+    var text = bytes
+    if text.count == 38, text[0] == UInt8(ascii: "{"), text[37] == UInt8(ascii: "}") {
+      text = UnsafeRawBufferPointer(rebasing: text[1..<37])
     }
-    guard utf8.count == 36 else { return nil }
+    guard text.count == 36 else { return nil }
     var high: UInt64 = 0
     var low: UInt64 = 0
     var nibbles = 0
-    for (index, byte) in utf8.enumerated() {
+    for index in 0..<36 {
+      let byte = text[index]
       if index == 8 || index == 13 || index == 18 || index == 23 {
         guard byte == UInt8(ascii: "-") else { return nil }
         continue

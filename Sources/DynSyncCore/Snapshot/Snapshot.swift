@@ -52,9 +52,7 @@ public struct SnapshotBuilder: Sendable {
       if snapshot.tables[entity] == nil { snapshot.tables[entity] = Snapshot.Table(entity: entity, kind: .full) }
       if let first = snapshot.tables[entity]?.records[record.id] {
         snapshot.rejects.append(
-          InputError(
-            at: record.origin, entity: entity, recordID: record.id.description,
-            reason: "duplicate id in one export (first at \(first.origin)); the first row is kept"))
+          SnapshotBuilder.duplicateReject(entity: entity, id: record.id, at: record.origin, first: first.origin))
       } else if snapshot.tables[entity]?.deletions[record.id] == nil {
         snapshot.tables[entity]?.records[record.id] = record
       }
@@ -89,26 +87,43 @@ public struct SnapshotBuilder: Sendable {
   /// The snapshot, after checking that paged tables have their last page.
   public func build() -> Snapshot {
     var result = snapshot
+    result.problems = SnapshotBuilder.problems(of: result.files)
+    return result
+  }
+
+  /// The reject of a row whose id an earlier row of the same export already has.
+  static func duplicateReject(entity: String, id: GUID, at position: SourcePosition, first: SourcePosition)
+    -> InputError
+  {
+    InputError(
+      at: position, entity: entity, recordID: id.description,
+      reason: "duplicate id in one export (first at \(first)); the first row is kept")
+  }
+
+  /// What makes an export unsafe to infer deletions from: a paged table without its last page, or
+  /// a table given as full and delta pages at once.
+  static func problems(of files: [ExportFileSummary]) -> [String] {
+    var problems: [String] = []
     var pagesByEntity: [String: [ExportFileSummary]] = [:]
-    for file in result.files where file.format == .webAPI || file.format == .fetchXML {
+    for file in files where file.format == .webAPI || file.format == .fetchXML {
       for entity in file.entities { pagesByEntity[entity, default: []].append(file) }
     }
     for (entity, pages) in pagesByEntity.sorted(by: { $0.key < $1.key })
     where pages.allSatisfy(\.hasNextPage) {
       let names = pages.map(\.path).joined(separator: ", ")
-      result.problems.append(
+      problems.append(
         "\(entity): every page given (\(names)) says more records follow; the last page is missing, so absent records cannot be taken as deleted"
       )
     }
     var kindsByEntity: [String: Set<ExportKind>] = [:]
-    for file in result.files {
+    for file in files {
       for entity in file.entities { kindsByEntity[entity, default: []].insert(file.kind) }
     }
     for (entity, kinds) in kindsByEntity.sorted(by: { $0.key < $1.key }) where kinds.count > 1 {
-      result.problems.append(
+      problems.append(
         "\(entity): the export mixes full pages and change-tracking (delta) pages; give them as separate exports")
     }
-    return result
+    return problems
   }
 }
 

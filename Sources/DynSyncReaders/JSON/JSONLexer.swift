@@ -8,10 +8,13 @@ import DynSyncCore
 final class JSONLexer {
   /// How deep a skipped value may nest before the file is refused.
   static let maximumDepth = 512
+  /// The longest object `captureObject` holds in one piece.
+  static let maximumCapture = 64 << 20
 
   let path: String
-  private let file: FileBytes
-  private let buffer: UnsafeMutableRawBufferPointer
+  /// `nil` for bytes given whole (one row read again on its own).
+  private let file: FileBytes?
+  private var buffer: UnsafeMutableRawBufferPointer
   private var position = 0
   private var limit = 0
   private var bufferOffset = 0
@@ -29,13 +32,31 @@ final class JSONLexer {
     var carry: [UInt8] = []
   }
 
-  init(path: String, bufferSize: Int = 1 << 20) throws(InputError) {
+  /// Opens `path`; `observer`, when given, sees every byte of the file once, in order, as it is read.
+  init(
+    path: String, bufferSize: Int = 1 << 20, observer: ((UnsafeRawBufferPointer) -> Void)? = nil
+  ) throws(InputError) {
     self.path = path
     self.file = try FileBytes(path: path)
+    file?.observer = observer
     self.buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 1)
     scratch.reserveCapacity(256)
     let head = try FileBytes.prefix(of: path, count: 2)
     if head == [0xFE, 0xFF] || head == [0xFF, 0xFE] { utf16 = UTF16Decoding(bigEndian: head[0] == 0xFE) }
+  }
+
+  /// Tokenizes `bytes`, which start at `offset` of `path` at the given line and column: a row
+  /// read again on its own reports the positions a read of the whole file does.
+  init(bytes: UnsafeRawBufferPointer, path: String, offset: Int, line: Int, column: Int) {
+    self.path = path
+    self.file = nil
+    self.buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 1)
+    buffer.copyMemory(from: bytes)
+    limit = bytes.count
+    bufferOffset = offset
+    self.line = line
+    lineStart = offset - (column - 1)
+    atEnd = true
   }
 
   deinit { buffer.deallocate() }
@@ -62,6 +83,10 @@ final class JSONLexer {
 
   private func refill() throws(InputError) -> Bool {
     if atEnd { return false }
+    guard let file else {
+      atEnd = true
+      return false
+    }
     bufferOffset += limit
     position = 0
     limit = utf16 == nil ? try file.read(into: buffer) : try readTranscoded()
@@ -69,10 +94,70 @@ final class JSONLexer {
     return limit > 0
   }
 
+  /// Moves the unread bytes to the front of the buffer and reads more after them, growing the
+  /// buffer when they fill it: what `captureObject` needs to hand on a row in one piece.
+  private func refillKeepingUnread() throws(InputError) -> Bool {
+    guard !atEnd, let file, utf16 == nil else { return false }
+    let kept = limit - position
+    if kept == buffer.count {
+      // No row is this long: most likely an unterminated string, which a full read reports.
+      guard buffer.count < JSONLexer.maximumCapture else { return false }
+      let larger = UnsafeMutableRawBufferPointer.allocate(byteCount: buffer.count * 2, alignment: 1)
+      larger.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[position..<limit]))
+      buffer.deallocate()
+      buffer = larger
+    } else if kept > 0, let base = buffer.baseAddress {
+      base.copyMemory(from: base + position, byteCount: kept)
+    }
+    bufferOffset += position
+    position = 0
+    limit = kept
+    let count = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[kept...]))
+    if count == 0 { atEnd = true }
+    limit += count
+    return count > 0
+  }
+
+  /// One object of the input, captured whole as raw bytes, with where it starts.
+  struct CapturedObject {
+    /// Valid until the lexer is next used.
+    var bytes: UnsafeRawBufferPointer
+    var offset: Int
+    var line: Int
+    var column: Int
+  }
+
+  /// Captures the object that starts at the next token as raw bytes in one piece, and moves past
+  /// it; `scan` checks the bytes and notes the object's members.
+  ///
+  /// Returns `nil`, leaving the position unspecified, when the object is not well-formed as
+  /// `scan` checks it, or the file ends inside it: a caller then reads the file the full way,
+  /// which reports the problem precisely.
+  func captureObject(_ scan: inout JSONObjectScan) throws(InputError) -> CapturedObject? {
+    guard utf16 == nil, try peekToken() == UInt8(ascii: "{") else { return nil }
+    let startLine = line
+    let startColumn = column
+    var length: Int?
+    while true {
+      length = scan.scan(UnsafeRawBufferPointer(rebasing: buffer[position..<limit]))
+      // An object cut by the end of the buffer: move it to the front, read on, and scan it again.
+      guard length == nil, scan.ranOut, try refillKeepingUnread() else { break }
+    }
+    guard let length else { return nil }
+    let start = offset
+    let bytes = UnsafeRawBufferPointer(rebasing: buffer[position..<position + length])
+    position += length
+    if scan.newlines > 0 {
+      line += scan.newlines
+      lineStart = start + scan.lastNewline + 1
+    }
+    return CapturedObject(bytes: bytes, offset: start, line: startLine, column: startColumn)
+  }
+
   /// Reads UTF-16 bytes and writes them into `buffer` as UTF-8 (at most 3 bytes per code unit, so a
   /// third of the buffer's size in code units always fits).
   private func readTranscoded() throws(InputError) -> Int {
-    guard var state = utf16 else { return 0 }
+    guard var state = utf16, let file else { return 0 }
     defer { utf16 = state }
     while true {
       let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: buffer.count / 3 & ~1, alignment: 1)
@@ -359,6 +444,10 @@ final class JSONLexer {
   }
 
   static func isJSONNumber(_ bytes: [UInt8]) -> Bool {
+    bytes.withUnsafeBytes { isJSONNumber($0) }
+  }
+
+  static func isJSONNumber(_ bytes: UnsafeRawBufferPointer) -> Bool {
     var index = 0
     func digits() -> Int {
       let start = index

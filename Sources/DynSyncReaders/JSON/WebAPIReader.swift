@@ -18,7 +18,6 @@ public struct WebAPIReader: Sendable {
     var summary = ExportFileSummary(path: path, format: .webAPI)
     var decoder: WebAPIRecordDecoder?
     var pending: [RawJSONRecord] = []
-    var sawValue = false
 
     func hand(_ raw: RawJSONRecord, with decoder: inout WebAPIRecordDecoder) throws {
       let event = decoder.decode(raw)
@@ -26,6 +25,109 @@ public struct WebAPIReader: Sendable {
       try emit(event)
     }
 
+    let page = try walk(
+      lexer,
+      context: { context in
+        var fresh = WebAPIRecordDecoder(path: path, context: context)
+        for raw in pending { try hand(raw, with: &fresh) }
+        pending.removeAll()
+        decoder = fresh
+      },
+      row: {
+        let raw = try RawJSONRecord.read(from: lexer)
+        if var current = decoder {
+          try hand(raw, with: &current)
+          decoder = current
+        } else {
+          pending.append(raw)
+        }
+      })
+    let entity = try settledEntity(of: decoder)
+    page.describe(in: &summary)
+    summary.note(entity: entity)
+    return summary
+  }
+
+  /// Indexes the file: every row's id and fingerprint.
+  ///
+  /// Only the rows a quick look at their bytes cannot vouch for are decoded. `observer` sees
+  /// every byte of the file once, in order (to digest it in the same pass).
+  ///
+  /// It returns the summary a full read gives and the page's `@odata.context`, which
+  /// `decode(_:context:entity:)` needs; it throws `IndexUnavailable` when the file holds anything
+  /// only a full read handles as it should (a malformed document, rows before the context,
+  /// deletions, UTF-16).
+  public func index(
+    file number: Int, observingBytes observer: ((UnsafeRawBufferPointer) -> Void)? = nil,
+    _ emit: (IndexEvent) throws -> Void
+  ) throws -> (ExportFileSummary, String) {
+    let lexer = try JSONLexer(path: path, observer: observer)
+    var summary = ExportFileSummary(path: path, format: .webAPI)
+    var indexer: WebAPIRowIndexer?
+    var contextText = ""
+    var scan = JSONObjectScan()
+    let page = try walk(
+      lexer,
+      context: { context in
+        guard !context.isDelta else {
+          throw IndexUnavailable(path: path, reason: "a change-tracking page is laid over rows, not indexed")
+        }
+        contextText = context.url
+        indexer = WebAPIRowIndexer(decoder: WebAPIRecordDecoder(path: path, context: context), file: number)
+      },
+      row: {
+        guard var current = indexer else { throw IndexUnavailable(path: path, reason: "rows before @odata.context") }
+        guard let object = try lexer.captureObject(&scan) else {
+          throw IndexUnavailable(path: path, reason: "a row a quick scan cannot vouch for")
+        }
+        let event = try current.index(object, members: scan.members)
+        summary.count(event)
+        try emit(event)
+        indexer = current
+      })
+    let entity = try settledEntity(of: indexer?.decoder)
+    page.describe(in: &summary)
+    summary.note(entity: entity)
+    return (summary, contextText)
+  }
+
+  /// Reads the given rows of the file again, each on its own, as a full read would hand them on;
+  /// `context` is the page's `@odata.context` as `index` returned it, `entity` the table the
+  /// file's rows belong to.
+  public func decode(_ rows: [IndexedRow], context: String, entity: String?) throws -> [ReadEvent] {
+    guard let context = ODataContext(context) else {
+      throw InputError(file: path, reason: "\"@odata.context\" is not an OData context URL")
+    }
+    let file = try FileBytes(path: path)
+    var decoder = WebAPIRecordDecoder(path: path, context: context, entity: entity)
+    var bytes: [UInt8] = []
+    return try rows.map { row in
+      bytes = try file.read(at: Int(row.location.offset), count: Int(row.location.length))
+      let lexer = bytes.withUnsafeBytes {
+        JSONLexer(
+          bytes: $0, path: path, offset: Int(row.location.offset), line: Int(row.location.line),
+          column: Int(row.location.column))
+      }
+      return decoder.decode(try RawJSONRecord.read(from: lexer))
+    }
+  }
+
+  /// The table of the rows, once the whole file is read.
+  private func settledEntity(of decoder: WebAPIRecordDecoder?) throws -> String {
+    guard let decoder else {
+      throw InputError(
+        file: path, line: 1,
+        reason: "no \"@odata.context\": cannot tell which table the rows belong to")
+    }
+    return decoder.entity ?? decoder.context.entitySet
+  }
+
+  /// Walks the response object, handing on its context and leaving each row of `value` to `row`.
+  private func walk(_ lexer: JSONLexer, context: (ODataContext) throws -> Void, row: () throws -> Void) throws
+    -> PageLinks
+  {
+    var page = PageLinks()
+    var sawValue = false
     try lexer.skipByteOrderMark()
     try lexer.expect(UInt8(ascii: "{"), "a JSON object (a Web API response starts with '{')")
     if try lexer.peekToken() == UInt8(ascii: "}") {
@@ -37,14 +139,11 @@ public struct WebAPIReader: Sendable {
       switch key {
       case "@odata.context":
         let line = lexer.line
-        guard case .string(let text) = try lexer.readScalar(), let context = ODataContext(text) else {
+        guard case .string(let text) = try lexer.readScalar(), let parsed = ODataContext(text) else {
           throw lexer.error("\"@odata.context\" is not an OData context URL (…/$metadata#<entityset>)", line: line)
         }
-        if context.isDelta { summary.kind = .delta }
-        var fresh = WebAPIRecordDecoder(path: path, context: context)
-        for raw in pending { try hand(raw, with: &fresh) }
-        pending.removeAll()
-        decoder = fresh
+        if parsed.isDelta { page.kind = .delta }
+        try context(parsed)
       case "value":
         sawValue = true
         try lexer.expect(UInt8(ascii: "["), "an array for \"value\"")
@@ -53,20 +152,14 @@ public struct WebAPIReader: Sendable {
           break
         }
         repeat {
-          let raw = try RawJSONRecord.read(from: lexer)
-          if var current = decoder {
-            try hand(raw, with: &current)
-            decoder = current
-          } else {
-            pending.append(raw)
-          }
+          try row()
         } while try lexer.nextSeparator(closing: UInt8(ascii: "]"), "the \"value\" array")
       case "@odata.nextLink":
-        if case .string = try lexer.readScalar() { summary.hasNextPage = true }
+        if case .string = try lexer.readScalar() { page.hasNextPage = true }
       case "@odata.deltaLink":
         // The initial change-tracking response carries a delta link too, but holds every row:
         // only a `…/$delta` context makes a page a delta.
-        if case .string(let link) = try lexer.readScalar() { summary.deltaLink = link }
+        if case .string(let link) = try lexer.readScalar() { page.deltaLink = link }
       default:
         try lexer.skipValue()
       }
@@ -77,18 +170,26 @@ public struct WebAPIReader: Sendable {
     guard sawValue else {
       throw InputError(file: path, line: 1, reason: "no \"value\" array: not a Web API collection response")
     }
-    guard let decoder else {
-      throw InputError(
-        file: path, line: 1,
-        reason: "no \"@odata.context\": cannot tell which table the rows belong to")
-    }
-    summary.note(entity: decoder.entity ?? decoder.context.entitySet)
-    return summary
+    return page
+  }
+}
+
+/// What a response says of itself besides its rows.
+private struct PageLinks {
+  var kind = ExportKind.full
+  var hasNextPage = false
+  var deltaLink: String?
+
+  func describe(in summary: inout ExportFileSummary) {
+    summary.kind = kind
+    summary.hasNextPage = hasNextPage
+    summary.deltaLink = deltaLink
   }
 }
 
 /// The `@odata.context` URL of a response or of a delta entry.
 struct ODataContext: Sendable, Equatable {
+  var url: String
   var entitySet: String
   var isDelta: Bool
   var isDeletedEntity: Bool
@@ -99,6 +200,7 @@ struct ODataContext: Sendable, Equatable {
     let fragment = url[url.index(after: hash)...]
     let name = fragment.prefix { $0 != "(" && $0 != "/" }
     guard !name.isEmpty else { return nil }
+    self.url = url
     entitySet = String(name)
     isDelta = fragment.hasSuffix("/$delta")
     isDeletedEntity = fragment.hasSuffix("/$deletedEntity")

@@ -14,9 +14,11 @@ struct WebAPIRecordDecoder: Sendable {
   /// The table's logical name, settled by the first row that shows its primary id column.
   private(set) var entity: String?
 
-  init(path: String, context: ODataContext) {
+  /// `entity` is the table, when a read of the whole file already settled it.
+  init(path: String, context: ODataContext, entity: String? = nil) {
     self.path = path
     self.context = context
+    self.entity = entity
   }
 
   mutating func decode(_ raw: RawJSONRecord) -> ReadEvent {
@@ -47,11 +49,12 @@ struct WebAPIRecordDecoder: Sendable {
         etagVersion = Int64(etag.filter(\.isNumber))
         continue
       }
-      guard let at = member.name.firstIndex(of: "@"), at != member.name.startIndex,
+      let name = member.name.utf8
+      guard let at = name.firstIndex(of: UInt8(ascii: "@")), at != name.startIndex,
         case .string(let text) = member.value
       else { continue }
       let column = WebAPIRecordDecoder.columnName(String(member.name[..<at]))
-      switch member.name[member.name.index(after: at)...] {
+      switch member.name[name.index(after: at)...] {
       case WebAPIRecordDecoder.formattedValue: labels[column] = text
       case WebAPIRecordDecoder.lookupLogicalName: lookupTargets[column] = text
       default: break
@@ -117,7 +120,10 @@ struct WebAPIRecordDecoder: Sendable {
 
   /// `_parentcustomerid_value` → `parentcustomerid`; other names unchanged.
   static func columnName(_ name: String) -> String {
-    guard name.hasPrefix("_"), name.hasSuffix("_value"), name.count > 7 else { return name }
+    // Most names do not start with "_": settle those without Character work.
+    guard name.utf8.first == UInt8(ascii: "_"), name.hasPrefix("_"), name.hasSuffix("_value"), name.count > 7 else {
+      return name
+    }
     return String(name.dropFirst().dropLast(6))
   }
 

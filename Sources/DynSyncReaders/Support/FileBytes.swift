@@ -8,6 +8,8 @@ import Glibc
 final class FileBytes {
   let path: String
   private let descriptor: Int32
+  /// Sees every chunk `read(into:)` reads, in order (to digest a file in the same pass).
+  var observer: ((UnsafeRawBufferPointer) -> Void)?
 
   init(path: String) throws(InputError) {
     self.path = path
@@ -25,10 +27,32 @@ final class FileBytes {
   func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
     while true {
       let count = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
-      if count >= 0 { return count }
+      if count >= 0 {
+        observer?(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+        return count
+      }
       if errno == EINTR { continue }
       throw InputError(file: path, reason: "read failed: \(FileBytes.lastErrorText())")
     }
+  }
+
+  /// `count` bytes from `offset`, wherever the file was read to.
+  func read(at offset: Int, count: Int) throws(InputError) -> [UInt8] {
+    var bytes = [UInt8](repeating: 0, count: count)
+    var done = 0
+    while done < count {
+      let read = bytes.withUnsafeMutableBytes { buffer in
+        pread(descriptor, buffer.baseAddress.map { $0 + done }, count - done, off_t(offset + done))
+      }
+      if read > 0 {
+        done += read
+      } else if read == 0 {
+        throw InputError(file: path, reason: "the file ended at byte \(offset + done), before a row read earlier")
+      } else if errno != EINTR {
+        throw InputError(file: path, reason: "read failed: \(FileBytes.lastErrorText())")
+      }
+    }
+    return bytes
   }
 
   /// The first bytes of a file, for telling formats apart.

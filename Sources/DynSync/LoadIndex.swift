@@ -1,0 +1,194 @@
+import DynSyncReaders
+import Foundation
+
+/// An export read as an index, with the files it came from, for reading rows of it again.
+public struct IndexedExport: Sendable {
+  public var index: SnapshotIndex
+  public var files: [ExportFile]
+  /// The files as the manifest lists them, digested while they were indexed.
+  public var inputs: [Manifest.Input]
+
+  /// The given rows (in file order) in runs of one file each.
+  func fileRuns(of rows: [IndexedRow]) -> [(file: Int, rows: ArraySlice<IndexedRow>)] {
+    var runs: [(file: Int, rows: ArraySlice<IndexedRow>)] = []
+    var start = 0
+    while start < rows.count {
+      let file = rows[start].location.file
+      var end = start
+      while end < rows.count, rows[end].location.file == file { end += 1 }
+      runs.append((Int(file), rows[start..<end]))
+      start = end
+    }
+    return runs
+  }
+}
+
+/// Reads the given rows of two indexed exports again, as a full read hands them on, spreading
+/// the files over the processor's cores.
+func decodeRows(
+  _ previousRows: [IndexedRow], of previous: IndexedExport, _ currentRows: [IndexedRow], of current: IndexedExport
+)
+  throws -> (previous: [ReadEvent], current: [ReadEvent])
+{
+  let exports = [previous, current]
+  let runs = [previous.fileRuns(of: previousRows), current.fileRuns(of: currentRows)]
+  let work = runs.enumerated().flatMap { export, list in list.indices.map { (export: export, run: $0) } }
+  let events = try concurrentMap(work) { item in
+    let export = exports[item.export]
+    let (file, rows) = runs[item.export][item.run]
+    return try ExportInput.decode(Array(rows), of: export.files[file], indexed: export.index.files[file])
+  }
+  var result: (previous: [ReadEvent], current: [ReadEvent]) = ([], [])
+  for (item, decoded) in zip(work, events) {
+    if item.export == 0 { result.previous += decoded } else { result.current += decoded }
+  }
+  return result
+}
+
+/// `transform` of every item, run on as many threads as the processor has cores; the first
+/// error (in item order) is thrown.
+func concurrentMap<Item: Sendable, Value: Sendable>(_ items: [Item], _ transform: @Sendable (Item) throws -> Value)
+  throws -> [Value]
+{
+  let results = ConcurrentResults<Value>(count: items.count)
+  DispatchQueue.concurrentPerform(iterations: min(ProcessInfo.processInfo.activeProcessorCount, max(items.count, 1))) {
+    _ in
+    while let next = results.claim() {
+      results.store(Result { try transform(items[next]) }, at: next)
+    }
+  }
+  return try results.values()
+}
+
+private final class ConcurrentResults<Value: Sendable>: @unchecked Sendable {
+  private let lock = NSLock()
+  private var next = 0
+  private var results: [Result<Value, any Error>?]
+
+  init(count: Int) {
+    results = Array(repeating: nil, count: count)
+  }
+
+  func claim() -> Int? {
+    lock.withLock {
+      guard next < results.count else { return nil }
+      defer { next += 1 }
+      return next
+    }
+  }
+
+  func store(_ result: Result<Value, any Error>, at position: Int) {
+    lock.withLock { results[position] = result }
+  }
+
+  func values() throws -> [Value] {
+    try lock.withLock {
+      try results.map { result in
+        guard let result else { throw IndexUnavailable(path: "", reason: "a file was not read") }
+        return try result.get()
+      }
+    }
+  }
+}
+
+/// Indexes exports (files and folders, as `loadSnapshot` takes them), spreading their files over
+/// the processor's cores.
+///
+/// - Throws: `IndexUnavailable` (or the file's own error) when a file is one only a full read
+///   handles; the caller then reads the exports in full.
+func loadIndexes(of exports: [[String]], progress: some ProgressObserver) throws -> [IndexedExport] {
+  let files = try exports.map { try ExportInput.files(at: $0) }
+  let work = files.enumerated().flatMap { export, list in list.indices.map { (export: export, file: $0) } }
+  let results = FileIndexResults(exports: work.map(\.export), builders: exports.count)
+  let workers = min(ProcessInfo.processInfo.activeProcessorCount, max(work.count, 1))
+  DispatchQueue.concurrentPerform(iterations: workers) { _ in
+    while let next = results.claim() {
+      let (export, number) = work[next]
+      let file = files[export][number]
+      progress.readingFile(file.path, format: file.format)
+      let clock = ContinuousClock()
+      let started = clock.now
+      var indexed = FileIndex()
+      var digest = FileDigest.Streaming()
+      do {
+        let (summary, context) = try ExportInput.index(file, number: number, observingBytes: { digest.update($0) }) {
+          event in indexed.events.append(event)
+        }
+        indexed.summary = summary
+        indexed.readerContext = context
+        indexed.sha256 = digest.hex()
+        progress.readRecords(
+          ["rows": summary.records + summary.rejects], inFile: file.path, elapsed: started.duration(to: clock.now))
+        results.store(.success(indexed), at: next)
+      } catch {
+        results.store(.failure(error), at: next)
+      }
+    }
+  }
+  let built = try results.built()
+  return built.indices.map { IndexedExport(index: built[$0].0, files: files[$0], inputs: built[$0].1) }
+}
+
+/// What indexing one file gave.
+private struct FileIndex: Sendable {
+  var events: [IndexEvent] = []
+  var summary = ExportFileSummary(path: "", format: .webAPI)
+  var readerContext: String?
+  var sha256 = ""
+}
+
+/// The files to index, handed out one at a time; their results go into the exports' builders in
+/// file order as soon as every earlier file is in, so that at most a few files' events wait.
+private final class FileIndexResults: @unchecked Sendable {
+  private let lock = NSLock()
+  private let exports: [Int]
+  private var builders: [SnapshotIndexBuilder]
+  private var inputs: [[Manifest.Input]]
+  private var nextFile = 0
+  private var nextToBuild = 0
+  private var failure: (position: Int, error: any Error)?
+  private var waiting: [Int: FileIndex] = [:]
+
+  /// `exports` gives, for each file in work order, the export it belongs to.
+  init(exports: [Int], builders: Int) {
+    self.exports = exports
+    self.builders = Array(repeating: SnapshotIndexBuilder(), count: builders)
+    self.inputs = Array(repeating: [], count: builders)
+  }
+
+  /// The next file to index, or `nil` when none is left or one has failed (the rest would be wasted).
+  func claim() -> Int? {
+    lock.withLock {
+      guard failure == nil, nextFile < exports.count else { return nil }
+      defer { nextFile += 1 }
+      return nextFile
+    }
+  }
+
+  func store(_ result: Result<FileIndex, any Error>, at position: Int) {
+    lock.withLock {
+      switch result {
+      case .failure(let error):
+        if position < failure?.position ?? Int.max { failure = (position, error) }
+      case .success(let indexed):
+        waiting[position] = indexed
+        while let ready = waiting.removeValue(forKey: nextToBuild) {
+          let export = exports[nextToBuild]
+          for event in ready.events { builders[export].add(event) }
+          builders[export].finish(file: ready.summary, readerContext: ready.readerContext)
+          inputs[export].append(Manifest.Input(file: ready.summary, sha256: ready.sha256))
+          nextToBuild += 1
+        }
+      }
+    }
+  }
+
+  /// The built indexes, and their files as the manifest lists them, one per export; the first
+  /// failure in file order is thrown.
+  func built() throws -> [(SnapshotIndex, [Manifest.Input])] {
+    try lock.withLock {
+      if let failure { throw failure.error }
+      return builders.indices.map { (builders[$0].build(), inputs[$0]) }
+    }
+  }
+}

@@ -1,0 +1,158 @@
+/// Where a row's bytes lie in an export, so that it can be read again on its own.
+public struct RowLocation: Sendable, Hashable {
+  /// Byte offset of the row's first byte in its file.
+  public var offset: Int64
+  /// Position of the file in the export's file list.
+  public var file: Int32
+  public var length: Int32
+  public var line: Int32
+  public var column: Int32
+
+  public init(file: Int, offset: Int, length: Int, line: Int, column: Int) {
+    self.offset = Int64(offset)
+    self.file = Int32(file)
+    self.length = Int32(length)
+    self.line = Int32(line)
+    self.column = Int32(column)
+  }
+
+  /// File order, then byte order: the order a full read meets rows in.
+  public static func < (lhs: RowLocation, rhs: RowLocation) -> Bool {
+    (lhs.file, lhs.offset) < (rhs.file, rhs.offset)
+  }
+}
+
+/// A row as an index holds it: its id, the fingerprint of its bytes, and where to read it again.
+public struct IndexedRow: Sendable {
+  public var id: GUID
+  public var fingerprint: Fingerprint
+  public var location: RowLocation
+
+  public init(id: GUID, fingerprint: Fingerprint, location: RowLocation) {
+    self.id = id
+    self.fingerprint = fingerprint
+    self.location = location
+  }
+}
+
+/// What an indexing reader hands on: a row it vouches would be read as a record, or an event a
+/// full read hands on (a reject).
+public enum IndexEvent: Sendable {
+  case row(entity: String, IndexedRow)
+  case event(ReadEvent)
+}
+
+/// An export read without holding its rows: per table, each row's id, fingerprint and location.
+///
+/// About 56 bytes a row whatever the row's size, so that two million-row exports compare in a few
+/// hundred megabytes; only the rows whose fingerprints differ are ever decoded.
+public struct SnapshotIndex: Sendable {
+  /// One file of the export, with what its reader needs to decode a row of it on its own.
+  public struct File: Sendable {
+    public var summary: ExportFileSummary
+    /// Reader-specific context (a Web API page's `@odata.context`), opaque to the index.
+    public var readerContext: String?
+
+    public init(summary: ExportFileSummary, readerContext: String?) {
+      self.summary = summary
+      self.readerContext = readerContext
+    }
+  }
+
+  /// Rows per table, sorted by id once built.
+  public var tables: [String: [IndexedRow]] = [:]
+  public var rejects: [InputError] = []
+  public var files: [File] = []
+  /// Problems with the export as a whole, as in `Snapshot.problems`.
+  public var problems: [String] = []
+
+  public init() {}
+
+  public var isComplete: Bool { problems.isEmpty }
+}
+
+/// Gathers the index events of every file of one export, with the same duplicate and paging
+/// checks as `SnapshotBuilder`.
+public struct SnapshotIndexBuilder: Sendable {
+  private var index = SnapshotIndex()
+  private var lastEntity: String?
+  private var lastRows: [IndexedRow] = []
+
+  public init() {}
+
+  public mutating func add(_ event: IndexEvent) {
+    switch event {
+    case .row(let entity, let row):
+      // Rows come in runs of one table; keep the run's array out of the dictionary while it grows.
+      if entity != lastEntity { switchTable(to: entity) }
+      lastRows.append(row)
+    case .event(.reject(let error)):
+      index.rejects.append(error)
+    case .event(.record), .event(.deletion):
+      preconditionFailure("indexing readers hand on rows and rejects only")
+    }
+  }
+
+  private mutating func switchTable(to entity: String) {
+    if let lastEntity { index.tables[lastEntity] = lastRows }
+    lastRows = index.tables.removeValue(forKey: entity) ?? []
+    lastEntity = entity
+  }
+
+  /// Notes a finished file, its summary and its reader context.
+  public mutating func finish(file summary: ExportFileSummary, readerContext: String?) {
+    index.files.append(SnapshotIndex.File(summary: summary, readerContext: readerContext))
+    for entity in summary.entities where index.tables[entity] == nil && entity != lastEntity {
+      index.tables[entity] = []
+    }
+  }
+
+  /// The index with every table sorted by id; a second row with an id already seen is rejected
+  /// as a full read rejects it, and the first (in file order) is kept.
+  public mutating func build() -> SnapshotIndex {
+    if let lastEntity { index.tables[lastEntity] = lastRows }
+    lastEntity = nil
+    lastRows = []
+    var result = index
+    let paths = result.files.map(\.summary.path)
+    for (entity, rows) in result.tables {
+      var sorted = rows
+      sorted.sort { ($0.id, $0.location.file, $0.location.offset) < ($1.id, $1.location.file, $1.location.offset) }
+      var kept: [IndexedRow] = []
+      kept.reserveCapacity(sorted.count)
+      for row in sorted {
+        if let first = kept.last, first.id == row.id {
+          result.rejects.append(
+            SnapshotBuilder.duplicateReject(
+              entity: entity, id: row.id, at: row.location.position(in: paths),
+              first: first.location.position(in: paths)))
+        } else {
+          kept.append(row)
+        }
+      }
+      result.tables[entity] = kept
+    }
+    result.problems = SnapshotBuilder.problems(of: result.files.map(\.summary))
+    return result
+  }
+}
+
+extension RowLocation {
+  /// The row's position as a full read reports it.
+  public func position(in paths: [String]) -> SourcePosition {
+    SourcePosition(file: paths[Int(file)], line: Int(line), column: Int(column))
+  }
+}
+
+extension ExportFileSummary {
+  /// Counts an index event as `count(_:)` counts the event a full read hands on for the same row.
+  public mutating func count(_ event: IndexEvent) {
+    switch event {
+    case .row(let entity, _):
+      records += 1
+      note(entity: entity)
+    case .event(let event):
+      count(event)
+    }
+  }
+}

@@ -1,0 +1,295 @@
+/// The JSON type of a member's value, as an object scan sees it.
+enum JSONValueKind: UInt8 {
+  case string
+  case number
+  case boolean
+  case null
+  /// An object or an array.
+  case nested
+}
+
+/// A top-level member of a scanned object: byte ranges into the object's bytes (a string's range
+/// excludes its quotes).
+struct JSONMemberSpan {
+  var key: Range<Int>
+  var value: Range<Int>
+  var kind: JSONValueKind
+  /// The key holds a backslash escape, so its bytes are not its text.
+  var keyEscaped: Bool
+  /// The (string) value holds a backslash escape, so its bytes are not its text.
+  var valueEscaped: Bool
+}
+
+/// Checks that the bytes of one object are well-formed JSON exactly where `JSONLexer` would
+/// accept them (strings, escapes, UTF-8, numbers, literals, nesting), and notes its top-level
+/// members, without making a single string.
+struct JSONObjectScan {
+  private(set) var members: [JSONMemberSpan] = []
+  /// Line breaks inside the object, and the offset of the last one.
+  private(set) var newlines = 0
+  private(set) var lastNewline = 0
+  /// The last scan failed because the bytes ended before the object did.
+  private(set) var ranOut = false
+  private var bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+  private var index = 0
+
+  init() {
+    members.reserveCapacity(64)
+  }
+
+  /// The length of the well-formed object at the start of `bytes`, or `nil` when it is malformed
+  /// or (`ranOut`) the bytes end before it does.
+  mutating func scan(_ bytes: UnsafeRawBufferPointer) -> Int? {
+    self.bytes = bytes
+    index = 0
+    newlines = 0
+    ranOut = false
+    members.removeAll(keepingCapacity: true)
+    return object() ? index : nil
+  }
+
+  private mutating func object() -> Bool {
+    guard next() == UInt8(ascii: "{") else { return false }
+    index += 1
+    if next() == UInt8(ascii: "}") {
+      index += 1
+      return true
+    }
+    while true {
+      guard next() == UInt8(ascii: "\"") else { return false }
+      let keyStart = index + 1
+      guard let keyEscaped = string() else { return false }
+      let key = keyStart..<index - 1
+      guard next() == UInt8(ascii: ":") else { return false }
+      index += 1
+      guard let first = next() else { return false }
+      let valueStart = index
+      var kind = JSONValueKind.nested
+      var valueEscaped = false
+      switch first {
+      case UInt8(ascii: "\""):
+        guard let escaped = string() else { return false }
+        valueEscaped = escaped
+        kind = .string
+      case UInt8(ascii: "{"), UInt8(ascii: "["):
+        guard nested() else { return false }
+      case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+        guard number() else { return false }
+        kind = .number
+      case UInt8(ascii: "t"):
+        guard literal("true") else { return false }
+        kind = .boolean
+      case UInt8(ascii: "f"):
+        guard literal("false") else { return false }
+        kind = .boolean
+      case UInt8(ascii: "n"):
+        guard literal("null") else { return false }
+        kind = .null
+      default:
+        return false
+      }
+      let value = kind == .string ? valueStart + 1..<index - 1 : valueStart..<index
+      members.append(
+        JSONMemberSpan(key: key, value: value, kind: kind, keyEscaped: keyEscaped, valueEscaped: valueEscaped))
+      switch next() {
+      case UInt8(ascii: ","): index += 1
+      case UInt8(ascii: "}"):
+        index += 1
+        return true
+      default: return false
+      }
+    }
+  }
+
+  /// Skips white space, counting line breaks; the next byte, or `nil` at the end.
+  @inline(__always)
+  private mutating func next() -> UInt8? {
+    while index < bytes.count {
+      let byte = bytes[index]
+      switch byte {
+      case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"): index += 1
+      case UInt8(ascii: "\n"):
+        newlines += 1
+        lastNewline = index
+        index += 1
+      default: return byte
+      }
+    }
+    ranOut = true
+    return nil
+  }
+
+  /// A string from its opening quote; whether it held an escape, or `nil` when malformed.
+  private mutating func string() -> Bool? {
+    index += 1
+    var escaped = false
+    while index < bytes.count {
+      let byte = bytes[index]
+      if byte == UInt8(ascii: "\"") {
+        index += 1
+        return escaped
+      }
+      if byte == UInt8(ascii: "\\") {
+        guard escape() else { return nil }
+        escaped = true
+      } else if byte < 0x20 {
+        return nil
+      } else if byte < 0x80 {
+        index += 1
+      } else {
+        guard utf8Sequence() else { return nil }
+      }
+    }
+    ranOut = true
+    return nil
+  }
+
+  private mutating func escape() -> Bool {
+    guard index + 1 < bytes.count else { return outOfBytes() }
+    switch bytes[index + 1] {
+    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+      UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+      index += 2
+      return true
+    case UInt8(ascii: "u"):
+      guard index + 6 <= bytes.count else { return outOfBytes() }
+      guard let unit = hex4(at: index + 2) else { return false }
+      index += 6
+      if (0xDC00..<0xE000).contains(unit) { return false }
+      guard (0xD800..<0xDC00).contains(unit) else { return true }
+      guard index + 6 <= bytes.count else { return outOfBytes() }
+      guard bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u"),
+        let low = hex4(at: index + 2), (0xDC00..<0xE000).contains(low)
+      else { return false }
+      index += 6
+      return true
+    default:
+      return false
+    }
+  }
+
+  /// Fails the scan for want of bytes: more of the file may complete the object.
+  private mutating func outOfBytes() -> Bool {
+    ranOut = true
+    return false
+  }
+
+  private func hex4(at start: Int) -> UInt32? {
+    guard start + 4 <= bytes.count else { return nil }
+    var value: UInt32 = 0
+    for offset in 0..<4 {
+      let byte = bytes[start + offset]
+      let digit: UInt8
+      switch byte {
+      case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+      case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+      case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+      default: return nil
+      }
+      value = value << 4 | UInt32(digit)
+    }
+    return value
+  }
+
+  /// One multi-byte UTF-8 sequence, strictly (no overlong forms, no surrogates, at most U+10FFFF).
+  private mutating func utf8Sequence() -> Bool {
+    let lead = bytes[index]
+    let length: Int
+    var lower: UInt8 = 0x80
+    var upper: UInt8 = 0xBF
+    switch lead {
+    case 0xC2...0xDF: length = 2
+    case 0xE0:
+      length = 3
+      lower = 0xA0
+    case 0xE1...0xEC, 0xEE...0xEF: length = 3
+    case 0xED:
+      length = 3
+      upper = 0x9F
+    case 0xF0:
+      length = 4
+      lower = 0x90
+    case 0xF1...0xF3: length = 4
+    case 0xF4:
+      length = 4
+      upper = 0x8F
+    default: return false
+    }
+    guard index + length <= bytes.count else { return outOfBytes() }
+    let second = bytes[index + 1]
+    guard second >= lower, second <= upper else { return false }
+    for offset in 2..<length where bytes[index + offset] & 0xC0 != 0x80 { return false }
+    index += length
+    return true
+  }
+
+  /// The longest run of number characters, checked against JSON's number grammar, as the lexer
+  /// reads a number.
+  private mutating func number() -> Bool {
+    let start = index
+    while index < bytes.count {
+      switch bytes[index] {
+      case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."),
+        UInt8(ascii: "e"), UInt8(ascii: "E"):
+        index += 1
+      default:
+        return JSONLexer.isJSONNumber(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+      }
+    }
+    return outOfBytes()
+  }
+
+  private mutating func literal(_ word: StaticString) -> Bool {
+    let count = word.utf8CodeUnitCount
+    guard index + count <= bytes.count else { return outOfBytes() }
+    for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] { return false }
+    index += count
+    return true
+  }
+
+  /// An object or array inside a member's value, not deeper than the lexer allows.
+  private mutating func nested() -> Bool {
+    var closers: [UInt8] = []
+    repeat {
+      guard let byte = next() else { return false }
+      switch byte {
+      case UInt8(ascii: "{"), UInt8(ascii: "["):
+        guard closers.count < JSONLexer.maximumDepth else { return false }
+        index += 1
+        closers.append(byte == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]"))
+        if next() == closers.last {
+          index += 1
+          closers.removeLast()
+        } else if byte == UInt8(ascii: "{") {
+          guard next() == UInt8(ascii: "\""), string() != nil, next() == UInt8(ascii: ":") else { return false }
+          index += 1
+          continue
+        } else {
+          continue
+        }
+      case UInt8(ascii: "\""): guard string() != nil else { return false }
+      case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): guard number() else { return false }
+      case UInt8(ascii: "t"): guard literal("true") else { return false }
+      case UInt8(ascii: "f"): guard literal("false") else { return false }
+      case UInt8(ascii: "n"): guard literal("null") else { return false }
+      default: return false
+      }
+      // After a complete value inside containers: a separator or the container's end.
+      while let closer = closers.last {
+        guard let separator = next() else { return false }
+        index += 1
+        if separator == closer {
+          closers.removeLast()
+          continue
+        }
+        guard separator == UInt8(ascii: ",") else { return false }
+        if closer == UInt8(ascii: "}") {
+          guard next() == UInt8(ascii: "\""), string() != nil, next() == UInt8(ascii: ":") else { return false }
+          index += 1
+        }
+        break
+      }
+    } while !closers.isEmpty
+    return true
+  }
+}
