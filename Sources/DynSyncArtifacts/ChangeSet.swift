@@ -5,18 +5,28 @@ public enum BatchLines {
   /// A change in a Debezium-like envelope: `op` (c/u/d), `entity`, `id`, the full `before` and
   /// `after` images, and `changed` (column → [old, new]) for updates.
   public static func change(_ change: RecordChange) -> String {
-    JSONText.object([
-      ("op", JSONText.string(change.operation.rawValue)),
-      ("entity", JSONText.string(change.entity)),
-      ("id", JSONText.string(change.id.description)),
-      ("before", change.before.map(JSONText.image) ?? "null"),
-      ("after", change.after.map(JSONText.image) ?? "null"),
-      (
-        "changed",
-        JSONText.object(
-          change.changed.map { ($0.field, JSONText.array([JSONText.value($0.old), JSONText.value($0.new)])) })
-      ),
-    ]) + "\n"
+    // Members written in their sorted order: after, before, changed, entity, id, op.
+    var json = JSONBytes()
+    json.appendRaw("{\"after\":")
+    if let after = change.after { json.appendImage(after) } else { json.appendRaw("null") }
+    json.appendRaw(",\"before\":")
+    if let before = change.before { json.appendImage(before) } else { json.appendRaw("null") }
+    json.appendRaw(",\"changed\":")
+    json.appendObject(change.changed.map { ($0.field, $0) }) { json, change in
+      json.appendRaw("[")
+      json.appendValue(change.old)
+      json.appendRaw(",")
+      json.appendValue(change.new)
+      json.appendRaw("]")
+    }
+    json.appendRaw(",\"entity\":")
+    json.appendString(change.entity)
+    json.appendRaw(",\"id\":")
+    json.appendString(change.id.description)
+    json.appendRaw(",\"op\":")
+    json.appendString(change.operation.rawValue)
+    json.appendRaw("}\n")
+    return json.text
   }
 
   /// A skipped record: which export, where, which record, and why.

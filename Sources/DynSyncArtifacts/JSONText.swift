@@ -5,38 +5,16 @@ import DynSyncCore
 public enum JSONText {
   /// A JSON string literal.
   public static func string(_ text: String) -> String {
-    // Most values need no escaping: check the bytes once and wrap them as they are.
-    if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == 0xE2 }) {
-      return "\"" + text + "\""
-    }
-    var out = "\""
-    out.reserveCapacity(text.utf8.count + 2)
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      case "\u{08}": out += "\\b"
-      case "\u{0C}": out += "\\f"
-      case "\u{2028}": out += "\\u2028"
-      case "\u{2029}": out += "\\u2029"
-      default:
-        if scalar.value < 0x20 {
-          let hex = String(scalar.value, radix: 16)
-          out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        } else {
-          out.unicodeScalars.append(scalar)
-        }
-      }
-    }
-    return out + "\""
+    var json = JSONBytes()
+    json.appendString(text)
+    return json.text
   }
 
   /// An object from already-encoded member values, keys in sorted order.
   public static func object(_ members: [(String, String)]) -> String {
-    "{" + members.sorted { $0.0 < $1.0 }.map { string($0.0) + ":" + $0.1 }.joined(separator: ",") + "}"
+    var json = JSONBytes()
+    json.appendObject(members) { json, value in json.appendRaw(value) }
+    return json.text
   }
 
   public static func array(_ elements: [String]) -> String {
@@ -46,28 +24,16 @@ public enum JSONText {
   /// A typed value: numbers as numbers (decimals as exported), dates as ISO 8601 strings, lookups
   /// as `{"entity":…,"id":…}`, multi-selects as arrays of choice values.
   public static func value(_ value: FieldValue) -> String {
-    switch value {
-    case .null: return "null"
-    case .string(let text): return string(text)
-    case .integer(let number), .optionSet(let number): return String(number)
-    case .decimal(let number): return decimal(number)
-    case .boolean(let flag): return flag ? "true" : "false"
-    case .dateTime(let instant): return string(instant.description)
-    case .date(let date): return string(date.description)
-    case .multiSelect(let choices): return array(choices.map { String($0) })
-    case .lookup(let lookup):
-      return object([("entity", lookup.entity.map(string) ?? "null"), ("id", string(lookup.id.description))])
-    case .guid(let id): return string(id.description)
-    }
+    var json = JSONBytes()
+    json.appendValue(value)
+    return json.text
   }
 
   /// A record image: its columns, with formatted labels under `@labels` when there are any.
   public static func image(_ record: Record) -> String {
-    var members = record.fields.map { ($0.key, value($0.value)) }
-    if !record.labels.isEmpty {
-      members.append(("@labels", object(record.labels.map { ($0.key, string($0.value)) })))
-    }
-    return object(members)
+    var json = JSONBytes()
+    json.appendImage(record)
+    return json.text
   }
 
   /// A decimal as a JSON number: the exported text when it is valid JSON, else its canonical form.
@@ -95,5 +61,134 @@ public enum JSONText {
       previous = byte
     }
     return previous != UInt8(ascii: ".")
+  }
+}
+
+/// JSON text built as bytes, the way `JSONText` writes it, without a string per value.
+public struct JSONBytes {
+  public private(set) var bytes: [UInt8] = []
+
+  public init() {}
+
+  public var text: String { String(decoding: bytes, as: UTF8.self) }
+
+  /// Text that is already JSON.
+  public mutating func appendRaw(_ json: String) { bytes.append(contentsOf: json.utf8) }
+
+  public mutating func appendRaw(_ json: StaticString) {
+    bytes.append(contentsOf: UnsafeBufferPointer(start: json.utf8Start, count: json.utf8CodeUnitCount))
+  }
+
+  /// A JSON string literal.
+  public mutating func appendString(_ text: String) {
+    // Most values need no escaping: check the bytes once and copy them as they are.
+    var plain = true
+    for byte in text.utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == 0xE2
+    {
+      plain = false
+      break
+    }
+    bytes.append(UInt8(ascii: "\""))
+    if plain {
+      bytes.append(contentsOf: text.utf8)
+    } else {
+      for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": appendRaw("\\\"")
+        case "\\": appendRaw("\\\\")
+        case "\n": appendRaw("\\n")
+        case "\r": appendRaw("\\r")
+        case "\t": appendRaw("\\t")
+        case "\u{08}": appendRaw("\\b")
+        case "\u{0C}": appendRaw("\\f")
+        case "\u{2028}": appendRaw("\\u2028")
+        case "\u{2029}": appendRaw("\\u2029")
+        default:
+          if scalar.value < 0x20 {
+            let hex = String(scalar.value, radix: 16)
+            appendRaw("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
+          } else {
+            bytes.append(contentsOf: String(scalar).utf8)
+          }
+        }
+      }
+    }
+    bytes.append(UInt8(ascii: "\""))
+  }
+
+  public mutating func appendInteger(_ number: Int64) {
+    guard number != Int64.min else { return appendRaw(String(number)) }
+    var magnitude = number < 0 ? -number : number
+    if number < 0 { bytes.append(UInt8(ascii: "-")) }
+    var digits:
+      (
+        UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+        UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+      ) =
+        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    var count = 0
+    withUnsafeMutableBytes(of: &digits) { buffer in
+      repeat {
+        buffer[19 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+        magnitude /= 10
+        count += 1
+      } while magnitude > 0
+      bytes.append(contentsOf: buffer[(20 - count)...])
+    }
+  }
+
+  /// A typed value, as `JSONText.value` writes it.
+  public mutating func appendValue(_ value: FieldValue) {
+    switch value {
+    case .null: appendRaw("null")
+    case .string(let text): appendString(text)
+    case .integer(let number), .optionSet(let number): appendInteger(number)
+    case .decimal(let number): appendRaw(JSONText.decimal(number))
+    case .boolean(let flag): appendRaw(flag ? "true" : "false")
+    case .dateTime(let instant): appendString(instant.description)
+    case .date(let date): appendString(date.description)
+    case .multiSelect(let choices):
+      bytes.append(UInt8(ascii: "["))
+      for (index, choice) in choices.enumerated() {
+        if index > 0 { bytes.append(UInt8(ascii: ",")) }
+        appendInteger(choice)
+      }
+      bytes.append(UInt8(ascii: "]"))
+    case .lookup(let lookup):
+      appendRaw("{\"entity\":")
+      if let entity = lookup.entity { appendString(entity) } else { appendRaw("null") }
+      appendRaw(",\"id\":")
+      appendString(lookup.id.description)
+      bytes.append(UInt8(ascii: "}"))
+    case .guid(let id): appendString(id.description)
+    }
+  }
+
+  /// An object of `members`, keys in sorted order, each value written by `appendValue`.
+  public mutating func appendObject<Value>(
+    _ members: [(String, Value)], _ appendValue: (inout JSONBytes, Value) -> Void
+  ) {
+    bytes.append(UInt8(ascii: "{"))
+    for (index, member) in members.sorted(by: { $0.0 < $1.0 }).enumerated() {
+      if index > 0 { bytes.append(UInt8(ascii: ",")) }
+      appendString(member.0)
+      bytes.append(UInt8(ascii: ":"))
+      appendValue(&self, member.1)
+    }
+    bytes.append(UInt8(ascii: "}"))
+  }
+
+  /// A record image, as `JSONText.image` writes it.
+  public mutating func appendImage(_ record: Record) {
+    // `nil` stands for the labels, which sort under "@labels" among the columns.
+    var members: [(String, FieldValue?)] = record.fields.map { ($0.key, $0.value) }
+    if !record.labels.isEmpty { members.append(("@labels", nil)) }
+    appendObject(members) { json, value in
+      if let value {
+        json.appendValue(value)
+      } else {
+        json.appendObject(record.labels.map { ($0.key, $0.value) }) { json, label in json.appendString(label) }
+      }
+    }
   }
 }
