@@ -73,9 +73,12 @@ public struct DiffJob: Sendable {
       currentRejects: compared.current.rejects,
       inputs: ["previous": compared.previous.inputs, "current": compared.current.inputs],
       marketoImports: compared.marketoImports)
+    let clock = ContinuousClock()
+    let writing = clock.now
     let writer = try BatchWriter(target: output, replacing: replacing, faults: faults)
     let manifest = try contents.write(to: writer, started: started)
     try writer.commit()
+    progress.finished("wrote the batch", elapsed: writing.duration(to: clock.now))
     return Outcome(diff: compared.diff, manifest: manifest, batch: writer.target)
   }
 
@@ -117,14 +120,24 @@ public struct DiffJob: Sendable {
     guard marketoMapping == nil else {
       throw IndexUnavailable(path: "", reason: "Marketo files need every row of both exports")
     }
+    let clock = ContinuousClock()
+    var started = clock.now
     let exports = try loadIndexes(of: [previous, current], progress: progress)
     for export in exports where !export.index.isComplete {
       throw IndexUnavailable(path: "", reason: "an incomplete export")
     }
+    let rows = exports.map { $0.index.tables.values.map(\.count).reduce(0, +) }.reduce(0, +)
+    progress.finished("indexed \(rows) rows", elapsed: started.duration(to: clock.now))
     let (before, after) = (exports[0], exports[1])
+    started = clock.now
     let diff = try Differ.diff(previous: before.index, current: after.index, options: options) {
-      try decodeRows($0, of: before, $1, of: after)
+      let decoded = try decodeRows($0, of: before, $1, of: after)
+      progress.finished(
+        "read \($0.count + $1.count) rows that differ in full", elapsed: started.duration(to: clock.now))
+      started = clock.now
+      return decoded
     }
+    progress.finished("compared them", elapsed: started.duration(to: clock.now))
     return Comparison(
       diff: diff, previous: (before.index.rejects, before.inputs), current: (after.index.rejects, after.inputs))
   }

@@ -9,10 +9,13 @@ public protocol ProgressObserver: Sendable {
   func readRecords(_ counts: [String: Int], inFile path: String, elapsed: Duration)
   /// Called when exports are read in full, every row decoded and held, rather than indexed.
   func readingInFull(because reason: String)
+  /// Called when a step of a job is done, with what it did ("indexed 2,000,000 rows").
+  func finished(_ step: String, elapsed: Duration)
 }
 
 extension ProgressObserver {
   public func readingInFull(because reason: String) {}
+  public func finished(_ step: String, elapsed: Duration) {}
 }
 
 /// Reports nothing.

@@ -82,16 +82,17 @@ public struct JSONBytes {
   /// A JSON string literal.
   public mutating func appendString(_ text: String) {
     // Most values need no escaping: check the bytes once and copy them as they are.
-    var plain = true
-    for byte in text.utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == 0xE2
-    {
-      plain = false
-      break
+    var text = text
+    let plain = text.withUTF8 { utf8 in
+      guard
+        !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == 0xE2 })
+      else { return false }
+      bytes.append(UInt8(ascii: "\""))
+      bytes.append(contentsOf: utf8)
+      return true
     }
-    bytes.append(UInt8(ascii: "\""))
-    if plain {
-      bytes.append(contentsOf: text.utf8)
-    } else {
+    if !plain {
+      bytes.append(UInt8(ascii: "\""))
       for scalar in text.unicodeScalars {
         switch scalar {
         case "\"": appendRaw("\\\"")
@@ -180,15 +181,32 @@ public struct JSONBytes {
 
   /// A record image, as `JSONText.image` writes it.
   public mutating func appendImage(_ record: Record) {
-    // `nil` stands for the labels, which sort under "@labels" among the columns.
-    var members: [(String, FieldValue?)] = record.fields.map { ($0.key, $0.value) }
-    if !record.labels.isEmpty { members.append(("@labels", nil)) }
-    appendObject(members) { json, value in
-      if let value {
-        json.appendValue(value)
-      } else {
+    let fields = record.fields
+    // The columns sorted in place by key, and the labels slotted in where "@labels" sorts.
+    var order = Array(fields.indices)
+    order.sort { fields[$0].key < fields[$1].key }
+    var labelsDue = !record.labels.isEmpty
+    var separatorDue = false
+    func appendMember(_ key: String, _ appendValue: (inout JSONBytes) -> Void) {
+      if separatorDue { bytes.append(UInt8(ascii: ",")) }
+      separatorDue = true
+      appendString(key)
+      bytes.append(UInt8(ascii: ":"))
+      appendValue(&self)
+    }
+    func appendLabels() {
+      appendMember("@labels") { json in
         json.appendObject(record.labels.map { ($0.key, $0.value) }) { json, label in json.appendString(label) }
       }
+      labelsDue = false
     }
+    bytes.append(UInt8(ascii: "{"))
+    for index in order {
+      let field = fields[index]
+      if labelsDue, "@labels" < field.key { appendLabels() }
+      appendMember(field.key) { json in json.appendValue(field.value) }
+    }
+    if labelsDue { appendLabels() }
+    bytes.append(UInt8(ascii: "}"))
   }
 }

@@ -43,8 +43,11 @@ package final class OutputFile {
   }
 
   package func write(_ text: String) throws(OutputError) {
-    for byte in text.utf8 where byte == UInt8(ascii: "\n") { lines += 1 }
-    buffer.append(contentsOf: text.utf8)
+    var text = text
+    text.withUTF8 { utf8 in
+      for byte in utf8 where byte == UInt8(ascii: "\n") { lines += 1 }
+      buffer.append(contentsOf: utf8)
+    }
     if buffer.count >= OutputFile.bufferSize { try flush() }
   }
 

@@ -14,7 +14,7 @@ struct StderrProgress: ProgressObserver {
   func readRecords(_ counts: [String: Int], inFile path: String, elapsed: Duration) {
     let count = counts.values.reduce(0, +)
     guard !quiet, count >= 50_000 else { return }
-    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let seconds = Self.seconds(elapsed)
     let rate = seconds > 0 ? Int(Double(count) / seconds) : count
     let tables = counts.keys.sorted().map { "\($0) \(counts[$0] ?? 0)" }.joined(separator: ", ")
     Terminal.writeError("  \(path): \(tables) (\(rate) records/s)\n")
@@ -23,6 +23,15 @@ struct StderrProgress: ProgressObserver {
   func readingInFull(because reason: String) {
     guard !quiet else { return }
     Terminal.writeError("reading the exports in full, every row held: \(reason)\n")
+  }
+
+  func finished(_ step: String, elapsed: Duration) {
+    guard !quiet else { return }
+    Terminal.writeError("\(step) in \(String(format: "%.2f", Self.seconds(elapsed))) s\n")
+  }
+
+  private static func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
   }
 }
 

@@ -13,6 +13,11 @@ public struct GUID: Hashable, Comparable, Sendable, CustomStringConvertible {
 
   /// Parses `8-4-4-4-12` hex, in either case, optionally wrapped in braces as FetchXML writes it.
   public init?(_ text: some StringProtocol) {
+    if let parsed = text.utf8.withContiguousStorageIfAvailable({ GUID(utf8: UnsafeRawBufferPointer($0)) }) {
+      guard let parsed else { return nil }
+      self = parsed
+      return
+    }
     var utf8 = Array(text.utf8)
     guard let parsed = utf8.withUnsafeMutableBytes({ GUID(utf8: UnsafeRawBufferPointer($0)) }) else { return nil }
     self = parsed
@@ -24,24 +29,15 @@ public struct GUID: Hashable, Comparable, Sendable, CustomStringConvertible {
     if text.count == 38, text[0] == UInt8(ascii: "{"), text[37] == UInt8(ascii: "}") {
       text = UnsafeRawBufferPointer(rebasing: text[1..<37])
     }
-    guard text.count == 36 else { return nil }
+    guard text.count == 36, text[8] == UInt8(ascii: "-"), text[13] == UInt8(ascii: "-"),
+      text[18] == UInt8(ascii: "-"), text[23] == UInt8(ascii: "-")
+    else { return nil }
     var high: UInt64 = 0
     var low: UInt64 = 0
-    var nibbles = 0
-    for index in 0..<36 {
-      let byte = text[index]
-      if index == 8 || index == 13 || index == 18 || index == 23 {
-        guard byte == UInt8(ascii: "-") else { return nil }
-        continue
-      }
-      guard let nibble = GUID.nibble(byte) else { return nil }
-      if nibbles < 16 {
-        high = high << 4 | UInt64(nibble)
-      } else {
-        low = low << 4 | UInt64(nibble)
-      }
-      nibbles += 1
-    }
+    guard GUID.appendHex(text, 0..<8, to: &high), GUID.appendHex(text, 9..<13, to: &high),
+      GUID.appendHex(text, 14..<18, to: &high), GUID.appendHex(text, 19..<23, to: &low),
+      GUID.appendHex(text, 24..<36, to: &low)
+    else { return nil }
     self.high = high
     self.low = low
   }
@@ -86,12 +82,24 @@ public struct GUID: Hashable, Comparable, Sendable, CustomStringConvertible {
     (lhs.high, lhs.low) < (rhs.high, rhs.low)
   }
 
-  private static func nibble(_ byte: UInt8) -> UInt8? {
-    switch byte {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-    default: return nil
+  /// Shifts the hex digits at `positions` into `value`; `false` when one is not a hex digit.
+  @inline(__always)
+  private static func appendHex(_ text: UnsafeRawBufferPointer, _ positions: Range<Int>, to value: inout UInt64)
+    -> Bool
+  {
+    for position in positions {
+      let byte = text[position]
+      let digit = byte &- UInt8(ascii: "0")
+      // Setting 0x20 lowercases A–F and moves no other byte into a–f.
+      let letter = (byte | 0x20) &- UInt8(ascii: "a")
+      if digit < 10 {
+        value = value << 4 | UInt64(digit)
+      } else if letter < 6 {
+        value = value << 4 | UInt64(letter + 10)
+      } else {
+        return false
+      }
     }
+    return true
   }
 }

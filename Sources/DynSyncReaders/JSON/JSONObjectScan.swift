@@ -124,6 +124,8 @@ struct JSONObjectScan {
     index += 1
     var escaped = false
     while index < bytes.count {
+      index += JSONObjectScan.plainPrefix(of: bytes, from: index)
+      guard index < bytes.count else { break }
       let byte = bytes[index]
       if byte == UInt8(ascii: "\"") {
         index += 1
@@ -142,6 +144,28 @@ struct JSONObjectScan {
     }
     ranOut = true
     return nil
+  }
+
+  /// How many bytes from `start` are plain ASCII string content (no quote, backslash, control
+  /// character or UTF-8 lead), eight at a time: most of an export's bytes are inside strings.
+  @inline(__always)
+  static func plainPrefix(of bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highBits: UInt64 = 0x8080_8080_8080_8080
+    var index = start
+    while index + 8 <= bytes.count {
+      let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+      let quote = word ^ (ones &* UInt64(UInt8(ascii: "\"")))
+      let backslash = word ^ (ones &* UInt64(UInt8(ascii: "\\")))
+      // A byte's high bit is set in each term when it is zero (the quote or backslash), below 0x20,
+      // or non-ASCII; borrows may flag bytes after a real hit, never before it.
+      let special =
+        ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (word &- ones &* 0x20) & ~word | word)
+        & highBits
+      if special != 0 { return index - start + special.trailingZeroBitCount / 8 }
+      index += 8
+    }
+    return index - start
   }
 
   private mutating func escape() -> Bool {

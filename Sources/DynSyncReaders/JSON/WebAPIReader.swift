@@ -100,15 +100,22 @@ public struct WebAPIReader: Sendable {
     }
     let file = try FileBytes(path: path)
     var decoder = WebAPIRecordDecoder(path: path, context: context, entity: entity)
-    var bytes: [UInt8] = []
+    var scan = JSONObjectScan()
+    var shapes = RecentRowKeys<Void>()
     return try rows.map { row in
-      bytes = try file.read(at: Int(row.location.offset), count: Int(row.location.length))
-      let lexer = bytes.withUnsafeBytes {
-        JSONLexer(
-          bytes: $0, path: path, offset: Int(row.location.offset), line: Int(row.location.line),
-          column: Int(row.location.column))
+      let bytes = try file.read(at: Int(row.location.offset), count: Int(row.location.length))
+      return try bytes.withUnsafeBytes { bytes in
+        guard scan.scan(bytes) == bytes.count,
+          Fingerprint(of: bytes, seed: WebAPIRowIndexer.fingerprintSeed) == row.fingerprint
+        else {
+          throw IndexUnavailable(path: path, reason: "the file changed while it was read")
+        }
+        let raw = try RawJSONRecord(
+          scanned: bytes, members: scan.members,
+          names: shapes.keys(of: scan.members, in: bytes) { _ in () }?.keys.names,
+          path: path, offset: Int(row.location.offset), line: Int(row.location.line), column: Int(row.location.column))
+        return decoder.decode(raw)
       }
-      return decoder.decode(try RawJSONRecord.read(from: lexer))
     }
   }
 

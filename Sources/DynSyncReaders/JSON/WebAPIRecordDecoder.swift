@@ -1,5 +1,9 @@
 import DynSyncCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Turns the members of one Web API row into a canonical record, a deletion, or a reject.
 ///
 /// The Web API carries no column types, so types come from the value's JSON form, the column's
@@ -44,26 +48,30 @@ struct WebAPIRecordDecoder: Sendable {
     var labels: [String: String] = [:]
     var lookupTargets: [String: String] = [:]
     var etagVersion: Int64?
-    for member in raw.members {
-      if member.name == "@odata.etag", case .string(let etag) = member.value {
-        etagVersion = Int64(etag.filter(\.isNumber))
+    // Where each key's "@" is, if it has one: annotations are looked at first, then the columns.
+    let annotationMarks = raw.members.map { WebAPIRecordDecoder.annotationMark(in: $0.name) }
+    for (member, mark) in zip(raw.members, annotationMarks) {
+      guard let at = mark, case .string(let text) = member.value else { continue }
+      if at == 0 {
+        if member.name == "@odata.etag" { etagVersion = WebAPIRecordDecoder.etagVersion(text) }
         continue
       }
-      let name = member.name.utf8
-      guard let at = name.firstIndex(of: UInt8(ascii: "@")), at != name.startIndex,
-        case .string(let text) = member.value
-      else { continue }
-      let column = WebAPIRecordDecoder.columnName(String(member.name[..<at]))
-      switch member.name[name.index(after: at)...] {
-      case WebAPIRecordDecoder.formattedValue: labels[column] = text
-      case WebAPIRecordDecoder.lookupLogicalName: lookupTargets[column] = text
-      default: break
+      var name = member.name
+      name.withUTF8 { name in
+        // Both annotations are ASCII, which no other text equals as a string.
+        let annotation = UnsafeBufferPointer(rebasing: name[(at + 1)...])
+        let isLabel = annotation.elementsEqual(WebAPIRecordDecoder.formattedValue.utf8)
+        guard isLabel || annotation.elementsEqual(WebAPIRecordDecoder.lookupLogicalName.utf8) else { return }
+        let column = WebAPIRecordDecoder.columnName(
+          String(decoding: UnsafeBufferPointer(rebasing: name[..<at]), as: UTF8.self))
+        if isLabel { labels[column] = text } else { lookupTargets[column] = text }
       }
     }
 
     var fields: [String: FieldValue] = [:]
+    fields.reserveCapacity(raw.members.count)
     var version: Int64?
-    for member in raw.members where !member.name.utf8.contains(UInt8(ascii: "@")) && member.name != primaryKey {
+    for (member, mark) in zip(raw.members, annotationMarks) where mark == nil && member.name != primaryKey {
       let column = WebAPIRecordDecoder.columnName(member.name)
       let isLookup = column != member.name
       switch member.value {
@@ -118,6 +126,30 @@ struct WebAPIRecordDecoder: Sendable {
         origin: position))
   }
 
+  /// The byte offset of the first "@" in a key, if any.
+  static func annotationMark(in name: String) -> Int? {
+    var name = name
+    return name.withUTF8 { bytes in
+      guard let base = bytes.baseAddress, let found = memchr(base, Int32(UInt8(ascii: "@")), bytes.count) else {
+        return nil
+      }
+      return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+    }
+  }
+
+  /// The version in an `@odata.etag` such as `W/"2874124"`: its digits, as a number.
+  static func etagVersion(_ etag: String) -> Int64? {
+    guard etag.utf8.allSatisfy({ $0 < 0x80 }) else { return Int64(etag.filter(\.isNumber)) }
+    var version: Int64?
+    for byte in etag.utf8 where (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
+      let (shifted, overflow) = (version ?? 0).multipliedReportingOverflow(by: 10)
+      let (sum, carry) = shifted.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
+      guard !overflow, !carry else { return nil }
+      version = sum
+    }
+    return version
+  }
+
   /// `_parentcustomerid_value` → `parentcustomerid`; other names unchanged.
   static func columnName(_ name: String) -> String {
     // Most names do not start with "_": settle those without Character work.
@@ -138,6 +170,10 @@ struct WebAPIRecordDecoder: Sendable {
   }
 
   private mutating func deletion(in raw: RawJSONRecord, at position: SourcePosition) -> ReadEvent? {
+    // Most rows are no deletion: settle those without looking at every member's name thrice.
+    guard raw.members.contains(where: { $0.name.utf8.count == 14 && $0.name == "@odata.context" }) else {
+      return nil
+    }
     var entryContext: ODataContext?
     var idText: String?
     var reason = "deleted"

@@ -1,9 +1,5 @@
 import DynSyncCore
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Indexes the rows of one Web API page: the fingerprint of each row's bytes, and its id read
 /// straight from the bytes when nothing in the row could make the decoder reject it.
 ///
@@ -15,9 +11,8 @@ struct WebAPIRowIndexer {
 
   private(set) var decoder: WebAPIRecordDecoder
   let file: Int
-  /// The shapes of rows vouched for lately (columns left out when null make a few per page).
-  private var shapes: [RowShape] = []
-  static let shapesKept = 32
+  /// The roles of the keys of rows vouched for lately.
+  private var shapes = RecentRowKeys<[KeyRole]>()
 
   init(decoder: WebAPIRecordDecoder, file: Int) {
     self.decoder = decoder
@@ -50,15 +45,10 @@ struct WebAPIRowIndexer {
   private mutating func vouchedID(in bytes: UnsafeRawBufferPointer, members: [JSONMemberSpan], primaryKey: String)
     -> GUID?
   {
-    let roles: [RowShape.Role]
-    if let known = shapes.firstIndex(where: { $0.matches(members, in: bytes) }) {
-      roles = shapes[known].roles
-    } else {
-      guard let fresh = RowShape(members, in: bytes, primaryKey: primaryKey) else { return nil }
-      if shapes.count == WebAPIRowIndexer.shapesKept { shapes.removeFirst() }
-      shapes.append(fresh)
-      roles = fresh.roles
-    }
+    guard
+      let roles = shapes.keys(of: members, in: bytes, extra: { KeyRole.roles(of: $0.names, primaryKey: primaryKey) })?
+        .extra
+    else { return nil }
     var id: GUID?
     for (member, role) in zip(members, roles) {
       let value = UnsafeRawBufferPointer(rebasing: bytes[member.value])
@@ -83,57 +73,31 @@ struct WebAPIRowIndexer {
   }
 }
 
-/// The keys of a row, in order, and what each key's value is checked for; rows of one page
-/// nearly always share one shape, so the keys are looked at once per page.
-private struct RowShape {
-  enum Role {
-    /// `@odata.etag`, `x@OData.Community.Display.V1.FormattedValue`, …: never a reason to reject.
-    case annotation
-    case primaryKey
-    /// `_x_value`: must be a GUID.
-    case lookup
-    case plain
-  }
+/// What a row's key says its value is checked for.
+private enum KeyRole {
+  /// `@odata.etag`, `x@OData.Community.Display.V1.FormattedValue`, …: never a reason to reject.
+  case annotation
+  case primaryKey
+  /// `_x_value`: must be a GUID.
+  case lookup
+  case plain
 
-  private var keys: [UInt8] = []
-  private var ends: [Int] = []
-  private(set) var roles: [Role] = []
-
-  /// The shape of a row whose keys are plain ASCII, unescaped and unique; `nil` for any other.
-  init?(_ members: [JSONMemberSpan], in bytes: UnsafeRawBufferPointer, primaryKey: String) {
-    var seen = Set<[UInt8]>()
-    for member in members {
-      guard !member.keyEscaped else { return nil }
-      let key = Array(bytes[member.key])
-      guard seen.insert(key).inserted, key.allSatisfy({ $0 < 0x80 }) else { return nil }
-      keys += key
-      ends.append(keys.count)
-      if key.contains(UInt8(ascii: "@")) {
-        // A context of its own may make the row a deletion, which the decoder tells.
-        guard key != Array("@odata.context".utf8) else { return nil }
+  /// The roles of a row's keys, or `nil` when the row's own context may make it a deletion,
+  /// which the decoder tells.
+  static func roles(of names: [String], primaryKey: String) -> [KeyRole]? {
+    var roles: [KeyRole] = []
+    for name in names {
+      if name.utf8.contains(UInt8(ascii: "@")) {
+        guard name != "@odata.context" else { return nil }
         roles.append(.annotation)
-      } else if key == Array(primaryKey.utf8) {
+      } else if name == primaryKey {
         roles.append(.primaryKey)
-      } else if key.count > 7, key.first == UInt8(ascii: "_"), key.suffix(6).elementsEqual("_value".utf8) {
+      } else if name.utf8.count > 7, name.hasPrefix("_"), name.hasSuffix("_value") {
         roles.append(.lookup)
       } else {
         roles.append(.plain)
       }
     }
-  }
-
-  func matches(_ members: [JSONMemberSpan], in bytes: UnsafeRawBufferPointer) -> Bool {
-    guard members.count == ends.count else { return false }
-    return keys.withUnsafeBytes { known in
-      guard let knownBase = known.baseAddress, let base = bytes.baseAddress else { return members.isEmpty }
-      var start = 0
-      for (member, end) in zip(members, ends) {
-        guard !member.keyEscaped, member.key.count == end - start,
-          memcmp(knownBase + start, base + member.key.lowerBound, end - start) == 0
-        else { return false }
-        start = end
-      }
-      return true
-    }
+    return roles
   }
 }

@@ -1,5 +1,9 @@
 import DynSyncCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Types a value from its text alone, for formats that carry no schema (Web API JSON strings and
 /// numbers, undecorated FetchXML columns), so that both read a column the same way.
 enum ValueInference {
@@ -11,7 +15,7 @@ enum ValueInference {
       return DataverseCatalog.isDateOnly(field) ? .date(instant.utcDate) : .dateTime(instant)
     }
     // Multi-select choices are the one string column Dataverse formats with labels.
-    if label != nil || text.utf8.contains(UInt8(ascii: ",")), let choices = multiSelect(text) {
+    if label != nil || ValueInference.containsComma(text), let choices = multiSelect(text) {
       return .multiSelect(choices)
     }
     return .string(text)
@@ -20,11 +24,21 @@ enum ValueInference {
   /// An integer (or a choice, see `DataverseCatalog.isOptionSet`) when whole and within 64 bits,
   /// else an exact decimal; `nil` when the text is not a number.
   static func number(_ text: String, field: String, label: String?) -> FieldValue? {
-    let isWhole = !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" })
+    let isWhole = !text.utf8.contains(where: {
+      $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E")
+    })
     if isWhole, let integer = Int64(text) {
       return DataverseCatalog.isOptionSet(field: field, label: label) ? .optionSet(integer) : .integer(integer)
     }
     return ExactDecimal(text).map(FieldValue.decimal)
+  }
+
+  private static func containsComma(_ text: String) -> Bool {
+    var text = text
+    return text.withUTF8 { bytes in
+      guard let base = bytes.baseAddress else { return false }
+      return memchr(base, Int32(UInt8(ascii: ",")), bytes.count) != nil
+    }
   }
 
   /// `"2,8,9"` → `[2, 8, 9]`, sorted and without repeats.

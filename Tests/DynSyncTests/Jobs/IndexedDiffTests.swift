@@ -1,4 +1,5 @@
 import DynSync
+import DynSyncCore
 import DynSyncReaders
 import Foundation
 import Testing
@@ -138,5 +139,21 @@ struct IndexedDiffTests {
       current: [FixturePath.root + "/" + input], in: folder)
     #expect(outcome.fellBack)
     #expect(outcome.indexed == outcome.full)
+  }
+
+  @Test("a row whose bytes changed after indexing is not decoded as if it were the row indexed")
+  func changedUnderfoot() throws {
+    let folder = try TemporaryFolder()
+    let path = try folder.write("contacts.json", page("contacts", [contact(1), contact(2)]))
+    let reader = WebAPIReader(path: path)
+    var rows: [IndexedRow] = []
+    let (_, context) = try reader.index(file: 0) { event in
+      if case .row(_, let row) = event { rows.append(row) }
+    }
+    #expect(rows.count == 2)
+    #expect(try reader.decode(rows, context: context, entity: "contact").count == 2)
+    // The same length, so the row is still where the index says it is.
+    try folder.write("contacts.json", page("contacts", [contact(1), contact(2, name: "Bob")]))
+    #expect(throws: IndexUnavailable.self) { try reader.decode(rows, context: context, entity: "contact") }
   }
 }

@@ -11,6 +11,11 @@ struct ValueTests {
     #expect(upper.description == "aaaa0001-0001-ef11-8409-000d3a8f1a01")
     #expect(GUID("aaaa0001-0001-ef11-8409-000d3a8f1a0") == nil)
     #expect(GUID("aaaa0001x0001-ef11-8409-000d3a8f1a01") == nil)
+    for bad in ["g", "G", ":", "@", "`", "/", " "] {
+      #expect(GUID("aaaa0001-0001-ef11-8409-000d3a8f1a0" + bad) == nil, "\(bad) is no hex digit")
+    }
+    #expect(GUID("0123456789ABCDEF-0000-0000-0000-00000000") == nil, "dashes out of place")
+    #expect(GUID("01234567-89ab-cdef-0123-456789abcdef")?.description == "01234567-89ab-cdef-0123-456789abcdef")
     #expect(try #require(GUID("00000000-0000-0000-0000-000000000001")) < lower)
   }
 

@@ -1,0 +1,61 @@
+import DynSyncArtifacts
+import DynSyncCore
+import Foundation
+import Testing
+
+@Suite("JSON as batch files write it")
+struct JSONTextTests {
+  let origin = SourcePosition(file: "t.json", line: 1, column: 1)
+
+  /// The object as Foundation reads it back, to check the text against a parser dynsync did not write.
+  func parsed(_ text: String) throws -> NSDictionary {
+    try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? NSDictionary)
+  }
+
+  @Test("an image sorts its keys with @labels among them, wherever it falls")
+  func imageKeyOrder() throws {
+    let record = Record(
+      entity: "account", id: GUID(high: 1, low: 2),
+      fields: ["name": .string("Fabrikam"), "Zeta": .integer(1), "1st": .boolean(true), "_x": .null],
+      labels: ["Zeta": "One"], origin: origin)
+    let text = JSONText.image(record)
+    #expect(text == #"{"1st":true,"@labels":{"Zeta":"One"},"Zeta":1,"_x":null,"name":"Fabrikam"}"#)
+    #expect(try parsed(text).count == 5)
+    let unlabelled = Record(entity: "account", id: GUID(high: 1, low: 2), fields: ["b": .null], origin: origin)
+    #expect(JSONText.image(unlabelled) == #"{"b":null}"#)
+    let empty = Record(entity: "account", id: GUID(high: 1, low: 2), labels: ["a": "A"], origin: origin)
+    #expect(JSONText.image(empty) == #"{"@labels":{"a":"A"}}"#)
+  }
+
+  @Test("strings are escaped where JSON needs it, and the rest copied as they are")
+  func strings() throws {
+    let samples = ["plain", "quote \" and \\ backslash", "line\nbreak\ttab\u{01}", "naïve – “quoted”", "\u{2028}"]
+    for sample in samples {
+      let text = JSONText.string(sample)
+      let object = try parsed("{\"k\":\(text)}")
+      #expect(object["k"] as? String == sample)
+      #expect(!text.contains("\u{2028}"), "U+2028 is escaped for JavaScript readers")
+    }
+    #expect(JSONText.string("a\u{01}") == #""a\u0001""#)
+  }
+
+  @Test("timestamps keep their fraction without trailing zeros and pad every part")
+  func timestamps() throws {
+    #expect(Timestamp(epochSeconds: 0).description == "1970-01-01T00:00:00Z")
+    #expect(Timestamp(epochSeconds: 1_700_000_000, fraction: "250").description == "2023-11-14T22:13:20.25Z")
+    #expect(Timestamp(epochSeconds: -1).description == "1969-12-31T23:59:59Z")
+    let instant = try #require(Timestamp(iso: "0999-03-04T05:06:07.5Z"))
+    #expect(instant.description == "0999-03-04T05:06:07.5Z")
+  }
+
+  @Test("values: integers at both ends of 64 bits, lookups, multi-selects")
+  func values() {
+    #expect(JSONText.value(.integer(Int64.min)) == "-9223372036854775808")
+    #expect(JSONText.value(.integer(Int64.max)) == "9223372036854775807")
+    #expect(JSONText.value(.integer(-7)) == "-7")
+    #expect(JSONText.value(.multiSelect([1, 20])) == "[1,20]")
+    #expect(
+      JSONText.value(.lookup(Lookup(entity: nil, id: GUID(high: 0, low: 1))))
+        == #"{"entity":null,"id":"00000000-0000-0000-0000-000000000001"}"#)
+  }
+}
