@@ -53,6 +53,8 @@ public struct DiffJob: Sendable {
 
   /// The outcome of a run: the differences and the manifest written with them.
   public struct Outcome: Sendable {
+    /// The counts per table; the changes themselves are in the batch (an indexed run writes
+    /// each table's as soon as it is compared, and holds them no longer).
     public var diff: SnapshotDiff
     public var manifest: Manifest
     public var batch: String
@@ -60,22 +62,27 @@ public struct DiffJob: Sendable {
 
   public func run(progress: some ProgressObserver = SilentProgress()) throws -> Outcome {
     let started = Date()
+    var writer = try BatchWriter(target: output, replacing: replacing, faults: faults)
     var compared: Comparison
     do {
       guard !readInFull else { throw IndexUnavailable(path: "", reason: "asked for") }
-      compared = try compareIndexed(progress: progress)
+      compared = try compareIndexed(writingChangesTo: writer, progress: progress)
+    } catch let error as OutputError {
+      throw error
     } catch {
       progress.readingInFull(because: "\(error)")
+      // A fresh staging folder: the one given up goes with its writer.
+      writer = try BatchWriter(target: output, replacing: replacing, faults: faults)
       compared = try compareInFull(progress: progress)
     }
-    let contents = BatchContents(
+    let clock = ContinuousClock()
+    let writing = clock.now
+    var contents = BatchContents(
       command: "diff", options: options, diff: compared.diff, previousRejects: compared.previous.rejects,
       currentRejects: compared.current.rejects,
       inputs: ["previous": compared.previous.inputs, "current": compared.current.inputs],
       marketoImports: compared.marketoImports)
-    let clock = ContinuousClock()
-    let writing = clock.now
-    let writer = try BatchWriter(target: output, replacing: replacing, faults: faults)
+    contents.changesWritten = compared.changesWritten
     let manifest = try contents.write(to: writer, started: started)
     try writer.commit()
     progress.finished("wrote the batch", elapsed: writing.duration(to: clock.now))
@@ -88,6 +95,8 @@ public struct DiffJob: Sendable {
     var previous: (rejects: [InputError], inputs: [Manifest.Input])
     var current: (rejects: [InputError], inputs: [Manifest.Input])
     var marketoImports: MarketoDatasets?
+    /// The change sets already written, table by table; their changes are gone from `diff`.
+    var changesWritten: [Manifest.Artifact]?
   }
 
   /// Both exports read whole, every row decoded and held: works for every input.
@@ -116,7 +125,9 @@ public struct DiffJob: Sendable {
   /// The outcome is `compareInFull`'s in a fraction of the time and memory. Throws for anything it
   /// does not handle (a format without an indexing reader, a malformed or incomplete export,
   /// Marketo files), which `compareInFull` then handles.
-  private func compareIndexed(progress: some ProgressObserver) throws -> Comparison {
+  private func compareIndexed(writingChangesTo writer: BatchWriter, progress: some ProgressObserver) throws
+    -> Comparison
+  {
     guard marketoMapping == nil else {
       throw IndexUnavailable(path: "", reason: "Marketo files need every row of both exports")
     }
@@ -130,16 +141,21 @@ public struct DiffJob: Sendable {
     progress.finished("indexed \(rows) rows", elapsed: started.duration(to: clock.now))
     let (before, after) = (exports[0], exports[1])
     started = clock.now
+    var decodedRows = 0
+    var written: [Manifest.Artifact] = []
     let diff = try Differ.diff(previous: before.index, current: after.index, options: options) {
-      let decoded = try decodeRows($0, of: before, $1, of: after)
-      progress.finished(
-        "read \($0.count + $1.count) rows that differ in full", elapsed: started.duration(to: clock.now))
-      started = clock.now
-      return decoded
+      decodedRows += $0.count + $1.count
+      return try decodeRows($0, of: before, $1, of: after)
+    } consume: { table in
+      if let artifact = try BatchContents.writeChanges(of: table, to: writer) { written.append(artifact) }
+      table.changes = []
     }
-    progress.finished("compared them", elapsed: started.duration(to: clock.now))
+    progress.finished(
+      "compared them, reading \(decodedRows) rows that differ in full, and wrote the changes",
+      elapsed: started.duration(to: clock.now))
     return Comparison(
-      diff: diff, previous: (before.index.rejects, before.inputs), current: (after.index.rejects, after.inputs))
+      diff: diff, previous: (before.index.rejects, before.inputs), current: (after.index.rejects, after.inputs),
+      changesWritten: written)
   }
 }
 

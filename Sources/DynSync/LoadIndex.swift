@@ -47,23 +47,23 @@ func decodeRows(
 
 /// `transform` of every item, run on as many threads as the processor has cores; the first
 /// error (in item order) is thrown.
-func concurrentMap<Item: Sendable, Value: Sendable>(_ items: [Item], _ transform: @Sendable (Item) throws -> Value)
-  throws -> [Value]
-{
-  let results = ConcurrentResults<Value>(count: items.count)
+func concurrentMap<Item: Sendable, Value: Sendable, Failure: Error>(
+  _ items: [Item], _ transform: @Sendable (Item) throws(Failure) -> Value
+) throws(Failure) -> [Value] {
+  let results = ConcurrentResults<Value, Failure>(count: items.count)
   DispatchQueue.concurrentPerform(iterations: min(ProcessInfo.processInfo.activeProcessorCount, max(items.count, 1))) {
     _ in
     while let next = results.claim() {
-      results.store(Result { try transform(items[next]) }, at: next)
+      results.store(Result { () throws(Failure) -> Value in try transform(items[next]) }, at: next)
     }
   }
   return try results.values()
 }
 
-private final class ConcurrentResults<Value: Sendable>: @unchecked Sendable {
+private final class ConcurrentResults<Value: Sendable, Failure: Error>: @unchecked Sendable {
   private let lock = NSLock()
   private var next = 0
-  private var results: [Result<Value, any Error>?]
+  private var results: [Result<Value, Failure>?]
 
   init(count: Int) {
     results = Array(repeating: nil, count: count)
@@ -77,17 +77,20 @@ private final class ConcurrentResults<Value: Sendable>: @unchecked Sendable {
     }
   }
 
-  func store(_ result: Result<Value, any Error>, at position: Int) {
+  func store(_ result: Result<Value, Failure>, at position: Int) {
     lock.withLock { results[position] = result }
   }
 
-  func values() throws -> [Value] {
-    try lock.withLock {
-      try results.map { result in
-        guard let result else { throw IndexUnavailable(path: "", reason: "a file was not read") }
-        return try result.get()
-      }
+  /// The results in item order; every item has one once `concurrentPerform` has returned.
+  func values() throws(Failure) -> [Value] {
+    let all = lock.withLock { results }
+    var values: [Value] = []
+    values.reserveCapacity(all.count)
+    for result in all {
+      guard let result else { preconditionFailure("an item was claimed and never finished") }
+      values.append(try result.get())
     }
+    return values
   }
 }
 

@@ -48,33 +48,43 @@ extension Differ {
   }
 
   /// The changes between two full exports given as indexes, the same as `diff(previous:current:)`
-  /// of the whole snapshots, having decoded only the candidate rows: `decode` reads the given rows
-  /// of the previous and of the current export again (they come in file order).
+  /// of the whole snapshots, having decoded only the candidate rows, one table at a time.
+  ///
+  /// `decode` reads the given rows of the previous and of the current export again (they come in
+  /// file order, all of one table). `consume` sees each table's changes as soon as they are known,
+  /// and may write them out and drop them, so that only one table's rows are held at once.
   public static func diff(
     previous: SnapshotIndex, current: SnapshotIndex, options: DiffOptions = DiffOptions(),
-    decode: (_ previous: [IndexedRow], _ current: [IndexedRow]) throws -> (previous: [ReadEvent], current: [ReadEvent])
+    decode: (_ previous: [IndexedRow], _ current: [IndexedRow]) throws -> (previous: [ReadEvent], current: [ReadEvent]),
+    consume: (inout TableDiff) throws -> Void = { _ in }
   ) rethrows -> SnapshotDiff {
     let candidates = candidates(previous: previous, current: current)
-    func located(_ rows: [String: [IndexedRow]]) -> [IndexedRow] {
-      rows.values.joined().sorted { $0.location < $1.location }
+    func located(_ rows: [IndexedRow]?) -> [IndexedRow] {
+      (rows ?? []).sorted { $0.location < $1.location }
     }
-    let decoded = try decode(located(candidates.previous), located(candidates.current))
-    func snapshot(of export: SnapshotIndex, events: [ReadEvent]) -> Snapshot {
+    func snapshot(of export: SnapshotIndex, _ entity: String, events: [ReadEvent]) -> Snapshot {
       var builder = SnapshotBuilder()
       for event in events { builder.add(event) }
       var reduced = builder.build()
-      for entity in export.tables.keys where reduced.tables[entity] == nil {
+      if reduced.tables[entity] == nil, export.tables[entity] != nil {
         reduced.tables[entity] = Snapshot.Table(entity: entity, kind: .full)
       }
       reduced.rejects = export.rejects + reduced.rejects
       return reduced
     }
-    let before = snapshot(of: previous, events: decoded.previous)
-    let after = snapshot(of: current, events: decoded.current)
-    var result = diff(previous: before, current: after, options: options)
-    for index in result.tables.indices {
-      result.tables[index].counts.unchanged += candidates.unchanged[result.tables[index].entity] ?? 0
+    var tables: [TableDiff] = []
+    for entity in current.tables.keys.sorted() {
+      let decoded = try decode(located(candidates.previous[entity]), located(candidates.current[entity]))
+      let before = snapshot(of: previous, entity, events: decoded.previous)
+      let after = snapshot(of: current, entity, events: decoded.current)
+      guard
+        var table = diff(previous: before, current: after, options: options).tables.first(where: { $0.entity == entity }
+        )
+      else { continue }
+      table.counts.unchanged += candidates.unchanged[entity] ?? 0
+      try consume(&table)
+      tables.append(table)
     }
-    return result
+    return SnapshotDiff(tables: tables)
   }
 }
