@@ -117,6 +117,11 @@ func loadIndexes(of exports: [[String]], progress: some ProgressObserver) throws
         let (summary, context) = try ExportInput.index(file, number: number, observingBytes: { digest.update($0) }) {
           event in indexed.events.append(event)
         }
+        // Rows sorted by id here, on this core, leave the builder sorted runs to merge; rejects
+        // keep their order (and sort before the rows, which does not matter to the builder).
+        var rows = indexed.events.filter { $0.rowID != nil }
+        rows.sort { ($0.rowID ?? GUID(high: 0, low: 0)) < ($1.rowID ?? GUID(high: 0, low: 0)) }
+        indexed.events = indexed.events.filter { $0.rowID == nil } + rows
         indexed.summary = summary
         indexed.readerContext = context
         indexed.sha256 = digest.hex()
@@ -193,5 +198,11 @@ private final class FileIndexResults: @unchecked Sendable {
       if let failure { throw failure.error }
       return builders.indices.map { (builders[$0].build(), inputs[$0]) }
     }
+  }
+}
+
+extension IndexEvent {
+  fileprivate var rowID: GUID? {
+    if case .row(_, let row) = self { row.id } else { nil }
   }
 }

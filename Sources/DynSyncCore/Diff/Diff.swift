@@ -150,10 +150,15 @@ public enum Differ {
   {
     if let oldVersion = old.version, oldVersion == new.version { return [] }
     var changes: [FieldChange] = []
-    for field in Set(old.fields.keys).union(new.fields.keys) where options.compares(field, of: new.entity) {
-      let before = old[field]
+    // Every column of either image once: the old image's, then those only the new one has.
+    for (field, before) in old.fields {
       let after = new[field]
-      if before != after { changes.append(FieldChange(field: field, old: before, new: after)) }
+      if before != after, options.compares(field, of: new.entity) {
+        changes.append(FieldChange(field: field, old: before, new: after))
+      }
+    }
+    for (field, after) in new.fields where old.fields[field] == nil && after != .null {
+      if options.compares(field, of: new.entity) { changes.append(FieldChange(field: field, old: .null, new: after)) }
     }
     return changes.sorted { $0.field < $1.field }
   }

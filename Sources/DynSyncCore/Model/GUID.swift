@@ -32,12 +32,19 @@ public struct GUID: Hashable, Comparable, Sendable, CustomStringConvertible {
     guard text.count == 36, text[8] == UInt8(ascii: "-"), text[13] == UInt8(ascii: "-"),
       text[18] == UInt8(ascii: "-"), text[23] == UInt8(ascii: "-")
     else { return nil }
-    var high: UInt64 = 0
-    var low: UInt64 = 0
-    guard GUID.appendHex(text, 0..<8, to: &high), GUID.appendHex(text, 9..<13, to: &high),
-      GUID.appendHex(text, 14..<18, to: &high), GUID.appendHex(text, 19..<23, to: &low),
-      GUID.appendHex(text, 24..<36, to: &low)
+    // The 32 digits as four words of eight, the first digit in each word's lowest byte.
+    func word(_ offset: Int) -> UInt64 {
+      UInt64(littleEndian: text.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+    func halves(_ first: Int, _ second: Int) -> UInt64 {
+      UInt64(UInt32(littleEndian: text.loadUnaligned(fromByteOffset: first, as: UInt32.self)))
+        | UInt64(UInt32(littleEndian: text.loadUnaligned(fromByteOffset: second, as: UInt32.self))) << 32
+    }
+    guard let first = GUID.hexWord(word(0)), let second = GUID.hexWord(halves(9, 14)),
+      let third = GUID.hexWord(halves(19, 24)), let fourth = GUID.hexWord(word(28))
     else { return nil }
+    let high = first << 32 | second
+    let low = third << 32 | fourth
     self.high = high
     self.low = low
   }
@@ -82,24 +89,25 @@ public struct GUID: Hashable, Comparable, Sendable, CustomStringConvertible {
     (lhs.high, lhs.low) < (rhs.high, rhs.low)
   }
 
-  /// Shifts the hex digits at `positions` into `value`; `false` when one is not a hex digit.
+  /// The value of eight hex digits, in either case (the first in the word's lowest byte), or
+  /// `nil` when one is not a hex digit.
   @inline(__always)
-  private static func appendHex(_ text: UnsafeRawBufferPointer, _ positions: Range<Int>, to value: inout UInt64)
-    -> Bool
-  {
-    for position in positions {
-      let byte = text[position]
-      let digit = byte &- UInt8(ascii: "0")
-      // Setting 0x20 lowercases A–F and moves no other byte into a–f.
-      let letter = (byte | 0x20) &- UInt8(ascii: "a")
-      if digit < 10 {
-        value = value << 4 | UInt64(digit)
-      } else if letter < 6 {
-        value = value << 4 | UInt64(letter + 10)
-      } else {
-        return false
-      }
-    }
-    return true
+  static func hexWord(_ bytes: UInt64) -> UInt64? {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let high: UInt64 = 0x8080_8080_8080_8080
+    guard bytes & high == 0 else { return nil }
+    // Per byte, with every byte below 0x80 so that no sum carries into the next: 0x80 is set
+    // where the byte is at least the bound.
+    func atLeast(_ value: UInt64, _ bound: UInt8) -> UInt64 { (value &+ ones &* UInt64(0x80 - bound)) & high }
+    let isDigit = atLeast(bytes, UInt8(ascii: "0")) & ~atLeast(bytes, UInt8(ascii: "9") + 1)
+    // Setting 0x20 lowercases A–F and moves no other byte into a–f.
+    let lowered = bytes | ones &* 0x20
+    let isLetter = atLeast(lowered, UInt8(ascii: "a")) & ~atLeast(lowered, UInt8(ascii: "f") + 1)
+    guard isDigit | isLetter == high else { return nil }
+    // Digits and letters alike: the low four bits, plus 9 for a letter ('a' is 0x61).
+    var nibbles = (bytes & (ones &* 0x0F)) &+ (isLetter >> 7) &* 9
+    nibbles = (nibbles & 0x00FF_00FF_00FF_00FF) << 4 | (nibbles >> 8) & 0x00FF_00FF_00FF_00FF
+    nibbles = (nibbles & 0x0000_00FF_0000_00FF) << 8 | (nibbles >> 16) & 0x0000_00FF_0000_00FF
+    return (nibbles & 0x0000_0000_0000_FFFF) << 16 | (nibbles >> 32) & 0x0000_0000_0000_FFFF
   }
 }

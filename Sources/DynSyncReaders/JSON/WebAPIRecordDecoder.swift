@@ -152,10 +152,18 @@ struct WebAPIRecordDecoder: Sendable {
 
   /// `_parentcustomerid_value` → `parentcustomerid`; other names unchanged.
   static func columnName(_ name: String) -> String {
-    // Most names do not start with "_": settle those without Character work.
-    guard name.utf8.first == UInt8(ascii: "_"), name.hasPrefix("_"), name.hasSuffix("_value"), name.count > 7 else {
-      return name
+    // Most names do not start with "_", and logical names are ASCII: settle those without
+    // Character work.
+    guard name.utf8.first == UInt8(ascii: "_") else { return name }
+    var ascii = name
+    if let column = ascii.withUTF8({ bytes -> String?? in
+      guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+      guard bytes.count > 7, bytes.suffix(6).elementsEqual("_value".utf8) else { return .some(nil) }
+      return String(decoding: UnsafeBufferPointer(rebasing: bytes[1..<bytes.count - 6]), as: UTF8.self)
+    }) {
+      return column ?? name
     }
+    guard name.hasPrefix("_"), name.hasSuffix("_value"), name.count > 7 else { return name }
     return String(name.dropFirst().dropLast(6))
   }
 

@@ -15,6 +15,24 @@ struct ValueTests {
       #expect(GUID("aaaa0001-0001-ef11-8409-000d3a8f1a0" + bad) == nil, "\(bad) is no hex digit")
     }
     #expect(GUID("0123456789ABCDEF-0000-0000-0000-00000000") == nil, "dashes out of place")
+    // Every byte in every digit position, against a digit-by-digit reading.
+    let base = Array("0a1B2c3D-4e5F-6789-abcd-EF0123456789".utf8)
+    for position in base.indices where base[position] != UInt8(ascii: "-") {
+      for byte in UInt8.min...UInt8.max {
+        var text = base
+        text[position] = byte
+        let parsed = text.withUnsafeBytes { GUID(utf8: $0) }
+        let isHex = (0x30...0x39).contains(byte) || (0x41...0x46).contains(byte) || (0x61...0x66).contains(byte)
+        guard isHex else {
+          #expect(parsed == nil, "byte \(byte) at \(position)")
+          continue
+        }
+        let digits = text.filter { $0 != UInt8(ascii: "-") }.map { Character(UnicodeScalar($0)).hexDigitValue ?? 0 }
+        let high = digits[0..<16].reduce(UInt64(0)) { $0 << 4 | UInt64($1) }
+        let low = digits[16...].reduce(UInt64(0)) { $0 << 4 | UInt64($1) }
+        #expect(parsed == GUID(high: high, low: low), "byte \(byte) at \(position)")
+      }
+    }
     #expect(GUID("01234567-89ab-cdef-0123-456789abcdef")?.description == "01234567-89ab-cdef-0123-456789abcdef")
     #expect(try #require(GUID("00000000-0000-0000-0000-000000000001")) < lower)
   }
