@@ -75,10 +75,6 @@ public struct JSONBytes {
   /// Text that is already JSON.
   public mutating func appendRaw(_ json: String) { bytes.append(contentsOf: json.utf8) }
 
-  public mutating func appendRaw(_ json: StaticString) {
-    bytes.append(contentsOf: UnsafeBufferPointer(start: json.utf8Start, count: json.utf8CodeUnitCount))
-  }
-
   /// A JSON string literal.
   public mutating func appendString(_ text: String) {
     // Most values need no escaping: check the bytes once and copy them as they are.
