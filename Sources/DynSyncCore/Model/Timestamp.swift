@@ -75,12 +75,6 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     let days = Int(epochSeconds >= 0 ? epochSeconds / 86_400 : (epochSeconds - 86_399) / 86_400)
     let secondsOfDay = Int(epochSeconds - Int64(days) * 86_400)
     let date = CalendarDate(daysSinceEpoch: days)
-    guard (0...9999).contains(date.year) else {
-      let time =
-        Timestamp.pad(secondsOfDay / 3600) + ":" + Timestamp.pad(secondsOfDay / 60 % 60) + ":"
-        + Timestamp.pad(secondsOfDay % 60)
-      return date.description + "T" + time + (fraction.isEmpty ? "" : "." + fraction) + "Z"
-    }
     // Written digit by digit: outputs hold millions of these.
     var text: [UInt8] = []
     text.reserveCapacity(21 + fraction.utf8.count)
@@ -93,9 +87,14 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
       }
       text.append(separator)
     }
-    digits(date.year, 4, then: UInt8(ascii: "-"))
-    digits(date.month, 2, then: UInt8(ascii: "-"))
-    digits(date.day, 2, then: UInt8(ascii: "T"))
+    if (0...9999).contains(date.year) {
+      digits(date.year, 4, then: UInt8(ascii: "-"))
+      digits(date.month, 2, then: UInt8(ascii: "-"))
+      digits(date.day, 2, then: UInt8(ascii: "T"))
+    } else {
+      text.append(contentsOf: date.description.utf8)
+      text.append(UInt8(ascii: "T"))
+    }
     digits(secondsOfDay / 3600, 2, then: UInt8(ascii: ":"))
     digits(secondsOfDay / 60 % 60, 2, then: UInt8(ascii: ":"))
     digits(secondsOfDay % 60, 2, then: fraction.isEmpty ? UInt8(ascii: "Z") : UInt8(ascii: "."))

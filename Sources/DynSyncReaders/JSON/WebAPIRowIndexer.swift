@@ -28,9 +28,10 @@ struct WebAPIRowIndexer {
     {
       return .row(entity: entity, IndexedRow(id: id, fingerprint: fingerprint, location: location))
     }
-    let lexer = JSONLexer(
-      bytes: object.bytes, path: decoder.path, offset: object.offset, line: object.line, column: object.column)
-    switch decoder.decode(try RawJSONRecord.read(from: lexer)) {
+    let raw = try RawJSONRecord(
+      scanned: object.bytes, members: members, names: nil, path: decoder.path, offset: object.offset,
+      line: object.line, column: object.column)
+    switch decoder.decode(raw) {
     case .record(let record):
       return .row(entity: record.entity, IndexedRow(id: record.id, fingerprint: fingerprint, location: location))
     case .reject(let error):
@@ -92,7 +93,7 @@ private enum KeyRole {
         roles.append(.annotation)
       } else if name == primaryKey {
         roles.append(.primaryKey)
-      } else if name.utf8.count > 7, name.hasPrefix("_"), name.hasSuffix("_value") {
+      } else if WebAPIRecordDecoder.columnName(name) != name {
         roles.append(.lookup)
       } else {
         roles.append(.plain)
