@@ -133,7 +133,7 @@ public struct DiffJob: Sendable {
     }
     let clock = ContinuousClock()
     var started = clock.now
-    let exports = try loadIndexes(of: [previous, current], progress: progress)
+    let exports = try loadIndexes(of: [previous, current], options: readOptions, progress: progress)
     for export in exports where !export.index.isComplete {
       throw IndexUnavailable(path: "", reason: "an incomplete export")
     }

@@ -99,7 +99,9 @@ private final class ConcurrentResults<Value: Sendable, Failure: Error>: @uncheck
 ///
 /// - Throws: `IndexUnavailable` (or the file's own error) when a file is one only a full read
 ///   handles; the caller then reads the exports in full.
-func loadIndexes(of exports: [[String]], progress: some ProgressObserver) throws -> [IndexedExport] {
+func loadIndexes(of exports: [[String]], options: ReadOptions, progress: some ProgressObserver) throws
+  -> [IndexedExport]
+{
   let files = try exports.map { try ExportInput.files(at: $0) }
   let work = files.enumerated().flatMap { export, list in list.indices.map { (export: export, file: $0) } }
   let results = FileIndexResults(exports: work.map(\.export), builders: exports.count)
@@ -114,9 +116,9 @@ func loadIndexes(of exports: [[String]], progress: some ProgressObserver) throws
       var indexed = FileIndex()
       var digest = FileDigest.Streaming()
       do {
-        let (summary, context) = try ExportInput.index(file, number: number, observingBytes: { digest.update($0) }) {
-          event in indexed.events.append(event)
-        }
+        let (summary, context) = try ExportInput.index(
+          file, number: number, entity: options.fetchXMLEntity, observingBytes: { digest.update($0) }
+        ) { event in indexed.events.append(event) }
         // Rows sorted by id here, on this core, leave the builder sorted runs to merge; rejects
         // keep their order (and sort before the rows, which does not matter to the builder).
         var rows = indexed.events.filter { $0.rowID != nil }

@@ -70,18 +70,22 @@ public enum ExportInput {
   /// A diff of indexes decodes only the rows that changed. `observer` sees every byte of the
   /// file once, in order.
   ///
-  /// It returns the file's summary, as a full read gives it, and what `decode` needs of the
-  /// file; it throws `IndexUnavailable` for a file (or format) only a full read handles.
+  /// `entity` names the table of FetchXML results that carry no hint of it. It returns the
+  /// file's summary, as a full read gives it, and what `decode` needs of the file; it throws `IndexUnavailable` for a file (or format) only a full read handles.
   public static func index(
-    _ file: ExportFile, number: Int, observingBytes observer: ((UnsafeRawBufferPointer) -> Void)? = nil,
-    _ emit: (IndexEvent) throws -> Void
+    _ file: ExportFile, number: Int, entity: String? = nil,
+    observingBytes observer: ((UnsafeRawBufferPointer) -> Void)? = nil, _ emit: (IndexEvent) throws -> Void
   ) throws -> (summary: ExportFileSummary, readerContext: String?) {
     switch file.format {
     case .webAPI:
       let (summary, context) = try WebAPIReader(path: file.path).index(
         file: number, observingBytes: observer, emit)
       return (summary, context)
-    case .fetchXML, .configurationMigration, .marketoChanges:
+    case .fetchXML:
+      let summary = try FetchXMLReader(path: file.path, entity: entity).index(
+        file: number, observingBytes: observer, emit)
+      return (summary, nil)
+    case .configurationMigration, .marketoChanges:
       throw IndexUnavailable(path: file.path, reason: "no indexing reader for \(file.format.rawValue)")
     }
   }
@@ -94,7 +98,9 @@ public enum ExportInput {
     case .webAPI:
       return try WebAPIReader(path: file.path).decode(
         rows, context: indexed.readerContext ?? "", entity: indexed.summary.entities.first)
-    case .fetchXML, .configurationMigration, .marketoChanges:
+    case .fetchXML:
+      return try FetchXMLReader(path: file.path).decode(rows, entity: indexed.summary.entities.first)
+    case .configurationMigration, .marketoChanges:
       throw IndexUnavailable(path: file.path, reason: "no indexing reader for \(file.format.rawValue)")
     }
   }

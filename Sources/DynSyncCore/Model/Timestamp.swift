@@ -16,7 +16,11 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
   /// Parses ISO 8601 `yyyy-MM-ddTHH:mm[:ss[.f…]][Z|±HH:mm]`; no zone means UTC, as CMT and
   /// time-zone-independent columns write it.
   public init?(iso text: some StringProtocol) {
-    let bytes = Array(text.utf8)
+    self.init(isoUTF8: Array(text.utf8))
+  }
+
+  /// Parses the UTF-8 bytes of an ISO 8601 date and time, as `init?(iso:)` parses text.
+  public init?(isoUTF8 bytes: [UInt8]) {
     guard bytes.count >= 16, bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: " ") else {
       return nil
     }
@@ -141,7 +145,8 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
     self.init(Array(text.utf8)[...])
   }
 
-  init?(_ bytes: ArraySlice<UInt8>) {
+  /// Parses the UTF-8 bytes of exactly `yyyy-MM-dd`.
+  public init?(_ bytes: ArraySlice<UInt8>) {
     let bytes = Array(bytes)
     guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
       let year = Timestamp.number(bytes, 0, 4), let month = Timestamp.number(bytes, 5, 2),

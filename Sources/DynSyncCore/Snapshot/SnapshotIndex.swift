@@ -6,6 +6,7 @@ public struct RowLocation: Sendable, Hashable {
   public var file: Int32
   public var length: Int32
   public var line: Int32
+  /// 0 where the format has no columns to tell (XML).
   public var column: Int32
 
   public init(file: Int, offset: Int, length: Int, line: Int, column: Int) {
@@ -140,7 +141,7 @@ public struct SnapshotIndexBuilder: Sendable {
 extension RowLocation {
   /// The row's position as a full read reports it.
   public func position(in paths: [String]) -> SourcePosition {
-    SourcePosition(file: paths[Int(file)], line: Int(line), column: Int(column))
+    SourcePosition(file: paths[Int(file)], line: Int(line), column: column == 0 ? nil : Int(column))
   }
 }
 

@@ -28,33 +28,44 @@ public struct FetchXMLReader: Sendable {
         }
         sawRoot = true
         let attributes = xml.attributes()
-        let more = attributes["morerecords"]?.lowercased()
-        summary.hasNextPage = more == "1" || more == "true"
-        if entity == nil, let cookie = attributes["paging-cookie"] {
-          entity = FetchXMLReader.entity(fromPagingCookie: cookie)
-        }
+        FetchXMLReader.describePage(
+          moreRecords: attributes["morerecords"], pagingCookie: attributes["paging-cookie"], in: &summary,
+          entity: &entity)
         continue
       }
       guard xml.name == "result", xml.depth == 1 else {
         throw xml.error("unexpected element <\(xml.name)> where a <result> row was expected")
       }
-      let row = try FetchXMLRow.read(from: xml)
-      let resolved = entity ?? row.guessedEntity
-      guard let resolved else {
-        throw InputError(
-          at: row.position,
-          reason:
-            "cannot tell which table this result is of: no paging cookie and no <xxxid> column; pass the table name (--entity)"
-        )
-      }
-      entity = resolved
-      let event = row.decode(entity: resolved)
+      let event = try FetchXMLReader.event(of: try FetchXMLRow.read(from: xml), entity: &entity)
       summary.count(event)
       try emit(event)
     }
     guard sawRoot else { throw InputError(file: path, reason: "no <resultset> element: empty or not XML") }
     if let entity { summary.note(entity: entity) }
     return summary
+  }
+
+  /// What the `<resultset>` says of the page: whether more pages follow, and (in its paging
+  /// cookie) the table, when nothing named it before.
+  static func describePage(
+    moreRecords: String?, pagingCookie: String?, in summary: inout ExportFileSummary, entity: inout String?
+  ) {
+    let more = moreRecords?.lowercased()
+    summary.hasNextPage = more == "1" || more == "true"
+    if entity == nil, let pagingCookie { entity = FetchXMLReader.entity(fromPagingCookie: pagingCookie) }
+  }
+
+  /// The row as a record or reject of `entity`; when no table is known yet, the row settles it.
+  static func event(of row: FetchXMLRow, entity: inout String?) throws -> ReadEvent {
+    guard let resolved = entity ?? row.guessedEntity else {
+      throw InputError(
+        at: row.position,
+        reason:
+          "cannot tell which table this result is of: no paging cookie and no <xxxid> column; pass the table name (--entity)"
+      )
+    }
+    entity = resolved
+    return row.decode(entity: resolved)
   }
 
   /// `<cookie page="1"><accountid last="{…}" first="{…}" /></cookie>` → `account`.

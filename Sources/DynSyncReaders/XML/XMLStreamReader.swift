@@ -24,15 +24,49 @@ final class XMLStreamReader {
     XML_PARSE_NONET.rawValue | XML_PARSE_NOCDATA.rawValue | XML_PARSE_BIG_LINES.rawValue
       | XML_PARSE_COMPACT.rawValue)
 
+  /// Text held for a reader over memory; libxml2 reads it in place.
+  private let memory: UnsafeMutableRawBufferPointer?
+
   init(path: String) throws(InputError) {
-    self.path = path
     XMLStreamReader.refuseExternalEntities()
     try FileBytes.requireRegularFile(path)
     try XMLStreamReader.refuseDocumentTypeDeclaration(in: path)
     guard let reader = xmlReaderForFile(path, nil, XMLStreamReader.options) else {
       throw InputError(file: path, reason: "cannot open as XML: \(FileBytes.lastErrorText())")
     }
+    self.path = path
     self.reader = reader
+    self.memory = nil
+    collectErrors()
+  }
+
+  /// A reader over UTF-8 XML text in memory, such as rows read again from their bytes.
+  ///
+  /// Errors name `path`. The text must hold no DOCTYPE (rows of a file that was read once hold none).
+  init(utf8 text: [UInt8], path: String) throws(InputError) {
+    XMLStreamReader.refuseExternalEntities()
+    let memory = UnsafeMutableRawBufferPointer.allocate(byteCount: max(text.count, 1), alignment: 1)
+    memory.copyBytes(from: text)
+    guard
+      let reader = xmlReaderForMemory(
+        memory.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(text.count), path, "UTF-8",
+        XMLStreamReader.options)
+    else {
+      memory.deallocate()
+      throw InputError(file: path, reason: "cannot read rows of it again as XML")
+    }
+    self.path = path
+    self.reader = reader
+    self.memory = memory
+    collectErrors()
+  }
+
+  deinit {
+    xmlFreeTextReader(reader)
+    memory?.deallocate()
+  }
+
+  private func collectErrors() {
     xmlTextReaderSetStructuredErrorHandler(
       reader,
       { context, error in
@@ -40,8 +74,6 @@ final class XMLStreamReader {
         Unmanaged<XMLErrorCollector>.fromOpaque(context).takeUnretainedValue().record(error.pointee)
       }, Unmanaged.passUnretained(errors).toOpaque())
   }
-
-  deinit { xmlFreeTextReader(reader) }
 
   /// Moves to the next node; `false` at the end of the document.
   func next() throws(InputError) -> Bool {
@@ -179,7 +211,7 @@ final class XMLStreamReader {
   }
 
   /// Installs, once per process, an entity loader that refuses every external resource.
-  private static func refuseExternalEntities() {
+  static func refuseExternalEntities() {
     xmlSetExternalEntityLoader { _, _, _ in nil }
   }
 }

@@ -66,6 +66,19 @@ private func page(_ set: String, _ rows: [String], next: Bool = false) -> String
     + (next ? ",\"@odata.nextLink\":\"https://org.crm.dynamics.com/api/data/v9.2/\(set)?$skiptoken=2\"" : "") + "}"
 }
 
+private func resultset(_ rows: [String], entity: String? = "contact", declaration: String = "") -> String {
+  let cookie = entity.map {
+    " paging-cookie=\"&lt;cookie page=&quot;1&quot;&gt;&lt;\($0)id last=&quot;{0}&quot; /&gt;&lt;/cookie&gt;\""
+  }
+  return declaration + "<resultset morerecords=\"0\"\(cookie ?? "")>\n" + rows.joined(separator: "\n")
+    + "\n</resultset>\n"
+}
+
+private func result(_ number: Int, _ extra: String = "", name: String = "Ada") -> String {
+  let id = String(format: "{%08X-0000-4000-8000-000000000000}", number)
+  return "<result><contactid>\(id)</contactid><firstname>\(name)</firstname>\(extra)</result>"
+}
+
 private func contact(_ number: Int, _ extra: String = "", name: String = "Ada") -> String {
   let id = String(format: "%08x-0000-4000-8000-000000000000", number)
   return "{\"@odata.etag\":\"W/\\\"\(number)\\\"\",\"contactid\":\"\(id)\",\"firstname\":\"\(name)\"\(extra)}"
@@ -110,12 +123,82 @@ struct IndexedDiffTests {
     #expect(rejects.range(of: "appears twice") != nil)
   }
 
-  @Test("a generated org and its next export give the full read's batch")
-  func generated() throws {
+  @Test(
+    "FetchXML rows that differ only in bytes, decorations, layout, rejects and duplicates give the full read's batch")
+  func trickyFetchXML() throws {
     let folder = try TemporaryFolder()
-    try GeneratedExport(generator: OrgGenerator(records: 1500, seed: 7), format: .webAPI)
+    let owner = "<ownerid name=\"Sam\" dsc=\"0\" type=\"systemuser\">{5A5A5A5A-0001-0000-0000-000000000001}</ownerid>"
+    let before = [
+      result(1), result(2, owner), result(3, "<note>a &amp; b <![CDATA[<c>]]> &#233;</note>"),
+      result(4, "<revenue formattedvalue=\"$1,500\">1500.00</revenue>"),
+      result(5, "<address1_city>Zürich</address1_city>"),
+      result(6, "<createdon date=\"3/4/2025\" time=\"10:02 AM\">2025-03-04T10:02:40-08:00</createdon>"),
+      result(7, "<birthdate date=\"1950-03-03\">1950-03-03T00:00:00</birthdate>"),
+      result(8, "<ownerid name=\"x\" type=\"systemuser\">not-a-guid</ownerid>"),
+      result(9, "<a>1</a><a>2</a>"), "<result><contactid>nonsense</contactid></result>",
+      result(10, "<donotemail name=\"Allow\">maybe</donotemail>"),
+      result(11, "<statecode name=\"Active\">0</statecode><donotemail name=\"No\">0</donotemail>"),
+      result(12, "<modifiedon>yesterday</modifiedon>"), result(13, "<revenue formattedvalue=\"x\">12e</revenue>"),
+      "<result>\n  <contactid>\n    {0000000E-0000-4000-8000-000000000000}\n  </contactid>\n</result>",
+      result(15, "<empty/><spaces>   </spaces>"), "<result><firstname>no id</firstname></result>",
+    ]
+    var after = before
+    after[0] = result(1, name: "Ada (edited)")
+    after[1] = result(2, owner.replacingOccurrences(of: "0001}", with: "0002}"))
+    after[3] = result(4, "<revenue formattedvalue=\"$1,500.00\">1500</revenue>")  // the same amount, written otherwise
+    after[5] =
+      "<!-- reformatted -->\n<result>\n  <contactid>{00000006-0000-4000-8000-000000000000}</contactid>\n"
+      + "  <firstname>Ada</firstname>\n  <createdon date=\"\" time=\"\">2025-03-04T18:02:40Z</createdon>\n</result>"
+    after[6] = result(7, "<birthdate date=\"1950-03-04\">1950-03-04T00:00:00</birthdate>")
+    after.remove(at: 4)  // deleted
+    after.append(result(16, "<address1_city>Zürich</address1_city>"))  // created
+    after.append(result(1, name: "second copy"))  // a duplicate id
+    try folder.write("previous/contacts_1.xml", resultset(Array(before[0..<8]), entity: nil))
+    try folder.write(
+      "previous/contacts_2.xml",
+      resultset(Array(before[8...]), declaration: "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"))
+    try folder.write("current/contacts.xml", resultset(after))
+    let outcome = try bothWays(
+      previous: [folder.path + "/previous"], current: [folder.path + "/current"], in: folder)
+    #expect(!outcome.fellBack)
+    #expect(outcome.indexed == outcome.full)
+    let rejects = try #require(outcome.indexed.batch?["rejects.ndjson"])
+    #expect(rejects.range(of: "duplicate id") != nil)
+    #expect(rejects.range(of: "appears twice") != nil)
+    #expect(rejects.range(of: "is not a GUID") != nil)
+  }
+
+  @Test(
+    "a FetchXML file only a full read handles is read in full, with the full read's outcome",
+    arguments: [
+      "<!DOCTYPE resultset [<!ENTITY x \"y\">]>\n", "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n",
+      "nested", "entity", "truncated", "other element",
+    ])
+  func fetchXMLFallsBack(variant: String) throws {
+    let folder = try TemporaryFolder()
+    try folder.write("previous/contacts.xml", resultset([result(1), result(2)]))
+    let rows = [result(1, name: "Ada (edited)"), result(2)]
+    let text: String
+    switch variant {
+    case "nested": text = resultset(rows + [result(3, "<note><b>bold</b></note>")])
+    case "entity": text = resultset(rows + [result(3, "<note>&unknown;</note>")])
+    case "truncated": text = String(resultset(rows).dropLast(20))
+    case "other element": text = resultset(rows + ["<other/>"])
+    default: text = resultset(rows, declaration: variant)
+    }
+    try folder.write("current/contacts.xml", text)
+    let outcome = try bothWays(
+      previous: [folder.path + "/previous"], current: [folder.path + "/current"], in: folder)
+    #expect(outcome.fellBack)
+    #expect(outcome.indexed == outcome.full)
+  }
+
+  @Test("a generated org and its next export give the full read's batch", arguments: [ExportFormat.webAPI, .fetchXML])
+  func generated(format: ExportFormat) throws {
+    let folder = try TemporaryFolder()
+    try GeneratedExport(generator: OrgGenerator(records: 1500, seed: 7), format: format)
       .write(to: folder.path + "/previous")
-    try GeneratedExport(generator: OrgGenerator(records: 1500, seed: 7, mutation: .init()), format: .webAPI)
+    try GeneratedExport(generator: OrgGenerator(records: 1500, seed: 7, mutation: .init()), format: format)
       .write(to: folder.path + "/current")
     let outcome = try bothWays(
       previous: [folder.path + "/previous"], current: [folder.path + "/current"], in: folder)
@@ -130,7 +213,7 @@ struct IndexedDiffTests {
       "Tests/Corpus/truncated-json-in-string", "Tests/Corpus/truncated-json-in-number",
       "Tests/Corpus/truncated-json-no-close", "Tests/Corpus/truncated-json-after-row", "Tests/Corpus/invalid-utf8",
       "Tests/Corpus/malformed-number", "Tests/Corpus/utf16-bom", "Fixtures/readers/webapi/accounts_delta.json",
-      "Fixtures/readers/fetchxml",
+      "Tests/Corpus/truncated-fetchxml", "Tests/Corpus/truncated-cmt", "Fixtures/readers/cmt",
     ])
   func fallsBack(input: String) throws {
     let folder = try TemporaryFolder()
@@ -155,5 +238,16 @@ struct IndexedDiffTests {
     // The same length, so the row is still where the index says it is.
     try folder.write("contacts.json", page("contacts", [contact(1), contact(2, name: "Bob")]))
     #expect(throws: IndexUnavailable.self) { try reader.decode(rows, context: context, entity: "contact") }
+
+    let xmlPath = try folder.write("contacts.xml", resultset([result(1), result(2)]))
+    let xmlReader = FetchXMLReader(path: xmlPath)
+    var xmlRows: [IndexedRow] = []
+    _ = try xmlReader.index(file: 0) { event in
+      if case .row(_, let row) = event { xmlRows.append(row) }
+    }
+    #expect(xmlRows.count == 2)
+    #expect(try xmlReader.decode(xmlRows, entity: "contact").count == 2)
+    try folder.write("contacts.xml", resultset([result(1), result(2, name: "Bob")]))
+    #expect(throws: IndexUnavailable.self) { try xmlReader.decode(xmlRows, entity: "contact") }
   }
 }

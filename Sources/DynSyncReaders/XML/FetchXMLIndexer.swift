@@ -1,0 +1,387 @@
+import DynSyncCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension FetchXMLReader {
+  static let fingerprintSeed: UInt64 = 0x6665_7463_6878_6D6C  // "fetchxml"
+
+  /// Indexes the file: every `<result>`'s id, the fingerprint of its bytes and where they lie.
+  ///
+  /// The file goes once through libxml2's SAX parser; only rows whose columns a look at their
+  /// text cannot vouch for (the first row, when no paging cookie names the table; a value that
+  /// might not read as its type; a column twice) are decoded. `observer` sees every byte of the
+  /// file once, in order.
+  ///
+  /// It returns the summary a full read gives; it throws `IndexUnavailable` for a file only a
+  /// full read handles as it should (malformed, not UTF-8, elements inside values).
+  public func index(
+    file number: Int, observingBytes observer: ((UnsafeRawBufferPointer) -> Void)? = nil,
+    _ emit: (IndexEvent) throws -> Void
+  ) throws -> ExportFileSummary {
+    try XMLStreamReader.refuseDocumentTypeDeclaration(in: path)
+    let bytes = try FileBytes(path: path)
+    bytes.observer = observer
+    let indexer = FetchXMLRowIndexer(path: path, file: number, entity: entity)
+    let parser = try XMLPushParser(path: path, handler: indexer)
+    indexer.follow(parser)
+    let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18, alignment: 16)
+    defer { chunk.deallocate() }
+    var first = true
+    do {
+      while true {
+        let count = try bytes.read(into: chunk)
+        let read = UnsafeRawBufferPointer(rebasing: chunk[0..<count])
+        if first, count >= 2, (read[0] == 0xFE && read[1] == 0xFF) || (read[0] == 0xFF && read[1] == 0xFE) {
+          throw IndexUnavailable(path: path, reason: "UTF-16 text")
+        }
+        first = false
+        indexer.window.append(contentsOf: read)
+        try parser.parse(read, final: count == 0)
+        if parser.declaresOtherEncoding { throw IndexUnavailable(path: path, reason: "an encoding other than UTF-8") }
+        for event in indexer.events { try emit(event) }
+        indexer.events.removeAll(keepingCapacity: true)
+        indexer.dropHandledBytes()
+        if count == 0 { break }
+      }
+    } catch let error as IndexUnavailable {
+      throw error
+    } catch {
+      throw IndexUnavailable(path: path, reason: "\(error)")
+    }
+    guard indexer.sawRoot else { throw IndexUnavailable(path: path, reason: "no <resultset>") }
+    if let entity = indexer.entity { indexer.summary.note(entity: entity) }
+    return indexer.summary
+  }
+
+  /// Reads the given rows of the file again, each from its own bytes, as a full read would hand
+  /// them on; `entity` is the table the index settled for the file.
+  public func decode(_ rows: [IndexedRow], entity: String?) throws -> [ReadEvent] {
+    guard !rows.isEmpty else { return [] }
+    guard let entity = entity ?? self.entity else {
+      throw IndexUnavailable(path: path, reason: "rows of a file whose table was never settled")
+    }
+    let file = try FileBytes(path: path)
+    var spans: [UInt8] = []
+    for row in rows {
+      let bytes = try file.read(at: Int(row.location.offset), count: Int(row.location.length))
+      let unchanged = bytes.withUnsafeBytes {
+        Fingerprint(of: $0, seed: FetchXMLReader.fingerprintSeed) == row.fingerprint
+      }
+      guard unchanged else { throw IndexUnavailable(path: path, reason: "the file changed while it was read") }
+      spans += bytes
+    }
+    let parsed = try FetchXMLRow.rows(inSpans: spans, path: path)
+    guard parsed.count == rows.count else {
+      throw IndexUnavailable(path: path, reason: "rows read again do not match the rows indexed")
+    }
+    return zip(parsed, rows).map { row, indexed in
+      var row = row
+      row.position = SourcePosition(file: path, line: Int(indexed.location.line))
+      return row.decode(entity: entity)
+    }
+  }
+}
+
+extension FetchXMLRow {
+  /// The `<result>` rows in `spans`, bytes cut from a FetchXML file, each a whole `<result>`
+  /// element (their positions are those of the text given, not of the file).
+  static func rows(inSpans spans: [UInt8], path: String) throws -> [FetchXMLRow] {
+    let xml = try XMLStreamReader(utf8: Array("<resultset>".utf8) + spans + Array("</resultset>".utf8), path: path)
+    var rows: [FetchXMLRow] = []
+    while try xml.next() {
+      guard xml.kind == .element, xml.depth == 1 else { continue }
+      guard xml.name == "result" else { throw IndexUnavailable(path: path, reason: "a row is not a <result>") }
+      rows.append(try FetchXMLRow.read(from: xml))
+    }
+    return rows
+  }
+}
+
+/// Follows the SAX events of one FetchXML file and turns each `<result>` into an index event.
+///
+/// A row is vouched for (its id read from its text, nothing decoded) only when every rule by which
+/// `FetchXMLRow.decode` rejects a row is seen not to apply; any other row is decoded from its bytes,
+/// so the outcome for every row is the decoder's.
+final class FetchXMLRowIndexer: XMLPushHandler {
+  let path: String
+  let file: Int
+  /// The table: given, or named by the paging cookie, or settled by the first row.
+  private(set) var entity: String?
+  var summary: ExportFileSummary
+  private(set) var sawRoot = false
+  /// The file's bytes from `windowStart` on: every byte of the row being read is in it.
+  var window: [UInt8] = []
+  private var windowStart = 0
+  /// Where the bytes still needed start: the row being read, or the end of the last one.
+  private var keepFrom = 0
+  /// Events of the rows ended since the caller last took them.
+  var events: [IndexEvent] = []
+  /// Unretained: the parser lives for the whole pass, and a checked reference would cost a
+  /// retain on each of the file's elements.
+  private unowned(unsafe) var parser: XMLPushParser?
+
+  // The row being read (kept as plain properties: this runs for every element of the file).
+  private var inRow = false
+  private var rowStart = 0
+  private var rowLine = 0
+  private var rowPrimaryKey: String?
+  private var rowColumns = 0
+  private var rowID: GUID?
+  private var rowVouched = true
+  // The column being read.
+  private var columnKind = ColumnKind.plain
+  private var columnShapeIndex = 0
+  private var columnText: [UInt8] = []
+
+  /// The column names of the last rows, with what the rules need to know of each.
+  private var shape: [ColumnName] = []
+  /// Whether `shape` has been checked to hold no name twice.
+  private var shapeChecked = false
+  private var shapeChanged = false
+
+  private struct ColumnName {
+    var bytes: [UInt8]
+    var name: String
+    var isDateOnly: Bool
+    var isBoolean: Bool
+    var isStampColumn: Bool
+  }
+
+  /// The rule of `FetchXMLRow.value(of:)` a column's attributes send it to.
+  private enum ColumnKind {
+    case primaryKey
+    case lookup
+    case dateTime
+    case choice
+    case formatted
+    /// Read as whatever its text looks like: never rejected.
+    case plain
+  }
+
+  /// The attributes `FetchXMLRow.value(of:)` looks at, as bits.
+  private struct Decorations: OptionSet {
+    let rawValue: UInt8
+    static let type = Decorations(rawValue: 1)
+    static let dsc = Decorations(rawValue: 2)
+    static let date = Decorations(rawValue: 4)
+    static let time = Decorations(rawValue: 8)
+    static let name = Decorations(rawValue: 16)
+    static let formattedValue = Decorations(rawValue: 32)
+
+    init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    init(_ attributes: XMLPushParser.Attributes) {
+      var found: Decorations = []
+      attributes.forEachName { name in
+        switch name.count {
+        case 3 where XMLPushParser.equals(name, "dsc"): found.insert(.dsc)
+        case 4 where XMLPushParser.equals(name, "type"): found.insert(.type)
+        case 4 where XMLPushParser.equals(name, "date"): found.insert(.date)
+        case 4 where XMLPushParser.equals(name, "time"): found.insert(.time)
+        case 4 where XMLPushParser.equals(name, "name"): found.insert(.name)
+        case 14 where XMLPushParser.equals(name, "formattedvalue"): found.insert(.formattedValue)
+        default: break
+        }
+      }
+      self = found
+    }
+  }
+
+  init(path: String, file: Int, entity: String?) {
+    self.path = path
+    self.file = file
+    self.entity = entity
+    self.summary = ExportFileSummary(path: path, format: .fetchXML)
+  }
+
+  /// Connects the indexer to the parser it follows (for positions); the parser outlives the pass.
+  func follow(_ parser: XMLPushParser) { self.parser = parser }
+
+  private var parserOffset: Int { parser?.byteOffset ?? 0 }
+
+  func startElement(_ name: UnsafeBufferPointer<UInt8>, attributes: XMLPushParser.Attributes, depth: Int) throws {
+    switch depth {
+    case 2:
+      guard inRow else { return }
+      columnShapeIndex = columnName(name, at: rowColumns)
+      rowColumns += 1
+      columnKind = FetchXMLRowIndexer.kind(
+        of: shape[columnShapeIndex], decorations: attributes.count == 0 ? [] : Decorations(attributes),
+        primaryKey: rowPrimaryKey)
+      columnText.removeAll(keepingCapacity: true)
+    case 1:
+      guard XMLPushParser.equals(name, "result") else {
+        throw IndexUnavailable(path: path, reason: "an element other than <result> in the resultset")
+      }
+      guard let tag = window[(keepFrom - windowStart)..<(parserOffset - windowStart)].lastIndex(of: UInt8(ascii: "<"))
+      else { throw IndexUnavailable(path: path, reason: "a row whose start cannot be found") }
+      inRow = true
+      rowStart = windowStart + tag
+      rowLine = parser?.line ?? 0
+      if rowPrimaryKey == nil, let entity { rowPrimaryKey = DataverseCatalog.primaryIDField(of: entity) }
+      rowColumns = 0
+      rowID = nil
+      rowVouched = true
+      keepFrom = rowStart
+    case 0:
+      guard XMLPushParser.equals(name, "resultset") else {
+        throw IndexUnavailable(path: path, reason: "not a resultset")
+      }
+      sawRoot = true
+      FetchXMLReader.describePage(
+        moreRecords: attributes.value("morerecords").map(FetchXMLRowIndexer.text),
+        pagingCookie: attributes.value("paging-cookie").map(FetchXMLRowIndexer.text), in: &summary, entity: &entity)
+      keepFrom = parserOffset
+    default:
+      throw IndexUnavailable(path: path, reason: "an element inside a value")
+    }
+  }
+
+  func characters(_ text: UnsafeBufferPointer<UInt8>, depth: Int) {
+    guard depth == 3, inRow, columnKind != .plain else { return }
+    columnText.append(contentsOf: text)
+  }
+
+  func endElement(depth: Int) throws {
+    switch depth {
+    case 2:
+      guard inRow, columnKind != .plain else { return }
+      switch check(columnKind, shape[columnShapeIndex]) {
+      case .some(let id): if columnKind == .primaryKey { rowID = id }
+      case .none: rowVouched = false
+      }
+    case 1:
+      guard inRow else { return }
+      inRow = false
+      try finishRow()
+    default:
+      return
+    }
+  }
+
+  /// Lets go of the bytes no row needs any more.
+  func dropHandledBytes() {
+    let drop = keepFrom - windowStart
+    guard drop > 1 << 16 else { return }
+    window.removeFirst(drop)
+    windowStart = keepFrom
+  }
+
+  // MARK: - Rows
+
+  private func finishRow() throws {
+    let end = parserOffset
+    guard end > rowStart, end - windowStart <= window.count, window[end - windowStart - 1] == UInt8(ascii: ">")
+    else { throw IndexUnavailable(path: path, reason: "a row whose end cannot be found") }
+    keepFrom = end
+    let location = RowLocation(file: file, offset: rowStart, length: end - rowStart, line: rowLine, column: 0)
+    let bytes = (rowStart - windowStart)..<(end - windowStart)
+    let fingerprint = window.withUnsafeBytes {
+      Fingerprint(of: UnsafeRawBufferPointer(rebasing: $0[bytes]), seed: FetchXMLReader.fingerprintSeed)
+    }
+    if shapeChanged { checkShape(count: rowColumns) }
+    let event: IndexEvent
+    if let entity, rowPrimaryKey != nil, rowVouched, shapeChecked, shape.count == rowColumns, let rowID {
+      event = .row(entity: entity, IndexedRow(id: rowID, fingerprint: fingerprint, location: location))
+    } else {
+      event = try decoded(Array(window[bytes]), fingerprint: fingerprint, location: location)
+    }
+    summary.count(event)
+    events.append(event)
+  }
+
+  /// A row the rules could not vouch for, decoded from its bytes.
+  private func decoded(_ bytes: [UInt8], fingerprint: Fingerprint, location: RowLocation) throws -> IndexEvent {
+    guard var row = try FetchXMLRow.rows(inSpans: bytes, path: path).first else {
+      throw IndexUnavailable(path: path, reason: "a row that does not read again")
+    }
+    row.position = SourcePosition(file: path, line: Int(location.line))
+    switch try FetchXMLReader.event(of: row, entity: &entity) {
+    case .record(let record):
+      return .row(entity: record.entity, IndexedRow(id: record.id, fingerprint: fingerprint, location: location))
+    case .reject(let error):
+      return .event(.reject(error))
+    case .deletion:
+      throw IndexUnavailable(path: path, reason: "a deletion in a FetchXML result")
+    }
+  }
+
+  // MARK: - Columns
+
+  /// Where in `shape` the column name at `position` of the row is: the last rows' name there,
+  /// when the bytes match.
+  private func columnName(_ bytes: UnsafeBufferPointer<UInt8>, at position: Int) -> Int {
+    if position < shape.count {
+      let same = shape[position].bytes.withUnsafeBufferPointer { known in
+        guard known.count == bytes.count, let left = known.baseAddress, let right = bytes.baseAddress else {
+          return known.count == bytes.count
+        }
+        return memcmp(left, right, bytes.count) == 0
+      }
+      if same { return position }
+      shape.removeSubrange(position...)
+    }
+    let name = String(decoding: bytes, as: UTF8.self)
+    shape.append(
+      ColumnName(
+        bytes: Array(bytes), name: name, isDateOnly: DataverseCatalog.isDateOnly(name),
+        isBoolean: DataverseCatalog.isBoolean(name), isStampColumn: name == "createdon" || name == "modifiedon"))
+    shapeChanged = true
+    return position
+  }
+
+  /// Checks, once per new shape of row, that no column name comes twice.
+  private func checkShape(count: Int) {
+    if shape.count > count { shape.removeSubrange(count...) }
+    shapeChecked = Set(shape.map(\.name)).count == shape.count
+    shapeChanged = false
+  }
+
+  private static func kind(of name: ColumnName, decorations: Decorations, primaryKey: String?) -> ColumnKind {
+    if name.name == primaryKey { return .primaryKey }
+    if !decorations.isDisjoint(with: [.type, .dsc]) { return .lookup }
+    if !decorations.isDisjoint(with: [.date, .time]) || name.isStampColumn { return .dateTime }
+    if decorations.contains(.name) { return .choice }
+    if decorations.contains(.formattedValue) { return .formatted }
+    return .plain
+  }
+
+  /// `nil` when the column's text might be rejected; else the id it holds, for the primary key.
+  private func check(_ kind: ColumnKind, _ name: ColumnName) -> GUID?? {
+    // Only ASCII white space is trimmed here; anything else leaves the row to the decoder.
+    var start = 0
+    var end = columnText.count
+    var ascii = true
+    for byte in columnText where byte >= 0x80 { ascii = false }
+    guard ascii else { return nil }
+    func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
+    while start < end, isSpace(columnText[start]) { start += 1 }
+    while end > start, isSpace(columnText[end - 1]) { end -= 1 }
+    if start == end { return kind == .primaryKey ? nil : .some(nil) }
+    let text = columnText[start..<end]
+    switch kind {
+    case .primaryKey:
+      return text.withUnsafeBytes { GUID(utf8: $0) }.map { .some($0) }
+    case .lookup:
+      return text.withUnsafeBytes { GUID(utf8: $0) } != nil ? .some(nil) : nil
+    case .dateTime:
+      if name.isDateOnly, CalendarDate(text.prefix(10)) != nil { return .some(nil) }
+      return Timestamp(isoUTF8: Array(text)) != nil ? .some(nil) : nil
+    case .choice:
+      let string = String(decoding: text, as: UTF8.self)
+      if name.isBoolean || string == "true" || string == "false" {
+        return ValueInference.boolean(string) != nil ? .some(nil) : nil
+      }
+      return Int64(string) != nil ? .some(nil) : nil
+    case .formatted:
+      return ValueInference.number(String(decoding: text, as: UTF8.self), field: name.name, label: nil) != nil
+        ? .some(nil) : nil
+    case .plain:
+      return .some(nil)
+    }
+  }
+
+  private static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
+}
