@@ -144,8 +144,8 @@ public struct DiffJob: Sendable {
     var decodedRows = 0
     var written: [Manifest.Artifact] = []
     let diff = try Differ.diff(previous: before.index, current: after.index, options: options) {
-      decodedRows += $0.count + $1.count
-      return try decodeRows($0, of: before, $1, of: after)
+      decodedRows += $1.count + $2.count
+      return try decodeRows(of: $0, $1, of: before, $2, of: after)
     } consume: { table in
       if let artifact = try BatchContents.writeChanges(of: table, to: writer) { written.append(artifact) }
       table.changes = []

@@ -23,10 +23,11 @@ public struct IndexedExport: Sendable {
   }
 }
 
-/// Reads the given rows of two indexed exports again, as a full read hands them on, spreading
-/// the files over the processor's cores.
+/// Reads the given rows (of the table `entity`) of two indexed exports again, as a full read
+/// hands them on, spreading the files over the processor's cores.
 func decodeRows(
-  _ previousRows: [IndexedRow], of previous: IndexedExport, _ currentRows: [IndexedRow], of current: IndexedExport
+  of entity: String, _ previousRows: [IndexedRow], of previous: IndexedExport, _ currentRows: [IndexedRow],
+  of current: IndexedExport
 )
   throws -> (previous: [ReadEvent], current: [ReadEvent])
 {
@@ -36,7 +37,8 @@ func decodeRows(
   let events = try concurrentMap(work) { item in
     let export = exports[item.export]
     let (file, rows) = runs[item.export][item.run]
-    return try ExportInput.decode(Array(rows), of: export.files[file], indexed: export.index.files[file])
+    return try ExportInput.decode(
+      Array(rows), of: export.files[file], indexed: export.index.files[file], entity: entity)
   }
   var result: (previous: [ReadEvent], current: [ReadEvent]) = ([], [])
   for (item, decoded) in zip(work, events) {

@@ -58,10 +58,7 @@ public enum ExportInput {
     case .configurationMigration where file.path.lowercased().hasSuffix(".zip"):
       return try CMTPackage(path: file.path).read(emit)
     case .configurationMigration:
-      guard let schemaPath = file.schemaPath else {
-        throw InputError(file: file.path, reason: "a CMT data.xml needs its data_schema.xml in the same folder")
-      }
-      return try CMTReader(path: file.path, schema: CMTSchema(path: schemaPath)).read(emit)
+      return try CMTReader(path: file.path, schema: CMTSchema(path: try schemaPath(of: file))).read(emit)
     }
   }
 
@@ -85,24 +82,39 @@ public enum ExportInput {
       let summary = try FetchXMLReader(path: file.path, entity: entity).index(
         file: number, observingBytes: observer, emit)
       return (summary, nil)
+    case .configurationMigration where !file.path.lowercased().hasSuffix(".zip"):
+      let summary = try CMTReader(path: file.path, schema: CMTSchema(path: try schemaPath(of: file))).index(
+        file: number, observingBytes: observer, emit)
+      return (summary, nil)
     case .configurationMigration, .marketoChanges:
       throw IndexUnavailable(path: file.path, reason: "no indexing reader for \(file.format.rawValue)")
     }
   }
 
-  /// Reads rows of one file again, each on its own, from where `index` found them.
-  public static func decode(_ rows: [IndexedRow], of file: ExportFile, indexed: SnapshotIndex.File) throws
-    -> [ReadEvent]
-  {
+  /// Reads rows of one file again, each on its own, from where `index` found them; the rows are
+  /// all of the table `entity`.
+  public static func decode(
+    _ rows: [IndexedRow], of file: ExportFile, indexed: SnapshotIndex.File, entity: String
+  ) throws -> [ReadEvent] {
     switch file.format {
     case .webAPI:
       return try WebAPIReader(path: file.path).decode(
-        rows, context: indexed.readerContext ?? "", entity: indexed.summary.entities.first)
+        rows, context: indexed.readerContext ?? "", entity: entity)
     case .fetchXML:
-      return try FetchXMLReader(path: file.path).decode(rows, entity: indexed.summary.entities.first)
+      return try FetchXMLReader(path: file.path).decode(rows, entity: entity)
+    case .configurationMigration where !file.path.lowercased().hasSuffix(".zip"):
+      return try CMTReader(path: file.path, schema: CMTSchema(path: try schemaPath(of: file))).decode(
+        rows, entity: entity)
     case .configurationMigration, .marketoChanges:
       throw IndexUnavailable(path: file.path, reason: "no indexing reader for \(file.format.rawValue)")
     }
+  }
+
+  private static func schemaPath(of file: ExportFile) throws -> String {
+    guard let schemaPath = file.schemaPath else {
+      throw InputError(file: file.path, reason: "a CMT data.xml needs its data_schema.xml in the same folder")
+    }
+    return schemaPath
   }
 
   static func isExportCandidate(_ path: String) -> Bool {

@@ -51,11 +51,13 @@ extension Differ {
   /// of the whole snapshots, having decoded only the candidate rows, one table at a time.
   ///
   /// `decode` reads the given rows of the previous and of the current export again (they come in
-  /// file order, all of one table). `consume` sees each table's changes as soon as they are known,
+  /// file order, all of the one table named). `consume` sees each table's changes as soon as they are known,
   /// and may write them out and drop them, so that only one table's rows are held at once.
   public static func diff(
     previous: SnapshotIndex, current: SnapshotIndex, options: DiffOptions = DiffOptions(),
-    decode: (_ previous: [IndexedRow], _ current: [IndexedRow]) throws -> (previous: [ReadEvent], current: [ReadEvent]),
+    decode: (_ entity: String, _ previous: [IndexedRow], _ current: [IndexedRow]) throws -> (
+      previous: [ReadEvent], current: [ReadEvent]
+    ),
     consume: (inout TableDiff) throws -> Void = { _ in }
   ) rethrows -> SnapshotDiff {
     let candidates = candidates(previous: previous, current: current)
@@ -74,7 +76,7 @@ extension Differ {
     }
     var tables: [TableDiff] = []
     for entity in current.tables.keys.sorted() {
-      let decoded = try decode(located(candidates.previous[entity]), located(candidates.current[entity]))
+      let decoded = try decode(entity, located(candidates.previous[entity]), located(candidates.current[entity]))
       let before = snapshot(of: previous, entity, events: decoded.previous)
       let after = snapshot(of: current, entity, events: decoded.current)
       guard

@@ -15,18 +15,28 @@ public struct CMTReader: Sendable {
   }
 
   public func read(_ emit: (ReadEvent) throws -> Void) throws -> ExportFileSummary {
-    let xml = try XMLStreamReader(path: path)
     var summary = ExportFileSummary(path: path, format: .configurationMigration)
-    var sawRoot = false
-    var entityName: String?
-    var record: PendingRecord?
-    var association: PendingAssociation?
-
     func hand(_ event: ReadEvent) throws {
       summary.count(event)
       try emit(event)
     }
+    let sawRoot = try CMTReader.walk(
+      try XMLStreamReader(path: path), entity: { summary.note(entity: $0) }, record: { try hand(decode($0)) },
+      association: { for event in associations($0) { try hand(event) } })
+    guard sawRoot else { throw InputError(file: path, reason: "no <entities> element: empty or not a CMT data.xml") }
+    return summary
+  }
 
+  /// Walks a `data.xml`, handing on each table as it starts and each record and many-to-many
+  /// relationship as it ends; returns whether the `<entities>` root was seen.
+  static func walk(
+    _ xml: XMLStreamReader, entity: (String) -> Void, record: (PendingRecord) throws -> Void,
+    association: (PendingAssociation) throws -> Void
+  ) throws -> Bool {
+    var sawRoot = false
+    var entityName: String?
+    var pendingRecord: PendingRecord?
+    var pendingAssociation: PendingAssociation?
     while try xml.next() {
       switch xml.kind {
       case .element:
@@ -37,20 +47,20 @@ public struct CMTReader: Sendable {
         case "entity":
           guard let name = attributes["name"] else { throw xml.error("<entity> without name=") }
           entityName = name
-          summary.note(entity: name)
+          entity(name)
         case "record":
           guard let entityName else { throw xml.error("<record> outside an <entity>") }
-          record = PendingRecord(
+          pendingRecord = PendingRecord(
             entity: entityName, idText: attributes["id"], position: xml.position, fields: [])
-        case "field" where record != nil:
-          record?.fields.append(attributes)
+        case "field" where pendingRecord != nil:
+          pendingRecord?.fields.append(attributes)
         case "m2mrelationship":
           guard let entityName else { throw xml.error("<m2mrelationship> outside an <entity>") }
-          association = PendingAssociation(
+          pendingAssociation = PendingAssociation(
             sourceEntity: entityName, attributes: attributes, position: xml.position, targets: [])
-        case "targetid" where association != nil:
+        case "targetid" where pendingAssociation != nil:
           let line = xml.line
-          association?.targets.append((try xml.elementText().trimmingCharacters, line))
+          pendingAssociation?.targets.append((try xml.elementText().trimmingCharacters, line))
         default:
           guard sawRoot else {
             throw xml.error("root element is <\(xml.name)>, not <entities>: not a CMT data.xml")
@@ -59,11 +69,11 @@ public struct CMTReader: Sendable {
       case .endElement:
         switch xml.name {
         case "record":
-          if let pending = record { try hand(decode(pending)) }
-          record = nil
+          if let pendingRecord { try record(pendingRecord) }
+          pendingRecord = nil
         case "m2mrelationship":
-          if let pending = association { for event in associations(pending) { try hand(event) } }
-          association = nil
+          if let pendingAssociation { try association(pendingAssociation) }
+          pendingAssociation = nil
         case "entity":
           entityName = nil
         default:
@@ -73,8 +83,7 @@ public struct CMTReader: Sendable {
         continue
       }
     }
-    guard sawRoot else { throw InputError(file: path, reason: "no <entities> element: empty or not a CMT data.xml") }
-    return summary
+    return sawRoot
   }
 
   struct PendingRecord {
@@ -115,7 +124,7 @@ public struct CMTReader: Sendable {
         continue
       }
       guard fields[name] == nil else { return reject("column \"\(name)\" appears twice in the record") }
-      switch CMTReader.value(attributes, of: field) {
+      switch CMTReader.value(attributes["value"], lookupEntity: attributes["lookupentity"], of: field) {
       case .success(let value):
         fields[name] = value
         if let label = attributes["lookupentityname"] { labels[name] = label }
@@ -131,8 +140,23 @@ public struct CMTReader: Sendable {
         origin: pending.position))
   }
 
-  static func value(_ attributes: [String: String], of field: CMTSchema.Field) -> Result<FieldValue, ValueMismatch> {
-    guard let text = attributes["value"], !text.isEmpty else { return .success(.null) }
+  /// Whether `value(_:lookupEntity:of:)` takes every text for a column of this CMT type (text,
+  /// and types it does not know); the types it parses are listed in its cases.
+  static func takesAnyValue(_ type: String) -> Bool {
+    !CMTReader.parsedTypes.contains(type)
+  }
+
+  static let parsedTypes: Set<String> = [
+    "number", "bigint", "int", "integer", "decimal", "money", "float", "double", "bool", "boolean", "datetime", "guid",
+    "uniqueidentifier", "optionsetvalue", "state", "status", "picklist", "optionsetvaluecollection",
+    "entityreference", "owner", "customer", "lookup",
+  ]
+
+  /// The value of a `<field value= lookupentity=>` of a column typed `field`.
+  static func value(_ text: String?, lookupEntity: String?, of field: CMTSchema.Field) -> Result<
+    FieldValue, ValueMismatch
+  > {
+    guard let text, !text.isEmpty else { return .success(.null) }
     func mismatch() -> Result<FieldValue, ValueMismatch> {
       .failure(
         ValueMismatch(reason: "value \"\(text)\" of \"\(field.name)\" does not fit its schema type \(field.type)"))
@@ -171,7 +195,7 @@ public struct CMTReader: Sendable {
     case "entityreference", "owner", "customer", "lookup":
       guard let id = GUID(text) else { return mismatch() }
       let single = field.lookupType.flatMap { $0.utf8.contains(UInt8(ascii: "|")) ? nil : $0 }
-      return .success(.lookup(Lookup(entity: attributes["lookupentity"] ?? single, id: id)))
+      return .success(.lookup(Lookup(entity: lookupEntity ?? single, id: id)))
     default:
       return .success(.string(text))
     }

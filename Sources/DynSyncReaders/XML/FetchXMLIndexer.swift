@@ -20,36 +20,8 @@ extension FetchXMLReader {
     file number: Int, observingBytes observer: ((UnsafeRawBufferPointer) -> Void)? = nil,
     _ emit: (IndexEvent) throws -> Void
   ) throws -> ExportFileSummary {
-    try XMLStreamReader.refuseDocumentTypeDeclaration(in: path)
-    let bytes = try FileBytes(path: path)
-    bytes.observer = observer
     let indexer = FetchXMLRowIndexer(path: path, file: number, entity: entity)
-    let parser = try XMLPushParser(path: path, handler: indexer)
-    indexer.follow(parser)
-    let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18, alignment: 16)
-    defer { chunk.deallocate() }
-    var first = true
-    do {
-      while true {
-        let count = try bytes.read(into: chunk)
-        let read = UnsafeRawBufferPointer(rebasing: chunk[0..<count])
-        if first, count >= 2, (read[0] == 0xFE && read[1] == 0xFF) || (read[0] == 0xFF && read[1] == 0xFE) {
-          throw IndexUnavailable(path: path, reason: "UTF-16 text")
-        }
-        first = false
-        indexer.window.append(contentsOf: read)
-        try parser.parse(read, final: count == 0)
-        if parser.declaresOtherEncoding { throw IndexUnavailable(path: path, reason: "an encoding other than UTF-8") }
-        for event in indexer.events { try emit(event) }
-        indexer.events.removeAll(keepingCapacity: true)
-        indexer.dropHandledBytes()
-        if count == 0 { break }
-      }
-    } catch let error as IndexUnavailable {
-      throw error
-    } catch {
-      throw IndexUnavailable(path: path, reason: "\(error)")
-    }
+    try XMLIndexPass.run(path: path, observer: observer, indexer: indexer, emit: emit)
     guard indexer.sawRoot else { throw IndexUnavailable(path: path, reason: "no <resultset>") }
     if let entity = indexer.entity { indexer.summary.note(entity: entity) }
     return indexer.summary
@@ -57,21 +29,9 @@ extension FetchXMLReader {
 
   /// Reads the given rows of the file again, each from its own bytes, as a full read would hand
   /// them on; `entity` is the table the index settled for the file.
-  public func decode(_ rows: [IndexedRow], entity: String?) throws -> [ReadEvent] {
+  public func decode(_ rows: [IndexedRow], entity: String) throws -> [ReadEvent] {
     guard !rows.isEmpty else { return [] }
-    guard let entity = entity ?? self.entity else {
-      throw IndexUnavailable(path: path, reason: "rows of a file whose table was never settled")
-    }
-    let file = try FileBytes(path: path)
-    var spans: [UInt8] = []
-    for row in rows {
-      let bytes = try file.read(at: Int(row.location.offset), count: Int(row.location.length))
-      let unchanged = bytes.withUnsafeBytes {
-        Fingerprint(of: $0, seed: FetchXMLReader.fingerprintSeed) == row.fingerprint
-      }
-      guard unchanged else { throw IndexUnavailable(path: path, reason: "the file changed while it was read") }
-      spans += bytes
-    }
+    let spans = try XMLIndexPass.spans(of: rows, path: path, seed: FetchXMLReader.fingerprintSeed)
     let parsed = try FetchXMLRow.rows(inSpans: spans, path: path)
     guard parsed.count == rows.count else {
       throw IndexUnavailable(path: path, reason: "rows read again do not match the rows indexed")
@@ -104,19 +64,14 @@ extension FetchXMLRow {
 /// A row is vouched for (its id read from its text, nothing decoded) only when every rule by which
 /// `FetchXMLRow.decode` rejects a row is seen not to apply; any other row is decoded from its bytes,
 /// so the outcome for every row is the decoder's.
-final class FetchXMLRowIndexer: XMLPushHandler {
+final class FetchXMLRowIndexer: XMLRowIndexer {
   let path: String
   let file: Int
   /// The table: given, or named by the paging cookie, or settled by the first row.
   private(set) var entity: String?
   var summary: ExportFileSummary
   private(set) var sawRoot = false
-  /// The file's bytes from `windowStart` on: every byte of the row being read is in it.
-  var window: [UInt8] = []
-  private var windowStart = 0
-  /// Where the bytes still needed start: the row being read, or the end of the last one.
-  private var keepFrom = 0
-  /// Events of the rows ended since the caller last took them.
+  let window = XMLRowWindow()
   var events: [IndexEvent] = []
   /// Unretained: the parser lives for the whole pass, and a checked reference would cost a
   /// retain on each of the file's elements.
@@ -196,7 +151,6 @@ final class FetchXMLRowIndexer: XMLPushHandler {
     self.summary = ExportFileSummary(path: path, format: .fetchXML)
   }
 
-  /// Connects the indexer to the parser it follows (for positions); the parser outlives the pass.
   func follow(_ parser: XMLPushParser) { self.parser = parser }
 
   private var parserOffset: Int { parser?.byteOffset ?? 0 }
@@ -215,16 +169,17 @@ final class FetchXMLRowIndexer: XMLPushHandler {
       guard XMLPushParser.equals(name, "result") else {
         throw IndexUnavailable(path: path, reason: "an element other than <result> in the resultset")
       }
-      guard let tag = window[(keepFrom - windowStart)..<(parserOffset - windowStart)].lastIndex(of: UInt8(ascii: "<"))
-      else { throw IndexUnavailable(path: path, reason: "a row whose start cannot be found") }
+      guard let start = window.tagStart(before: parserOffset) else {
+        throw IndexUnavailable(path: path, reason: "a row whose start cannot be found")
+      }
       inRow = true
-      rowStart = windowStart + tag
+      rowStart = start
       rowLine = parser?.line ?? 0
       if rowPrimaryKey == nil, let entity { rowPrimaryKey = DataverseCatalog.primaryIDField(of: entity) }
       rowColumns = 0
       rowID = nil
       rowVouched = true
-      keepFrom = rowStart
+      window.release(upTo: rowStart)
     case 0:
       guard XMLPushParser.equals(name, "resultset") else {
         throw IndexUnavailable(path: path, reason: "not a resultset")
@@ -233,7 +188,7 @@ final class FetchXMLRowIndexer: XMLPushHandler {
       FetchXMLReader.describePage(
         moreRecords: attributes.value("morerecords").map(FetchXMLRowIndexer.text),
         pagingCookie: attributes.value("paging-cookie").map(FetchXMLRowIndexer.text), in: &summary, entity: &entity)
-      keepFrom = parserOffset
+      window.release(upTo: parserOffset)
     default:
       throw IndexUnavailable(path: path, reason: "an element inside a value")
     }
@@ -261,32 +216,22 @@ final class FetchXMLRowIndexer: XMLPushHandler {
     }
   }
 
-  /// Lets go of the bytes no row needs any more.
-  func dropHandledBytes() {
-    let drop = keepFrom - windowStart
-    guard drop > 1 << 16 else { return }
-    window.removeFirst(drop)
-    windowStart = keepFrom
-  }
-
   // MARK: - Rows
 
   private func finishRow() throws {
-    let end = parserOffset
-    guard end > rowStart, end - windowStart <= window.count, window[end - windowStart - 1] == UInt8(ascii: ">")
-    else { throw IndexUnavailable(path: path, reason: "a row whose end cannot be found") }
-    keepFrom = end
-    let location = RowLocation(file: file, offset: rowStart, length: end - rowStart, line: rowLine, column: 0)
-    let bytes = (rowStart - windowStart)..<(end - windowStart)
-    let fingerprint = window.withUnsafeBytes {
-      Fingerprint(of: UnsafeRawBufferPointer(rebasing: $0[bytes]), seed: FetchXMLReader.fingerprintSeed)
+    let span = rowStart..<parserOffset
+    guard window.holdsElement(span) else {
+      throw IndexUnavailable(path: path, reason: "a row whose end cannot be found")
     }
+    window.release(upTo: span.upperBound)
+    let location = RowLocation(file: file, offset: span.lowerBound, length: span.count, line: rowLine, column: 0)
+    let fingerprint = window.fingerprint(of: span, seed: FetchXMLReader.fingerprintSeed)
     if shapeChanged { checkShape(count: rowColumns) }
     let event: IndexEvent
     if let entity, rowPrimaryKey != nil, rowVouched, shapeChecked, shape.count == rowColumns, let rowID {
       event = .row(entity: entity, IndexedRow(id: rowID, fingerprint: fingerprint, location: location))
     } else {
-      event = try decoded(Array(window[bytes]), fingerprint: fingerprint, location: location)
+      event = try decoded(window.copy(of: span), fingerprint: fingerprint, location: location)
     }
     summary.count(event)
     events.append(event)

@@ -1,10 +1,24 @@
 import DynSync
-import DynSyncReaders
 import Foundation
 import Testing
 
+@testable import DynSyncReaders
+
 @Suite("Configuration Migration tool reader")
 struct CMTReaderTests {
+  @Test(
+    "the types whose values are parsed, and only those, refuse a value that is not theirs",
+    arguments: [
+      "string", "memo", "number", "bigint", "int", "integer", "decimal", "money", "float", "double", "bool", "boolean",
+      "datetime", "guid", "uniqueidentifier", "optionsetvalue", "state", "status", "picklist",
+      "optionsetvaluecollection", "entityreference", "owner", "customer", "lookup", "partylist", "image",
+    ])
+  func typesThatTakeAnyValue(type: String) {
+    let field = CMTSchema.Field(name: "column", type: type, lookupType: nil)
+    let refused = (try? CMTReader.value("not a value", lookupEntity: nil, of: field).get()) == nil
+    #expect(refused == !CMTReader.takesAnyValue(type))
+  }
+
   @Test("data.xml is typed by data_schema.xml; strings are decoded exactly once more")
   func typedRecords() throws {
     let (events, summary) = try readEvents(FixturePath.readers("cmt"))

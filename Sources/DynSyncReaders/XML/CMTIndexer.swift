@@ -1,0 +1,277 @@
+import DynSyncCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension CMTReader {
+  static let fingerprintSeed: UInt64 = 0x636D_745F_7265_63  // "cmt_rec"
+
+  /// Indexes the file: every `<record>`'s id, the fingerprint of its bytes and where they lie.
+  ///
+  /// The file goes once through libxml2's SAX parser; only records whose fields a look at their
+  /// values cannot vouch for (a value that might not fit its schema type, a column the schema
+  /// lacks, a column twice) are decoded. `observer` sees every byte of the file once, in order.
+  ///
+  /// It returns the summary a full read gives; it throws `IndexUnavailable` for a file only a
+  /// full read handles as it should (malformed, not UTF-8, many-to-many relationships, records
+  /// that do not stand as elements of their own).
+  public func index(
+    file number: Int, observingBytes observer: ((UnsafeRawBufferPointer) -> Void)? = nil,
+    _ emit: (IndexEvent) throws -> Void
+  ) throws -> ExportFileSummary {
+    let indexer = CMTRecordIndexer(reader: self, file: number)
+    try XMLIndexPass.run(path: path, observer: observer, indexer: indexer, emit: emit)
+    guard indexer.sawRoot else { throw IndexUnavailable(path: path, reason: "no <entities>") }
+    return indexer.summary
+  }
+
+  /// Reads the given records of the table `entity` again, each from its own bytes, as a full
+  /// read would hand them on.
+  public func decode(_ rows: [IndexedRow], entity: String) throws -> [ReadEvent] {
+    guard !rows.isEmpty else { return [] }
+    let spans = try XMLIndexPass.spans(of: rows, path: path, seed: CMTReader.fingerprintSeed)
+    let pending = try pendingRecords(inSpans: spans, entity: entity)
+    guard pending.count == rows.count else {
+      throw IndexUnavailable(path: path, reason: "records read again do not match the records indexed")
+    }
+    return zip(pending, rows).map { record, indexed in
+      var record = record
+      record.position = SourcePosition(file: path, line: Int(indexed.location.line))
+      return decode(record)
+    }
+  }
+
+  /// The `<record>`s in `spans`, bytes cut from this file, each a whole `<record>` element of
+  /// the table `entity` (their positions are those of the text given, not of the file).
+  func pendingRecords(inSpans spans: [UInt8], entity: String) throws -> [PendingRecord] {
+    let opening = "<entities><entity name=\"\(XMLText.escaped(entity))\"><records>"
+    let xml = try XMLStreamReader(
+      utf8: Array(opening.utf8) + spans + Array("</records></entity></entities>".utf8), path: path)
+    var records: [PendingRecord] = []
+    _ = try CMTReader.walk(
+      xml, entity: { _ in }, record: { records.append($0) },
+      association: { _ in throw IndexUnavailable(path: path, reason: "a record read again holds a relationship") })
+    return records
+  }
+}
+
+/// Text as it stands in an XML attribute value.
+enum XMLText {
+  static func escaped(_ text: String) -> String {
+    var result = ""
+    for character in text {
+      switch character {
+      case "&": result += "&amp;"
+      case "<": result += "&lt;"
+      case "\"": result += "&quot;"
+      default: result.append(character)
+      }
+    }
+    return result
+  }
+}
+
+/// Follows the SAX events of a CMT `data.xml` and turns each `<record>` into an index event.
+///
+/// A record is vouched for (its id read from its `id=`, nothing decoded) only when every rule by
+/// which `CMTReader.decode` rejects a record is seen not to apply; any other record is decoded from
+/// its bytes, so the outcome for every record is the decoder's.
+final class CMTRecordIndexer: XMLRowIndexer {
+  let reader: CMTReader
+  let file: Int
+  var summary: ExportFileSummary
+  private(set) var sawRoot = false
+  let window = XMLRowWindow()
+  var events: [IndexEvent] = []
+  /// Unretained: the parser lives for the whole pass, and a checked reference would cost a
+  /// retain on each of the file's elements.
+  private unowned(unsafe) var parser: XMLPushParser?
+
+  /// The table whose records are being read, and how the schema describes it.
+  private var entity: String?
+  private var table: CMTSchema.Entity?
+  private var entityDepth = 0
+
+  // The record being read (kept as plain properties: this runs for every element of the file).
+  private var inRecord = false
+  private var recordDepth = 0
+  private var recordStart = 0
+  private var recordLine = 0
+  private var recordID: GUID?
+  private var recordFields = 0
+  private var recordVouched = true
+
+  /// The field names of the last records of the table, with how the schema types each.
+  private var shape: [FieldName] = []
+  /// Whether `shape` has been checked to hold no name twice.
+  private var shapeChecked = false
+  private var shapeChanged = false
+
+  private struct FieldName {
+    var bytes: [UInt8]
+    var name: String
+    /// `nil` when the schema does not describe the column.
+    var field: CMTSchema.Field?
+    var isPrimaryID: Bool
+    /// Whether every value fits the column's type (text columns).
+    var takesAnyValue: Bool
+  }
+
+  init(reader: CMTReader, file: Int) {
+    self.reader = reader
+    self.file = file
+    self.summary = ExportFileSummary(path: reader.path, format: .configurationMigration)
+  }
+
+  func follow(_ parser: XMLPushParser) { self.parser = parser }
+
+  private var path: String { reader.path }
+  private var parserOffset: Int { parser?.byteOffset ?? 0 }
+
+  func startElement(_ name: UnsafeBufferPointer<UInt8>, attributes: XMLPushParser.Attributes, depth: Int) throws {
+    if XMLPushParser.equals(name, "field") {
+      if inRecord { try field(attributes) }
+    } else if XMLPushParser.equals(name, "record") {
+      try startRecord(attributes, depth: depth)
+    } else if XMLPushParser.equals(name, "entity") {
+      guard !inRecord, !isSelfClosing, let value = attributes.value("name") else {
+        throw IndexUnavailable(path: path, reason: "an <entity> a full read tells about")
+      }
+      let entity = String(decoding: value, as: UTF8.self)
+      self.entity = entity
+      table = reader.schema.entities[entity]
+      entityDepth = depth
+      shape = []
+      shapeChanged = true
+      summary.note(entity: entity)
+    } else if XMLPushParser.equals(name, "m2mrelationship") || XMLPushParser.equals(name, "targetid") {
+      throw IndexUnavailable(path: path, reason: "many-to-many relationships are read in full")
+    } else if depth == 0 {
+      guard XMLPushParser.equals(name, "entities"), !isSelfClosing else {
+        throw IndexUnavailable(path: path, reason: "not a CMT data.xml")
+      }
+      sawRoot = true
+      window.release(upTo: parserOffset)
+    }
+  }
+
+  func characters(_ text: UnsafeBufferPointer<UInt8>, depth: Int) {}
+
+  func endElement(depth: Int) throws {
+    if inRecord, depth == recordDepth {
+      inRecord = false
+      try finishRecord()
+    } else if entity != nil, depth == entityDepth {
+      entity = nil
+      table = nil
+    }
+  }
+
+  /// Whether the element just started is written `<x … />`: the parser then stands on its `/`.
+  private var isSelfClosing: Bool { window.byte(at: parserOffset) == UInt8(ascii: "/") }
+
+  // MARK: - Records
+
+  private func startRecord(_ attributes: XMLPushParser.Attributes, depth: Int) throws {
+    guard !inRecord, entity != nil, !isSelfClosing, let start = window.tagStart(before: parserOffset) else {
+      throw IndexUnavailable(path: path, reason: "a <record> a full read tells about")
+    }
+    inRecord = true
+    recordDepth = depth
+    recordStart = start
+    recordLine = parser?.line ?? 0
+    recordID = attributes.value("id").flatMap { GUID(utf8: UnsafeRawBufferPointer($0)) }
+    recordFields = 0
+    recordVouched = table != nil && recordID != nil
+    window.release(upTo: start)
+  }
+
+  private func finishRecord() throws {
+    let span = recordStart..<parserOffset
+    guard let entity, window.holdsElement(span) else {
+      throw IndexUnavailable(path: path, reason: "a record whose end cannot be found")
+    }
+    window.release(upTo: span.upperBound)
+    let location = RowLocation(file: file, offset: span.lowerBound, length: span.count, line: recordLine, column: 0)
+    let fingerprint = window.fingerprint(of: span, seed: CMTReader.fingerprintSeed)
+    if shapeChanged { checkShape(count: recordFields) }
+    let event: IndexEvent
+    if recordVouched, shapeChecked, shape.count == recordFields, let recordID {
+      event = .row(entity: entity, IndexedRow(id: recordID, fingerprint: fingerprint, location: location))
+    } else {
+      guard var pending = try reader.pendingRecords(inSpans: window.copy(of: span), entity: entity).first else {
+        throw IndexUnavailable(path: path, reason: "a record that does not read again")
+      }
+      pending.position = SourcePosition(file: path, line: recordLine)
+      switch reader.decode(pending) {
+      case .record(let record):
+        event = .row(entity: entity, IndexedRow(id: record.id, fingerprint: fingerprint, location: location))
+      case .reject(let error):
+        event = .event(.reject(error))
+      case .deletion:
+        throw IndexUnavailable(path: path, reason: "a deletion in a CMT export")
+      }
+    }
+    summary.count(event)
+    events.append(event)
+  }
+
+  // MARK: - Fields
+
+  private func field(_ attributes: XMLPushParser.Attributes) throws {
+    guard let table, let nameBytes = attributes.value("name") else {
+      recordVouched = false
+      return
+    }
+    let name = fieldName(nameBytes, at: recordFields, of: table)
+    recordFields += 1
+    guard recordVouched else { return }
+    let value = attributes.value("value")
+    if shape[name].isPrimaryID {
+      guard let value, let id = GUID(utf8: UnsafeRawBufferPointer(value)), id == recordID else {
+        recordVouched = false
+        return
+      }
+      return
+    }
+    guard let field = shape[name].field else {
+      recordVouched = false
+      return
+    }
+    guard !shape[name].takesAnyValue, let value, !value.isEmpty else { return }
+    if case .failure = CMTReader.value(String(decoding: value, as: UTF8.self), lookupEntity: nil, of: field) {
+      recordVouched = false
+    }
+  }
+
+  /// Where in `shape` the field name at `position` of the record is: the last records' name
+  /// there, when the bytes match.
+  private func fieldName(_ bytes: UnsafeBufferPointer<UInt8>, at position: Int, of table: CMTSchema.Entity) -> Int {
+    if position < shape.count {
+      let same = shape[position].bytes.withUnsafeBufferPointer { known in
+        guard known.count == bytes.count, let left = known.baseAddress, let right = bytes.baseAddress else {
+          return known.count == bytes.count
+        }
+        return memcmp(left, right, bytes.count) == 0
+      }
+      if same { return position }
+      shape.removeSubrange(position...)
+    }
+    let name = String(decoding: bytes, as: UTF8.self)
+    let field = table.fields[name]
+    shape.append(
+      FieldName(
+        bytes: Array(bytes), name: name, field: field, isPrimaryID: name == table.primaryIDField,
+        takesAnyValue: field.map { CMTReader.takesAnyValue($0.type) } ?? false))
+    shapeChanged = true
+    return position
+  }
+
+  /// Checks, once per new shape of record, that no field name comes twice.
+  private func checkShape(count: Int) {
+    if shape.count > count { shape.removeSubrange(count...) }
+    shapeChecked = Set(shape.map(\.name)).count == shape.count
+    shapeChanged = false
+  }
+}
