@@ -57,21 +57,26 @@ struct BatchContents {
     return manifest
   }
 
-  /// Writes `changes/<table>.ndjson`, when the table has changes; the lines are made a window
-  /// of blocks at a time on every core, and written in order.
+  /// Writes `changes/<table>.ndjson`, when the table has changes.
   static func writeChanges(of table: TableDiff, to writer: BatchWriter) throws(OutputError) -> Manifest.Artifact? {
     guard !table.changes.isEmpty else { return nil }
-    let changes = table.changes
+    let file = try writer.openFile(changesPath(of: table.entity))
+    try writeChanges(table.changes, to: file)
+    return try file.finish()
+  }
+
+  static func changesPath(of entity: String) -> String { "changes/\(BatchWriter.safeFileName(entity)).ndjson" }
+
+  /// Writes change lines; they are made a window of blocks at a time on every core, and written
+  /// in order.
+  static func writeChanges(_ changes: [RecordChange], to file: LinesFile) throws(OutputError) {
     let blockSize = 1_000
     let blocks = stride(from: 0, to: changes.count, by: blockSize).map { $0..<min($0 + blockSize, changes.count) }
-    return try writer.writeLines("changes/\(BatchWriter.safeFileName(table.entity)).ndjson") {
-      emit throws(OutputError) in
-      for window in stride(from: 0, to: blocks.count, by: 16) {
-        let text = concurrentMap(Array(blocks[window..<min(window + 16, blocks.count)])) { block in
-          changes[block].map(BatchLines.change).joined()
-        }
-        for lines in text { try emit(lines) }
+    for window in stride(from: 0, to: blocks.count, by: 16) {
+      let text = concurrentMap(Array(blocks[window..<min(window + 16, blocks.count)])) { block in
+        changes[block].map(BatchLines.change).joined()
       }
+      for lines in text { try file.write(lines) }
     }
   }
 

@@ -35,6 +35,9 @@ public struct DiffJob: Sendable {
   public var faults: FaultPlan
   /// Decode and hold every row of both exports instead of indexing them; the outcome is the same.
   public var readInFull = false
+  /// How many rows of each export an indexed run reads again and holds at once (the same outcome
+  /// whatever it is; fewer hold less).
+  public var rowsDecodedPerStep = 10_000
 
   public init(
     previous: [String], current: [String], output: String, options: DiffOptions = DiffOptions(),
@@ -143,13 +146,24 @@ public struct DiffJob: Sendable {
     started = clock.now
     var decodedRows = 0
     var written: [Manifest.Artifact] = []
-    let diff = try Differ.diff(previous: before.index, current: after.index, options: options) {
+    // One table's change set at a time, written step by step as the diff goes.
+    var changeSet: LinesFile?
+    let diff = try Differ.diff(
+      previous: before.index, current: after.index, options: options, rowsPerStep: rowsDecodedPerStep
+    ) {
       decodedRows += $1.count + $2.count
       return try decodeRows(of: $0, $1, of: before, $2, of: after)
-    } consume: { table in
-      if let artifact = try BatchContents.writeChanges(of: table, to: writer) { written.append(artifact) }
-      table.changes = []
+    } consume: { entity, changes in
+      let path = BatchContents.changesPath(of: entity)
+      if let open = changeSet, open.relativePath != path {
+        written.append(try open.finish())
+        changeSet = nil
+      }
+      let file = try changeSet ?? writer.openFile(path)
+      changeSet = file
+      try BatchContents.writeChanges(changes, to: file)
     }
+    if let changeSet { written.append(try changeSet.finish()) }
     progress.finished(
       "compared them, reading \(decodedRows) rows that differ in full, and wrote the changes",
       elapsed: started.duration(to: clock.now))

@@ -120,12 +120,11 @@ func loadIndexes(of exports: [[String]], options: ReadOptions, progress: some Pr
       do {
         let (summary, context) = try ExportInput.index(
           file, number: number, entity: options.fetchXMLEntity, observingBytes: { digest.update($0) }
-        ) { event in indexed.events.append(event) }
-        // Rows sorted by id here, on this core, leave the builder sorted runs to merge; rejects
-        // keep their order (and sort before the rows, which does not matter to the builder).
-        var rows = indexed.events.filter { $0.rowID != nil }
-        rows.sort { ($0.rowID ?? GUID(high: 0, low: 0)) < ($1.rowID ?? GUID(high: 0, low: 0)) }
-        indexed.events = indexed.events.filter { $0.rowID == nil } + rows
+        ) { event in indexed.add(event) }
+        // Rows sorted by id here, on this core, leave the builder sorted runs to merge.
+        for entity in indexed.entities {
+          indexed.rows[entity]?.sort { $0.id < $1.id }
+        }
         indexed.summary = summary
         indexed.readerContext = context
         indexed.sha256 = digest.hex()
@@ -141,12 +140,22 @@ func loadIndexes(of exports: [[String]], options: ReadOptions, progress: some Pr
   return built.indices.map { IndexedExport(index: built[$0].0, files: files[$0], inputs: built[$0].1) }
 }
 
-/// What indexing one file gave.
+/// What indexing one file gave: its rows by table (tables in the order first met) and its rejects.
 private struct FileIndex: Sendable {
-  var events: [IndexEvent] = []
+  var entities: [String] = []
+  var rows: [String: [IndexedRow]] = [:]
+  var rejects: [IndexEvent] = []
   var summary = ExportFileSummary(path: "", format: .webAPI)
   var readerContext: String?
   var sha256 = ""
+
+  mutating func add(_ event: IndexEvent) {
+    guard case .row(let entity, let row) = event else { return rejects.append(event) }
+    if rows[entity]?.append(row) == nil {
+      entities.append(entity)
+      rows[entity] = [row]
+    }
+  }
 }
 
 /// The files to index, handed out one at a time; their results go into the exports' builders in
@@ -186,7 +195,8 @@ private final class FileIndexResults: @unchecked Sendable {
         waiting[position] = indexed
         while let ready = waiting.removeValue(forKey: nextToBuild) {
           let export = exports[nextToBuild]
-          for event in ready.events { builders[export].add(event) }
+          for event in ready.rejects { builders[export].add(event) }
+          for entity in ready.entities { builders[export].add(ready.rows[entity] ?? [], of: entity) }
           builders[export].finish(file: ready.summary, readerContext: ready.readerContext)
           inputs[export].append(Manifest.Input(file: ready.summary, sha256: ready.sha256))
           nextToBuild += 1
@@ -202,11 +212,5 @@ private final class FileIndexResults: @unchecked Sendable {
       if let failure { throw failure.error }
       return builders.indices.map { (builders[$0].build(), inputs[$0]) }
     }
-  }
-}
-
-extension IndexEvent {
-  fileprivate var rowID: GUID? {
-    if case .row(_, let row) = self { row.id } else { nil }
   }
 }

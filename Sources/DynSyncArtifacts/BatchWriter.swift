@@ -5,6 +5,29 @@ import Foundation
 import Glibc
 #endif
 
+/// A file of a batch being written; complete once `finish()` returns.
+public final class LinesFile {
+  public let relativePath: String
+  private let file: OutputFile
+  private unowned let writer: BatchWriter
+
+  fileprivate init(relativePath: String, file: OutputFile, writer: BatchWriter) {
+    self.relativePath = relativePath
+    self.file = file
+    self.writer = writer
+  }
+
+  public func write(_ text: String) throws(OutputError) { try file.write(text) }
+
+  /// Syncs and closes the file.
+  /// - Returns: the file's entry for the manifest (path, SHA-256, line count).
+  public func finish() throws(OutputError) -> Manifest.Artifact {
+    let digest = try file.close()
+    try writer.finished(file.path)
+    return Manifest.Artifact(path: relativePath, sha256: digest, lines: file.lines)
+  }
+}
+
 /// Makes a batch folder appear complete or not at all.
 ///
 /// Files are written into a hidden staging folder beside the target (`.NAME.partial-…`), synced
@@ -61,13 +84,20 @@ public final class BatchWriter {
   public func writeLines(
     _ relativePath: String, _ body: (_ emit: (String) throws(OutputError) -> Void) throws(OutputError) -> Void
   ) throws(OutputError) -> Manifest.Artifact {
-    let path = try stagedPath(relativePath)
-    let file = try OutputFile(path: path)
+    let file = try openFile(relativePath)
     try body { text throws(OutputError) in try file.write(text) }
-    let digest = try file.close()
+    return try file.finish()
+  }
+
+  /// Opens a file of the batch to be written piece by piece, over as many steps as it takes.
+  public func openFile(_ relativePath: String) throws(OutputError) -> LinesFile {
+    LinesFile(relativePath: relativePath, file: try OutputFile(path: try stagedPath(relativePath)), writer: self)
+  }
+
+  /// Counts a finished file (for deliberate failures, in tests).
+  fileprivate func finished(_ path: String) throws(OutputError) {
     filesWritten += 1
     try faults.check(afterFiles: filesWritten, path: path)
-    return Manifest.Artifact(path: relativePath, sha256: digest, lines: file.lines)
   }
 
   /// Renames the staged folder into place; after this, the batch is complete on disk.

@@ -81,11 +81,7 @@ public enum Differ {
   /// - A row of `current` that was rejected is neither updated nor deleted: its previous version
   ///   stands, so a bad row never turns into a deletion.
   public static func diff(previous: Snapshot, current: Snapshot, options: DiffOptions = DiffOptions()) -> SnapshotDiff {
-    var rejectedIDs: [String: Set<GUID>] = [:]
-    for reject in current.rejects {
-      guard let entity = reject.entity, let text = reject.recordID, let id = GUID(text) else { continue }
-      rejectedIDs[entity, default: []].insert(id)
-    }
+    let rejectedIDs = rejectedIDs(in: current.rejects)
     let entities = Set(previous.tables.keys).union(current.tables.keys).sorted()
     let tables = entities.compactMap { entity -> TableDiff? in
       guard let now = current.tables[entity] else { return nil }
@@ -94,6 +90,16 @@ public enum Differ {
         options: options)
     }
     return SnapshotDiff(tables: tables)
+  }
+
+  /// The ids of rejected rows, per table, where the reject names them.
+  static func rejectedIDs(in rejects: [InputError]) -> [String: Set<GUID>] {
+    var ids: [String: Set<GUID>] = [:]
+    for reject in rejects {
+      guard let entity = reject.entity, let text = reject.recordID, let id = GUID(text) else { continue }
+      ids[entity, default: []].insert(id)
+    }
+    return ids
   }
 
   static func diff(

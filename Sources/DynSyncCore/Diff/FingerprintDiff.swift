@@ -48,21 +48,23 @@ extension Differ {
   }
 
   /// The changes between two full exports given as indexes, the same as `diff(previous:current:)`
-  /// of the whole snapshots, having decoded only the candidate rows, one table at a time.
+  /// of the whole snapshots, having decoded only the candidate rows, a step of ids at a time.
   ///
   /// `decode` reads the given rows of the previous and of the current export again (they come in
-  /// file order, all of the one table named). `consume` sees each table's changes as soon as they are known,
-  /// and may write them out and drop them, so that only one table's rows are held at once.
+  /// file order, all of the one table named). `consume` sees each step's changes, in id order
+  /// within each table and tables in name order, and may write them out: only one step's rows
+  /// (about `rowsPerStep` on each side) are ever held, however large the tables. The tables
+  /// returned hold their counts, not their changes.
   public static func diff(
-    previous: SnapshotIndex, current: SnapshotIndex, options: DiffOptions = DiffOptions(),
+    previous: SnapshotIndex, current: SnapshotIndex, options: DiffOptions = DiffOptions(), rowsPerStep: Int = 10_000,
     decode: (_ entity: String, _ previous: [IndexedRow], _ current: [IndexedRow]) throws -> (
       previous: [ReadEvent], current: [ReadEvent]
     ),
-    consume: (inout TableDiff) throws -> Void = { _ in }
+    consume: (_ entity: String, _ changes: [RecordChange]) throws -> Void = { _, _ in }
   ) rethrows -> SnapshotDiff {
     let candidates = candidates(previous: previous, current: current)
-    func located(_ rows: [IndexedRow]?) -> [IndexedRow] {
-      (rows ?? []).sorted { $0.location < $1.location }
+    func located(_ rows: ArraySlice<IndexedRow>) -> [IndexedRow] {
+      rows.sorted { $0.location < $1.location }
     }
     func snapshot(of export: SnapshotIndex, _ entity: String, events: [ReadEvent]) -> Snapshot {
       var builder = SnapshotBuilder()
@@ -74,19 +76,67 @@ extension Differ {
       reduced.rejects = export.rejects + reduced.rejects
       return reduced
     }
+    let indexRejects = rejectedIDs(in: current.rejects)
     var tables: [TableDiff] = []
     for entity in current.tables.keys.sorted() {
-      let decoded = try decode(entity, located(candidates.previous[entity]), located(candidates.current[entity]))
-      let before = snapshot(of: previous, entity, events: decoded.previous)
-      let after = snapshot(of: current, entity, events: decoded.current)
-      guard
-        var table = diff(previous: before, current: after, options: options).tables.first(where: { $0.entity == entity }
-        )
-      else { continue }
-      table.counts.unchanged += candidates.unchanged[entity] ?? 0
-      try consume(&table)
-      tables.append(table)
+      var counts = ChangeCounts()
+      counts.unchanged = candidates.unchanged[entity] ?? 0
+      var rejected = indexRejects[entity] ?? []
+      for step in steps(candidates.previous[entity] ?? [], candidates.current[entity] ?? [], rowsPerStep: rowsPerStep) {
+        let decoded = try decode(entity, located(step.previous), located(step.current))
+        let before = snapshot(of: previous, entity, events: decoded.previous)
+        let after = snapshot(of: current, entity, events: decoded.current)
+        guard
+          let table = diff(previous: before, current: after, options: options).tables.first(where: {
+            $0.entity == entity
+          })
+        else { continue }
+        counts.add(table.counts)
+        rejected.formUnion(rejectedIDs(in: after.rejects)[entity] ?? [])
+        if !table.changes.isEmpty { try consume(entity, table.changes) }
+      }
+      // Rejects of the index count in every step; a row is counted once.
+      counts.rejected = rejected.count
+      tables.append(TableDiff(entity: entity, changes: [], counts: counts))
     }
     return SnapshotDiff(tables: tables)
+  }
+
+  /// Both tables' candidate rows (sorted by id) cut into steps of about `rowsPerStep` ids, an id
+  /// never split between two steps; a table without candidates is one empty step.
+  static func steps(_ previous: [IndexedRow], _ current: [IndexedRow], rowsPerStep: Int) -> [(
+    previous: ArraySlice<IndexedRow>, current: ArraySlice<IndexedRow>
+  )] {
+    var steps: [(previous: ArraySlice<IndexedRow>, current: ArraySlice<IndexedRow>)] = []
+    var left = 0
+    var right = 0
+    repeat {
+      let (startLeft, startRight) = (left, right)
+      var taken = 0
+      while taken < max(rowsPerStep, 1), left < previous.count || right < current.count {
+        if right == current.count || (left < previous.count && previous[left].id < current[right].id) {
+          left += 1
+        } else if left == previous.count || current[right].id < previous[left].id {
+          right += 1
+        } else {
+          left += 1
+          right += 1
+        }
+        taken += 1
+      }
+      steps.append((previous[startLeft..<left], current[startRight..<right]))
+    } while left < previous.count || right < current.count
+    return steps
+  }
+}
+
+extension ChangeCounts {
+  /// Adds another part's counts (rejects aside: a row rejected is counted once, by the caller).
+  mutating func add(_ other: ChangeCounts) {
+    created += other.created
+    updated += other.updated
+    deleted += other.deleted
+    unchanged += other.unchanged
+    fieldChanges.merge(other.fieldChanges, uniquingKeysWith: +)
   }
 }

@@ -8,9 +8,10 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
   public init(epochSeconds: Int64, fraction: String = "") {
     self.epochSeconds = epochSeconds
-    var trimmed = Substring(fraction)
-    while trimmed.last == "0" { trimmed = trimmed.dropLast() }
-    self.fraction = String(trimmed)
+    // By bytes: an ASCII "0" is never part of another character's bytes.
+    var digits = fraction.utf8[...]
+    while digits.last == UInt8(ascii: "0") { digits = digits.dropLast() }
+    self.fraction = digits.count == fraction.utf8.count ? fraction : String(Substring(digits))
   }
 
   /// Parses ISO 8601 `yyyy-MM-ddTHH:mm[:ss[.f…]][Z|±HH:mm]`; no zone means UTC, as CMT and

@@ -94,6 +94,12 @@ public struct SnapshotIndexBuilder: Sendable {
     }
   }
 
+  /// Adds rows of one table, in the order met (a whole file's, at once).
+  public mutating func add(_ rows: [IndexedRow], of entity: String) {
+    if entity != lastEntity { switchTable(to: entity) }
+    if lastRows.isEmpty { lastRows = rows } else { lastRows += rows }
+  }
+
   private mutating func switchTable(to entity: String) {
     if let lastEntity { index.tables[lastEntity] = lastRows }
     lastRows = index.tables.removeValue(forKey: entity) ?? []
@@ -114,27 +120,31 @@ public struct SnapshotIndexBuilder: Sendable {
     if let lastEntity { index.tables[lastEntity] = lastRows }
     lastEntity = nil
     lastRows = []
-    var result = index
-    let paths = result.files.map(\.summary.path)
-    for (entity, rows) in result.tables {
-      var sorted = rows
-      sorted.sort { ($0.id, $0.location.file, $0.location.offset) < ($1.id, $1.location.file, $1.location.offset) }
-      var kept: [IndexedRow] = []
-      kept.reserveCapacity(sorted.count)
-      for row in sorted {
-        if let first = kept.last, first.id == row.id {
-          result.rejects.append(
+    let paths = index.files.map(\.summary.path)
+    for entity in Array(index.tables.keys) {
+      // Out of the dictionary, the table's array is the only reference to its rows, and is
+      // sorted and thinned where it lies: an index of a million rows is never copied whole.
+      guard var rows = index.tables.removeValue(forKey: entity) else { continue }
+      rows.sort { ($0.id, $0.location.file, $0.location.offset) < ($1.id, $1.location.file, $1.location.offset) }
+      var kept = 0
+      for position in rows.indices {
+        let row = rows[position]
+        if kept > 0, rows[kept - 1].id == row.id {
+          index.rejects.append(
             SnapshotBuilder.duplicateReject(
               entity: entity, id: row.id, at: row.location.position(in: paths),
-              first: first.location.position(in: paths)))
+              first: rows[kept - 1].location.position(in: paths)))
         } else {
-          kept.append(row)
+          rows[kept] = row
+          kept += 1
         }
       }
-      result.tables[entity] = kept
+      rows.removeSubrange(kept...)
+      index.tables[entity] = rows
     }
-    result.problems = SnapshotBuilder.problems(of: result.files.map(\.summary))
-    return result
+    index.problems = SnapshotBuilder.problems(of: index.files.map(\.summary))
+    defer { index = SnapshotIndex() }
+    return index
   }
 }
 

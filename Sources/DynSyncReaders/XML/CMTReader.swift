@@ -175,11 +175,19 @@ public struct CMTReader: Sendable {
       return .success(.boolean(flag))
     case "datetime":
       // DateOnly columns are written at midnight with no zone; every other datetime is UTC with `Z`.
-      let isMidnightWithoutZone = text.dropFirst(10).allSatisfy { "T0:.".contains($0) }
-      if DataverseCatalog.isDateOnly(field.name) || isMidnightWithoutZone, let date = CalendarDate(text.prefix(10)) {
+      let bytes = Array(text.utf8)
+      // ASCII text (all there is in practice) is looked at byte by byte; anything else by characters.
+      let isASCII = bytes.allSatisfy { $0 < 0x80 }
+      let isMidnightWithoutZone =
+        isASCII
+        ? bytes.dropFirst(10).allSatisfy { "T0:.".utf8.contains($0) }
+        : text.dropFirst(10).allSatisfy { "T0:.".contains($0) }
+      if DataverseCatalog.isDateOnly(field.name) || isMidnightWithoutZone,
+        let date = isASCII ? CalendarDate(bytes.prefix(10)) : CalendarDate(text.prefix(10))
+      {
         return .success(.date(date))
       }
-      guard let instant = Timestamp(iso: text) else { return mismatch() }
+      guard let instant = Timestamp(isoUTF8: bytes) else { return mismatch() }
       return .success(.dateTime(instant))
     case "guid", "uniqueidentifier":
       guard let id = GUID(text) else { return mismatch() }
