@@ -10,39 +10,100 @@ import DynSyncCore
 /// `["l","account","<guid>"]` (target `null` when unknown) · `["g","<guid>"]`
 public enum StateCodec {
   public static func encode(_ value: FieldValue) -> String {
-    func tagged(_ tag: StateTag, _ payload: String) -> String { "[\"\(tag.rawValue)\"," + payload + "]" }
-    switch value {
-    case .null: return "null"
-    case .string(let text): return tagged(.string, JSONText.string(text))
-    case .integer(let number): return tagged(.integer, "\"\(number)\"")
-    case .decimal(let number): return tagged(.decimal, JSONText.string(number.written))
-    case .boolean(let flag): return tagged(.boolean, flag ? "true" : "false")
-    case .dateTime(let instant): return tagged(.dateTime, "\"\(instant)\"")
-    case .date(let date): return tagged(.date, "\"\(date)\"")
-    case .optionSet(let choice): return tagged(.optionSet, "\"\(choice)\"")
-    case .multiSelect(let choices): return tagged(.multiSelect, JSONText.array(choices.map { "\"\($0)\"" }))
-    case .lookup(let lookup):
-      return tagged(.lookup, (lookup.entity.map(JSONText.string) ?? "null") + ",\"\(lookup.id)\"")
-    case .guid(let id): return tagged(.guid, "\"\(id)\"")
-    }
+    var json = JSONBytes()
+    json.appendTagged(value)
+    return json.text
   }
 
   /// A record as one state line.
   public static func line(_ record: Record) -> String {
-    var members: [(String, String)] = [
-      ("entity", JSONText.string(record.entity)), ("id", JSONText.string(record.id.description)),
-      ("fields", JSONText.object(record.fields.map { ($0.key, encode($0.value)) })),
-    ]
+    // Members in their sorted order: entity, fields, id, labels, version.
+    var json = JSONBytes()
+    json.appendRaw("{\"entity\":")
+    json.appendString(record.entity)
+    json.appendRaw(",\"fields\":")
+    json.appendObject(record.fields.map { ($0.key, $0.value) }) { json, value in json.appendTagged(value) }
+    json.appendRaw(",\"id\":")
+    json.appendString(record.id.description)
     if !record.labels.isEmpty {
-      members.append(("labels", JSONText.object(record.labels.map { ($0.key, JSONText.string($0.value)) })))
+      json.appendRaw(",\"labels\":")
+      json.appendObject(record.labels.map { ($0.key, $0.value) }) { json, label in json.appendString(label) }
     }
-    if let version = record.version { members.append(("version", JSONText.string(String(version)))) }
-    return JSONText.object(members) + "\n"
+    if let version = record.version {
+      json.appendRaw(",\"version\":\"")
+      json.appendInteger(version)
+      json.appendRaw("\"")
+    }
+    json.appendRaw("}\n")
+    return json.text
   }
 
   /// A Marketo row as one state line.
   public static func line(key: String, row: MarketoRow) -> String {
-    JSONText.object([("key", JSONText.string(key)), ("row", JSONText.object(row.map { ($0.key, encode($0.value)) }))])
-      + "\n"
+    var json = JSONBytes()
+    json.appendRaw("{\"key\":")
+    json.appendString(key)
+    json.appendRaw(",\"row\":")
+    json.appendObject(row.map { ($0.key, $0.value) }) { json, value in json.appendTagged(value) }
+    json.appendRaw("}\n")
+    return json.text
+  }
+}
+
+extension JSONBytes {
+  /// A value in the tagged form of state files (see `StateCodec`).
+  mutating func appendTagged(_ value: FieldValue) {
+    func open(_ tag: StateTag) {
+      appendRaw("[")
+      appendString(tag.rawValue)
+      appendRaw(",")
+    }
+    func appendQuotedInteger(_ number: Int64) {
+      appendRaw("\"")
+      appendInteger(number)
+      appendRaw("\"")
+    }
+    switch value {
+    case .null:
+      return appendRaw("null")
+    case .string(let text):
+      open(.string)
+      appendString(text)
+    case .integer(let number):
+      open(.integer)
+      appendQuotedInteger(number)
+    case .decimal(let number):
+      open(.decimal)
+      appendString(number.written)
+    case .boolean(let flag):
+      open(.boolean)
+      appendRaw(flag ? "true" : "false")
+    case .dateTime(let instant):
+      open(.dateTime)
+      appendString(instant.description)
+    case .date(let date):
+      open(.date)
+      appendString(date.description)
+    case .optionSet(let choice):
+      open(.optionSet)
+      appendQuotedInteger(choice)
+    case .multiSelect(let choices):
+      open(.multiSelect)
+      appendRaw("[")
+      for (index, choice) in choices.enumerated() {
+        if index > 0 { appendRaw(",") }
+        appendQuotedInteger(choice)
+      }
+      appendRaw("]")
+    case .lookup(let lookup):
+      open(.lookup)
+      if let entity = lookup.entity { appendString(entity) } else { appendRaw("null") }
+      appendRaw(",")
+      appendString(lookup.id.description)
+    case .guid(let id):
+      open(.guid)
+      appendString(id.description)
+    }
+    appendRaw("]")
   }
 }
