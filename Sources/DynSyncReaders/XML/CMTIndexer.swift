@@ -77,36 +77,39 @@ enum XMLText {
 /// A record is vouched for (its id read from its `id=`, nothing decoded) only when every rule by
 /// which `CMTReader.decode` rejects a record is seen not to apply; any other record is decoded from
 /// its bytes, so the outcome for every record is the decoder's.
+///
+/// Its state is unchecked for exclusive access: one parse on one thread calls it, one event at a
+/// time, and the checks cost a third of the pass.
 final class CMTRecordIndexer: XMLRowIndexer {
   let reader: CMTReader
   let file: Int
-  var summary: ExportFileSummary
-  private(set) var sawRoot = false
+  @exclusivity(unchecked) var summary: ExportFileSummary
+  @exclusivity(unchecked) private(set) var sawRoot = false
   let window = XMLRowWindow()
-  var events: [IndexEvent] = []
+  @exclusivity(unchecked) var events: [IndexEvent] = []
   /// Unretained: the parser lives for the whole pass, and a checked reference would cost a
   /// retain on each of the file's elements.
   private unowned(unsafe) var parser: XMLPushParser?
 
   /// The table whose records are being read, and how the schema describes it.
-  private var entity: String?
-  private var table: CMTSchema.Entity?
-  private var entityDepth = 0
+  @exclusivity(unchecked) private var entity: String?
+  @exclusivity(unchecked) private var table: CMTSchema.Entity?
+  @exclusivity(unchecked) private var entityDepth = 0
 
   // The record being read (kept as plain properties: this runs for every element of the file).
-  private var inRecord = false
-  private var recordDepth = 0
-  private var recordStart = 0
-  private var recordLine = 0
-  private var recordID: GUID?
-  private var recordFields = 0
-  private var recordVouched = true
+  @exclusivity(unchecked) private var inRecord = false
+  @exclusivity(unchecked) private var recordDepth = 0
+  @exclusivity(unchecked) private var recordStart = 0
+  @exclusivity(unchecked) private var recordLine = 0
+  @exclusivity(unchecked) private var recordID: GUID?
+  @exclusivity(unchecked) private var recordFields = 0
+  @exclusivity(unchecked) private var recordVouched = true
 
   /// The field names of the last records of the table, with how the schema types each.
-  private var shape: [FieldName] = []
+  @exclusivity(unchecked) private var shape: [FieldName] = []
   /// Whether `shape` has been checked to hold no name twice.
-  private var shapeChecked = false
-  private var shapeChanged = false
+  @exclusivity(unchecked) private var shapeChecked = false
+  @exclusivity(unchecked) private var shapeChanged = false
 
   private struct FieldName {
     var bytes: [UInt8]

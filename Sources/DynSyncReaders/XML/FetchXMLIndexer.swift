@@ -64,37 +64,40 @@ extension FetchXMLRow {
 /// A row is vouched for (its id read from its text, nothing decoded) only when every rule by which
 /// `FetchXMLRow.decode` rejects a row is seen not to apply; any other row is decoded from its bytes,
 /// so the outcome for every row is the decoder's.
+///
+/// Its state is unchecked for exclusive access: one parse on one thread calls it, one event at a
+/// time, and the checks cost a third of the pass.
 final class FetchXMLRowIndexer: XMLRowIndexer {
   let path: String
   let file: Int
   /// The table: given, or named by the paging cookie, or settled by the first row.
-  private(set) var entity: String?
-  var summary: ExportFileSummary
-  private(set) var sawRoot = false
+  @exclusivity(unchecked) private(set) var entity: String?
+  @exclusivity(unchecked) var summary: ExportFileSummary
+  @exclusivity(unchecked) private(set) var sawRoot = false
   let window = XMLRowWindow()
-  var events: [IndexEvent] = []
+  @exclusivity(unchecked) var events: [IndexEvent] = []
   /// Unretained: the parser lives for the whole pass, and a checked reference would cost a
   /// retain on each of the file's elements.
   private unowned(unsafe) var parser: XMLPushParser?
 
   // The row being read (kept as plain properties: this runs for every element of the file).
-  private var inRow = false
-  private var rowStart = 0
-  private var rowLine = 0
-  private var rowPrimaryKey: String?
-  private var rowColumns = 0
-  private var rowID: GUID?
-  private var rowVouched = true
+  @exclusivity(unchecked) private var inRow = false
+  @exclusivity(unchecked) private var rowStart = 0
+  @exclusivity(unchecked) private var rowLine = 0
+  @exclusivity(unchecked) private var rowPrimaryKey: String?
+  @exclusivity(unchecked) private var rowColumns = 0
+  @exclusivity(unchecked) private var rowID: GUID?
+  @exclusivity(unchecked) private var rowVouched = true
   // The column being read.
-  private var columnKind = ColumnKind.plain
-  private var columnShapeIndex = 0
-  private var columnText: [UInt8] = []
+  @exclusivity(unchecked) private var columnKind = ColumnKind.plain
+  @exclusivity(unchecked) private var columnShapeIndex = 0
+  @exclusivity(unchecked) private var columnText: [UInt8] = []
 
   /// The column names of the last rows, with what the rules need to know of each.
-  private var shape: [ColumnName] = []
+  @exclusivity(unchecked) private var shape: [ColumnName] = []
   /// Whether `shape` has been checked to hold no name twice.
-  private var shapeChecked = false
-  private var shapeChanged = false
+  @exclusivity(unchecked) private var shapeChecked = false
+  @exclusivity(unchecked) private var shapeChanged = false
 
   private struct ColumnName {
     var bytes: [UInt8]

@@ -72,11 +72,12 @@ enum XMLIndexPass {
 /// The bytes of an XML file from the start of the row being read (or the end of the last one)
 /// to as far as the parser has been fed: every byte a row's fingerprint and span need.
 final class XMLRowWindow {
-  private var bytes: [UInt8] = []
+  // Unchecked for exclusive access, as the indexers' state is: one pass, one thread.
+  @exclusivity(unchecked) private var bytes: [UInt8] = []
   /// The file offset of `bytes[0]`.
-  private var start = 0
+  @exclusivity(unchecked) private var start = 0
   /// Where the bytes still needed start.
-  private var keepFrom = 0
+  @exclusivity(unchecked) private var keepFrom = 0
 
   func append(_ chunk: UnsafeRawBufferPointer) { bytes.append(contentsOf: chunk) }
 

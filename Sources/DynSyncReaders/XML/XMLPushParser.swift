@@ -54,9 +54,10 @@ final class XMLPushParser {
   let path: String
   private var context: xmlParserCtxtPtr?
   private unowned let handler: any XMLPushHandler
-  private var depth = 0
+  // Unchecked for exclusive access, as the handlers are: one parse, one thread, one event at a time.
+  @exclusivity(unchecked) private var depth = 0
   /// The first error: the handler's, or libxml2's, or a refusal.
-  private var failure: (any Error)?
+  @exclusivity(unchecked) private var failure: (any Error)?
 
   private static let options = Int32(
     XML_PARSE_NONET.rawValue | XML_PARSE_NOCDATA.rawValue | XML_PARSE_BIG_LINES.rawValue
