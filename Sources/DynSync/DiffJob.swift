@@ -37,7 +37,7 @@ public struct DiffJob: Sendable {
   public var readInFull = false
   /// How many rows of each export an indexed run reads again and holds at once (the same outcome
   /// whatever it is; fewer hold less).
-  public var rowsDecodedPerStep = 10_000
+  public var rowsDecodedPerStep = 5_000
 
   public init(
     previous: [String], current: [String], output: String, options: DiffOptions = DiffOptions(),
@@ -144,14 +144,14 @@ public struct DiffJob: Sendable {
     progress.finished("indexed \(rows) rows", elapsed: started.duration(to: clock.now))
     let (before, after) = (exports[0], exports[1])
     started = clock.now
-    var decodedRows = 0
+    let decodedRows = RowCounter()
     var written: [Manifest.Artifact] = []
     // One table's change set at a time, written step by step as the diff goes.
     var changeSet: LinesFile?
     let diff = try Differ.diff(
       previous: before.index, current: after.index, options: options, rowsPerStep: rowsDecodedPerStep
     ) {
-      decodedRows += $1.count + $2.count
+      decodedRows.add($1.count + $2.count)
       return try decodeRows(of: $0, $1, of: before, $2, of: after)
     } consume: { entity, changes in
       let path = BatchContents.changesPath(of: entity)
@@ -165,12 +165,21 @@ public struct DiffJob: Sendable {
     }
     if let changeSet { written.append(try changeSet.finish()) }
     progress.finished(
-      "compared them, reading \(decodedRows) rows that differ in full, and wrote the changes",
+      "compared them, reading \(decodedRows.total) rows that differ in full, and wrote the changes",
       elapsed: started.duration(to: clock.now))
     return Comparison(
       diff: diff, previous: (before.index.rejects, before.inputs), current: (after.index.rejects, after.inputs),
       changesWritten: written)
   }
+}
+
+/// A count kept from more than one thread.
+private final class RowCounter: @unchecked Sendable {
+  private let lock = NSLock()
+  private var count = 0
+
+  func add(_ rows: Int) { lock.withLock { count += rows } }
+  var total: Int { lock.withLock { count } }
 }
 
 /// Wall-clock times as written in the manifest's `run` section.

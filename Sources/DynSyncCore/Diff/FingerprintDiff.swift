@@ -1,3 +1,5 @@
+import Dispatch
+
 /// The rows a fingerprint diff must decode on each side, and the rows it settled without decoding.
 public struct DiffCandidates: Sendable {
   /// Per table, rows of the previous export that are deleted or changed.
@@ -51,55 +53,74 @@ extension Differ {
   /// of the whole snapshots, having decoded only the candidate rows, a step of ids at a time.
   ///
   /// `decode` reads the given rows of the previous and of the current export again (they come in
-  /// file order, all of the one table named). `consume` sees each step's changes, in id order
-  /// within each table and tables in name order, and may write them out: only one step's rows
-  /// (about `rowsPerStep` on each side) are ever held, however large the tables. The tables
-  /// returned hold their counts, not their changes.
+  /// file order, all of the one table named); it runs on another thread, a step ahead, while the
+  /// step before is compared. `consume` sees each step's changes, in id order within each table
+  /// and tables in name order, and may write them out: only two steps' rows (about `rowsPerStep`
+  /// on each side) are ever held, however large the tables. The tables returned hold their
+  /// counts, not their changes.
   public static func diff(
-    previous: SnapshotIndex, current: SnapshotIndex, options: DiffOptions = DiffOptions(), rowsPerStep: Int = 10_000,
-    decode: (_ entity: String, _ previous: [IndexedRow], _ current: [IndexedRow]) throws -> (
-      previous: [ReadEvent], current: [ReadEvent]
-    ),
+    previous: SnapshotIndex, current: SnapshotIndex, options: DiffOptions = DiffOptions(), rowsPerStep: Int = 5_000,
+    decode:
+      @escaping @Sendable (_ entity: String, _ previous: [IndexedRow], _ current: [IndexedRow]) throws -> (
+        previous: [ReadEvent], current: [ReadEvent]
+      ),
     consume: (_ entity: String, _ changes: [RecordChange]) throws -> Void = { _, _ in }
-  ) rethrows -> SnapshotDiff {
+  ) throws -> SnapshotDiff {
     let candidates = candidates(previous: previous, current: current)
-    func located(_ rows: ArraySlice<IndexedRow>) -> [IndexedRow] {
-      rows.sorted { $0.location < $1.location }
-    }
-    func snapshot(of export: SnapshotIndex, _ entity: String, events: [ReadEvent]) -> Snapshot {
-      var builder = SnapshotBuilder()
-      for event in events { builder.add(event) }
-      var reduced = builder.build()
-      if reduced.tables[entity] == nil, export.tables[entity] != nil {
-        reduced.tables[entity] = Snapshot.Table(entity: entity, kind: .full)
+    let entities = current.tables.keys.sorted()
+    let work = entities.flatMap { entity in
+      steps(candidates.previous[entity] ?? [], candidates.current[entity] ?? [], rowsPerStep: rowsPerStep).map {
+        (entity: entity, previous: $0.previous, current: $0.current)
       }
-      reduced.rejects = export.rejects + reduced.rejects
-      return reduced
     }
+    /// A step's rows read again, as the two reduced snapshots they make.
+    @Sendable func reduced(_ step: Int) throws -> (before: Snapshot, after: Snapshot) {
+      let (entity, before, after) = work[step]
+      func located(_ rows: ArraySlice<IndexedRow>) -> [IndexedRow] { rows.sorted { $0.location < $1.location } }
+      let decoded = try decode(entity, located(before), located(after))
+      return (
+        reducedSnapshot(of: previous, entity, events: decoded.previous),
+        reducedSnapshot(of: current, entity, events: decoded.current)
+      )
+    }
+
     let indexRejects = rejectedIDs(in: current.rejects)
-    var tables: [TableDiff] = []
-    for entity in current.tables.keys.sorted() {
-      var counts = ChangeCounts()
-      counts.unchanged = candidates.unchanged[entity] ?? 0
-      var rejected = indexRejects[entity] ?? []
-      for step in steps(candidates.previous[entity] ?? [], candidates.current[entity] ?? [], rowsPerStep: rowsPerStep) {
-        let decoded = try decode(entity, located(step.previous), located(step.current))
-        let before = snapshot(of: previous, entity, events: decoded.previous)
-        let after = snapshot(of: current, entity, events: decoded.current)
-        guard
-          let table = diff(previous: before, current: after, options: options).tables.first(where: {
-            $0.entity == entity
-          })
-        else { continue }
-        counts.add(table.counts)
-        rejected.formUnion(rejectedIDs(in: after.rejects)[entity] ?? [])
-        if !table.changes.isEmpty { try consume(entity, table.changes) }
-      }
-      // Rejects of the index count in every step; a row is counted once.
-      counts.rejected = rejected.count
-      tables.append(TableDiff(entity: entity, changes: [], counts: counts))
+    var counts: [String: ChangeCounts] = [:]
+    var rejected = indexRejects
+    var next = work.isEmpty ? nil : Prefetch { try reduced(0) }
+    for (step, item) in work.enumerated() {
+      guard let (before, after) = try next?.value() else { break }
+      next = step + 1 < work.count ? Prefetch { try reduced(step + 1) } : nil
+      let entity = item.entity
+      guard
+        let table = diff(previous: before, current: after, options: options).tables.first(where: {
+          $0.entity == entity
+        })
+      else { continue }
+      counts[entity, default: ChangeCounts()].add(table.counts)
+      rejected[entity, default: []].formUnion(rejectedIDs(in: after.rejects)[entity] ?? [])
+      if !table.changes.isEmpty { try consume(entity, table.changes) }
     }
-    return SnapshotDiff(tables: tables)
+    return SnapshotDiff(
+      tables: entities.compactMap { entity in
+        guard var tableCounts = counts[entity] else { return nil }
+        tableCounts.unchanged += candidates.unchanged[entity] ?? 0
+        // Rejects of the index count in every step; a row is counted once.
+        tableCounts.rejected = rejected[entity]?.count ?? 0
+        return TableDiff(entity: entity, changes: [], counts: tableCounts)
+      })
+  }
+
+  /// The rows of one step read again, as a snapshot of the export with the export's rejects.
+  private static func reducedSnapshot(of export: SnapshotIndex, _ entity: String, events: [ReadEvent]) -> Snapshot {
+    var builder = SnapshotBuilder()
+    for event in events { builder.add(event) }
+    var reduced = builder.build()
+    if reduced.tables[entity] == nil, export.tables[entity] != nil {
+      reduced.tables[entity] = Snapshot.Table(entity: entity, kind: .full)
+    }
+    reduced.rejects = export.rejects + reduced.rejects
+    return reduced
   }
 
   /// Both tables' candidate rows (sorted by id) cut into steps of about `rowsPerStep` ids, an id
@@ -138,5 +159,25 @@ extension ChangeCounts {
     deleted += other.deleted
     unchanged += other.unchanged
     fieldChanges.merge(other.fieldChanges, uniquingKeysWith: +)
+  }
+}
+
+/// Work started on another thread, whose outcome `value()` waits for.
+private final class Prefetch<Value: Sendable>: @unchecked Sendable {
+  private let done = DispatchSemaphore(value: 0)
+  // Written once on the worker before `done` is signalled; read only after waiting for it.
+  private var outcome: Result<Value, any Error>?
+
+  init(_ work: @escaping @Sendable () throws -> Value) {
+    DispatchQueue.global().async {
+      self.outcome = Result { try work() }
+      self.done.signal()
+    }
+  }
+
+  func value() throws -> Value {
+    done.wait()
+    guard let outcome else { preconditionFailure("a prefetch signalled without an outcome") }
+    return try outcome.get()
   }
 }

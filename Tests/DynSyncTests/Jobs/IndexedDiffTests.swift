@@ -47,7 +47,7 @@ private enum DiffOutcome: Equatable {
 private func bothWays(previous: [String], current: [String], in folder: TemporaryFolder) throws
   -> (indexed: DiffOutcome, full: DiffOutcome, fellBack: Bool)
 {
-  func run(_ readInFull: Bool, _ name: String, _ progress: some ProgressObserver, rowsPerStep: Int = 10_000)
+  func run(_ readInFull: Bool, _ name: String, _ progress: some ProgressObserver, rowsPerStep: Int = 5_000)
     -> DiffOutcome
   {
     var job = DiffJob(previous: previous, current: current, output: folder.path + "/" + name)
