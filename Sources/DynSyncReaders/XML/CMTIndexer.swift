@@ -1,9 +1,5 @@
 import DynSyncCore
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 extension CMTReader {
   static let fingerprintSeed: UInt64 = 0x636D_745F_7265_63  // "cmt_rec"
 
@@ -106,19 +102,21 @@ final class CMTRecordIndexer: XMLRowIndexer {
   @exclusivity(unchecked) private var recordVouched = true
 
   /// The field names of the last records of the table, with how the schema types each.
-  @exclusivity(unchecked) private var shape: [FieldName] = []
-  /// Whether `shape` has been checked to hold no name twice.
-  @exclusivity(unchecked) private var shapeChecked = false
-  @exclusivity(unchecked) private var shapeChanged = false
+  @exclusivity(unchecked) private var shape = XMLRowShape<FieldFacts>()
 
-  private struct FieldName {
-    var bytes: [UInt8]
-    var name: String
+  /// How the schema types a field name.
+  private struct FieldFacts {
     /// `nil` when the schema does not describe the column.
     var field: CMTSchema.Field?
     var isPrimaryID: Bool
     /// Whether every value fits the column's type (text columns).
     var takesAnyValue: Bool
+
+    init(_ name: String, of table: CMTSchema.Entity) {
+      field = table.fields[name]
+      isPrimaryID = name == table.primaryIDField
+      takesAnyValue = field.map { CMTReader.takesAnyValue($0.type) } ?? false
+    }
   }
 
   init(reader: CMTReader, file: Int) {
@@ -145,8 +143,7 @@ final class CMTRecordIndexer: XMLRowIndexer {
       self.entity = entity
       table = reader.schema.entities[entity]
       entityDepth = depth
-      shape = []
-      shapeChanged = true
+      shape.reset()
       summary.note(entity: entity)
     } else if XMLPushParser.equals(name, "m2mrelationship") || XMLPushParser.equals(name, "targetid") {
       throw IndexUnavailable(path: path, reason: "many-to-many relationships are read in full")
@@ -191,16 +188,11 @@ final class CMTRecordIndexer: XMLRowIndexer {
   }
 
   private func finishRecord() throws {
-    let span = recordStart..<parserOffset
-    guard let entity, window.holdsElement(span) else {
-      throw IndexUnavailable(path: path, reason: "a record whose end cannot be found")
-    }
-    window.release(upTo: span.upperBound)
-    let location = RowLocation(file: file, offset: span.lowerBound, length: span.count, line: recordLine, column: 0)
-    let fingerprint = window.fingerprint(of: span, seed: CMTReader.fingerprintSeed)
-    if shapeChanged { checkShape(count: recordFields) }
+    guard let entity else { throw IndexUnavailable(path: path, reason: "a record outside an <entity>") }
+    let (span, location, fingerprint) = try window.endRow(
+      from: recordStart, to: parserOffset, file: file, line: recordLine, seed: CMTReader.fingerprintSeed, path: path)
     let event: IndexEvent
-    if recordVouched, shapeChecked, shape.count == recordFields, let recordID {
+    if recordVouched, shape.isDistinct(count: recordFields), let recordID {
       event = .row(entity: entity, IndexedRow(id: recordID, fingerprint: fingerprint, location: location))
     } else {
       guard var pending = try reader.pendingRecords(inSpans: window.copy(of: span), entity: entity).first else {
@@ -227,54 +219,24 @@ final class CMTRecordIndexer: XMLRowIndexer {
       recordVouched = false
       return
     }
-    let name = fieldName(nameBytes, at: recordFields, of: table)
+    let name = shape.position(of: nameBytes, at: recordFields) { FieldFacts($0, of: table) }
     recordFields += 1
     guard recordVouched else { return }
     let value = attributes.value("value")
-    if shape[name].isPrimaryID {
+    if shape[name].facts.isPrimaryID {
       guard let value, let id = GUID(utf8: UnsafeRawBufferPointer(value)), id == recordID else {
         recordVouched = false
         return
       }
       return
     }
-    guard let field = shape[name].field else {
+    guard let field = shape[name].facts.field else {
       recordVouched = false
       return
     }
-    guard !shape[name].takesAnyValue, let value, !value.isEmpty else { return }
+    guard !shape[name].facts.takesAnyValue, let value, !value.isEmpty else { return }
     if case .failure = CMTReader.value(String(decoding: value, as: UTF8.self), lookupEntity: nil, of: field) {
       recordVouched = false
     }
-  }
-
-  /// Where in `shape` the field name at `position` of the record is: the last records' name
-  /// there, when the bytes match.
-  private func fieldName(_ bytes: UnsafeBufferPointer<UInt8>, at position: Int, of table: CMTSchema.Entity) -> Int {
-    if position < shape.count {
-      let same = shape[position].bytes.withUnsafeBufferPointer { known in
-        guard known.count == bytes.count, let left = known.baseAddress, let right = bytes.baseAddress else {
-          return known.count == bytes.count
-        }
-        return memcmp(left, right, bytes.count) == 0
-      }
-      if same { return position }
-      shape.removeSubrange(position...)
-    }
-    let name = String(decoding: bytes, as: UTF8.self)
-    let field = table.fields[name]
-    shape.append(
-      FieldName(
-        bytes: Array(bytes), name: name, field: field, isPrimaryID: name == table.primaryIDField,
-        takesAnyValue: field.map { CMTReader.takesAnyValue($0.type) } ?? false))
-    shapeChanged = true
-    return position
-  }
-
-  /// Checks, once per new shape of record, that no field name comes twice.
-  private func checkShape(count: Int) {
-    if shape.count > count { shape.removeSubrange(count...) }
-    shapeChecked = Set(shape.map(\.name)).count == shape.count
-    shapeChanged = false
   }
 }

@@ -1,9 +1,5 @@
 import DynSyncCore
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 extension FetchXMLReader {
   static let fingerprintSeed: UInt64 = 0x6665_7463_6878_6D6C  // "fetchxml"
 
@@ -94,17 +90,19 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
   @exclusivity(unchecked) private var columnText: [UInt8] = []
 
   /// The column names of the last rows, with what the rules need to know of each.
-  @exclusivity(unchecked) private var shape: [ColumnName] = []
-  /// Whether `shape` has been checked to hold no name twice.
-  @exclusivity(unchecked) private var shapeChecked = false
-  @exclusivity(unchecked) private var shapeChanged = false
+  @exclusivity(unchecked) private var shape = XMLRowShape<ColumnFacts>()
 
-  private struct ColumnName {
-    var bytes: [UInt8]
-    var name: String
+  /// What the rules need to know of a column name.
+  private struct ColumnFacts {
     var isDateOnly: Bool
     var isBoolean: Bool
     var isStampColumn: Bool
+
+    init(_ name: String) {
+      isDateOnly = DataverseCatalog.isDateOnly(name)
+      isBoolean = DataverseCatalog.isBoolean(name)
+      isStampColumn = name == "createdon" || name == "modifiedon"
+    }
   }
 
   /// The rule of `FetchXMLRow.value(of:)` a column's attributes send it to.
@@ -162,7 +160,7 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
     switch depth {
     case 2:
       guard inRow else { return }
-      columnShapeIndex = columnName(name, at: rowColumns)
+      columnShapeIndex = shape.position(of: name, at: rowColumns, facts: ColumnFacts.init)
       rowColumns += 1
       columnKind = FetchXMLRowIndexer.kind(
         of: shape[columnShapeIndex], decorations: attributes.count == 0 ? [] : Decorations(attributes),
@@ -222,16 +220,10 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
   // MARK: - Rows
 
   private func finishRow() throws {
-    let span = rowStart..<parserOffset
-    guard window.holdsElement(span) else {
-      throw IndexUnavailable(path: path, reason: "a row whose end cannot be found")
-    }
-    window.release(upTo: span.upperBound)
-    let location = RowLocation(file: file, offset: span.lowerBound, length: span.count, line: rowLine, column: 0)
-    let fingerprint = window.fingerprint(of: span, seed: FetchXMLReader.fingerprintSeed)
-    if shapeChanged { checkShape(count: rowColumns) }
+    let (span, location, fingerprint) = try window.endRow(
+      from: rowStart, to: parserOffset, file: file, line: rowLine, seed: FetchXMLReader.fingerprintSeed, path: path)
     let event: IndexEvent
-    if let entity, rowPrimaryKey != nil, rowVouched, shapeChecked, shape.count == rowColumns, let rowID {
+    if let entity, rowPrimaryKey != nil, rowVouched, shape.isDistinct(count: rowColumns), let rowID {
       event = .row(entity: entity, IndexedRow(id: rowID, fingerprint: fingerprint, location: location))
     } else {
       event = try decoded(window.copy(of: span), fingerprint: fingerprint, location: location)
@@ -258,46 +250,19 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
 
   // MARK: - Columns
 
-  /// Where in `shape` the column name at `position` of the row is: the last rows' name there,
-  /// when the bytes match.
-  private func columnName(_ bytes: UnsafeBufferPointer<UInt8>, at position: Int) -> Int {
-    if position < shape.count {
-      let same = shape[position].bytes.withUnsafeBufferPointer { known in
-        guard known.count == bytes.count, let left = known.baseAddress, let right = bytes.baseAddress else {
-          return known.count == bytes.count
-        }
-        return memcmp(left, right, bytes.count) == 0
-      }
-      if same { return position }
-      shape.removeSubrange(position...)
-    }
-    let name = String(decoding: bytes, as: UTF8.self)
-    shape.append(
-      ColumnName(
-        bytes: Array(bytes), name: name, isDateOnly: DataverseCatalog.isDateOnly(name),
-        isBoolean: DataverseCatalog.isBoolean(name), isStampColumn: name == "createdon" || name == "modifiedon"))
-    shapeChanged = true
-    return position
-  }
-
-  /// Checks, once per new shape of row, that no column name comes twice.
-  private func checkShape(count: Int) {
-    if shape.count > count { shape.removeSubrange(count...) }
-    shapeChecked = Set(shape.map(\.name)).count == shape.count
-    shapeChanged = false
-  }
-
-  private static func kind(of name: ColumnName, decorations: Decorations, primaryKey: String?) -> ColumnKind {
+  private static func kind(of name: XMLRowShape<ColumnFacts>.Name, decorations: Decorations, primaryKey: String?)
+    -> ColumnKind
+  {
     if name.name == primaryKey { return .primaryKey }
     if !decorations.isDisjoint(with: [.type, .dsc]) { return .lookup }
-    if !decorations.isDisjoint(with: [.date, .time]) || name.isStampColumn { return .dateTime }
+    if !decorations.isDisjoint(with: [.date, .time]) || name.facts.isStampColumn { return .dateTime }
     if decorations.contains(.name) { return .choice }
     if decorations.contains(.formattedValue) { return .formatted }
     return .plain
   }
 
   /// `nil` when the column's text might be rejected; else the id it holds, for the primary key.
-  private func check(_ kind: ColumnKind, _ name: ColumnName) -> GUID?? {
+  private func check(_ kind: ColumnKind, _ name: XMLRowShape<ColumnFacts>.Name) -> GUID?? {
     // Only ASCII white space is trimmed here; anything else leaves the row to the decoder.
     var start = 0
     var end = columnText.count
@@ -315,11 +280,11 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
     case .lookup:
       return text.withUnsafeBytes { GUID(utf8: $0) } != nil ? .some(nil) : nil
     case .dateTime:
-      if name.isDateOnly, CalendarDate(text.prefix(10)) != nil { return .some(nil) }
+      if name.facts.isDateOnly, CalendarDate(text.prefix(10)) != nil { return .some(nil) }
       return Timestamp(isoUTF8: Array(text)) != nil ? .some(nil) : nil
     case .choice:
       let string = String(decoding: text, as: UTF8.self)
-      if name.isBoolean || string == "true" || string == "false" {
+      if name.facts.isBoolean || string == "true" || string == "false" {
         return ValueInference.boolean(string) != nil ? .some(nil) : nil
       }
       return Int64(string) != nil ? .some(nil) : nil

@@ -1,5 +1,9 @@
 import DynSyncCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What an XML format's indexer is: a SAX handler that turns the rows it meets into index events,
 /// cutting each row's bytes out of the window the pass keeps.
 protocol XMLRowIndexer: XMLPushHandler {
@@ -102,6 +106,18 @@ final class XMLRowWindow {
       && bytes[range.upperBound - start - 1] == UInt8(ascii: ">")
   }
 
+  /// Ends the row that started at `start`, now that the parser is just past its end tag at
+  /// `end`: where it lies and the fingerprint of its bytes; bytes before its end are let go.
+  func endRow(from start: Int, to end: Int, file: Int, line: Int, seed: UInt64, path: String) throws -> (
+    span: Range<Int>, location: RowLocation, fingerprint: Fingerprint
+  ) {
+    let span = start..<end
+    guard holdsElement(span) else { throw IndexUnavailable(path: path, reason: "a row whose end cannot be found") }
+    release(upTo: end)
+    let location = RowLocation(file: file, offset: start, length: span.count, line: line, column: 0)
+    return (span, location, fingerprint(of: span, seed: seed))
+  }
+
   func fingerprint(of range: Range<Int>, seed: UInt64) -> Fingerprint {
     bytes.withUnsafeBytes {
       Fingerprint(
@@ -117,5 +133,62 @@ final class XMLRowWindow {
     guard drop > 1 << 16 else { return }
     bytes.removeFirst(drop)
     start = keepFrom
+  }
+}
+
+/// The column names of the rows read lately, each with what a format's rules need to know of it.
+///
+/// Rows of one table mostly repeat the names of the row before: a name is made a string, looked
+/// up in the catalog or schema, and the row checked for a name that comes twice, once per new
+/// shape of row, not once per row.
+struct XMLRowShape<Facts> {
+  struct Name {
+    var bytes: [UInt8]
+    var name: String
+    var facts: Facts
+  }
+
+  private(set) var names: [Name] = []
+  private var distinct = false
+  private var changed = true
+
+  subscript(position: Int) -> Name { names[position] }
+
+  /// Where the name `bytes` at `position` of the row is: the last rows' name there when the bytes
+  /// match, or a new name, whose facts are learned once.
+  mutating func position(of bytes: UnsafeBufferPointer<UInt8>, at position: Int, facts: (String) -> Facts) -> Int {
+    if position < names.count {
+      let same = names[position].bytes.withUnsafeBufferPointer { known in
+        guard known.count == bytes.count, let left = known.baseAddress, let right = bytes.baseAddress else {
+          return known.count == bytes.count
+        }
+        return memcmp(left, right, bytes.count) == 0
+      }
+      if same { return position }
+      names.removeSubrange(position...)
+    }
+    let name = String(decoding: bytes, as: UTF8.self)
+    names.append(Name(bytes: Array(bytes), name: name, facts: facts(name)))
+    changed = true
+    return position
+  }
+
+  /// Whether the row just read, with `count` names, holds no name twice.
+  mutating func isDistinct(count: Int) -> Bool {
+    if names.count > count {
+      names.removeSubrange(count...)
+      changed = true
+    }
+    if changed {
+      distinct = Set(names.map(\.name)).count == names.count
+      changed = false
+    }
+    return distinct && names.count == count
+  }
+
+  /// Forgets every name (the rows that follow are of another table).
+  mutating func reset() {
+    names = []
+    changed = true
   }
 }

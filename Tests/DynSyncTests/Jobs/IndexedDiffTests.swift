@@ -122,6 +122,16 @@ private func contact(_ number: Int, _ extra: String = "", name: String = "Ada") 
   return "{\"@odata.etag\":\"W/\\\"\(number)\\\"\",\"contactid\":\"\(id)\",\"firstname\":\"\(name)\"\(extra)}"
 }
 
+/// Diffs `previous/` against `current/` of `folder` both ways: the indexed run must not fall
+/// back, must give the full read's batch, and its rejects must say each of `reasons`.
+private func expectIndexedAsFull(in folder: TemporaryFolder, rejectsSaying reasons: [String]) throws {
+  let outcome = try bothWays(previous: [folder.path + "/previous"], current: [folder.path + "/current"], in: folder)
+  #expect(!outcome.fellBack)
+  #expect(outcome.indexed == outcome.full)
+  let rejects = try #require(outcome.indexed.batch?["rejects.ndjson"])
+  for reason in reasons { #expect(rejects.range(of: reason) != nil, "no reject says \(reason)") }
+}
+
 @Suite("Indexed diff")
 struct IndexedDiffTests {
   @Test("rows that differ only in bytes, shapes, escapes, rejects and duplicates give the full read's batch")
@@ -152,13 +162,7 @@ struct IndexedDiffTests {
     try folder.write("previous/contacts_1.json", page("contacts", Array(before[0..<7]), next: true))
     try folder.write("previous/contacts_2.json", page("contacts", Array(before[7...])))
     try folder.write("current/contacts.json", page("contacts", after))
-    let outcome = try bothWays(
-      previous: [folder.path + "/previous"], current: [folder.path + "/current"], in: folder)
-    #expect(!outcome.fellBack)
-    #expect(outcome.indexed == outcome.full)
-    let rejects = try #require(outcome.indexed.batch?["rejects.ndjson"])
-    #expect(rejects.range(of: "duplicate id") != nil)
-    #expect(rejects.range(of: "appears twice") != nil)
+    try expectIndexedAsFull(in: folder, rejectsSaying: ["duplicate id", "appears twice"])
   }
 
   @Test(
@@ -196,14 +200,7 @@ struct IndexedDiffTests {
       "previous/contacts_2.xml",
       resultset(Array(before[8...]), declaration: "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"))
     try folder.write("current/contacts.xml", resultset(after))
-    let outcome = try bothWays(
-      previous: [folder.path + "/previous"], current: [folder.path + "/current"], in: folder)
-    #expect(!outcome.fellBack)
-    #expect(outcome.indexed == outcome.full)
-    let rejects = try #require(outcome.indexed.batch?["rejects.ndjson"])
-    #expect(rejects.range(of: "duplicate id") != nil)
-    #expect(rejects.range(of: "appears twice") != nil)
-    #expect(rejects.range(of: "is not a GUID") != nil)
+    try expectIndexedAsFull(in: folder, rejectsSaying: ["duplicate id", "appears twice", "is not a GUID"])
   }
 
   @Test(
@@ -266,14 +263,8 @@ struct IndexedDiffTests {
     try folder.write("previous/data.xml", cmtData(before))
     try folder.write("current/data_schema.xml", cmtSchema)
     try folder.write("current/data.xml", cmtData(after))
-    let outcome = try bothWays(
-      previous: [folder.path + "/previous"], current: [folder.path + "/current"], in: folder)
-    #expect(!outcome.fellBack)
-    #expect(outcome.indexed == outcome.full)
-    let rejects = try #require(outcome.indexed.batch?["rejects.ndjson"])
-    #expect(rejects.range(of: "duplicate id") != nil)
-    #expect(rejects.range(of: "appears twice") != nil)
-    #expect(rejects.range(of: "does not fit its schema type") != nil)
+    try expectIndexedAsFull(
+      in: folder, rejectsSaying: ["duplicate id", "appears twice", "does not fit its schema type"])
   }
 
   @Test(
