@@ -67,17 +67,9 @@ struct BatchContents {
 
   static func changesPath(of entity: String) -> String { "changes/\(BatchWriter.safeFileName(entity)).ndjson" }
 
-  /// Writes change lines; they are made a window of blocks at a time on every core, and written
-  /// in order.
+  /// Writes change lines, made on every core.
   static func writeChanges(_ changes: [RecordChange], to file: LinesFile) throws(OutputError) {
-    let blockSize = 1_000
-    let blocks = stride(from: 0, to: changes.count, by: blockSize).map { $0..<min($0 + blockSize, changes.count) }
-    for window in stride(from: 0, to: blocks.count, by: 16) {
-      let text = concurrentMap(Array(blocks[window..<min(window + 16, blocks.count)])) { block in
-        changes[block].map(BatchLines.change).joined()
-      }
-      for lines in text { try file.write(lines) }
-    }
+    try file.write(linesOf: changes, BatchLines.change)
   }
 
   static func inputs(of files: [ExportFileSummary]) throws -> [Manifest.Input] {

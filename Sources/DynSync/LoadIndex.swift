@@ -47,55 +47,6 @@ func decodeRows(
   return result
 }
 
-/// `transform` of every item, run on as many threads as the processor has cores; the first
-/// error (in item order) is thrown.
-func concurrentMap<Item: Sendable, Value: Sendable, Failure: Error>(
-  _ items: [Item], _ transform: @Sendable (Item) throws(Failure) -> Value
-) throws(Failure) -> [Value] {
-  let results = ConcurrentResults<Value, Failure>(count: items.count)
-  DispatchQueue.concurrentPerform(iterations: min(ProcessInfo.processInfo.activeProcessorCount, max(items.count, 1))) {
-    _ in
-    while let next = results.claim() {
-      results.store(Result { () throws(Failure) -> Value in try transform(items[next]) }, at: next)
-    }
-  }
-  return try results.values()
-}
-
-private final class ConcurrentResults<Value: Sendable, Failure: Error>: @unchecked Sendable {
-  private let lock = NSLock()
-  private var next = 0
-  private var results: [Result<Value, Failure>?]
-
-  init(count: Int) {
-    results = Array(repeating: nil, count: count)
-  }
-
-  func claim() -> Int? {
-    lock.withLock {
-      guard next < results.count else { return nil }
-      defer { next += 1 }
-      return next
-    }
-  }
-
-  func store(_ result: Result<Value, Failure>, at position: Int) {
-    lock.withLock { results[position] = result }
-  }
-
-  /// The results in item order; every item has one once `concurrentPerform` has returned.
-  func values() throws(Failure) -> [Value] {
-    let all = lock.withLock { results }
-    var values: [Value] = []
-    values.reserveCapacity(all.count)
-    for result in all {
-      guard let result else { preconditionFailure("an item was claimed and never finished") }
-      values.append(try result.get())
-    }
-    return values
-  }
-}
-
 /// Indexes exports (files and folders, as `loadSnapshot` takes them), spreading their files over
 /// the processor's cores.
 ///

@@ -13,28 +13,63 @@ extension Workspace {
   /// The state a batch left, read back from its `state/` folder.
   public func state(of batch: Int) throws -> WorkspaceState {
     let folder = batchFolder(batch) + "/state"
-    var builder = SnapshotBuilder()
     let dynamicsFolder = folder + "/dynamics"
-    for file in try Workspace.files(in: dynamicsFolder, ending: ".ndjson") {
-      try StateReader.records(in: dynamicsFolder + "/" + file) { builder.add(.record($0)) }
-    }
-    let dynamics = builder.build()
-    var marketo = MarketoDatasets()
     let marketoFolder = folder + "/marketo"
+    var files = try Workspace.files(in: dynamicsFolder, ending: ".ndjson").map {
+      StateFile.records(dynamicsFolder + "/" + $0)
+    }
     for (name, _) in MarketoDatasets().inLoadOrder {
       let path = marketoFolder + "/" + name + ".ndjson"
-      guard FileManager.default.fileExists(atPath: path) else { continue }
-      marketo[dataset: name] = try Workspace.dataset(at: path)
+      if FileManager.default.fileExists(atPath: path) { files.append(.dataset(name, path)) }
     }
     for file in try Workspace.files(in: marketoFolder + "/customObjects", ending: ".ndjson") {
-      let name = String(file.dropLast(".ndjson".count))
-      marketo.customObjects[name] = try Workspace.dataset(at: marketoFolder + "/customObjects/" + file)
+      files.append(
+        .dataset("customObjects/" + file.dropLast(".ndjson".count), marketoFolder + "/customObjects/" + file))
     }
-    var pending: [GUID: Record] = [:]
     if FileManager.default.fileExists(atPath: pendingWritesFile(of: batch)) {
-      try StateReader.records(in: pendingWritesFile(of: batch)) { pending[$0.id] = $0 }
+      files.append(.pendingWrites(pendingWritesFile(of: batch)))
     }
-    return WorkspaceState(dynamics: dynamics, marketo: marketo, pendingWrites: pending)
+
+    // Each file read on its own core; what they hold put together in file order.
+    var builder = SnapshotBuilder()
+    var marketo = MarketoDatasets()
+    var pending: [GUID: Record] = [:]
+    for (file, contents) in zip(files, try concurrentMap(files) { try $0.read() }) {
+      switch (file, contents) {
+      case (.records, .records(let records)):
+        for record in records { builder.add(.record(record)) }
+      case (.dataset(let name, _), .dataset(let dataset)):
+        marketo[dataset: name] = dataset
+      case (.pendingWrites, .records(let records)):
+        for record in records { pending[record.id] = record }
+      default:
+        preconditionFailure("a state file read as another kind")
+      }
+    }
+    return WorkspaceState(dynamics: builder.build(), marketo: marketo, pendingWrites: pending)
+  }
+
+  /// One file of a batch's state, and what it holds.
+  private enum StateFile: Sendable {
+    case records(String)
+    case dataset(String, String)
+    case pendingWrites(String)
+
+    enum Contents: Sendable {
+      case records([Record])
+      case dataset(MarketoDataset)
+    }
+
+    func read() throws -> Contents {
+      switch self {
+      case .records(let path), .pendingWrites(let path):
+        var records: [Record] = []
+        try StateReader.records(in: path) { records.append($0) }
+        return .records(records)
+      case .dataset(_, let path):
+        return .dataset(try Workspace.dataset(at: path))
+      }
+    }
   }
 
   static func dataset(at path: String) throws -> MarketoDataset {

@@ -69,37 +69,31 @@ public struct Workspace: Sendable {
   /// Writes `state` into a batch being built, under `state/`.
   public static func write(_ state: WorkspaceState, to writer: BatchWriter) throws(OutputError) -> [Manifest.Artifact] {
     var artifacts: [Manifest.Artifact] = []
+    // Lines are made on every core, a file at a time, in id (or key) order.
+    func write<Item: Sendable>(_ path: String, _ items: [Item], _ line: @Sendable (Item) -> String) throws(OutputError)
+    {
+      let file = try writer.openFile(path)
+      try file.write(linesOf: items, line)
+      artifacts.append(try file.finish())
+    }
     for entity in state.dynamics.entityNames {
       guard let table = state.dynamics.tables[entity] else { continue }
-      artifacts.append(
-        try writer.writeLines("state/dynamics/\(BatchWriter.safeFileName(entity)).ndjson") { emit throws(OutputError) in
-          for id in table.records.keys.sorted() {
-            guard let record = table.records[id] else { continue }
-            try emit(StateCodec.line(record))
-          }
-        })
+      try write(
+        "state/dynamics/\(BatchWriter.safeFileName(entity)).ndjson",
+        table.records.keys.sorted().compactMap { table.records[$0] }, StateCodec.line)
     }
     if !state.pendingWrites.isEmpty {
-      artifacts.append(
-        try writer.writeLines(WorkspaceState.pendingWritesFile) { emit throws(OutputError) in
-          for id in state.pendingWrites.keys.sorted() {
-            guard let record = state.pendingWrites[id] else { continue }
-            try emit(StateCodec.line(record))
-          }
-        })
+      try write(
+        WorkspaceState.pendingWritesFile, state.pendingWrites.keys.sorted().compactMap { state.pendingWrites[$0] },
+        StateCodec.line)
     }
     for (name, dataset) in state.marketo.inLoadOrder {
       let path =
         name.hasPrefix("customObjects/")
         ? "state/marketo/customObjects/" + BatchWriter.safeFileName(String(name.dropFirst("customObjects/".count)))
         : "state/marketo/" + name
-      artifacts.append(
-        try writer.writeLines(path + ".ndjson") { emit throws(OutputError) in
-          for key in dataset.sortedKeys {
-            guard let row = dataset.rows[key] else { continue }
-            try emit(StateCodec.line(key: key, row: row))
-          }
-        })
+      let rows = dataset.sortedKeys.compactMap { key in dataset.rows[key].map { (key: key, row: $0) } }
+      try write(path + ".ndjson", rows) { StateCodec.line(key: $0.key, row: $0.row) }
     }
     return artifacts
   }
