@@ -95,16 +95,22 @@ func loadIndexes(of exports: [[String]], options: ReadOptions, progress: some Pr
 private struct FileIndex: Sendable {
   var entities: [String] = []
   var rows: [String: [IndexedRow]] = [:]
-  var rejects: [IndexEvent] = []
+  var rejects: [InputError] = []
   var summary = ExportFileSummary(path: "", format: .webAPI)
   var readerContext: String?
   var sha256 = ""
 
   mutating func add(_ event: IndexEvent) {
-    guard case .row(let entity, let row) = event else { return rejects.append(event) }
-    if rows[entity]?.append(row) == nil {
-      entities.append(entity)
-      rows[entity] = [row]
+    switch event {
+    case .row(let entity, let row):
+      if rows[entity]?.append(row) == nil {
+        entities.append(entity)
+        rows[entity] = [row]
+      }
+    case .event(.reject(let error)):
+      rejects.append(error)
+    case .event(.record), .event(.deletion):
+      preconditionFailure("indexing readers hand on rows and rejects only")
     }
   }
 }
@@ -146,7 +152,7 @@ private final class FileIndexResults: @unchecked Sendable {
         waiting[position] = indexed
         while let ready = waiting.removeValue(forKey: nextToBuild) {
           let export = exports[nextToBuild]
-          for event in ready.rejects { builders[export].add(event) }
+          for error in ready.rejects { builders[export].add(reject: error) }
           for entity in ready.entities { builders[export].add(ready.rows[entity] ?? [], of: entity) }
           builders[export].finish(file: ready.summary, readerContext: ready.readerContext)
           inputs[export].append(Manifest.Input(file: ready.summary, sha256: ready.sha256))

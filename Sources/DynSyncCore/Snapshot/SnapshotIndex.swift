@@ -41,6 +41,19 @@ public struct IndexedRow: Sendable {
 public enum IndexEvent: Sendable {
   case row(entity: String, IndexedRow)
   case event(ReadEvent)
+
+  /// What a row a reader decoded in full is in the index: its record a row at `location`, its
+  /// reject a reject; `nil` for a deletion, which a full export never holds.
+  public init?(decoded event: ReadEvent, fingerprint: Fingerprint, location: RowLocation) {
+    switch event {
+    case .record(let record):
+      self = .row(entity: record.entity, IndexedRow(id: record.id, fingerprint: fingerprint, location: location))
+    case .reject:
+      self = .event(event)
+    case .deletion:
+      return nil
+    }
+  }
 }
 
 /// An export read without holding its rows: per table, each row's id, fingerprint and location.
@@ -76,40 +89,27 @@ public struct SnapshotIndex: Sendable {
 /// checks as `SnapshotBuilder`.
 public struct SnapshotIndexBuilder: Sendable {
   private var index = SnapshotIndex()
-  private var lastEntity: String?
-  private var lastRows: [IndexedRow] = []
 
   public init() {}
 
-  public mutating func add(_ event: IndexEvent) {
-    switch event {
-    case .row(let entity, let row):
-      // Rows come in runs of one table; keep the run's array out of the dictionary while it grows.
-      if entity != lastEntity { switchTable(to: entity) }
-      lastRows.append(row)
-    case .event(.reject(let error)):
-      index.rejects.append(error)
-    case .event(.record), .event(.deletion):
-      preconditionFailure("indexing readers hand on rows and rejects only")
-    }
+  public mutating func add(reject error: InputError) {
+    index.rejects.append(error)
   }
 
   /// Adds rows of one table, in the order met (a whole file's, at once).
   public mutating func add(_ rows: [IndexedRow], of entity: String) {
-    if entity != lastEntity { switchTable(to: entity) }
-    if lastRows.isEmpty { lastRows = rows } else { lastRows += rows }
-  }
-
-  private mutating func switchTable(to entity: String) {
-    if let lastEntity { index.tables[lastEntity] = lastRows }
-    lastRows = index.tables.removeValue(forKey: entity) ?? []
-    lastEntity = entity
+    // The first file's rows are taken as they are, not copied.
+    if index.tables[entity]?.isEmpty != false {
+      index.tables[entity] = rows
+    } else {
+      index.tables[entity]?.append(contentsOf: rows)
+    }
   }
 
   /// Notes a finished file, its summary and its reader context.
   public mutating func finish(file summary: ExportFileSummary, readerContext: String?) {
     index.files.append(SnapshotIndex.File(summary: summary, readerContext: readerContext))
-    for entity in summary.entities where index.tables[entity] == nil && entity != lastEntity {
+    for entity in summary.entities where index.tables[entity] == nil {
       index.tables[entity] = []
     }
   }
@@ -117,9 +117,6 @@ public struct SnapshotIndexBuilder: Sendable {
   /// The index with every table sorted by id; a second row with an id already seen is rejected
   /// as a full read rejects it, and the first (in file order) is kept.
   public mutating func build() -> SnapshotIndex {
-    if let lastEntity { index.tables[lastEntity] = lastRows }
-    lastEntity = nil
-    lastRows = []
     let paths = index.files.map(\.summary.path)
     for entity in Array(index.tables.keys) {
       // Out of the dictionary, the table's array is the only reference to its rows, and is

@@ -31,14 +31,10 @@ struct WebAPIRowIndexer {
     let raw = try RawJSONRecord(
       scanned: object.bytes, members: members, names: nil, path: decoder.path, offset: object.offset,
       line: object.line, column: object.column)
-    switch decoder.decode(raw) {
-    case .record(let record):
-      return .row(entity: record.entity, IndexedRow(id: record.id, fingerprint: fingerprint, location: location))
-    case .reject(let error):
-      return .event(.reject(error))
-    case .deletion:
+    guard let event = IndexEvent(decoded: decoder.decode(raw), fingerprint: fingerprint, location: location) else {
       throw IndexUnavailable(path: decoder.path, reason: "a deleted-entity entry in a full page")
     }
+    return event
   }
 
   /// The row's id, when every rule by which `WebAPIRecordDecoder` rejects a row is seen not to

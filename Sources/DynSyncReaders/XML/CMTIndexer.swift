@@ -199,14 +199,9 @@ final class CMTRecordIndexer: XMLRowIndexer {
         throw IndexUnavailable(path: path, reason: "a record that does not read again")
       }
       pending.position = SourcePosition(file: path, line: recordLine)
-      switch reader.decode(pending) {
-      case .record(let record):
-        event = .row(entity: entity, IndexedRow(id: record.id, fingerprint: fingerprint, location: location))
-      case .reject(let error):
-        event = .event(.reject(error))
-      case .deletion:
-        throw IndexUnavailable(path: path, reason: "a deletion in a CMT export")
-      }
+      guard let decoded = IndexEvent(decoded: reader.decode(pending), fingerprint: fingerprint, location: location)
+      else { throw IndexUnavailable(path: path, reason: "a deletion in a CMT export") }
+      event = decoded
     }
     summary.count(event)
     events.append(event)

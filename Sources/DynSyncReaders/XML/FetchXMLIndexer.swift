@@ -238,14 +238,11 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
       throw IndexUnavailable(path: path, reason: "a row that does not read again")
     }
     row.position = SourcePosition(file: path, line: Int(location.line))
-    switch try FetchXMLReader.event(of: row, entity: &entity) {
-    case .record(let record):
-      return .row(entity: record.entity, IndexedRow(id: record.id, fingerprint: fingerprint, location: location))
-    case .reject(let error):
-      return .event(.reject(error))
-    case .deletion:
+    let decoded = try FetchXMLReader.event(of: row, entity: &entity)
+    guard let event = IndexEvent(decoded: decoded, fingerprint: fingerprint, location: location) else {
       throw IndexUnavailable(path: path, reason: "a deletion in a FetchXML result")
     }
+    return event
   }
 
   // MARK: - Columns
@@ -266,9 +263,7 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
     // Only ASCII white space is trimmed here; anything else leaves the row to the decoder.
     var start = 0
     var end = columnText.count
-    var ascii = true
-    for byte in columnText where byte >= 0x80 { ascii = false }
-    guard ascii else { return nil }
+    guard columnText.allSatisfy({ $0 < 0x80 }) else { return nil }
     func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
     while start < end, isSpace(columnText[start]) { start += 1 }
     while end > start, isSpace(columnText[end - 1]) { end -= 1 }
