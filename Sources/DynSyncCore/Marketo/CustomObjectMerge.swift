@@ -9,9 +9,9 @@ extension MarketoMerge {
   ///
   /// The link is direct, or through one other custom row (two levels deep, as Marketo supports). A row with no such link
   /// is not synced.
-  func customObjects(_ dynamics: Snapshot, previous: [String: MarketoDataset], persons: [String: Int64])
-    -> [String: MarketoDataset]
-  {
+  func customObjects(
+    _ dynamics: Snapshot, previous: [String: MarketoDataset], persons: [String: Int64], rebuilt: RebuiltRows
+  ) -> [String: MarketoDataset] {
     let accounts = dynamics.tables["account"]?.records ?? [:]
     var customRecords: [GUID: Record] = [:]
     for (entity, table) in dynamics.tables where MarketoMerge.isCustomTable(entity) {
@@ -41,16 +41,18 @@ extension MarketoMerge {
     let tables = Set(previous.keys).union(dynamics.tables.keys.filter(MarketoMerge.isCustomTable))
     for entity in tables.sorted() {
       let records = dynamics.tables[entity]?.records ?? [:]
-      let fields = mapping.entities[entity] ?? identityFields(records.values)
+      let mapped = mapping.entities[entity]
       var current: [String: MarketoRow] = [:]
       var filtered = Set<String>()
-      for record in records.values {
+      for record in rebuilt.records(of: records) {
         guard MarketoValues.passesFilter(record) else {
           filtered.insert(record.id.description)
           continue
         }
         guard let (linkFields, path) = link(of: record, depth: 1) else { continue }
-        var row = MarketoValues.mapped(record, fields)
+        // A table the mapping does not name is synced column for column, under the Dynamics names.
+        var row = MarketoValues.mapped(
+          record, mapped ?? record.fields.keys.map { FieldMapping.Field(dynamics: $0, marketo: $0) })
         row.merge(linkFields) { $1 }
         row[MarketoField.recordID] = .string(record.id.description)
         row["msftLinkPath"] = .string(path)
@@ -59,16 +61,10 @@ extension MarketoMerge {
         current[record.id.description] = row
       }
       result[entity] = carryOver(
-        previous[entity] ?? MarketoDataset(), current: current, present: Set(records.keys.map(\.description)),
-        filtered: filtered)
+        previous[entity] ?? MarketoDataset(), current: current,
+        isPresent: { GUID($0).map { records[$0] != nil } ?? false }, filtered: filtered,
+        rebuilds: rebuilt.ownRow)
     }
     return result.filter { !$0.value.rows.isEmpty }
-  }
-
-  /// Every column of a custom table under its own name, when the mapping names none.
-  func identityFields(_ records: some Sequence<Record>) -> [FieldMapping.Field] {
-    var names = Set<String>()
-    for record in records { names.formUnion(record.fields.keys) }
-    return names.sorted().map { FieldMapping.Field(dynamics: $0, marketo: $0) }
   }
 }

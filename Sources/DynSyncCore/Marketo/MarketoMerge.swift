@@ -24,53 +24,88 @@ public struct MarketoMerge: Sendable {
   ///   - unchangedAccounts: accounts this run did not change: persons of these keep the company
   ///     fields they had, so a company field edited on the Marketo side stays until the account
   ///     changes in Dynamics. Empty (the default) takes every account as changed.
+  ///   - scope: the rows to build again, when `previous` was built from the org as it was before this run with the
+  ///     same mapping; every other row stays as `previous` has it. `nil` (the default) builds every row.
   /// - Returns: the merged datasets, which are also the next run's `previous`.
-  public func merge(dynamics: Snapshot, previous: MarketoDatasets, unchangedAccounts: Set<GUID> = []) -> MarketoDatasets
-  {
+  public func merge(
+    dynamics: Snapshot, previous: MarketoDatasets, unchangedAccounts: Set<GUID> = [], scope: MergeScope? = nil
+  ) -> MarketoDatasets {
     var result = MarketoDatasets()
     let accounts = dynamics.tables["account"]?.records ?? [:]
     let users = dynamics.tables["systemuser"]?.records ?? [:]
     let teams = dynamics.tables["team"]?.records ?? [:]
+    let rebuilt = RebuiltRows(scope)
 
     result.salesUsers = carryOver(
-      previous.salesUsers, current: rows(of: users, entity: "systemuser", key: MarketoField.externalSalesPersonID),
-      present: Set(users.keys.map(\.description)), filtered: [])
-    result.teams = teamRows(dynamics, previous: previous.teams)
+      previous.salesUsers,
+      current: rows(of: rebuilt.records(of: users), entity: "systemuser", key: MarketoField.externalSalesPersonID),
+      isPresent: { GUID($0).map { users[$0] != nil } ?? false }, filtered: [], rebuilds: rebuilt.ownRow)
+    result.teams = teamRows(dynamics, previous: previous.teams, rebuilt: rebuilt)
     let (companies, filteredCompanies) = filteredRows(
-      of: accounts, entity: "account", key: MarketoField.externalCompanyID)
+      of: rebuilt.records(of: accounts), entity: "account", key: MarketoField.externalCompanyID)
     result.companies = carryOver(
-      previous.companies, current: companies, present: Set(accounts.keys.map(\.description)),
-      filtered: filteredCompanies)
+      previous.companies, current: companies, isPresent: { GUID($0).map { accounts[$0] != nil } ?? false },
+      filtered: filteredCompanies, rebuilds: rebuilt.ownRow)
     result.persons = persons(
       dynamics, previous: previous.persons, accounts: accounts, users: users, teams: teams,
-      unchangedAccounts: unchangedAccounts)
+      unchangedAccounts: unchangedAccounts, rebuilt: rebuilt)
     let personByDynamicsID = PersonRegistry(result.persons).personByDynamicsID
-    result.opportunities = opportunities(dynamics, previous: previous.opportunities, accounts: accounts)
-    result.opportunityRoles = roles(dynamics, previous: previous.opportunityRoles, persons: personByDynamicsID)
-    result.customObjects = customObjects(dynamics, previous: previous.customObjects, persons: personByDynamicsID)
+    result.opportunities = opportunities(
+      dynamics, previous: previous.opportunities, accounts: accounts, rebuilt: rebuilt)
+    result.opportunityRoles = roles(
+      dynamics, previous: previous.opportunityRoles, persons: personByDynamicsID, rebuilt: rebuilt)
+    result.customObjects = customObjects(
+      dynamics, previous: previous.customObjects, persons: personByDynamicsID, rebuilt: rebuilt)
     return result
+  }
+
+  /// Which records and previous rows a merge builds again: all of them, or those of a scope.
+  struct RebuiltRows {
+    let scope: MergeScope?
+    /// The scope's record ids as row keys and row ids are written.
+    let keys: Set<String>
+
+    init(_ scope: MergeScope?) {
+      self.scope = scope
+      keys = Set(scope?.records.map(\.description) ?? [])
+    }
+
+    /// The records of a table whose rows are built again, in no particular order.
+    func records(of table: [GUID: Record]) -> [Record] {
+      guard let scope else { return Array(table.values) }
+      return scope.records.compactMap { table[$0] }
+    }
+
+    /// Whether a record's row is built again.
+    func contains(_ id: GUID) -> Bool { scope?.records.contains(id) ?? true }
+
+    /// Whether the row of the record with this id (as text) is built again.
+    func contains(key: String) -> Bool { scope == nil || keys.contains(key) }
+
+    /// Whether a previous row that stands for one record is built again.
+    func ownRow(_ key: String, _ row: MarketoRow) -> Bool { contains(key: MarketoMerge.dynamicsID(of: row) ?? key) }
   }
 
   // MARK: - Rows of one-way tables
 
   /// Mapped rows of the records that pass the sync filter, keyed by Dynamics id, and the ids of
   /// those that do not.
-  func filteredRows(of records: [GUID: Record], entity: String, key: String) -> ([String: MarketoRow], Set<String>) {
+  func filteredRows(of records: [Record], entity: String, key: String) -> ([String: MarketoRow], Set<String>) {
     var rows: [String: MarketoRow] = [:]
     var filtered = Set<String>()
-    for (id, record) in records {
+    for record in records {
       guard MarketoValues.passesFilter(record) else {
-        filtered.insert(id.description)
+        filtered.insert(record.id.description)
         continue
       }
-      rows[id.description] = row(for: record, entity: entity, key: key)
+      rows[record.id.description] = row(for: record, entity: entity, key: key)
     }
     return (rows, filtered)
   }
 
-  func rows(of records: [GUID: Record], entity: String, key: String) -> [String: MarketoRow] {
+  func rows(of records: [Record], entity: String, key: String) -> [String: MarketoRow] {
     var rows: [String: MarketoRow] = [:]
-    for (id, record) in records { rows[id.description] = row(for: record, entity: entity, key: key) }
+    for record in records { rows[record.id.description] = row(for: record, entity: entity, key: key) }
     return rows
   }
 
@@ -85,14 +120,21 @@ public struct MarketoMerge: Sendable {
 
   /// The current rows, plus every earlier row that is not current: frozen, flagged deleted when
   /// its record is gone from Dynamics and not syncing when the filter turned it away.
+  ///
+  /// An earlier row that `rebuilds` leaves out stays as it was.
   func carryOver(
-    _ previous: MarketoDataset, current: [String: MarketoRow], present: Set<String>, filtered: Set<String>
+    _ previous: MarketoDataset, current: [String: MarketoRow], isPresent: (String) -> Bool, filtered: Set<String>,
+    rebuilds: (_ key: String, _ row: MarketoRow) -> Bool
   ) -> MarketoDataset {
     var rows = current
-    for (key, old) in previous.rows where rows[key] == nil {
+    for (key, old) in previous.rows where current[key] == nil {
+      guard rebuilds(key, old) else {
+        rows[key] = old
+        continue
+      }
       var frozen = old
       let dynamicsID = MarketoMerge.dynamicsID(of: old) ?? key
-      if !present.contains(dynamicsID) {
+      if !isPresent(dynamicsID) {
         frozen[MarketoField.microsoftIsDeleted] = .boolean(true)
       } else if filtered.contains(dynamicsID) {
         frozen[MarketoField.syncing] = .boolean(false)
@@ -104,27 +146,32 @@ public struct MarketoMerge: Sendable {
 
   /// The Dynamics id a row stands for, whatever dataset it is in.
   static func dynamicsID(of row: MarketoRow) -> String? {
+    // The company id comes last: opportunities, persons and custom rows carry their company's id beside their own.
     for key in [
-      MarketoField.recordID, MarketoField.microsoftID, MarketoField.externalCompanyID,
-      MarketoField.externalOpportunityID, MarketoField.externalSalesPersonID, MarketoField.teamID,
+      MarketoField.recordID, MarketoField.microsoftID, MarketoField.externalOpportunityID,
+      MarketoField.externalSalesPersonID, MarketoField.teamID, MarketoField.externalCompanyID,
     ] {
       if case .string(let id) = row[key] { return id }
     }
     return nil
   }
 
-  func teamRows(_ dynamics: Snapshot, previous: MarketoDataset) -> MarketoDataset {
+  func teamRows(_ dynamics: Snapshot, previous: MarketoDataset, rebuilt: RebuiltRows) -> MarketoDataset {
     let teams = dynamics.tables["team"]?.records ?? [:]
-    var current = rows(of: teams, entity: "team", key: MarketoField.teamID)
+    var current = rows(of: rebuilt.records(of: teams), entity: "team", key: MarketoField.teamID)
     var members: [String: [String]] = [:]
     for membership in (dynamics.tables["teammembership"]?.records ?? [:]).values {
-      guard let team = guidText(membership["teamid"]), let user = guidText(membership["systemuserid"]) else { continue }
+      guard let team = guidText(membership["teamid"]), current[team] != nil,
+        let user = guidText(membership["systemuserid"])
+      else { continue }
       members[team, default: []].append(user)
     }
-    for (team, users) in members where current[team] != nil {
+    for (team, users) in members {
       current[team]?["memberIds"] = .string(users.sorted().joined(separator: ";"))
     }
-    return carryOver(previous, current: current, present: Set(teams.keys.map(\.description)), filtered: [])
+    return carryOver(
+      previous, current: current, isPresent: { GUID($0).map { teams[$0] != nil } ?? false }, filtered: [],
+      rebuilds: rebuilt.ownRow)
   }
 
   func guidText(_ value: FieldValue) -> String? {

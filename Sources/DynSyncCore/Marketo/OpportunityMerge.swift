@@ -3,11 +3,14 @@ extension MarketoMerge {
   ///
   /// The potential customer (`customerid`) is an account or a contact; for a contact the
   /// opportunity's company is the contact's account (none when the contact has none).
-  func opportunities(_ dynamics: Snapshot, previous: MarketoDataset, accounts: [GUID: Record]) -> MarketoDataset {
+  func opportunities(_ dynamics: Snapshot, previous: MarketoDataset, accounts: [GUID: Record], rebuilt: RebuiltRows)
+    -> MarketoDataset
+  {
     let opportunities = dynamics.tables["opportunity"]?.records ?? [:]
     let contacts = dynamics.tables["contact"]?.records ?? [:]
     var (current, filtered) = filteredRows(
-      of: opportunities, entity: "opportunity", key: MarketoField.externalOpportunityID)
+      of: rebuilt.records(of: opportunities), entity: "opportunity",
+      key: MarketoField.externalOpportunityID)
     for (key, var row) in current {
       guard let id = GUID(key), let opportunity = opportunities[id] else { continue }
       if case .optionSet(let state) = opportunity["statecode"] {
@@ -31,14 +34,17 @@ extension MarketoMerge {
       current[key] = row
     }
     return carryOver(
-      previous, current: current, present: Set(opportunities.keys.map(\.description)), filtered: filtered)
+      previous, current: current, isPresent: { GUID($0).map { opportunities[$0] != nil } ?? false },
+      filtered: filtered, rebuilds: rebuilt.ownRow)
   }
 
   /// Opportunity roles: the potential customer when it is a contact, and one per stakeholder.
   ///
   /// Stakeholders are `connection` rows from an opportunity to a contact, or `customeropportunityrole` rows.
   /// Only contacts that are persons get roles; a role that disappears stays, flagged deleted.
-  func roles(_ dynamics: Snapshot, previous: MarketoDataset, persons: [String: Int64]) -> MarketoDataset {
+  func roles(_ dynamics: Snapshot, previous: MarketoDataset, persons: [String: Int64], rebuilt: RebuiltRows)
+    -> MarketoDataset
+  {
     let opportunities = dynamics.tables["opportunity"]?.records ?? [:]
     var current: [String: MarketoRow] = [:]
     func add(opportunity: GUID, contact: GUID, role: String, isPrimary: Bool) {
@@ -53,13 +59,14 @@ extension MarketoMerge {
         MarketoField.syncing: .boolean(true),
       ]
     }
-    for opportunity in opportunities.values {
+    for opportunity in rebuilt.records(of: opportunities) {
       if let customer = MarketoValues.lookupID(opportunity, "customerid"), customer.entity != "account" {
         add(opportunity: opportunity.id, contact: customer.id, role: "Potential Customer", isPrimary: true)
       }
     }
     for connection in (dynamics.tables["connection"]?.records ?? [:]).values {
-      guard let from = MarketoValues.lookupID(connection, "record1id"), opportunities[from.id] != nil,
+      guard let from = MarketoValues.lookupID(connection, "record1id"), rebuilt.contains(from.id),
+        opportunities[from.id] != nil,
         let to = MarketoValues.lookupID(connection, "record2id")
       else { continue }
       add(
@@ -68,12 +75,20 @@ extension MarketoMerge {
     }
     for role in (dynamics.tables["customeropportunityrole"]?.records ?? [:]).values {
       guard let opportunity = MarketoValues.lookupID(role, "opportunityid"),
-        let contact = MarketoValues.lookupID(role, "customerid")
+        rebuilt.contains(opportunity.id), let contact = MarketoValues.lookupID(role, "customerid")
       else { continue }
       add(
         opportunity: opportunity.id, contact: contact.id, role: role.labels["customerroleid"] ?? "Stakeholder",
         isPrimary: false)
     }
-    return carryOver(previous, current: current, present: Set(current.keys), filtered: [])
+    // A role's row is its opportunity's; one that is not current any more is gone from Dynamics.
+    return carryOver(
+      previous, current: current, isPresent: { current[$0] != nil }, filtered: [],
+      rebuilds: { key, row in
+        guard case .string(let opportunity) = row[MarketoField.externalOpportunityID] else {
+          return rebuilt.ownRow(key, row)
+        }
+        return rebuilt.contains(key: opportunity)
+      })
   }
 }

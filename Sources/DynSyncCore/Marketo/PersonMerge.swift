@@ -34,7 +34,7 @@ extension MarketoMerge {
   /// new ids are handed out in a stable order (contacts, then leads, each by Dynamics id).
   func persons(
     _ dynamics: Snapshot, previous: MarketoDataset, accounts: [GUID: Record], users: [GUID: Record],
-    teams: [GUID: Record], unchangedAccounts: Set<GUID> = []
+    teams: [GUID: Record], unchangedAccounts: Set<GUID> = [], rebuilt: RebuiltRows
   ) -> MarketoDataset {
     let leads = dynamics.tables["lead"]?.records ?? [:]
     let contacts = dynamics.tables["contact"]?.records ?? [:]
@@ -42,7 +42,7 @@ extension MarketoMerge {
     var current: [String: MarketoRow] = [:]
     var filtered = Set<String>()
 
-    for contact in contacts.values.sorted(by: { $0.id < $1.id }) {
+    for contact in rebuilt.records(of: contacts).sorted(by: { $0.id < $1.id }) {
       let contactID = contact.id.description
       guard MarketoValues.passesFilter(contact) else {
         filtered.insert(contactID)
@@ -81,7 +81,7 @@ extension MarketoMerge {
       current[String(personID)] = row
     }
 
-    for lead in leads.values.sorted(by: { $0.id < $1.id }) {
+    for lead in rebuilt.records(of: leads).sorted(by: { $0.id < $1.id }) {
       let leadID = lead.id.description
       guard !registry.takenOverLeads.contains(leadID) else { continue }
       guard MarketoValues.passesFilter(lead) else {
@@ -92,8 +92,9 @@ extension MarketoMerge {
       current[String(personID)] = personRow(lead, type: "Lead", personID: personID, users: users, teams: teams)
     }
 
-    let present = Set(leads.keys.map(\.description)).union(contacts.keys.map(\.description))
-    return carryOver(previous, current: current, present: present, filtered: filtered)
+    return carryOver(
+      previous, current: current, isPresent: { GUID($0).map { leads[$0] != nil || contacts[$0] != nil } ?? false },
+      filtered: filtered, rebuilds: rebuilt.ownRow)
   }
 
   /// Whether a lead counts as synced for qualification: its record passes the filter now, or,

@@ -86,6 +86,24 @@ struct MarketoMergeTests {
     #expect(resumed["msftSyncing"] == .boolean(true))
   }
 
+  @Test("an opportunity turned No stays, not syncing; one deleted stays, flagged deleted (each beside its company id)")
+  func opportunityFilterAndDelete() throws {
+    var org = Org()
+    org.add("account", account1, ["name": .string("Litware")])
+    let turnedNo = org.add(
+      "opportunity", Org.id(Org.opportunityKind, 1), ["name": .string("A"), "customerid": lookup("account", account1)])
+    let deleted = org.add(
+      "opportunity", Org.id(Org.opportunityKind, 2), ["name": .string("B"), "customerid": lookup("account", account1)])
+    let first = org.merge()
+    org.update(turnedNo, ["new_synctomkto": .boolean(false)])
+    org.remove(deleted)
+    let second = org.merge(after: first)
+    let frozen = try #require(second.opportunities.rows[turnedNo.description])
+    #expect(frozen["msftSyncing"] == .boolean(false) && frozen["msftIsDeleted"] == .boolean(false))
+    let gone = try #require(second.opportunities.rows[deleted.description])
+    #expect(gone["msftSyncing"] == .boolean(true) && gone["msftIsDeleted"] == .boolean(true))
+  }
+
   @Test("No → Yes on a record never synced creates its person")
   func filterNoToYes() {
     var org = Org()
