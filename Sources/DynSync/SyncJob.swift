@@ -90,8 +90,10 @@ public struct SyncJob: Sendable {
     }
     let unchangedAccounts = Set(previous.dynamics.tables["account"]?.records.keys.map { $0 } ?? []).subtracting(
       changedAccounts)
+    let settings = MergeSettings(mapping: mapping)
+    let scope = previous.merge == settings ? MergeScope(from: previous.dynamics, to: dynamics) : nil
     let merged = MarketoMerge(mapping: mapping).merge(
-      dynamics: dynamics, previous: previous.marketo, unchangedAccounts: unchangedAccounts)
+      dynamics: dynamics, previous: previous.marketo, unchangedAccounts: unchangedAccounts, scope: scope)
     let (edits, editRejects) = try marketoChanges.map { try MarketoChangesReader.read($0) } ?? ([], [])
     let twoWay = TwoWaySync(mapping: mapping).apply(
       edits: edits, merged: merged, previous: previous.marketo, dynamics: dynamics, dynamicsChanges: dynamicsChanges,
@@ -112,7 +114,7 @@ public struct SyncJob: Sendable {
       previousRejects: [], currentRejects: export.rejects,
       inputs: ["current": try BatchContents.inputs(of: export.files)],
       marketoImports: marketo.changed(since: previous.marketo),
-      state: WorkspaceState(dynamics: dynamics, marketo: marketo, pendingWrites: pending))
+      state: WorkspaceState(dynamics: dynamics, marketo: marketo, pendingWrites: pending, merge: settings))
     if let marketoChanges {
       contents.inputs["marketo"] = [
         Manifest.Input(

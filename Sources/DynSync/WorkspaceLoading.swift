@@ -46,7 +46,11 @@ extension Workspace {
         preconditionFailure("a state file read as another kind")
       }
     }
-    return WorkspaceState(dynamics: builder.build(), marketo: marketo, pendingWrites: pending)
+    // Settings that cannot be read only cost this run the shortcut: every row is built again.
+    let merge = (try? Data(contentsOf: URL(fileURLWithPath: mergeSettingsFile(of: batch)))).flatMap {
+      try? JSONDecoder().decode(MergeSettings.self, from: $0)
+    }
+    return WorkspaceState(dynamics: builder.build(), marketo: marketo, pendingWrites: pending, merge: merge)
   }
 
   /// One file of a batch's state, and what it holds.

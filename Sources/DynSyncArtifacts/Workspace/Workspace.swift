@@ -8,16 +8,44 @@ public struct WorkspaceState: Sendable {
   public var marketo: MarketoDatasets
   /// What dynsync wrote to Dynamics and has not yet seen come back (see `EchoSuppression`).
   public var pendingWrites: [GUID: Record]
+  /// How `marketo` was built; `nil` for a state written before dynsync kept it.
+  public var merge: MergeSettings?
 
   public init(
-    dynamics: Snapshot = Snapshot(), marketo: MarketoDatasets = MarketoDatasets(), pendingWrites: [GUID: Record] = [:]
+    dynamics: Snapshot = Snapshot(), marketo: MarketoDatasets = MarketoDatasets(), pendingWrites: [GUID: Record] = [:],
+    merge: MergeSettings? = nil
   ) {
     self.dynamics = dynamics
     self.marketo = marketo
     self.pendingWrites = pendingWrites
+    self.merge = merge
   }
 
   static let pendingWritesFile = "state/outbound-pending.ndjson"
+  static let mergeSettingsFile = "state/merge.json"
+}
+
+/// What the Marketo datasets of a state were built with. A run may build again only the rows its changes reach
+/// (`MergeScope`) when these are the settings it builds with too; otherwise every row is built again.
+public struct MergeSettings: Sendable, Equatable, Codable {
+  /// The version of the merge rules: raised with every change to how a row is built from the org.
+  public static let currentRules = 1
+
+  public var rules: Int
+  public var mapping: FieldMapping
+
+  public init(rules: Int = MergeSettings.currentRules, mapping: FieldMapping) {
+    self.rules = rules
+    self.mapping = mapping
+  }
+
+  /// The settings as the state keeps them: sorted keys, so that the same settings are the same bytes.
+  public var json: String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    // A mapping is strings, booleans and enums: encoding it cannot fail.
+    return (try? String(decoding: encoder.encode(self), as: UTF8.self)).map { $0 + "\n" } ?? ""
+  }
 }
 
 /// A workspace folder: `batches/NNNNNN/`, one per run that changed something, each complete
@@ -34,6 +62,11 @@ public struct Workspace: Sendable {
   }
 
   public var batchesFolder: String { root + "/batches" }
+
+  /// The file of the merge settings in a batch's state.
+  public func mergeSettingsFile(of batch: Int) -> String {
+    batchFolder(batch) + "/" + WorkspaceState.mergeSettingsFile
+  }
 
   /// The file of pending writes in a batch's state.
   public func pendingWritesFile(of batch: Int) -> String { batchFolder(batch) + "/" + WorkspaceState.pendingWritesFile }
@@ -82,6 +115,7 @@ public struct Workspace: Sendable {
         "state/dynamics/\(BatchWriter.safeFileName(entity)).ndjson",
         table.records.keys.sorted().compactMap { table.records[$0] }, StateCodec.line)
     }
+    if let merge = state.merge { artifacts.append(try writer.write(WorkspaceState.mergeSettingsFile, merge.json)) }
     if !state.pendingWrites.isEmpty {
       try write(
         WorkspaceState.pendingWritesFile, state.pendingWrites.keys.sorted().compactMap { state.pendingWrites[$0] },

@@ -47,6 +47,38 @@ struct SyncJobTests {
     #expect(try Workspace(root: workspace).batchNumbers() == [1, 2])
   }
 
+  @Test("a later run builds only the rows its changes reach, and gives what building every row gives")
+  func scopedMerge() throws {
+    let folder = try TemporaryFolder()
+    let scoped = Workspace(root: folder.path + "/scoped")
+    let full = Workspace(root: folder.path + "/full")
+    for workspace in [scoped, full] { _ = try sync(workspace.root, Self.initial) }
+    #expect(try scoped.latestState().state.merge == MergeSettings(mapping: .standard))
+    // A state without its settings (as written before dynsync kept them) has every row built again.
+    try FileManager.default.removeItem(atPath: full.mergeSettingsFile(of: 1))
+    #expect(try full.latestState().state.merge == nil)
+    for workspace in [scoped, full] { _ = try sync(workspace.root, Self.next) }
+    let marketo = ["/marketo", "/state/marketo"]
+    for path in marketo {
+      #expect(
+        try DiffJobTests.contents(of: scoped.batchFolder(2) + path)
+          == DiffJobTests.contents(of: full.batchFolder(2) + path))
+    }
+  }
+
+  @Test("another mapping builds every row again")
+  func mappingChange() throws {
+    let folder = try TemporaryFolder()
+    let workspace = Workspace(root: folder.path + "/ws")
+    _ = try sync(workspace.root, Self.initial)
+    let renamed = FieldMapping.standard.overlaid(
+      with: FieldMapping(entities: ["contact": [FieldMapping.Field(dynamics: "lastname", marketo: "surname")]]))
+    _ = try SyncJob(workspace: workspace, exports: Self.next, mapping: renamed).run()
+    let persons = try String(contentsOfFile: workspace.batchFolder(2) + "/marketo/persons-001.csv", encoding: .utf8)
+    #expect(persons.split(separator: "\r\n").count > 80, "every contact's person changed")
+    #expect(try workspace.latestState().state.merge == MergeSettings(mapping: renamed))
+  }
+
   @Test("only the newest batches keep their state")
   func pruning() throws {
     let folder = try TemporaryFolder()
