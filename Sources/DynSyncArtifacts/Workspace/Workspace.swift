@@ -25,8 +25,10 @@ public struct WorkspaceState: Sendable {
   static let mergeSettingsFile = "state/merge.json"
 }
 
-/// What the Marketo datasets of a state were built with. A run may build again only the rows its changes reach
-/// (`MergeScope`) when these are the settings it builds with too; otherwise every row is built again.
+/// What the Marketo datasets of a state were built with.
+///
+/// A run may build again only the rows its changes reach (`MergeScope`) when these are the settings it builds with
+/// too; otherwise every row is built again.
 public struct MergeSettings: Sendable, Equatable, Codable {
   /// The version of the merge rules: raised with every change to how a row is built from the org.
   public static let currentRules = 1
