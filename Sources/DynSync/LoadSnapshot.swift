@@ -1,6 +1,7 @@
 import DynSyncArtifacts
 @_exported import DynSyncCore
 import DynSyncReaders
+import Foundation
 
 /// Reports how reading goes, for long runs; the CLI prints it on stderr.
 public protocol ProgressObserver: Sendable {
@@ -45,28 +46,54 @@ public func loadSnapshot(
 ) throws -> Snapshot {
   var builder = SnapshotBuilder()
   var total = 0
-  for file in try ExportInput.files(at: paths) {
+  let files = try ExportInput.files(at: paths)
+  // Files are read a few per core at a time and put together in file order: the snapshot is the one reading them
+  // one by one gives, and no more than a window of files is held as events besides it.
+  let window = 4 * ProcessInfo.processInfo.activeProcessorCount
+  for start in stride(from: 0, to: files.count, by: window) {
+    let read = try concurrentMap(Array(files[start..<min(start + window, files.count)])) { file in
+      try FileEvents.read(file, options: options, progress: progress)
+    }
+    for file in read {
+      for event in file.events {
+        builder.add(event)
+        total += 1
+        try faults.check(afterRecords: total)
+      }
+      switch file.outcome {
+      case .success(let summary): builder.finish(file: summary)
+      case .failure(let error): builder.fail(file: error)
+      }
+    }
+  }
+  return builder.build()
+}
+
+/// What one file of an export gave: its events, and its summary or the error that stopped it.
+private struct FileEvents: Sendable {
+  var events: [ReadEvent] = []
+  var outcome: Result<ExportFileSummary, InputError>
+
+  static func read(_ file: ExportFile, options: ReadOptions, progress: some ProgressObserver) throws -> FileEvents {
     progress.readingFile(file.path, format: file.format)
     let clock = ContinuousClock()
     let started = clock.now
-    var count = 0
+    var events: [ReadEvent] = []
     var perTable: [String: Int] = [:]
+    let outcome: Result<ExportFileSummary, InputError>
     do {
-      let summary = try ExportInput.read(file, entity: options.fetchXMLEntity) { event in
-        builder.add(event)
-        count += 1
-        total += 1
-        if case .record(let record) = event { perTable[record.entity, default: 0] += 1 }
-        try faults.check(afterRecords: total)
-        if count % 50_000 == 0 {
-          progress.readRecords(perTable, inFile: file.path, elapsed: started.duration(to: clock.now))
-        }
-      }
-      builder.finish(file: summary)
+      outcome = .success(
+        try ExportInput.read(file, entity: options.fetchXMLEntity) { event in
+          events.append(event)
+          if case .record(let record) = event { perTable[record.entity, default: 0] += 1 }
+          if events.count % 50_000 == 0 {
+            progress.readRecords(perTable, inFile: file.path, elapsed: started.duration(to: clock.now))
+          }
+        })
     } catch let error as InputError {
-      builder.fail(file: error)
+      outcome = .failure(error)
     }
     progress.readRecords(perTable, inFile: file.path, elapsed: started.duration(to: clock.now))
+    return FileEvents(events: events, outcome: outcome)
   }
-  return builder.build()
 }

@@ -28,7 +28,8 @@ public struct MergeScope: Sendable, Equatable {
       let after = current.tables[entity]?.records ?? [:]
       for (id, record) in after {
         let old = before[id]
-        if let old, old == record, old.labels == record.labels { continue }
+        // The same values (nulls written or left out alike) and the same labels: the rows it reads are the same.
+        if let old, old.labels == record.labels, old.fields == record.fields || old == record { continue }
         changed.append((old, record))
       }
       for (id, record) in before where after[id] == nil { changed.append((record, nil)) }
