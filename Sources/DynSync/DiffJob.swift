@@ -152,7 +152,8 @@ public struct DiffJob: Sendable {
       previous: before.index, current: after.index, options: options, rowsPerStep: rowsDecodedPerStep
     ) {
       decodedRows.add($1.count + $2.count)
-      return try decodeRows(of: $0, $1, of: before, $2, of: after)
+      let decoded = try decodeRows(of: $0, [($1, before), ($2, after)])
+      return (decoded[0], decoded[1])
     } consume: { entity, changes in
       let path = BatchContents.changesPath(of: entity)
       if let open = changeSet, open.relativePath != path {

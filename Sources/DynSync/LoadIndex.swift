@@ -23,27 +23,19 @@ public struct IndexedExport: Sendable {
   }
 }
 
-/// Reads the given rows (of the table `entity`) of two indexed exports again, as a full read
-/// hands them on, spreading the files over the processor's cores.
-func decodeRows(
-  of entity: String, _ previousRows: [IndexedRow], of previous: IndexedExport, _ currentRows: [IndexedRow],
-  of current: IndexedExport
-)
-  throws -> (previous: [ReadEvent], current: [ReadEvent])
-{
-  let exports = [previous, current]
-  let runs = [previous.fileRuns(of: previousRows), current.fileRuns(of: currentRows)]
-  let work = runs.enumerated().flatMap { export, list in list.indices.map { (export: export, run: $0) } }
+/// Reads the given rows (of the table `entity`) of indexed exports again, as a full read hands them on, spreading
+/// the files over the processor's cores; one list of events per request, in order.
+func decodeRows(of entity: String, _ requests: [(rows: [IndexedRow], export: IndexedExport)]) throws -> [[ReadEvent]] {
+  let runs = requests.map { $0.export.fileRuns(of: $0.rows) }
+  let work = runs.enumerated().flatMap { request, list in list.indices.map { (request: request, run: $0) } }
   let events = try concurrentMap(work) { item in
-    let export = exports[item.export]
-    let (file, rows) = runs[item.export][item.run]
+    let export = requests[item.request].export
+    let (file, rows) = runs[item.request][item.run]
     return try ExportInput.decode(
       Array(rows), of: export.files[file], indexed: export.index.files[file], entity: entity)
   }
-  var result: (previous: [ReadEvent], current: [ReadEvent]) = ([], [])
-  for (item, decoded) in zip(work, events) {
-    if item.export == 0 { result.previous += decoded } else { result.current += decoded }
-  }
+  var result = Array(repeating: [ReadEvent](), count: requests.count)
+  for (item, decoded) in zip(work, events) { result[item.request] += decoded }
   return result
 }
 

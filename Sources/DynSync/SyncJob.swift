@@ -42,6 +42,8 @@ public struct SyncJob: Sendable {
   /// How many of the newest batches keep their state (at least 1).
   public var keptStates: Int
   public var faults: FaultPlan
+  /// Reads the export whole even where it could be indexed (the way every export that cannot be is read).
+  public var readInFull = false
 
   public init(
     workspace: Workspace, exports: [String], marketoChanges: String? = nil, options: DiffOptions = DiffOptions(),
@@ -70,16 +72,19 @@ public struct SyncJob: Sendable {
   public func run(progress: some ProgressObserver = SilentProgress()) throws -> Outcome {
     let started = Date()
     let (latest, previous) = try workspace.latestState()
-    let export = try loadSnapshot(from: exports, options: readOptions, progress: progress, faults: faults)
-    try IncompleteExport.check(export, export: "given")
-    let echo = EchoSuppression.apply(
-      Differ.diff(previous: previous.dynamics, current: export, options: options), pending: previous.pendingWrites)
+    let applied: AppliedExport
+    do {
+      applied = try applyIndexed(to: previous, progress: progress)
+    } catch let error as OutputError {
+      throw error
+    } catch {
+      progress.readingInFull(because: "\(error)")
+      applied = try applyInFull(to: previous, progress: progress)
+    }
+    let echo = EchoSuppression.apply(applied.diff, pending: previous.pendingWrites)
     let diff = echo.diff
-    if !allowMassDelete { try guardMassDeletion(diff, previous: previous.dynamics, export: export) }
-
-    var dynamics = previous.dynamics.applying(export)
-    dynamics.rejects = []
-    dynamics.files = []
+    if !allowMassDelete { try guardMassDeletion(diff, previous: previous.dynamics, fullTables: applied.fullTables) }
+    let dynamics = applied.dynamics
     var changedAccounts = Set<GUID>()
     var dynamicsChanges: [GUID: Set<String>] = [:]
     for table in diff.tables {
@@ -91,7 +96,12 @@ public struct SyncJob: Sendable {
     let unchangedAccounts = Set(previous.dynamics.tables["account"]?.records.keys.map { $0 } ?? []).subtracting(
       changedAccounts)
     let settings = MergeSettings(mapping: mapping)
-    let scope = previous.merge == settings ? MergeScope(from: previous.dynamics, to: dynamics) : nil
+    var scope: MergeScope?
+    if previous.merge == settings {
+      scope =
+        applied.changes.map { MergeScope(changes: $0, current: dynamics) }
+        ?? MergeScope(from: previous.dynamics, to: dynamics)
+    }
     let merged = MarketoMerge(mapping: mapping).merge(
       dynamics: dynamics, previous: previous.marketo, unchangedAccounts: unchangedAccounts, scope: scope)
     let (edits, editRejects) = try marketoChanges.map { try MarketoChangesReader.read($0) } ?? ([], [])
@@ -111,10 +121,11 @@ public struct SyncJob: Sendable {
     let number = (latest ?? 0) + 1
     var contents = BatchContents(
       command: "sync", batchNumber: number, previousBatch: latest, options: options, diff: diff,
-      previousRejects: [], currentRejects: export.rejects,
-      inputs: ["current": try BatchContents.inputs(of: export.files)],
+      previousRejects: [], currentRejects: applied.rejects, inputs: ["current": applied.inputs],
       marketoImports: marketo.changed(since: previous.marketo),
-      state: WorkspaceState(dynamics: dynamics, marketo: marketo, pendingWrites: pending, merge: settings))
+      state: WorkspaceState(
+        dynamics: dynamics, marketo: marketo, pendingWrites: pending, merge: settings,
+        fingerprints: applied.fingerprints))
     if let marketoChanges {
       contents.inputs["marketo"] = [
         Manifest.Input(
@@ -138,9 +149,9 @@ public struct SyncJob: Sendable {
     return .batch(number: number, path: writer.target, diff: diff, manifest: manifest)
   }
 
-  func guardMassDeletion(_ diff: SnapshotDiff, previous: Snapshot, export: Snapshot) throws {
+  func guardMassDeletion(_ diff: SnapshotDiff, previous: Snapshot, fullTables: Set<String>) throws {
     var refused: [MassDeleteRefused.Table] = []
-    for table in diff.tables where export.tables[table.entity]?.kind == .full {
+    for table in diff.tables where fullTables.contains(table.entity) {
       let before = previous.tables[table.entity]?.records.count ?? 0
       guard before > 0, Double(table.counts.deleted) / Double(before) > massDeleteThreshold else { continue }
       refused.append(MassDeleteRefused.Table(entity: table.entity, deleted: table.counts.deleted, before: before))

@@ -50,7 +50,15 @@ extension Workspace {
     let merge = (try? Data(contentsOf: URL(fileURLWithPath: mergeSettingsFile(of: batch)))).flatMap {
       try? JSONDecoder().decode(MergeSettings.self, from: $0)
     }
-    return WorkspaceState(dynamics: builder.build(), marketo: marketo, pendingWrites: pending, merge: merge)
+    let dynamics = builder.build()
+    var fingerprints = StateFingerprints()
+    for entity in dynamics.entityNames {
+      // A file that does not read back only costs the next run its shortcut: the table's rows are all decoded.
+      fingerprints.tables[entity] = StateFingerprints.table(
+        at: batchFolder(batch) + "/" + StateFingerprints.path(of: entity))
+    }
+    return WorkspaceState(
+      dynamics: dynamics, marketo: marketo, pendingWrites: pending, merge: merge, fingerprints: fingerprints)
   }
 
   /// One file of a batch's state, and what it holds.

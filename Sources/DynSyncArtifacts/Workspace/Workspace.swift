@@ -10,15 +10,18 @@ public struct WorkspaceState: Sendable {
   public var pendingWrites: [GUID: Record]
   /// How `marketo` was built; `nil` for a state written before dynsync kept it.
   public var merge: MergeSettings?
+  /// The fingerprints of the export rows `dynamics` was read from, where they are known.
+  public var fingerprints: StateFingerprints
 
   public init(
     dynamics: Snapshot = Snapshot(), marketo: MarketoDatasets = MarketoDatasets(), pendingWrites: [GUID: Record] = [:],
-    merge: MergeSettings? = nil
+    merge: MergeSettings? = nil, fingerprints: StateFingerprints = StateFingerprints()
   ) {
     self.dynamics = dynamics
     self.marketo = marketo
     self.pendingWrites = pendingWrites
     self.merge = merge
+    self.fingerprints = fingerprints
   }
 
   static let pendingWritesFile = "state/outbound-pending.ndjson"
@@ -116,6 +119,13 @@ public struct Workspace: Sendable {
       try write(
         "state/dynamics/\(BatchWriter.safeFileName(entity)).ndjson",
         table.records.keys.sorted().compactMap { table.records[$0] }, StateCodec.line)
+    }
+    for entity in state.fingerprints.tables.keys.sorted() {
+      guard let table = state.fingerprints.tables[entity] else { continue }
+      let file = try writer.openFile(StateFingerprints.path(of: entity))
+      try file.write(StateFingerprints.contextLine(table.context))
+      try file.write(linesOf: table.rows, StateFingerprints.line)
+      artifacts.append(try file.finish())
     }
     if let merge = state.merge { artifacts.append(try writer.write(WorkspaceState.mergeSettingsFile, merge.json)) }
     if !state.pendingWrites.isEmpty {

@@ -15,26 +15,26 @@ public struct MergeScope: Sendable, Equatable {
     self.records = records
   }
 
-  /// The scope of a run that turns `previous` into `current`.
+  /// The scope of a run that turns `previous` into `current`, every record compared.
   ///
   /// - Parameters:
   ///   - previous: the org as the last batch left it.
   ///   - current: the org after this run's export.
   public init(from previous: Snapshot, to current: Snapshot) {
-    self.init()
-    var changed: [(before: Record?, after: Record?)] = []
+    var changes: [(before: Record?, after: Record?)] = []
     for entity in Set(previous.tables.keys).union(current.tables.keys) {
       let before = previous.tables[entity]?.records ?? [:]
       let after = current.tables[entity]?.records ?? [:]
-      for (id, record) in after {
-        let old = before[id]
-        // The same values (nulls written or left out alike) and the same labels: the rows it reads are the same.
-        if let old, old.labels == record.labels, old.fields == record.fields || old == record { continue }
-        changed.append((old, record))
-      }
-      for (id, record) in before where after[id] == nil { changed.append((record, nil)) }
+      for (id, record) in after where !MergeScope.same(before[id], record) { changes.append((before[id], record)) }
+      for (id, record) in before where after[id] == nil { changes.append((record, nil)) }
     }
-    for (before, after) in changed {
+    self.init(changes: changes, current: current)
+  }
+
+  /// The scope of a run that changed these records (created: no `before`; deleted: no `after`) into `current`.
+  public init(changes: [(before: Record?, after: Record?)], current: Snapshot) {
+    self.init()
+    for (before, after) in changes {
       for record in [before, after].compactMap({ $0 }) {
         records.insert(record.id)
         // Rows of the records a changed record reaches, read through it.
@@ -55,6 +55,12 @@ public struct MergeScope: Sendable, Equatable {
       }
     }
     addRecordsReaching(current)
+  }
+
+  /// Whether a record reads as `earlier` did: the same values (nulls written or left out alike) and labels.
+  public static func same(_ earlier: Record?, _ record: Record) -> Bool {
+    guard let earlier else { return false }
+    return earlier.labels == record.labels && (earlier.fields == record.fields || earlier == record)
   }
 
   /// Adds the records whose rows read a record already in scope: one lookup away, and two for opportunities (their

@@ -13,6 +13,12 @@ public struct Fingerprint: Hashable, Sendable {
   private static let prime3: UInt64 = 0x1656_67B1_9E37_79F9
   private static let prime4: UInt64 = 0x85EB_CA77_C2B2_AE63
 
+  /// A fingerprint as kept in a workspace's state.
+  public init(high: UInt64, low: UInt64) {
+    self.high = high
+    self.low = low
+  }
+
   /// The fingerprint of `bytes`; `seed` keeps rows of different formats from ever matching.
   public init(of bytes: UnsafeRawBufferPointer, seed: UInt64) {
     var high = seed &+ Fingerprint.prime1

@@ -4,34 +4,6 @@ import DynSyncReaders
 import Foundation
 import Testing
 
-/// Records whether a run fell back to reading the exports in full.
-private final class FallbackRecorder: ProgressObserver, @unchecked Sendable {
-  private let lock = NSLock()
-  private var reasons: [String] = []
-
-  func readingFile(_ path: String, format: ExportFormat) {}
-  func readRecords(_ counts: [String: Int], inFile path: String, elapsed: Duration) {}
-  func readingInFull(because reason: String) { lock.withLock { reasons.append(reason) } }
-
-  var fellBack: Bool { lock.withLock { !reasons.isEmpty } }
-}
-
-/// The files of a batch folder and their text, the manifest without its wall-clock `run` section.
-private func batchText(_ folder: String) throws -> [String: String] {
-  var files: [String: String] = [:]
-  for name in try FileManager.default.subpathsOfDirectory(atPath: folder).sorted() {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: folder + "/" + name, isDirectory: &isDirectory),
-      !isDirectory.boolValue
-    else { continue }
-    let text = try String(contentsOfFile: folder + "/" + name, encoding: .utf8)
-    files[name] = text.split(separator: "\n", omittingEmptySubsequences: false)
-      .filter { !$0.contains("\"durationSeconds\"") && !$0.contains("\"finishedAt\"") && !$0.contains("\"startedAt\"") }
-      .joined(separator: "\n")
-  }
-  return files
-}
-
 /// What a run of `diff` left: its batch's text, or its error.
 private enum DiffOutcome: Equatable {
   case batch([String: String])

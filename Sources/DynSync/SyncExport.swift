@@ -1,0 +1,166 @@
+import DynSyncArtifacts
+import DynSyncReaders
+import Foundation
+
+/// An export laid over a workspace's state: what changed, and the state it leaves.
+struct AppliedExport {
+  /// The changes, echoes of dynsync's own writes still in.
+  var diff: SnapshotDiff
+  /// The org after the export.
+  var dynamics: Snapshot
+  var fingerprints: StateFingerprints
+  var rejects: [InputError]
+  var inputs: [Manifest.Input]
+  /// Tables the export holds whole: only those lose records by leaving them out.
+  var fullTables: Set<String>
+  /// The records that changed, when they are known without comparing every record.
+  var changes: [(before: Record?, after: Record?)]?
+}
+
+extension SyncJob {
+  /// The export read whole, every row decoded and held: works for every input.
+  func applyInFull(to previous: WorkspaceState, progress: some ProgressObserver) throws -> AppliedExport {
+    let export = try loadSnapshot(from: exports, options: readOptions, progress: progress, faults: faults)
+    try IncompleteExport.check(export, export: "given")
+    var dynamics = previous.dynamics.applying(export)
+    dynamics.rejects = []
+    dynamics.files = []
+    var fingerprints = previous.fingerprints
+    // Records of these tables were read without fingerprints.
+    for entity in export.tables.keys { fingerprints.tables[entity] = nil }
+    return AppliedExport(
+      diff: Differ.diff(previous: previous.dynamics, current: export, options: options), dynamics: dynamics,
+      fingerprints: fingerprints, rejects: export.rejects, inputs: try BatchContents.inputs(of: export.files),
+      fullTables: Set(export.tables.values.filter { $0.kind == .full }.map(\.entity)))
+  }
+
+  /// The export indexed, its rows' fingerprints compared with those the state keeps, and only the rows that differ
+  /// decoded: `applyInFull`'s outcome without decoding or holding the rows that did not change.
+  ///
+  /// - Throws: `IndexUnavailable` (or the file's own error) for an export only a full read handles (a format without
+  ///   an indexing reader, a delta, an incomplete or malformed export); the caller then applies it in full.
+  func applyIndexed(to previous: WorkspaceState, progress: some ProgressObserver) throws -> AppliedExport {
+    guard !readInFull else { throw IndexUnavailable(path: "", reason: "asked for") }
+    let clock = ContinuousClock()
+    let started = clock.now
+    guard let export = try loadIndexes(of: [exports], options: readOptions, progress: progress).first else {
+      throw IndexUnavailable(path: "", reason: "no export")
+    }
+    guard export.index.isComplete else { throw IndexUnavailable(path: "", reason: "an incomplete export") }
+    guard export.index.files.allSatisfy({ $0.summary.kind == .full }) else {
+      throw IndexUnavailable(path: "", reason: "a delta export")
+    }
+    let rowCount = export.index.tables.values.map(\.count).reduce(0, +)
+    try faults.check(afterRecords: rowCount)
+    progress.finished("indexed \(rowCount) rows", elapsed: started.duration(to: clock.now))
+
+    let contexts = try decodingContexts(of: export)
+    let stateIndex = previous.dynamics.index(
+      of: Array(export.index.tables.keys), fingerprints: previous.fingerprints, contexts: contexts)
+    let stateRecords = previous.dynamics
+    let decoded = DecodedRecords()
+    var changesByTable: [String: [RecordChange]] = [:]
+    let counted = try Differ.diff(previous: stateIndex, current: export.index, options: options) {
+      entity, before, after in
+      let records = stateRecords.tables[entity]?.records ?? [:]
+      let events = try decodeRows(of: entity, [(after, export)])[0]
+      decoded.add(events)
+      return (before.compactMap { records[$0.id].map(ReadEvent.record) }, events)
+    } consume: { entity, changes in
+      changesByTable[entity, default: []] += changes
+    }
+    var diff = counted
+    for position in diff.tables.indices {
+      diff.tables[position].changes = changesByTable[diff.tables[position].entity] ?? []
+    }
+
+    // The state: rows exported as before keep their records; the others take theirs as a full read would.
+    var dynamics = previous.dynamics
+    dynamics.rejects = []
+    dynamics.files = []
+    dynamics.failedFiles = []
+    dynamics.problems = []
+    var fingerprints = previous.fingerprints
+    var changes: [(before: Record?, after: Record?)] = []
+    let fresh = decoded.records
+    for (entity, rows) in export.index.tables {
+      let before = previous.dynamics.tables[entity]?.records ?? [:]
+      let read = fresh[entity] ?? [:]
+      var table = Snapshot.Table(entity: entity, kind: .full)
+      table.records.reserveCapacity(rows.count)
+      for row in rows {
+        let earlier = before[row.id]
+        if let record = read[row.id] {
+          let kept = earlier.map { record.keepingLabels(from: $0) } ?? record
+          table.records[row.id] = kept
+          if !MergeScope.same(earlier, kept) { changes.append((earlier, kept)) }
+        } else if let earlier {
+          table.records[row.id] = earlier
+        } else {
+          throw IndexUnavailable(path: "", reason: "a row neither read again nor in the state")
+        }
+      }
+      for (id, earlier) in before where table.records[id] == nil { changes.append((earlier, nil)) }
+      dynamics.tables[entity] = table
+      fingerprints.tables[entity] = StateFingerprints.Table(
+        context: contexts[entity] ?? "", rows: rows.map { ($0.id, $0.fingerprint) })
+    }
+    return AppliedExport(
+      diff: diff, dynamics: dynamics, fingerprints: fingerprints, rejects: export.index.rejects, inputs: export.inputs,
+      fullTables: Set(export.index.tables.keys), changes: changes)
+  }
+
+  /// Per table, what decoding its rows depends on besides their bytes: the formats and page contexts of the files
+  /// that hold it, and a CMT export's schema.
+  private func decodingContexts(of export: IndexedExport) throws -> [String: String] {
+    var parts: [String: Set<String>] = [:]
+    for (file, indexed) in zip(export.files, export.index.files) {
+      var context = file.format.rawValue + " " + (indexed.readerContext ?? "")
+      if let schema = file.schemaPath { context += " schema " + (try FileDigest.sha256(ofFile: schema)) }
+      for entity in indexed.summary.entities { parts[entity, default: []].insert(context) }
+    }
+    return parts.mapValues { $0.sorted().joined(separator: "\n") }
+  }
+}
+
+extension Snapshot {
+  /// The given tables as an index of the rows they were read from: each record's fingerprint where the state keeps
+  /// it for the same decoding context, and one that matches no row where it does not.
+  fileprivate func index(of entities: [String], fingerprints: StateFingerprints, contexts: [String: String])
+    -> SnapshotIndex
+  {
+    let unknown = Fingerprint(high: 0, low: 0)
+    var index = SnapshotIndex()
+    for entity in entities {
+      guard let records = tables[entity]?.records else { continue }
+      let known = fingerprints.tables[entity].flatMap { $0.context == contexts[entity] ? $0.rows : nil } ?? []
+      var rows: [IndexedRow] = []
+      rows.reserveCapacity(records.count)
+      var cursor = 0
+      for (position, id) in records.keys.sorted().enumerated() {
+        while cursor < known.count, known[cursor].id < id { cursor += 1 }
+        let fingerprint = cursor < known.count && known[cursor].id == id ? known[cursor].fingerprint : unknown
+        rows.append(
+          IndexedRow(
+            id: id, fingerprint: fingerprint,
+            location: RowLocation(file: 0, offset: position, length: 0, line: 0, column: 0)))
+      }
+      index.tables[entity] = rows
+    }
+    return index
+  }
+}
+
+/// The records read again while a diff goes, from the thread that reads them, by table and id.
+private final class DecodedRecords: @unchecked Sendable {
+  private let lock = NSLock()
+  private var byTable: [String: [GUID: Record]] = [:]
+
+  func add(_ events: [ReadEvent]) {
+    lock.withLock {
+      for case .record(let record) in events { byTable[record.entity, default: [:]][record.id] = record }
+    }
+  }
+
+  var records: [String: [GUID: Record]] { lock.withLock { byTable } }
+}

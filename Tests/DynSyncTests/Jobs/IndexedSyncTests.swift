@@ -1,0 +1,86 @@
+import DynSync
+import DynSyncCore
+import Foundation
+import Testing
+
+/// A batch as text without what only an indexed run writes: the rows' fingerprints, and the manifest's entries of them.
+private func batchWithoutFingerprints(_ folder: String) throws -> [String: String] {
+  var files = try batchText(folder).filter { !$0.key.hasPrefix("state/fingerprints/") }
+  if let manifest = files["manifest.json"],
+    var object = try JSONSerialization.jsonObject(with: Data(manifest.utf8)) as? [String: Any],
+    let artifacts = object["artifacts"] as? [[String: Any]]
+  {
+    object["artifacts"] = artifacts.filter { ($0["path"] as? String)?.hasPrefix("state/fingerprints/") != true }
+    files["manifest.json"] = String(
+      decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+  }
+  return files
+}
+
+@Suite("sync with the export indexed")
+struct IndexedSyncTests {
+  /// Four exports of a generated org, each changed from the one before; the last is the first again, so that rows
+  /// changed in between go back to the bytes they had.
+  static func exports(_ format: ExportFormat, in folder: TemporaryFolder) throws -> [String] {
+    let mutations: [OrgGenerator.Mutation?] = [nil, .init(), .init(creates: 0.03, updates: 0.1, deletes: 0.02), nil]
+    return try mutations.enumerated().map { position, mutation in
+      let path = folder.path + "/export-\(position)"
+      try GeneratedExport(generator: OrgGenerator(records: 800, seed: 11, mutation: mutation), format: format)
+        .write(to: path)
+      return path
+    }
+  }
+
+  /// Syncs the exports in order into a new workspace, each run indexed or read in full as `inFull` says.
+  static func sync(_ exports: [String], into workspace: String, inFull: [Bool], progress: some ProgressObserver)
+    throws -> [[String: String]]
+  {
+    try zip(exports, inFull).map { export, inFull in
+      var job = SyncJob(workspace: Workspace(root: workspace), exports: [export])
+      job.readInFull = inFull
+      guard case .batch(_, let path, _, _) = try job.run(progress: progress) else {
+        Issue.record("a run wrote no batch")
+        return [:]
+      }
+      return try batchWithoutFingerprints(path)
+    }
+  }
+
+  @Test(
+    "a generated org synced four times gives the batches reading every export in full gives",
+    arguments: ExportFormat.allCases.filter { $0 != .marketoChanges })
+  func generated(format: ExportFormat) throws {
+    let folder = try TemporaryFolder()
+    let exports = try Self.exports(format, in: folder)
+    let recorder = FallbackRecorder()
+    let indexed = try Self.sync(
+      exports, into: folder.path + "/indexed", inFull: [false, false, false, false], progress: recorder)
+    #expect(!recorder.fellBack)
+    let full = try Self.sync(
+      exports, into: folder.path + "/full", inFull: [true, true, true, true], progress: SilentProgress())
+    // A run in full leaves no fingerprints: the next indexed run reads every row again, with the same outcome.
+    let mixed = try Self.sync(
+      exports, into: folder.path + "/mixed", inFull: [false, true, false, false], progress: SilentProgress())
+    func differing(_ batch: [String: String], _ expected: [String: String]) -> [String] {
+      Set(batch.keys).union(expected.keys).filter { batch[$0] != expected[$0] }.sorted()
+    }
+    for run in 0..<4 {
+      #expect(differing(indexed[run], full[run]).isEmpty, "run \(run + 1) indexed")
+      #expect(differing(mixed[run], full[run]).isEmpty, "run \(run + 1) mixed")
+    }
+    #expect(indexed[1]["state/merge.json"] != nil && indexed[1].count > 10)
+  }
+
+  @Test("the fingerprints a state keeps read back as written")
+  func fingerprintsRoundTrip() throws {
+    let folder = try TemporaryFolder()
+    let exports = try Self.exports(.webAPI, in: folder)
+    _ = try Self.sync(
+      Array(exports.prefix(1)), into: folder.path + "/ws", inFull: [false], progress: SilentProgress())
+    let state = try Workspace(root: folder.path + "/ws").latestState().state
+    let contacts = try #require(state.fingerprints.tables["contact"])
+    #expect(contacts.rows.count == state.dynamics.tables["contact"]?.records.count)
+    #expect(contacts.rows.map(\.id) == contacts.rows.map(\.id).sorted())
+    #expect(contacts.context.hasPrefix("webapi "))
+  }
+}
