@@ -143,13 +143,18 @@ public struct DiffJob: Sendable {
     let rows = exports.map { $0.index.tables.values.map(\.count).reduce(0, +) }.reduce(0, +)
     progress.finished("indexed \(rows) rows", elapsed: started.duration(to: clock.now))
     let (before, after) = (exports[0], exports[1])
+    // Rows of a table whose decoding context changed (another CMT schema, another page context) are all read again.
+    let (contextsBefore, contextsAfter) = (try before.decodingContexts(), try after.decodingContexts())
+    let retyped = Set(
+      contextsAfter.filter { entity, context in contextsBefore[entity].map { $0 != context } ?? false }.keys)
     started = clock.now
     let decodedRows = RowCounter()
     var written: [Manifest.Artifact] = []
     // One table's change set at a time, written step by step as the diff goes.
     var changeSet: LinesFile?
     let diff = try Differ.diff(
-      previous: before.index, current: after.index, options: options, rowsPerStep: rowsDecodedPerStep
+      previous: before.index, current: after.index, options: options, rowsPerStep: rowsDecodedPerStep,
+      decodingEveryRow: retyped
     ) {
       decodedRows.add($1.count + $2.count)
       let decoded = try decodeRows(of: $0, [($1, before), ($2, after)])

@@ -8,6 +8,20 @@ public struct IndexedExport: Sendable {
   /// The files as the manifest lists them, digested while they were indexed.
   public var inputs: [Manifest.Input]
 
+  /// Per table, what decoding its rows depends on besides their bytes.
+  ///
+  /// That is the formats and page contexts of the files that hold it, and a CMT export's schema. Rows are only known
+  /// unchanged by their fingerprints in one context.
+  func decodingContexts() throws -> [String: String] {
+    var parts: [String: Set<String>] = [:]
+    for (file, indexed) in zip(files, index.files) {
+      var context = file.format.rawValue + " " + (indexed.readerContext ?? "")
+      if let schema = file.schemaPath { context += " schema " + (try FileDigest.sha256(ofFile: schema)) }
+      for entity in indexed.summary.entities { parts[entity, default: []].insert(context) }
+    }
+    return parts.mapValues { $0.sorted().joined(separator: "\n") }
+  }
+
   /// The given rows (in file order) in runs of one file each.
   func fileRuns(of rows: [IndexedRow]) -> [(file: Int, rows: ArraySlice<IndexedRow>)] {
     var runs: [(file: Int, rows: ArraySlice<IndexedRow>)] = []

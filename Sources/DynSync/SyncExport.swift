@@ -54,7 +54,7 @@ extension SyncJob {
     try faults.check(afterRecords: rowCount)
     progress.finished("indexed \(rowCount) rows", elapsed: started.duration(to: clock.now))
 
-    let contexts = try decodingContexts(of: export)
+    let contexts = try export.decodingContexts()
     let stateIndex = previous.dynamics.index(
       of: Array(export.index.tables.keys), fingerprints: previous.fingerprints, contexts: contexts)
     let stateRecords = previous.dynamics
@@ -109,18 +109,6 @@ extension SyncJob {
       diff: diff, dynamics: dynamics, fingerprints: fingerprints, rejects: export.index.rejects, inputs: export.inputs,
       fullTables: Set(export.index.tables.keys), changes: changes)
   }
-
-  /// Per table, what decoding its rows depends on besides their bytes: the formats and page contexts of the files
-  /// that hold it, and a CMT export's schema.
-  private func decodingContexts(of export: IndexedExport) throws -> [String: String] {
-    var parts: [String: Set<String>] = [:]
-    for (file, indexed) in zip(export.files, export.index.files) {
-      var context = file.format.rawValue + " " + (indexed.readerContext ?? "")
-      if let schema = file.schemaPath { context += " schema " + (try FileDigest.sha256(ofFile: schema)) }
-      for entity in indexed.summary.entities { parts[entity, default: []].insert(context) }
-    }
-    return parts.mapValues { $0.sorted().joined(separator: "\n") }
-  }
 }
 
 extension Snapshot {
@@ -129,6 +117,7 @@ extension Snapshot {
   fileprivate func index(of entities: [String], fingerprints: StateFingerprints, contexts: [String: String])
     -> SnapshotIndex
   {
+    // Equal to no row's: the row is decoded and compared.
     let unknown = Fingerprint(high: 0, low: 0)
     var index = SnapshotIndex()
     for entity in entities {

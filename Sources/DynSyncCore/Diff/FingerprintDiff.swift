@@ -13,11 +13,17 @@ public struct DiffCandidates: Sendable {
 }
 
 extension Differ {
-  /// Pairs the rows of two indexed full exports by id: rows with equal fingerprints are unchanged;
-  /// every other row is a candidate, to be decoded and compared column by column.
-  public static func candidates(previous: SnapshotIndex, current: SnapshotIndex) -> DiffCandidates {
+  /// Pairs the rows of two indexed full exports by id.
+  ///
+  /// Rows with equal fingerprints are unchanged; every other row is a candidate, to be decoded and compared column by
+  /// column. Every row of the tables in `decodingEveryRow` is a candidate (their bytes do not decode the same way in
+  /// both exports).
+  public static func candidates(
+    previous: SnapshotIndex, current: SnapshotIndex, decodingEveryRow: Set<String> = []
+  ) -> DiffCandidates {
     var result = DiffCandidates()
     for (entity, now) in current.tables {
+      let trustsFingerprints = !decodingEveryRow.contains(entity)
       let before = previous.tables[entity] ?? []
       var changedBefore: [IndexedRow] = []
       var changedNow: [IndexedRow] = []
@@ -32,7 +38,7 @@ extension Differ {
           changedNow.append(now[right])
           right += 1
         } else {
-          if before[left].fingerprint == now[right].fingerprint {
+          if trustsFingerprints, before[left].fingerprint == now[right].fingerprint {
             unchanged += 1
           } else {
             changedBefore.append(before[left])
@@ -52,7 +58,8 @@ extension Differ {
   /// The changes between two full exports given as indexes, the same as `diff(previous:current:)`
   /// of the whole snapshots, having decoded only the candidate rows, a step of ids at a time.
   ///
-  /// `decode` reads the given rows of the previous and of the current export again (they come in
+  /// `decodingEveryRow` names tables whose rows are decoded even where their bytes are the same (see
+  /// `candidates`). `decode` reads the given rows of the previous and of the current export again (they come in
   /// file order, all of the one table named); it runs on another thread, a step ahead, while the
   /// step before is compared. `consume` sees each step's changes, in id order within each table
   /// and tables in name order, and may write them out: only two steps' rows (about `rowsPerStep`
@@ -60,13 +67,14 @@ extension Differ {
   /// counts, not their changes.
   public static func diff(
     previous: SnapshotIndex, current: SnapshotIndex, options: DiffOptions = DiffOptions(), rowsPerStep: Int = 5_000,
+    decodingEveryRow: Set<String> = [],
     decode:
       @escaping @Sendable (_ entity: String, _ previous: [IndexedRow], _ current: [IndexedRow]) throws -> (
         previous: [ReadEvent], current: [ReadEvent]
       ),
     consume: (_ entity: String, _ changes: [RecordChange]) throws -> Void = { _, _ in }
   ) throws -> SnapshotDiff {
-    let candidates = candidates(previous: previous, current: current)
+    let candidates = candidates(previous: previous, current: current, decodingEveryRow: decodingEveryRow)
     let entities = current.tables.keys.sorted()
     let work = entities.flatMap { entity in
       steps(candidates.previous[entity] ?? [], candidates.current[entity] ?? [], rowsPerStep: rowsPerStep).map {

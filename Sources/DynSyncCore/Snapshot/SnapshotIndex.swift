@@ -83,6 +83,7 @@ public struct SnapshotIndex: Sendable {
   public init() {}
 
   public var isComplete: Bool { problems.isEmpty }
+
 }
 
 /// Gathers the index events of every file of one export, with the same duplicate and paging

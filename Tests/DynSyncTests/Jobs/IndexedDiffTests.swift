@@ -239,6 +239,23 @@ struct IndexedDiffTests {
       in: folder, rejectsSaying: ["duplicate id", "appears twice", "does not fit its schema type"])
   }
 
+  @Test("CMT rows exported byte for byte as before are compared again when their schema types them otherwise")
+  func cmtSchemaChange() throws {
+    let folder = try TemporaryFolder()
+    let records = [cmtRecord(1, "<field name=\"numberofemployees\" value=\"42\" />"), cmtRecord(2)]
+    try folder.write("previous/data_schema.xml", cmtSchema)
+    try folder.write("previous/data.xml", cmtData(records))
+    let retyped = cmtSchema.replacingOccurrences(
+      of: "name=\"numberofemployees\" type=\"number\"", with: "name=\"numberofemployees\" type=\"string\"")
+    #expect(retyped != cmtSchema)
+    try folder.write("current/data_schema.xml", retyped)
+    try folder.write("current/data.xml", cmtData(records))
+    let outcome = try bothWays(previous: [folder.path + "/previous"], current: [folder.path + "/current"], in: folder)
+    #expect(!outcome.fellBack)
+    #expect(outcome.indexed == outcome.full)
+    #expect(outcome.full.batch?["changes/contact.ndjson"]?.contains("numberofemployees") == true)
+  }
+
   @Test(
     "a CMT file only a full read handles is read in full, with the full read's outcome",
     arguments: ["self-closing", "relationship", "unknown table", "record outside", "truncated"])
