@@ -16,6 +16,8 @@ struct BatchContents {
   /// Rows to import into Marketo: new or changed since the previous run.
   var marketoImports: MarketoDatasets?
   var state: WorkspaceState?
+  /// The state of the batch before, which `state` is laid over; `nil` writes `state` whole.
+  var stateUpdate: StateUpdate?
   var marketoRejects: [InputError] = []
   var outbound: [OutboundWrite] = []
   var conflicts: [Conflict] = []
@@ -42,7 +44,7 @@ struct BatchContents {
       try writer.writeLines("rejects.ndjson") { emit throws(OutputError) in
         for (error, export) in rejects { try emit(BatchLines.reject(error, export: export)) }
       })
-    if let state { artifacts += try Workspace.write(state, to: writer) }
+    if let state { artifacts += try Workspace.write(state, over: stateUpdate, to: writer) }
     let finished = Date()
     var manifest = Manifest(
       tool: Manifest.Tool(version: DynSyncVersion.current), command: command, options: options, inputs: inputs,

@@ -15,6 +15,9 @@ struct AppliedExport {
   var fullTables: Set<String>
   /// The records that changed, when they are known without comparing every record.
   var changes: [(before: Record?, after: Record?)]?
+  /// Per table, the only records whose state lines can differ from the state's, when they are known (see
+  /// `StateDelta`); `nil` when every record must be compared.
+  var touched: [String: Set<GUID>]?
 }
 
 extension SyncJob {
@@ -82,6 +85,7 @@ extension SyncJob {
     dynamics.problems = []
     var fingerprints = previous.fingerprints
     var changes: [(before: Record?, after: Record?)] = []
+    var touched: [String: Set<GUID>] = [:]
     let fresh = decoded.records
     for (entity, rows) in export.index.tables {
       let before = previous.dynamics.tables[entity]?.records ?? [:]
@@ -100,14 +104,19 @@ extension SyncJob {
           throw IndexUnavailable(path: "", reason: "a row neither read again nor in the state")
         }
       }
-      for (id, earlier) in before where table.records[id] == nil { changes.append((earlier, nil)) }
+      var candidates = Set(read.keys)
+      for (id, earlier) in before where table.records[id] == nil {
+        changes.append((earlier, nil))
+        candidates.insert(id)
+      }
+      touched[entity] = candidates
       dynamics.tables[entity] = table
       fingerprints.tables[entity] = StateFingerprints.Table(
         context: contexts[entity] ?? "", rows: rows.map { ($0.id, $0.fingerprint) })
     }
     return AppliedExport(
       diff: diff, dynamics: dynamics, fingerprints: fingerprints, rejects: export.index.rejects, inputs: export.inputs,
-      fullTables: Set(export.index.tables.keys), changes: changes)
+      fullTables: Set(export.index.tables.keys), changes: changes, touched: touched)
   }
 }
 

@@ -44,6 +44,9 @@ public struct SyncJob: Sendable {
   public var faults: FaultPlan
   /// Reads the export whole even where it could be indexed (the way every export that cannot be is read).
   public var readInFull = false
+  /// Writes every state file whole instead of laying overlays over the previous batch's files; the state read back
+  /// is the same.
+  public var writesStateWhole = false
 
   public init(
     workspace: Workspace, exports: [String], marketoChanges: String? = nil, options: DiffOptions = DiffOptions(),
@@ -119,13 +122,17 @@ public struct SyncJob: Sendable {
     }
 
     let number = (latest ?? 0) + 1
+    let state = WorkspaceState(
+      dynamics: dynamics, marketo: marketo, pendingWrites: pending, merge: settings, fingerprints: applied.fingerprints)
     var contents = BatchContents(
       command: "sync", batchNumber: number, previousBatch: latest, options: options, diff: diff,
       previousRejects: [], currentRejects: applied.rejects, inputs: ["current": applied.inputs],
-      marketoImports: marketo.changed(since: previous.marketo),
-      state: WorkspaceState(
-        dynamics: dynamics, marketo: marketo, pendingWrites: pending, merge: settings,
-        fingerprints: applied.fingerprints))
+      marketoImports: marketo.changed(since: previous.marketo), state: state)
+    // The state's files are laid over the previous batch's: only what changed is written.
+    if let layers = previous.layers, !writesStateWhole {
+      contents.stateUpdate = StateUpdate(
+        layers: layers, delta: StateDelta(previous: previous, current: state, touched: applied.touched))
+    }
     if let marketoChanges {
       contents.inputs["marketo"] = [
         Manifest.Input(

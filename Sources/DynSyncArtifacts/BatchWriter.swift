@@ -94,6 +94,36 @@ public final class BatchWriter {
     LinesFile(relativePath: relativePath, file: try OutputFile(path: try stagedPath(relativePath)), writer: self)
   }
 
+  /// Puts a file of an earlier batch into this one unchanged: a hard link, so that no byte is copied (batches are
+  /// never changed once written), or a copy where the file system cannot link.
+  ///
+  /// - Parameters:
+  ///   - relativePath: where the file goes in this batch.
+  ///   - source: the earlier batch's file.
+  ///   - artifact: the file's entry in the earlier batch's manifest.
+  /// - Returns: the file's entry for this batch's manifest: the earlier one at the new path.
+  /// - Throws: `OutputError` when the file can be neither linked nor copied.
+  public func link(_ relativePath: String, from source: String, as artifact: Manifest.Artifact) throws(OutputError)
+    -> Manifest.Artifact
+  {
+    let staged = try stagedPath(relativePath)
+    if !hardLink(source, staged) {
+      do {
+        try FileManager.default.copyItem(atPath: source, toPath: staged)
+      } catch {
+        throw OutputError(path: source, reason: "cannot link or copy it into the batch: \(error.localizedDescription)")
+      }
+      let descriptor = open(staged, O_RDONLY)
+      guard descriptor >= 0, fsync(descriptor) == 0 else {
+        if descriptor >= 0 { close(descriptor) }
+        throw .system(staged, "syncing the copy")
+      }
+      close(descriptor)
+    }
+    try finished(staged)
+    return Manifest.Artifact(path: relativePath, sha256: artifact.sha256, lines: artifact.lines)
+  }
+
   /// Counts a finished file (for deliberate failures, in tests).
   fileprivate func finished(_ path: String) throws(OutputError) {
     filesWritten += 1
@@ -170,6 +200,15 @@ public final class BatchWriter {
       try? FileManager.default.removeItem(atPath: (parent as NSString).appendingPathComponent(entry))
     }
   }
+}
+
+/// Makes `target` a second name of the file at `source`.
+private func hardLink(_ source: String, _ target: String) -> Bool {
+  #if canImport(Glibc)
+  Glibc.link(source, target) == 0
+  #else
+  Darwin.link(source, target) == 0
+  #endif
 }
 
 /// Deliberate failures for testing that a batch is never half-written: fail (throw) or crash

@@ -38,6 +38,26 @@ public enum StateCodec {
     return json.text
   }
 
+  /// The overlay line of a record removed since the base (see `StateLayers`).
+  public static func removal(entity: String, id: GUID) -> String {
+    var json = JSONBytes()
+    json.appendRaw("{\"entity\":")
+    json.appendString(entity)
+    json.appendRaw(",\"id\":")
+    json.appendString(id.description)
+    json.appendRaw(",\"removed\":true}\n")
+    return json.text
+  }
+
+  /// The overlay line of a Marketo row removed since the base.
+  public static func removal(key: String) -> String {
+    var json = JSONBytes()
+    json.appendRaw("{\"key\":")
+    json.appendString(key)
+    json.appendRaw(",\"removed\":true}\n")
+    return json.text
+  }
+
   /// A Marketo row as one state line.
   public static func line(key: String, row: MarketoRow) -> String {
     var json = JSONBytes()

@@ -12,19 +12,22 @@ public struct WorkspaceState: Sendable {
   public var merge: MergeSettings?
   /// The fingerprints of the export rows `dynamics` was read from, where they are known.
   public var fingerprints: StateFingerprints
+  /// The files the state was read from, for the next batch to build on; `nil` for a state not read from a batch.
+  public var layers: StateLayers?
 
   public init(
     dynamics: Snapshot = Snapshot(), marketo: MarketoDatasets = MarketoDatasets(), pendingWrites: [GUID: Record] = [:],
-    merge: MergeSettings? = nil, fingerprints: StateFingerprints = StateFingerprints()
+    merge: MergeSettings? = nil, fingerprints: StateFingerprints = StateFingerprints(), layers: StateLayers? = nil
   ) {
     self.dynamics = dynamics
     self.marketo = marketo
     self.pendingWrites = pendingWrites
     self.merge = merge
     self.fingerprints = fingerprints
+    self.layers = layers
   }
 
-  static let pendingWritesFile = "state/outbound-pending.ndjson"
+  public static let pendingWritesFile = "state/outbound-pending.ndjson"
   static let mergeSettingsFile = "state/merge.json"
 }
 
@@ -104,8 +107,31 @@ public struct Workspace: Sendable {
     }
   }
 
+  /// The file of a table's records in a batch.
+  public static func recordsPath(of entity: String) -> String {
+    "state/dynamics/\(BatchWriter.safeFileName(entity)).ndjson"
+  }
+
+  /// The file of a Marketo dataset (by the name `MarketoDatasets.inLoadOrder` gives it) in a batch.
+  public static func datasetPath(of name: String) -> String {
+    let customPrefix = "customObjects/"
+    guard name.hasPrefix(customPrefix) else { return "state/marketo/" + name + ".ndjson" }
+    return "state/marketo/customObjects/" + BatchWriter.safeFileName(String(name.dropFirst(customPrefix.count)))
+      + ".ndjson"
+  }
+
   /// Writes `state` into a batch being built, under `state/`.
-  public static func write(_ state: WorkspaceState, to writer: BatchWriter) throws(OutputError) -> [Manifest.Artifact] {
+  ///
+  /// - Parameters:
+  ///   - state: the state the batch leaves.
+  ///   - update: the state of the batch before and what changed since; its files' bases are taken as they are and
+  ///     only overlays written (see `StateFileLayers`). `nil` writes every file whole.
+  ///   - writer: the batch being built.
+  /// - Returns: the state files' entries for the manifest.
+  /// - Throws: `OutputError` when a file cannot be written.
+  public static func write(_ state: WorkspaceState, over update: StateUpdate? = nil, to writer: BatchWriter)
+    throws(OutputError) -> [Manifest.Artifact]
+  {
     var artifacts: [Manifest.Artifact] = []
     // Lines are made on every core, a file at a time, in id (or key) order.
     func write<Item: Sendable>(_ path: String, _ items: [Item], _ line: @Sendable (Item) -> String) throws(OutputError)
@@ -114,11 +140,34 @@ public struct Workspace: Sendable {
       try file.write(linesOf: items, line)
       artifacts.append(try file.finish())
     }
+    /// Lays the file at `path` over the base before it when it can, with the lines of the overlay's keys, in order (a
+    /// removal line for a key gone); `false` when the file must be written whole.
+    func layered(_ path: String, overlay: (Set<String>) -> [String]) throws(OutputError) -> Bool {
+      guard let update, let file = update.layers.files[path],
+        let keys = update.layers.overlayKeys(of: path, changed: update.delta.files[path])
+      else { return false }
+      artifacts.append(try writer.link(path, from: update.layers.folder + "/" + path, as: file.base))
+      guard !keys.isEmpty else { return true }
+      let overlayPath = StateLayers.overlayPath(of: path)
+      if update.delta.files[path]?.isEmpty == true, let written = file.overlay {
+        artifacts.append(try writer.link(overlayPath, from: update.layers.folder + "/" + overlayPath, as: written))
+      } else {
+        try write(overlayPath, overlay(keys)) { $0 }
+      }
+      return true
+    }
+
     for entity in state.dynamics.entityNames {
       guard let table = state.dynamics.tables[entity] else { continue }
-      try write(
-        "state/dynamics/\(BatchWriter.safeFileName(entity)).ndjson",
-        table.records.keys.sorted().compactMap { table.records[$0] }, StateCodec.line)
+      let path = recordsPath(of: entity)
+      let laid = try layered(
+        path,
+        overlay: { keys in
+          keys.compactMap(GUID.init).sorted().map { id in
+            table.records[id].map(StateCodec.line) ?? StateCodec.removal(entity: entity, id: id)
+          }
+        })
+      if !laid { try write(path, table.records.keys.sorted().compactMap { table.records[$0] }, StateCodec.line) }
     }
     for entity in state.fingerprints.tables.keys.sorted() {
       guard let table = state.fingerprints.tables[entity] else { continue }
@@ -134,12 +183,18 @@ public struct Workspace: Sendable {
         StateCodec.line)
     }
     for (name, dataset) in state.marketo.inLoadOrder {
-      let path =
-        name.hasPrefix("customObjects/")
-        ? "state/marketo/customObjects/" + BatchWriter.safeFileName(String(name.dropFirst("customObjects/".count)))
-        : "state/marketo/" + name
-      let rows = dataset.sortedKeys.compactMap { key in dataset.rows[key].map { (key: key, row: $0) } }
-      try write(path + ".ndjson", rows) { StateCodec.line(key: $0.key, row: $0.row) }
+      let path = datasetPath(of: name)
+      let laid = try layered(
+        path,
+        overlay: { keys in
+          keys.sorted(by: MarketoDataset.keyPrecedes).map { key in
+            dataset.rows[key].map { StateCodec.line(key: key, row: $0) } ?? StateCodec.removal(key: key)
+          }
+        })
+      if !laid {
+        let rows = dataset.sortedKeys.compactMap { key in dataset.rows[key].map { (key: key, row: $0) } }
+        try write(path, rows) { StateCodec.line(key: $0.key, row: $0.row) }
+      }
     }
     return artifacts
   }

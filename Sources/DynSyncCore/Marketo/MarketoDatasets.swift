@@ -10,11 +10,12 @@ public struct MarketoDataset: Sendable, Equatable {
   }
 
   /// Keys in output order: numerically when every key is a number (person ids), else as text.
-  public var sortedKeys: [String] {
-    rows.keys.sorted { left, right in
-      if let a = Int64(left), let b = Int64(right) { return a < b }
-      return left < right
-    }
+  public var sortedKeys: [String] { rows.keys.sorted(by: MarketoDataset.keyPrecedes) }
+
+  /// The order of keys in output: two numbers numerically, anything else as text.
+  public static func keyPrecedes(_ left: String, _ right: String) -> Bool {
+    if let a = Int64(left), let b = Int64(right) { return a < b }
+    return left < right
   }
 
   /// Every field name that occurs in the dataset, sorted (the CSV header).

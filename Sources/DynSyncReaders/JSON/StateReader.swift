@@ -3,8 +3,21 @@ import DynSyncCore
 /// Reads the workspace's state files (tagged NDJSON, written by `StateCodec`) with the same byte
 /// tokenizer as Web API exports: one line at a time, no document, no Foundation objects.
 public enum StateReader {
-  /// Reads a file of state records (`state/dynamics/<table>.ndjson`).
+  /// Reads a file of state records (`state/dynamics/<table>.ndjson`); a removal line is refused as corrupt.
   public static func records(in path: String, _ body: (Record) throws -> Void) throws {
+    try records(in: path, removals: false) { _, record in
+      // Without removals every line is a record.
+      if let record { try body(record) }
+    }
+  }
+
+  /// Reads an overlay of state records (`state/dynamics/<table>.overlay.ndjson`): each line's id, and its record, or
+  /// `nil` for a removal line (`"removed":true`).
+  public static func overlayRecords(in path: String, _ body: (GUID, Record?) throws -> Void) throws {
+    try records(in: path, removals: true, body)
+  }
+
+  private static func records(in path: String, removals: Bool, _ body: (GUID, Record?) throws -> Void) throws {
     let lexer = try JSONLexer(path: path)
     while try lexer.peekToken() != nil {
       let position = SourcePosition(file: path, line: lexer.line)
@@ -13,6 +26,7 @@ public enum StateReader {
       var fields: [String: FieldValue] = [:]
       var labels: [String: String] = [:]
       var version: Int64?
+      var isRemoval = false
       try object(lexer) { key in
         switch key {
         case "entity": entity = try lexer.readString()
@@ -20,33 +34,69 @@ public enum StateReader {
         case "version": version = Int64(try lexer.readString())
         case "fields": try object(lexer) { name in fields[name] = try tagged(lexer) }
         case "labels": try object(lexer) { name in labels[name] = try lexer.readString() }
+        case "removed": isRemoval = try removal(lexer)
         default: try lexer.skipValue()
         }
       }
       guard let entity, let id else {
         throw InputError(at: position, reason: "corrupt state line: expected entity and id")
       }
-      try body(Record(entity: entity, id: id, fields: fields, labels: labels, version: version, origin: position))
+      if isRemoval {
+        guard removals else {
+          throw InputError(at: position, reason: "corrupt state line: a removal outside an overlay")
+        }
+        try body(id, nil)
+      } else {
+        try body(id, Record(entity: entity, id: id, fields: fields, labels: labels, version: version, origin: position))
+      }
     }
   }
 
-  /// Reads a file of Marketo rows (`state/marketo/<dataset>.ndjson`).
+  /// Reads a file of Marketo rows (`state/marketo/<dataset>.ndjson`); a removal line is refused as corrupt.
   public static func marketoRows(in path: String, _ body: (String, MarketoRow) throws -> Void) throws {
+    try marketoRows(in: path, removals: false) { key, row in
+      if let row { try body(key, row) }
+    }
+  }
+
+  /// Reads an overlay of Marketo rows: each line's key, and its row, or `nil` for a removal line.
+  public static func overlayMarketoRows(in path: String, _ body: (String, MarketoRow?) throws -> Void) throws {
+    try marketoRows(in: path, removals: true, body)
+  }
+
+  private static func marketoRows(in path: String, removals: Bool, _ body: (String, MarketoRow?) throws -> Void)
+    throws
+  {
     let lexer = try JSONLexer(path: path)
     while try lexer.peekToken() != nil {
       let line = lexer.line
       var key: String?
       var row: MarketoRow = [:]
+      var isRemoval = false
       try object(lexer) { name in
         switch name {
         case "key": key = try lexer.readString()
         case "row": try object(lexer) { field in row[field] = try tagged(lexer) }
+        case "removed": isRemoval = try removal(lexer)
         default: try lexer.skipValue()
         }
       }
       guard let key else { throw InputError(file: path, line: line, reason: "corrupt state line: expected key") }
-      try body(key, row)
+      if isRemoval {
+        guard removals else {
+          throw InputError(file: path, line: line, reason: "corrupt state line: a removal outside an overlay")
+        }
+        try body(key, nil)
+      } else {
+        try body(key, row)
+      }
     }
+  }
+
+  /// The value of a `removed` member: only `true` is written.
+  private static func removal(_ lexer: JSONLexer) throws -> Bool {
+    guard case .bool(true) = try lexer.readLiteral() else { throw lexer.error("expected \"removed\":true") }
+    return true
   }
 
   /// Walks one object, handing each member's key to `member`, which must read the value.

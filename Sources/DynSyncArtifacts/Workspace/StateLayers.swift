@@ -1,0 +1,108 @@
+import DynSyncCore
+
+/// One file of a state as its batch holds it: a base, and the overlay laid over it.
+///
+/// Writing every record of the org again costs a run what the org holds, not what changed. A batch instead takes the
+/// base of the state before it as it is (a hard link: no byte is copied) and writes an overlay beside it: the line of
+/// every key changed since that base, or a removal line for a key gone. Reading a state lays the overlay over its
+/// base. Once an overlay would hold more than a quarter of its base's keys, the file is written whole again, as a new
+/// base without an overlay, so that reading a state never costs much more than reading one file.
+public struct StateFileLayers: Sendable, Equatable {
+  /// The base as the batch's manifest lists it (its line count is its key count).
+  public var base: Manifest.Artifact
+  public var overlay: Manifest.Artifact?
+  /// The keys the overlay holds, as written (a record's id, a Marketo row's key).
+  public var overlayKeys: Set<String>
+
+  public init(base: Manifest.Artifact, overlay: Manifest.Artifact? = nil, overlayKeys: Set<String> = []) {
+    self.base = base
+    self.overlay = overlay
+    self.overlayKeys = overlayKeys
+  }
+}
+
+/// The files of the state a batch left, which the next batch builds on.
+public struct StateLayers: Sendable, Equatable {
+  /// The batch folder they are in.
+  public var folder: String
+  /// By the path of the base in the batch (`state/dynamics/account.ndjson`).
+  public var files: [String: StateFileLayers]
+
+  public init(folder: String, files: [String: StateFileLayers] = [:]) {
+    self.folder = folder
+    self.files = files
+  }
+
+  static let overlaySuffix = ".overlay.ndjson"
+
+  /// The overlay's path beside a base's (`state/dynamics/account.overlay.ndjson`).
+  public static func overlayPath(of basePath: String) -> String {
+    String(basePath.dropLast(".ndjson".count)) + overlaySuffix
+  }
+
+  /// Whether a file name is an overlay's; a table or dataset name never makes one (file names of names hold no dot).
+  public static func isOverlay(_ name: String) -> Bool { name.hasSuffix(overlaySuffix) }
+
+  /// The keys the next batch's overlay of a file holds: those of the overlay before it and those changed since; or
+  /// `nil` when the file is written whole (no base to build on, changes not known, or an overlay grown past a
+  /// quarter of its base).
+  func overlayKeys(of path: String, changed: Set<String>?) -> Set<String>? {
+    guard let file = files[path], let changed else { return nil }
+    let keys = file.overlayKeys.union(changed)
+    return keys.count * 4 <= file.base.lines ? keys : nil
+  }
+}
+
+/// The keys whose state lines differ between two states, by file: what the newer state's overlays must hold.
+public struct StateDelta: Sendable, Equatable {
+  /// By the path of the file in the batch; a file not named is written whole.
+  public var files: [String: Set<String>] = [:]
+
+  public init(files: [String: Set<String>] = [:]) {
+    self.files = files
+  }
+
+  /// The records and Marketo rows of `current` not written as `previous` writes them, or gone from it.
+  ///
+  /// - Parameters:
+  ///   - previous: the state of the batch before.
+  ///   - current: the state this batch leaves.
+  ///   - touched: per table, the only records that can differ (rows read again from the export, records removed),
+  ///     and no others in tables it does not name; `nil` compares every record.
+  public init(previous: WorkspaceState, current: WorkspaceState, touched: [String: Set<GUID>]?) {
+    for entity in current.dynamics.entityNames {
+      let before = previous.dynamics.tables[entity]?.records ?? [:]
+      let after = current.dynamics.tables[entity]?.records ?? [:]
+      let candidates = touched.map { $0[entity] ?? [] } ?? Set(before.keys).union(after.keys)
+      var changed = Set<String>()
+      for id in candidates {
+        switch (before[id], after[id]) {
+        case (nil, nil): continue
+        case (let earlier?, let record?) where earlier.isIdentical(to: record): continue
+        default: changed.insert(id.description)
+        }
+      }
+      files[Workspace.recordsPath(of: entity)] = changed
+    }
+    for (name, dataset) in current.marketo.inLoadOrder {
+      let before = previous.marketo[dataset: name].rows
+      var changed = Set<String>()
+      for (key, row) in dataset.rows where !(before[key].map { $0.isIdentical(to: row) } ?? false) {
+        changed.insert(key)
+      }
+      for key in before.keys where dataset.rows[key] == nil { changed.insert(key) }
+      files[Workspace.datasetPath(of: name)] = changed
+    }
+  }
+}
+
+/// The state a batch builds on, and what changed since it.
+public struct StateUpdate: Sendable {
+  public var layers: StateLayers
+  public var delta: StateDelta
+
+  public init(layers: StateLayers, delta: StateDelta) {
+    self.layers = layers
+    self.delta = delta
+  }
+}

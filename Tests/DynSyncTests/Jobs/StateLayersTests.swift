@@ -1,0 +1,125 @@
+import DynSync
+import DynSyncCore
+import DynSyncReaders
+import Foundation
+import Testing
+
+@Suite("state laid over the previous batch's")
+struct StateLayersTests {
+  /// Exports of one generated org: the first, one with a few changes, and one with many.
+  static func exports(in folder: TemporaryFolder) throws -> [String] {
+    let mutations: [OrgGenerator.Mutation?] = [nil, .init(), .init(creates: 0.2, updates: 0.3, deletes: 0.05)]
+    return try mutations.enumerated().map { position, mutation in
+      let path = folder.path + "/export-\(position)"
+      try GeneratedExport(generator: OrgGenerator(records: 1_200, seed: 5, mutation: mutation), format: .webAPI)
+        .write(to: path)
+      return path
+    }
+  }
+
+  /// The state a batch leaves as the lines a whole write gives each file, by table and dataset.
+  static func stateLines(_ workspace: Workspace, _ batch: Int) throws -> [String: [String]] {
+    let state = try workspace.state(of: batch)
+    var lines: [String: [String]] = [:]
+    for (entity, table) in state.dynamics.tables {
+      lines[entity] = table.records.keys.sorted().compactMap { table.records[$0].map(StateCodec.line) }
+    }
+    for (name, dataset) in state.marketo.inLoadOrder {
+      lines[name] = dataset.sortedKeys.compactMap { key in dataset.rows[key].map { StateCodec.line(key: key, row: $0) }
+      }
+    }
+    lines["pending"] = state.pendingWrites.keys.sorted().compactMap { state.pendingWrites[$0].map(StateCodec.line) }
+    return lines
+  }
+
+  static func inode(_ path: String) throws -> UInt64 {
+    let attributes = try FileManager.default.attributesOfItem(atPath: path)
+    return try #require((attributes[.systemFileNumber] as? NSNumber)?.uint64Value)
+  }
+
+  static let contacts = Workspace.recordsPath(of: "contact")
+
+  @Test("each batch reads back as the state written whole, and only the changes are written")
+  func sameStateAsWhole() throws {
+    let folder = try TemporaryFolder()
+    var exports = try Self.exports(in: folder)
+    let layered = Workspace(root: folder.path + "/layered")
+    let whole = Workspace(root: folder.path + "/whole")
+    exports.append("")
+    for run in exports.indices {
+      if run == 3 {
+        // A change-tracking page changing one contact of the many-changes export, read in full.
+        let contact = try #require(layered.state(of: 3).dynamics.tables["contact"]?.records.keys.min())
+        exports[3] = try folder.write(
+          "delta/contacts.json",
+          #"{"@odata.context":"https://x/api/data/v9.2/$metadata#contacts/$delta","value":[{"jobtitle":"Chief Buyer","contactid":""#
+            + contact.description + #""}]}"#)
+      }
+      _ = try SyncJob(workspace: layered, exports: [exports[run]], keptStates: 4).run()
+      var job = SyncJob(workspace: whole, exports: [exports[run]], keptStates: 4)
+      job.writesStateWhole = true
+      _ = try job.run()
+      let batch = run + 1
+      #expect(try Self.stateLines(layered, batch) == Self.stateLines(whole, batch), "batch \(batch)")
+      #expect(
+        try batchText(layered.batchFolder(batch), leavingOut: "state/")
+          == batchText(whole.batchFolder(batch), leavingOut: "state/"),
+        "batch \(batch)")
+    }
+    let overlay = StateLayers.overlayPath(of: Self.contacts)
+    func exists(_ batch: Int, _ path: String) -> Bool {
+      FileManager.default.fileExists(atPath: layered.batchFolder(batch) + "/" + path)
+    }
+    // A few changes: the base is the first batch's own file, and an overlay holds the changes.
+    #expect(!exists(1, overlay) && exists(2, overlay))
+    #expect(
+      try Self.inode(layered.batchFolder(2) + "/" + Self.contacts)
+        == Self.inode(layered.batchFolder(1) + "/" + Self.contacts))
+    let overlayLines = try String(contentsOfFile: layered.batchFolder(2) + "/" + overlay, encoding: .utf8)
+      .split(separator: "\n")
+    let baseLines = try String(contentsOfFile: layered.batchFolder(2) + "/" + Self.contacts, encoding: .utf8)
+      .split(separator: "\n")
+    #expect(!overlayLines.isEmpty && overlayLines.count * 4 <= baseLines.count)
+    #expect(overlayLines.contains { $0.contains("\"removed\":true") })
+    // Many changes: written whole again, a new base without an overlay.
+    #expect(!exists(3, overlay))
+    #expect(
+      try Self.inode(layered.batchFolder(3) + "/" + Self.contacts)
+        != Self.inode(layered.batchFolder(2) + "/" + Self.contacts))
+    // One change, read in full: laid over the new base, one line.
+    #expect(
+      try String(contentsOfFile: layered.batchFolder(4) + "/" + overlay, encoding: .utf8).split(separator: "\n").count
+        == 1)
+    #expect(
+      try Self.inode(layered.batchFolder(4) + "/" + Self.contacts)
+        == Self.inode(layered.batchFolder(3) + "/" + Self.contacts))
+  }
+
+  @Test("a batch whose manifest does not vouch for its state files has the next batch write them whole")
+  func unvouchedState() throws {
+    let folder = try TemporaryFolder()
+    let exports = try Self.exports(in: folder)
+    let workspace = Workspace(root: folder.path + "/ws")
+    _ = try SyncJob(workspace: workspace, exports: [exports[0]]).run()
+    try FileManager.default.removeItem(atPath: workspace.batchFolder(1) + "/manifest.json")
+    #expect(try workspace.state(of: 1).layers?.files.isEmpty == true)
+    _ = try SyncJob(workspace: workspace, exports: [exports[1]]).run()
+    #expect(
+      !FileManager.default.fileExists(
+        atPath: workspace.batchFolder(2) + "/" + StateLayers.overlayPath(of: Self.contacts)))
+    #expect(
+      try Self.inode(workspace.batchFolder(2) + "/" + Self.contacts)
+        != Self.inode(workspace.batchFolder(1) + "/" + Self.contacts))
+  }
+
+  @Test("a removal line is read only from an overlay")
+  func removalOutsideOverlay() throws {
+    let folder = try TemporaryFolder()
+    let path = try folder.write(
+      "account.ndjson", #"{"entity":"account","id":"0000aaaa-0000-0000-0000-000000000001","removed":true}"# + "\n")
+    #expect(throws: InputError.self) { try StateReader.records(in: path) { _ in } }
+    var removed: [GUID] = []
+    try StateReader.overlayRecords(in: path) { id, record in if record == nil { removed.append(id) } }
+    #expect(removed == [guid("0000aaaa-0000-0000-0000-000000000001")])
+  }
+}
