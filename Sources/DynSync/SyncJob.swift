@@ -74,7 +74,15 @@ public struct SyncJob: Sendable {
 
   public func run(progress: some ProgressObserver = SilentProgress()) throws -> Outcome {
     let started = Date()
+    let clock = ContinuousClock()
+    var step = clock.now
+    /// Reports a step's time, and starts the next.
+    func finished(_ name: String) {
+      progress.finished(name, elapsed: step.duration(to: clock.now))
+      step = clock.now
+    }
     let (latest, previous) = try workspace.latestState()
+    finished(latest.map { "read the state of batch \(Workspace.batchName($0))" } ?? "found no batch before")
     let applied: AppliedExport
     do {
       applied = try applyIndexed(to: previous, progress: progress)
@@ -84,6 +92,7 @@ public struct SyncJob: Sendable {
       progress.readingInFull(because: "\(error)")
       applied = try applyInFull(to: previous, progress: progress)
     }
+    finished("laid the export over the state")
     let echo = EchoSuppression.apply(applied.diff, pending: previous.pendingWrites)
     let diff = echo.diff
     if !allowMassDelete { try guardMassDeletion(diff, previous: previous.dynamics, fullTables: applied.fullTables) }
@@ -107,6 +116,7 @@ public struct SyncJob: Sendable {
     }
     let merged = MarketoMerge(mapping: mapping).merge(
       dynamics: dynamics, previous: previous.marketo, unchangedAccounts: unchangedAccounts, scope: scope)
+    finished(scope == nil ? "built every Marketo row" : "built the Marketo rows the changes reach")
     let (edits, editRejects) = try marketoChanges.map { try MarketoChangesReader.read($0) } ?? ([], [])
     let twoWay = TwoWaySync(mapping: mapping).apply(
       edits: edits, merged: merged, previous: previous.marketo, dynamics: dynamics, dynamicsChanges: dynamicsChanges,
@@ -114,8 +124,10 @@ public struct SyncJob: Sendable {
     let marketo = twoWay.marketo
     let pending = EchoSuppression.remembering(twoWay.outbound, in: echo.pending)
     let marketoRejects = editRejects + twoWay.rejects
+    let marketoDifferences = marketo.differences(from: previous.marketo)
+    defer { MemoryLeftToExit.keep(previous, applied, merged, twoWay, marketoDifferences, scope as Any) }
     // An echo alone changes nothing: its pending write is let go with the next batch.
-    if let latest, !diff.hasChanges, marketo == previous.marketo, twoWay.outbound.isEmpty, twoWay.conflicts.isEmpty,
+    if let latest, !diff.hasChanges, marketoDifferences.isUnchanged, twoWay.outbound.isEmpty, twoWay.conflicts.isEmpty,
       marketoRejects.isEmpty
     {
       return .unchanged(latest: latest)
@@ -127,11 +139,12 @@ public struct SyncJob: Sendable {
     var contents = BatchContents(
       command: "sync", batchNumber: number, previousBatch: latest, options: options, diff: diff,
       previousRejects: [], currentRejects: applied.rejects, inputs: ["current": applied.inputs],
-      marketoImports: marketo.changed(since: previous.marketo), state: state)
+      marketoImports: marketoDifferences.imports, state: state)
     // The state's files are laid over the previous batch's: only what changed is written.
     if let layers = previous.layers, !writesStateWhole {
       contents.stateUpdate = StateUpdate(
-        layers: layers, delta: StateDelta(previous: previous, current: state, touched: applied.touched))
+        layers: layers,
+        delta: StateDelta(previous: previous, current: state, touched: applied.touched, marketo: marketoDifferences))
     }
     if let marketoChanges {
       contents.inputs["marketo"] = [
@@ -149,9 +162,12 @@ public struct SyncJob: Sendable {
         edits: edits.count, outbound: twoWay.outbound.count, conflicts: twoWay.conflicts.count,
         rejected: marketoRejects.count, echoes: echo.echoes)
     }
+    defer { MemoryLeftToExit.keep(contents) }
+    finished("compared the state with the one before")
     let writer = try BatchWriter(target: workspace.batchFolder(number), faults: faults)
     let manifest = try contents.write(to: writer, started: started)
     try writer.commit()
+    finished("wrote the batch")
     try workspace.pruneStates(keeping: keptStates)
     return .batch(number: number, path: writer.target, diff: diff, manifest: manifest)
   }

@@ -87,6 +87,8 @@ struct SyncCommand: ParsableCommand {
         readOptions: reading.readOptions, mapping: try MappingFile.load(mapping),
         massDeleteThreshold: massDeleteThreshold, allowMassDelete: allowMassDelete, keptStates: keepStates,
         faults: FaultPlan.fromEnvironment())
+      // The process ends after this one run: the memory it held goes back to the system then, at once.
+      MemoryLeftToExit.enable()
       switch try job.run(progress: reading.progress) {
       case .unchanged(let latest):
         if json {

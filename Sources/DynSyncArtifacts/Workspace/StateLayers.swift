@@ -69,7 +69,10 @@ public struct StateDelta: Sendable, Equatable {
   ///   - current: the state this batch leaves.
   ///   - touched: per table, the only records that can differ (rows read again from the export, records removed),
   ///     and no others in tables it does not name; `nil` compares every record.
-  public init(previous: WorkspaceState, current: WorkspaceState, touched: [String: Set<GUID>]?) {
+  ///   - marketo: how `current`'s Marketo datasets differ from `previous`'s.
+  public init(
+    previous: WorkspaceState, current: WorkspaceState, touched: [String: Set<GUID>]?, marketo: MarketoDifferences
+  ) {
     for entity in current.dynamics.entityNames {
       let before = previous.dynamics.tables[entity]?.records ?? [:]
       let after = current.dynamics.tables[entity]?.records ?? [:]
@@ -84,15 +87,7 @@ public struct StateDelta: Sendable, Equatable {
       }
       files[Workspace.recordsPath(of: entity)] = changed
     }
-    for (name, dataset) in current.marketo.inLoadOrder {
-      let before = previous.marketo[dataset: name].rows
-      var changed = Set<String>()
-      for (key, row) in dataset.rows where !(before[key].map { $0.isIdentical(to: row) } ?? false) {
-        changed.insert(key)
-      }
-      for key in before.keys where dataset.rows[key] == nil { changed.insert(key) }
-      files[Workspace.datasetPath(of: name)] = changed
-    }
+    for (name, keys) in marketo.changedKeys { files[Workspace.datasetPath(of: name)] = keys }
   }
 }
 

@@ -204,31 +204,3 @@ public struct Workspace: Sendable {
     return try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(suffix) }.sorted()
   }
 }
-
-extension MarketoDatasets {
-  /// A dataset by the name `inLoadOrder` gives it.
-  public subscript(dataset name: String) -> MarketoDataset {
-    get {
-      switch name {
-      case "salesUsers": return salesUsers
-      case "teams": return teams
-      case "companies": return companies
-      case "persons": return persons
-      case "opportunities": return opportunities
-      case "opportunityRoles": return opportunityRoles
-      default: return customObjects[String(name.dropFirst("customObjects/".count))] ?? MarketoDataset()
-      }
-    }
-    set {
-      switch name {
-      case "salesUsers": salesUsers = newValue
-      case "teams": teams = newValue
-      case "companies": companies = newValue
-      case "persons": persons = newValue
-      case "opportunities": opportunities = newValue
-      case "opportunityRoles": opportunityRoles = newValue
-      default: customObjects[String(name.dropFirst("customObjects/".count))] = newValue
-      }
-    }
-  }
-}

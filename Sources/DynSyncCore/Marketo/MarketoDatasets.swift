@@ -77,25 +77,79 @@ public enum MarketoField {
   public static let choiceValueSuffix = "Value"
 }
 
+/// How the Marketo datasets of a run differ from the run's before, found in one pass over the rows.
+public struct MarketoDifferences: Sendable, Equatable {
+  /// Only the rows that are new or differ in meaning from the previous run's: what a later batch must import.
+  public var imports = MarketoDatasets()
+  /// By dataset (as `MarketoDatasets.inLoadOrder` names it), the keys of rows not written as before: new, removed,
+  /// or differing in any way, also where they mean the same (a state keeps values as written).
+  public var changedKeys: [String: Set<String>] = [:]
+  /// Whether the datasets equal the previous ones (`==`): nothing to import, nothing removed.
+  public var isUnchanged = true
+}
+
 extension MarketoDatasets {
   /// Only the rows that are new or differ from `previous`: what a later batch must import.
-  public func changed(since previous: MarketoDatasets) -> MarketoDatasets {
-    func changedRows(_ current: MarketoDataset, _ before: MarketoDataset) -> MarketoDataset {
-      MarketoDataset(rows: current.rows.filter { before.rows[$0.key] != $0.value })
+  public func changed(since previous: MarketoDatasets) -> MarketoDatasets { differences(from: previous).imports }
+
+  /// The rows to import and the rows whose state lines change, compared with `previous`.
+  public func differences(from previous: MarketoDatasets) -> MarketoDifferences {
+    var result = MarketoDifferences()
+    let names = Set(inLoadOrder.map(\.name))
+    for (name, dataset) in inLoadOrder {
+      let before = previous[dataset: name].rows
+      var imports: [String: MarketoRow] = [:]
+      var changed = Set<String>()
+      for (key, row) in dataset.rows {
+        if let old = before[key] {
+          if old.isIdentical(to: row) { continue }
+          if old != row { imports[key] = row }
+        } else {
+          imports[key] = row
+        }
+        changed.insert(key)
+      }
+      var removed = false
+      for key in before.keys where dataset.rows[key] == nil {
+        changed.insert(key)
+        removed = true
+      }
+      if !imports.isEmpty || removed { result.isUnchanged = false }
+      result.changedKeys[name] = changed
+      result.imports[dataset: name] = MarketoDataset(rows: imports)
     }
-    var result = MarketoDatasets()
-    result.salesUsers = changedRows(salesUsers, previous.salesUsers)
-    result.teams = changedRows(teams, previous.teams)
-    result.companies = changedRows(companies, previous.companies)
-    result.persons = changedRows(persons, previous.persons)
-    result.opportunities = changedRows(opportunities, previous.opportunities)
-    result.opportunityRoles = changedRows(opportunityRoles, previous.opportunityRoles)
-    for (name, dataset) in customObjects {
-      let rows = changedRows(dataset, previous.customObjects[name] ?? MarketoDataset())
-      if !rows.rows.isEmpty { result.customObjects[name] = rows }
-    }
+    if previous.inLoadOrder.contains(where: { !names.contains($0.name) }) { result.isUnchanged = false }
+    result.imports.customObjects = result.imports.customObjects.filter { !$0.value.rows.isEmpty }
     return result
   }
 
   public var isEmpty: Bool { inLoadOrder.allSatisfy { $0.dataset.rows.isEmpty } }
+}
+
+extension MarketoDatasets {
+  /// A dataset by the name `inLoadOrder` gives it.
+  public subscript(dataset name: String) -> MarketoDataset {
+    get {
+      switch name {
+      case "salesUsers": return salesUsers
+      case "teams": return teams
+      case "companies": return companies
+      case "persons": return persons
+      case "opportunities": return opportunities
+      case "opportunityRoles": return opportunityRoles
+      default: return customObjects[String(name.dropFirst("customObjects/".count))] ?? MarketoDataset()
+      }
+    }
+    set {
+      switch name {
+      case "salesUsers": salesUsers = newValue
+      case "teams": teams = newValue
+      case "companies": companies = newValue
+      case "persons": persons = newValue
+      case "opportunities": opportunities = newValue
+      case "opportunityRoles": opportunityRoles = newValue
+      default: customObjects[String(name.dropFirst("customObjects/".count))] = newValue
+      }
+    }
+  }
 }
