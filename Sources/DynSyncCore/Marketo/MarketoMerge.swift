@@ -46,10 +46,11 @@ public struct MarketoMerge: Sendable {
     result.companies = carryOver(
       previous.companies, current: companies, isPresent: { GUID($0).map { accounts[$0] != nil } ?? false },
       filtered: filteredCompanies, rebuilds: rebuilt.ownRow)
-    result.persons = persons(
+    let (persons, registry) = persons(
       dynamics, previous: previous.persons, accounts: accounts, users: users, teams: teams,
       unchangedAccounts: unchangedAccounts, rebuilt: rebuilt)
-    let personByDynamicsID = PersonRegistry(result.persons).personByDynamicsID
+    result.persons = persons
+    let personByDynamicsID = registry.personByDynamicsID
     result.opportunities = opportunities(
       dynamics, previous: previous.opportunities, accounts: accounts, rebuilt: rebuilt)
     result.opportunityRoles = roles(

@@ -28,14 +28,14 @@ struct PersonRegistry {
 }
 
 extension MarketoMerge {
-  /// Persons from leads and contacts.
+  /// Persons from leads and contacts, and the registry of every person id once they are assigned.
   ///
   /// Contacts are settled first, so that a qualified contact can take over its lead's person;
   /// new ids are handed out in a stable order (contacts, then leads, each by Dynamics id).
   func persons(
     _ dynamics: Snapshot, previous: MarketoDataset, accounts: [GUID: Record], users: [GUID: Record],
     teams: [GUID: Record], unchangedAccounts: Set<GUID> = [], rebuilt: RebuiltRows
-  ) -> MarketoDataset {
+  ) -> (persons: MarketoDataset, registry: PersonRegistry) {
     let leads = dynamics.tables["lead"]?.records ?? [:]
     let contacts = dynamics.tables["contact"]?.records ?? [:]
     var registry = PersonRegistry(previous)
@@ -92,9 +92,12 @@ extension MarketoMerge {
       current[String(personID)] = personRow(lead, type: "Lead", personID: personID, users: users, teams: teams)
     }
 
-    return carryOver(
+    let persons = carryOver(
       previous, current: current, isPresent: { GUID($0).map { leads[$0] != nil || contacts[$0] != nil } ?? false },
       filtered: filtered, rebuilds: rebuilt.ownRow)
+    // The registry built up here is the one the persons give, without another pass over every person.
+    assert(registry.personByDynamicsID == PersonRegistry(persons).personByDynamicsID)
+    return (persons, registry)
   }
 
   /// Whether a lead counts as synced for qualification: its record passes the filter now, or,
