@@ -127,21 +127,22 @@ public struct MarketoMerge: Sendable {
     _ previous: MarketoDataset, current: [String: MarketoRow], isPresent: (String) -> Bool, filtered: Set<String>,
     rebuilds: (_ key: String, _ row: MarketoRow) -> Bool
   ) -> MarketoDataset {
-    var rows = current
-    for (key, old) in previous.rows where current[key] == nil {
-      guard rebuilds(key, old) else {
-        rows[key] = old
-        continue
-      }
-      var frozen = old
+    // The earlier rows as they are, the few built again laid over them: cheaper than a new table of every row.
+    var rows = previous.rows
+    for (key, old) in previous.rows where current[key] == nil && rebuilds(key, old) {
       let dynamicsID = MarketoMerge.dynamicsID(of: old) ?? key
-      if !isPresent(dynamicsID) {
-        frozen[MarketoField.microsoftIsDeleted] = .boolean(true)
-      } else if filtered.contains(dynamicsID) {
-        frozen[MarketoField.syncing] = .boolean(false)
-      }
+      let flag: (field: String, value: FieldValue)? =
+        !isPresent(dynamicsID)
+        ? (MarketoField.microsoftIsDeleted, .boolean(true))
+        : filtered.contains(dynamicsID) ? (MarketoField.syncing, .boolean(false)) : nil
+      // A row frozen already stays the very row it was.
+      guard let flag, !(old[flag.field].map { $0.isIdentical(to: flag.value) } ?? false) else { continue }
+      var frozen = old
+      frozen[flag.field] = flag.value
       rows[key] = frozen
     }
+    if rows.isEmpty { return MarketoDataset(rows: current) }
+    rows.merge(current) { _, built in built }
     return MarketoDataset(rows: rows)
   }
 
