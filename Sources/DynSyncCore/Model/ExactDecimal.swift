@@ -23,6 +23,7 @@ public struct ExactDecimal: Hashable, Sendable, CustomStringConvertible {
     var exponent: Int
   }
 
+  /// Read from the text each time it is asked for: ask once per use.
   private var parts: Parts {
     // `init?` accepted the text, so it parses.
     ExactDecimal.parts(of: written) ?? Parts(isNegative: false, significand: "0", exponent: 0)
@@ -85,6 +86,7 @@ public struct ExactDecimal: Hashable, Sendable, CustomStringConvertible {
 
   /// The value as a whole number when it is one and fits in 64 bits.
   public var integerValue: Int64? {
+    let parts = self.parts
     let (isNegative, significand, exponent) = (parts.isNegative, parts.significand, parts.exponent)
     guard exponent >= 0, significand.count + exponent <= 19 else { return nil }
     guard let magnitude = Int64(significand + String(repeating: "0", count: exponent)) else { return nil }
@@ -93,12 +95,14 @@ public struct ExactDecimal: Hashable, Sendable, CustomStringConvertible {
 
   /// A text that is equal for equal amounts and different for different ones.
   public var canonical: String {
+    let parts = self.parts
     let (isNegative, significand, exponent) = (parts.isNegative, parts.significand, parts.exponent)
     return (isNegative ? "-" : "") + significand + "e" + String(exponent)
   }
 
   /// Plain positional notation (`-12.5`, `20000`), whatever notation the export used.
   public var plainText: String {
+    let parts = self.parts
     let (isNegative, significand, exponent) = (parts.isNegative, parts.significand, parts.exponent)
     let sign = isNegative ? "-" : ""
     if exponent >= 0 { return sign + significand + String(repeating: "0", count: exponent) }
