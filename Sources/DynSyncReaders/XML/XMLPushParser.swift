@@ -53,7 +53,10 @@ final class XMLPushParser {
 
   let path: String
   private var context: xmlParserCtxtPtr?
-  private unowned let handler: any XMLPushHandler
+  /// Held strongly (the handler holds the parser unretained): a constant read off the parser
+  /// costs no retain, where an unowned one costs a retain and a release on each of the file's
+  /// events.
+  private let handler: any XMLPushHandler
   // Unchecked for exclusive access, as the handlers are: one parse, one thread, one event at a time.
   @exclusivity(unchecked) private var depth = 0
   /// The first error: the handler's, or libxml2's, or a refusal.
@@ -69,22 +72,27 @@ final class XMLPushParser {
     var sax = xmlSAXHandler()
     sax.initialized = UInt32(XML_SAX2_MAGIC)
     sax.startElementNs = { context, local, _, _, _, _, attributeCount, _, attributes in
-      guard let parser = XMLPushParser.parser(context), let local else { return }
-      parser.run {
-        try parser.handler.startElement(
-          UnsafeBufferPointer(start: local, count: strlen(local)),
-          attributes: Attributes(base: attributes, count: Int(attributeCount)), depth: parser.depth)
+      guard let local else { return }
+      XMLPushParser.withParser(context) { parser in
+        parser.run {
+          try parser.handler.startElement(
+            UnsafeBufferPointer(start: local, count: strlen(local)),
+            attributes: Attributes(base: attributes, count: Int(attributeCount)), depth: parser.depth)
+        }
+        parser.depth += 1
       }
-      parser.depth += 1
     }
     sax.endElementNs = { context, _, _, _ in
-      guard let parser = XMLPushParser.parser(context) else { return }
-      parser.depth -= 1
-      parser.run { try parser.handler.endElement(depth: parser.depth) }
+      XMLPushParser.withParser(context) { parser in
+        parser.depth -= 1
+        parser.run { try parser.handler.endElement(depth: parser.depth) }
+      }
     }
     sax.characters = { context, text, count in
-      guard let parser = XMLPushParser.parser(context), let text else { return }
-      parser.handler.characters(UnsafeBufferPointer(start: text, count: Int(count)), depth: parser.depth)
+      guard let text else { return }
+      XMLPushParser.withParser(context) { parser in
+        parser.handler.characters(UnsafeBufferPointer(start: text, count: Int(count)), depth: parser.depth)
+      }
     }
     // As libxml2's own SAX2 does: white space between elements is text like any other.
     sax.ignorableWhitespace = sax.characters
@@ -161,10 +169,20 @@ final class XMLPushParser {
   }
 
   private static func parser(_ context: UnsafeMutableRawPointer?) -> XMLPushParser? {
+    guard let owner = owner(context) else { return nil }
+    return owner.takeUnretainedValue()
+  }
+
+  /// Runs `body` on the parser behind `context` without retaining it: the parser is alive for
+  /// every event of its own parse, and these run once per element and text.
+  private static func withParser(_ context: UnsafeMutableRawPointer?, _ body: (XMLPushParser) -> Void) {
+    owner(context)?._withUnsafeGuaranteedRef(body)
+  }
+
+  private static func owner(_ context: UnsafeMutableRawPointer?) -> Unmanaged<XMLPushParser>? {
     guard let context else { return nil }
     let parserContext = context.assumingMemoryBound(to: xmlParserCtxt.self)
-    guard let owner = parserContext.pointee._private else { return nil }
-    return Unmanaged<XMLPushParser>.fromOpaque(owner).takeUnretainedValue()
+    return parserContext.pointee._private.map { Unmanaged<XMLPushParser>.fromOpaque($0) }
   }
 
   /// Whether `bytes` are the bytes of `literal`.
