@@ -17,15 +17,28 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
   /// Parses ISO 8601 `yyyy-MM-ddTHH:mm[:ss[.f…]][Z|±HH:mm]`; no zone means UTC, as CMT and
   /// time-zone-independent columns write it.
   public init?(iso text: some StringProtocol) {
-    self.init(isoUTF8: Array(text.utf8))
+    guard let parsed = text.utf8.withContiguousStorageIfAvailable({ Timestamp(isoUTF8: $0) })
+    else {
+      self.init(isoUTF8: Array(text.utf8))
+      return
+    }
+    guard let parsed else { return nil }
+    self = parsed
   }
 
   /// Parses the UTF-8 bytes of an ISO 8601 date and time, as `init?(iso:)` parses text.
   public init?(isoUTF8 bytes: [UInt8]) {
+    guard let parsed = bytes.withUnsafeBufferPointer({ Timestamp(isoUTF8: $0) }) else { return nil }
+    self = parsed
+  }
+
+  /// Parses the UTF-8 bytes of an ISO 8601 date and time in place: the readers check and parse
+  /// millions of these, and a copy of each cost more than the parse.
+  public init?(isoUTF8 bytes: UnsafeBufferPointer<UInt8>) {
     guard bytes.count >= 16, bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: " ") else {
       return nil
     }
-    guard let date = CalendarDate(bytes[0..<10]),
+    guard let date = CalendarDate(UnsafeBufferPointer(rebasing: bytes[0..<10])),
       let hour = Timestamp.number(bytes, 11, 2), bytes[13] == UInt8(ascii: ":"),
       let minute = Timestamp.number(bytes, 14, 2), hour < 24, minute < 60
     else { return nil }
@@ -41,7 +54,9 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         let start = index
         while index < bytes.count, Timestamp.isDigit(bytes[index]) { index += 1 }
         guard index > start else { return nil }
-        fraction = String(decoding: bytes[start..<index], as: UTF8.self)
+        var end = index
+        while end > start, bytes[end - 1] == UInt8(ascii: "0") { end -= 1 }
+        fraction = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
       }
     }
     var offsetSeconds = 0
@@ -70,9 +85,9 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     }
     guard index == bytes.count else { return nil }
     let days = Int64(date.daysSinceEpoch)
-    self.init(
-      epochSeconds: days * 86_400 + Int64(hour * 3600 + minute * 60 + second - offsetSeconds),
-      fraction: fraction)
+    // The fraction is without trailing zeros already.
+    self.epochSeconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second - offsetSeconds)
+    self.fraction = fraction
   }
 
   /// `yyyy-MM-ddTHH:mm:ss[.f…]Z`, the form every output uses.
@@ -122,10 +137,11 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
   static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
-  static func number(_ bytes: [UInt8], _ start: Int, _ count: Int) -> Int? {
+  static func number(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ count: Int) -> Int? {
     guard start + count <= bytes.count else { return nil }
     var value = 0
-    for byte in bytes[start..<start + count] {
+    for index in start..<start + count {
+      let byte = bytes[index]
       guard isDigit(byte) else { return nil }
       value = value * 10 + Int(byte - UInt8(ascii: "0"))
     }
@@ -143,12 +159,22 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
 
   /// Parses exactly `yyyy-MM-dd`.
   public init?(_ text: some StringProtocol) {
-    self.init(Array(text.utf8)[...])
+    guard let parsed = text.utf8.withContiguousStorageIfAvailable({ CalendarDate($0) }) else {
+      self.init(Array(text.utf8)[...])
+      return
+    }
+    guard let parsed else { return nil }
+    self = parsed
   }
 
   /// Parses the UTF-8 bytes of exactly `yyyy-MM-dd`.
   public init?(_ bytes: ArraySlice<UInt8>) {
-    let bytes = Array(bytes)
+    guard let parsed = bytes.withUnsafeBufferPointer({ CalendarDate($0) }) else { return nil }
+    self = parsed
+  }
+
+  /// Parses the UTF-8 bytes of exactly `yyyy-MM-dd` in place.
+  public init?(_ bytes: UnsafeBufferPointer<UInt8>) {
     guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
       let year = Timestamp.number(bytes, 0, 4), let month = Timestamp.number(bytes, 5, 2),
       let day = Timestamp.number(bytes, 8, 2), (1...12).contains(month),

@@ -276,7 +276,7 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
       return text.withUnsafeBytes { GUID(utf8: $0) } != nil ? .some(nil) : nil
     case .dateTime:
       if name.facts.isDateOnly, CalendarDate(text.prefix(10)) != nil { return .some(nil) }
-      return Timestamp(isoUTF8: Array(text)) != nil ? .some(nil) : nil
+      return text.withUnsafeBufferPointer { Timestamp(isoUTF8: $0) } != nil ? .some(nil) : nil
     case .choice:
       let string = String(decoding: text, as: UTF8.self)
       if name.facts.isBoolean || string == "true" || string == "false" {
