@@ -115,7 +115,7 @@ final class CMTRecordIndexer: XMLRowIndexer {
     init(_ name: String, of table: CMTSchema.Entity) {
       field = table.fields[name]
       isPrimaryID = name == table.primaryIDField
-      takesAnyValue = field.map { CMTReader.takesAnyValue($0.type) } ?? false
+      takesAnyValue = field?.kind.takesAnyValue ?? false
     }
   }
 
@@ -218,20 +218,41 @@ final class CMTRecordIndexer: XMLRowIndexer {
     recordFields += 1
     guard recordVouched else { return }
     let value = attributes.value("value")
-    if shape[name].facts.isPrimaryID {
+    let facts = shape[name].facts
+    if facts.isPrimaryID {
       guard let value, let id = GUID(utf8: UnsafeRawBufferPointer(value)), id == recordID else {
         recordVouched = false
         return
       }
       return
     }
-    guard let field = shape[name].facts.field else {
+    guard let field = facts.field else {
       recordVouched = false
       return
     }
-    guard !shape[name].facts.takesAnyValue, let value, !value.isEmpty else { return }
+    guard !facts.takesAnyValue, let value, !value.isEmpty, !CMTRecordIndexer.surelyFits(value, field.kind) else {
+      return
+    }
     if case .failure = CMTReader.value(String(decoding: value, as: UTF8.self), lookupEntity: nil, of: field) {
       recordVouched = false
+    }
+  }
+
+  /// Whether `CMTReader.value` surely takes `value` for a column of `kind`, seen from its bytes
+  /// alone (most values are ids, numbers and instants); `false` leaves it to the decoder's rule.
+  private static func surelyFits(_ value: UnsafeBufferPointer<UInt8>, _ kind: CMTSchema.ValueKind) -> Bool {
+    switch kind {
+    case .guid, .lookup:
+      return GUID(utf8: UnsafeRawBufferPointer(value)) != nil
+    case .integer, .choice:
+      // An optional minus and up to 18 digits: always within 64 bits.
+      let digits = value.first == UInt8(ascii: "-") ? UnsafeBufferPointer(rebasing: value.dropFirst()) : value
+      return (1...18).contains(digits.count) && digits.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+    case .dateTime:
+      // An instant reads as a date and time whether or not its column is DateOnly.
+      return Timestamp(isoUTF8: value) != nil
+    case .text, .decimal, .boolean, .choices, .verbatim:
+      return false
     }
   }
 }

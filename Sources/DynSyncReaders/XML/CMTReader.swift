@@ -142,15 +142,7 @@ public struct CMTReader: Sendable {
 
   /// Whether `value(_:lookupEntity:of:)` takes every text for a column of this CMT type (text,
   /// and types it does not know); the types it parses are listed in its cases.
-  static func takesAnyValue(_ type: String) -> Bool {
-    !CMTReader.parsedTypes.contains(type)
-  }
-
-  static let parsedTypes: Set<String> = [
-    "number", "bigint", "int", "integer", "decimal", "money", "float", "double", "bool", "boolean", "datetime", "guid",
-    "uniqueidentifier", "optionsetvalue", "state", "status", "picklist", "optionsetvaluecollection",
-    "entityreference", "owner", "customer", "lookup",
-  ]
+  static func takesAnyValue(_ type: String) -> Bool { CMTSchema.ValueKind(type: type).takesAnyValue }
 
   /// The value of a `<field value= lookupentity=>` of a column typed `field`.
   static func value(_ text: String?, lookupEntity: String?, of field: CMTSchema.Field) -> Result<
@@ -161,52 +153,66 @@ public struct CMTReader: Sendable {
       .failure(
         ValueMismatch(reason: "value \"\(text)\" of \"\(field.name)\" does not fit its schema type \(field.type)"))
     }
-    switch field.type {
-    case "string", "memo":
+    switch field.kind {
+    case .text:
       return .success(.string(HTMLEntities.decode(text)))
-    case "number", "bigint", "int", "integer":
+    case .integer:
       guard let number = Int64(text) else { return mismatch() }
       return .success(.integer(number))
-    case "decimal", "money", "float", "double":
+    case .decimal:
       guard let number = ExactDecimal(text) else { return mismatch() }
       return .success(.decimal(number))
-    case "bool", "boolean":
+    case .boolean:
       guard let flag = ValueInference.boolean(text) else { return mismatch() }
       return .success(.boolean(flag))
-    case "datetime":
-      // DateOnly columns are written at midnight with no zone; every other datetime is UTC with `Z`.
-      let bytes = Array(text.utf8)
-      // ASCII text (all there is in practice) is looked at byte by byte; anything else by characters.
-      let isASCII = bytes.allSatisfy { $0 < 0x80 }
-      let isMidnightWithoutZone =
-        isASCII
-        ? bytes.dropFirst(10).allSatisfy { "T0:.".utf8.contains($0) }
-        : text.dropFirst(10).allSatisfy { "T0:.".contains($0) }
-      if DataverseCatalog.isDateOnly(field.name) || isMidnightWithoutZone,
-        let date = isASCII ? CalendarDate(bytes.prefix(10)) : CalendarDate(text.prefix(10))
-      {
-        return .success(.date(date))
-      }
-      guard let instant = Timestamp(isoUTF8: bytes) else { return mismatch() }
-      return .success(.dateTime(instant))
-    case "guid", "uniqueidentifier":
+    case .dateTime:
+      return dateTime(text, of: field).map { .success($0) } ?? mismatch()
+    case .guid:
       guard let id = GUID(text) else { return mismatch() }
       return .success(.guid(id))
-    case "optionsetvalue", "state", "status", "picklist":
+    case .choice:
       guard let choice = Int64(text) else { return mismatch() }
       return .success(.optionSet(choice))
-    case "optionsetvaluecollection":
+    case .choices:
       // Seen both as "1,2,3" and, with -1 sentinels at both ends, as "[-1,1,2,-1]".
       let inner = text.filter { $0 != "[" && $0 != "]" }
       guard let choices = ValueInference.multiSelect(inner) else { return mismatch() }
       return .success(.multiSelect(choices.filter { $0 != -1 }))
-    case "entityreference", "owner", "customer", "lookup":
+    case .lookup:
       guard let id = GUID(text) else { return mismatch() }
       let single = field.lookupType.flatMap { $0.utf8.contains(UInt8(ascii: "|")) ? nil : $0 }
       return .success(.lookup(Lookup(entity: lookupEntity ?? single, id: id)))
-    default:
+    case .verbatim:
       return .success(.string(text))
     }
+  }
+
+  /// A `datetime` value: a date for DateOnly columns, which are written at midnight with no zone;
+  /// else an instant (UTC with `Z`).
+  private static func dateTime(_ text: String, of field: CMTSchema.Field) -> FieldValue? {
+    var contiguous = text
+    return contiguous.withUTF8 { bytes in
+      // ASCII text (all there is in practice) is looked at byte by byte; anything else by characters.
+      let isASCII = bytes.allSatisfy { $0 < 0x80 }
+      guard isASCII else { return nonASCIIDateTime(text, of: field) }
+      let isMidnightWithoutZone = bytes.dropFirst(10).allSatisfy {
+        $0 == UInt8(ascii: "T") || $0 == UInt8(ascii: "0") || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".")
+      }
+      if DataverseCatalog.isDateOnly(field.name) || isMidnightWithoutZone,
+        let date = CalendarDate(UnsafeBufferPointer(rebasing: bytes.prefix(10)))
+      {
+        return .date(date)
+      }
+      return Timestamp(isoUTF8: bytes).map(FieldValue.dateTime)
+    }
+  }
+
+  private static func nonASCIIDateTime(_ text: String, of field: CMTSchema.Field) -> FieldValue? {
+    let isMidnightWithoutZone = text.dropFirst(10).allSatisfy { "T0:.".contains($0) }
+    if DataverseCatalog.isDateOnly(field.name) || isMidnightWithoutZone, let date = CalendarDate(text.prefix(10)) {
+      return .date(date)
+    }
+    return Timestamp(iso: text).map(FieldValue.dateTime)
   }
 
   func associations(_ pending: PendingAssociation) -> [ReadEvent] {

@@ -12,9 +12,53 @@ public struct CMTSchema: Sendable, Equatable {
     /// Seen: `string`, `number`, `bigint`, `decimal`, `float`, `money`, `bool`, `datetime`,
     /// `guid`, `optionsetvalue`, `optionsetvaluecollection`, `state`, `status`, `entityreference`,
     /// `owner`, `customer`, `partylist`.
-    public var type: String
+    public let type: String
+    /// How a value of the type is read, settled once per column rather than once per value.
+    public let kind: ValueKind
     /// Pipe-separated target tables of a lookup (`account|contact`).
     public var lookupType: String?
+
+    public init(name: String, type: String, lookupType: String?) {
+      self.name = name
+      self.type = type
+      self.kind = ValueKind(type: type)
+      self.lookupType = lookupType
+    }
+  }
+
+  /// How dynsync reads a value of a CMT type.
+  public enum ValueKind: Sendable, Equatable {
+    /// `string`, `memo`: text with its HTML entities decoded.
+    case text
+    case integer
+    case decimal
+    case boolean
+    case dateTime
+    case guid
+    case choice
+    /// `optionsetvaluecollection`.
+    case choices
+    case lookup
+    /// A type dynsync does not parse (`partylist`, `image`, …): the text as written.
+    case verbatim
+
+    init(type: String) {
+      switch type {
+      case "string", "memo": self = .text
+      case "number", "bigint", "int", "integer": self = .integer
+      case "decimal", "money", "float", "double": self = .decimal
+      case "bool", "boolean": self = .boolean
+      case "datetime": self = .dateTime
+      case "guid", "uniqueidentifier": self = .guid
+      case "optionsetvalue", "state", "status", "picklist": self = .choice
+      case "optionsetvaluecollection": self = .choices
+      case "entityreference", "owner", "customer", "lookup": self = .lookup
+      default: self = .verbatim
+      }
+    }
+
+    /// Whether every text is a value of the kind.
+    public var takesAnyValue: Bool { self == .text || self == .verbatim }
   }
 
   public struct ManyToMany: Sendable, Equatable {

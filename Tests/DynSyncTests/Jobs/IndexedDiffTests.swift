@@ -219,6 +219,14 @@ struct IndexedDiffTests {
       "<record>" + field("firstname", "x") + "</record>",
       cmtRecord(15, "<field value=\"no name\" />"), cmtRecord(16, field("statecode", "") + field("revenue", "")),
       cmtRecord(17, field("firstname", "&lt;Ada &amp; Bob&gt;")),
+      // Numbers, ids and instants at the edges of what their types take.
+      cmtRecord(19, field("numberofemployees", "9223372036854775807")),
+      cmtRecord(20, field("numberofemployees", "9223372036854775808")),
+      cmtRecord(21, field("numberofemployees", "+5") + field("statecode", "-1")),
+      cmtRecord(22, field("parentcustomerid", "{AAAAAAAA-0000-4000-8000-000000000003}")),
+      cmtRecord(23, field("modifiedon", "2025-06-28T21:06:20+02:00") + field("birthdate", "1988-04-05")),
+      cmtRecord(24, field("statecode", "１")), cmtRecord(25, field("numberofemployees", "-")),
+      cmtRecord(26, field("modifiedon", "2025-02-30T10:00:00Z")),
     ]
     var after = before
     after[0] = cmtRecord(1, name: "Ada (edited)")
@@ -228,6 +236,8 @@ struct IndexedDiffTests {
       "<record id=\"00000005-0000-4000-8000-000000000000\">\n  "
       + field("contactid", "00000005-0000-4000-8000-000000000000") + "\n  " + field("firstname", "Ada") + "\n  "
       + field("birthdate", "1988-04-06T00:00:00.0000000") + "\n</record>"
+    after[after.count - 3] = cmtRecord(
+      23, field("modifiedon", "2025-06-28T19:06:20Z") + field("birthdate", "1988-04-05"))
     after.remove(at: 6)  // deleted
     after.append(cmtRecord(18, field("donotemail", "True")))  // created
     after.append(cmtRecord(1, name: "second copy"))  // a duplicate id
