@@ -210,9 +210,20 @@ struct FetchXMLRow {
 extension StringProtocol {
   /// The text without leading and trailing white space (XML pretty-printing adds it).
   var trimmingCharacters: String {
-    var slice = Substring(self)
+    // Most values start and end with a byte that is a character of its own and not white space
+    // (an ASCII byte other than a space; no white space character joins a cluster before one):
+    // those are kept as they are without walking their characters.
+    let whole = String(self)
+    if let first = whole.utf8.first, let last = whole.utf8.last, first < 0x80, last < 0x80,
+      !Self.isASCIISpace(first), !Self.isASCIISpace(last)
+    {
+      return whole
+    }
+    var slice = Substring(whole)
     while let first = slice.first, first.isWhitespace { slice = slice.dropFirst() }
     while let last = slice.last, last.isWhitespace { slice = slice.dropLast() }
     return String(slice)
   }
+
+  private static func isASCIISpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
 }
