@@ -104,18 +104,15 @@ final class CMTRecordIndexer: XMLRowIndexer {
   /// The field names of the last records of the table, with how the schema types each.
   @exclusivity(unchecked) private var shape = XMLRowShape<FieldFacts>()
 
-  /// How the schema types a field name.
+  /// How the schema types a field name (plain values: they are looked at for every field).
   private struct FieldFacts {
     /// `nil` when the schema does not describe the column.
-    var field: CMTSchema.Field?
+    var kind: CMTSchema.ValueKind?
     var isPrimaryID: Bool
-    /// Whether every value fits the column's type (text columns).
-    var takesAnyValue: Bool
 
-    init(_ name: String, of table: CMTSchema.Entity) {
-      field = table.fields[name]
-      isPrimaryID = name == table.primaryIDField
-      takesAnyValue = field?.kind.takesAnyValue ?? false
+    init(_ name: String, of table: CMTSchema.Entity?) {
+      kind = table?.fields[name]?.kind
+      isPrimaryID = name == table?.primaryIDField
     }
   }
 
@@ -210,7 +207,7 @@ final class CMTRecordIndexer: XMLRowIndexer {
   // MARK: - Fields
 
   private func field(_ attributes: XMLPushParser.Attributes) throws {
-    guard let table, let nameBytes = attributes.value("name") else {
+    guard table != nil, let nameBytes = attributes.value("name") else {
       recordVouched = false
       return
     }
@@ -218,7 +215,7 @@ final class CMTRecordIndexer: XMLRowIndexer {
     recordFields += 1
     guard recordVouched else { return }
     let value = attributes.value("value")
-    let facts = shape[name].facts
+    let facts = shape.facts(at: name)
     if facts.isPrimaryID {
       guard let value, let id = GUID(utf8: UnsafeRawBufferPointer(value)), id == recordID else {
         recordVouched = false
@@ -226,15 +223,17 @@ final class CMTRecordIndexer: XMLRowIndexer {
       }
       return
     }
-    guard let field = facts.field else {
+    guard let kind = facts.kind else {
       recordVouched = false
       return
     }
-    guard !facts.takesAnyValue, let value, !value.isEmpty, !CMTRecordIndexer.surelyFits(value, field.kind) else {
-      return
-    }
-    if case .failure = CMTReader.value(String(decoding: value, as: UTF8.self), lookupEntity: nil, of: field) {
+    guard !kind.takesAnyValue, let value, !value.isEmpty, !CMTRecordIndexer.surelyFits(value, kind) else { return }
+    // The few values their bytes do not vouch for are left to the decoder's own rule.
+    guard let field = table?.fields[shape[name].name],
+      case .success = CMTReader.value(String(decoding: value, as: UTF8.self), lookupEntity: nil, of: field)
+    else {
       recordVouched = false
+      return
     }
   }
 

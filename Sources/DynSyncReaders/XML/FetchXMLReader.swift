@@ -130,10 +130,11 @@ struct FetchXMLRow {
       return reject("primary id <\(primaryKey)> is not a GUID: \"\(idColumn.text)\"")
     }
     var fields: [String: FieldValue] = [:]
+    fields.reserveCapacity(columns.count)
     var labels: [String: String] = [:]
-    var seen = Set<String>()
     for column in columns where column.name != primaryKey {
-      guard seen.insert(column.name).inserted else {
+      // Every column read so far is in `fields`.
+      guard fields[column.name] == nil else {
         return reject("column <\(column.name)> appears twice in the row", id: id.description)
       }
       switch FetchXMLRow.value(of: column) {

@@ -154,6 +154,9 @@ struct XMLRowShape<Facts> {
 
   subscript(position: Int) -> Name { names[position] }
 
+  /// The facts of the name at `position`, without copying the name.
+  func facts(at position: Int) -> Facts { names[position].facts }
+
   /// Where the name `bytes` at `position` of the row is: the last rows' name there when the bytes
   /// match, or a new name, whose facts are learned once.
   mutating func position(of bytes: UnsafeBufferPointer<UInt8>, at position: Int, facts: (String) -> Facts) -> Int {
