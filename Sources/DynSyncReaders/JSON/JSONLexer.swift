@@ -1,5 +1,9 @@
 import DynSyncCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A pull tokenizer over the raw bytes of a JSON file, read in chunks.
 ///
 /// It builds no document: callers walk the structure they expect and skip the rest, so a
@@ -244,8 +248,10 @@ final class JSONLexer {
     throw error("expected ',' or '\(Character(UnicodeScalar(closing)))' in \(what), found \(JSONLexer.describe(next))")
   }
 
-  /// Reads a string token starting at its opening quote.
-  func readString() throws(InputError) -> String {
+  /// Reads a string token starting at its opening quote; when its text is `known`'s, `known`
+  /// itself, which then shares its storage instead of allocating a copy (names repeat on every line
+  /// of a file, and one over 15 bytes is an allocation each time).
+  func readString(reusing known: String? = nil) throws(InputError) -> String {
     let startLine = line
     let startColumn = column
     let startOffset = offset
@@ -274,6 +280,7 @@ final class JSONLexer {
       advance()
       switch byte {
       case UInt8(ascii: "\""):
+        if let known, JSONLexer.bytes(scratch, are: known) { return known }
         guard let text = JSONLexer.text(of: scratch) else {
           // Exact unless escapes come before the bad byte in the string; then it is a little later.
           let offset = startOffset + 1 + JSONLexer.firstInvalidUTF8(scratch)
@@ -296,6 +303,17 @@ final class JSONLexer {
   ///
   /// ASCII, which most values are, skips the standard library's validation: it is generic and not specialized for
   /// byte arrays, and cost more than the rest of reading a state line.
+  /// Whether `bytes` are the UTF-8 of `text`.
+  static func bytes(_ bytes: [UInt8], are text: String) -> Bool {
+    guard text.utf8.count == bytes.count else { return false }
+    return text.utf8.withContiguousStorageIfAvailable { known in
+      bytes.withUnsafeBufferPointer { read in
+        guard let left = known.baseAddress, let right = read.baseAddress else { return true }
+        return memcmp(left, right, read.count) == 0
+      }
+    } ?? text.utf8.elementsEqual(bytes)
+  }
+
   static func text(of bytes: [UInt8]) -> String? {
     bytes.withUnsafeBufferPointer { buffer in
       var combined: UInt8 = 0

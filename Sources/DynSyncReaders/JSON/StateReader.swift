@@ -19,6 +19,8 @@ public enum StateReader {
 
   private static func records(in path: String, removals: Bool, _ body: (GUID, Record?) throws -> Void) throws {
     let lexer = try JSONLexer(path: path)
+    var fieldNames = RecentNames()
+    var labelNames = RecentNames()
     while try lexer.peekToken() != nil {
       let position = SourcePosition(file: path, line: lexer.line)
       var entity: String?
@@ -32,8 +34,8 @@ public enum StateReader {
         case "entity": entity = try lexer.readString()
         case "id": id = GUID(try lexer.readString())
         case "version": version = Int64(try lexer.readString())
-        case "fields": try object(lexer) { name in fields[name] = try tagged(lexer) }
-        case "labels": try object(lexer) { name in labels[name] = try lexer.readString() }
+        case "fields": try object(lexer, names: &fieldNames) { name in fields[name] = try tagged(lexer) }
+        case "labels": try object(lexer, names: &labelNames) { name in labels[name] = try lexer.readString() }
         case "removed": isRemoval = try removal(lexer)
         default: try lexer.skipValue()
         }
@@ -68,6 +70,7 @@ public enum StateReader {
     throws
   {
     let lexer = try JSONLexer(path: path)
+    var fieldNames = RecentNames()
     while try lexer.peekToken() != nil {
       let line = lexer.line
       var key: String?
@@ -76,7 +79,7 @@ public enum StateReader {
       try object(lexer) { name in
         switch name {
         case "key": key = try lexer.readString()
-        case "row": try object(lexer) { field in row[field] = try tagged(lexer) }
+        case "row": try object(lexer, names: &fieldNames) { field in row[field] = try tagged(lexer) }
         case "removed": isRemoval = try removal(lexer)
         default: try lexer.skipValue()
         }
@@ -111,6 +114,43 @@ public enum StateReader {
       try lexer.expect(UInt8(ascii: ":"), "':'")
       try member(key)
     } while try lexer.nextSeparator(closing: UInt8(ascii: "}"), "an object")
+  }
+
+  /// Walks one object as `object(_:_:)` does, its member names read as the ones of the same
+  /// place on the line before where they are the same.
+  static func object(_ lexer: JSONLexer, names: inout RecentNames, _ member: (String) throws -> Void) throws {
+    try lexer.expect(UInt8(ascii: "{"), "'{'")
+    if try lexer.peekToken() == UInt8(ascii: "}") {
+      lexer.advance()
+      return
+    }
+    var place = 0
+    repeat {
+      let key = try names.read(lexer, at: place)
+      place += 1
+      try lexer.expect(UInt8(ascii: ":"), "':'")
+      try member(key)
+    } while try lexer.nextSeparator(closing: UInt8(ascii: "}"), "an object")
+  }
+
+  /// The member names of an object on the last line, in order.
+  ///
+  /// The lines of a state file mostly name the same columns in the same order, and a name read as
+  /// the string already held shares its storage: a million lines of names over 15 bytes were as
+  /// many allocations each, and held memory is what reading the state costs most.
+  struct RecentNames {
+    private var names: [String] = []
+
+    mutating func read(_ lexer: JSONLexer, at place: Int) throws -> String {
+      guard place < names.count else {
+        let name = try lexer.readString()
+        names.append(name)
+        return name
+      }
+      let name = try lexer.readString(reusing: names[place])
+      names[place] = name
+      return name
+    }
   }
 
   /// A tagged value: `null` or `["tag", …]` (see `StateTag`).

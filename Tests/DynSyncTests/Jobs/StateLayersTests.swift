@@ -112,6 +112,32 @@ struct StateLayersTests {
         != Self.inode(workspace.batchFolder(1) + "/" + Self.contacts))
   }
 
+  @Test("column names read as the line before's are the names each line writes, moved, changed or escaped")
+  func namesOfLinesBefore() throws {
+    let folder = try TemporaryFolder()
+    func line(_ number: Int, _ fields: String) -> String {
+      #"{"entity":"contact","fields":{"# + fields + #"},"id":"0000aaaa-0000-0000-0000-00000000000"#
+        + "\(number)\"}\n"
+    }
+    let path = try folder.write(
+      "contact.ndjson",
+      line(1, #""parentcustomerid":["s","a"],"originatingleadid":["s","b"]"#)
+        + line(2, #""parentcustomerid":["s","c"],"originatingleadid":["s","d"]"#)
+        + line(3, #""originatingleadid":["s","e"],"parentcustomerid":["s","f"]"#)
+        + line(4, #""parentcustomer\u0069d":["s","g"],"originatingleadidx":["s","h"]"#)
+        + line(5, #""parentcustomerix":["s","i"]"#) + line(6, #""parentcustomerid":["s","j"]"#))
+    var fields: [[String: FieldValue]] = []
+    try StateReader.records(in: path) { fields.append($0.fields) }
+    #expect(
+      fields == [
+        ["parentcustomerid": .string("a"), "originatingleadid": .string("b")],
+        ["parentcustomerid": .string("c"), "originatingleadid": .string("d")],
+        ["originatingleadid": .string("e"), "parentcustomerid": .string("f")],
+        ["parentcustomerid": .string("g"), "originatingleadidx": .string("h")],
+        ["parentcustomerix": .string("i")], ["parentcustomerid": .string("j")],
+      ])
+  }
+
   @Test("a removal line is read only from an overlay")
   func removalOutsideOverlay() throws {
     let folder = try TemporaryFolder()
