@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # dynsync's benchmark: generates orgs of the given sizes, then times `diff` of two full
 # snapshots (1% creates, 5% updates, 1% deletes) and `sync` (initial, then incremental), and prints
-# records/s, MB/s of input, wall time and peak RSS per size, and how time scales with size.
+# records/s, MB/s of input, wall time and peak RSS per size, how time scales with size and, when
+# Web API JSON is among the formats, each XML format's diff time against it.
+#
+# The diff runs twice: `diff` right after the org is generated (part of it may still be read from
+# disk), `diff-cached` again at once, with the files in the page cache; scaling and the formats
+# are compared on the second.
 #
 #   bash Benchmarks/run.sh                      # 100k, 1M and 3M records, release build
 #   SIZES="100000" FORMATS="webapi cmt" bash Benchmarks/run.sh
@@ -51,6 +56,9 @@ for format in "${formats[@]}"; do
     }
     read -r seconds peak < <(measure "$DYNSYNC_BIN" diff --quiet --previous "$dir/previous" --current "$dir/current" --out "$dir/batch")
     report diff "$seconds" "$peak" "$rows" "$input_mb"
+    rm -rf "$dir/batch"
+    read -r seconds peak < <(measure "$DYNSYNC_BIN" diff --quiet --previous "$dir/previous" --current "$dir/current" --out "$dir/batch")
+    report diff-cached "$seconds" "$peak" "$rows" "$input_mb"
     diff_time["$format-$size"]=$seconds
     read -r seconds peak < <(measure "$DYNSYNC_BIN" sync --quiet --workspace "$dir/ws" "$dir/previous")
     report sync-initial "$seconds" "$peak" "$size" "$(megabytes "$dir/previous")"
@@ -65,5 +73,13 @@ for format in "${formats[@]}"; do
   base=${sizes[0]}
   for size in "${sizes[@]:1}"; do
     python3 -c "print('scaling %s: diff of %d records takes %.2fx the time of %d (%.2fx the records)' % ('$format', $size, ${diff_time[$format-$size]} / max(${diff_time[$format-$base]}, 0.001), $base, $size / $base))"
+  done
+done
+
+# Each XML format's diff against Web API JSON's, size by size.
+for format in "${formats[@]}"; do
+  [ "$format" != webapi ] && [ -n "${diff_time[webapi-${sizes[0]}]:-}" ] || continue
+  for size in "${sizes[@]}"; do
+    python3 -c "print('%s against webapi: diff of %d records takes %.2fx the time' % ('$format', $size, ${diff_time[$format-$size]} / max(${diff_time[webapi-$size]}, 0.001)))"
   done
 done

@@ -47,12 +47,17 @@ struct GeneratorTests {
     let (status, text, _) = try runProgram(
       URL(fileURLWithPath: "/bin/bash"), [FixturePath.root + "/Benchmarks/run.sh"],
       environment: [
-        "DYNSYNC_BIN": dynsyncExecutable().path, "SIZES": "1000 2000", "FORMATS": "webapi", "BENCH_DIR": folder.path,
+        "DYNSYNC_BIN": dynsyncExecutable().path, "SIZES": "1000 2000", "FORMATS": "webapi cmt",
+        "BENCH_DIR": folder.path,
       ])
     #expect(status == 0, "\(text)")
     let lines = text.split(separator: "\n")
     #expect(lines.first?.hasPrefix("format") == true)
-    #expect(lines.filter { $0.hasPrefix("webapi") }.count == 6)
-    #expect(lines.contains { $0.hasPrefix("scaling webapi: diff of 2000 records takes") })
+    for format in ["webapi", "cmt"] {
+      #expect(lines.filter { $0.hasPrefix(format + " ") && !$0.contains(" against ") }.count == 8)
+      #expect(lines.contains { $0.hasPrefix("scaling \(format): diff of 2000 records takes") })
+    }
+    #expect(lines.filter { $0.contains(" diff-cached ") }.count == 4)
+    #expect(lines.contains { $0.hasPrefix("cmt against webapi: diff of 2000 records takes") })
   }
 }
