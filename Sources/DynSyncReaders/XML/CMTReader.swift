@@ -90,12 +90,12 @@ public struct CMTReader: Sendable {
     var entity: String
     var idText: String?
     var position: SourcePosition
-    var fields: [[String: String]]
+    var fields: [XMLAttributes]
   }
 
   struct PendingAssociation {
     var sourceEntity: String
-    var attributes: [String: String]
+    var attributes: XMLAttributes
     var position: SourcePosition
     var targets: [(text: String, line: Int)]
   }

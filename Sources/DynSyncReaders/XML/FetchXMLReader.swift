@@ -85,7 +85,7 @@ struct FetchXMLRow {
   struct Column {
     var name: String
     var text: String
-    var attributes: [String: String]
+    var attributes: XMLAttributes
   }
 
   var position: SourcePosition

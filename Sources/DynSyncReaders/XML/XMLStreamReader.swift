@@ -128,12 +128,12 @@ final class XMLStreamReader {
   }
 
   /// The attributes of the current element, by local name.
-  func attributes() -> [String: String] {
-    var attributes: [String: String] = [:]
+  func attributes() -> XMLAttributes {
+    var attributes = XMLAttributes()
     guard xmlTextReaderMoveToFirstAttribute(reader) == 1 else { return attributes }
     repeat {
       if let name = xmlTextReaderConstLocalName(reader), let value = xmlTextReaderConstValue(reader) {
-        attributes[String(cString: name)] = String(cString: value)
+        attributes.append(name: String(cString: name), value: String(cString: value))
       }
     } while xmlTextReaderMoveToNextAttribute(reader) == 1
     xmlTextReaderMoveToElement(reader)
@@ -232,4 +232,20 @@ private final class XMLErrorCollector {
     while message.last == "\n" || message.last == " " { message.removeLast() }
     first = Report(message: message, line: Int(error.line), column: Int(error.int2))
   }
+}
+
+/// An element's attributes by local name.
+///
+/// A short list: the elements of an export carry a handful each, and millions of them are read;
+/// a list is one allocation, where a dictionary was a table and a hash of every name.
+struct XMLAttributes: Sendable {
+  private var pairs: [(name: String, value: String)] = []
+
+  init() {}
+
+  mutating func append(name: String, value: String) { pairs.append((name, value)) }
+
+  /// The value of the attribute with local name `name`: the last, when attributes of different
+  /// namespaces share it (as a table keyed by name kept it).
+  subscript(name: String) -> String? { pairs.last { $0.name == name }?.value }
 }
