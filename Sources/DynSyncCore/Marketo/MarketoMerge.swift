@@ -148,15 +148,20 @@ public struct MarketoMerge: Sendable {
 
   /// The Dynamics id a row stands for, whatever dataset it is in.
   static func dynamicsID(of row: MarketoRow) -> String? {
-    // The company id comes last: opportunities, persons and custom rows carry their company's id beside their own.
-    for key in [
-      MarketoField.recordID, MarketoField.microsoftID, MarketoField.externalOpportunityID,
-      MarketoField.externalSalesPersonID, MarketoField.teamID, MarketoField.externalCompanyID,
-    ] {
+    for key in idFields {
       if case .string(let id) = row[key] { return id }
     }
     return nil
   }
+
+  /// The columns that hold a row's Dynamics id, in the order they are looked at.
+  ///
+  /// Kept once: every earlier row of a merge is looked at. The company id comes last:
+  /// opportunities, persons and custom rows carry their company's id beside their own.
+  private static let idFields = [
+    MarketoField.recordID, MarketoField.microsoftID, MarketoField.externalOpportunityID,
+    MarketoField.externalSalesPersonID, MarketoField.teamID, MarketoField.externalCompanyID,
+  ]
 
   func teamRows(_ dynamics: Snapshot, previous: MarketoDataset, rebuilt: RebuiltRows) -> MarketoDataset {
     let teams = dynamics.tables["team"]?.records ?? [:]
