@@ -299,10 +299,6 @@ final class JSONLexer {
     }
   }
 
-  /// The UTF-8 bytes as a string, `nil` when they are not valid UTF-8.
-  ///
-  /// ASCII, which most values are, skips the standard library's validation: it is generic and not specialized for
-  /// byte arrays, and cost more than the rest of reading a state line.
   /// Whether `bytes` are the UTF-8 of `text`.
   static func bytes(_ bytes: [UInt8], are text: String) -> Bool {
     guard text.utf8.count == bytes.count else { return false }
@@ -314,6 +310,10 @@ final class JSONLexer {
     } ?? text.utf8.elementsEqual(bytes)
   }
 
+  /// The UTF-8 bytes as a string, `nil` when they are not valid UTF-8.
+  ///
+  /// ASCII, which most values are, skips the standard library's validation: it is generic and not specialized for
+  /// byte arrays, and cost more than the rest of reading a state line.
   static func text(of bytes: [UInt8]) -> String? {
     bytes.withUnsafeBufferPointer { buffer in
       var combined: UInt8 = 0
