@@ -19,6 +19,7 @@ public enum StateReader {
 
   private static func records(in path: String, removals: Bool, _ body: (GUID, Record?) throws -> Void) throws {
     let lexer = try JSONLexer(path: path)
+    var lineNames = RecentNames()
     var fieldNames = RecentNames()
     var labelNames = RecentNames()
     while try lexer.peekToken() != nil {
@@ -29,7 +30,7 @@ public enum StateReader {
       var labels: [String: String] = [:]
       var version: Int64?
       var isRemoval = false
-      try object(lexer) { key in
+      try object(lexer, names: &lineNames) { key in
         switch key {
         case "entity": entity = try lexer.readString()
         case "id": id = GUID(try lexer.readString())
@@ -70,13 +71,14 @@ public enum StateReader {
     throws
   {
     let lexer = try JSONLexer(path: path)
+    var lineNames = RecentNames()
     var fieldNames = RecentNames()
     while try lexer.peekToken() != nil {
       let line = lexer.line
       var key: String?
       var row: MarketoRow = [:]
       var isRemoval = false
-      try object(lexer) { name in
+      try object(lexer, names: &lineNames) { name in
         switch name {
         case "key": key = try lexer.readString()
         case "row": try object(lexer, names: &fieldNames) { field in row[field] = try tagged(lexer) }
@@ -102,22 +104,8 @@ public enum StateReader {
     return true
   }
 
-  /// Walks one object, handing each member's key to `member`, which must read the value.
-  static func object(_ lexer: JSONLexer, _ member: (String) throws -> Void) throws {
-    try lexer.expect(UInt8(ascii: "{"), "'{'")
-    if try lexer.peekToken() == UInt8(ascii: "}") {
-      lexer.advance()
-      return
-    }
-    repeat {
-      let key = try lexer.readString()
-      try lexer.expect(UInt8(ascii: ":"), "':'")
-      try member(key)
-    } while try lexer.nextSeparator(closing: UInt8(ascii: "}"), "an object")
-  }
-
-  /// Walks one object as `object(_:_:)` does, its member names read as the ones of the same
-  /// place on the line before where they are the same.
+  /// Walks one object, handing each member's key to `member`, which must read the value; a key
+  /// that is the one at the same place of this object on the line before is read as that string.
   static func object(_ lexer: JSONLexer, names: inout RecentNames, _ member: (String) throws -> Void) throws {
     try lexer.expect(UInt8(ascii: "{"), "'{'")
     if try lexer.peekToken() == UInt8(ascii: "}") {
