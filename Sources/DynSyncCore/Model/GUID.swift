@@ -13,13 +13,7 @@ public struct GUID: Hashable, Comparable, Sendable, CustomStringConvertible {
 
   /// Parses `8-4-4-4-12` hex, in either case, optionally wrapped in braces as FetchXML writes it.
   public init?(_ text: some StringProtocol) {
-    if let parsed = text.utf8.withContiguousStorageIfAvailable({ GUID(utf8: UnsafeRawBufferPointer($0)) }) {
-      guard let parsed else { return nil }
-      self = parsed
-      return
-    }
-    var utf8 = Array(text.utf8)
-    guard let parsed = utf8.withUnsafeMutableBytes({ GUID(utf8: UnsafeRawBufferPointer($0)) }) else { return nil }
+    guard let parsed = text.withUTF8Bytes({ GUID(utf8: UnsafeRawBufferPointer($0)) }) else { return nil }
     self = parsed
   }
 

@@ -17,23 +17,12 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
   /// Parses ISO 8601 `yyyy-MM-ddTHH:mm[:ss[.f…]][Z|±HH:mm]`; no zone means UTC, as CMT and
   /// time-zone-independent columns write it.
   public init?(iso text: some StringProtocol) {
-    guard let parsed = text.utf8.withContiguousStorageIfAvailable({ Timestamp(isoUTF8: $0) })
-    else {
-      self.init(isoUTF8: Array(text.utf8))
-      return
-    }
-    guard let parsed else { return nil }
+    guard let parsed = text.withUTF8Bytes({ Timestamp(isoUTF8: $0) }) else { return nil }
     self = parsed
   }
 
-  /// Parses the UTF-8 bytes of an ISO 8601 date and time, as `init?(iso:)` parses text.
-  public init?(isoUTF8 bytes: [UInt8]) {
-    guard let parsed = bytes.withUnsafeBufferPointer({ Timestamp(isoUTF8: $0) }) else { return nil }
-    self = parsed
-  }
-
-  /// Parses the UTF-8 bytes of an ISO 8601 date and time in place: the readers check and parse
-  /// millions of these, and a copy of each cost more than the parse.
+  /// Parses the UTF-8 bytes of an ISO 8601 date and time, as `init?(iso:)` parses text, in place:
+  /// the readers check and parse millions of these, and a copy of each cost more than the parse.
   public init?(isoUTF8 bytes: UnsafeBufferPointer<UInt8>) {
     guard bytes.count >= 16, bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: " ") else {
       return nil
@@ -54,9 +43,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         let start = index
         while index < bytes.count, Timestamp.isDigit(bytes[index]) { index += 1 }
         guard index > start else { return nil }
-        var end = index
-        while end > start, bytes[end - 1] == UInt8(ascii: "0") { end -= 1 }
-        fraction = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+        fraction = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
       }
     }
     var offsetSeconds = 0
@@ -85,9 +72,9 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     }
     guard index == bytes.count else { return nil }
     let days = Int64(date.daysSinceEpoch)
-    // The fraction is without trailing zeros already.
-    self.epochSeconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second - offsetSeconds)
-    self.fraction = fraction
+    self.init(
+      epochSeconds: days * 86_400 + Int64(hour * 3600 + minute * 60 + second - offsetSeconds),
+      fraction: fraction)
   }
 
   /// `yyyy-MM-ddTHH:mm:ss[.f…]Z`, the form every output uses.
@@ -159,11 +146,7 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
 
   /// Parses exactly `yyyy-MM-dd`.
   public init?(_ text: some StringProtocol) {
-    guard let parsed = text.utf8.withContiguousStorageIfAvailable({ CalendarDate($0) }) else {
-      self.init(Array(text.utf8)[...])
-      return
-    }
-    guard let parsed else { return nil }
+    guard let parsed = text.withUTF8Bytes({ CalendarDate($0) }) else { return nil }
     self = parsed
   }
 

@@ -302,12 +302,12 @@ final class JSONLexer {
   /// Whether `bytes` are the UTF-8 of `text`.
   static func bytes(_ bytes: [UInt8], are text: String) -> Bool {
     guard text.utf8.count == bytes.count else { return false }
-    return text.utf8.withContiguousStorageIfAvailable { known in
+    return text.withUTF8Bytes { known in
       bytes.withUnsafeBufferPointer { read in
         guard let left = known.baseAddress, let right = read.baseAddress else { return true }
         return memcmp(left, right, read.count) == 0
       }
-    } ?? text.utf8.elementsEqual(bytes)
+    }
   }
 
   /// The UTF-8 bytes as a string, `nil` when they are not valid UTF-8.
