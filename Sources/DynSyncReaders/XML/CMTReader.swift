@@ -191,11 +191,9 @@ public struct CMTReader: Sendable {
   /// A `datetime` value: a date for DateOnly columns, which are written at midnight with no zone;
   /// else an instant (UTC with `Z`).
   private static func dateTime(_ text: String, of field: CMTSchema.Field) -> FieldValue? {
-    var contiguous = text
-    return contiguous.withUTF8 { bytes in
-      // ASCII text (all there is in practice) is looked at byte by byte; anything else by characters.
-      let isASCII = bytes.allSatisfy { $0 < 0x80 }
-      guard isASCII else { return nonASCIIDateTime(text, of: field) }
+    // Looked at byte by byte: a date is ten ASCII bytes, and no byte of a character beyond ASCII
+    // is one of midnight's, so characters would tell nothing bytes do not.
+    text.withUTF8Bytes { bytes in
       let isMidnightWithoutZone = bytes.dropFirst(10).allSatisfy {
         $0 == UInt8(ascii: "T") || $0 == UInt8(ascii: "0") || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".")
       }
@@ -206,14 +204,6 @@ public struct CMTReader: Sendable {
       }
       return Timestamp(isoUTF8: bytes).map(FieldValue.dateTime)
     }
-  }
-
-  private static func nonASCIIDateTime(_ text: String, of field: CMTSchema.Field) -> FieldValue? {
-    let isMidnightWithoutZone = text.dropFirst(10).allSatisfy { "T0:.".contains($0) }
-    if DataverseCatalog.isDateOnly(field.name) || isMidnightWithoutZone, let date = CalendarDate(text.prefix(10)) {
-      return .date(date)
-    }
-    return Timestamp(iso: text).map(FieldValue.dateTime)
   }
 
   func associations(_ pending: PendingAssociation) -> [ReadEvent] {

@@ -19,6 +19,24 @@ struct CMTReaderTests {
     #expect(refused == !CMTReader.takesAnyValue(type))
   }
 
+  @Test(
+    "a datetime is a date at midnight without a zone or in a DateOnly column, else an instant, whatever characters follow",
+    arguments: [
+      ("modifiedon", "2025-06-28T19:06:20Z", instant("2025-06-28T19:06:20Z")),
+      ("modifiedon", "2025-06-28T00:00:00.0000000", day("2025-06-28")),
+      ("modifiedon", "2025-06-28T21:06:20.5000+02:00", instant("2025-06-28T19:06:20.5Z")),
+      ("birthdate", "1988-04-05T13:00:00Z", day("1988-04-05")),
+      ("birthdate", "1988-04-05", day("1988-04-05")),
+      ("modifiedon", "2025-06-28T00:00:00０", nil),
+      ("birthdate", "1988-04-05T00:00:00０", day("1988-04-05")),
+      ("birthdate", "１988-04-05", nil),
+      ("modifiedon", "2025-02-30T10:00:00Z", nil),
+    ] as [(String, String, FieldValue?)])
+  func dateTimes(column: String, text: String, expected: FieldValue?) {
+    let field = CMTSchema.Field(name: column, type: "datetime", lookupType: nil)
+    #expect((try? CMTReader.value(text, lookupEntity: nil, of: field).get()) == expected)
+  }
+
   @Test("data.xml is typed by data_schema.xml; strings are decoded exactly once more")
   func typedRecords() throws {
     let (events, summary) = try readEvents(FixturePath.readers("cmt"))
