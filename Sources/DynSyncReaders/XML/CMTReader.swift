@@ -141,10 +141,6 @@ public struct CMTReader: Sendable {
         origin: pending.position))
   }
 
-  /// Whether `value(_:lookupEntity:of:)` takes every text for a column of this CMT type (text,
-  /// and types it does not know); the types it parses are listed in its cases.
-  static func takesAnyValue(_ type: String) -> Bool { CMTSchema.ValueKind(type: type).takesAnyValue }
-
   /// The value of a `<field value= lookupentity=>` of a column typed `field`.
   static func value(_ text: String?, lookupEntity: String?, of field: CMTSchema.Field) -> Result<
     FieldValue, ValueMismatch

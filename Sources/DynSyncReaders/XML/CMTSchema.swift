@@ -57,7 +57,8 @@ public struct CMTSchema: Sendable, Equatable {
       }
     }
 
-    /// Whether every text is a value of the kind.
+    /// Whether `CMTReader.value` takes every text for a column of the kind (text, and types it
+    /// does not know).
     public var takesAnyValue: Bool { self == .text || self == .verbatim }
   }
 
