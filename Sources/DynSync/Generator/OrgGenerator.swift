@@ -81,7 +81,7 @@ public struct OrgGenerator: Sendable {
   static let sources: [(Int64, String)] = [(1, "Advertisement"), (6, "Seminar"), (7, "Trade Show"), (8, "Web")]
 
   func row(_ entity: String, _ index: Int, _ random: inout Random) -> Record {
-    var fields: [String: FieldValue] = [:]
+    var fields = Fields()
     var labels: [String: String] = [:]
     func choice(_ field: String, _ options: [(Int64, String)]) {
       let option = options[random.int(options.count)]

@@ -1,5 +1,5 @@
 /// One row of a Marketo-side dataset: values by Marketo REST API name.
-public typealias MarketoRow = [String: FieldValue]
+public typealias MarketoRow = Fields
 
 /// A Marketo-side dataset: rows by key (person id, or the Dynamics id of a company, opportunity…).
 public struct MarketoDataset: Sendable, Equatable {

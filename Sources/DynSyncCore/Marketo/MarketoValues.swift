@@ -6,28 +6,34 @@ public enum MarketoValues {
   /// as their id. Columns the record does not carry, or carries as null, are left out: exports
   /// differ in whether they write nulls, and to Marketo both are an empty field.
   static func mapped(_ record: Record, _ fields: [FieldMapping.Field]) -> MarketoRow {
-    var row: MarketoRow = [:]
+    // Collected in the mapping's order and sorted once, rather than each name put in its place.
+    var members: [MarketoRow.Element] = []
+    members.reserveCapacity(fields.count + 4)
     for field in fields {
       guard let value = record.fields[field.dynamics], !value.isNull else { continue }
       let label = record.labels[field.dynamics]
       switch value {
       case .optionSet(let choice):
-        row[field.marketo] = .string(label ?? String(choice))
-        row[field.marketo + MarketoField.choiceValueSuffix] = .integer(choice)
+        members.append((field.marketo, .string(label ?? String(choice))))
+        members.append((field.marketo + MarketoField.choiceValueSuffix, .integer(choice)))
       case .multiSelect(let choices):
         let labels = label.map { $0.split(separator: ";").map { String($0.drop { $0 == " " }) } }
-        row[field.marketo] = .string(
-          (labels?.count == choices.count ? labels ?? [] : choices.map { String($0) }).joined(separator: ";"))
-        row[field.marketo + MarketoField.choiceValueSuffix] = .string(choices.map { String($0) }.joined(separator: ";"))
+        members.append(
+          (
+            field.marketo,
+            .string((labels?.count == choices.count ? labels ?? [] : choices.map { String($0) }).joined(separator: ";"))
+          ))
+        members.append(
+          (field.marketo + MarketoField.choiceValueSuffix, .string(choices.map { String($0) }.joined(separator: ";"))))
       case .lookup(let lookup):
-        row[field.marketo] = .string(lookup.id.description)
+        members.append((field.marketo, .string(lookup.id.description)))
       case .guid(let id):
-        row[field.marketo] = .string(id.description)
+        members.append((field.marketo, .string(id.description)))
       default:
-        row[field.marketo] = value
+        members.append((field.marketo, value))
       }
     }
-    return row
+    return MarketoRow(members)
   }
 
   /// Whether the sync filter lets a record through: absent, empty or Yes syncs; only No excludes.

@@ -37,7 +37,7 @@ public struct OutboundWrite: Sendable, Equatable {
   public var id: GUID
   public var personID: Int64
   /// Dynamics logical name → value, only the columns to write.
-  public var fields: [String: FieldValue]
+  public var fields: Fields
 }
 
 /// The same field changed on both sides since the last batch, and which side won.
@@ -273,7 +273,7 @@ public struct TwoWaySync: Sendable {
     order: inout [GUID]
   ) {
     let id = GUID(naming: "dynsync-marketo-person|\(personID)")
-    var fields: [String: FieldValue] = [:]
+    var fields = Fields()
     for field in mapping.fields(of: "lead") where field.direction == .both {
       guard let text = edit.values[field.marketo], !text.isEmpty else { continue }
       fields[field.dynamics] = .string(text)

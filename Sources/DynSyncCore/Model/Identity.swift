@@ -21,17 +21,12 @@ extension FieldValue {
   }
 }
 
-extension Dictionary where Value == FieldValue {
-  /// Whether both hold the same keys with identical values (explicit nulls included).
-  public func isIdentical(to other: [Key: FieldValue]) -> Bool {
-    // Two copies of one dictionary share its storage, and a dictionary is a reference to its storage: equal bits
-    // are the same members without a look at them. Most rows a run compares are copies it carried over.
-    if withUnsafeBytes(of: self, { mine in withUnsafeBytes(of: other) { mine.elementsEqual($0) } }) { return true }
+extension Fields {
+  /// Whether both hold the same names with identical values (explicit nulls included).
+  public func isIdentical(to other: Fields) -> Bool {
+    if sharesStorage(with: other) { return true }
     guard count == other.count else { return false }
-    for (key, value) in self {
-      guard let theirs = other[key], value.isIdentical(to: theirs) else { return false }
-    }
-    return true
+    return zip(self, other).allSatisfy { $0.key == $1.key && $0.value.isIdentical(to: $1.value) }
   }
 }
 

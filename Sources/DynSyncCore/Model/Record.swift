@@ -26,7 +26,7 @@ public struct Record: Sendable, Equatable {
   public var entity: String
   public var id: GUID
   /// Column logical name → value; absent and `.null` mean the same thing to the diff.
-  public var fields: [String: FieldValue]
+  public var fields: Fields
   /// Column logical name → formatted label from the export; display only, never compared.
   public var labels: [String: String]
   /// The row version (`versionnumber`, or the etag's digits), a fast path for the diff only.
@@ -34,7 +34,7 @@ public struct Record: Sendable, Equatable {
   public var origin: SourcePosition
 
   public init(
-    entity: String, id: GUID, fields: [String: FieldValue] = [:], labels: [String: String] = [:],
+    entity: String, id: GUID, fields: Fields = [:], labels: [String: String] = [:],
     version: Int64? = nil, origin: SourcePosition
   ) {
     self.entity = entity
@@ -55,7 +55,7 @@ public struct Record: Sendable, Equatable {
   }
 
   /// The fields without the explicit nulls, so that "absent" and "null" compare equal.
-  public var nonNullFields: [String: FieldValue] { fields.filter { !$0.value.isNull } }
+  public var nonNullFields: Fields { fields.filter { !$0.value.isNull } }
 }
 
 /// A row the export says was deleted (Web API change tracking `$deletedEntity`).

@@ -26,7 +26,8 @@ public enum StateReader {
       let position = SourcePosition(file: path, line: lexer.line)
       var entity: String?
       var id: GUID?
-      var fields: [String: FieldValue] = [:]
+      // Sized as the line before, which mostly names the same columns: one allocation for the row.
+      var fields = Fields(minimumCapacity: fieldNames.count)
       var labels: [String: String] = [:]
       var version: Int64?
       var isRemoval = false
@@ -76,7 +77,7 @@ public enum StateReader {
     while try lexer.peekToken() != nil {
       let line = lexer.line
       var key: String?
-      var row: MarketoRow = [:]
+      var row = MarketoRow(minimumCapacity: fieldNames.count)
       var isRemoval = false
       try object(lexer, names: &lineNames) { name in
         switch name {
@@ -128,6 +129,9 @@ public enum StateReader {
   /// many allocations each, and held memory is what reading the state costs most.
   struct RecentNames {
     private var names: [String] = []
+
+    /// How many names the object on the last line had (or the widest object before it).
+    var count: Int { names.count }
 
     mutating func read(_ lexer: JSONLexer, at place: Int) throws -> String {
       guard place < names.count else {

@@ -68,7 +68,7 @@ struct WebAPIRecordDecoder: Sendable {
       }
     }
 
-    var fields: [String: FieldValue] = [:]
+    var fields = Fields()
     fields.reserveCapacity(raw.members.count)
     var version: Int64?
     for (member, mark) in zip(raw.members, annotationMarks) where mark == nil && member.name != primaryKey {

@@ -110,7 +110,7 @@ public struct CMTReader: Sendable {
     }
     guard let idText = pending.idText else { return reject("<record> without id=") }
     guard let id = GUID(idText) else { return reject("record id is not a GUID") }
-    var fields: [String: FieldValue] = [:]
+    var fields = Fields()
     fields.reserveCapacity(pending.fields.count)
     var labels: [String: String] = [:]
     for attributes in pending.fields {

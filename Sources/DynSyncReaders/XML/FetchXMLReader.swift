@@ -129,7 +129,7 @@ struct FetchXMLRow {
     guard let id = GUID(idColumn.text.trimmingCharacters) else {
       return reject("primary id <\(primaryKey)> is not a GUID: \"\(idColumn.text)\"")
     }
-    var fields: [String: FieldValue] = [:]
+    var fields = Fields()
     fields.reserveCapacity(columns.count)
     var labels: [String: String] = [:]
     for column in columns where column.name != primaryKey {

@@ -126,7 +126,7 @@ struct StateLayersTests {
         + line(3, #""originatingleadid":["s","e"],"parentcustomerid":["s","f"]"#)
         + line(4, #""parentcustomer\u0069d":["s","g"],"originatingleadidx":["s","h"]"#)
         + line(5, #""parentcustomerix":["s","i"]"#) + line(6, #""parentcustomerid":["s","j"]"#))
-    var fields: [[String: FieldValue]] = []
+    var fields: [Fields] = []
     try StateReader.records(in: path) { fields.append($0.fields) }
     #expect(
       fields == [

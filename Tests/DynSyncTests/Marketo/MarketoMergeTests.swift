@@ -10,7 +10,7 @@ struct Org {
   static let projectKind = 7, taskKind = 8
 
   @discardableResult
-  mutating func add(_ entity: String, _ id: GUID, _ fields: [String: FieldValue], labels: [String: String] = [:])
+  mutating func add(_ entity: String, _ id: GUID, _ fields: Fields, labels: [String: String] = [:])
     -> GUID
   {
     records.removeAll { $0.id == id }
@@ -20,7 +20,7 @@ struct Org {
 
   mutating func remove(_ id: GUID) { records.removeAll { $0.id == id } }
 
-  mutating func update(_ id: GUID, _ fields: [String: FieldValue]) {
+  mutating func update(_ id: GUID, _ fields: Fields) {
     guard let index = records.firstIndex(where: { $0.id == id }) else { return }
     records[index].fields.merge(fields) { $1 }
   }
@@ -58,7 +58,7 @@ struct MarketoMergeTests {
     ])
   func filterStates(filter: FieldValue?, synced: Bool) {
     var org = Org()
-    var fields: [String: FieldValue] = ["lastname": .string("Ruiz")]
+    var fields: Fields = ["lastname": .string("Ruiz")]
     if let filter { fields["new_synctomkto"] = filter }
     org.add("contact", contact1, fields)
     #expect((org.merge().person(for: contact1) != nil) == synced)

@@ -38,8 +38,8 @@ private struct RandomOrg {
 
   mutating func filter() -> FieldValue? { chance(0.15) ? .boolean(false) : chance(0.3) ? nil : .boolean(true) }
 
-  mutating func fields(of entity: String) -> [String: FieldValue] {
-    var fields: [String: FieldValue] = [:]
+  mutating func fields(of entity: String) -> Fields {
+    var fields = Fields()
     let word = pick(["alpha", "beta", "gamma", "delta"])
     switch entity {
     case "systemuser":

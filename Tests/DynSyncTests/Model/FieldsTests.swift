@@ -1,0 +1,88 @@
+import DynSyncCore
+import Testing
+
+@Suite("A record's fields")
+struct FieldsTests {
+  /// A small reproducible generator, so that a failing sequence of changes can be replayed.
+  struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+      state &+= 0x9E37_79B9_7F4A_7C15
+      var z = state
+      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+      return z ^ (z >> 31)
+    }
+  }
+
+  @Test("Setting, replacing and removing names keeps what a dictionary keeps, in name order", arguments: 1...20)
+  func againstADictionary(seed: UInt64) {
+    var random = SplitMix(state: seed)
+    // Names that sort apart by case, length and a byte beyond ASCII.
+    let names = ["a", "B", "b", "ab", "aB", "emailaddress1", "msftIsDeleted", "zz", "é", "address1_city", ""]
+    var fields = Fields()
+    var model: [String: FieldValue] = [:]
+    for step in 0..<200 {
+      let name = names.randomElement(using: &random)!
+      switch Int.random(in: 0..<4, using: &random) {
+      case 0:
+        fields[name] = nil
+        model[name] = nil
+      case 1:
+        #expect(fields.removeValue(forKey: name) == model.removeValue(forKey: name), "step \(step)")
+      default:
+        let value = FieldValue.integer(Int64(step))
+        fields[name] = value
+        model[name] = value
+      }
+      #expect(fields.count == model.count, "step \(step)")
+      #expect(Array(fields.keys) == model.keys.sorted(), "step \(step)")
+      for name in names { #expect(fields[name] == model[name], "\(name) at step \(step)") }
+    }
+    #expect(fields.dictionary == model)
+    #expect(Fields(model) == fields)
+  }
+
+  @Test("A sequence in any order reads as the same fields; a name given twice keeps its last value")
+  func construction() {
+    let fields: Fields = ["lastname": .string("Ruiz"), "firstname": .string("Ana"), "lastname": .string("Ortiz")]
+    #expect(Array(fields.keys) == ["firstname", "lastname"])
+    #expect(fields["lastname"] == .string("Ortiz"))
+    let reversed = Fields([(key: "lastname", value: .string("Ortiz")), (key: "firstname", value: .string("Ana"))])
+    #expect(reversed == fields)
+    #expect(Fields() == [:])
+    #expect(fields != ["firstname": .string("Ana")])
+    #expect(fields != ["firstname": .string("Ana"), "lastname": .string("Ruiz")])
+  }
+
+  @Test("Identical asks for the same writing, equal for the same meaning")
+  func identity() throws {
+    let four = try #require(ExactDecimal("4.0"))
+    let fourAgain = try #require(ExactDecimal("4.00"))
+    let written: Fields = ["amount": .decimal(four), "name": .string("x")]
+    let rewritten: Fields = ["amount": .decimal(fourAgain), "name": .string("x")]
+    #expect(written == rewritten)
+    #expect(!written.isIdentical(to: rewritten))
+    #expect(written.isIdentical(to: written))
+    var copy = written
+    #expect(copy.isIdentical(to: written))
+    copy["name"] = .string("y")
+    #expect(!copy.isIdentical(to: written))
+    #expect(written["name"] == .string("x"), "a copy changed leaves the original as it was")
+  }
+
+  @Test("Merging lays the other fields over, filtering and mapping keep the order")
+  func mergeFilterMap() {
+    var fields: Fields = ["a": .integer(1), "c": .integer(3)]
+    fields.merge(["b": .integer(2), "c": .integer(30)]) { _, new in new }
+    #expect(fields == ["a": .integer(1), "b": .integer(2), "c": .integer(30)])
+    fields.merge(["a": .integer(10)]) { old, _ in old }
+    #expect(fields["a"] == .integer(1))
+    let odd = fields.filter { if case .integer(let n) = $0.value { n % 2 == 1 } else { false } }
+    #expect(Array(odd.keys) == ["a"])
+    let doubled = fields.mapValues { if case .integer(let n) = $0 { .integer(n * 2) } else { $0 } }
+    #expect(Array(doubled.keys) == ["a", "b", "c"])
+    #expect(doubled["c"] == .integer(60))
+    #expect(fields["missing", default: .null] == .null)
+  }
+}
