@@ -31,12 +31,14 @@ extension Workspace {
       files.append(.pendingWrites(WorkspaceState.pendingWritesFile))
     }
 
-    // Each file read on its own core; what they hold put together in file order.
+    // Each file read on its own core, the largest first; what they hold put together in file order.
     var builder = SnapshotBuilder()
     var marketo = MarketoDatasets()
     var pending: [GUID: Record] = [:]
     var read: [String: StateFile.Layers] = [:]
-    for (file, contents) in zip(files, try concurrentMap(files) { try $0.read(in: folder) }) {
+    let sizes = files.map { $0.size(in: folder) }
+    let everyContents = try concurrentMap(files, costs: sizes) { try $0.read(in: folder) }
+    for (file, contents) in zip(files, everyContents) {
       switch (file, contents) {
       case (.records(let path), .records(let records, let layers)):
         for record in records { builder.add(.record(record)) }
@@ -105,6 +107,17 @@ extension Workspace {
     enum Contents: Sendable {
       case records([Record], Layers)
       case dataset(MarketoDataset, Layers)
+    }
+
+    /// The bytes of the file and its overlay: what reading it costs, roughly.
+    func size(in folder: String) -> Int {
+      let path =
+        switch self {
+        case .records(let path), .dataset(_, let path), .pendingWrites(let path): folder + "/" + path
+        }
+      return [path, StateLayers.overlayPath(of: path)].reduce(0) { total, file in
+        total + ((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0)
+      }
     }
 
     func read(in folder: String) throws -> Contents {

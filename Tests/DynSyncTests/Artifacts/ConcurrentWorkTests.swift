@@ -1,0 +1,49 @@
+import DynSyncArtifacts
+import Foundation
+import Testing
+
+@Suite("Work on every core")
+struct ConcurrentWorkTests {
+  struct Failed: Error, Equatable {
+    var item: Int
+  }
+
+  /// The items as they are started, in order.
+  final class Starts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [Int] = []
+    func record(_ item: Int) { lock.withLock { items.append(item) } }
+    var recorded: [Int] { lock.withLock { items } }
+  }
+
+  @Test("Values come back in item order, the costliest started first")
+  func order() throws {
+    let items = Array(0..<40)
+    let costs = items.map { ($0 * 7) % 40 }
+    let starts = Starts()
+    let values = concurrentMap(items, costs: costs) { item in
+      starts.record(item)
+      return item * 2
+    }
+    #expect(values == items.map { $0 * 2 })
+    #expect(concurrentMap(items) { $0 + 1 } == items.map { $0 + 1 })
+    // Each core takes the next item only once it has finished the one before, so the first items started are the
+    // costliest, one for each core.
+    let cores = min(ProcessInfo.processInfo.activeProcessorCount, items.count)
+    let costliest = items.sorted { costs[$0] > costs[$1] }.prefix(cores)
+    #expect(Set(starts.recorded.prefix(cores)) == Set(costliest))
+  }
+
+  @Test("The first error in item order is the one thrown, whatever order the items ran in")
+  func firstError() {
+    let items = Array(0..<20)
+    // The cheapest failing item (3) runs after the costlier one (12), but comes first in item order.
+    let costs = items.map { $0 }
+    #expect(throws: Failed(item: 3)) {
+      _ = try concurrentMap(items, costs: costs) { (item: Int) throws(Failed) -> Int in
+        if item == 3 || item == 12 { throw Failed(item: item) }
+        return item
+      }
+    }
+  }
+}
