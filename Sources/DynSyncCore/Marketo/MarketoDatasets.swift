@@ -100,8 +100,10 @@ extension MarketoDatasets {
       let before = previous[dataset: name].rows
       var imports: [String: MarketoRow] = [:]
       var changed = Set<String>()
+      var keptKeys = 0
       for (key, row) in dataset.rows {
         if let old = before[key] {
+          keptKeys += 1
           if old.isIdentical(to: row) { continue }
           if old != row { imports[key] = row }
         } else {
@@ -110,9 +112,12 @@ extension MarketoDatasets {
         changed.insert(key)
       }
       var removed = false
-      for key in before.keys where dataset.rows[key] == nil {
-        changed.insert(key)
-        removed = true
+      // Every earlier key still here leaves none to look for.
+      if keptKeys < before.count {
+        for key in before.keys where dataset.rows[key] == nil {
+          changed.insert(key)
+          removed = true
+        }
       }
       if !imports.isEmpty || removed { result.isUnchanged = false }
       result.changedKeys[name] = changed

@@ -192,14 +192,24 @@ public struct TwoWaySync: Sendable {
 
   /// Fields blocked from CRM updates keep the value Marketo had, whatever Dynamics did.
   func keepBlockedFields(_ marketo: inout MarketoDatasets, previous: MarketoDatasets) {
-    for (key, row) in marketo.persons.rows {
-      guard let before = previous.persons.rows[key], case .string(let type) = row[MarketoField.microsoftType] else {
-        continue
+    func blocked(_ entity: String) -> [String] {
+      mapping.fields(of: entity).filter(\.blockUpdatesFromCRM).flatMap {
+        [$0.marketo, $0.marketo + MarketoField.choiceValueSuffix]
       }
-      let entity = type == "Lead" ? "lead" : "contact"
-      for field in mapping.fields(of: entity) where field.blockUpdatesFromCRM {
-        for name in [field.marketo, field.marketo + MarketoField.choiceValueSuffix] {
-          marketo.persons.rows[key]?[name] = before[name]
+    }
+    let blockedByType = ["Lead": blocked("lead"), "Contact": blocked("contact")]
+    // Most mappings block nothing, and then no row need be looked at.
+    guard blockedByType.values.contains(where: { !$0.isEmpty }) else { return }
+    for (key, row) in marketo.persons.rows {
+      // A row carried over as it was already has the values it had.
+      guard let before = previous.persons.rows[key], !row.isIdentical(to: before),
+        case .string(let type) = row[MarketoField.microsoftType]
+      else { continue }
+      for name in blockedByType[type == "Lead" ? "Lead" : "Contact"] ?? [] {
+        switch (row[name], before[name]) {
+        case (nil, nil): continue
+        case (let value?, let kept?) where value.isIdentical(to: kept): continue
+        case (_, let kept): marketo.persons.rows[key]?[name] = kept
         }
       }
     }
