@@ -62,17 +62,31 @@ private final class ConcurrentResults<Value: Sendable, Failure: Error>: @uncheck
   }
 }
 
+/// The line of every item, in item order, made a window of blocks at a time on every core and handed to `body` a
+/// block at a time: no more than a window's lines are held at once.
+///
+/// - Parameters:
+///   - items: what to make lines of.
+///   - line: the line (or lines, or nothing) of one item.
+///   - body: takes each block's lines, in order.
+/// - Throws: what `body` throws.
+public func forEachBlockOfLines<Item: Sendable, Failure: Error>(
+  of items: [Item], _ line: @Sendable (Item) -> String, _ body: ([String]) throws(Failure) -> Void
+) throws(Failure) {
+  let blockSize = 1_000
+  let blocks = stride(from: 0, to: items.count, by: blockSize).map { $0..<min($0 + blockSize, items.count) }
+  for window in stride(from: 0, to: blocks.count, by: 16) {
+    let lines = concurrentMap(Array(blocks[window..<min(window + 16, blocks.count)])) { block in
+      items[block].map(line)
+    }
+    for block in lines { try body(block) }
+  }
+}
+
 extension LinesFile {
   /// Writes a line (or lines) for each item, in order; the text is made a window of blocks at a
   /// time on every core.
   public func write<Item: Sendable>(linesOf items: [Item], _ line: @Sendable (Item) -> String) throws(OutputError) {
-    let blockSize = 1_000
-    let blocks = stride(from: 0, to: items.count, by: blockSize).map { $0..<min($0 + blockSize, items.count) }
-    for window in stride(from: 0, to: blocks.count, by: 16) {
-      let text = concurrentMap(Array(blocks[window..<min(window + 16, blocks.count)])) { block in
-        items[block].map(line).joined()
-      }
-      for lines in text { try write(lines) }
-    }
+    try forEachBlockOfLines(of: items, line) { (lines: [String]) throws(OutputError) in try write(lines.joined()) }
   }
 }

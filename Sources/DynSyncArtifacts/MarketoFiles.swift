@@ -15,28 +15,22 @@ public enum MarketoFiles {
   ) throws(OutputError) -> [Manifest.Artifact] {
     var artifacts: [Manifest.Artifact] = []
     for (name, dataset) in datasets.inLoadOrder where !dataset.rows.isEmpty {
+      let rows = dataset.rows
       if name == "persons" || name.hasPrefix("customObjects/") {
         let base =
           name == "persons"
           ? "marketo/persons"
           : "marketo/custom-objects/" + BatchWriter.safeFileName(String(name.dropFirst("customObjects/".count)))
         let header = csvHeader(dataset, first: name == "persons" ? MarketoField.personID : MarketoField.recordID)
-        let parts = csvParts(dataset, header: header, limit: csvByteLimit)
-        for (index, part) in parts.enumerated() {
-          artifacts.append(
-            try writer.writeLines(base + "-" + String(index + 1, zeroPaddedTo: 3) + ".csv") {
-              emit throws(OutputError) in
-              for line in part { try emit(line) }
-            })
+        artifacts += try writeCSV(dataset, header: header, limit: csvByteLimit, to: writer) { part in
+          base + "-" + String(part, zeroPaddedTo: 3) + ".csv"
         }
       } else {
-        artifacts.append(
-          try writer.writeLines("marketo/\(name).ndjson") { emit throws(OutputError) in
-            for key in dataset.sortedKeys {
-              guard let row = dataset.rows[key] else { continue }
-              try emit(JSONText.object(row.map { ($0.key, JSONText.value($0.value)) }) + "\n")
-            }
-          })
+        let file = try writer.openFile("marketo/\(name).ndjson")
+        try file.write(linesOf: dataset.sortedKeys) { key in
+          rows[key].map { row in JSONText.object(row.map { ($0.key, JSONText.value($0.value)) }) + "\n" } ?? ""
+        }
+        artifacts.append(try file.finish())
       }
     }
     return artifacts
@@ -47,26 +41,51 @@ public enum MarketoFiles {
     [first] + dataset.fieldNames.filter { $0 != first }
   }
 
-  /// The CSV lines grouped into files of at most `limit` bytes each, the header leading every file.
-  static func csvParts(_ dataset: MarketoDataset, header: [String], limit: Int) -> [[String]] {
-    let headerLine = header.map(csvCell).joined(separator: ",") + "\r\n"
-    var parts: [[String]] = []
-    var current: [String] = [headerLine]
-    var size = headerLine.utf8.count
-    for key in dataset.sortedKeys {
-      guard let row = dataset.rows[key] else { continue }
-      let line = header.map { csvCell(MarketoValues.text(row[$0] ?? .null)) }.joined(separator: ",") + "\r\n"
-      if size + line.utf8.count > limit, current.count > 1 {
-        parts.append(current)
-        current = [headerLine]
-        size = headerLine.utf8.count
-      }
-      current.append(line)
-      size += line.utf8.count
+  /// Writes the rows as CSV files of at most `limit` bytes each (a row longer than that alone in its file), the
+  /// header leading every file; the lines are made on every core and written as they come.
+  ///
+  /// - Parameters:
+  ///   - dataset: the rows, written in key order.
+  ///   - header: the columns, in order.
+  ///   - limit: the most bytes a file may hold.
+  ///   - writer: the batch being built.
+  ///   - path: the path of the file of a part, by its number from 1.
+  /// - Returns: the files' entries for the manifest, in part order.
+  /// - Throws: `OutputError` when a file cannot be written.
+  static func writeCSV(
+    _ dataset: MarketoDataset, header: [String], limit: Int, to writer: BatchWriter, path: (Int) -> String
+  ) throws(OutputError) -> [Manifest.Artifact] {
+    let headerLine = csvLine(header)
+    let rows = dataset.rows
+    var artifacts: [Manifest.Artifact] = []
+    var file: LinesFile?
+    var size = 0
+    var rowsInPart = 0
+    func startPart() throws(OutputError) {
+      if let file { artifacts.append(try file.finish()) }
+      let next = try writer.openFile(path(artifacts.count + 1))
+      try next.write(headerLine)
+      file = next
+      size = headerLine.utf8.count
+      rowsInPart = 0
     }
-    if current.count > 1 || parts.isEmpty { parts.append(current) }
-    return parts
+    try startPart()
+    try forEachBlockOfLines(of: dataset.sortedKeys) { key in
+      rows[key].map { row in csvLine(row.values(of: header).map { MarketoValues.text($0 ?? .null) }) } ?? ""
+    } _: { (lines: [String]) throws(OutputError) in
+      for line in lines where !line.isEmpty {
+        if size + line.utf8.count > limit, rowsInPart > 0 { try startPart() }
+        try file?.write(line)
+        size += line.utf8.count
+        rowsInPart += 1
+      }
+    }
+    if let file { artifacts.append(try file.finish()) }
+    return artifacts
   }
+
+  /// One CSV line of cells, with its line break.
+  static func csvLine(_ cells: [String]) -> String { cells.map(csvCell).joined(separator: ",") + "\r\n" }
 
   /// A cell as RFC 4180 wants it: quoted when it holds a comma, quote, line break or edge space.
   static func csvCell(_ text: String) -> String {

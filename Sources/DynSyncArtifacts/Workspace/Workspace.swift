@@ -187,7 +187,7 @@ public struct Workspace: Sendable {
       let laid = try layered(
         path,
         overlay: { keys in
-          keys.sorted(by: MarketoDataset.keyPrecedes).map { key in
+          MarketoDataset.sorted(keys).map { key in
             dataset.rows[key].map { StateCodec.line(key: key, row: $0) } ?? StateCodec.removal(key: key)
           }
         })

@@ -10,7 +10,22 @@ public struct MarketoDataset: Sendable, Equatable {
   }
 
   /// Keys in output order: numerically when every key is a number (person ids), else as text.
-  public var sortedKeys: [String] { rows.keys.sorted(by: MarketoDataset.keyPrecedes) }
+  public var sortedKeys: [String] { MarketoDataset.sorted(rows.keys) }
+
+  /// Keys in output order (see `keyPrecedes`).
+  ///
+  /// Keys that are all numbers (person ids) are read as numbers once, not twice in every comparison; two that read
+  /// as the same number (`7`, `07`) go by their text.
+  public static func sorted(_ keys: some Collection<String>) -> [String] {
+    var numbered: [(number: Int64, key: String)] = []
+    numbered.reserveCapacity(keys.count)
+    for key in keys {
+      guard let number = Int64(key) else { return keys.sorted(by: keyPrecedes) }
+      numbered.append((number, key))
+    }
+    numbered.sort { $0.number != $1.number ? $0.number < $1.number : $0.key < $1.key }
+    return numbered.map(\.key)
+  }
 
   /// The order of keys in output: two numbers numerically, anything else as text.
   public static func keyPrecedes(_ left: String, _ right: String) -> Bool {
@@ -21,7 +36,15 @@ public struct MarketoDataset: Sendable, Equatable {
   /// Every field name that occurs in the dataset, sorted (the CSV header).
   public var fieldNames: [String] {
     var names = Set<String>()
-    for row in rows.values { names.formUnion(row.keys) }
+    // Rows come in a few shapes (a contact's, a lead's, with or without a company); a row named like one of the
+    // last shapes seen adds no name, and is not hashed name by name.
+    var shapes: [MarketoRow] = []
+    for row in rows.values {
+      if shapes.contains(where: { $0.keys.elementsEqual(row.keys) }) { continue }
+      names.formUnion(row.keys)
+      if shapes.count == 8 { shapes.removeFirst() }
+      shapes.append(row)
+    }
     return names.sorted()
   }
 }

@@ -88,6 +88,23 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
     set { self[key] = newValue }
   }
 
+  /// The values of `names`, in their order (`nil` where a name has none).
+  ///
+  /// Names in sorted order, as a header's are, are found by walking the members, with a search only for a name
+  /// absent or out of order: a file of rows looks up every column of every row.
+  public func values(of names: [String]) -> [FieldValue?] {
+    var cursor = 0
+    return names.map { name in
+      if cursor < members.count, members[cursor].key == name {
+        cursor += 1
+        return members[cursor - 1].value
+      }
+      let slot = slot(of: name)
+      cursor = slot.found ? slot.index + 1 : slot.index
+      return slot.found ? members[slot.index].value : nil
+    }
+  }
+
   /// The names, in order.
   public var keys: LazyMapSequence<[Element], String> { members.lazy.map(\.key) }
 

@@ -285,4 +285,17 @@ struct MarketoMergeTests {
     }
     #expect(second.person(for: Org.id(Org.leadKind, 0))?["id"] == .integer(4))
   }
+
+  @Test("Row keys go numerically when they are all numbers, by text otherwise; one order for the same keys")
+  func keyOrder() {
+    let ids = ["10", "9", "07", "7", "-1", "100", "+7"]
+    #expect(MarketoDataset.sorted(ids) == ["-1", "+7", "07", "7", "9", "10", "100"])
+    #expect(MarketoDataset.sorted(ids.reversed()) == MarketoDataset.sorted(ids))
+    let mixed = ["b", "10", "a", "9"]
+    #expect(MarketoDataset.sorted(mixed) == mixed.sorted(by: MarketoDataset.keyPrecedes))
+    let guids = ["7d8f2304-b35a-6d44-069d-3e2f043e1d91", "0002fdbf-fa26-f5d0-529f-4f8888725f11"]
+    #expect(MarketoDataset.sorted(guids) == guids.sorted())
+    let dataset = MarketoDataset(rows: Dictionary(uniqueKeysWithValues: ids.map { ($0, MarketoRow()) }))
+    #expect(dataset.sortedKeys == MarketoDataset.sorted(ids))
+  }
 }

@@ -85,4 +85,15 @@ struct FieldsTests {
     #expect(doubled["c"] == .integer(60))
     #expect(fields["missing", default: .null] == .null)
   }
+
+  @Test("Values of a list of names, sorted or not, are those the names look up one by one")
+  func valuesOfNames() {
+    let fields: Fields = ["b": .integer(2), "d": .integer(4), "f": .integer(6), "h": .integer(8)]
+    let lists = [
+      ["a", "b", "c", "d", "e", "f", "g", "h", "i"], ["h", "b", "d", "f"], ["d", "d", "a", "h", "b"], [], ["z"],
+      ["id", "b", "f", "h"],
+    ]
+    for names in lists { #expect(fields.values(of: names) == names.map { fields[$0] }, "\(names)") }
+    #expect(Fields().values(of: ["a"]) == [nil])
+  }
 }
