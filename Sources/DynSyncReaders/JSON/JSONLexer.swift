@@ -256,6 +256,8 @@ final class JSONLexer {
     let startColumn = column
     let startOffset = offset
     try expect(UInt8(ascii: "\""), "a string")
+    // Most strings end in the bytes at hand with no escape: they are made from those bytes where they lie.
+    if let text = plainString(reusing: known) { return text }
     scratch.removeAll(keepingCapacity: true)
     while true {
       // Copy the plain run up to the next quote, backslash or control byte in one go.
@@ -299,14 +301,34 @@ final class JSONLexer {
     }
   }
 
+  /// The string whose bytes follow in the buffer up to its closing quote, valid UTF-8 with no escape or control
+  /// byte; `nil`, with nothing read, for any other (escaped, invalid, or running past the bytes at hand).
+  @inline(__always)
+  private func plainString(reusing known: String?) -> String? {
+    var end = position
+    while end < limit {
+      let byte = buffer[end]
+      if byte == UInt8(ascii: "\"") { break }
+      if byte == UInt8(ascii: "\\") || byte < 0x20 { return nil }
+      end += 1
+    }
+    guard end < limit else { return nil }
+    let bytes = UnsafeRawBufferPointer(rebasing: buffer[position..<end])
+    let text = known.flatMap { JSONLexer.bytes(bytes, are: $0) ? $0 : nil } ?? JSONLexer.text(of: bytes)
+    if text != nil { position = end + 1 }
+    return text
+  }
+
   /// Whether `bytes` are the UTF-8 of `text`.
   static func bytes(_ bytes: [UInt8], are text: String) -> Bool {
+    bytes.withUnsafeBytes { JSONLexer.bytes($0, are: text) }
+  }
+
+  static func bytes(_ bytes: UnsafeRawBufferPointer, are text: String) -> Bool {
     guard text.utf8.count == bytes.count else { return false }
     return text.withUTF8Bytes { known in
-      bytes.withUnsafeBufferPointer { read in
-        guard let left = known.baseAddress, let right = read.baseAddress else { return true }
-        return memcmp(left, right, read.count) == 0
-      }
+      guard let left = known.baseAddress, let right = bytes.baseAddress else { return true }
+      return memcmp(left, right, bytes.count) == 0
     }
   }
 
@@ -315,11 +337,14 @@ final class JSONLexer {
   /// ASCII, which most values are, skips the standard library's validation: it is generic and not specialized for
   /// byte arrays, and cost more than the rest of reading a state line.
   static func text(of bytes: [UInt8]) -> String? {
-    bytes.withUnsafeBufferPointer { buffer in
-      var combined: UInt8 = 0
-      for byte in buffer { combined |= byte }
-      return combined < 0x80 ? String(decoding: buffer, as: UTF8.self) : String(validating: buffer, as: UTF8.self)
-    }
+    bytes.withUnsafeBytes { JSONLexer.text(of: $0) }
+  }
+
+  static func text(of bytes: UnsafeRawBufferPointer) -> String? {
+    let buffer = bytes.assumingMemoryBound(to: UInt8.self)
+    var combined: UInt8 = 0
+    for byte in buffer { combined |= byte }
+    return combined < 0x80 ? String(decoding: buffer, as: UTF8.self) : String(validating: buffer, as: UTF8.self)
   }
 
   private func readEscape() throws(InputError) {

@@ -1,0 +1,54 @@
+import DynSyncCore
+import Foundation
+import Testing
+
+@testable import DynSyncReaders
+
+@Suite("JSON byte tokenizer")
+struct JSONLexerTests {
+  /// Strings every way they can be written: plain, escaped, beyond ASCII, empty, long.
+  static let strings = [
+    "", "a", "plain text", "tab\tand \"quotes\" and \\ backslash", "é and 東京 and 🎉", "line\nbreak",
+    String(repeating: "x", count: 300), "emailaddress1", "\u{0001}", "/slash",
+  ]
+
+  /// The strings of an array read with a buffer of `size` bytes, each read again as the name already held.
+  func read(_ path: String, bufferSize size: Int, reusing known: [String]? = nil) throws -> [String] {
+    let lexer = try JSONLexer(path: path, bufferSize: size)
+    var read: [String] = []
+    try lexer.expect(UInt8(ascii: "["), "an array")
+    repeat {
+      read.append(try lexer.readString(reusing: known?[read.count]))
+    } while try lexer.nextSeparator(closing: UInt8(ascii: "]"), "an array")
+    return read
+  }
+
+  @Test("A string reads the same whatever the buffer, across its edges and with the name held before")
+  func stringsAcrossBuffers() throws {
+    let folder = try TemporaryFolder()
+    let json = String(decoding: try JSONEncoder().encode(JSONLexerTests.strings), as: UTF8.self)
+    let path = try folder.write("strings.json", json)
+    for size in [1, 2, 3, 5, 7, 16, 64, 1 << 20] {
+      #expect(try read(path, bufferSize: size) == JSONLexerTests.strings, "buffer of \(size)")
+      let reused = try read(path, bufferSize: size, reusing: JSONLexerTests.strings)
+      #expect(reused == JSONLexerTests.strings, "buffer of \(size), names held")
+      let others = JSONLexerTests.strings.map { $0 + "?" }
+      #expect(try read(path, bufferSize: size, reusing: others) == JSONLexerTests.strings, "buffer of \(size)")
+    }
+  }
+
+  @Test("Invalid UTF-8 in a string is refused at its place, whatever the buffer")
+  func invalidUTF8() throws {
+    let folder = try TemporaryFolder()
+    let path = folder.path + "/bad.json"
+    try Data(Array(#"["ok","ab"#.utf8) + [0xC3, 0x28] + Array(#"cd"]"#.utf8)).write(to: URL(fileURLWithPath: path))
+    for size in [1, 4, 1 << 20] {
+      #expect {
+        _ = try read(path, bufferSize: size)
+      } throws: { error in
+        (error as? InputError)?.reason
+          == "invalid UTF-8 at byte offset 9, in the string that starts at byte offset 6"
+      }
+    }
+  }
+}
