@@ -6,7 +6,7 @@ extension StringProtocol {
   /// - Returns: What `body` returns.
   /// - Throws: What `body` throws.
   // Inlinable so that a reader in another module gets it specialized: called generically, each call looked up the
-  // metadata of its result type in the runtime's tables, a twentieth of reading a state.
+  // metadata of its result type in the runtime's tables, about a tenth of reading a state.
   @inlinable
   public func withUTF8Bytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
     if let result = try utf8.withContiguousStorageIfAvailable(body) { return result }
