@@ -177,10 +177,7 @@ public struct JSONBytes {
 
   /// A record image, as `JSONText.image` writes it.
   public mutating func appendImage(_ record: Record) {
-    let fields = record.fields
-    // The columns sorted in place by key, and the labels slotted in where "@labels" sorts.
-    var order = Array(fields.indices)
-    order.sort { fields[$0].key < fields[$1].key }
+    // The columns in their order (by name), and the labels slotted in where "@labels" sorts.
     var labelsDue = !record.labels.isEmpty
     var separatorDue = false
     func appendMember(_ key: String, _ appendValue: (inout JSONBytes) -> Void) {
@@ -197,8 +194,7 @@ public struct JSONBytes {
       labelsDue = false
     }
     bytes.append(UInt8(ascii: "{"))
-    for index in order {
-      let field = fields[index]
+    for field in record.fields {
       if labelsDue, "@labels" < field.key { appendLabels() }
       appendMember(field.key) { json in json.appendValue(field.value) }
     }
