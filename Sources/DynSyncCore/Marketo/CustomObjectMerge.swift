@@ -41,7 +41,7 @@ extension MarketoMerge {
     let tables = Set(previous.keys).union(dynamics.tables.keys.filter(MarketoMerge.isCustomTable))
     for entity in tables.sorted() {
       let records = dynamics.tables[entity]?.records ?? [:]
-      let mapped = mapping.entities[entity]
+      let mapped = mapping.entities[entity].map { _ in columns(of: entity) }
       var current: [String: MarketoRow] = [:]
       var filtered = Set<String>()
       for record in rebuilt.records(of: records) {
@@ -51,8 +51,9 @@ extension MarketoMerge {
         }
         guard let (linkFields, path) = link(of: record, depth: 1) else { continue }
         // A table the mapping does not name is synced column for column, under the Dynamics names.
-        var row = MarketoValues.mapped(
-          record, mapped ?? record.fields.keys.map { FieldMapping.Field(dynamics: $0, marketo: $0) })
+        var row =
+          mapped.map { MarketoValues.mapped(record, $0) }
+          ?? MarketoValues.mapped(record, record.fields.keys.map { FieldMapping.Field(dynamics: $0, marketo: $0) })
         row.merge(linkFields) { $1 }
         row[MarketoField.recordID] = .string(record.id.description)
         row["msftLinkPath"] = .string(path)

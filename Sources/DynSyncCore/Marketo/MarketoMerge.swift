@@ -10,10 +10,24 @@
 /// - a contact qualified from a synced lead takes over the lead's person (same id);
 /// - person ids are assigned once and kept; account changes flow to every person of the account.
 public struct MarketoMerge: Sendable {
-  public var mapping: FieldMapping
+  public var mapping: FieldMapping {
+    didSet { columnsByEntity = MarketoMerge.columns(of: mapping) }
+  }
+  /// The mapping's field lists made ready once, for the million records a merge maps.
+  private var columnsByEntity: [String: MappedColumns]
 
   public init(mapping: FieldMapping = .standard) {
     self.mapping = mapping
+    columnsByEntity = MarketoMerge.columns(of: mapping)
+  }
+
+  private static func columns(of mapping: FieldMapping) -> [String: MappedColumns] {
+    mapping.entities.mapValues(MappedColumns.init)
+  }
+
+  /// The mapped columns of a table, ready for `MarketoValues.mapped`.
+  func columns(of entity: String) -> MappedColumns {
+    columnsByEntity[entity] ?? MappedColumns(mapping.fields(of: entity))
   }
 
   /// The Marketo-side datasets for the org as it stands in `dynamics`.
@@ -111,7 +125,7 @@ public struct MarketoMerge: Sendable {
   }
 
   func row(for record: Record, entity: String, key: String) -> MarketoRow {
-    var row = MarketoValues.mapped(record, mapping.fields(of: entity))
+    var row = MarketoValues.mapped(record, columns(of: entity))
     row[key] = .string(record.id.description)
     row[MarketoField.microsoftIsDeleted] = .boolean(false)
     row[MarketoField.syncing] = .boolean(true)

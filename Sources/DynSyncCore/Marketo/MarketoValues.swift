@@ -6,18 +6,33 @@ public enum MarketoValues {
   /// as their id. Columns the record does not carry, or carries as null, are left out: exports
   /// differ in whether they write nulls, and to Marketo both are an empty field.
   static func mapped(_ record: Record, _ fields: [FieldMapping.Field]) -> MarketoRow {
+    mapped(record, MappedColumns(fields))
+  }
+
+  /// The mapped fields of `record`, as `mapped(_:_:)` gives them, with the field list made ready once for many
+  /// records.
+  static func mapped(_ record: Record, _ columns: MappedColumns) -> MarketoRow {
+    // The record's columns looked up in the list (a record holds fewer columns than a mapping names), then taken in
+    // the mapping's order, so that of two fields giving one Marketo name the later still wins.
+    var found: [(place: Int, value: FieldValue)] = []
+    found.reserveCapacity(record.fields.count)
+    for (column, value) in record.fields where !value.isNull {
+      for place in columns.placesByColumn[column] ?? [] { found.append((place, value)) }
+    }
+    found.sort { $0.place < $1.place }
     // Collected in the mapping's order and sorted once, rather than each name put in its place.
     var members: [MarketoRow.Element] = []
-    members.reserveCapacity(fields.count + 4)
-    for field in fields {
-      guard let value = record.fields[field.dynamics], !value.isNull else { continue }
-      let label = record.labels[field.dynamics]
+    members.reserveCapacity(found.count + 4)
+    for (place, value) in found {
+      let field = columns.fields[place]
       switch value {
       case .optionSet(let choice):
-        members.append((field.marketo, .string(label ?? String(choice))))
+        members.append((field.marketo, .string(record.labels[field.dynamics] ?? String(choice))))
         members.append((field.marketo + MarketoField.choiceValueSuffix, .integer(choice)))
       case .multiSelect(let choices):
-        let labels = label.map { $0.split(separator: ";").map { String($0.drop { $0 == " " }) } }
+        let labels = record.labels[field.dynamics].map {
+          $0.split(separator: ";").map { String($0.drop { $0 == " " }) }
+        }
         members.append(
           (
             field.marketo,
@@ -60,5 +75,19 @@ public enum MarketoValues {
   static func lookupID(_ record: Record, _ field: String) -> Lookup? {
     if case .lookup(let lookup) = record[field] { return lookup }
     return nil
+  }
+}
+
+/// A mapping's field list made ready for mapping many records: where each Dynamics column stands in it.
+struct MappedColumns: Sendable {
+  let fields: [FieldMapping.Field]
+  /// Dynamics column → its places in `fields`, in order (a column may feed more than one Marketo field).
+  let placesByColumn: [String: [Int]]
+
+  init(_ fields: [FieldMapping.Field]) {
+    self.fields = fields
+    var places: [String: [Int]] = [:]
+    for (place, field) in fields.enumerated() { places[field.dynamics, default: []].append(place) }
+    placesByColumn = places
   }
 }

@@ -116,7 +116,7 @@ extension MarketoMerge {
   func personRow(_ record: Record, type: String, personID: Int64, users: [GUID: Record], teams: [GUID: Record])
     -> MarketoRow
   {
-    var row = MarketoValues.mapped(record, mapping.fields(of: record.entity))
+    var row = MarketoValues.mapped(record, columns(of: record.entity))
     row[MarketoField.personID] = .integer(personID)
     row[MarketoField.microsoftType] = .string(type)
     row[MarketoField.microsoftID] = .string(record.id.description)
@@ -145,7 +145,7 @@ extension MarketoMerge {
 
   /// The company fields a contact's person shows, from its account.
   func companyFields(_ account: Record) -> MarketoRow {
-    var fields = MarketoValues.mapped(account, mapping.fields(of: "account"))
+    var fields = MarketoValues.mapped(account, columns(of: "account"))
     fields[MarketoField.externalCompanyID] = .string(account.id.description)
     return fields
   }
