@@ -107,6 +107,7 @@ public struct MarketoMerge: Sendable {
   /// those that do not.
   func filteredRows(of records: [Record], entity: String, key: String) -> ([String: MarketoRow], Set<String>) {
     var rows: [String: MarketoRow] = [:]
+    rows.reserveCapacity(records.count)
     var filtered = Set<String>()
     for record in records {
       guard MarketoValues.passesFilter(record) else {
@@ -120,6 +121,7 @@ public struct MarketoMerge: Sendable {
 
   func rows(of records: [Record], entity: String, key: String) -> [String: MarketoRow] {
     var rows: [String: MarketoRow] = [:]
+    rows.reserveCapacity(records.count)
     for record in records { rows[record.id.description] = row(for: record, entity: entity, key: key) }
     return rows
   }

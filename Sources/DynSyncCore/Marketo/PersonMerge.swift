@@ -41,10 +41,13 @@ extension MarketoMerge {
     let leads = dynamics.tables["lead"]?.records ?? [:]
     let contacts = dynamics.tables["contact"]?.records ?? [:]
     var registry = PersonRegistry(previous)
+    let contactsBuilt = rebuilt.records(of: contacts).sorted(by: { $0.id < $1.id })
+    let leadsBuilt = rebuilt.records(of: leads).sorted(by: { $0.id < $1.id })
     var current: [String: MarketoRow] = [:]
+    current.reserveCapacity(contactsBuilt.count + leadsBuilt.count)
     var filtered = Set<String>()
 
-    for contact in rebuilt.records(of: contacts).sorted(by: { $0.id < $1.id }) {
+    for contact in contactsBuilt {
       let contactID = contact.id.description
       guard MarketoValues.passesFilter(contact) else {
         filtered.insert(contactID)
@@ -83,7 +86,7 @@ extension MarketoMerge {
       current[String(personID)] = row
     }
 
-    for lead in rebuilt.records(of: leads).sorted(by: { $0.id < $1.id }) {
+    for lead in leadsBuilt {
       let leadID = lead.id.description
       guard !registry.takenOverLeads.contains(leadID) else { continue }
       guard MarketoValues.passesFilter(lead) else {

@@ -138,9 +138,33 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
   public mutating func merge(
     _ other: Fields, uniquingKeysWith combine: (FieldValue, FieldValue) throws -> FieldValue
   ) rethrows {
-    for (key, value) in other {
-      self[key] = try self[key].map { try combine($0, value) } ?? value
+    guard other.count > 2 else {
+      for (key, value) in other { self[key] = try self[key].map { try combine($0, value) } ?? value }
+      return
     }
+    // Both sorted: one walk through the two, not a search and a shift for each of the other's names.
+    var merged: [Element] = []
+    merged.reserveCapacity(members.count + other.members.count)
+    var mine = 0
+    var theirs = 0
+    while mine < members.count, theirs < other.members.count {
+      let left = members[mine]
+      let right = other.members[theirs]
+      if left.key == right.key {
+        merged.append((left.key, try combine(left.value, right.value)))
+        mine += 1
+        theirs += 1
+      } else if left.key < right.key {
+        merged.append(left)
+        mine += 1
+      } else {
+        merged.append(right)
+        theirs += 1
+      }
+    }
+    merged += members[mine...]
+    merged += other.members[theirs...]
+    members = merged
   }
 
   /// The dictionary of the same members.

@@ -96,4 +96,26 @@ struct FieldsTests {
     for names in lists { #expect(fields.values(of: names) == names.map { fields[$0] }, "\(names)") }
     #expect(Fields().values(of: ["a"]) == [nil])
   }
+
+  @Test("Merging any two field sets gives what merging their dictionaries gives", arguments: 1...20)
+  func mergeAgainstADictionary(seed: UInt64) {
+    var random = SplitMix(state: seed)
+    let names = ["a", "B", "ab", "emailaddress1", "msftIsDeleted", "zz", "é", ""]
+    func some() -> [String: FieldValue] {
+      var members: [String: FieldValue] = [:]
+      for name in names where Bool.random(using: &random) {
+        members[name] = .integer(Int64.random(in: 0..<100, using: &random))
+      }
+      return members
+    }
+    for _ in 0..<20 {
+      let (mine, theirs) = (some(), some())
+      for keepMine in [true, false] {
+        var fields = Fields(mine)
+        fields.merge(Fields(theirs)) { old, new in keepMine ? old : new }
+        #expect(fields == Fields(mine.merging(theirs) { old, new in keepMine ? old : new }), "\(mine) \(theirs)")
+        #expect(Array(fields.keys) == fields.keys.sorted())
+      }
+    }
+  }
 }
