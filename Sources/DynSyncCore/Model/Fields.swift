@@ -41,10 +41,6 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
     members.removeLast(members.count - kept)
   }
 
-  public init(_ dictionary: [String: FieldValue]) {
-    self.init(dictionary.lazy.map { (key: $0.key, value: $0.value) })
-  }
-
   public var startIndex: Int { members.startIndex }
   public var endIndex: Int { members.endIndex }
   public subscript(position: Int) -> Element { members[position] }
@@ -83,11 +79,6 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
     }
   }
 
-  public subscript(key: String, default fallback: @autoclosure () -> FieldValue) -> FieldValue {
-    get { self[key] ?? fallback() }
-    set { self[key] = newValue }
-  }
-
   /// The values of `names`, in their order (`nil` where a name has none).
   ///
   /// Names in sorted order, as a header's are, are found by walking the members, with a search only for a name
@@ -108,30 +99,13 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
   /// The names, in order.
   public var keys: LazyMapSequence<[Element], String> { members.lazy.map(\.key) }
 
-  /// The values, in the order of their names.
-  public var values: LazyMapSequence<[Element], FieldValue> { members.lazy.map(\.value) }
-
   public mutating func reserveCapacity(_ capacity: Int) { members.reserveCapacity(capacity) }
-
-  @discardableResult
-  public mutating func removeValue(forKey key: String) -> FieldValue? {
-    let slot = slot(of: key)
-    guard slot.found else { return nil }
-    return members.remove(at: slot.index).value
-  }
 
   /// The members for which `isIncluded` holds.
   public func filter(_ isIncluded: (Element) throws -> Bool) rethrows -> Fields {
     var kept = self
     try kept.members.removeAll { try !isIncluded($0) }
     return kept
-  }
-
-  /// The same names with each value transformed.
-  public func mapValues(_ transform: (FieldValue) throws -> FieldValue) rethrows -> Fields {
-    var mapped = self
-    for index in mapped.members.indices { mapped.members[index].value = try transform(mapped.members[index].value) }
-    return mapped
   }
 
   /// Lays `other` over these members; where both hold a name, `combine` picks the value.
@@ -165,11 +139,6 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
     merged += members[mine...]
     merged += other.members[theirs...]
     members = merged
-  }
-
-  /// The dictionary of the same members.
-  public var dictionary: [String: FieldValue] {
-    Dictionary(uniqueKeysWithValues: members.lazy.map { ($0.key, $0.value) })
   }
 
   /// Whether both hold the same storage: the same members, without a look at them.
