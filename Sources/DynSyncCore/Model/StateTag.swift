@@ -11,17 +11,55 @@ public enum StateTag: String, Sendable, CaseIterable {
   case lookup = "l"
   case guid = "g"
 
-  /// The value of a tag whose payload is one text (every tag but boolean, multi-select, lookup).
-  public static func decode(_ tag: StateTag, _ text: String) -> FieldValue? {
-    switch tag {
-    case .string: return .string(text)
-    case .integer: return Int64(text).map(FieldValue.integer)
-    case .decimal: return ExactDecimal(text).map(FieldValue.decimal)
-    case .dateTime: return Timestamp(iso: text).map(FieldValue.dateTime)
-    case .date: return CalendarDate(text).map(FieldValue.date)
-    case .optionSet: return Int64(text).map(FieldValue.optionSet)
-    case .guid: return GUID(text).map(FieldValue.guid)
-    case .boolean, .multiSelect, .lookup: return nil
+  /// The tag written as these UTF-8 bytes (one ASCII letter).
+  public init?(utf8 bytes: UnsafeBufferPointer<UInt8>) {
+    guard bytes.count == 1 else { return nil }
+    switch bytes[0] {
+    case UInt8(ascii: "s"): self = .string
+    case UInt8(ascii: "i"): self = .integer
+    case UInt8(ascii: "d"): self = .decimal
+    case UInt8(ascii: "b"): self = .boolean
+    case UInt8(ascii: "t"): self = .dateTime
+    case UInt8(ascii: "D"): self = .date
+    case UInt8(ascii: "o"): self = .optionSet
+    case UInt8(ascii: "m"): self = .multiSelect
+    case UInt8(ascii: "l"): self = .lookup
+    case UInt8(ascii: "g"): self = .guid
+    default: return nil
     }
+  }
+
+  /// The value of a tag whose payload is a number, an instant, a date or an id, from the payload's UTF-8 bytes
+  /// (`nil` for any other tag, or bytes that are not such a value): no text is made to be parsed.
+  public static func decode(_ tag: StateTag, utf8 bytes: UnsafeBufferPointer<UInt8>) -> FieldValue? {
+    switch tag {
+    case .integer: return wholeNumber(bytes).map(FieldValue.integer)
+    case .optionSet: return wholeNumber(bytes).map(FieldValue.optionSet)
+    case .dateTime: return Timestamp(isoUTF8: bytes).map(FieldValue.dateTime)
+    case .date: return CalendarDate(bytes).map(FieldValue.date)
+    case .guid: return GUID(utf8: UnsafeRawBufferPointer(bytes)).map(FieldValue.guid)
+    case .string, .decimal, .boolean, .multiSelect, .lookup: return nil
+    }
+  }
+
+  /// A whole number as `Int64(_:)` reads text: an optional sign, then decimal digits, within range.
+  public static func wholeNumber(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+    guard let first = bytes.first else { return nil }
+    let negative = first == UInt8(ascii: "-")
+    let digits = first == UInt8(ascii: "-") || first == UInt8(ascii: "+") ? bytes.dropFirst() : bytes[...]
+    guard !digits.isEmpty else { return nil }
+    var value: Int64 = 0
+    for byte in digits {
+      guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+      let digit = Int64(byte - UInt8(ascii: "0"))
+      // Built negative, so that Int64.min reads too.
+      let (shifted, overflow) = value.multipliedReportingOverflow(by: 10)
+      let (next, underflow) = shifted.subtractingReportingOverflow(digit)
+      guard !overflow, !underflow else { return nil }
+      value = next
+    }
+    if negative { return value }
+    let (positive, overflow) = Int64(0).subtractingReportingOverflow(value)
+    return overflow ? nil : positive
   }
 }

@@ -301,18 +301,42 @@ final class JSONLexer {
     }
   }
 
+  /// A string parsed from its bytes, where they lie in the buffer when it can be.
+  ///
+  /// That is when the string holds no escape and ends within the bytes at hand (most do); any other is read whole
+  /// first. Values that are parsed anyway (numbers, instants, ids) are never made a `String` on the way.
+  ///
+  /// - Parameter parse: makes the value of the string's UTF-8 bytes, `nil` when they are not one.
+  /// - Returns: what `parse` made.
+  /// - Throws: `InputError` for input that is not a string.
+  func readString<Value>(parsing parse: (UnsafeBufferPointer<UInt8>) -> Value?) throws(InputError) -> Value? {
+    guard try peekToken() == UInt8(ascii: "\""), let end = plainStringEnd(from: position + 1) else {
+      return try readString().withUTF8Bytes(parse)
+    }
+    let bytes = UnsafeRawBufferPointer(rebasing: buffer[position + 1..<end]).assumingMemoryBound(to: UInt8.self)
+    position = end + 1
+    return parse(bytes)
+  }
+
+  /// Where the plain string starting at `start` closes (its closing quote), when that is within the bytes at hand
+  /// and nothing before it is a backslash or a control byte.
+  @inline(__always)
+  private func plainStringEnd(from start: Int) -> Int? {
+    var end = start
+    while end < limit {
+      let byte = buffer[end]
+      if byte == UInt8(ascii: "\"") { return end }
+      if byte == UInt8(ascii: "\\") || byte < 0x20 { return nil }
+      end += 1
+    }
+    return nil
+  }
+
   /// The string whose bytes follow in the buffer up to its closing quote, valid UTF-8 with no escape or control
   /// byte; `nil`, with nothing read, for any other (escaped, invalid, or running past the bytes at hand).
   @inline(__always)
   private func plainString(reusing known: String?) -> String? {
-    var end = position
-    while end < limit {
-      let byte = buffer[end]
-      if byte == UInt8(ascii: "\"") { break }
-      if byte == UInt8(ascii: "\\") || byte < 0x20 { return nil }
-      end += 1
-    }
-    guard end < limit else { return nil }
+    guard let end = plainStringEnd(from: position) else { return nil }
     let bytes = UnsafeRawBufferPointer(rebasing: buffer[position..<end])
     let text = known.flatMap { JSONLexer.bytes(bytes, are: $0) ? $0 : nil } ?? JSONLexer.text(of: bytes)
     if text != nil { position = end + 1 }

@@ -152,9 +152,12 @@ public enum StateReader {
       return .null
     }
     try lexer.expect(UInt8(ascii: "["), "a tagged value")
-    let tagText = try lexer.readString()
+    // The tag as it is written, kept as text only when it is not one.
+    let read = try lexer.readString { bytes in
+      StateTag(utf8: bytes).map { (tag: $0, text: "") } ?? (tag: nil, text: String(decoding: bytes, as: UTF8.self))
+    }
     try lexer.expect(UInt8(ascii: ","), "','")
-    guard let tag = StateTag(rawValue: tagText) else { throw lexer.error("unknown state tag \"\(tagText)\"") }
+    guard let tag = read?.tag else { throw lexer.error("unknown state tag \"\(read?.text ?? "")\"") }
     let value: FieldValue?
     switch tag {
     case .boolean:
@@ -167,7 +170,9 @@ public enum StateReader {
         lexer.advance()
       } else {
         repeat {
-          guard let choice = Int64(try lexer.readString()) else { throw lexer.error("a choice is not an integer") }
+          guard let choice = try lexer.readString(parsing: StateTag.wholeNumber) else {
+            throw lexer.error("a choice is not an integer")
+          }
           choices.append(choice)
         } while try lexer.nextSeparator(closing: UInt8(ascii: "]"), "a list of choices")
       }
@@ -181,12 +186,19 @@ public enum StateReader {
         target = try lexer.readString()
       }
       try lexer.expect(UInt8(ascii: ","), "','")
-      value = GUID(try lexer.readString()).map { .lookup(Lookup(entity: target, id: $0)) }
-    default:
-      value = StateTag.decode(tag, try lexer.readString())
+      value = try lexer.readString { GUID(utf8: UnsafeRawBufferPointer($0)) }.map {
+        .lookup(Lookup(entity: target, id: $0))
+      }
+    case .string:
+      value = .string(try lexer.readString())
+    case .decimal:
+      // A decimal keeps the text it was written as.
+      value = ExactDecimal(try lexer.readString()).map(FieldValue.decimal)
+    case .integer, .optionSet, .dateTime, .date, .guid:
+      value = try lexer.readString { StateTag.decode(tag, utf8: $0) }
     }
     try lexer.expect(UInt8(ascii: "]"), "']'")
-    guard let value else { throw lexer.error("a \(tagText) value that does not read back") }
+    guard let value else { throw lexer.error("a \(tag.rawValue) value that does not read back") }
     return value
   }
 }

@@ -37,6 +37,33 @@ struct JSONLexerTests {
     }
   }
 
+  @Test("A string parsed from its bytes gives what its text gives, whatever the buffer")
+  func parsedAcrossBuffers() throws {
+    let folder = try TemporaryFolder()
+    let json = String(decoding: try JSONEncoder().encode(JSONLexerTests.strings), as: UTF8.self)
+    let path = try folder.write("strings.json", json)
+    for size in [1, 2, 3, 5, 7, 16, 64, 1 << 20] {
+      let lexer = try JSONLexer(path: path, bufferSize: size)
+      var read: [String] = []
+      try lexer.expect(UInt8(ascii: "["), "an array")
+      repeat {
+        read.append(try #require(try lexer.readString { String(decoding: $0, as: UTF8.self) }))
+      } while try lexer.nextSeparator(closing: UInt8(ascii: "]"), "an array")
+      #expect(read == JSONLexerTests.strings, "buffer of \(size)")
+    }
+  }
+
+  @Test("A whole number read from its bytes is what Int64 reads from its text")
+  func wholeNumbers() {
+    let texts = [
+      "0", "7", "-7", "+7", "007", "-0", "", "-", "+", "1-", "1.0", " 1", "1 ", "٣", "9223372036854775807",
+      "9223372036854775808", "-9223372036854775808", "-9223372036854775809", "99999999999999999999", "+-1",
+    ]
+    for text in texts {
+      #expect(text.withUTF8Bytes(StateTag.wholeNumber) == Int64(text), "\(text)")
+    }
+  }
+
   @Test("Invalid UTF-8 in a string is refused at its place, whatever the buffer")
   func invalidUTF8() throws {
     let folder = try TemporaryFolder()
