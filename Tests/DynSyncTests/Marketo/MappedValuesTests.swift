@@ -32,7 +32,7 @@ struct MappedValuesTests {
 
   @Test("Values found from the record's side are the mapping's, field by field, in every case", arguments: 1...30)
   func againstFieldByField(seed: UInt64) throws {
-    var random = FieldsTests.SplitMix(state: seed)
+    var random = SeededGenerator(seed: seed)
     let columns = ["a", "b", "c", "d", "e", "statecode", "parentcustomerid", "tags"]
     let names = ["x", "y", "z", "leadStatus", "company"]
     let id = try #require(GUID("aaaa0001-0001-ef11-8409-000d3a8f1a01"))

@@ -129,21 +129,6 @@ private struct RandomOrg {
   }
 }
 
-/// A small fast generator, so that a seed gives the same org on every machine.
-struct SeededGenerator: RandomNumberGenerator {
-  var state: UInt64
-
-  init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var mixed = state
-    mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-    return mixed ^ (mixed >> 31)
-  }
-}
-
 @Suite("Merge scope")
 struct MergeScopeTests {
   @Test("building only the rows a run's changes reach gives the datasets building every row gives", arguments: 0..<60)

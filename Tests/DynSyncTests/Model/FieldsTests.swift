@@ -3,21 +3,9 @@ import Testing
 
 @Suite("A record's fields")
 struct FieldsTests {
-  /// A small reproducible generator, so that a failing sequence of changes can be replayed.
-  struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
-    }
-  }
-
   @Test("Setting, replacing and removing names keeps what a dictionary keeps, in name order", arguments: 1...20)
   func againstADictionary(seed: UInt64) {
-    var random = SplitMix(state: seed)
+    var random = SeededGenerator(seed: seed)
     // Names that sort apart by case, length and a byte beyond ASCII.
     let names = ["a", "B", "b", "ab", "aB", "emailaddress1", "msftIsDeleted", "zz", "é", "address1_city", ""]
     var fields = Fields()
@@ -94,7 +82,7 @@ struct FieldsTests {
 
   @Test("Merging any two field sets gives what merging their dictionaries gives", arguments: 1...20)
   func mergeAgainstADictionary(seed: UInt64) {
-    var random = SplitMix(state: seed)
+    var random = SeededGenerator(seed: seed)
     let names = ["a", "B", "ab", "emailaddress1", "msftIsDeleted", "zz", "é", ""]
     func some() -> [String: FieldValue] {
       var members: [String: FieldValue] = [:]

@@ -12,15 +12,22 @@ struct JSONLexerTests {
     String(repeating: "x", count: 300), "emailaddress1", "\u{0001}", "/slash",
   ]
 
-  /// The strings of an array read with a buffer of `size` bytes, each read again as the name already held.
-  func read(_ path: String, bufferSize size: Int, reusing known: [String]? = nil) throws -> [String] {
+  /// The strings of an array read with a buffer of `size` bytes, each by `readOne` (given the lexer and its place).
+  func read(
+    _ path: String, bufferSize size: Int, _ readOne: (JSONLexer, Int) throws -> String
+  ) throws -> [String] {
     let lexer = try JSONLexer(path: path, bufferSize: size)
     var read: [String] = []
     try lexer.expect(UInt8(ascii: "["), "an array")
     repeat {
-      read.append(try lexer.readString(reusing: known?[read.count]))
+      read.append(try readOne(lexer, read.count))
     } while try lexer.nextSeparator(closing: UInt8(ascii: "]"), "an array")
     return read
+  }
+
+  /// The strings of an array, each read again as the name already held at its place.
+  func read(_ path: String, bufferSize size: Int, reusing known: [String]? = nil) throws -> [String] {
+    try read(path, bufferSize: size) { lexer, place in try lexer.readString(reusing: known?[place]) }
   }
 
   @Test("A string reads the same whatever the buffer, across its edges and with the name held before")
@@ -43,13 +50,10 @@ struct JSONLexerTests {
     let json = String(decoding: try JSONEncoder().encode(JSONLexerTests.strings), as: UTF8.self)
     let path = try folder.write("strings.json", json)
     for size in [1, 2, 3, 5, 7, 16, 64, 1 << 20] {
-      let lexer = try JSONLexer(path: path, bufferSize: size)
-      var read: [String] = []
-      try lexer.expect(UInt8(ascii: "["), "an array")
-      repeat {
-        read.append(try #require(try lexer.readString { String(decoding: $0, as: UTF8.self) }))
-      } while try lexer.nextSeparator(closing: UInt8(ascii: "]"), "an array")
-      #expect(read == JSONLexerTests.strings, "buffer of \(size)")
+      let parsed = try read(path, bufferSize: size) { lexer, _ in
+        try #require(try lexer.readString { String(decoding: $0, as: UTF8.self) })
+      }
+      #expect(parsed == JSONLexerTests.strings, "buffer of \(size)")
     }
   }
 
