@@ -51,9 +51,7 @@ extension MarketoMerge {
         }
         guard let (linkFields, path) = link(of: record, depth: 1) else { continue }
         // A table the mapping does not name is synced column for column, under the Dynamics names.
-        var row =
-          mapped.map { MarketoValues.mapped(record, $0) }
-          ?? MarketoValues.mapped(record, record.fields.keys.map { FieldMapping.Field(dynamics: $0, marketo: $0) })
+        var row = mapped.map { MarketoValues.mapped(record, $0) } ?? MarketoValues.mappedUnderOwnNames(record)
         row.merge(linkFields) { $1 }
         row[MarketoField.recordID] = .string(record.id.description)
         row["msftLinkPath"] = .string(path)

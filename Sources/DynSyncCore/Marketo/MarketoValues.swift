@@ -25,30 +25,49 @@ public enum MarketoValues {
     members.reserveCapacity(found.count + 4)
     for (place, value) in found {
       let field = columns.fields[place]
-      switch value {
-      case .optionSet(let choice):
-        members.append((field.marketo, .string(record.labels[field.dynamics] ?? String(choice))))
-        members.append((field.marketo + MarketoField.choiceValueSuffix, .integer(choice)))
-      case .multiSelect(let choices):
-        let labels = record.labels[field.dynamics].map {
-          $0.split(separator: ";").map { String($0.drop { $0 == " " }) }
-        }
-        members.append(
-          (
-            field.marketo,
-            .string((labels?.count == choices.count ? labels ?? [] : choices.map { String($0) }).joined(separator: ";"))
-          ))
-        members.append(
-          (field.marketo + MarketoField.choiceValueSuffix, .string(choices.map { String($0) }.joined(separator: ";"))))
-      case .lookup(let lookup):
-        members.append((field.marketo, .string(lookup.id.description)))
-      case .guid(let id):
-        members.append((field.marketo, .string(id.description)))
-      default:
-        members.append((field.marketo, value))
-      }
+      append(value, of: field.dynamics, as: field.marketo, labels: record.labels, to: &members)
     }
     return MarketoRow(members)
+  }
+
+  /// Every column of `record` under its own Dynamics name, as a mapping that names each column as itself gives them
+  /// (a custom table the mapping does not name), without a list of the record's own columns made for each record.
+  static func mappedUnderOwnNames(_ record: Record) -> MarketoRow {
+    var members: [MarketoRow.Element] = []
+    members.reserveCapacity(record.fields.count + 4)
+    for (column, value) in record.fields where !value.isNull {
+      append(value, of: column, as: column, labels: record.labels, to: &members)
+    }
+    return MarketoRow(members)
+  }
+
+  /// Appends the Marketo field (or fields) of one Dynamics value: choices as their labels with the integer beside
+  /// them, lookups and ids as their id.
+  private static func append(
+    _ value: FieldValue, of column: String, as name: String, labels: [String: String],
+    to members: inout [MarketoRow.Element]
+  ) {
+    switch value {
+    case .optionSet(let choice):
+      members.append((name, .string(labels[column] ?? String(choice))))
+      members.append((name + MarketoField.choiceValueSuffix, .integer(choice)))
+    case .multiSelect(let choices):
+      let shown = labels[column].map { $0.split(separator: ";").map { String($0.drop { $0 == " " }) } }
+      members.append(
+        (
+          name,
+          .string((shown?.count == choices.count ? shown ?? [] : choices.map { String($0) }).joined(separator: ";"))
+        )
+      )
+      members.append(
+        (name + MarketoField.choiceValueSuffix, .string(choices.map { String($0) }.joined(separator: ";"))))
+    case .lookup(let lookup):
+      members.append((name, .string(lookup.id.description)))
+    case .guid(let id):
+      members.append((name, .string(id.description)))
+    default:
+      members.append((name, value))
+    }
   }
 
   /// Whether the sync filter lets a record through: absent, empty or Yes syncs; only No excludes.

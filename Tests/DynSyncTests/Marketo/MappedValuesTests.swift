@@ -53,6 +53,8 @@ struct MappedValuesTests {
       let expected = fieldByField(record, fields)
       #expect(MarketoValues.mapped(record, fields).isIdentical(to: expected), "\(fields) \(record.fields)")
       #expect(MarketoValues.mapped(record, MappedColumns(fields)).isIdentical(to: expected))
+      let ownNames = Array(record.fields.keys.map { Field(dynamics: $0, marketo: $0) })
+      #expect(MarketoValues.mappedUnderOwnNames(record).isIdentical(to: fieldByField(record, ownNames)))
     }
   }
 }
