@@ -34,8 +34,8 @@ public enum StateReader {
       try object(lexer, names: &lineNames) { key in
         switch key {
         case "entity": entity = try lexer.readString()
-        case "id": id = GUID(try lexer.readString())
-        case "version": version = Int64(try lexer.readString())
+        case "id": id = try lexer.readString { GUID(utf8: UnsafeRawBufferPointer($0)) }
+        case "version": version = try lexer.readString(parsing: StateTag.wholeNumber)
         case "fields": try object(lexer, names: &fieldNames) { name in fields[name] = try tagged(lexer) }
         case "labels": try object(lexer, names: &labelNames) { name in labels[name] = try lexer.readString() }
         case "removed": isRemoval = try removal(lexer)
