@@ -47,6 +47,10 @@ public struct SyncJob: Sendable {
   /// Writes every state file whole instead of laying overlays over the previous batch's files; the state read back
   /// is the same.
   public var writesStateWhole = false
+  /// Reads every Marketo row of the state, also where the changes reach only some of them; the batch is the same.
+  public var readsMarketoStateWhole = false
+  /// The size of the parts a Marketo state file is read in, on every core, when only some of its rows are read.
+  public var marketoStatePartSize = 32 << 20
 
   public init(
     workspace: Workspace, exports: [String], marketoChanges: String? = nil, options: DiffOptions = DiffOptions(),
@@ -81,8 +85,8 @@ public struct SyncJob: Sendable {
       progress.finished(name, elapsed: step.duration(to: clock.now))
       step = clock.now
     }
-    let (latest, previous) = try workspace.latestState()
-    finished(latest.map { "read the state of batch \(Workspace.batchName($0))" } ?? "found no batch before")
+    var (latest, previous, marketoFiles) = try workspace.latestStateDeferringMarketo()
+    finished(latest.map { "read the Dynamics state of batch \(Workspace.batchName($0))" } ?? "found no batch before")
     let applied: AppliedExport
     do {
       applied = try applyIndexed(to: previous, progress: progress)
@@ -114,8 +118,22 @@ public struct SyncJob: Sendable {
         applied.changes.map { MergeScope(changes: $0, current: dynamics) }
         ?? MergeScope(from: previous.dynamics, to: dynamics)
     }
+    // The rows a merge in scope reads are enough where the state is written as overlays and no Marketo-side edit or
+    // pending write can reach another person.
+    var marketoInPart: MarketoStateInPart?
+    if let scope, marketoChanges == nil, previous.pendingWrites.isEmpty, !writesStateWhole, !readsMarketoStateWhole {
+      marketoInPart = try marketoFiles.read(
+        reaching: scope.previousRowIDs(in: dynamics), into: previous, partSize: marketoStatePartSize)
+      previous = marketoInPart?.state ?? previous
+      let held = previous.marketo.inLoadOrder.map(\.dataset.rows.count).reduce(0, +)
+      finished("read the \(held) Marketo rows the changes reach")
+    } else {
+      previous = try marketoFiles.readWhole(into: previous)
+      finished("read every Marketo row of the state")
+    }
     let merged = MarketoMerge(mapping: mapping).merge(
-      dynamics: dynamics, previous: previous.marketo, unchangedAccounts: unchangedAccounts, scope: scope)
+      dynamics: dynamics, previous: previous.marketo, unchangedAccounts: unchangedAccounts, scope: scope,
+      registry: marketoInPart?.registry)
     finished(scope == nil ? "built every Marketo row" : "built the Marketo rows the changes reach")
     let (edits, editRejects) = try marketoChanges.map { try MarketoChangesReader.read($0) } ?? ([], [])
     let twoWay = TwoWaySync(mapping: mapping).apply(
@@ -125,7 +143,9 @@ public struct SyncJob: Sendable {
     let pending = EchoSuppression.remembering(twoWay.outbound, in: echo.pending)
     let marketoRejects = editRejects + twoWay.rejects
     let marketoDifferences = marketo.differences(from: previous.marketo)
-    defer { MemoryLeftToExit.keep(previous, applied, merged, twoWay, marketoDifferences, scope as Any) }
+    defer {
+      MemoryLeftToExit.keep(previous, applied, merged, twoWay, marketoDifferences, scope as Any, marketoInPart as Any)
+    }
     // An echo alone changes nothing: its pending write is let go with the next batch.
     if let latest, !diff.hasChanges, marketoDifferences.isUnchanged, twoWay.outbound.isEmpty, twoWay.conflicts.isEmpty,
       marketoRejects.isEmpty
@@ -134,7 +154,7 @@ public struct SyncJob: Sendable {
     }
 
     let number = (latest ?? 0) + 1
-    let state = WorkspaceState(
+    var state = WorkspaceState(
       dynamics: dynamics, marketo: marketo, pendingWrites: pending, merge: settings, fingerprints: applied.fingerprints)
     var contents = BatchContents(
       command: "sync", batchNumber: number, previousBatch: latest, options: options, diff: diff,
@@ -145,6 +165,19 @@ public struct SyncJob: Sendable {
       contents.stateUpdate = StateUpdate(
         layers: layers,
         delta: StateDelta(previous: previous, current: state, touched: applied.touched, marketo: marketoDifferences))
+    }
+    if let marketoInPart {
+      // A dataset held in part and written whole again takes the rows not read as they were.
+      for (name, dataset) in state.marketo.inLoadOrder {
+        let path = Workspace.datasetPath(of: name)
+        if let update = contents.stateUpdate,
+          update.layers.overlayKeys(of: path, changed: update.delta.files[path]) != nil
+        {
+          continue
+        }
+        state.marketo[dataset: name] = try marketoInPart.whole(name, current: dataset)
+      }
+      contents.state = state
     }
     if let marketoChanges {
       contents.inputs["marketo"] = [

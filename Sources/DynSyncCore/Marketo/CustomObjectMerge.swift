@@ -64,6 +64,7 @@ extension MarketoMerge {
         isPresent: { GUID($0).map { records[$0] != nil } ?? false }, filtered: filtered,
         rebuilds: rebuilt.ownRow)
     }
-    return result.filter { !$0.value.rows.isEmpty }
+    // A table with rows before keeps them (frozen when gone); one held in part may hold none of them.
+    return result.filter { !$0.value.rows.isEmpty || previous[$0.key] != nil }
   }
 }

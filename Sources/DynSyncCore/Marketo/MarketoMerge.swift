@@ -40,9 +40,13 @@ public struct MarketoMerge: Sendable {
   ///     changes in Dynamics. Empty (the default) takes every account as changed.
   ///   - scope: the rows to build again, when `previous` was built from the org as it was before this run with the
   ///     same mapping; every other row stays as `previous` has it. `nil` (the default) builds every row.
+  ///   - registry: the person ids of every previous person, when `previous` holds only the rows the scope reaches
+  ///     (`MergeScope.previousRowIDs`); the merged datasets then hold those rows, built again or as they were, and
+  ///     the new ones. `nil` (the default) takes the registry from `previous`, which then holds every row.
   /// - Returns: the merged datasets, which are also the next run's `previous`.
   public func merge(
-    dynamics: Snapshot, previous: MarketoDatasets, unchangedAccounts: Set<GUID> = [], scope: MergeScope? = nil
+    dynamics: Snapshot, previous: MarketoDatasets, unchangedAccounts: Set<GUID> = [], scope: MergeScope? = nil,
+    registry: PersonRegistry? = nil
   ) -> MarketoDatasets {
     var result = MarketoDatasets()
     let accounts = dynamics.tables["account"]?.records ?? [:]
@@ -62,7 +66,7 @@ public struct MarketoMerge: Sendable {
       filtered: filteredCompanies, rebuilds: rebuilt.ownRow)
     let (persons, registry) = persons(
       dynamics, previous: previous.persons, accounts: accounts, users: users, teams: teams,
-      unchangedAccounts: unchangedAccounts, rebuilt: rebuilt)
+      unchangedAccounts: unchangedAccounts, registry: registry, rebuilt: rebuilt)
     result.persons = persons
     let personByDynamicsID = registry.personByDynamicsID
     result.opportunities = opportunities(
@@ -169,6 +173,10 @@ public struct MarketoMerge: Sendable {
     }
     return nil
   }
+
+  /// The columns in which a row names a Dynamics record it stands for or was built with: those `dynamicsID(of:)`
+  /// looks at, and the lead a contact's person was qualified from.
+  public static let rowIDFields = idFields + [MarketoField.originatingLeadID]
 
   /// The columns that hold a row's Dynamics id, in the order they are looked at.
   ///

@@ -57,6 +57,46 @@ public struct MergeScope: Sendable, Equatable {
     addRecordsReaching(current)
   }
 
+  /// The Dynamics ids by which a merge with this scope reads previous rows: its records, and the leads its contacts
+  /// were qualified from.
+  ///
+  /// A merge looks at a previous row only when the row is built again, frozen, or read for a record in scope (its
+  /// person, the person of its lead, its company fields), and each of those rows names one of these ids, as its key
+  /// or in one of `MarketoMerge.rowIDFields`. So a merge given only the previous rows that name one of them, and the
+  /// registry of every person, builds those rows as a merge given every row does, and leaves the others as they were.
+  ///
+  /// - Parameter current: the org after this run's export.
+  /// - Returns: the ids, of any table.
+  public func previousRowIDs(in current: Snapshot) -> Set<GUID> {
+    var ids = records
+    let contacts = current.tables["contact"]?.records ?? [:]
+    for id in records {
+      guard let contact = contacts[id], let lead = MarketoValues.lookupID(contact, "originatingleadid") else {
+        continue
+      }
+      ids.insert(lead.id)
+    }
+    return ids
+  }
+
+  /// Whether a previous row names one of `ids` (`previousRowIDs`), as its key or in one of `MarketoMerge.rowIDFields`.
+  ///
+  /// - Parameters:
+  ///   - key: the row's key.
+  ///   - idValues: the row's values of `MarketoMerge.rowIDFields` (any order; `.null` for one it lacks).
+  ///   - ids: the ids looked for.
+  /// - Returns: `true` also where a value names an id in another spelling: more rows than needed are harmless.
+  public static func row(key: String, idValues: some Sequence<FieldValue>, names ids: Set<GUID>) -> Bool {
+    if let id = GUID(key), ids.contains(id) { return true }
+    return idValues.contains { value in
+      switch value {
+      case .string(let text): GUID(text).map(ids.contains) ?? false
+      case .guid(let id): ids.contains(id)
+      default: false
+      }
+    }
+  }
+
   /// Whether a record reads as `earlier` did: the same values (nulls written or left out alike) and labels.
   public static func same(_ earlier: Record?, _ record: Record) -> Bool {
     guard let earlier else { return false }

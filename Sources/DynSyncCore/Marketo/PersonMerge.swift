@@ -1,22 +1,35 @@
 /// Person ids dynsync has assigned, found again from the previous persons dataset.
-struct PersonRegistry {
+///
+/// A run that holds only some of the previous persons builds it from every person's key and ids, read without the
+/// rest of the row.
+public struct PersonRegistry: Sendable {
   /// Lead or contact id → person id; a contact that took over its lead's person shares it.
   var personByDynamicsID: [String: Int64] = [:]
   /// Leads whose person a contact has taken over.
   var takenOverLeads = Set<String>()
   var nextPersonID: Int64 = 1
 
-  init(_ persons: MarketoDataset) {
+  /// A registry of no person, for `minimumCapacity` persons to be added.
+  public init(minimumCapacity: Int = 0) {
     // Sized once: growing a table of a million ids hashes every id again at each doubling.
-    personByDynamicsID.reserveCapacity(persons.rows.count)
+    personByDynamicsID.reserveCapacity(minimumCapacity)
+  }
+
+  public init(_ persons: MarketoDataset) {
+    self.init(minimumCapacity: persons.rows.count)
     for (key, row) in persons.rows {
-      guard let id = Int64(key) else { continue }
-      nextPersonID = max(nextPersonID, id + 1)
-      if case .string(let dynamicsID) = row[MarketoField.microsoftID] { personByDynamicsID[dynamicsID] = id }
-      if case .string(let lead) = row[MarketoField.originatingLeadID] {
-        personByDynamicsID[lead] = id
-        takenOverLeads.insert(lead)
-      }
+      add(key: key, row[MarketoField.microsoftID] ?? .null, row[MarketoField.originatingLeadID] ?? .null)
+    }
+  }
+
+  /// Adds the person row under `key`, given its `msftId` and `msftLeadId` values (`.null` where it has none).
+  public mutating func add(key: String, _ microsoftID: FieldValue, _ originatingLead: FieldValue) {
+    guard let id = Int64(key) else { return }
+    nextPersonID = max(nextPersonID, id + 1)
+    if case .string(let dynamicsID) = microsoftID { personByDynamicsID[dynamicsID] = id }
+    if case .string(let lead) = originatingLead {
+      personByDynamicsID[lead] = id
+      takenOverLeads.insert(lead)
     }
   }
 
@@ -36,11 +49,12 @@ extension MarketoMerge {
   /// new ids are handed out in a stable order (contacts, then leads, each by Dynamics id).
   func persons(
     _ dynamics: Snapshot, previous: MarketoDataset, accounts: [GUID: Record], users: [GUID: Record],
-    teams: [GUID: Record], unchangedAccounts: Set<GUID> = [], rebuilt: RebuiltRows
+    teams: [GUID: Record], unchangedAccounts: Set<GUID> = [], registry previousRegistry: PersonRegistry? = nil,
+    rebuilt: RebuiltRows
   ) -> (persons: MarketoDataset, registry: PersonRegistry) {
     let leads = dynamics.tables["lead"]?.records ?? [:]
     let contacts = dynamics.tables["contact"]?.records ?? [:]
-    var registry = PersonRegistry(previous)
+    var registry = previousRegistry ?? PersonRegistry(previous)
     let contactsBuilt = rebuilt.records(of: contacts).sorted(by: { $0.id < $1.id })
     let leadsBuilt = rebuilt.records(of: leads).sorted(by: { $0.id < $1.id })
     var current: [String: MarketoRow] = [:]
@@ -101,7 +115,7 @@ extension MarketoMerge {
       previous, current: current, isPresent: { GUID($0).map { leads[$0] != nil || contacts[$0] != nil } ?? false },
       filtered: filtered, rebuilds: rebuilt.ownRow)
     // The registry built up here is the one the persons give, without another pass over every person.
-    assert(registry.personByDynamicsID == PersonRegistry(persons).personByDynamicsID)
+    assert(previousRegistry != nil || registry.personByDynamicsID == PersonRegistry(persons).personByDynamicsID)
     return (persons, registry)
   }
 

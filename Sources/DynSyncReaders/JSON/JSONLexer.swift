@@ -50,6 +50,16 @@ final class JSONLexer {
     if head == [0xFE, 0xFF] || head == [0xFF, 0xFE] { utf16 = UTF16Decoding(bigEndian: head[0] == 0xFE) }
   }
 
+  /// Tokenizes the bytes of `range` of the UTF-8 file at `path`, counting lines from 1 at its start.
+  init(path: String, range: Range<Int>, bufferSize: Int = 1 << 20) throws(InputError) {
+    self.path = path
+    self.file = try FileBytes(path: path, range: range)
+    self.buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 1)
+    scratch.reserveCapacity(256)
+    bufferOffset = range.lowerBound
+    lineStart = range.lowerBound
+  }
+
   /// Tokenizes `bytes`, which start at `offset` of `path` at the given line and column: a row
   /// read again on its own reports the positions a read of the whole file does.
   init(bytes: UnsafeRawBufferPointer, path: String, offset: Int, line: Int, column: Int) {

@@ -32,6 +32,11 @@ struct JSONObjectScan {
   private(set) var ranOut = false
   private var bytes = UnsafeRawBufferPointer(start: nil, count: 0)
   private var index = 0
+  /// The key of a top-level member whose object's own members are noted too (`innerMembers`), in the same pass.
+  var innerObjectKey: [UInt8] = []
+  /// The members of the object under `innerObjectKey`, with ranges into the scanned bytes, and where that object lies.
+  private(set) var innerMembers: [JSONMemberSpan] = []
+  private(set) var innerObject: Range<Int>?
 
   init() {
     members.reserveCapacity(64)
@@ -45,10 +50,12 @@ struct JSONObjectScan {
     newlines = 0
     ranOut = false
     members.removeAll(keepingCapacity: true)
-    return object() ? index : nil
+    innerMembers.removeAll(keepingCapacity: true)
+    innerObject = nil
+    return object(isInner: false) ? index : nil
   }
 
-  private mutating func object() -> Bool {
+  private mutating func object(isInner: Bool) -> Bool {
     guard next() == UInt8(ascii: "{") else { return false }
     index += 1
     if next() == UInt8(ascii: "}") {
@@ -71,6 +78,9 @@ struct JSONObjectScan {
         guard let escaped = string() else { return false }
         valueEscaped = escaped
         kind = .string
+      case UInt8(ascii: "{") where !isInner && innerObject == nil && isInnerObjectKey(key):
+        guard object(isInner: true) else { return false }
+        innerObject = valueStart..<index
       case UInt8(ascii: "{"), UInt8(ascii: "["):
         guard nested() else { return false }
       case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
@@ -89,8 +99,9 @@ struct JSONObjectScan {
         return false
       }
       let value = kind == .string ? valueStart + 1..<index - 1 : valueStart..<index
-      members.append(
-        JSONMemberSpan(key: key, value: value, kind: kind, keyEscaped: keyEscaped, valueEscaped: valueEscaped))
+      let member = JSONMemberSpan(
+        key: key, value: value, kind: kind, keyEscaped: keyEscaped, valueEscaped: valueEscaped)
+      if isInner { innerMembers.append(member) } else { members.append(member) }
       switch next() {
       case UInt8(ascii: ","): index += 1
       case UInt8(ascii: "}"):
@@ -99,6 +110,11 @@ struct JSONObjectScan {
       default: return false
       }
     }
+  }
+
+  private func isInnerObjectKey(_ key: Range<Int>) -> Bool {
+    !innerObjectKey.isEmpty && innerObjectKey.count == key.count
+      && innerObjectKey.withUnsafeBytes { $0.elementsEqual(bytes[key]) }
   }
 
   /// Skips white space, counting line breaks; the next byte, or `nil` at the end.
@@ -271,24 +287,28 @@ struct JSONObjectScan {
     return true
   }
 
-  /// An object or array inside a member's value, not deeper than the lexer allows.
+  /// An object or array inside a member's value, at most 64 levels deep (a deeper one is left to the lexer, which
+  /// reads it as the grammar says).
   private mutating func nested() -> Bool {
-    var closers: [UInt8] = []
+    // The containers open, innermost in the low bit: 1 for an object, 0 for an array.
+    var objects: UInt64 = 0
+    var depth = 0
     repeat {
       guard let byte = next() else { return false }
       switch byte {
       case UInt8(ascii: "{"), UInt8(ascii: "["):
-        guard closers.count < JSONLexer.maximumDepth else { return false }
+        guard depth < 64 else { return false }
         index += 1
-        closers.append(byte == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]"))
-        if next() == closers.last {
+        let isObject = byte == UInt8(ascii: "{")
+        if next() == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
           index += 1
-          closers.removeLast()
-        } else if byte == UInt8(ascii: "{") {
-          guard next() == UInt8(ascii: "\""), string() != nil, next() == UInt8(ascii: ":") else { return false }
-          index += 1
-          continue
         } else {
+          objects = objects << 1 | (isObject ? 1 : 0)
+          depth += 1
+          if isObject {
+            guard next() == UInt8(ascii: "\""), string() != nil, next() == UInt8(ascii: ":") else { return false }
+            index += 1
+          }
           continue
         }
       case UInt8(ascii: "\""): guard string() != nil else { return false }
@@ -299,21 +319,23 @@ struct JSONObjectScan {
       default: return false
       }
       // After a complete value inside containers: a separator or the container's end.
-      while let closer = closers.last {
+      while depth > 0 {
         guard let separator = next() else { return false }
         index += 1
-        if separator == closer {
-          closers.removeLast()
+        let inObject = objects & 1 == 1
+        if separator == (inObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+          objects >>= 1
+          depth -= 1
           continue
         }
         guard separator == UInt8(ascii: ",") else { return false }
-        if closer == UInt8(ascii: "}") {
+        if inObject {
           guard next() == UInt8(ascii: "\""), string() != nil, next() == UInt8(ascii: ":") else { return false }
           index += 1
         }
         break
       }
-    } while !closers.isEmpty
+    } while depth > 0
     return true
   }
 }

@@ -1,5 +1,9 @@
 import DynSyncCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Reads the workspace's state files (tagged NDJSON, written by `StateCodec`) with the same byte
 /// tokenizer as Web API exports: one line at a time, no document, no Foundation objects.
 public enum StateReader {
@@ -72,31 +76,186 @@ public enum StateReader {
     throws
   {
     let lexer = try JSONLexer(path: path)
-    var lineNames = RecentNames()
-    var fieldNames = RecentNames()
-    while try lexer.peekToken() != nil {
-      let line = lexer.line
+    var names = MarketoRowNames()
+    while try lexer.peekToken() != nil { try marketoRow(lexer, path: path, removals: removals, names: &names, body) }
+  }
+
+  /// The names of a Marketo state line before, shared with the next.
+  struct MarketoRowNames {
+    var line = RecentNames()
+    var fields = RecentNames()
+  }
+
+  /// Reads the line at the lexer's position.
+  private static func marketoRow(
+    _ lexer: JSONLexer, path: String, removals: Bool, names: inout MarketoRowNames,
+    _ body: (String, MarketoRow?) throws -> Void
+  ) throws {
+    let line = lexer.line
+    var key: String?
+    var row = MarketoRow(minimumCapacity: names.fields.count)
+    var isRemoval = false
+    try object(lexer, names: &names.line) { name in
+      switch name {
+      case "key": key = try lexer.readString()
+      case "row": try object(lexer, names: &names.fields) { field in row[field] = try tagged(lexer) }
+      case "removed": isRemoval = try removal(lexer)
+      default: try lexer.skipValue()
+      }
+    }
+    guard let key else { throw InputError(file: path, line: line, reason: "corrupt state line: expected key") }
+    if isRemoval {
+      guard removals else {
+        throw InputError(file: path, line: line, reason: "corrupt state line: a removal outside an overlay")
+      }
+      try body(key, nil)
+    } else {
+      try body(key, row)
+    }
+  }
+
+  /// Where a line of a Marketo state file lies, to be read later on its own (`marketoRows(in:at:)`).
+  public struct MarketoLine: Sendable {
+    public var key: String
+    var offset: Int
+    var length: Int
+    /// Counted from the start of the part of the file read (`OutlinedPart.lines`).
+    public var line: Int
+    var column: Int
+  }
+
+  /// A part of a Marketo state file read by `marketoRows(in:range:columns:decodes:decoded:outlined:)`.
+  public struct OutlinedPart: Sendable {
+    public var firstKey: String?
+    public var lastKey: String?
+    /// The line breaks in the part, which the lines of the part after it follow.
+    public var lineBreaks: Int
+  }
+
+  /// Reads a file of Marketo rows (no removals), or a part of it, decoding only the rows `decodes` picks.
+  ///
+  /// `decodes` picks a row by its key and a few of its columns; the other lines are only checked as JSON and handed
+  /// on as where they lie. A part starts a line; lines are counted from its start, in what is handed on and in
+  /// errors.
+  ///
+  /// - Parameters:
+  ///   - path: the file.
+  ///   - range: the part of the file to read; `nil`, the whole file.
+  ///   - columns: the columns handed to `decodes` and `outlined`, in this order (`.null` for one a row lacks).
+  ///   - decodes: whether a line's row is decoded, by its key and the values of `columns`.
+  ///   - decoded: a decoded row, by its key.
+  ///   - outlined: a line not decoded, and the values of `columns` in its row.
+  /// - Returns: the part's first and last keys and its line breaks; `nil` when the file cannot be read this way (a
+  ///   line that is not one well-formed object with a key, keys out of their written order, a removal): the caller
+  ///   must then drop what it was handed and read the file whole, which reports any problem precisely.
+  /// - Throws: `InputError` for a file that cannot be read, or a value in `columns` that is not a state value.
+  public static func marketoRows(
+    in path: String, range: Range<Int>? = nil, columns: [String], decodes: (String, [FieldValue]) -> Bool,
+    decoded: (String, MarketoRow) throws -> Void, outlined: (MarketoLine, [FieldValue]) throws -> Void
+  ) throws -> OutlinedPart? {
+    let file = try range.map { try JSONLexer(path: path, range: $0) } ?? JSONLexer(path: path)
+    var firstKey: String?
+    var lineScan = JSONObjectScan()
+    lineScan.innerObjectKey = Array("row".utf8)
+    var names = MarketoRowNames()
+    var values = [FieldValue](repeating: .null, count: columns.count)
+    let columnBytes = columns.map { Array($0.utf8) }
+    var previousKey: String?
+    while try file.peekToken() != nil {
+      guard let captured = try file.captureObject(&lineScan) else { return nil }
+      let bytes = captured.bytes
+      func text(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[range]) }
+      /// A lexer on part of the line, reporting the positions a read of the file does.
+      func lexer(over range: Range<Int>) -> JSONLexer {
+        JSONLexer(
+          bytes: text(range), path: path, offset: captured.offset + range.lowerBound, line: captured.line,
+          column: captured.column + range.lowerBound)
+      }
       var key: String?
-      var row = MarketoRow(minimumCapacity: fieldNames.count)
-      var isRemoval = false
-      try object(lexer, names: &lineNames) { name in
-        switch name {
-        case "key": key = try lexer.readString()
-        case "row": try object(lexer, names: &fieldNames) { field in row[field] = try tagged(lexer) }
-        case "removed": isRemoval = try removal(lexer)
-        default: try lexer.skipValue()
+      var rowSpan: Range<Int>?
+      for member in lineScan.members {
+        switch String(decoding: text(member.key), as: UTF8.self) {
+        case _ where member.keyEscaped: return nil
+        case "key":
+          guard member.kind == .string, key == nil else { return nil }
+          key =
+            member.valueEscaped
+            ? try lexer(over: member.value.lowerBound - 1..<member.value.upperBound + 1).readString()
+            : String(decoding: text(member.value), as: UTF8.self)
+        case "row":
+          guard member.kind == .nested, rowSpan == nil, let row = lineScan.innerObject, row == member.value else {
+            return nil
+          }
+          rowSpan = row
+        case "removed": return nil
+        default: continue
         }
       }
-      guard let key else { throw InputError(file: path, line: line, reason: "corrupt state line: expected key") }
-      if isRemoval {
-        guard removals else {
-          throw InputError(file: path, line: line, reason: "corrupt state line: a removal outside an overlay")
+      guard let key, previousKey.map({ MarketoDataset.keyPrecedes($0, key) }) ?? true else { return nil }
+      previousKey = key
+      if firstKey == nil { firstKey = key }
+      for index in values.indices { values[index] = .null }
+      if rowSpan != nil {
+        for member in lineScan.innerMembers {
+          // An escaped name could be one of the columns written another way.
+          guard !member.keyEscaped else { return nil }
+          let name = text(member.key)
+          guard let index = columnBytes.firstIndex(where: { same($0, name) }) else { continue }
+          values[index] = try plainTaggedString(text(member.value)) ?? tagged(lexer(over: member.value))
         }
-        try body(key, nil)
+      }
+      if decodes(key, values) {
+        try marketoRow(lexer(over: 0..<bytes.count), path: path, removals: false, names: &names) { key, row in
+          if let row { try decoded(key, row) }
+        }
       } else {
+        try outlined(
+          MarketoLine(
+            key: key, offset: captured.offset, length: bytes.count, line: captured.line, column: captured.column),
+          values)
+      }
+    }
+    return OutlinedPart(firstKey: firstKey, lastKey: previousKey, lineBreaks: file.line - 1)
+  }
+
+  /// Reads the rows of lines outlined before, each where it lies.
+  ///
+  /// - Throws: `InputError` when a line does not read back as the row of its key (the file changed since).
+  public static func marketoRows(
+    in path: String, at lines: [MarketoLine], _ body: (String, MarketoRow) throws -> Void
+  ) throws {
+    let file = try FileBytes(path: path)
+    var names = MarketoRowNames()
+    for line in lines {
+      let bytes = try file.read(at: line.offset, count: line.length)
+      let lexer = bytes.withUnsafeBytes {
+        JSONLexer(bytes: $0, path: path, offset: line.offset, line: line.line, column: line.column)
+      }
+      try marketoRow(lexer, path: path, removals: false, names: &names) { key, row in
+        guard key == line.key, let row else {
+          throw InputError(file: path, line: line.line, reason: "the state file changed while it was read")
+        }
         try body(key, row)
       }
     }
+  }
+
+  private static func same(_ name: [UInt8], _ bytes: UnsafeRawBufferPointer) -> Bool {
+    guard name.count == bytes.count else { return false }
+    return name.withUnsafeBytes { $0.elementsEqual(bytes) }
+  }
+
+  private static let taggedStringHead: [UInt8] = Array(#"["s",""#.utf8)
+
+  /// A string written as `["s","…"]` with no escape, as `tagged` reads it, or `nil` for any other value.
+  private static func plainTaggedString(_ bytes: UnsafeRawBufferPointer) -> FieldValue? {
+    let head = taggedStringHead
+    guard bytes.count >= head.count + 2, bytes.starts(with: head), bytes[bytes.count - 2] == UInt8(ascii: "\""),
+      bytes[bytes.count - 1] == UInt8(ascii: "]")
+    else { return nil }
+    let inner = UnsafeRawBufferPointer(rebasing: bytes[head.count..<bytes.count - 2])
+    guard !inner.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return nil }
+    return .string(String(decoding: inner, as: UTF8.self))
   }
 
   /// The value of a `removed` member: only `true` is written.

@@ -21,13 +21,27 @@ final class FileBytes {
     self.descriptor = descriptor
   }
 
+  /// Reads only the bytes of `range`, from its start.
+  convenience init(path: String, range: Range<Int>) throws(InputError) {
+    try self.init(path: path)
+    guard lseek(descriptor, off_t(range.lowerBound), SEEK_SET) >= 0 else {
+      throw InputError(file: path, reason: "cannot seek: \(FileBytes.lastErrorText())")
+    }
+    remaining = range.count
+  }
+
+  /// The bytes left to read of a range, when only a range is read.
+  private var remaining: Int?
+
   deinit { close(descriptor) }
 
   /// Fills `buffer` from the current position; returns the count read, 0 at the end.
   func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
+    let wanted = min(buffer.count, remaining ?? buffer.count)
     while true {
-      let count = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
+      let count = Glibc.read(descriptor, buffer.baseAddress, wanted)
       if count >= 0 {
+        remaining = remaining.map { $0 - count }
         observer?(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
         return count
       }

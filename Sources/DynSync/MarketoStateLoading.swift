@@ -1,0 +1,241 @@
+import DynSyncArtifacts
+import DynSyncCore
+import DynSyncReaders
+import Foundation
+
+/// The Marketo datasets of a state, read once a run knows which of their rows it needs: whole, or only the rows its
+/// changes reach.
+///
+/// A run whose changes reach a tenth of the org needs a tenth of the previous rows: the merge reads no other
+/// (`MergeScope.previousRowIDs`), and the state is written as overlays holding only rows that changed. The rest are
+/// only outlined (each line checked as JSON, its key and ids read, where it lies noted), and read at last only for a
+/// file written whole.
+struct MarketoStateFiles: Sendable {
+  /// The batch folder.
+  var folder: String
+  /// Each dataset's name (as `MarketoDatasets.inLoadOrder` gives it) and the path of its base in the batch.
+  var files: [(name: String, path: String)]
+  /// The batch's manifest entries by path, which vouch for the files the next batch builds on.
+  var artifacts: [String: Manifest.Artifact]
+
+  /// `state` with every Marketo row read, and the layers of their files.
+  func readWhole(into state: WorkspaceState) throws -> WorkspaceState {
+    let contents = try concurrentMap(files, costs: sizes) { file in try readWhole(file.path) }
+    return laid(contents.map { ($0.dataset, $0.shape) }, into: state)
+  }
+
+  /// `state` with the Marketo rows that name one of `ids` (as their key or in `MarketoMerge.rowIDFields`) and every
+  /// row of an overlay; the registry of every person; and where the rows not read lie.
+  func read(reaching ids: Set<GUID>, into state: WorkspaceState, partSize: Int) throws -> MarketoStateInPart {
+    let overlays = try concurrentMap(files, costs: sizes) { file in try overlayRows(of: file.path) }
+    // Bases in parts of a few tens of megabytes, on every core: the persons alone are most of the bytes.
+    var parts: [(file: Int, range: Range<Int>)] = []
+    for (index, file) in files.enumerated() {
+      for range in try MarketoStateFiles.parts(of: folder + "/" + file.path, size: partSize) {
+        parts.append((index, range))
+      }
+    }
+    let everyPart = try concurrentMap(parts, costs: parts.map(\.range.count)) { part in
+      try outline(files[part.file], range: part.range, laid: overlays[part.file] ?? [:], reaching: ids)
+    }
+    var contents: [FileContents] = []
+    var unread: [String: (path: String, lines: [StateReader.MarketoLine])] = [:]
+    var registry = PersonRegistry()
+    for (index, file) in files.enumerated() {
+      let isPersons = file.name == "persons"
+      let read = zip(parts, everyPart).filter { $0.0.file == index }.map(\.1)
+      guard var whole = try laidTogether(read, overlay: overlays[index], path: file.path) else {
+        var whole = try readWhole(file.path)
+        if isPersons { registry = PersonRegistry(whole.dataset) }
+        whole.unread = []
+        contents.append(whole)
+        continue
+      }
+      if isPersons {
+        registry = PersonRegistry(minimumCapacity: whole.shape.baseLines)
+        for part in read {
+          for entry in part.registry { registry.add(key: entry.key, entry.microsoftID, entry.originatingLead) }
+        }
+        for (key, row) in whole.dataset.rows {
+          registry.add(key: key, row[MarketoField.microsoftID] ?? .null, row[MarketoField.originatingLeadID] ?? .null)
+        }
+      }
+      if !whole.unread.isEmpty { unread[file.name] = (file.path, whole.unread) }
+      whole.unread = []
+      contents.append(whole)
+    }
+    return MarketoStateInPart(
+      state: laid(contents.map { ($0.dataset, $0.shape) }, into: state), registry: registry, folder: folder,
+      unread: unread)
+  }
+
+  /// Ranges of a file that each start a line, of about `size` bytes.
+  static func parts(of path: String, size: Int) throws -> [Range<Int>] {
+    let length = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    var starts = [0]
+    let handle = FileHandle(forReadingAtPath: path)
+    defer { try? handle?.close() }
+    var next = max(size, 1)
+    while next < length, let handle {
+      try handle.seek(toOffset: UInt64(next))
+      // A part starts after a line break; a line longer than the look ahead only makes its part longer.
+      guard let bytes = try handle.read(upToCount: 1 << 16), let newline = bytes.firstIndex(of: UInt8(ascii: "\n"))
+      else {
+        next += 1 << 16
+        continue
+      }
+      let start = next + (newline - bytes.startIndex) + 1
+      if start < length { starts.append(start) }
+      next = start + max(size, 1)
+    }
+    return zip(starts, starts.dropFirst() + [length]).map { $0..<$1 }.filter { !$0.isEmpty }
+  }
+
+  private var sizes: [Int] {
+    files.map { file in
+      [file.path, StateLayers.overlayPath(of: file.path)].reduce(0) { total, path in
+        total + ((try? FileManager.default.attributesOfItem(atPath: folder + "/" + path)[.size] as? Int) ?? 0)
+      }
+    }
+  }
+
+  private func laid(_ contents: [(MarketoDataset, StateFileShape)], into state: WorkspaceState) -> WorkspaceState {
+    var state = state
+    var read: [String: StateFileShape] = [:]
+    for (file, (dataset, shape)) in zip(files, contents) {
+      state.marketo[dataset: file.name] = dataset
+      read[file.path] = shape
+    }
+    state.layers?.files.merge(Workspace.layers(of: artifacts, read: read)) { _, marketo in marketo }
+    return state
+  }
+
+  /// One file read: its rows held, how it was laid down, and for one read in part, the lines not read.
+  private struct FileContents: Sendable {
+    var dataset: MarketoDataset
+    var shape: StateFileShape
+    var unread: [StateReader.MarketoLine] = []
+  }
+
+  private func readWhole(_ path: String) throws -> FileContents {
+    var dataset = MarketoDataset()
+    try StateReader.marketoRows(in: folder + "/" + path) { key, row in dataset.rows[key] = row }
+    let overlay = folder + "/" + StateLayers.overlayPath(of: path)
+    guard FileManager.default.fileExists(atPath: overlay) else {
+      return FileContents(dataset: dataset, shape: StateFileShape(baseLines: dataset.rows.count))
+    }
+    let baseLines = dataset.rows.count
+    var keys = Set<String>()
+    try StateReader.overlayMarketoRows(in: overlay) { key, row in
+      keys.insert(key)
+      dataset.rows[key] = row
+    }
+    return FileContents(dataset: dataset, shape: StateFileShape(baseLines: baseLines, overlayKeys: keys))
+  }
+
+  /// The rows of a file's overlay, `nil` for a removal line; `nil` for a file without one.
+  private func overlayRows(of path: String) throws -> [String: MarketoRow?]? {
+    let overlay = folder + "/" + StateLayers.overlayPath(of: path)
+    guard FileManager.default.fileExists(atPath: overlay) else { return nil }
+    var laid: [String: MarketoRow?] = [:]
+    try StateReader.overlayMarketoRows(in: overlay) { key, row in laid[key] = .some(row) }
+    return laid
+  }
+
+  /// One part of a base read: the rows that name one of the ids, where the others lie, the registry's columns of
+  /// every person not laid over, and how many lines it had; or the error it met, with lines counted from its start.
+  private struct PartContents: Sendable {
+    var outline: StateReader.OutlinedPart?
+    var held: [String: MarketoRow] = [:]
+    var unread: [StateReader.MarketoLine] = []
+    var registry: [(key: String, microsoftID: FieldValue, originatingLead: FieldValue)] = []
+    var lines = 0
+    var error: InputError?
+  }
+
+  private func outline(
+    _ file: (name: String, path: String), range: Range<Int>, laid: [String: MarketoRow?], reaching ids: Set<GUID>
+  ) throws -> PartContents {
+    let isPersons = file.name == "persons"
+    let columns = MarketoMerge.rowIDFields
+    // The registry's columns are among them.
+    let microsoftID = columns.firstIndex(of: MarketoField.microsoftID) ?? 0
+    let originatingLead = columns.firstIndex(of: MarketoField.originatingLeadID) ?? 0
+    var part = PartContents()
+    do {
+      part.outline = try StateReader.marketoRows(
+        in: folder + "/" + file.path, range: range, columns: columns,
+        decodes: { key, values in
+          (laid.isEmpty || laid[key] == nil) && MergeScope.row(key: key, idValues: values, names: ids)
+        },
+        decoded: { key, row in
+          part.lines += 1
+          part.held[key] = row
+        },
+        outlined: { line, values in
+          part.lines += 1
+          // A line an overlay row stands for is neither held nor read later.
+          guard laid.isEmpty || laid[line.key] == nil else { return }
+          part.unread.append(line)
+          if isPersons { part.registry.append((line.key, values[microsoftID], values[originatingLead])) }
+        })
+    } catch let error as InputError {
+      part.error = error
+    }
+    return part
+  }
+
+  /// A file's parts put together, its overlay laid over them; `nil` when a part could not be read in part, or the
+  /// parts' keys are not in order.
+  private func laidTogether(_ parts: [PartContents], overlay: [String: MarketoRow?]?, path: String) throws
+    -> FileContents?
+  {
+    var lineBreaks = 0
+    var lastKey: String?
+    var contents = FileContents(dataset: MarketoDataset(), shape: StateFileShape(baseLines: 0))
+    for part in parts {
+      if var error = part.error {
+        error.line = error.line.map { $0 + lineBreaks }
+        throw error
+      }
+      guard let outline = part.outline else { return nil }
+      if let lastKey, let first = outline.firstKey, !MarketoDataset.keyPrecedes(lastKey, first) { return nil }
+      lastKey = outline.lastKey ?? lastKey
+      contents.dataset.rows.merge(part.held) { _, later in later }
+      contents.unread += part.unread.map { line in
+        var line = line
+        line.line += lineBreaks
+        return line
+      }
+      contents.shape.baseLines += part.lines
+      lineBreaks += outline.lineBreaks
+    }
+    if let overlay {
+      for (key, row) in overlay { contents.dataset.rows[key] = row }
+      contents.shape.overlayKeys = Set(overlay.keys)
+    }
+    return contents
+  }
+}
+
+/// A state whose Marketo datasets hold only the rows a run's changes reach (and every overlay row).
+struct MarketoStateInPart: Sendable {
+  var state: WorkspaceState
+  /// Every previous person's id, also of the persons not held.
+  var registry: PersonRegistry
+  var folder: String
+  /// By dataset name: its base's path, and the lines of it not read.
+  var unread: [String: (path: String, lines: [StateReader.MarketoLine])]
+
+  /// A dataset whole, for a file written whole: `current`, the dataset as the run leaves it built from the rows held,
+  /// and every row not read, as it was.
+  func whole(_ name: String, current: MarketoDataset) throws -> MarketoDataset {
+    guard let (path, lines) = unread[name] else { return current }
+    var rows = current.rows
+    rows.reserveCapacity(rows.count + lines.count)
+    try StateReader.marketoRows(in: folder + "/" + path, at: lines) { key, row in
+      if rows[key] == nil { rows[key] = row }
+    }
+    return MarketoDataset(rows: rows)
+  }
+}
