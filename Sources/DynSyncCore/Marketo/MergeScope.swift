@@ -86,15 +86,16 @@ public struct MergeScope: Sendable, Equatable {
   ///   - idValues: the row's values of `MarketoMerge.rowIDFields` (any order; `.null` for one it lacks).
   ///   - ids: the ids looked for.
   /// - Returns: `true` also where a value names an id in another spelling: more rows than needed are harmless.
-  public static func row(key: String, idValues: some Sequence<FieldValue>, names ids: Set<GUID>) -> Bool {
+  public static func row(key: String, idValues: [FieldValue], names ids: Set<GUID>) -> Bool {
     if let id = GUID(key), ids.contains(id) { return true }
-    return idValues.contains { value in
+    for value in idValues {
       switch value {
-      case .string(let text): GUID(text).map(ids.contains) ?? false
-      case .guid(let id): ids.contains(id)
-      default: false
+      case .string(let text): if let id = GUID(text), ids.contains(id) { return true }
+      case .guid(let id): if ids.contains(id) { return true }
+      default: continue
       }
     }
+    return false
   }
 
   /// Whether a record reads as `earlier` did: the same values (nulls written or left out alike) and labels.

@@ -142,6 +142,35 @@ final class JSONLexer {
     var column: Int
   }
 
+  /// Captures the rest of the line from the next token as raw bytes in one piece, without its line break, and moves
+  /// past it; `nil` for a line longer than a capture may be (the caller then reads the file the full way).
+  func captureLine() throws(InputError) -> CapturedObject? {
+    guard utf16 == nil, try peekToken() != nil else { return nil }
+    let startLine = line
+    let startColumn = column
+    var searched = 0
+    while true {
+      let rest = UnsafeRawBufferPointer(rebasing: buffer[position + searched..<limit])
+      if let start = rest.baseAddress, let found = memchr(start, Int32(UInt8(ascii: "\n")), rest.count) {
+        let length = searched + (UnsafeRawPointer(found) - start)
+        let start = offset
+        let bytes = UnsafeRawBufferPointer(rebasing: buffer[position..<position + length])
+        position += length + 1
+        line += 1
+        lineStart = offset
+        return CapturedObject(bytes: bytes, offset: start, line: startLine, column: startColumn)
+      }
+      searched = limit - position
+      guard try refillKeepingUnread() else { break }
+    }
+    // The last line, without a line break.
+    guard atEnd, limit > position else { return nil }
+    let start = offset
+    let bytes = UnsafeRawBufferPointer(rebasing: buffer[position..<limit])
+    position = limit
+    return CapturedObject(bytes: bytes, offset: start, line: startLine, column: startColumn)
+  }
+
   /// Captures the object that starts at the next token as raw bytes in one piece, and moves past
   /// it; `scan` checks the bytes and notes the object's members.
   ///

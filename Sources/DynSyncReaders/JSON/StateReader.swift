@@ -162,7 +162,7 @@ public enum StateReader {
     let columnBytes = columns.map { Array($0.utf8) }
     var previousKey: String?
     while try file.peekToken() != nil {
-      guard let captured = try file.captureObject(&lineScan) else { return nil }
+      guard let captured = try file.captureLine() else { return nil }
       let bytes = captured.bytes
       func text(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[range]) }
       /// A lexer on part of the line, reporting the positions a read of the file does.
@@ -171,39 +171,50 @@ public enum StateReader {
           bytes: text(range), path: path, offset: captured.offset + range.lowerBound, line: captured.line,
           column: captured.column + range.lowerBound)
       }
-      var key: String?
-      var rowSpan: Range<Int>?
-      for member in lineScan.members {
-        switch String(decoding: text(member.key), as: UTF8.self) {
-        case _ where member.keyEscaped: return nil
-        case "key":
-          guard member.kind == .string, key == nil else { return nil }
-          key =
-            member.valueEscaped
-            ? try lexer(over: member.value.lowerBound - 1..<member.value.upperBound + 1).readString()
-            : String(decoding: text(member.value), as: UTF8.self)
-        case "row":
-          guard member.kind == .nested, rowSpan == nil, let row = lineScan.innerObject, row == member.value else {
-            return nil
+      /// The line's key, its columns' values set, read as JSON; `nil` for a line not read this way.
+      func scannedKey() throws -> String? {
+        guard let length = lineScan.scan(bytes),
+          text(length..<bytes.count).allSatisfy({
+            $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r")
+          })
+        else { return nil }
+        var key: String?
+        var rowSpan: Range<Int>?
+        for member in lineScan.members {
+          switch String(decoding: text(member.key), as: UTF8.self) {
+          case _ where member.keyEscaped: return nil
+          case "key":
+            guard member.kind == .string, key == nil else { return nil }
+            key =
+              member.valueEscaped
+              ? try lexer(over: member.value.lowerBound - 1..<member.value.upperBound + 1).readString()
+              : String(decoding: text(member.value), as: UTF8.self)
+          case "row":
+            guard member.kind == .nested, rowSpan == nil, let row = lineScan.innerObject, row == member.value else {
+              return nil
+            }
+            rowSpan = row
+          case "removed": return nil
+          default: continue
           }
-          rowSpan = row
-        case "removed": return nil
-        default: continue
         }
+        for index in values.indices { values[index] = .null }
+        if rowSpan != nil {
+          for member in lineScan.innerMembers {
+            // An escaped name could be one of the columns written another way.
+            guard !member.keyEscaped else { return nil }
+            let name = text(member.key)
+            guard let index = columnBytes.firstIndex(where: { same($0, name) }) else { continue }
+            values[index] = try plainTaggedString(text(member.value)) ?? tagged(lexer(over: member.value))
+          }
+        }
+        return key
       }
-      guard let key, previousKey.map({ MarketoDataset.keyPrecedes($0, key) }) ?? true else { return nil }
+      guard let key = try plainLineKey(bytes, columns: columnBytes, values: &values) ?? scannedKey(),
+        previousKey.map({ MarketoDataset.keyPrecedes($0, key) }) ?? true
+      else { return nil }
       previousKey = key
       if firstKey == nil { firstKey = key }
-      for index in values.indices { values[index] = .null }
-      if rowSpan != nil {
-        for member in lineScan.innerMembers {
-          // An escaped name could be one of the columns written another way.
-          guard !member.keyEscaped else { return nil }
-          let name = text(member.key)
-          guard let index = columnBytes.firstIndex(where: { same($0, name) }) else { continue }
-          values[index] = try plainTaggedString(text(member.value)) ?? tagged(lexer(over: member.value))
-        }
-      }
       if decodes(key, values) {
         try marketoRow(lexer(over: 0..<bytes.count), path: path, removals: false, names: &names) { key, row in
           if let row { try decoded(key, row) }
@@ -238,6 +249,91 @@ public enum StateReader {
         try body(key, row)
       }
     }
+  }
+
+  private static let plainLineHead: [UInt8] = Array(#"{"key":""#.utf8)
+  private static let plainRowHead: [UInt8] = Array(#"","row":{"#.utf8)
+
+  /// The key of a line as `StateCodec` writes it with no escape anywhere, the values of `columns` in its row set in
+  /// `values`; `nil` for any other line, left to the JSON scan.
+  ///
+  /// Without a backslash every quote opens or closes a string, so the row's members are found from quote to quote,
+  /// and their values from bracket to bracket, without looking at every byte. The rest of such a line is not checked;
+  /// it is decoded, and so checked, when its row is read.
+  private static func plainLineKey(_ bytes: UnsafeRawBufferPointer, columns: [[UInt8]], values: inout [FieldValue])
+    -> String?
+  {
+    let head = plainLineHead
+    let rowHead = plainRowHead
+    let count = bytes.count
+    guard count >= head.count + rowHead.count + 2, let base = bytes.baseAddress, bytes.starts(with: head),
+      bytes[count - 1] == UInt8(ascii: "}"), bytes[count - 2] == UInt8(ascii: "}"),
+      memchr(base, Int32(UInt8(ascii: "\\")), count) == nil
+    else { return nil }
+    /// The next quote from `start`, before the row's closing brace.
+    func quote(from start: Int, before end: Int) -> Int? {
+      guard start < end, let found = memchr(base + start, Int32(UInt8(ascii: "\"")), end - start) else { return nil }
+      return UnsafeRawPointer(found) - base
+    }
+    let end = count - 2
+    guard let keyEnd = quote(from: head.count, before: count),
+      keyEnd + rowHead.count <= end,
+      UnsafeRawBufferPointer(rebasing: bytes[keyEnd..<keyEnd + rowHead.count]).elementsEqual(rowHead)
+    else { return nil }
+    for index in values.indices { values[index] = .null }
+    var found = 0
+    var index = keyEnd + rowHead.count
+    while index < end {
+      guard bytes[index] == UInt8(ascii: "\""), let close = quote(from: index + 1, before: end), close + 1 < end,
+        bytes[close + 1] == UInt8(ascii: ":")
+      else { return nil }
+      let name = UnsafeRawBufferPointer(rebasing: bytes[index + 1..<close])
+      var cursor = close + 2
+      if let column = columns.firstIndex(where: { same($0, name) }) {
+        // Each column once, written `["s","…"]` or `null`; anything else is left to the scan.
+        guard found & (1 << column) == 0 else { return nil }
+        found |= 1 << column
+        let tag = taggedStringHead
+        if cursor + tag.count <= end,
+          UnsafeRawBufferPointer(rebasing: bytes[cursor..<cursor + tag.count]).elementsEqual(tag),
+          let textEnd = quote(from: cursor + tag.count, before: end), textEnd + 1 < end,
+          bytes[textEnd + 1] == UInt8(ascii: "]")
+        {
+          values[column] = .string(
+            String(decoding: UnsafeRawBufferPointer(rebasing: bytes[cursor + tag.count..<textEnd]), as: UTF8.self))
+        } else if !(cursor + 4 <= end
+          && UnsafeRawBufferPointer(rebasing: bytes[cursor..<cursor + 4]).elementsEqual("null".utf8))
+        {
+          return nil
+        }
+      }
+      // The value, to the comma after it or the row's end; no object may be in it.
+      var depth = 0
+      while cursor < end {
+        let byte = bytes[cursor]
+        if byte == UInt8(ascii: "\"") {
+          guard let close = quote(from: cursor + 1, before: end) else { return nil }
+          cursor = close + 1
+          continue
+        }
+        if byte == UInt8(ascii: "[") {
+          depth += 1
+        } else if byte == UInt8(ascii: "]") {
+          guard depth > 0 else { return nil }
+          depth -= 1
+        } else if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "}") {
+          return nil
+        } else if byte == UInt8(ascii: ","), depth == 0 {
+          break
+        }
+        cursor += 1
+      }
+      guard depth == 0 else { return nil }
+      // A comma must have a member after it.
+      if cursor < end { guard cursor + 1 < end else { return nil } }
+      index = cursor + 1
+    }
+    return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.count..<keyEnd]), as: UTF8.self)
   }
 
   private static func same(_ name: [UInt8], _ bytes: UnsafeRawBufferPointer) -> Bool {

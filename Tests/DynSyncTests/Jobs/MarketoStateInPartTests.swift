@@ -78,14 +78,25 @@ struct MarketoStateInPartTests {
     #"{"key":"\#(key)","row":{"email":["s","p\#(key)@example.com"],\#(extra)"msftId":["s","\#(id)"]}}"#
   }
 
+  /// Lines of every shape a row takes: escapes, lists, a column written null, values holding brackets and commas.
+  static func variedLines() -> [String] {
+    ids.enumerated().map { key, id in
+      switch key % 5 {
+      case 0: line(key + 1, id: id.description, extra: #""note":["s","a \"quoted\" \\ line"],"#)
+      case 1: line(key + 1, id: id.description, extra: #""tags":["m",["1","2"]],"msftLeadId":null,"#)
+      case 2: #"{"key":"\#(key + 1)","row":{"msftId":null,"title":["s","[a],{b}"]}}"#
+      case 3: line(key + 1, id: id.description, extra: #""owner":["l","systemuser","\#(id)"],"#)
+      default: line(key + 1, id: id.description)
+      }
+    }
+  }
+
   static let ids = (0..<40).map { GUID(high: 7, low: UInt64($0)) }
 
   @Test("a file read in parts hands on each row once: the rows picked decoded, the others where they lie")
   func partsAndLinesReadLater() throws {
     let folder = try TemporaryFolder()
-    let lines = Self.ids.enumerated().map { key, id in
-      Self.line(key + 1, id: id.description, extra: key % 3 == 0 ? #""note":["s","a \"quoted\" \\ line"],"# : "")
-    }
+    let lines = Self.variedLines()
     let path = try Self.stateFile(folder, lines)
     var whole: [String: MarketoRow] = [:]
     try StateReader.marketoRows(in: path) { key, row in whole[key] = row }
@@ -103,7 +114,7 @@ struct MarketoStateInPartTests {
         while end < size, bytes[end - 1] != UInt8(ascii: "\n") { end += 1 }
         let part = try #require(
           try StateReader.marketoRows(
-            in: path, range: start..<end, columns: [MarketoField.microsoftID],
+            in: path, range: start..<end, columns: [MarketoField.microsoftID, MarketoField.originatingLeadID],
             decodes: { _, values in
               if case .string(let id) = values[0] { return picked.contains(id) }
               return false
@@ -113,7 +124,8 @@ struct MarketoStateInPartTests {
               var line = line
               line.line += lineBreaks
               outlined.append(line)
-              #expect(values[0] == whole[line.key]?[MarketoField.microsoftID])
+              #expect(values[0] == whole[line.key]?[MarketoField.microsoftID] ?? .null)
+              #expect(values[1] == whole[line.key]?[MarketoField.originatingLeadID] ?? .null)
             }))
         lineBreaks += part.lineBreaks
         start = end
