@@ -8,8 +8,7 @@ import Foundation
 ///
 /// A run whose changes reach a tenth of the org needs a tenth of the previous rows: the merge reads no other
 /// (`MergeScope.previousRowIDs`), and the state is written as overlays holding only rows that changed. The rest are
-/// only outlined (each line checked as JSON, its key and ids read, where it lies noted), and read at last only for a
-/// file written whole.
+/// only outlined (each line's key and ids read, where it lies noted), and read at last only for a file written whole.
 struct MarketoStateFiles: Sendable {
   /// The batch folder.
   var folder: String

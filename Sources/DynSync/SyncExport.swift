@@ -91,23 +91,38 @@ extension SyncJob {
       let before = previous.dynamics.tables[entity]?.records ?? [:]
       let read = fresh[entity] ?? [:]
       var table = Snapshot.Table(entity: entity, kind: .full)
-      table.records.reserveCapacity(rows.count)
+      // The records before, those read again laid over them and those gone taken out: a copy of the table and a few
+      // changes, not a table of a million records built again id by id.
+      table.records = before
+      var candidates = Set(read.keys)
+      // The export's rows and the state's records, both sorted by id, walked side by side: the records the export
+      // no longer has are found without looking up every id.
+      let held = stateIndex.tables[entity] ?? []
+      var cursor = 0
+      func remove(_ id: GUID) {
+        if let earlier = table.records.removeValue(forKey: id) { changes.append((earlier, nil)) }
+        candidates.insert(id)
+      }
       for row in rows {
-        let earlier = before[row.id]
-        if let record = read[row.id] {
-          let kept = earlier.map { record.keepingLabels(from: $0) } ?? record
-          table.records[row.id] = kept
-          if !MergeScope.same(earlier, kept) { changes.append((earlier, kept)) }
-        } else if let earlier {
-          table.records[row.id] = earlier
-        } else {
+        while cursor < held.count, held[cursor].id < row.id {
+          remove(held[cursor].id)
+          cursor += 1
+        }
+        if cursor < held.count, held[cursor].id == row.id {
+          cursor += 1
+        } else if read[row.id] == nil {
           throw IndexUnavailable(path: "", reason: "a row neither read again nor in the state")
         }
       }
-      var candidates = Set(read.keys)
-      for (id, earlier) in before where table.records[id] == nil {
-        changes.append((earlier, nil))
-        candidates.insert(id)
+      while cursor < held.count {
+        remove(held[cursor].id)
+        cursor += 1
+      }
+      for (id, record) in read where rows.containsSorted(id) {
+        let earlier = before[id]
+        let kept = earlier.map { record.keepingLabels(from: $0) } ?? record
+        table.records[id] = kept
+        if !MergeScope.same(earlier, kept) { changes.append((earlier, kept)) }
       }
       touched[entity] = candidates
       dynamics.tables[entity] = table
@@ -117,6 +132,19 @@ extension SyncJob {
     return AppliedExport(
       diff: diff, dynamics: dynamics, fingerprints: fingerprints, rejects: export.index.rejects, inputs: export.inputs,
       fullTables: Set(export.index.tables.keys), changes: changes, touched: touched)
+  }
+}
+
+extension [IndexedRow] {
+  /// Whether rows sorted by id hold one with this id.
+  fileprivate func containsSorted(_ id: GUID) -> Bool {
+    var low = 0
+    var high = count
+    while low < high {
+      let middle = (low + high) / 2
+      if self[middle].id < id { low = middle + 1 } else { high = middle }
+    }
+    return low < count && self[low].id == id
   }
 }
 

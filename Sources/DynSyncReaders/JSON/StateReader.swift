@@ -134,9 +134,10 @@ public enum StateReader {
 
   /// Reads a file of Marketo rows (no removals), or a part of it, decoding only the rows `decodes` picks.
   ///
-  /// `decodes` picks a row by its key and a few of its columns; the other lines are only checked as JSON and handed
-  /// on as where they lie. A part starts a line; lines are counted from its start, in what is handed on and in
-  /// errors.
+  /// `decodes` picks a row by its key and a few of its columns; the other lines are handed on as where they lie,
+  /// having been looked at only for those: a line as `StateCodec` writes it, with no escape, from quote to quote, any
+  /// other line by the JSON scan, which checks it. A part starts a line; lines are counted from its start, in what
+  /// is handed on and in errors.
   ///
   /// - Parameters:
   ///   - path: the file.
