@@ -66,6 +66,9 @@ struct MarketoFilesTests {
       "id": .integer(1), "company": .string("Smith, \"Jones\" & Co"), "personNotes": .string("line\nbreak"),
       "annualRevenue": .decimal(try #require(ExactDecimal("2E4"))), "unsubscribed": .boolean(false),
       "dateOfBirth": .date(try #require(CalendarDate("1988-04-05"))), "fax": .null,
+      // Edge spaces, a carriage return, a quote that a combining mark joins, letters beyond ASCII.
+      "firstName": .string(" Ana"), "lastName": .string("Müller "), "state": .string("a\rb"),
+      "title": .string("\"\u{301}x"),
     ]
     let folder = try TemporaryFolder()
     let writer = try BatchWriter(target: folder.path + "/batch")
@@ -73,8 +76,9 @@ struct MarketoFilesTests {
     try writer.commit()
     let text = try String(contentsOfFile: folder.path + "/batch/marketo/persons-001.csv", encoding: .utf8)
     #expect(
-      text == "id,annualRevenue,company,dateOfBirth,fax,personNotes,unsubscribed\r\n"
-        + "1,20000,\"Smith, \"\"Jones\"\" & Co\",1988-04-05,,\"line\nbreak\",false\r\n")
+      text == "id,annualRevenue,company,dateOfBirth,fax,firstName,lastName,personNotes,state,title,unsubscribed\r\n"
+        + "1,20000,\"Smith, \"\"Jones\"\" & Co\",1988-04-05,,\" Ana\",\"Müller \",\"line\nbreak\",\"a\rb\","
+        + "\"\"\"\u{301}x\",false\r\n")
   }
 
   @Test("datasets are written in Marketo's load order")
