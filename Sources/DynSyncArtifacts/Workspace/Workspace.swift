@@ -140,9 +140,11 @@ public struct Workspace: Sendable {
       try file.write(linesOf: items, line)
       artifacts.append(try file.finish())
     }
-    /// Lays the file at `path` over the base before it when it can, with the lines of the overlay's keys, in order (a
-    /// removal line for a key gone); `false` when the file must be written whole.
-    func layered(_ path: String, overlay: (Set<String>) -> [String]) throws(OutputError) -> Bool {
+    /// Lays the file at `path` over the base before it when it can, with a line for each of the overlay's keys, in
+    /// order (a removal line for a key gone), made on every core; `false` when the file must be written whole.
+    func layered<Item: Sendable>(
+      _ path: String, overlay: (Set<String>) -> [Item], line: @Sendable (Item) -> String
+    ) throws(OutputError) -> Bool {
       guard let update, let file = update.layers.files[path],
         let keys = update.layers.overlayKeys(of: path, changed: update.delta.files[path])
       else { return false }
@@ -152,7 +154,7 @@ public struct Workspace: Sendable {
       if update.delta.files[path]?.isEmpty == true, let written = file.overlay {
         artifacts.append(try writer.link(overlayPath, from: update.layers.folder + "/" + overlayPath, as: written))
       } else {
-        try write(overlayPath, overlay(keys)) { $0 }
+        try write(overlayPath, overlay(keys), line)
       }
       return true
     }
@@ -161,12 +163,8 @@ public struct Workspace: Sendable {
       guard let table = state.dynamics.tables[entity] else { continue }
       let path = recordsPath(of: entity)
       let laid = try layered(
-        path,
-        overlay: { keys in
-          keys.compactMap(GUID.init).sorted().map { id in
-            table.records[id].map(StateCodec.line) ?? StateCodec.removal(entity: entity, id: id)
-          }
-        })
+        path, overlay: { keys in keys.compactMap(GUID.init).sorted() },
+        line: { id in table.records[id].map(StateCodec.line) ?? StateCodec.removal(entity: entity, id: id) })
       if !laid { try write(path, table.records.keys.sorted().compactMap { table.records[$0] }, StateCodec.line) }
     }
     for entity in state.fingerprints.tables.keys.sorted() {
@@ -184,13 +182,9 @@ public struct Workspace: Sendable {
     }
     for (name, dataset) in state.marketo.inLoadOrder {
       let path = datasetPath(of: name)
-      let laid = try layered(
-        path,
-        overlay: { keys in
-          MarketoDataset.sorted(keys).map { key in
-            dataset.rows[key].map { StateCodec.line(key: key, row: $0) } ?? StateCodec.removal(key: key)
-          }
-        })
+      let laid = try layered(path, overlay: MarketoDataset.sorted) { key in
+        dataset.rows[key].map { StateCodec.line(key: key, row: $0) } ?? StateCodec.removal(key: key)
+      }
       if !laid {
         let rows = dataset.sortedKeys.compactMap { key in dataset.rows[key].map { (key: key, row: $0) } }
         try write(path, rows) { StateCodec.line(key: $0.key, row: $0.row) }
