@@ -43,10 +43,9 @@ struct MarketoStateFiles: Sendable {
     for (index, file) in files.enumerated() {
       let isPersons = file.name == "persons"
       let read = zip(parts, everyPart).filter { $0.0.file == index }.map(\.1)
-      guard var whole = try laidTogether(read, overlay: overlays[index], path: file.path) else {
-        var whole = try readWhole(file.path)
+      guard var whole = try laidTogether(read, overlay: overlays[index]) else {
+        let whole = try readWhole(file.path)
         if isPersons { registry = PersonRegistry(whole.dataset) }
-        whole.unread = []
         contents.append(whole)
         continue
       }
@@ -55,9 +54,7 @@ struct MarketoStateFiles: Sendable {
         for part in read {
           for entry in part.registry { registry.add(key: entry.key, entry.microsoftID, entry.originatingLead) }
         }
-        for (key, row) in whole.dataset.rows {
-          registry.add(key: key, row[MarketoField.microsoftID] ?? .null, row[MarketoField.originatingLeadID] ?? .null)
-        }
+        registry.add(whole.dataset)
       }
       if !whole.unread.isEmpty { unread[file.name] = (file.path, whole.unread) }
       whole.unread = []
@@ -90,13 +87,7 @@ struct MarketoStateFiles: Sendable {
     return zip(starts, starts.dropFirst() + [length]).map { $0..<$1 }.filter { !$0.isEmpty }
   }
 
-  private var sizes: [Int] {
-    files.map { file in
-      [file.path, StateLayers.overlayPath(of: file.path)].reduce(0) { total, path in
-        total + ((try? FileManager.default.attributesOfItem(atPath: folder + "/" + path)[.size] as? Int) ?? 0)
-      }
-    }
-  }
+  private var sizes: [Int] { files.map { Workspace.stateFileSize(of: $0.path, in: folder) } }
 
   private func laid(_ contents: [(MarketoDataset, StateFileShape)], into state: WorkspaceState) -> WorkspaceState {
     var state = state
@@ -114,22 +105,20 @@ struct MarketoStateFiles: Sendable {
     var dataset: MarketoDataset
     var shape: StateFileShape
     var unread: [StateReader.MarketoLine] = []
+
+    /// Lays a file's overlay over the rows of its base (a removal takes the row out).
+    mutating func lay(_ overlay: [String: MarketoRow?]) {
+      for (key, row) in overlay { dataset.rows[key] = row }
+      shape.overlayKeys = Set(overlay.keys)
+    }
   }
 
   private func readWhole(_ path: String) throws -> FileContents {
-    var dataset = MarketoDataset()
-    try StateReader.marketoRows(in: folder + "/" + path) { key, row in dataset.rows[key] = row }
-    let overlay = folder + "/" + StateLayers.overlayPath(of: path)
-    guard FileManager.default.fileExists(atPath: overlay) else {
-      return FileContents(dataset: dataset, shape: StateFileShape(baseLines: dataset.rows.count))
-    }
-    let baseLines = dataset.rows.count
-    var keys = Set<String>()
-    try StateReader.overlayMarketoRows(in: overlay) { key, row in
-      keys.insert(key)
-      dataset.rows[key] = row
-    }
-    return FileContents(dataset: dataset, shape: StateFileShape(baseLines: baseLines, overlayKeys: keys))
+    var contents = FileContents(dataset: MarketoDataset(), shape: StateFileShape(baseLines: 0))
+    try StateReader.marketoRows(in: folder + "/" + path) { key, row in contents.dataset.rows[key] = row }
+    contents.shape.baseLines = contents.dataset.rows.count
+    if let overlay = try overlayRows(of: path) { contents.lay(overlay) }
+    return contents
   }
 
   /// The rows of a file's overlay, `nil` for a removal line; `nil` for a file without one.
@@ -186,9 +175,7 @@ struct MarketoStateFiles: Sendable {
 
   /// A file's parts put together, its overlay laid over them; `nil` when a part could not be read in part, or the
   /// parts' keys are not in order.
-  private func laidTogether(_ parts: [PartContents], overlay: [String: MarketoRow?]?, path: String) throws
-    -> FileContents?
-  {
+  private func laidTogether(_ parts: [PartContents], overlay: [String: MarketoRow?]?) throws -> FileContents? {
     var lineBreaks = 0
     var lastKey: String?
     var contents = FileContents(dataset: MarketoDataset(), shape: StateFileShape(baseLines: 0))
@@ -209,10 +196,7 @@ struct MarketoStateFiles: Sendable {
       contents.shape.baseLines += part.lines
       lineBreaks += outline.lineBreaks
     }
-    if let overlay {
-      for (key, row) in overlay { contents.dataset.rows[key] = row }
-      contents.shape.overlayKeys = Set(overlay.keys)
-    }
+    if let overlay { contents.lay(overlay) }
     return contents
   }
 }

@@ -49,7 +49,7 @@ extension Workspace {
     var builder = SnapshotBuilder()
     var pending: [GUID: Record] = [:]
     var read: [String: StateFileShape] = [:]
-    let sizes = files.map { StateFile.size(of: $0.path, in: folder) }
+    let sizes = files.map { Workspace.stateFileSize(of: $0.path, in: folder) }
     let everyContents = try concurrentMap(files, costs: sizes) { try $0.read(in: folder) }
     for (file, (records, shape)) in zip(files, everyContents) {
       switch file {
@@ -82,6 +82,13 @@ extension Workspace {
     return (state, MarketoStateFiles(folder: folder, files: datasets, artifacts: artifacts))
   }
 
+  /// The bytes of a state file (by its path in the batch) and its overlay: what reading it costs, roughly.
+  static func stateFileSize(of path: String, in folder: String) -> Int {
+    [folder + "/" + path, folder + "/" + StateLayers.overlayPath(of: path)].reduce(0) { total, file in
+      total + ((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0)
+    }
+  }
+
   /// The files of a state the next batch can build on: those read as the batch's manifest lists them.
   ///
   /// A file the manifest does not vouch for (no manifest, another line count) is written whole by the next batch,
@@ -111,13 +118,6 @@ extension Workspace {
     var path: String {
       switch self {
       case .records(let path), .pendingWrites(let path): path
-      }
-    }
-
-    /// The bytes of the file and its overlay: what reading it costs, roughly.
-    static func size(of path: String, in folder: String) -> Int {
-      [folder + "/" + path, folder + "/" + StateLayers.overlayPath(of: path)].reduce(0) { total, file in
-        total + ((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0)
       }
     }
 

@@ -17,6 +17,11 @@ public struct PersonRegistry: Sendable {
 
   public init(_ persons: MarketoDataset) {
     self.init(minimumCapacity: persons.rows.count)
+    add(persons)
+  }
+
+  /// Adds every person row of `persons`.
+  public mutating func add(_ persons: MarketoDataset) {
     for (key, row) in persons.rows {
       add(key: key, row[MarketoField.microsoftID] ?? .null, row[MarketoField.originatingLeadID] ?? .null)
     }
