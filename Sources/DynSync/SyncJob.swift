@@ -122,9 +122,10 @@ public struct SyncJob: Sendable {
     // pending write can reach another person.
     var marketoInPart: MarketoStateInPart?
     if let scope, marketoChanges == nil, previous.pendingWrites.isEmpty, !writesStateWhole, !readsMarketoStateWhole {
-      marketoInPart = try marketoFiles.read(
+      let inPart = try marketoFiles.read(
         reaching: scope.previousRowIDs(in: dynamics), into: previous, partSize: marketoStatePartSize)
-      previous = marketoInPart?.state ?? previous
+      marketoInPart = inPart
+      previous = inPart.state
       let held = previous.marketo.inLoadOrder.map(\.dataset.rows.count).reduce(0, +)
       finished("read the \(held) Marketo rows the changes reach")
     } else {
@@ -168,13 +169,8 @@ public struct SyncJob: Sendable {
     }
     if let marketoInPart {
       // A dataset held in part and written whole again takes the rows not read as they were.
-      for (name, dataset) in state.marketo.inLoadOrder {
-        let path = Workspace.datasetPath(of: name)
-        if let update = contents.stateUpdate,
-          update.layers.overlayKeys(of: path, changed: update.delta.files[path]) != nil
-        {
-          continue
-        }
+      for (name, dataset) in state.marketo.inLoadOrder
+      where contents.stateUpdate?.overlayKeys(of: Workspace.datasetPath(of: name)) == nil {
         state.marketo[dataset: name] = try marketoInPart.whole(name, current: dataset)
       }
       contents.state = state

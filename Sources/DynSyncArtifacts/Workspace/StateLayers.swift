@@ -46,7 +46,7 @@ public struct StateLayers: Sendable, Equatable {
   /// The keys the next batch's overlay of a file holds: those of the overlay before it and those changed since; or
   /// `nil` when the file is written whole (no base to build on, changes not known, or an overlay grown past a
   /// quarter of its base).
-  public func overlayKeys(of path: String, changed: Set<String>?) -> Set<String>? {
+  func overlayKeys(of path: String, changed: Set<String>?) -> Set<String>? {
     guard let file = files[path], let changed else { return nil }
     let keys = file.overlayKeys.union(changed)
     return keys.count * 4 <= file.base.lines ? keys : nil
@@ -100,4 +100,7 @@ public struct StateUpdate: Sendable {
     self.layers = layers
     self.delta = delta
   }
+
+  /// The keys the overlay of the file at `path` holds in the new batch, or `nil` when the file is written whole.
+  public func overlayKeys(of path: String) -> Set<String>? { layers.overlayKeys(of: path, changed: delta.files[path]) }
 }

@@ -145,9 +145,9 @@ public struct Workspace: Sendable {
     func layered<Item: Sendable>(
       _ path: String, overlay: (Set<String>) -> [Item], line: @Sendable (Item) -> String
     ) throws(OutputError) -> Bool {
-      guard let update, let file = update.layers.files[path],
-        let keys = update.layers.overlayKeys(of: path, changed: update.delta.files[path])
-      else { return false }
+      guard let update, let file = update.layers.files[path], let keys = update.overlayKeys(of: path) else {
+        return false
+      }
       artifacts.append(try writer.link(path, from: update.layers.folder + "/" + path, as: file.base))
       guard !keys.isEmpty else { return true }
       let overlayPath = StateLayers.overlayPath(of: path)
