@@ -37,27 +37,28 @@ final class JSONLexer {
     var carry: [UInt8] = []
   }
 
-  /// Opens `path`; `observer`, when given, sees every byte of the file once, in order, as it is read.
+  /// Opens `path`, or only the bytes of `range` of it (UTF-8, lines counted from 1 at its start); `observer`, when
+  /// given, sees every byte read once, in order, as it is read.
   init(
-    path: String, bufferSize: Int = 1 << 20, observer: ((UnsafeRawBufferPointer) -> Void)? = nil
+    path: String, range: Range<Int>? = nil, bufferSize: Int = 1 << 20,
+    observer: ((UnsafeRawBufferPointer) -> Void)? = nil
   ) throws(InputError) {
     self.path = path
-    self.file = try FileBytes(path: path)
+    if let range {
+      self.file = try FileBytes(path: path, range: range)
+    } else {
+      self.file = try FileBytes(path: path)
+    }
     file?.observer = observer
     self.buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 1)
     scratch.reserveCapacity(256)
+    if let range {
+      bufferOffset = range.lowerBound
+      lineStart = range.lowerBound
+      return
+    }
     let head = try FileBytes.prefix(of: path, count: 2)
     if head == [0xFE, 0xFF] || head == [0xFF, 0xFE] { utf16 = UTF16Decoding(bigEndian: head[0] == 0xFE) }
-  }
-
-  /// Tokenizes the bytes of `range` of the UTF-8 file at `path`, counting lines from 1 at its start.
-  init(path: String, range: Range<Int>, bufferSize: Int = 1 << 20) throws(InputError) {
-    self.path = path
-    self.file = try FileBytes(path: path, range: range)
-    self.buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 1)
-    scratch.reserveCapacity(256)
-    bufferOffset = range.lowerBound
-    lineStart = range.lowerBound
   }
 
   /// Tokenizes `bytes`, which start at `offset` of `path` at the given line and column: a row

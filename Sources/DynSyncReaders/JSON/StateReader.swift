@@ -154,7 +154,7 @@ public enum StateReader {
     in path: String, range: Range<Int>? = nil, columns: [String], decodes: (String, [FieldValue]) -> Bool,
     decoded: (String, MarketoRow) throws -> Void, outlined: (MarketoLine, [FieldValue]) throws -> Void
   ) throws -> OutlinedPart? {
-    let file = try range.map { try JSONLexer(path: path, range: $0) } ?? JSONLexer(path: path)
+    let file = try JSONLexer(path: path, range: range)
     var firstKey: String?
     var lineScan = JSONObjectScan()
     lineScan.innerObjectKey = Array("row".utf8)
@@ -254,6 +254,7 @@ public enum StateReader {
 
   private static let plainLineHead: [UInt8] = Array(#"{"key":""#.utf8)
   private static let plainRowHead: [UInt8] = Array(#"","row":{"#.utf8)
+  private static let nullBytes: [UInt8] = Array("null".utf8)
 
   /// The key of a line as `StateCodec` writes it with no escape anywhere, the values of `columns` in its row set in
   /// `values`; `nil` for any other line, left to the JSON scan.
@@ -277,9 +278,8 @@ public enum StateReader {
       return UnsafeRawPointer(found) - base
     }
     let end = count - 2
-    guard let keyEnd = quote(from: head.count, before: count),
-      keyEnd + rowHead.count <= end,
-      UnsafeRawBufferPointer(rebasing: bytes[keyEnd..<keyEnd + rowHead.count]).elementsEqual(rowHead)
+    guard let keyEnd = quote(from: head.count, before: count), keyEnd + rowHead.count <= end,
+      same(rowHead, UnsafeRawBufferPointer(rebasing: bytes[keyEnd..<keyEnd + rowHead.count]))
     else { return nil }
     for index in values.indices { values[index] = .null }
     var found = 0
@@ -289,25 +289,8 @@ public enum StateReader {
         bytes[close + 1] == UInt8(ascii: ":")
       else { return nil }
       let name = UnsafeRawBufferPointer(rebasing: bytes[index + 1..<close])
-      var cursor = close + 2
-      if let column = columns.firstIndex(where: { same($0, name) }) {
-        // Each column once, written `["s","…"]` or `null`; anything else is left to the scan.
-        guard found & (1 << column) == 0 else { return nil }
-        found |= 1 << column
-        let tag = taggedStringHead
-        if cursor + tag.count <= end,
-          UnsafeRawBufferPointer(rebasing: bytes[cursor..<cursor + tag.count]).elementsEqual(tag),
-          let textEnd = quote(from: cursor + tag.count, before: end), textEnd + 1 < end,
-          bytes[textEnd + 1] == UInt8(ascii: "]")
-        {
-          values[column] = .string(
-            String(decoding: UnsafeRawBufferPointer(rebasing: bytes[cursor + tag.count..<textEnd]), as: UTF8.self))
-        } else if !(cursor + 4 <= end
-          && UnsafeRawBufferPointer(rebasing: bytes[cursor..<cursor + 4]).elementsEqual("null".utf8))
-        {
-          return nil
-        }
-      }
+      let valueStart = close + 2
+      var cursor = valueStart
       // The value, to the comma after it or the row's end; no object may be in it.
       var depth = 0
       while cursor < end {
@@ -330,6 +313,17 @@ public enum StateReader {
         cursor += 1
       }
       guard depth == 0 else { return nil }
+      if let column = columns.firstIndex(where: { same($0, name) }) {
+        // Each column once, written `["s","…"]` or `null`; anything else is left to the scan.
+        guard found & (1 << column) == 0 else { return nil }
+        found |= 1 << column
+        let value = UnsafeRawBufferPointer(rebasing: bytes[valueStart..<cursor])
+        if let string = plainTaggedString(value) {
+          values[column] = string
+        } else if !same(nullBytes, value) {
+          return nil
+        }
+      }
       // A comma must have a member after it.
       if cursor < end { guard cursor + 1 < end else { return nil } }
       index = cursor + 1
