@@ -32,7 +32,7 @@ private func bothWays(previous: [String], current: [String], in folder: Temporar
       return .failed("\(error)")
     }
   }
-  let recorder = FallbackRecorder()
+  let recorder = ProgressRecorder()
   let indexed = run(false, "indexed", recorder)
   let stepped = run(false, "stepped", SilentProgress(), rowsPerStep: 2)
   let full = run(true, "full", SilentProgress())

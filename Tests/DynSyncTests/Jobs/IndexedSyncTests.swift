@@ -39,7 +39,7 @@ struct IndexedSyncTests {
   func generated(format: ExportFormat) throws {
     let folder = try TemporaryFolder()
     let exports = try Self.exports(format, in: folder)
-    let recorder = FallbackRecorder()
+    let recorder = ProgressRecorder()
     let indexed = try Self.sync(
       exports, into: folder.path + "/indexed", inFull: [false, false, false, false], progress: recorder)
     #expect(!recorder.fellBack)

@@ -4,18 +4,6 @@ import DynSyncReaders
 import Foundation
 import Testing
 
-/// Records the steps a run finished.
-private final class StepRecorder: ProgressObserver, @unchecked Sendable {
-  private let lock = NSLock()
-  private var names: [String] = []
-
-  func readingFile(_ path: String, format: ExportFormat) {}
-  func readRecords(_ counts: [String: Int], inFile path: String, elapsed: Duration) {}
-  func finished(_ step: String, elapsed: Duration) { lock.withLock { names.append(step) } }
-
-  var steps: [String] { lock.withLock { names } }
-}
-
 @Suite("Marketo state read in part")
 struct MarketoStateInPartTests {
   @Test("a run that reads only the Marketo rows its changes reach writes the batch of one that reads them all")
@@ -45,7 +33,7 @@ struct MarketoStateInPartTests {
           #"{"@odata.context":"https://x/api/data/v9.2/$metadata#contacts/$delta","value":[{"jobtitle":"Chief Buyer","contactid":""#
             + contact.description + #""}]}"#)
       }
-      let steps = StepRecorder()
+      let steps = ProgressRecorder()
       // Going from one mutation to the next drops the rows the one before created.
       var partJob = SyncJob(workspace: inPart, exports: [exports[run]], allowMassDelete: true, keptStates: 8)
       // Parts of a few lines: every file is read on both cores, in many parts.

@@ -85,16 +85,19 @@ func day(_ text: String) -> FieldValue {
   return .date(value)
 }
 
-/// Records whether a run fell back to reading the exports in full.
-final class FallbackRecorder: ProgressObserver, @unchecked Sendable {
+/// Records whether a run fell back to reading the exports in full, and the steps it finished.
+final class ProgressRecorder: ProgressObserver, @unchecked Sendable {
   private let lock = NSLock()
   private var reasons: [String] = []
+  private var finishedSteps: [String] = []
 
   func readingFile(_ path: String, format: ExportFormat) {}
   func readRecords(_ counts: [String: Int], inFile path: String, elapsed: Duration) {}
   func readingInFull(because reason: String) { lock.withLock { reasons.append(reason) } }
+  func finished(_ step: String, elapsed: Duration) { lock.withLock { finishedSteps.append(step) } }
 
   var fellBack: Bool { lock.withLock { !reasons.isEmpty } }
+  var steps: [String] { lock.withLock { finishedSteps } }
 }
 
 /// The files of a batch folder and their text, the manifest without its wall-clock `run` section.
