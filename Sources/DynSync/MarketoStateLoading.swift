@@ -133,7 +133,7 @@ struct MarketoStateFiles: Sendable {
   /// One part of a base read: the rows that name one of the ids, where the others lie, the registry's columns of
   /// every person not laid over, and how many lines it had; or the error it met, with lines counted from its start.
   private struct PartContents: Sendable {
-    var outline: StateReader.OutlinedPart?
+    var outline: StateReader.OutlinedPart<String>?
     var held: [String: MarketoRow] = [:]
     var unread: [StateReader.MarketoLine] = []
     var registry: [(key: String, microsoftID: FieldValue, originatingLead: FieldValue)] = []

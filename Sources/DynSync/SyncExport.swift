@@ -18,6 +18,11 @@ struct AppliedExport {
   /// Per table, the only records whose state lines can differ from the state's, when they are known (see
   /// `StateDelta`); `nil` when every record must be compared.
   var touched: [String: Set<GUID>]?
+  /// For a state held in part: the previous records it did not hold that were read (those of the rows that differ,
+  /// and of the rows gone), by table, for the state before to hold them too.
+  var previousRead: [String: [GUID: Record]] = [:]
+  /// For a state held in part: the lookups of the records `dynamics` does not hold (`MergeScope`).
+  var links = RecordLinks()
 }
 
 extension SyncJob {
@@ -40,9 +45,16 @@ extension SyncJob {
   /// The export indexed, its rows' fingerprints compared with those the state keeps, and only the rows that differ
   /// decoded: `applyInFull`'s outcome without decoding or holding the rows that did not change.
   ///
+  /// - Parameters:
+  ///   - previous: the state of the batch before.
+  ///   - unread: for a state held in part, where its other records lie; they are read as they are needed.
+  ///   - progress: told of the steps' times.
+  /// - Returns: the export laid over the state, and what changed.
   /// - Throws: `IndexUnavailable` (or the file's own error) for an export only a full read handles (a format without
   ///   an indexing reader, a delta, an incomplete or malformed export); the caller then applies it in full.
-  func applyIndexed(to previous: WorkspaceState, progress: some ProgressObserver) throws -> AppliedExport {
+  func applyIndexed(
+    to previous: WorkspaceState, unread: DynamicsStateInPart? = nil, progress: some ProgressObserver
+  ) throws -> AppliedExport {
     guard !readInFull else { throw IndexUnavailable(path: "", reason: "asked for") }
     let clock = ContinuousClock()
     let started = clock.now
@@ -59,16 +71,23 @@ extension SyncJob {
 
     let contexts = try export.decodingContexts()
     let stateIndex = previous.dynamics.index(
-      of: Array(export.index.tables.keys), fingerprints: previous.fingerprints, contexts: contexts)
+      of: Array(export.index.tables.keys), fingerprints: previous.fingerprints, contexts: contexts, unread: unread)
     let stateRecords = previous.dynamics
     let decoded = DecodedRecords()
+    let previousDecoded = DecodedRecords()
     var changesByTable: [String: [RecordChange]] = [:]
     let counted = try Differ.diff(previous: stateIndex, current: export.index, options: options) {
       entity, before, after in
       let records = stateRecords.tables[entity]?.records ?? [:]
       let events = try decodeRows(of: entity, [(after, export)])[0]
       decoded.add(events)
-      return (before.compactMap { records[$0.id].map(ReadEvent.record) }, events)
+      var earlier = before.compactMap { records[$0.id] }
+      if let unread, earlier.count < before.count {
+        let read = try unread.records(before.lazy.map(\.id).filter { records[$0] == nil }, of: entity)
+        previousDecoded.add(read.map(ReadEvent.record))
+        earlier += read
+      }
+      return (earlier.map(ReadEvent.record), events)
     } consume: { entity, changes in
       changesByTable[entity, default: []] += changes
     }
@@ -87,8 +106,10 @@ extension SyncJob {
     var changes: [(before: Record?, after: Record?)] = []
     var touched: [String: Set<GUID>] = [:]
     let fresh = decoded.records
+    var previousRead = previousDecoded.records
     for (entity, rows) in export.index.tables {
-      let before = previous.dynamics.tables[entity]?.records ?? [:]
+      var before = previous.dynamics.tables[entity]?.records ?? [:]
+      before.merge(previousRead[entity] ?? [:]) { held, _ in held }
       let read = fresh[entity] ?? [:]
       var table = Snapshot.Table(entity: entity, kind: .full)
       // The records before, those read again laid over them and those gone taken out: a copy of the table and a few
@@ -99,8 +120,13 @@ extension SyncJob {
       // no longer has are found without looking up every id.
       let held = stateIndex.tables[entity] ?? []
       var cursor = 0
+      var goneUnread: [GUID] = []
       func remove(_ id: GUID) {
-        if let earlier = table.records.removeValue(forKey: id) { changes.append((earlier, nil)) }
+        if let earlier = table.records.removeValue(forKey: id) {
+          changes.append((earlier, nil))
+        } else if unread != nil {
+          goneUnread.append(id)
+        }
         candidates.insert(id)
       }
       for row in rows {
@@ -118,6 +144,12 @@ extension SyncJob {
         remove(held[cursor].id)
         cursor += 1
       }
+      if let unread, !goneUnread.isEmpty {
+        for earlier in try unread.records(goneUnread, of: entity) {
+          changes.append((earlier, nil))
+          previousRead[entity, default: [:]][earlier.id] = earlier
+        }
+      }
       for (id, record) in read where rows.containsSorted(id) {
         let earlier = before[id]
         let kept = earlier.map { record.keepingLabels(from: $0) } ?? record
@@ -131,7 +163,8 @@ extension SyncJob {
     }
     return AppliedExport(
       diff: diff, dynamics: dynamics, fingerprints: fingerprints, rejects: export.index.rejects, inputs: export.inputs,
-      fullTables: Set(export.index.tables.keys), changes: changes, touched: touched)
+      fullTables: Set(export.index.tables.keys), changes: changes, touched: touched, previousRead: previousRead,
+      links: unread?.links(without: touched) ?? RecordLinks())
   }
 }
 
@@ -151,9 +184,9 @@ extension [IndexedRow] {
 extension Snapshot {
   /// The given tables as an index of the rows they were read from: each record's fingerprint where the state keeps
   /// it for the same decoding context, and one that matches no row where it does not.
-  fileprivate func index(of entities: [String], fingerprints: StateFingerprints, contexts: [String: String])
-    -> SnapshotIndex
-  {
+  fileprivate func index(
+    of entities: [String], fingerprints: StateFingerprints, contexts: [String: String], unread: DynamicsStateInPart?
+  ) -> SnapshotIndex {
     // Equal to no row's: the row is decoded and compared.
     let unknown = Fingerprint(high: 0, low: 0)
     var index = SnapshotIndex()
@@ -161,9 +194,10 @@ extension Snapshot {
       guard let records = tables[entity]?.records else { continue }
       let known = fingerprints.tables[entity].flatMap { $0.context == contexts[entity] ? $0.rows : nil } ?? []
       var rows: [IndexedRow] = []
-      rows.reserveCapacity(records.count)
+      rows.reserveCapacity(unread?.count(of: entity, held: records.count) ?? records.count)
       var cursor = 0
-      for (position, id) in records.keys.sorted().enumerated() {
+      let ids = unread?.ids(of: entity, held: records) ?? records.keys.sorted()
+      for (position, id) in ids.enumerated() {
         while cursor < known.count, known[cursor].id < id { cursor += 1 }
         let fingerprint = cursor < known.count && known[cursor].id == id ? known[cursor].fingerprint : unknown
         rows.append(

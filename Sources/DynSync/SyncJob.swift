@@ -51,6 +51,10 @@ public struct SyncJob: Sendable {
   public var readsMarketoStateWhole = false
   /// The size of the parts a Marketo state file is read in, on every core, when only some of its rows are read.
   public var marketoStatePartSize = 32 << 20
+  /// Reads every Dynamics record of the state, also where the run needs only some of them; the batch is the same.
+  public var readsDynamicsStateWhole = false
+  /// The size of the parts a Dynamics state file is read in, on every core, when only some of its records are read.
+  public var dynamicsStatePartSize = 32 << 20
 
   public init(
     workspace: Workspace, exports: [String], marketoChanges: String? = nil, options: DiffOptions = DiffOptions(),
@@ -85,22 +89,43 @@ public struct SyncJob: Sendable {
       progress.finished(name, elapsed: step.duration(to: clock.now))
       step = clock.now
     }
-    var (latest, previous, marketoFiles) = try workspace.latestStateDeferringMarketo()
-    finished(latest.map { "read the Dynamics state of batch \(Workspace.batchName($0))" } ?? "found no batch before")
-    let applied: AppliedExport
+    // Records of the Dynamics state the run does not need are only outlined where no Marketo-side edit or pending
+    // write can reach them, and the state is written as overlays.
+    let outlinesDynamics = marketoChanges == nil && !writesStateWhole && !readsDynamicsStateWhole && !readInFull
+    var (latest, previous, marketoFiles, unread) = try workspace.latestStateDeferringMarketo(
+      dynamicsPartSize: outlinesDynamics ? dynamicsStatePartSize : nil)
+    let settings = MergeSettings(mapping: mapping)
+    if let held = unread, !previous.pendingWrites.isEmpty || previous.merge != settings {
+      previous.dynamics = try held.whole(previous.dynamics)
+      unread = nil
+    }
+    finished(
+      latest.map { "read the Dynamics state of batch \(Workspace.batchName($0))\(unread == nil ? "" : " in outline")" }
+        ?? "found no batch before")
+    var applied: AppliedExport
     do {
-      applied = try applyIndexed(to: previous, progress: progress)
+      applied = try applyIndexed(to: previous, unread: unread, progress: progress)
     } catch let error as OutputError {
       throw error
     } catch {
       progress.readingInFull(because: "\(error)")
+      if let held = unread {
+        previous.dynamics = try held.whole(previous.dynamics)
+        unread = nil
+      }
       applied = try applyInFull(to: previous, progress: progress)
     }
     finished("laid the export over the state")
     let echo = EchoSuppression.apply(applied.diff, pending: previous.pendingWrites)
     let diff = echo.diff
-    if !allowMassDelete { try guardMassDeletion(diff, previous: previous.dynamics, fullTables: applied.fullTables) }
-    let dynamics = applied.dynamics
+    if !allowMassDelete {
+      let tables = previous.dynamics.tables
+      try guardMassDeletion(diff, fullTables: applied.fullTables) { entity in
+        let held = tables[entity]?.records.count ?? 0
+        return unread?.count(of: entity, held: held) ?? held
+      }
+    }
+    var dynamics = applied.dynamics
     var changedAccounts = Set<GUID>()
     var dynamicsChanges: [GUID: Set<String>] = [:]
     for table in diff.tables {
@@ -109,14 +134,23 @@ public struct SyncJob: Sendable {
         if change.operation == .update { dynamicsChanges[change.id] = Set(change.changed.map(\.field)) }
       }
     }
-    let unchangedAccounts = Set(previous.dynamics.tables["account"]?.records.keys.map { $0 } ?? []).subtracting(
-      changedAccounts)
-    let settings = MergeSettings(mapping: mapping)
+    let previousAccounts = previous.dynamics.tables["account"]?.records ?? [:]
+    let unchangedAccounts = Set(unread?.ids(of: "account", held: previousAccounts) ?? Array(previousAccounts.keys))
+      .subtracting(changedAccounts)
     var scope: MergeScope?
     if previous.merge == settings {
       scope =
-        applied.changes.map { MergeScope(changes: $0, current: dynamics) }
+        applied.changes.map { MergeScope(changes: $0, current: dynamics, links: applied.links) }
         ?? MergeScope(from: previous.dynamics, to: dynamics)
+    }
+    if let unread {
+      // Read in part only where the merge has a scope: settings that differ had the state read whole.
+      guard let scope else { preconditionFailure("a state read in part, built without a scope") }
+      // A record read again is held already; one gone is gone, though its line was not read.
+      let touched = Set((applied.touched ?? [:]).values.joined())
+      try scope.holdRecordsRead(in: &dynamics) { ids in try unread.records(ids.subtracting(touched)) }
+      let held = MergeScope.partialTables.keys.map { dynamics.tables[$0]?.records.count ?? 0 }.reduce(0, +)
+      finished("read the \(held) Dynamics records the changes reach")
     }
     // The rows a merge in scope reads are enough where the state is written as overlays and no Marketo-side edit or
     // pending write can reach another person.
@@ -145,7 +179,8 @@ public struct SyncJob: Sendable {
     let marketoRejects = editRejects + twoWay.rejects
     let marketoDifferences = marketo.differences(from: previous.marketo)
     defer {
-      MemoryLeftToExit.keep(previous, applied, merged, twoWay, marketoDifferences, scope as Any, marketoInPart as Any)
+      MemoryLeftToExit.keep(
+        previous, applied, merged, twoWay, marketoDifferences, scope as Any, marketoInPart as Any, unread as Any)
     }
     // An echo alone changes nothing: its pending write is let go with the next batch.
     if let latest, !diff.hasChanges, marketoDifferences.isUnchanged, twoWay.outbound.isEmpty, twoWay.conflicts.isEmpty,
@@ -161,6 +196,10 @@ public struct SyncJob: Sendable {
       command: "sync", batchNumber: number, previousBatch: latest, options: options, diff: diff,
       previousRejects: [], currentRejects: applied.rejects, inputs: ["current": applied.inputs],
       marketoImports: marketoDifferences.imports, state: state)
+    // The state before holds the previous records read, as the state after does: the overlays compare them.
+    for (entity, records) in applied.previousRead {
+      previous.dynamics.tables[entity]?.records.merge(records) { held, _ in held }
+    }
     // The state's files are laid over the previous batch's: only what changed is written.
     if let layers = previous.layers, !writesStateWhole {
       contents.stateUpdate = StateUpdate(
@@ -172,6 +211,15 @@ public struct SyncJob: Sendable {
       for (name, dataset) in state.marketo.inLoadOrder
       where contents.stateUpdate?.overlayKeys(of: Workspace.datasetPath(of: name)) == nil {
         state.marketo[dataset: name] = try marketoInPart.whole(name, current: dataset)
+      }
+      contents.state = state
+    }
+    if let unread {
+      // So does a table held in part, but for the records read again or gone.
+      for entity in unread.unread.keys.sorted()
+      where contents.stateUpdate?.overlayKeys(of: Workspace.recordsPath(of: entity)) == nil {
+        guard let table = state.dynamics.tables[entity] else { continue }
+        state.dynamics.tables[entity] = try unread.whole(table, except: applied.touched?[entity] ?? [])
       }
       contents.state = state
     }
@@ -201,10 +249,17 @@ public struct SyncJob: Sendable {
     return .batch(number: number, path: writer.target, diff: diff, manifest: manifest)
   }
 
-  func guardMassDeletion(_ diff: SnapshotDiff, previous: Snapshot, fullTables: Set<String>) throws {
+  /// Refuses a diff that deletes more than the threshold's share of a table the export holds whole.
+  ///
+  /// - Parameters:
+  ///   - diff: the changes.
+  ///   - fullTables: the tables the export holds whole.
+  ///   - count: how many records a table had before the run.
+  /// - Throws: `MassDeleteRefused`.
+  func guardMassDeletion(_ diff: SnapshotDiff, fullTables: Set<String>, before count: (String) -> Int) throws {
     var refused: [MassDeleteRefused.Table] = []
     for table in diff.tables where fullTables.contains(table.entity) {
-      let before = previous.tables[table.entity]?.records.count ?? 0
+      let before = count(table.entity)
       guard before > 0, Double(table.counts.deleted) / Double(before) > massDeleteThreshold else { continue }
       refused.append(MassDeleteRefused.Table(entity: table.entity, deleted: table.counts.deleted, before: before))
     }

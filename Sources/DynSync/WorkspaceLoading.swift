@@ -12,20 +12,31 @@ extension Workspace {
 
   /// The state a batch left, read back from its `state/` folder: each base with its overlay laid over it.
   public func state(of batch: Int) throws -> WorkspaceState {
-    let (state, marketo) = try stateDeferringMarketo(of: batch)
+    let (state, marketo, _) = try stateDeferringMarketo(of: batch)
     return try marketo.readWhole(into: state)
   }
 
   /// The latest state but its Marketo datasets, and their files, to be read once a run knows which rows it needs.
-  func latestStateDeferringMarketo() throws -> (batch: Int?, state: WorkspaceState, marketo: MarketoStateFiles) {
+  ///
+  /// - Parameter dynamicsPartSize: when given, the tables of `MergeScope.partialTables` are read only in outline, in
+  ///   parts of about this many bytes on every core: the state holds their overlays' records (and any line not
+  ///   written plainly), and the records not read are where `DynamicsStateInPart` says.
+  /// - Returns: the latest batch's number (`nil` before the first), its state, its Marketo files, and where the
+  ///   Dynamics records not read lie (`nil` when every record was read).
+  /// - Throws: `InputError` for a state that cannot be read.
+  func latestStateDeferringMarketo(dynamicsPartSize: Int? = nil) throws -> (
+    batch: Int?, state: WorkspaceState, marketo: MarketoStateFiles, dynamicsInPart: DynamicsStateInPart?
+  ) {
     guard let latest = try batchNumbers().last else {
-      return (nil, WorkspaceState(), MarketoStateFiles(folder: "", files: [], artifacts: [:]))
+      return (nil, WorkspaceState(), MarketoStateFiles(folder: "", files: [], artifacts: [:]), nil)
     }
-    let (state, marketo) = try stateDeferringMarketo(of: latest)
-    return (latest, state, marketo)
+    let (state, marketo, inPart) = try stateDeferringMarketo(of: latest, dynamicsPartSize: dynamicsPartSize)
+    return (latest, state, marketo, inPart)
   }
 
-  private func stateDeferringMarketo(of batch: Int) throws -> (WorkspaceState, MarketoStateFiles) {
+  private func stateDeferringMarketo(of batch: Int, dynamicsPartSize: Int? = nil) throws -> (
+    WorkspaceState, MarketoStateFiles, DynamicsStateInPart?
+  ) {
     let folder = batchFolder(batch)
     let dynamicsFolder = "state/dynamics"
     let marketoFolder = "state/marketo"
@@ -45,10 +56,27 @@ extension Workspace {
       files.append(.pendingWrites(WorkspaceState.pendingWritesFile))
     }
 
-    // Each file read on its own core, the largest first; what they hold put together in file order.
     var builder = SnapshotBuilder()
-    var pending: [GUID: Record] = [:]
     var read: [String: StateFileShape] = [:]
+    var inPart: DynamicsStateInPart?
+    if let dynamicsPartSize {
+      var unread: [String: DynamicsStateInPart.UnreadRecords] = [:]
+      for entity in MergeScope.partialTables.keys.sorted() {
+        let path = Workspace.recordsPath(of: entity)
+        guard let position = files.firstIndex(where: { $0.path == path }),
+          let outlined = try OutlinedRecordsFile.read(
+            entity: entity, path: path, in: folder, partSize: dynamicsPartSize)
+        else { continue }
+        files.remove(at: position)
+        for record in outlined.records { builder.add(.record(record)) }
+        read[path] = outlined.shape
+        unread[entity] = outlined.unread
+      }
+      inPart = DynamicsStateInPart(folder: folder, unread: unread)
+    }
+
+    // Each file read on its own core, the largest first; what they hold put together in file order.
+    var pending: [GUID: Record] = [:]
     let sizes = files.map { Workspace.stateFileSize(of: $0.path, in: folder) }
     let everyContents = try concurrentMap(files, costs: sizes) { try $0.read(in: folder) }
     for (file, (records, shape)) in zip(files, everyContents) {
@@ -64,7 +92,11 @@ extension Workspace {
     let merge = (try? Data(contentsOf: URL(fileURLWithPath: mergeSettingsFile(of: batch)))).flatMap {
       try? JSONDecoder().decode(MergeSettings.self, from: $0)
     }
-    let dynamics = builder.build()
+    var dynamics = builder.build()
+    // A table whose records are all not read is there as it would be read whole.
+    for (entity, file) in inPart?.unread ?? [:] where dynamics.tables[entity] == nil && !file.lines.isEmpty {
+      dynamics.tables[entity] = Snapshot.Table(entity: entity, kind: .full)
+    }
     var fingerprints = StateFingerprints()
     for entity in dynamics.entityNames {
       // A file that does not read back only costs the next run its shortcut: the table's rows are all decoded.
@@ -79,7 +111,7 @@ extension Workspace {
     let state = WorkspaceState(
       dynamics: dynamics, pendingWrites: pending, merge: merge, fingerprints: fingerprints,
       layers: StateLayers(folder: folder, files: Workspace.layers(of: artifacts, read: read)))
-    return (state, MarketoStateFiles(folder: folder, files: datasets, artifacts: artifacts))
+    return (state, MarketoStateFiles(folder: folder, files: datasets, artifacts: artifacts), inPart)
   }
 
   /// The bytes of a state file (by its path in the batch) and its overlay: what reading it costs, roughly.

@@ -32,7 +32,12 @@ public struct MergeScope: Sendable, Equatable {
   }
 
   /// The scope of a run that changed these records (created: no `before`; deleted: no `after`) into `current`.
-  public init(changes: [(before: Record?, after: Record?)], current: Snapshot) {
+  ///
+  /// - Parameters:
+  ///   - changes: the records changed, before and after.
+  ///   - current: the org after the run; a table of `partialTables` may hold only some of its records.
+  ///   - links: the lookups of the records of `partialTables` that `current` does not hold (`RecordLinks`).
+  public init(changes: [(before: Record?, after: Record?)], current: Snapshot, links: RecordLinks = RecordLinks()) {
     self.init()
     for (before, after) in changes {
       for record in [before, after].compactMap({ $0 }) {
@@ -54,7 +59,7 @@ public struct MergeScope: Sendable, Equatable {
         }
       }
     }
-    addRecordsReaching(current)
+    addRecordsReaching(current, links: links)
   }
 
   /// The Dynamics ids by which a merge with this scope reads previous rows: its records, and the leads its contacts
@@ -104,12 +109,68 @@ public struct MergeScope: Sendable, Equatable {
     return earlier.labels == record.labels && (earlier.fields == record.fields || earlier == record)
   }
 
+  /// The tables a merge in scope reads only by id, through lookups, with the lookups its scans look at in each: a run
+  /// may hold only some of their records (`holdRecordsRead`) and the lookups of the others (`RecordLinks`).
+  public static let partialTables: [String: [String]] = [
+    "account": [], "contact": ["parentcustomerid", "ownerid", "originatingleadid"], "lead": ["ownerid"],
+    "opportunity": ["customerid"],
+  ]
+
+  /// Adds to `current` every record of `partialTables` a merge with this scope reads.
+  ///
+  /// Those are the records in scope, and those they reach through their lookups, two steps on (an opportunity's
+  /// customer contact's account, a custom row's parent row's account). The merge reads no other record of those
+  /// tables.
+  ///
+  /// - Parameters:
+  ///   - current: the org after the run, whose tables of `partialTables` may hold only some of their records.
+  ///   - read: the records of `partialTables` with these ids that `current` does not hold (an id of none is left
+  ///     out).
+  public func holdRecordsRead(in current: inout Snapshot, reading read: (Set<GUID>) throws -> [Record]) rethrows {
+    var wanted = records
+    var asked = Set<GUID>()
+    for step in 0..<3 {
+      let missing = wanted.subtracting(asked).filter { id in
+        !MergeScope.partialTables.keys.contains { current.tables[$0]?.records[id] != nil }
+      }
+      asked.formUnion(missing)
+      for record in try read(missing) {
+        if current.tables[record.entity] == nil {
+          current.tables[record.entity] = Snapshot.Table(entity: record.entity, kind: .full)
+        }
+        current.tables[record.entity]?.records[record.id] = record
+      }
+      guard step < 2 else { break }
+      var reached = Set<GUID>()
+      for table in current.tables.values {
+        for id in wanted {
+          guard let record = table.records[id] else { continue }
+          for (_, value) in record.fields {
+            switch value {
+            case .lookup(let target): reached.insert(target.id)
+            case .guid(let target): reached.insert(target)
+            default: continue
+            }
+          }
+        }
+      }
+      wanted = reached.subtracting(asked)
+    }
+  }
+
+  /// The lookups each scan in `addRecordsReaching` looks at, by table.
+  private static let scannedLookups: [String: [String]] = partialTables.merging([
+    "connection": ["record2id"], "customeropportunityrole": ["customerid"],
+  ]) { held, _ in held }
+
   /// Adds the records whose rows read a record already in scope: one lookup away, and two for opportunities (their
   /// customer contact's account) and custom rows (through another custom row).
-  private mutating func addRecordsReaching(_ current: Snapshot) {
+  private mutating func addRecordsReaching(_ current: Snapshot, links: RecordLinks) {
     let changed = records
-    func lookups(_ entity: String, _ fields: [String], into scope: inout Set<GUID>, reaching targets: Set<GUID>) {
-      for record in current.tables[entity]?.records.values ?? [:].values {
+    func lookups(_ entity: String, into scope: inout Set<GUID>, reaching targets: Set<GUID>) {
+      let fields = MergeScope.scannedLookups[entity] ?? []
+      let held = current.tables[entity]?.records ?? [:]
+      for record in held.values {
         for field in fields {
           guard let target = MarketoValues.lookupID(record, field), targets.contains(target.id) else { continue }
           // Stakeholder tables stand for their opportunity's roles.
@@ -119,6 +180,19 @@ public struct MergeScope: Sendable, Equatable {
             MarketoValues.lookupID(record, "opportunityid").map { _ = scope.insert($0.id) }
           default: scope.insert(record.id)
           }
+        }
+      }
+      guard let outlined = links.tables[entity] else { return }
+      let places = fields.map { field in
+        guard let place = outlined.fields.firstIndex(of: field) else {
+          preconditionFailure("the links of \(entity) lack \(field)")
+        }
+        return place
+      }
+      for row in 0..<outlined.count where held[outlined.ids[row]] == nil {
+        for place in places {
+          guard let target = outlined.target(row: row, place: place), targets.contains(target) else { continue }
+          scope.insert(outlined.ids[row])
         }
       }
     }
@@ -134,16 +208,69 @@ public struct MergeScope: Sendable, Equatable {
     }
 
     var reached = Set<GUID>()
-    lookups("contact", ["parentcustomerid", "ownerid", "originatingleadid"], into: &reached, reaching: changed)
-    lookups("lead", ["ownerid"], into: &reached, reaching: changed)
-    lookups("opportunity", ["customerid"], into: &reached, reaching: changed)
-    lookups("connection", ["record2id"], into: &reached, reaching: changed)
-    lookups("customeropportunityrole", ["customerid"], into: &reached, reaching: changed)
+    for entity in ["contact", "lead", "opportunity", "connection", "customeropportunityrole"] {
+      lookups(entity, into: &reached, reaching: changed)
+    }
     customRows(into: &reached, reaching: changed)
     var secondStep = Set<GUID>()
-    lookups("opportunity", ["customerid"], into: &secondStep, reaching: reached)
+    lookups("opportunity", into: &secondStep, reaching: reached)
     customRows(into: &secondStep, reaching: reached)
     records.formUnion(reached)
     records.formUnion(secondStep)
+  }
+}
+
+/// The lookups of the records of `MergeScope.partialTables` a snapshot does not hold, by table: what a merge in scope
+/// scans of every record (`MergeScope.init(changes:current:links:)`), without the records.
+public struct RecordLinks: Sendable {
+  /// One table's records not held: each id, and the record's lookup in each of `fields` (`nil`: none).
+  public struct Table: Sendable {
+    public let fields: [String]
+    public private(set) var ids: [GUID] = []
+    /// Row after row, `fields.count` a row.
+    private var targets: [GUID?] = []
+
+    public init(fields: [String]) {
+      self.fields = fields
+    }
+
+    public var count: Int { ids.count }
+
+    public mutating func reserveCapacity(_ count: Int) {
+      ids.reserveCapacity(count)
+      targets.reserveCapacity(count * fields.count)
+    }
+
+    /// Adds a record by its id and its lookups, in the order of `fields`.
+    public mutating func append(_ id: GUID, _ lookups: [GUID?]) {
+      precondition(lookups.count == fields.count, "a record's links are its table's fields")
+      ids.append(id)
+      targets += lookups
+    }
+
+    /// Adds a record's id and lookups.
+    public mutating func append(_ record: Record) {
+      append(record.id, fields.map { MarketoValues.lookupID(record, $0)?.id })
+    }
+
+    func target(row: Int, place: Int) -> GUID? { targets[row * fields.count + place] }
+
+    /// The table without the records of `ids`.
+    public func removing(_ ids: Set<GUID>) -> Table {
+      guard !ids.isEmpty else { return self }
+      var kept = Table(fields: fields)
+      kept.reserveCapacity(count)
+      for row in 0..<count where !ids.contains(self.ids[row]) {
+        kept.ids.append(self.ids[row])
+        kept.targets += targets[row * fields.count..<(row + 1) * fields.count]
+      }
+      return kept
+    }
+  }
+
+  public var tables: [String: Table]
+
+  public init(tables: [String: Table] = [:]) {
+    self.tables = tables
   }
 }

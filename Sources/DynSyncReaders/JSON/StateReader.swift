@@ -23,40 +23,50 @@ public enum StateReader {
 
   private static func records(in path: String, removals: Bool, _ body: (GUID, Record?) throws -> Void) throws {
     let lexer = try JSONLexer(path: path)
-    var lineNames = RecentNames()
-    var fieldNames = RecentNames()
-    var labelNames = RecentNames()
-    while try lexer.peekToken() != nil {
-      let position = SourcePosition(file: path, line: lexer.line)
-      var entity: String?
-      var id: GUID?
-      // Sized as the line before, which mostly names the same columns: one allocation for the row.
-      var fields = Fields(minimumCapacity: fieldNames.count)
-      var labels: [String: String] = [:]
-      var version: Int64?
-      var isRemoval = false
-      try object(lexer, names: &lineNames) { key in
-        switch key {
-        case "entity": entity = try lexer.readString()
-        case "id": id = try lexer.readString { GUID(utf8: UnsafeRawBufferPointer($0)) }
-        case "version": version = try lexer.readString(parsing: StateTag.wholeNumber)
-        case "fields": try object(lexer, names: &fieldNames) { name in fields[name] = try tagged(lexer) }
-        case "labels": try object(lexer, names: &labelNames) { name in labels[name] = try lexer.readString() }
-        case "removed": isRemoval = try removal(lexer)
-        default: try lexer.skipValue()
-        }
+    var names = RecordNames()
+    while try lexer.peekToken() != nil { try record(lexer, path: path, removals: removals, names: &names, body) }
+  }
+
+  /// The names of a record's state line before, shared with the next.
+  struct RecordNames {
+    var line = RecentNames()
+    var fields = RecentNames()
+    var labels = RecentNames()
+  }
+
+  /// Reads the record line at the lexer's position.
+  private static func record(
+    _ lexer: JSONLexer, path: String, removals: Bool, names: inout RecordNames, _ body: (GUID, Record?) throws -> Void
+  ) throws {
+    let position = SourcePosition(file: path, line: lexer.line)
+    var entity: String?
+    var id: GUID?
+    // Sized as the line before, which mostly names the same columns: one allocation for the row.
+    var fields = Fields(minimumCapacity: names.fields.count)
+    var labels: [String: String] = [:]
+    var version: Int64?
+    var isRemoval = false
+    try object(lexer, names: &names.line) { key in
+      switch key {
+      case "entity": entity = try lexer.readString()
+      case "id": id = try lexer.readString { GUID(utf8: UnsafeRawBufferPointer($0)) }
+      case "version": version = try lexer.readString(parsing: StateTag.wholeNumber)
+      case "fields": try object(lexer, names: &names.fields) { name in fields[name] = try tagged(lexer) }
+      case "labels": try object(lexer, names: &names.labels) { name in labels[name] = try lexer.readString() }
+      case "removed": isRemoval = try removal(lexer)
+      default: try lexer.skipValue()
       }
-      guard let entity, let id else {
-        throw InputError(at: position, reason: "corrupt state line: expected entity and id")
+    }
+    guard let entity, let id else {
+      throw InputError(at: position, reason: "corrupt state line: expected entity and id")
+    }
+    if isRemoval {
+      guard removals else {
+        throw InputError(at: position, reason: "corrupt state line: a removal outside an overlay")
       }
-      if isRemoval {
-        guard removals else {
-          throw InputError(at: position, reason: "corrupt state line: a removal outside an overlay")
-        }
-        try body(id, nil)
-      } else {
-        try body(id, Record(entity: entity, id: id, fields: fields, labels: labels, version: version, origin: position))
-      }
+      try body(id, nil)
+    } else {
+      try body(id, Record(entity: entity, id: id, fields: fields, labels: labels, version: version, origin: position))
     }
   }
 
@@ -114,20 +124,24 @@ public enum StateReader {
     }
   }
 
-  /// Where a line of a Marketo state file lies, to be read later on its own (`marketoRows(in:at:)`).
-  public struct MarketoLine: Sendable {
-    public var key: String
+  /// Where a line of a state file lies, to be read later on its own: a Marketo row's by its key
+  /// (`marketoRows(in:at:)`), a record's by its id (`records(in:at:)`).
+  public struct StateLine<Key: Sendable>: Sendable {
+    public var key: Key
     var offset: Int
     var length: Int
-    /// Counted from the start of the part of the file read (`OutlinedPart.lines`).
+    /// Counted from the start of the part of the file read (`OutlinedPart.lineBreaks`).
     public var line: Int
     var column: Int
   }
 
-  /// A part of a Marketo state file read by `marketoRows(in:range:columns:decodes:decoded:outlined:)`.
-  public struct OutlinedPart: Sendable {
-    public var firstKey: String?
-    public var lastKey: String?
+  public typealias MarketoLine = StateLine<String>
+  public typealias RecordLine = StateLine<GUID>
+
+  /// A part of a state file read in outline: its first and last keys, as `StateLine` names them.
+  public struct OutlinedPart<Key: Sendable>: Sendable {
+    public var firstKey: Key?
+    public var lastKey: Key?
     /// The line breaks in the part, which the lines of the part after it follow.
     public var lineBreaks: Int
   }
@@ -153,7 +167,7 @@ public enum StateReader {
   public static func marketoRows(
     in path: String, range: Range<Int>? = nil, columns: [String], decodes: (String, [FieldValue]) -> Bool,
     decoded: (String, MarketoRow) throws -> Void, outlined: (MarketoLine, [FieldValue]) throws -> Void
-  ) throws -> OutlinedPart? {
+  ) throws -> OutlinedPart<String>? {
     let file = try JSONLexer(path: path, range: range)
     var firstKey: String?
     var lineScan = JSONObjectScan()
@@ -252,6 +266,142 @@ public enum StateReader {
     }
   }
 
+  /// Reads a file of state records (no removals), or a part of it, decoding only the lines it cannot outline.
+  ///
+  /// A line as `StateCodec` writes it, with no escape, is outlined from quote to quote: its id, its values of
+  /// `lookups` and where it lies are handed on, and the rest of it is checked only when it is read (`records(in:at:)`).
+  /// Any other line is decoded, which checks it. A part starts a line; lines are counted from its start, in what is
+  /// handed on and in errors.
+  ///
+  /// - Parameters:
+  ///   - path: the file.
+  ///   - range: the part of the file to read; `nil`, the whole file.
+  ///   - entity: the table the file is of.
+  ///   - lookups: the columns whose lookup ids are handed to `outlined`, in this order (`nil` for a column a record
+  ///     lacks or holds no lookup in).
+  ///   - decoded: a line's record, decoded.
+  ///   - outlined: a line not decoded, and the ids its `lookups` name.
+  /// - Returns: the part's first and last ids and its line breaks; `nil` when the file cannot be read this way (a
+  ///   line of another table, ids out of their written order, a removal): the caller must then drop what it was
+  ///   handed and read the file whole, which reports any problem precisely.
+  /// - Throws: `InputError` for a file that cannot be read, or a line that is neither outlined nor a record.
+  public static func records(
+    in path: String, range: Range<Int>? = nil, entity: String, lookups: [String], decoded: (Record) throws -> Void,
+    outlined: (RecordLine, [GUID?]) throws -> Void
+  ) throws -> OutlinedPart<GUID>? {
+    let file = try JSONLexer(path: path, range: range)
+    let head = Array(#"{"entity":""#.utf8) + Array(entity.utf8) + Array(#"","fields":{"#.utf8)
+    let lookupBytes = lookups.map { Array($0.utf8) }
+    var targets = [GUID?](repeating: nil, count: lookups.count)
+    var names = RecordNames()
+    var first: GUID?
+    var previous: GUID?
+    while try file.peekToken() != nil {
+      guard let captured = try file.captureLine() else { return nil }
+      let bytes = captured.bytes
+      var id = plainRecordID(bytes, head: head, lookups: lookupBytes, targets: &targets)
+      if id == nil {
+        let lexer = JSONLexer(
+          bytes: bytes, path: path, offset: captured.offset, line: captured.line, column: captured.column)
+        var record: Record?
+        try StateReader.record(lexer, path: path, removals: true, names: &names) { _, read in record = read }
+        guard let record, record.entity == entity else { return nil }
+        id = record.id
+        guard previous.map({ $0 < record.id }) ?? true else { return nil }
+        try decoded(record)
+      } else if let id {
+        guard previous.map({ $0 < id }) ?? true else { return nil }
+        try outlined(
+          RecordLine(
+            key: id, offset: captured.offset, length: bytes.count, line: captured.line, column: captured.column),
+          targets)
+      }
+      previous = id
+      if first == nil { first = id }
+    }
+    return OutlinedPart(firstKey: first, lastKey: previous, lineBreaks: file.line - 1)
+  }
+
+  /// Reads the records of lines outlined before, each where it lies.
+  ///
+  /// - Throws: `InputError` for a line that does not read back as the record of its id (the file changed since).
+  public static func records(in path: String, at lines: [RecordLine], _ body: (Record) throws -> Void) throws {
+    let file = try FileBytes(path: path)
+    var names = RecordNames()
+    for line in lines {
+      let bytes = try file.read(at: line.offset, count: line.length)
+      let lexer = bytes.withUnsafeBytes {
+        JSONLexer(bytes: $0, path: path, offset: line.offset, line: line.line, column: line.column)
+      }
+      try record(lexer, path: path, removals: false, names: &names) { id, record in
+        guard id == line.key, let record else {
+          throw InputError(file: path, line: line.line, reason: "the state file changed while it was read")
+        }
+        try body(record)
+      }
+    }
+  }
+
+  private static let recordIDHead: [UInt8] = Array(#","id":""#.utf8)
+  private static let lookupHead: [UInt8] = Array(#"["l","#.utf8)
+
+  /// The id of a record line as `StateCodec` writes it with no escape anywhere (it starts with `head`), the ids its
+  /// `lookups` name set in `targets`; `nil` for any other line, left to be decoded.
+  private static func plainRecordID(
+    _ bytes: UnsafeRawBufferPointer, head: [UInt8], lookups: [[UInt8]], targets: inout [GUID?]
+  ) -> GUID? {
+    let count = bytes.count
+    guard count > head.count, bytes.starts(with: head), bytes[count - 1] == UInt8(ascii: "}"), isPlain(bytes) else {
+      return nil
+    }
+    for index in targets.indices { targets[index] = nil }
+    var found = 0
+    guard
+      let fieldsEnd = plainMembers(
+        of: bytes, from: head.count,
+        { name, value in
+          guard let index = lookups.firstIndex(where: { same($0, name) }) else { return true }
+          // Each column once, written `null`, as a tagged value or as a lookup the decoder would read alike.
+          guard found & (1 << index) == 0, let target = plainLookup(value) else { return false }
+          found |= 1 << index
+          targets[index] = target
+          return true
+        })
+    else { return nil }
+    let idHead = recordIDHead
+    let idStart = fieldsEnd + 1 + idHead.count
+    guard idStart + 37 <= count,
+      same(idHead, UnsafeRawBufferPointer(rebasing: bytes[fieldsEnd + 1..<idStart])),
+      bytes[idStart + 36] == UInt8(ascii: "\"")
+    else { return nil }
+    return GUID(utf8: UnsafeRawBufferPointer(rebasing: bytes[idStart..<idStart + 36]))
+  }
+
+  /// The id a plain value (`isPlain`) names as a lookup, `.some(nil)` for `null` or a value of another tag; `nil` for
+  /// a lookup not written as `StateCodec` writes one, left to the decoder.
+  private static func plainLookup(_ value: UnsafeRawBufferPointer) -> GUID?? {
+    if same(nullBytes, value) { return .some(nil) }
+    guard value.starts(with: lookupHead) else {
+      // Another tag: no lookup, whatever its value.
+      return value.count > 2 && value[0] == UInt8(ascii: "[") && value[1] == UInt8(ascii: "\"") ? .some(nil) : nil
+    }
+    let count = value.count
+    // `["l",null,"<id>"]` or `["l","<table>","<id>"]`, the id 36 bytes.
+    guard count >= lookupHead.count + 36 + 4, value[count - 1] == UInt8(ascii: "]"),
+      value[count - 2] == UInt8(ascii: "\""), value[count - 39] == UInt8(ascii: "\""),
+      value[count - 40] == UInt8(ascii: ",")
+    else { return nil }
+    let target = UnsafeRawBufferPointer(rebasing: value[lookupHead.count..<count - 40])
+    let isTable =
+      same(nullBytes, target)
+      || (target.count >= 2 && target[0] == UInt8(ascii: "\"") && target[target.count - 1] == UInt8(ascii: "\"")
+        && !target.dropFirst().dropLast().contains(UInt8(ascii: "\"")))
+    guard isTable, let id = GUID(utf8: UnsafeRawBufferPointer(rebasing: value[count - 38..<count - 2])) else {
+      return nil
+    }
+    return .some(id)
+  }
+
   private static let plainLineHead: [UInt8] = Array(#"{"key":""#.utf8)
   private static let plainRowHead: [UInt8] = Array(#"","row":{"#.utf8)
   private static let nullBytes: [UInt8] = Array("null".utf8)
@@ -259,76 +409,96 @@ public enum StateReader {
   /// The key of a line as `StateCodec` writes it with no escape anywhere, the values of `columns` in its row set in
   /// `values`; `nil` for any other line, left to the JSON scan.
   ///
-  /// Without a backslash every quote opens or closes a string, so the row's members are found from quote to quote,
-  /// and their values from bracket to bracket, without looking at every byte. The rest of such a line is not checked;
-  /// it is decoded, and so checked, when its row is read.
+  /// The rest of such a line is not checked; it is decoded, and so checked, when its row is read.
   private static func plainLineKey(_ bytes: UnsafeRawBufferPointer, columns: [[UInt8]], values: inout [FieldValue])
     -> String?
   {
     let head = plainLineHead
     let rowHead = plainRowHead
     let count = bytes.count
-    guard count >= head.count + rowHead.count + 2, let base = bytes.baseAddress, bytes.starts(with: head),
-      bytes[count - 1] == UInt8(ascii: "}"), bytes[count - 2] == UInt8(ascii: "}"),
-      memchr(base, Int32(UInt8(ascii: "\\")), count) == nil
-    else { return nil }
-    /// The next quote from `start`, before the row's closing brace.
-    func quote(from start: Int, before end: Int) -> Int? {
-      guard start < end, let found = memchr(base + start, Int32(UInt8(ascii: "\"")), end - start) else { return nil }
-      return UnsafeRawPointer(found) - base
-    }
-    let end = count - 2
-    guard let keyEnd = quote(from: head.count, before: count), keyEnd + rowHead.count <= end,
+    guard count >= head.count + rowHead.count + 2, bytes.starts(with: head), bytes[count - 1] == UInt8(ascii: "}"),
+      isPlain(bytes), let keyEnd = plainQuote(in: bytes, from: head.count, before: count),
+      keyEnd + rowHead.count <= count - 2,
       same(rowHead, UnsafeRawBufferPointer(rebasing: bytes[keyEnd..<keyEnd + rowHead.count]))
     else { return nil }
     for index in values.indices { values[index] = .null }
     var found = 0
-    var index = keyEnd + rowHead.count
+    let rowEnd = plainMembers(of: bytes, from: keyEnd + rowHead.count) { name, value in
+      guard let column = columns.firstIndex(where: { same($0, name) }) else { return true }
+      // Each column once, written `["s","…"]` or `null`; anything else is left to the scan.
+      guard found & (1 << column) == 0 else { return false }
+      found |= 1 << column
+      if let string = plainTaggedString(value) {
+        values[column] = string
+        return true
+      }
+      return same(nullBytes, value)
+    }
+    guard rowEnd == count - 2 else { return nil }
+    return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.count..<keyEnd]), as: UTF8.self)
+  }
+
+  /// Whether a line has no backslash: then every quote in it opens or closes a string, and its strings and members
+  /// are found from quote to quote, without looking at every byte.
+  static func isPlain(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    guard let base = bytes.baseAddress else { return true }
+    return memchr(base, Int32(UInt8(ascii: "\\")), bytes.count) == nil
+  }
+
+  /// The next quote of a plain line from `start`, before `end`.
+  static func plainQuote(in bytes: UnsafeRawBufferPointer, from start: Int, before end: Int) -> Int? {
+    guard start < end, let base = bytes.baseAddress,
+      let found = memchr(base + start, Int32(UInt8(ascii: "\"")), end - start)
+    else { return nil }
+    return UnsafeRawPointer(found) - base
+  }
+
+  /// Walks the members of an object of a plain line (`isPlain`) whose values hold no object, from just after its
+  /// opening brace, handing each member's name and value to `member`, which returns `false` to give up.
+  ///
+  /// - Returns: the place of the object's closing brace; `nil` for an object not written so, or given up.
+  static func plainMembers(
+    of bytes: UnsafeRawBufferPointer, from start: Int,
+    _ member: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool
+  ) -> Int? {
+    let end = bytes.count
+    var index = start
+    if index < end, bytes[index] == UInt8(ascii: "}") { return index }
     while index < end {
-      guard bytes[index] == UInt8(ascii: "\""), let close = quote(from: index + 1, before: end), close + 1 < end,
-        bytes[close + 1] == UInt8(ascii: ":")
+      guard bytes[index] == UInt8(ascii: "\""), let close = plainQuote(in: bytes, from: index + 1, before: end),
+        close + 1 < end, bytes[close + 1] == UInt8(ascii: ":")
       else { return nil }
-      let name = UnsafeRawBufferPointer(rebasing: bytes[index + 1..<close])
       let valueStart = close + 2
       var cursor = valueStart
-      // The value, to the comma after it or the row's end; no object may be in it.
+      // The value, to the comma after it or the object's end.
       var depth = 0
-      while cursor < end {
-        let byte = bytes[cursor]
-        if byte == UInt8(ascii: "\"") {
-          guard let close = quote(from: cursor + 1, before: end) else { return nil }
-          cursor = close + 1
-          continue
-        }
-        if byte == UInt8(ascii: "[") {
-          depth += 1
-        } else if byte == UInt8(ascii: "]") {
+      scan: while cursor < end {
+        switch bytes[cursor] {
+        case UInt8(ascii: "\""):
+          guard let close = plainQuote(in: bytes, from: cursor + 1, before: end) else { return nil }
+          cursor = close
+        case UInt8(ascii: "["): depth += 1
+        case UInt8(ascii: "]"):
           guard depth > 0 else { return nil }
           depth -= 1
-        } else if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "}") {
-          return nil
-        } else if byte == UInt8(ascii: ","), depth == 0 {
-          break
+        case UInt8(ascii: "{"): return nil
+        case UInt8(ascii: "}"):
+          guard depth == 0 else { return nil }
+          break scan
+        case UInt8(ascii: ","): if depth == 0 { break scan }
+        default: break
         }
         cursor += 1
       }
-      guard depth == 0 else { return nil }
-      if let column = columns.firstIndex(where: { same($0, name) }) {
-        // Each column once, written `["s","…"]` or `null`; anything else is left to the scan.
-        guard found & (1 << column) == 0 else { return nil }
-        found |= 1 << column
-        let value = UnsafeRawBufferPointer(rebasing: bytes[valueStart..<cursor])
-        if let string = plainTaggedString(value) {
-          values[column] = string
-        } else if !same(nullBytes, value) {
-          return nil
-        }
-      }
-      // A comma must have a member after it.
-      if cursor < end { guard cursor + 1 < end else { return nil } }
+      guard cursor < end, cursor > valueStart,
+        member(
+          UnsafeRawBufferPointer(rebasing: bytes[index + 1..<close]),
+          UnsafeRawBufferPointer(rebasing: bytes[valueStart..<cursor]))
+      else { return nil }
+      if bytes[cursor] == UInt8(ascii: "}") { return cursor }
       index = cursor + 1
     }
-    return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.count..<keyEnd]), as: UTF8.self)
+    return nil
   }
 
   private static func same(_ name: [UInt8], _ bytes: UnsafeRawBufferPointer) -> Bool {

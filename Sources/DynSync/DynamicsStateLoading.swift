@@ -1,0 +1,200 @@
+import DynSyncArtifacts
+import DynSyncCore
+import DynSyncReaders
+import Foundation
+
+/// The records of the state's tables of `MergeScope.partialTables` that a run has not read: where each lies, and its
+/// lookups.
+///
+/// An incremental run needs few records of those tables: the previous records of the export rows that differ, those
+/// of the rows gone, and those the merge reads (`MergeScope.holdRecordsRead`); every scan over the whole table looks
+/// only at lookups (`RecordLinks`), and the state is written as overlays holding only records that changed. So a base
+/// is only outlined (each line's id and lookups read, where it lies noted), its records read when they are asked
+/// for, and all of them only for a file written whole.
+struct DynamicsStateInPart: Sendable {
+  /// The batch folder.
+  var folder: String
+  /// By table: its base's path, its lines not read, in id order, and their lookups, in the same order.
+  var unread: [String: UnreadRecords]
+
+  struct UnreadRecords: Sendable {
+    var path: String
+    var lines: [StateReader.RecordLine]
+    var links: RecordLinks.Table
+
+    /// The place of the line of `id`, if it was not read.
+    func place(of id: GUID) -> Int? {
+      var low = 0
+      var high = lines.count
+      while low < high {
+        let middle = (low + high) / 2
+        if lines[middle].key < id { low = middle + 1 } else { high = middle }
+      }
+      return low < lines.count && lines[low].key == id ? low : nil
+    }
+  }
+
+  /// Every id of a table, sorted: those of the records held and those not read.
+  func ids(of entity: String, held: [GUID: Record]) -> [GUID] {
+    guard let lines = unread[entity]?.lines, !lines.isEmpty else { return held.keys.sorted() }
+    let heldIDs = held.keys.sorted()
+    var ids: [GUID] = []
+    ids.reserveCapacity(heldIDs.count + lines.count)
+    var cursor = 0
+    for line in lines {
+      while cursor < heldIDs.count, heldIDs[cursor] < line.key {
+        ids.append(heldIDs[cursor])
+        cursor += 1
+      }
+      ids.append(line.key)
+    }
+    ids += heldIDs[cursor...]
+    return ids
+  }
+
+  /// How many records a table has, held or not.
+  func count(of entity: String, held: Int) -> Int { held + (unread[entity]?.lines.count ?? 0) }
+
+  /// The records not read with one of these ids, of the table (`nil`: of any), read from where they lie, in runs of
+  /// lines on every core.
+  func records(_ ids: some Sequence<GUID>, of entity: String? = nil) throws -> [Record] {
+    var runs: [(path: String, lines: ArraySlice<StateReader.RecordLine>)] = []
+    for (table, file) in unread.sorted(by: { $0.key < $1.key }) where entity == nil || table == entity {
+      let lines = ids.compactMap { file.place(of: $0) }.sorted().map { file.lines[$0] }
+      for start in stride(from: 0, to: lines.count, by: DynamicsStateInPart.linesARun) {
+        runs.append((file.path, lines[start..<min(start + DynamicsStateInPart.linesARun, lines.count)]))
+      }
+    }
+    let folder = folder
+    return try concurrentMap(runs) { run in
+      var records: [Record] = []
+      records.reserveCapacity(run.lines.count)
+      try StateReader.records(in: folder + "/" + run.path, at: Array(run.lines)) { records.append($0) }
+      return records
+    }.flatMap { $0 }
+  }
+
+  /// Lines read together on one core: enough that opening the file is nothing beside them.
+  private static let linesARun = 2_048
+
+  /// The lookups of the records not read, but those of `touched` (read again from the export, or gone).
+  func links(without touched: [String: Set<GUID>]) -> RecordLinks {
+    RecordLinks(
+      tables: unread.mapValues { $0.links }.reduce(into: [:]) { links, entry in
+        links[entry.key] = entry.value.removing(touched[entry.key] ?? [])
+      })
+  }
+
+  /// `table` with every record not read but those of `touched`, for a file written whole.
+  func whole(_ table: Snapshot.Table, except touched: Set<GUID>) throws -> Snapshot.Table {
+    guard let file = unread[table.entity] else { return table }
+    var table = table
+    table.records.reserveCapacity(table.records.count + file.lines.count)
+    try StateReader.records(in: folder + "/" + file.path, at: file.lines.filter { !touched.contains($0.key) }) {
+      record in
+      if table.records[record.id] == nil { table.records[record.id] = record }
+    }
+    return table
+  }
+
+  /// `dynamics` with every record not read, for a run that needs them all.
+  func whole(_ dynamics: Snapshot) throws -> Snapshot {
+    var dynamics = dynamics
+    for entity in unread.keys.sorted() {
+      guard let table = dynamics.tables[entity] else { continue }
+      dynamics.tables[entity] = try whole(table, except: [])
+    }
+    return dynamics
+  }
+}
+
+/// One table's file of the state read in outline: the records held (decoded), how it was laid down, and the lines
+/// not read.
+struct OutlinedRecordsFile: Sendable {
+  var records: [Record] = []
+  var shape = StateFileShape(baseLines: 0)
+  var unread: DynamicsStateInPart.UnreadRecords
+
+  /// Reads a table's file of the state in parts of about `partSize` bytes, on every core; `nil` when it cannot be
+  /// read so (see `StateReader.records(in:range:entity:lookups:decoded:outlined:)`), to be read whole.
+  static func read(entity: String, path: String, in folder: String, partSize: Int) throws -> OutlinedRecordsFile? {
+    let lookups = MergeScope.partialTables[entity] ?? []
+    let overlayPath = folder + "/" + StateLayers.overlayPath(of: path)
+    var overlay: [GUID: Record?] = [:]
+    let hasOverlay = FileManager.default.fileExists(atPath: overlayPath)
+    if hasOverlay { try StateReader.overlayRecords(in: overlayPath) { id, record in overlay[id] = .some(record) } }
+    let laid = overlay
+    let ranges = try MarketoStateFiles.parts(of: folder + "/" + path, size: partSize)
+    let parts = try concurrentMap(ranges, costs: ranges.map(\.count)) { range in
+      try OutlinedPart.read(folder + "/" + path, range: range, entity: entity, lookups: lookups, laid: laid)
+    }
+    var file = OutlinedRecordsFile(
+      unread: DynamicsStateInPart.UnreadRecords(path: path, lines: [], links: RecordLinks.Table(fields: lookups)))
+    file.unread.links.reserveCapacity(parts.map(\.unread.count).reduce(0, +))
+    file.unread.lines.reserveCapacity(parts.map(\.unread.count).reduce(0, +))
+    var lineBreaks = 0
+    var lastID: GUID?
+    for part in parts {
+      if var error = part.error {
+        error.line = error.line.map { $0 + lineBreaks }
+        throw error
+      }
+      guard let outline = part.outline else { return nil }
+      if let lastID, let first = outline.firstKey, !(lastID < first) { return nil }
+      lastID = outline.lastKey ?? lastID
+      file.records += part.held.map { record in
+        var record = record
+        record.origin.line = record.origin.line.map { $0 + lineBreaks }
+        return record
+      }
+      for (place, line) in part.unread.enumerated() {
+        var line = line
+        line.line += lineBreaks
+        file.unread.lines.append(line)
+        file.unread.links.append(line.key, Array(part.targets[place * lookups.count..<(place + 1) * lookups.count]))
+      }
+      file.shape.baseLines += part.lines
+      lineBreaks += outline.lineBreaks
+    }
+    if hasOverlay {
+      file.records += laid.keys.sorted().compactMap { laid[$0] ?? nil }
+      file.shape.overlayKeys = Set(laid.keys.map(\.description))
+    }
+    return file
+  }
+
+  /// One part of a base read: the records decoded, the lines not read and their lookups (neither of a record an
+  /// overlay line stands for), and how many lines it had; or the error it met, with lines counted from its start.
+  private struct OutlinedPart: Sendable {
+    var outline: StateReader.OutlinedPart<GUID>?
+    var held: [Record] = []
+    var unread: [StateReader.RecordLine] = []
+    /// `lookups.count` a line of `unread`.
+    var targets: [GUID?] = []
+    var lines = 0
+    var error: InputError?
+
+    static func read(
+      _ path: String, range: Range<Int>, entity: String, lookups: [String], laid: [GUID: Record?]
+    ) throws -> OutlinedPart {
+      var part = OutlinedPart()
+      do {
+        part.outline = try StateReader.records(
+          in: path, range: range, entity: entity, lookups: lookups,
+          decoded: { record in
+            part.lines += 1
+            if laid.isEmpty || laid[record.id] == nil { part.held.append(record) }
+          },
+          outlined: { line, targets in
+            part.lines += 1
+            guard laid.isEmpty || laid[line.key] == nil else { return }
+            part.unread.append(line)
+            part.targets += targets
+          })
+      } catch let error as InputError {
+        part.error = error
+      }
+      return part
+    }
+  }
+}
