@@ -22,6 +22,20 @@ struct DynamicsStateInPart: Sendable {
     var lines: [StateReader.RecordLine]
     var links: RecordLinks.Table
 
+    /// The lines of those of `ids` (sorted) not read, in order: looked up one by one when they are few, else found by
+    /// walking both lists side by side.
+    func lines(of ids: [GUID]) -> [StateReader.RecordLine] {
+      guard ids.count * 16 > lines.count else { return ids.compactMap { place(of: $0).map { lines[$0] } } }
+      var found: [StateReader.RecordLine] = []
+      var cursor = 0
+      for id in ids {
+        while cursor < lines.count, lines[cursor].key < id { cursor += 1 }
+        guard cursor < lines.count else { break }
+        if lines[cursor].key == id { found.append(lines[cursor]) }
+      }
+      return found
+    }
+
     /// The place of the line of `id`, if it was not read.
     func place(of id: GUID) -> Int? {
       var low = 0
@@ -59,8 +73,9 @@ struct DynamicsStateInPart: Sendable {
   /// lines on every core.
   func records(_ ids: some Sequence<GUID>, of entity: String? = nil) throws -> [Record] {
     var runs: [(path: String, lines: ArraySlice<StateReader.RecordLine>)] = []
+    let sortedIDs = ids.sorted()
     for (table, file) in unread.sorted(by: { $0.key < $1.key }) where entity == nil || table == entity {
-      let lines = ids.compactMap { file.place(of: $0) }.sorted().map { file.lines[$0] }
+      let lines = file.lines(of: sortedIDs)
       for start in stride(from: 0, to: lines.count, by: DynamicsStateInPart.linesARun) {
         runs.append((file.path, lines[start..<min(start + DynamicsStateInPart.linesARun, lines.count)]))
       }

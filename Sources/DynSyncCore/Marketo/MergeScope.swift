@@ -127,34 +127,39 @@ public struct MergeScope: Sendable, Equatable {
   ///   - read: the records of `partialTables` with these ids that `current` does not hold (an id of none is left
   ///     out).
   public func holdRecordsRead(in current: inout Snapshot, reading read: (Set<GUID>) throws -> [Record]) rethrows {
+    // Tables held in part first: most ids are of theirs.
+    let tables = current.tables.keys.sorted {
+      (MergeScope.partialTables[$0] != nil ? 0 : 1, $0) < (MergeScope.partialTables[$1] != nil ? 0 : 1, $1)
+    }
     var wanted = records
     var asked = Set<GUID>()
     for step in 0..<3 {
-      let missing = wanted.subtracting(asked).filter { id in
-        !MergeScope.partialTables.keys.contains { current.tables[$0]?.records[id] != nil }
+      // The records of the ids wanted: those held, then those read.
+      var found: [Record] = []
+      var missing = Set<GUID>()
+      for id in wanted where asked.insert(id).inserted {
+        var held: Record?
+        for table in tables where held == nil { held = current.tables[table]?.records[id] }
+        if let held { found.append(held) } else { missing.insert(id) }
       }
-      asked.formUnion(missing)
       for record in try read(missing) {
         if current.tables[record.entity] == nil {
           current.tables[record.entity] = Snapshot.Table(entity: record.entity, kind: .full)
         }
         current.tables[record.entity]?.records[record.id] = record
+        found.append(record)
       }
       guard step < 2 else { break }
-      var reached = Set<GUID>()
-      for table in current.tables.values {
-        for id in wanted {
-          guard let record = table.records[id] else { continue }
-          for (_, value) in record.fields {
-            switch value {
-            case .lookup(let target): reached.insert(target.id)
-            case .guid(let target): reached.insert(target)
-            default: continue
-            }
+      wanted = []
+      for record in found {
+        for (_, value) in record.fields {
+          switch value {
+          case .lookup(let target): if !asked.contains(target.id) { wanted.insert(target.id) }
+          case .guid(let target): if !asked.contains(target) { wanted.insert(target) }
+          default: continue
           }
         }
       }
-      wanted = reached.subtracting(asked)
     }
   }
 
