@@ -72,12 +72,19 @@ struct DynamicsStateInPart: Sendable {
   /// The records not read with one of these ids, of the table (`nil`: of any), read from where they lie, in runs of
   /// lines on every core.
   func records(_ ids: some Sequence<GUID>, of entity: String? = nil) throws -> [Record] {
-    var runs: [(path: String, lines: ArraySlice<StateReader.RecordLine>)] = []
     let sortedIDs = ids.sorted()
-    for (table, file) in unread.sorted(by: { $0.key < $1.key }) where entity == nil || table == entity {
-      let lines = file.lines(of: sortedIDs)
+    return try records(
+      at: unread.sorted(by: { $0.key < $1.key }).filter { entity == nil || $0.key == entity }.map { _, file in
+        (file.path, file.lines(of: sortedIDs))
+      })
+  }
+
+  /// The records of these lines, of these files, read in runs of lines on every core.
+  private func records(at lines: [(path: String, lines: [StateReader.RecordLine])]) throws -> [Record] {
+    var runs: [(path: String, lines: ArraySlice<StateReader.RecordLine>)] = []
+    for (path, lines) in lines {
       for start in stride(from: 0, to: lines.count, by: DynamicsStateInPart.linesARun) {
-        runs.append((file.path, lines[start..<min(start + DynamicsStateInPart.linesARun, lines.count)]))
+        runs.append((path, lines[start..<min(start + DynamicsStateInPart.linesARun, lines.count)]))
       }
     }
     let folder = folder
@@ -105,9 +112,9 @@ struct DynamicsStateInPart: Sendable {
     guard let file = unread[table.entity] else { return table }
     var table = table
     table.records.reserveCapacity(table.records.count + file.lines.count)
-    try StateReader.records(in: folder + "/" + file.path, at: file.lines.filter { !touched.contains($0.key) }) {
-      record in
-      if table.records[record.id] == nil { table.records[record.id] = record }
+    for record in try records(at: [(file.path, file.lines.filter { !touched.contains($0.key) })])
+    where table.records[record.id] == nil {
+      table.records[record.id] = record
     }
     return table
   }
@@ -139,7 +146,7 @@ struct OutlinedRecordsFile: Sendable {
     let hasOverlay = FileManager.default.fileExists(atPath: overlayPath)
     if hasOverlay { try StateReader.overlayRecords(in: overlayPath) { id, record in overlay[id] = .some(record) } }
     let laid = overlay
-    let ranges = try MarketoStateFiles.parts(of: folder + "/" + path, size: partSize)
+    let ranges = try Workspace.lineParts(of: folder + "/" + path, size: partSize)
     let parts = try concurrentMap(ranges, costs: ranges.map(\.count)) { range in
       try OutlinedPart.read(folder + "/" + path, range: range, entity: entity, lookups: lookups, laid: laid)
     }

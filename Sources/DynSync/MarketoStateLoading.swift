@@ -30,7 +30,7 @@ struct MarketoStateFiles: Sendable {
     // Bases in parts of a few tens of megabytes, on every core: the persons alone are most of the bytes.
     var parts: [(file: Int, range: Range<Int>)] = []
     for (index, file) in files.enumerated() {
-      for range in try MarketoStateFiles.parts(of: folder + "/" + file.path, size: partSize) {
+      for range in try Workspace.lineParts(of: folder + "/" + file.path, size: partSize) {
         parts.append((index, range))
       }
     }
@@ -63,28 +63,6 @@ struct MarketoStateFiles: Sendable {
     return MarketoStateInPart(
       state: laid(contents.map { ($0.dataset, $0.shape) }, into: state), registry: registry, folder: folder,
       unread: unread)
-  }
-
-  /// Ranges of a file that each start a line, of about `size` bytes.
-  static func parts(of path: String, size: Int) throws -> [Range<Int>] {
-    let length = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-    var starts = [0]
-    let handle = FileHandle(forReadingAtPath: path)
-    defer { try? handle?.close() }
-    var next = max(size, 1)
-    while next < length, let handle {
-      try handle.seek(toOffset: UInt64(next))
-      // A part starts after a line break; a line longer than the look ahead only makes its part longer.
-      guard let bytes = try handle.read(upToCount: 1 << 16), let newline = bytes.firstIndex(of: UInt8(ascii: "\n"))
-      else {
-        next += 1 << 16
-        continue
-      }
-      let start = next + (newline - bytes.startIndex) + 1
-      if start < length { starts.append(start) }
-      next = start + max(size, 1)
-    }
-    return zip(starts, starts.dropFirst() + [length]).map { $0..<$1 }.filter { !$0.isEmpty }
   }
 
   private var sizes: [Int] { files.map { Workspace.stateFileSize(of: $0.path, in: folder) } }

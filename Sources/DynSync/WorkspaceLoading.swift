@@ -114,6 +114,28 @@ extension Workspace {
     return (state, MarketoStateFiles(folder: folder, files: datasets, artifacts: artifacts), inPart)
   }
 
+  /// Ranges of a state file that each start a line, of about `size` bytes: the parts it is read in on every core.
+  static func lineParts(of path: String, size: Int) throws -> [Range<Int>] {
+    let length = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    var starts = [0]
+    let handle = FileHandle(forReadingAtPath: path)
+    defer { try? handle?.close() }
+    var next = max(size, 1)
+    while next < length, let handle {
+      try handle.seek(toOffset: UInt64(next))
+      // A part starts after a line break; a line longer than the look ahead only makes its part longer.
+      guard let bytes = try handle.read(upToCount: 1 << 16), let newline = bytes.firstIndex(of: UInt8(ascii: "\n"))
+      else {
+        next += 1 << 16
+        continue
+      }
+      let start = next + (newline - bytes.startIndex) + 1
+      if start < length { starts.append(start) }
+      next = start + max(size, 1)
+    }
+    return zip(starts, starts.dropFirst() + [length]).map { $0..<$1 }.filter { !$0.isEmpty }
+  }
+
   /// The bytes of a state file (by its path in the batch) and its overlay: what reading it costs, roughly.
   static func stateFileSize(of path: String, in folder: String) -> Int {
     [folder + "/" + path, folder + "/" + StateLayers.overlayPath(of: path)].reduce(0) { total, file in
