@@ -23,23 +23,64 @@ struct AppliedExport {
   var previousRead: [String: [GUID: Record]] = [:]
   /// For a state held in part: the lookups of the records `dynamics` does not hold (`MergeScope`).
   var links = RecordLinks()
+  /// For a state held in part: by table, the records the export named (read again, or gone), whose lines in the
+  /// state before stand for nothing any more.
+  var replaced: [String: Set<GUID>] = [:]
 }
 
 extension SyncJob {
   /// The export read whole, every row decoded and held: works for every input.
-  func applyInFull(to previous: WorkspaceState, progress: some ProgressObserver) throws -> AppliedExport {
+  ///
+  /// - Parameters:
+  ///   - previous: the state of the batch before; it takes the previous records read, or every record when the
+  ///     export holds a table of `unread` whole.
+  ///   - unread: for a state held in part, where its other records lie; set to `nil` once they are all read.
+  ///   - progress: told of the files read.
+  /// - Returns: the export laid over the state, and what changed.
+  /// - Throws: the export's errors, or `InputError` for a state record that cannot be read.
+  func applyInFull(
+    to previous: inout WorkspaceState, unread: inout DynamicsStateInPart?, progress: some ProgressObserver
+  ) throws -> AppliedExport {
     let export = try loadSnapshot(from: exports, options: readOptions, progress: progress, faults: faults)
     try IncompleteExport.check(export, export: "given")
+    // A change-tracking table needs only the previous records it names; a table exported whole needs them all.
+    if let held = unread, export.tables.values.contains(where: { $0.kind == .full && held.unread[$0.entity] != nil }) {
+      previous.dynamics = try held.whole(previous.dynamics)
+      unread = nil
+    }
+    var previousRead: [String: [GUID: Record]] = [:]
+    var replaced: [String: Set<GUID>] = [:]
+    if let unread {
+      for (entity, table) in export.tables where unread.unread[entity] != nil {
+        let named = Set(table.records.keys).union(table.deletions.keys)
+        replaced[entity] = named
+        for record in try unread.records(named, of: entity) {
+          previousRead[entity, default: [:]][record.id] = record
+          previous.dynamics.tables[entity]?.records[record.id] = record
+        }
+      }
+    }
     var dynamics = previous.dynamics.applying(export)
     dynamics.rejects = []
     dynamics.files = []
     var fingerprints = previous.fingerprints
     // Records of these tables were read without fingerprints.
     for entity in export.tables.keys { fingerprints.tables[entity] = nil }
+    var diff = Differ.diff(previous: previous.dynamics, current: export, options: options)
+    if let unread {
+      // The records of a change-tracking table it does not name are unchanged, read or not.
+      for position in diff.tables.indices {
+        let entity = diff.tables[position].entity
+        guard export.tables[entity]?.kind == .delta else { continue }
+        diff.tables[position].counts.unchanged +=
+          unread.count(of: entity, held: 0) - (previousRead[entity]?.count ?? 0)
+      }
+    }
     return AppliedExport(
-      diff: Differ.diff(previous: previous.dynamics, current: export, options: options), dynamics: dynamics,
-      fingerprints: fingerprints, rejects: export.rejects, inputs: try BatchContents.inputs(of: export.files),
-      fullTables: Set(export.tables.values.filter { $0.kind == .full }.map(\.entity)))
+      diff: diff, dynamics: dynamics, fingerprints: fingerprints, rejects: export.rejects,
+      inputs: try BatchContents.inputs(of: export.files),
+      fullTables: Set(export.tables.values.filter { $0.kind == .full }.map(\.entity)), previousRead: previousRead,
+      links: unread?.links(without: replaced) ?? RecordLinks(), replaced: replaced)
   }
 
   /// The export indexed, its rows' fingerprints compared with those the state keeps, and only the rows that differ
@@ -164,7 +205,7 @@ extension SyncJob {
     return AppliedExport(
       diff: diff, dynamics: dynamics, fingerprints: fingerprints, rejects: export.index.rejects, inputs: export.inputs,
       fullTables: Set(export.index.tables.keys), changes: changes, touched: touched, previousRead: previousRead,
-      links: unread?.links(without: touched) ?? RecordLinks())
+      links: unread?.links(without: touched) ?? RecordLinks(), replaced: touched)
   }
 }
 

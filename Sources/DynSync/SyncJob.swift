@@ -109,11 +109,7 @@ public struct SyncJob: Sendable {
       throw error
     } catch {
       progress.readingInFull(because: "\(error)")
-      if let held = unread {
-        previous.dynamics = try held.whole(previous.dynamics)
-        unread = nil
-      }
-      applied = try applyInFull(to: previous, progress: progress)
+      applied = try applyInFull(to: &previous, unread: &unread, progress: progress)
     }
     finished("laid the export over the state")
     let echo = EchoSuppression.apply(applied.diff, pending: previous.pendingWrites)
@@ -141,14 +137,21 @@ public struct SyncJob: Sendable {
     if previous.merge == settings {
       scope =
         applied.changes.map { MergeScope(changes: $0, current: dynamics, links: applied.links) }
-        ?? MergeScope(from: previous.dynamics, to: dynamics)
+        ?? MergeScope(from: previous.dynamics, to: dynamics, links: applied.links)
     }
     if let unread {
       // Read in part only where the merge has a scope: settings that differ had the state read whole.
       guard let scope else { preconditionFailure("a state read in part, built without a scope") }
-      // A record read again is held already; one gone is gone, though its line was not read.
-      let touched = Set((applied.touched ?? [:]).values.joined())
-      try scope.holdRecordsRead(in: &dynamics) { ids in try unread.records(ids.subtracting(touched)) }
+      // A record read again is held already; one gone is gone, though its line was not read. The state before holds
+      // the records read too, as they were: the overlays compare them.
+      let replaced = Set(applied.replaced.values.joined())
+      var read: [Record] = []
+      try scope.holdRecordsRead(in: &dynamics) { ids in
+        let records = try unread.records(ids.subtracting(replaced))
+        read += records
+        return records
+      }
+      for record in read { previous.dynamics.tables[record.entity]?.records[record.id] = record }
       let held = MergeScope.partialTables.keys.map { dynamics.tables[$0]?.records.count ?? 0 }.reduce(0, +)
       finished("read the \(held) Dynamics records the changes reach")
     }
@@ -219,7 +222,7 @@ public struct SyncJob: Sendable {
       for entity in unread.unread.keys.sorted()
       where contents.stateUpdate?.overlayKeys(of: Workspace.recordsPath(of: entity)) == nil {
         guard let table = state.dynamics.tables[entity] else { continue }
-        state.dynamics.tables[entity] = try unread.whole(table, except: applied.touched?[entity] ?? [])
+        state.dynamics.tables[entity] = try unread.whole(table, except: applied.replaced[entity] ?? [])
       }
       contents.state = state
     }

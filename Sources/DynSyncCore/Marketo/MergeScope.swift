@@ -19,8 +19,10 @@ public struct MergeScope: Sendable, Equatable {
   ///
   /// - Parameters:
   ///   - previous: the org as the last batch left it.
-  ///   - current: the org after this run's export.
-  public init(from previous: Snapshot, to current: Snapshot) {
+  ///   - current: the org after this run's export; a table of `partialTables` may hold only some of its records,
+  ///     those `previous` does not hold being unchanged.
+  ///   - links: the lookups of the records of `partialTables` that `current` does not hold (`RecordLinks`).
+  public init(from previous: Snapshot, to current: Snapshot, links: RecordLinks = RecordLinks()) {
     var changes: [(before: Record?, after: Record?)] = []
     for entity in Set(previous.tables.keys).union(current.tables.keys) {
       let before = previous.tables[entity]?.records ?? [:]
@@ -28,7 +30,7 @@ public struct MergeScope: Sendable, Equatable {
       for (id, record) in after where !MergeScope.same(before[id], record) { changes.append((before[id], record)) }
       for (id, record) in before where after[id] == nil { changes.append((record, nil)) }
     }
-    self.init(changes: changes, current: current)
+    self.init(changes: changes, current: current, links: links)
   }
 
   /// The scope of a run that changed these records (created: no `before`; deleted: no `after`) into `current`.
