@@ -30,12 +30,14 @@ struct StateInPartTests {
     var runsWhole: [Int] = []
     for run in exports.indices {
       if run == exports.count - 1 {
-        // A change-tracking page, read in full, changing one contact.
-        let contact = try #require(inPart.latestState().state.dynamics.tables["contact"]?.records.keys.min())
+        // A change-tracking page, read in full: one contact changed, one deleted, one created.
+        let contacts = try #require(inPart.latestState().state.dynamics.tables["contact"]?.records.keys.sorted())
+        let context = "https://x/api/data/v9.2/$metadata#contacts"
         exports[run] = try folder.write(
           "delta/contacts.json",
-          #"{"@odata.context":"https://x/api/data/v9.2/$metadata#contacts/$delta","value":[{"jobtitle":"Chief Buyer","contactid":""#
-            + contact.description + #""}]}"#)
+          #"{"@odata.context":"\#(context)/$delta","value":[{"jobtitle":"Chief Buyer","contactid":"\#(contacts[0])"},"#
+            + #"{"@odata.context":"\#(context)/$deletedEntity","id":"\#(contacts[1])","reason":"deleted"},"#
+            + #"{"firstname":"Nova","lastname":"New","contactid":"ffffffff-0000-0000-0000-000000000001"}]}"#)
       }
       let steps = ProgressRecorder()
       // Going from one mutation to the next drops the rows the one before created.
@@ -60,6 +62,11 @@ struct StateInPartTests {
         runsWhole.append(run)
       }
       let batch = run + 1
+      if run == exports.count - 1 {
+        let contacts = try inPart.latestState().state.dynamics.tables["contact"]?.records ?? [:]
+        #expect(contacts[try #require(GUID("ffffffff-0000-0000-0000-000000000001"))] != nil)
+        #expect(contacts.values.contains { $0["jobtitle"] == .string("Chief Buyer") })
+      }
       let expected = try batchText(whole.batchFolder(batch))
       let actual = try batchText(inPart.batchFolder(batch))
       #expect(expected.keys.sorted() == actual.keys.sorted(), "batch \(batch)")
