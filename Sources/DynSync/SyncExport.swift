@@ -64,8 +64,16 @@ extension SyncJob {
     dynamics.rejects = []
     dynamics.files = []
     var fingerprints = previous.fingerprints
-    // Records of these tables were read without fingerprints.
-    for entity in export.tables.keys { fingerprints.tables[entity] = nil }
+    for (entity, table) in export.tables {
+      // A change-tracking table leaves the records it does not name as the export before left them, and their
+      // fingerprints with them; the others were read without fingerprints.
+      guard table.kind == .delta, var kept = fingerprints.tables[entity] else {
+        fingerprints.tables[entity] = nil
+        continue
+      }
+      kept.rows.removeAll { table.records[$0.id] != nil || table.deletions[$0.id] != nil }
+      fingerprints.tables[entity] = kept
+    }
     var diff = Differ.diff(previous: previous.dynamics, current: export, options: options)
     if let unread {
       // The records of a change-tracking table it does not name are unchanged, read or not.

@@ -58,6 +58,49 @@ struct IndexedSyncTests {
     #expect(indexed[1]["state/merge.json"] != nil && indexed[1].count > 10)
   }
 
+  @Test("after a change-tracking page, a full export gives the batch reading every export in full gives")
+  func fullExportAfterDelta() throws {
+    let folder = try TemporaryFolder()
+    let exports = try Self.exports(.webAPI, in: folder)
+    var batches: [Bool: [[String: String]]] = [:]
+    for inFull in [false, true] {
+      let workspace = Workspace(root: folder.path + (inFull ? "/full" : "/indexed"))
+      var runs = [exports[0], exports[1], "", exports[1]]
+      for run in runs.indices {
+        if run == 2 {
+          // One contact changed and one deleted: the export after it has them as they were.
+          let contacts = try #require(workspace.latestState().state.dynamics.tables["contact"]?.records.keys.sorted())
+          let context = "https://x/api/data/v9.2/$metadata#contacts"
+          runs[run] = try folder.write(
+            "delta/contacts.json",
+            #"{"@odata.context":"\#(context)/$delta","value":[{"jobtitle":"Chief Buyer","contactid":"\#(contacts[0])"},"#
+              + #"{"@odata.context":"\#(context)/$deletedEntity","id":"\#(contacts[1])","reason":"deleted"}]}"#)
+        }
+        var job = SyncJob(workspace: workspace, exports: [runs[run]])
+        job.readInFull = inFull
+        guard case .batch(_, let path, _, _) = try job.run() else {
+          Issue.record("run \(run + 1) wrote no batch")
+          continue
+        }
+        batches[inFull, default: []].append(try batchText(path, leavingOut: "state/fingerprints/"))
+      }
+      if !inFull {
+        // The contacts the page did not name keep their fingerprints; those it named have none.
+        let state = try workspace.state(of: 3)
+        let kept = try #require(state.fingerprints.tables["contact"])
+        let contacts = try #require(state.dynamics.tables["contact"]?.records.keys.sorted())
+        #expect(kept.rows.count == contacts.count - 1)
+      }
+    }
+    let indexed = try #require(batches[false])
+    let full = try #require(batches[true])
+    #expect(indexed.count == 4 && full.count == 4)
+    for (run, (batch, expected)) in zip(indexed, full).enumerated() {
+      let differing = Set(batch.keys).union(expected.keys).filter { batch[$0] != expected[$0] }.sorted()
+      #expect(differing.isEmpty, "run \(run + 1): \(differing)")
+    }
+  }
+
   @Test("the fingerprints a state keeps read back as written")
   func fingerprintsRoundTrip() throws {
     let folder = try TemporaryFolder()
