@@ -65,6 +65,9 @@ extension MarketoMerge {
     var current: [String: MarketoRow] = [:]
     current.reserveCapacity(contactsBuilt.count + leadsBuilt.count)
     var filtered = Set<String>()
+    // Contacts first, then leads, each by id: the order ids are handed out in.
+    var planned: [(record: Record, personID: Int64, takenLead: String?)] = []
+    planned.reserveCapacity(contactsBuilt.count + leadsBuilt.count)
 
     for contact in contactsBuilt {
       let contactID = contact.id.description
@@ -87,22 +90,7 @@ extension MarketoMerge {
           registry.takenOverLeads.insert(leadID)
         }
       }
-      let personID = registry.assign(contactID)
-      var row = personRow(contact, type: "Contact", personID: personID, users: users, teams: teams)
-      if let takenLead { row[MarketoField.originatingLeadID] = .string(takenLead) }
-      if let company = MarketoValues.lookupID(contact, "parentcustomerid"), let account = accounts[company.id] {
-        let fields = companyFields(account)
-        let before = previous.rows[String(personID)]
-        if unchangedAccounts.contains(account.id), let before,
-          before[MarketoField.externalCompanyID] == .string(account.id.description)
-        {
-          // The account did not change: company fields stay as Marketo has them (local edits included).
-          for name in fields.keys { row[name] = before[name] }
-        } else {
-          row.merge(fields) { _, company in company }
-        }
-      }
-      current[String(personID)] = row
+      planned.append((contact, registry.assign(contactID), takenLead))
     }
 
     for lead in leadsBuilt {
@@ -112,9 +100,22 @@ extension MarketoMerge {
         filtered.insert(leadID)
         continue
       }
-      let personID = registry.assign(leadID)
-      current[String(personID)] = personRow(lead, type: "Lead", personID: personID, users: users, teams: teams)
+      planned.append((lead, registry.assign(leadID), nil))
     }
+
+    // The ids are handed out above, in order; the rows, which read no id but their own, are made on every core.
+    let merge = self
+    let runs = stride(from: 0, to: planned.count, by: MarketoMerge.rowsARun).map {
+      planned[$0..<min($0 + MarketoMerge.rowsARun, planned.count)]
+    }
+    let built = concurrentMap(runs) { run in
+      run.map { person in
+        merge.personRow(
+          person.record, personID: person.personID, takenLead: person.takenLead, previous: previous,
+          accounts: accounts, users: users, teams: teams, unchangedAccounts: unchangedAccounts)
+      }
+    }
+    for (person, row) in zip(planned, built.joined()) { current[String(person.personID)] = row }
 
     let persons = carryOver(
       previous, current: current, isPresent: { GUID($0).map { leads[$0] != nil || contacts[$0] != nil } ?? false },
@@ -133,6 +134,35 @@ extension MarketoMerge {
       return false
     }
     return row[MarketoField.syncing] == .boolean(true)
+  }
+
+  /// Person rows made together on one core: enough that handing a run to a core is nothing beside it.
+  static let rowsARun = 512
+
+  /// The row of a contact's or lead's person: its mapped columns, its owner's, and for a contact the lead it took
+  /// over and its account's company fields.
+  func personRow(
+    _ record: Record, personID: Int64, takenLead: String?, previous: MarketoDataset, accounts: [GUID: Record],
+    users: [GUID: Record], teams: [GUID: Record], unchangedAccounts: Set<GUID>
+  ) -> MarketoRow {
+    guard record.entity == "contact" else {
+      return personRow(record, type: "Lead", personID: personID, users: users, teams: teams)
+    }
+    var row = personRow(record, type: "Contact", personID: personID, users: users, teams: teams)
+    if let takenLead { row[MarketoField.originatingLeadID] = .string(takenLead) }
+    if let company = MarketoValues.lookupID(record, "parentcustomerid"), let account = accounts[company.id] {
+      let fields = companyFields(account)
+      let before = previous.rows[String(personID)]
+      if unchangedAccounts.contains(account.id), let before,
+        before[MarketoField.externalCompanyID] == .string(account.id.description)
+      {
+        // The account did not change: company fields stay as Marketo has them (local edits included).
+        for name in fields.keys { row[name] = before[name] }
+      } else {
+        row.merge(fields) { _, company in company }
+      }
+    }
+    return row
   }
 
   func personRow(_ record: Record, type: String, personID: Int64, users: [GUID: Record], teams: [GUID: Record])

@@ -1,4 +1,4 @@
-import DynSyncArtifacts
+import DynSyncCore
 import Foundation
 import Testing
 
