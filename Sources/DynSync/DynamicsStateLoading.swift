@@ -48,7 +48,8 @@ struct DynamicsStateInPart: Sendable {
     }
   }
 
-  /// Every id of a table, sorted: those of the records held and those not read.
+  /// Every id of a table, sorted, once: those of the records held and those of the lines not read (a record read
+  /// from one of those lines is both).
   func ids(of entity: String, held: [GUID: Record]) -> [GUID] {
     guard let lines = unread[entity]?.lines, !lines.isEmpty else { return held.keys.sorted() }
     let heldIDs = held.keys.sorted()
@@ -60,14 +61,18 @@ struct DynamicsStateInPart: Sendable {
         ids.append(heldIDs[cursor])
         cursor += 1
       }
+      if cursor < heldIDs.count, heldIDs[cursor] == line.key { cursor += 1 }
       ids.append(line.key)
     }
     ids += heldIDs[cursor...]
     return ids
   }
 
-  /// How many records a table has, held or not.
-  func count(of entity: String, held: Int) -> Int { held + (unread[entity]?.lines.count ?? 0) }
+  /// How many records a table has: those held, and those of the lines not read that are not held too.
+  func count(of entity: String, held: [GUID: Record]) -> Int {
+    guard let file = unread[entity] else { return held.count }
+    return held.count + file.lines.count - held.keys.lazy.filter { file.place(of: $0) != nil }.count
+  }
 
   /// The records not read with one of these ids, of the table (`nil`: of any), read from where they lie, in runs of
   /// lines on every core.

@@ -81,7 +81,7 @@ extension SyncJob {
         let entity = diff.tables[position].entity
         guard export.tables[entity]?.kind == .delta else { continue }
         diff.tables[position].counts.unchanged +=
-          unread.count(of: entity, held: 0) - (previousRead[entity]?.count ?? 0)
+          unread.count(of: entity, held: [:]) - (previousRead[entity]?.count ?? 0)
       }
     }
     return AppliedExport(
@@ -243,7 +243,7 @@ extension Snapshot {
       guard let records = tables[entity]?.records else { continue }
       let known = fingerprints.tables[entity].flatMap { $0.context == contexts[entity] ? $0.rows : nil } ?? []
       var rows: [IndexedRow] = []
-      rows.reserveCapacity(unread?.count(of: entity, held: records.count) ?? records.count)
+      rows.reserveCapacity(unread?.count(of: entity, held: records) ?? records.count)
       var cursor = 0
       let ids = unread?.ids(of: entity, held: records) ?? records.keys.sorted()
       for (position, id) in ids.enumerated() {

@@ -117,8 +117,8 @@ public struct SyncJob: Sendable {
     if !allowMassDelete {
       let tables = previous.dynamics.tables
       try guardMassDeletion(diff, fullTables: applied.fullTables) { entity in
-        let held = tables[entity]?.records.count ?? 0
-        return unread?.count(of: entity, held: held) ?? held
+        let held = tables[entity]?.records ?? [:]
+        return unread?.count(of: entity, held: held) ?? held.count
       }
     }
     var dynamics = applied.dynamics
