@@ -37,15 +37,7 @@ struct DynamicsStateInPart: Sendable {
     }
 
     /// The place of the line of `id`, if it was not read.
-    func place(of id: GUID) -> Int? {
-      var low = 0
-      var high = lines.count
-      while low < high {
-        let middle = (low + high) / 2
-        if lines[middle].key < id { low = middle + 1 } else { high = middle }
-      }
-      return low < lines.count && lines[low].key == id ? low : nil
-    }
+    func place(of id: GUID) -> Int? { lines.placeInSorted(of: id, by: \.key) }
   }
 
   /// Every id of a table, sorted, once: those of the records held and those of the lines not read (a record read

@@ -199,7 +199,7 @@ extension SyncJob {
           previousRead[entity, default: [:]][earlier.id] = earlier
         }
       }
-      for (id, record) in read where rows.containsSorted(id) {
+      for (id, record) in read where rows.placeInSorted(of: id, by: \.id) != nil {
         let earlier = before[id]
         let kept = earlier.map { record.keepingLabels(from: $0) } ?? record
         table.records[id] = kept
@@ -217,16 +217,16 @@ extension SyncJob {
   }
 }
 
-extension [IndexedRow] {
-  /// Whether rows sorted by id hold one with this id.
-  fileprivate func containsSorted(_ id: GUID) -> Bool {
+extension Array {
+  /// The place of the element whose key is `key`, in an array sorted by that key; `nil` when there is none.
+  func placeInSorted<Key: Comparable>(of key: Key, by keyOf: (Element) -> Key) -> Int? {
     var low = 0
     var high = count
     while low < high {
       let middle = (low + high) / 2
-      if self[middle].id < id { low = middle + 1 } else { high = middle }
+      if keyOf(self[middle]) < key { low = middle + 1 } else { high = middle }
     }
-    return low < count && self[low].id == id
+    return low < count && keyOf(self[low]) == key ? low : nil
   }
 }
 

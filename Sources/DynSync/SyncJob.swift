@@ -139,19 +139,18 @@ public struct SyncJob: Sendable {
         applied.changes.map { MergeScope(changes: $0, current: dynamics, links: applied.links) }
         ?? MergeScope(from: previous.dynamics, to: dynamics, links: applied.links)
     }
+    // The previous records read for the merge, unchanged: the state before holds them too (below).
+    var readForMerge: [Record] = []
     if let unread {
       // Read in part only where the merge has a scope: settings that differ had the state read whole.
       guard let scope else { preconditionFailure("a state read in part, built without a scope") }
-      // A record read again is held already; one gone is gone, though its line was not read. The state before holds
-      // the records read too, as they were: the overlays compare them.
+      // A record read again is held already; one gone is gone, though its line was not read.
       let replaced = Set(applied.replaced.values.joined())
-      var read: [Record] = []
       try scope.holdRecordsRead(in: &dynamics) { ids in
         let records = try unread.records(ids.subtracting(replaced))
-        read += records
+        readForMerge += records
         return records
       }
-      for record in read { previous.dynamics.tables[record.entity]?.records[record.id] = record }
       let held = MergeScope.partialTables.keys.map { dynamics.tables[$0]?.records.count ?? 0 }.reduce(0, +)
       finished("read the \(held) Dynamics records the changes reach")
     }
@@ -203,6 +202,7 @@ public struct SyncJob: Sendable {
     for (entity, records) in applied.previousRead {
       previous.dynamics.tables[entity]?.records.merge(records) { held, _ in held }
     }
+    for record in readForMerge { previous.dynamics.tables[record.entity]?.records[record.id] = record }
     // The state's files are laid over the previous batch's: only what changed is written.
     if let layers = previous.layers, !writesStateWhole {
       contents.stateUpdate = StateUpdate(

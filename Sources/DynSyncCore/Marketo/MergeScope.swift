@@ -23,6 +23,11 @@ public struct MergeScope: Sendable, Equatable {
   ///     those `previous` does not hold being unchanged.
   ///   - links: the lookups of the records of `partialTables` that `current` does not hold (`RecordLinks`).
   public init(from previous: Snapshot, to current: Snapshot, links: RecordLinks = RecordLinks()) {
+    self.init(changes: MergeScope.changes(from: previous, to: current), current: current, links: links)
+  }
+
+  /// The records that differ between two orgs (created: no `before`; deleted: no `after`), every record compared.
+  public static func changes(from previous: Snapshot, to current: Snapshot) -> [(before: Record?, after: Record?)] {
     var changes: [(before: Record?, after: Record?)] = []
     for entity in Set(previous.tables.keys).union(current.tables.keys) {
       let before = previous.tables[entity]?.records ?? [:]
@@ -30,7 +35,7 @@ public struct MergeScope: Sendable, Equatable {
       for (id, record) in after where !MergeScope.same(before[id], record) { changes.append((before[id], record)) }
       for (id, record) in before where after[id] == nil { changes.append((record, nil)) }
     }
-    self.init(changes: changes, current: current, links: links)
+    return changes
   }
 
   /// The scope of a run that changed these records (created: no `before`; deleted: no `after`) into `current`.
@@ -215,7 +220,7 @@ public struct MergeScope: Sendable, Equatable {
     }
 
     var reached = Set<GUID>()
-    for entity in ["contact", "lead", "opportunity", "connection", "customeropportunityrole"] {
+    for (entity, fields) in MergeScope.scannedLookups where !fields.isEmpty {
       lookups(entity, into: &reached, reaching: changed)
     }
     customRows(into: &reached, reaching: changed)

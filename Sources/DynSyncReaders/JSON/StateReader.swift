@@ -250,20 +250,32 @@ public enum StateReader {
   public static func marketoRows(
     in path: String, at lines: [MarketoLine], _ body: (String, MarketoRow) throws -> Void
   ) throws {
-    let file = try FileBytes(path: path)
     var names = MarketoRowNames()
+    try readBack(lines, in: path) { lexer, line in
+      try marketoRow(lexer, path: path, removals: false, names: &names) { key, row in
+        guard key == line.key, let row else { throw changed(path, line) }
+        try body(key, row)
+      }
+    }
+  }
+
+  /// Reads each of `lines` where it lies, through a lexer on its bytes alone that reports positions in the file.
+  private static func readBack<Key>(
+    _ lines: [StateLine<Key>], in path: String, _ read: (JSONLexer, StateLine<Key>) throws -> Void
+  ) throws {
+    let file = try FileBytes(path: path)
     for line in lines {
       let bytes = try file.read(at: line.offset, count: line.length)
       let lexer = bytes.withUnsafeBytes {
         JSONLexer(bytes: $0, path: path, offset: line.offset, line: line.line, column: line.column)
       }
-      try marketoRow(lexer, path: path, removals: false, names: &names) { key, row in
-        guard key == line.key, let row else {
-          throw InputError(file: path, line: line.line, reason: "the state file changed while it was read")
-        }
-        try body(key, row)
-      }
+      try read(lexer, line)
     }
+  }
+
+  /// The error for a line that does not read back as what was outlined of it.
+  private static func changed<Key>(_ path: String, _ line: StateLine<Key>) -> InputError {
+    InputError(file: path, line: line.line, reason: "the state file changed while it was read")
   }
 
   /// Reads a file of state records (no removals), or a part of it, decoding only the lines it cannot outline.
@@ -299,18 +311,21 @@ public enum StateReader {
     while try file.peekToken() != nil {
       guard let captured = try file.captureLine() else { return nil }
       let bytes = captured.bytes
-      var id = plainRecordID(bytes, head: head, lookups: lookupBytes, targets: &targets)
-      if id == nil {
+      let id: GUID
+      var record: Record?
+      if let plain = plainRecordID(bytes, head: head, lookups: lookupBytes, targets: &targets) {
+        id = plain
+      } else {
         let lexer = JSONLexer(
           bytes: bytes, path: path, offset: captured.offset, line: captured.line, column: captured.column)
-        var record: Record?
         try StateReader.record(lexer, path: path, removals: true, names: &names) { _, read in record = read }
-        guard let record, record.entity == entity else { return nil }
-        id = record.id
-        guard previous.map({ $0 < record.id }) ?? true else { return nil }
+        guard let read = record, read.entity == entity else { return nil }
+        id = read.id
+      }
+      guard previous.map({ $0 < id }) ?? true else { return nil }
+      if let record {
         try decoded(record)
-      } else if let id {
-        guard previous.map({ $0 < id }) ?? true else { return nil }
+      } else {
         try outlined(
           RecordLine(
             key: id, offset: captured.offset, length: bytes.count, line: captured.line, column: captured.column),
@@ -326,17 +341,10 @@ public enum StateReader {
   ///
   /// - Throws: `InputError` for a line that does not read back as the record of its id (the file changed since).
   public static func records(in path: String, at lines: [RecordLine], _ body: (Record) throws -> Void) throws {
-    let file = try FileBytes(path: path)
     var names = RecordNames()
-    for line in lines {
-      let bytes = try file.read(at: line.offset, count: line.length)
-      let lexer = bytes.withUnsafeBytes {
-        JSONLexer(bytes: $0, path: path, offset: line.offset, line: line.line, column: line.column)
-      }
+    try readBack(lines, in: path) { lexer, line in
       try record(lexer, path: path, removals: false, names: &names) { id, record in
-        guard id == line.key, let record else {
-          throw InputError(file: path, line: line.line, reason: "the state file changed while it was read")
-        }
+        guard id == line.key, let record else { throw changed(path, line) }
         try body(record)
       }
     }

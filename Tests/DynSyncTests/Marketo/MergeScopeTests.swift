@@ -157,18 +157,6 @@ extension RandomOrg {
 
 @Suite("Merge scope")
 struct MergeScopeTests {
-  /// The records that differ between two orgs, as `MergeScope.init(from:to:)` finds them.
-  static func changes(from previous: Snapshot, to current: Snapshot) -> [(before: Record?, after: Record?)] {
-    var changes: [(before: Record?, after: Record?)] = []
-    for entity in Set(previous.tables.keys).union(current.tables.keys) {
-      let before = previous.tables[entity]?.records ?? [:]
-      let after = current.tables[entity]?.records ?? [:]
-      for (id, record) in after where !MergeScope.same(before[id], record) { changes.append((before[id], record)) }
-      for (id, record) in before where after[id] == nil { changes.append((record, nil)) }
-    }
-    return changes
-  }
-
   @Test("building only the rows a run's changes reach gives the datasets building every row gives", arguments: 0..<60)
   func scopedMergeEqualsFullMerge(seed: UInt64) {
     var random = RandomOrg(seed: seed)
@@ -193,9 +181,9 @@ struct MergeScopeTests {
       #expect(full.inLoadOrder.map(\.name) == scoped.inLoadOrder.map(\.name))
       // With the tables a merge reads only by id held where they changed (and a few records more), the lookups of
       // their other records, and then the records the scope reads, the scope and the rows are the same.
-      let (partial, links) = random.heldInPart(after, changes: MergeScopeTests.changes(from: before, to: after))
-      let partialScope = MergeScope(
-        changes: MergeScopeTests.changes(from: before, to: after), current: partial, links: links)
+      let changes = MergeScope.changes(from: before, to: after)
+      let (partial, links) = random.heldInPart(after, changes: changes)
+      let partialScope = MergeScope(changes: changes, current: partial, links: links)
       #expect(partialScope == scope, "seed \(seed), run \(run): the scope from the links differs")
       var read = partial
       partialScope.holdRecordsRead(in: &read) { ids in
