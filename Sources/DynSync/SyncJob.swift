@@ -121,7 +121,9 @@ public struct SyncJob: Sendable {
         return unread?.count(of: entity, held: held) ?? held.count
       }
     }
+    // Taken out, so that the records held next are added to the tables in place, not to copies of them.
     var dynamics = applied.dynamics
+    applied.dynamics = Snapshot()
     var changedAccounts = Set<GUID>()
     var dynamicsChanges: [GUID: Set<String>] = [:]
     for table in diff.tables {
@@ -199,6 +201,7 @@ public struct SyncJob: Sendable {
       previousRejects: [], currentRejects: applied.rejects, inputs: ["current": applied.inputs],
       marketoImports: marketoDifferences.imports, state: state)
     // The state before holds the previous records read, as the state after does: the overlays compare them.
+    previous.dynamics.reserveRecords(for: applied.previousRead.values.joined().lazy.map(\.value) + readForMerge)
     for (entity, records) in applied.previousRead {
       previous.dynamics.tables[entity]?.records.merge(records) { held, _ in held }
     }

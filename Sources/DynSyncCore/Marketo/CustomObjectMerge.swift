@@ -15,7 +15,12 @@ extension MarketoMerge {
     let accounts = dynamics.tables["account"]?.records ?? [:]
     var customRecords: [GUID: Record] = [:]
     for (entity, table) in dynamics.tables where MarketoMerge.isCustomTable(entity) {
-      customRecords.merge(table.records) { first, _ in first }
+      // The first table is shared, not copied: most orgs have one custom table, of many rows.
+      if customRecords.isEmpty {
+        customRecords = table.records
+      } else {
+        customRecords.merge(table.records) { first, _ in first }
+      }
     }
 
     /// The person or company a row reaches, and the lookup path taken.

@@ -149,10 +149,12 @@ public struct MergeScope: Sendable, Equatable {
         for table in tables where held == nil { held = current.tables[table]?.records[id] }
         if let held { found.append(held) } else { missing.insert(id) }
       }
-      for record in try read(missing) {
-        if current.tables[record.entity] == nil {
-          current.tables[record.entity] = Snapshot.Table(entity: record.entity, kind: .full)
-        }
+      let records = try read(missing)
+      for record in records where current.tables[record.entity] == nil {
+        current.tables[record.entity] = Snapshot.Table(entity: record.entity, kind: .full)
+      }
+      current.reserveRecords(for: records)
+      for record in records {
         current.tables[record.entity]?.records[record.id] = record
         found.append(record)
       }

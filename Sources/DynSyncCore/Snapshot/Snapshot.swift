@@ -33,6 +33,19 @@ public struct Snapshot: Sendable {
 
   /// Table names in a stable order.
   public var entityNames: [String] { tables.keys.sorted() }
+
+  /// Makes room in each table held for the records about to be added to it, at once: a table of many records grown
+  /// one doubling at a time is rehashed again and again.
+  ///
+  /// - Parameter records: the records, of any tables.
+  public mutating func reserveRecords(for records: some Sequence<Record>) {
+    var counts: [String: Int] = [:]
+    for record in records { counts[record.entity, default: 0] += 1 }
+    for (entity, count) in counts {
+      guard let held = tables[entity]?.records.count else { continue }
+      tables[entity]?.records.reserveCapacity(held + count)
+    }
+  }
 }
 
 /// Gathers the events of every file of one export into a `Snapshot`.
