@@ -26,6 +26,8 @@ extension LinesFile {
   /// Writes a line (or lines) for each item, in order; the text is made a window of blocks at a
   /// time on every core.
   public func write<Item: Sendable>(linesOf items: [Item], _ line: @Sendable (Item) -> String) throws(OutputError) {
-    try forEachBlockOfLines(of: items, line) { (lines: [String]) throws(OutputError) in try write(lines.joined()) }
+    try forEachBlockOfLines(of: items, line) { (lines: [String]) throws(OutputError) in
+      for line in lines { try write(line) }
+    }
   }
 }

@@ -1,4 +1,5 @@
 import Crypto
+import Dispatch
 import DynSyncCore
 
 #if canImport(Glibc)
@@ -23,59 +24,132 @@ public struct OutputError: UserFacingError, Sendable, Equatable {
 }
 
 /// A file written through a buffer, flushed to disk before it is closed.
+///
+/// A full buffer is hashed and written by `FileSink` on a thread of its own while the next one fills: making a
+/// batch's lines and the kernel's copying of them into the page cache overlap.
 package final class OutputFile {
   let path: String
-  private var descriptor: Int32
+  private let sink: FileSink
   private var buffer: [UInt8] = []
-  private var hasher = SHA256()
   private(set) var lines = 0
   private static let bufferSize = 1 << 20
 
   package init(path: String) throws(OutputError) {
     self.path = path
-    descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
     guard descriptor >= 0 else { throw .system(path, "create") }
+    sink = FileSink(path: path, descriptor: descriptor)
     buffer.reserveCapacity(OutputFile.bufferSize)
-  }
-
-  deinit {
-    if descriptor >= 0 { _ = Glibc.close(descriptor) }
   }
 
   package func write(_ text: String) throws(OutputError) {
     var text = text
     text.withUTF8 { utf8 in
-      for byte in utf8 where byte == UInt8(ascii: "\n") { lines += 1 }
+      lines += OutputFile.newlines(in: UnsafeRawBufferPointer(utf8))
       buffer.append(contentsOf: utf8)
     }
-    if buffer.count >= OutputFile.bufferSize { try flush() }
+    if buffer.count >= OutputFile.bufferSize { try sink.take(&buffer) }
   }
 
-  private func flush() throws(OutputError) {
-    hasher.update(data: buffer)
-    var offset = 0
-    while offset < buffer.count {
-      let written = buffer.withUnsafeBytes { bytes in
-        Glibc.write(descriptor, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
-      }
-      if written < 0 {
-        if errno == EINTR { continue }
-        throw .system(path, "write")
-      }
-      offset += written
+  private static func newlines(in bytes: UnsafeRawBufferPointer) -> Int {
+    guard var cursor = bytes.baseAddress else { return 0 }
+    let end = cursor + bytes.count
+    var count = 0
+    while cursor < end, let found = memchr(cursor, Int32(UInt8(ascii: "\n")), end - cursor) {
+      count += 1
+      cursor = UnsafeRawPointer(found) + 1
     }
-    buffer.removeAll(keepingCapacity: true)
+    return count
   }
 
   /// Flushes, syncs to disk and closes; a file is only complete once this returns.
   /// - Returns: the SHA-256 of everything written.
   @discardableResult
   package func close() throws(OutputError) -> String {
-    try flush()
+    try sink.take(&buffer)
+    return try sink.close()
+  }
+}
+
+/// Hashes and writes the blocks of one file, one at a time, on a queue of its own.
+///
+/// `take` hands a block on only once the block before is written, so at most one is in flight; the semaphore that
+/// waits for it also orders every access to what the queue's work touches (the block, the hash, the error).
+private final class FileSink: @unchecked Sendable {
+  let path: String
+  private var descriptor: Int32
+  private var hasher = SHA256()
+  private let queue: DispatchQueue
+  private let idle = DispatchSemaphore(value: 1)
+  private var failure: OutputError?
+  /// The block being written; emptied once written, it is the buffer the writer fills next: two buffers in all.
+  private var inFlight: [UInt8] = []
+
+  init(path: String, descriptor: Int32) {
+    self.path = path
+    self.descriptor = descriptor
+    queue = DispatchQueue(label: "dynsync.output")
+  }
+
+  deinit {
+    // Signalled again: libdispatch refuses to dispose of a semaphore below the value it was made with.
+    idle.wait()
+    idle.signal()
+    if descriptor >= 0 { _ = Glibc.close(descriptor) }
+  }
+
+  /// Hands `block` on to be written, leaving an empty buffer in its place.
+  ///
+  /// - Parameter block: the bytes; left empty, with room for as many again.
+  /// - Throws: `OutputError` when an earlier block could not be written.
+  func take(_ block: inout [UInt8]) throws(OutputError) {
+    idle.wait()
+    if let failure {
+      idle.signal()
+      throw failure
+    }
+    guard !block.isEmpty else {
+      idle.signal()
+      return
+    }
+    swap(&inFlight, &block)
+    if block.capacity < inFlight.count { block.reserveCapacity(inFlight.count) }
+    queue.async {
+      self.write(self.inFlight)
+      self.inFlight.removeAll(keepingCapacity: true)
+      self.idle.signal()
+    }
+  }
+
+  /// Waits for the last block, then syncs and closes the file.
+  ///
+  /// - Returns: the SHA-256 of every byte written.
+  /// - Throws: `OutputError` when a block could not be written, or the file synced or closed.
+  func close() throws(OutputError) -> String {
+    idle.wait()
+    defer { idle.signal() }
+    if let failure { throw failure }
     guard fsync(descriptor) == 0 else { throw .system(path, "fsync") }
     let result = Glibc.close(descriptor)
     descriptor = -1
     guard result == 0 else { throw .system(path, "close") }
     return FileDigest.hex(hasher.finalize())
+  }
+
+  private func write(_ block: [UInt8]) {
+    guard failure == nil else { return }
+    hasher.update(data: block)
+    var offset = 0
+    while offset < block.count {
+      let written = block.withUnsafeBytes { bytes in
+        Glibc.write(descriptor, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
+      }
+      if written < 0 {
+        if errno == EINTR { continue }
+        failure = .system(path, "write")
+        return
+      }
+      offset += written
+    }
   }
 }
