@@ -22,6 +22,30 @@ struct BatchWriterTests {
     #expect(try String(contentsOfFile: target + "/changes/account.ndjson", encoding: .utf8) == "{}\n{}\n")
   }
 
+  @Test("a file of many buffers reads back whole, and its digest and line count are of every byte written")
+  func manyBuffers() throws {
+    let folder = try TemporaryFolder()
+    let target = folder.path + "/batch"
+    let writer = try BatchWriter(target: target)
+    // Lines of uneven lengths, so that buffers fill and are handed on mid-line, several times over.
+    var expected = ""
+    let file = try writer.openFile("state/persons.ndjson")
+    for number in 0..<60_000 {
+      let line = "{\"key\":\"\(number)\",\"row\":\"" + String(repeating: "x", count: number % 97) + "\"}\n"
+      expected += line
+      try file.write(line)
+    }
+    try file.write("")
+    let artifact = try file.finish()
+    try writer.commit()
+    #expect(expected.utf8.count > 3 << 20)
+    let written = try String(contentsOfFile: target + "/state/persons.ndjson", encoding: .utf8)
+    #expect(written == expected)
+    #expect(artifact.lines == 60_000)
+    #expect(artifact.sha256 == FileDigest.sha256(of: expected))
+    #expect(artifact.sha256 == (try FileDigest.sha256(ofFile: target + "/state/persons.ndjson")))
+  }
+
   @Test("a failure midway leaves no batch folder; the staging folder is removed with the writer")
   func failMidway() throws {
     let folder = try TemporaryFolder()
