@@ -197,6 +197,9 @@ struct OutlinedRecordsFile: Sendable {
       _ path: String, range: Range<Int>, entity: String, lookups: [String], laid: [GUID: Record?]
     ) throws -> OutlinedPart {
       var part = OutlinedPart()
+      let lines = Workspace.linesToReserve(in: range)
+      part.unread.reserveCapacity(lines)
+      part.targets.reserveCapacity(lines * lookups.count)
       do {
         part.outline = try StateReader.records(
           in: path, range: range, entity: entity, lookups: lookups,

@@ -128,6 +128,9 @@ struct MarketoStateFiles: Sendable {
     let microsoftID = columns.firstIndex(of: MarketoField.microsoftID) ?? 0
     let originatingLead = columns.firstIndex(of: MarketoField.originatingLeadID) ?? 0
     var part = PartContents()
+    let lines = Workspace.linesToReserve(in: range)
+    part.unread.reserveCapacity(lines)
+    if isPersons { part.registry.reserveCapacity(lines) }
     do {
       part.outline = try StateReader.marketoRows(
         in: folder + "/" + file.path, range: range, columns: columns,
@@ -157,6 +160,7 @@ struct MarketoStateFiles: Sendable {
     var lineBreaks = 0
     var lastKey: String?
     var contents = FileContents(dataset: MarketoDataset(), shape: StateFileShape(baseLines: 0))
+    contents.unread.reserveCapacity(parts.map(\.unread.count).reduce(0, +))
     for part in parts {
       if var error = part.error {
         error.line = error.line.map { $0 + lineBreaks }
@@ -166,10 +170,9 @@ struct MarketoStateFiles: Sendable {
       if let lastKey, let first = outline.firstKey, !MarketoDataset.keyPrecedes(lastKey, first) { return nil }
       lastKey = outline.lastKey ?? lastKey
       contents.dataset.rows.merge(part.held) { _, later in later }
-      contents.unread += part.unread.map { line in
-        var line = line
+      for var line in part.unread {
         line.line += lineBreaks
-        return line
+        contents.unread.append(line)
       }
       contents.shape.baseLines += part.lines
       lineBreaks += outline.lineBreaks

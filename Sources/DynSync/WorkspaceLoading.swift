@@ -114,6 +114,16 @@ extension Workspace {
     return (state, MarketoStateFiles(folder: folder, files: datasets, artifacts: artifacts), inPart)
   }
 
+  /// How many lines a part of a state file may hold, at the shortest lines its rows are written in (a few hundred
+  /// bytes): what the arrays of a part's lines reserve.
+  ///
+  /// Fresh memory costs a page fault per page touched, and an array grown by doubling touches about twice what it
+  /// ends with; room reserved and never touched costs nothing.
+  ///
+  /// - Parameter part: a part of a state file.
+  /// - Returns: the number of lines to make room for.
+  static func linesToReserve(in part: Range<Int>) -> Int { part.count / 256 }
+
   /// Ranges of a state file that each start a line, of about `size` bytes: the parts it is read in on every core.
   static func lineParts(of path: String, size: Int) throws -> [Range<Int>] {
     let length = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
