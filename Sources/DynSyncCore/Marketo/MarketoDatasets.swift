@@ -115,36 +115,19 @@ extension MarketoDatasets {
   /// Only the rows that are new or differ from `previous`: what a later batch must import.
   public func changed(since previous: MarketoDatasets) -> MarketoDatasets { differences(from: previous).imports }
 
-  /// The rows to import and the rows whose state lines change, compared with `previous`.
+  /// The rows to import and the rows whose state lines change, compared with `previous`, each dataset on a core of
+  /// its own.
   public func differences(from previous: MarketoDatasets) -> MarketoDifferences {
     var result = MarketoDifferences()
-    let names = Set(inLoadOrder.map(\.name))
-    for (name, dataset) in inLoadOrder {
-      let before = previous[dataset: name].rows
-      var imports: [String: MarketoRow] = [:]
-      var changed = Set<String>()
-      var keptKeys = 0
-      for (key, row) in dataset.rows {
-        if let old = before[key] {
-          keptKeys += 1
-          if old.isIdentical(to: row) { continue }
-          if old != row { imports[key] = row }
-        } else {
-          imports[key] = row
-        }
-        changed.insert(key)
-      }
-      var removed = false
-      // Every earlier key still here leaves none to look for.
-      if keptKeys < before.count {
-        for key in before.keys where dataset.rows[key] == nil {
-          changed.insert(key)
-          removed = true
-        }
-      }
-      if !imports.isEmpty || removed { result.isUnchanged = false }
-      result.changedKeys[name] = changed
-      result.imports[dataset: name] = MarketoDataset(rows: imports)
+    let datasets = inLoadOrder
+    let names = Set(datasets.map(\.name))
+    let compared = concurrentMap(datasets, costs: datasets.map(\.dataset.rows.count)) { name, dataset in
+      dataset.differences(from: previous[dataset: name])
+    }
+    for ((name, _), found) in zip(datasets, compared) {
+      if !found.imports.isEmpty || found.removed { result.isUnchanged = false }
+      result.changedKeys[name] = found.changed
+      result.imports[dataset: name] = MarketoDataset(rows: found.imports)
     }
     if previous.inLoadOrder.contains(where: { !names.contains($0.name) }) { result.isUnchanged = false }
     result.imports.customObjects = result.imports.customObjects.filter { !$0.value.rows.isEmpty }
@@ -179,5 +162,37 @@ extension MarketoDatasets {
       default: customObjects[String(name.dropFirst("customObjects/".count))] = newValue
       }
     }
+  }
+}
+
+extension MarketoDataset {
+  /// How one dataset differs from its previous rows: the rows to import (new, or differing in meaning), the keys of
+  /// rows not written as before, and whether any row was removed.
+  fileprivate func differences(from previous: MarketoDataset) -> (
+    imports: [String: MarketoRow], changed: Set<String>, removed: Bool
+  ) {
+    let before = previous.rows
+    var imports: [String: MarketoRow] = [:]
+    var changed = Set<String>()
+    var keptKeys = 0
+    for (key, row) in rows {
+      if let old = before[key] {
+        keptKeys += 1
+        if old.isIdentical(to: row) { continue }
+        if old != row { imports[key] = row }
+      } else {
+        imports[key] = row
+      }
+      changed.insert(key)
+    }
+    var removed = false
+    // Every earlier key still here leaves none to look for.
+    if keptKeys < before.count {
+      for key in before.keys where rows[key] == nil {
+        changed.insert(key)
+        removed = true
+      }
+    }
+    return (imports, changed, removed)
   }
 }
