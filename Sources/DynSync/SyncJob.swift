@@ -201,7 +201,9 @@ public struct SyncJob: Sendable {
       previousRejects: [], currentRejects: applied.rejects, inputs: ["current": applied.inputs],
       marketoImports: marketoDifferences.imports, state: state)
     // The state before holds the previous records read, as the state after does: the overlays compare them.
-    previous.dynamics.reserveRecords(for: applied.previousRead.values.joined().lazy.map(\.value) + readForMerge)
+    var adding = applied.previousRead.mapValues(\.count)
+    for record in readForMerge { adding[record.entity, default: 0] += 1 }
+    previous.dynamics.reserveRecords(adding: adding)
     for (entity, records) in applied.previousRead {
       previous.dynamics.tables[entity]?.records.merge(records) { held, _ in held }
     }

@@ -91,10 +91,8 @@ private final class FileSink: @unchecked Sendable {
     queue = DispatchQueue(label: "dynsync.output")
   }
 
+  // No block is in flight here: the queue's work holds the sink until it has written its block.
   deinit {
-    // Signalled again: libdispatch refuses to dispose of a semaphore below the value it was made with.
-    idle.wait()
-    idle.signal()
     if descriptor >= 0 { _ = Glibc.close(descriptor) }
   }
 

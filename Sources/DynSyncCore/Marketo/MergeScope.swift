@@ -150,10 +150,14 @@ public struct MergeScope: Sendable, Equatable {
         if let held { found.append(held) } else { missing.insert(id) }
       }
       let records = try read(missing)
-      for record in records where current.tables[record.entity] == nil {
-        current.tables[record.entity] = Snapshot.Table(entity: record.entity, kind: .full)
+      var adding: [String: Int] = [:]
+      for record in records {
+        adding[record.entity, default: 0] += 1
+        if current.tables[record.entity] == nil {
+          current.tables[record.entity] = Snapshot.Table(entity: record.entity, kind: .full)
+        }
       }
-      current.reserveRecords(for: records)
+      current.reserveRecords(adding: adding)
       for record in records {
         current.tables[record.entity]?.records[record.id] = record
         found.append(record)

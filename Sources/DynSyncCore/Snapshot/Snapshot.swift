@@ -37,10 +37,8 @@ public struct Snapshot: Sendable {
   /// Makes room in each table held for the records about to be added to it, at once: a table of many records grown
   /// one doubling at a time is rehashed again and again.
   ///
-  /// - Parameter records: the records, of any tables.
-  public mutating func reserveRecords(for records: some Sequence<Record>) {
-    var counts: [String: Int] = [:]
-    for record in records { counts[record.entity, default: 0] += 1 }
+  /// - Parameter counts: by table, how many records are about to be added.
+  public mutating func reserveRecords(adding counts: [String: Int]) {
     for (entity, count) in counts {
       guard let held = tables[entity]?.records.count else { continue }
       tables[entity]?.records.reserveCapacity(held + count)
