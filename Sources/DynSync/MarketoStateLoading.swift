@@ -52,7 +52,9 @@ struct MarketoStateFiles: Sendable {
       if isPersons {
         registry = PersonRegistry(minimumCapacity: whole.shape.baseLines)
         for part in read {
-          for entry in part.registry { registry.add(key: entry.key, entry.microsoftID, entry.originatingLead) }
+          for entry in part.registry {
+            registry.add(key: entry.key, microsoftID: entry.microsoftID, originatingLead: entry.originatingLead)
+          }
         }
         registry.add(whole.dataset)
       }
@@ -114,7 +116,7 @@ struct MarketoStateFiles: Sendable {
     var outline: StateReader.OutlinedPart<String>?
     var held: [String: MarketoRow] = [:]
     var unread: [StateReader.MarketoLine] = []
-    var registry: [(key: String, microsoftID: FieldValue, originatingLead: FieldValue)] = []
+    var registry: [(key: String, microsoftID: GUID?, originatingLead: GUID?)] = []
     var lines = 0
     var error: InputError?
   }
@@ -133,9 +135,9 @@ struct MarketoStateFiles: Sendable {
     if isPersons { part.registry.reserveCapacity(lines) }
     do {
       part.outline = try StateReader.marketoRows(
-        in: folder + "/" + file.path, range: range, columns: columns,
+        in: folder + "/" + file.path, range: range, idColumns: columns,
         decodes: { key, values in
-          (laid.isEmpty || laid[key] == nil) && MergeScope.row(key: key, idValues: values, names: ids)
+          (laid.isEmpty || laid[key] == nil) && MergeScope.row(key: key, rowIDs: values, names: ids)
         },
         decoded: { key, row in
           part.lines += 1

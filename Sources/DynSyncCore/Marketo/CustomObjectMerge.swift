@@ -10,7 +10,7 @@ extension MarketoMerge {
   /// The link is direct, or through one other custom row (two levels deep, as Marketo supports). A row with no such link
   /// is not synced.
   func customObjects(
-    _ dynamics: Snapshot, previous: [String: MarketoDataset], persons: [String: Int64], rebuilt: RebuiltRows
+    _ dynamics: Snapshot, previous: [String: MarketoDataset], persons: [GUID: Int64], rebuilt: RebuiltRows
   ) -> [String: MarketoDataset] {
     let accounts = dynamics.tables["account"]?.records ?? [:]
     var customRecords: [GUID: Record] = [:]
@@ -27,7 +27,7 @@ extension MarketoMerge {
     func link(of record: Record, depth: Int) -> (MarketoRow, String)? {
       for field in record.fields.keys.sorted() {
         guard let lookup = MarketoValues.lookupID(record, field) else { continue }
-        if let personID = persons[lookup.id.description], lookup.entity != "account" {
+        if let personID = persons[lookup.id], lookup.entity != "account" {
           return (["leadId": .integer(personID)], field)
         }
         if accounts[lookup.id] != nil {

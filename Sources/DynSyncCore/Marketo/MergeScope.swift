@@ -95,19 +95,12 @@ public struct MergeScope: Sendable, Equatable {
   ///
   /// - Parameters:
   ///   - key: the row's key.
-  ///   - idValues: the row's values of `MarketoMerge.rowIDFields` (any order; `.null` for one it lacks).
+  ///   - rowIDs: the ids the row's values of `MarketoMerge.rowIDFields` name (`FieldValue.namedID`; any order).
   ///   - ids: the ids looked for.
   /// - Returns: `true` also where a value names an id in another spelling: more rows than needed are harmless.
-  public static func row(key: String, idValues: [FieldValue], names ids: Set<GUID>) -> Bool {
+  public static func row(key: String, rowIDs: [GUID?], names ids: Set<GUID>) -> Bool {
     if let id = GUID(key), ids.contains(id) { return true }
-    for value in idValues {
-      switch value {
-      case .string(let text): if let id = GUID(text), ids.contains(id) { return true }
-      case .guid(let id): if ids.contains(id) { return true }
-      default: continue
-      }
-    }
-    return false
+    return rowIDs.contains { $0.map(ids.contains) ?? false }
   }
 
   /// Whether a record reads as `earlier` did: the same values (nulls written or left out alike) and labels.

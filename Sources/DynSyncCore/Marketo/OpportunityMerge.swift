@@ -42,14 +42,14 @@ extension MarketoMerge {
   ///
   /// Stakeholders are `connection` rows from an opportunity to a contact, or `customeropportunityrole` rows.
   /// Only contacts that are persons get roles; a role that disappears stays, flagged deleted.
-  func roles(_ dynamics: Snapshot, previous: MarketoDataset, persons: [String: Int64], rebuilt: RebuiltRows)
+  func roles(_ dynamics: Snapshot, previous: MarketoDataset, persons: [GUID: Int64], rebuilt: RebuiltRows)
     -> MarketoDataset
   {
     let opportunities = dynamics.tables["opportunity"]?.records ?? [:]
     var current: [String: MarketoRow] = [:]
     func add(opportunity: GUID, contact: GUID, role: String, isPrimary: Bool) {
       guard let opportunityRecord = opportunities[opportunity], MarketoValues.passesFilter(opportunityRecord),
-        let personID = persons[contact.description]
+        let personID = persons[contact]
       else { return }
       let key = "\(opportunity)|\(personID)|\(role)"
       current[key] = [

@@ -4,9 +4,9 @@
 /// rest of the row.
 public struct PersonRegistry: Sendable {
   /// Lead or contact id → person id; a contact that took over its lead's person shares it.
-  var personByDynamicsID: [String: Int64] = [:]
+  var personByDynamicsID: [GUID: Int64] = [:]
   /// Leads whose person a contact has taken over.
-  var takenOverLeads = Set<String>()
+  var takenOverLeads = Set<GUID>()
   var nextPersonID: Int64 = 1
 
   /// A registry of no person, for `minimumCapacity` persons to be added.
@@ -23,22 +23,24 @@ public struct PersonRegistry: Sendable {
   /// Adds every person row of `persons`.
   public mutating func add(_ persons: MarketoDataset) {
     for (key, row) in persons.rows {
-      add(key: key, row[MarketoField.microsoftID] ?? .null, row[MarketoField.originatingLeadID] ?? .null)
+      add(
+        key: key, microsoftID: row[MarketoField.microsoftID]?.namedID,
+        originatingLead: row[MarketoField.originatingLeadID]?.namedID)
     }
   }
 
-  /// Adds the person row under `key`, given its `msftId` and `msftLeadId` values (`.null` where it has none).
-  public mutating func add(key: String, _ microsoftID: FieldValue, _ originatingLead: FieldValue) {
+  /// Adds the person row under `key`, given the ids its `msftId` and `msftLeadId` name (`FieldValue.namedID`).
+  public mutating func add(key: String, microsoftID: GUID?, originatingLead: GUID?) {
     guard let id = Int64(key) else { return }
     nextPersonID = max(nextPersonID, id + 1)
-    if case .string(let dynamicsID) = microsoftID { personByDynamicsID[dynamicsID] = id }
-    if case .string(let lead) = originatingLead {
-      personByDynamicsID[lead] = id
-      takenOverLeads.insert(lead)
+    if let microsoftID { personByDynamicsID[microsoftID] = id }
+    if let originatingLead {
+      personByDynamicsID[originatingLead] = id
+      takenOverLeads.insert(originatingLead)
     }
   }
 
-  mutating func assign(_ dynamicsID: String) -> Int64 {
+  mutating func assign(_ dynamicsID: GUID) -> Int64 {
     if let id = personByDynamicsID[dynamicsID] { return id }
     let id = nextPersonID
     nextPersonID += 1
@@ -70,9 +72,9 @@ extension MarketoMerge {
     planned.reserveCapacity(contactsBuilt.count + leadsBuilt.count)
 
     for contact in contactsBuilt {
-      let contactID = contact.id.description
+      let contactID = contact.id
       guard MarketoValues.passesFilter(contact) else {
-        filtered.insert(contactID)
+        filtered.insert(contactID.description)
         continue
       }
       let existing = registry.personByDynamicsID[contactID]
@@ -80,12 +82,12 @@ extension MarketoMerge {
       if let existing, case .string(let lead) = previous.rows[String(existing)]?[MarketoField.originatingLeadID] {
         takenLead = lead
       } else if existing == nil, let lead = MarketoValues.lookupID(contact, "originatingleadid") {
-        let leadID = lead.id.description
+        let leadID = lead.id
         // Qualification with both filters Yes: the contact continues the lead's person.
         if leadIsSynced(leadID, leads: leads, previous: previous, registry: registry),
           !registry.takenOverLeads.contains(leadID)
         {
-          takenLead = leadID
+          takenLead = leadID.description
           registry.personByDynamicsID[contactID] = registry.assign(leadID)
           registry.takenOverLeads.insert(leadID)
         }
@@ -94,10 +96,10 @@ extension MarketoMerge {
     }
 
     for lead in leadsBuilt {
-      let leadID = lead.id.description
+      let leadID = lead.id
       guard !registry.takenOverLeads.contains(leadID) else { continue }
       guard MarketoValues.passesFilter(lead) else {
-        filtered.insert(leadID)
+        filtered.insert(leadID.description)
         continue
       }
       planned.append((lead, registry.assign(leadID), nil))
@@ -127,9 +129,8 @@ extension MarketoMerge {
 
   /// Whether a lead counts as synced for qualification: its record passes the filter now, or,
   /// when it is no longer exported, its person was syncing.
-  func leadIsSynced(_ leadID: String, leads: [GUID: Record], previous: MarketoDataset, registry: PersonRegistry) -> Bool
-  {
-    if let id = GUID(leadID), let lead = leads[id] { return MarketoValues.passesFilter(lead) }
+  func leadIsSynced(_ leadID: GUID, leads: [GUID: Record], previous: MarketoDataset, registry: PersonRegistry) -> Bool {
+    if let lead = leads[leadID] { return MarketoValues.passesFilter(lead) }
     guard let personID = registry.personByDynamicsID[leadID], let row = previous.rows[String(personID)] else {
       return false
     }

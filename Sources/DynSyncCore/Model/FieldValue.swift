@@ -58,6 +58,15 @@ public enum FieldValue: Sendable, Hashable {
     return false
   }
 
+  /// The id a value names: a guid, or a string that reads as one (the Marketo side keeps ids as text).
+  public var namedID: GUID? {
+    switch self {
+    case .guid(let id): return id
+    case .string(let text): return GUID(text)
+    default: return nil
+    }
+  }
+
   /// Numeric identity shared by integer, decimal and option-set values.
   private enum Number: Hashable {
     case whole(Int64)

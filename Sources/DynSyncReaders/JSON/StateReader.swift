@@ -148,33 +148,34 @@ public enum StateReader {
 
   /// Reads a file of Marketo rows (no removals), or a part of it, decoding only the rows `decodes` picks.
   ///
-  /// `decodes` picks a row by its key and a few of its columns; the other lines are handed on as where they lie,
-  /// having been looked at only for those: a line as `StateCodec` writes it, with no escape, from quote to quote, any
-  /// other line by the JSON scan, which checks it. A part starts a line; lines are counted from its start, in what
-  /// is handed on and in errors.
+  /// `decodes` picks a row by its key and the ids a few of its columns name; the other lines are handed on as where
+  /// they lie, having been looked at only for those: a line as `StateCodec` writes it, with no escape, from quote to
+  /// quote (an id read from its bytes, no string made), any other line by the JSON scan, which checks it. A part
+  /// starts a line; lines are counted from its start, in what is handed on and in errors.
   ///
   /// - Parameters:
   ///   - path: the file.
   ///   - range: the part of the file to read; `nil`, the whole file.
-  ///   - columns: the columns handed to `decodes` and `outlined`, in this order (`.null` for one a row lacks).
-  ///   - decodes: whether a line's row is decoded, by its key and the values of `columns`.
+  ///   - idColumns: the columns whose ids (`FieldValue.namedID`) are handed to `decodes` and `outlined`, in this
+  ///     order (`nil` for a column a row lacks or that names no id).
+  ///   - decodes: whether a line's row is decoded, by its key and the ids of `idColumns`.
   ///   - decoded: a decoded row, by its key.
-  ///   - outlined: a line not decoded, and the values of `columns` in its row.
+  ///   - outlined: a line not decoded, and the ids of `idColumns` in its row.
   /// - Returns: the part's first and last keys and its line breaks; `nil` when the file cannot be read this way (a
   ///   line that is not one well-formed object with a key, keys out of their written order, a removal): the caller
   ///   must then drop what it was handed and read the file whole, which reports any problem precisely.
   /// - Throws: `InputError` for a file that cannot be read, or a value in `columns` that is not a state value.
   public static func marketoRows(
-    in path: String, range: Range<Int>? = nil, columns: [String], decodes: (String, [FieldValue]) -> Bool,
-    decoded: (String, MarketoRow) throws -> Void, outlined: (MarketoLine, [FieldValue]) throws -> Void
+    in path: String, range: Range<Int>? = nil, idColumns: [String], decodes: (String, [GUID?]) -> Bool,
+    decoded: (String, MarketoRow) throws -> Void, outlined: (MarketoLine, [GUID?]) throws -> Void
   ) throws -> OutlinedPart<String>? {
     let file = try JSONLexer(path: path, range: range)
     var firstKey: String?
     var lineScan = JSONObjectScan()
     lineScan.innerObjectKey = Array("row".utf8)
     var names = MarketoRowNames()
-    var values = [FieldValue](repeating: .null, count: columns.count)
-    let columnBytes = columns.map { Array($0.utf8) }
+    var ids = [GUID?](repeating: nil, count: idColumns.count)
+    let columnBytes = idColumns.map { Array($0.utf8) }
     var previousKey: String?
     while try file.peekToken() != nil {
       guard let captured = try file.captureLine() else { return nil }
@@ -213,24 +214,24 @@ public enum StateReader {
           default: continue
           }
         }
-        for index in values.indices { values[index] = .null }
+        for index in ids.indices { ids[index] = nil }
         if rowSpan != nil {
           for member in lineScan.innerMembers {
             // An escaped name could be one of the columns written another way.
             guard !member.keyEscaped else { return nil }
             let name = text(member.key)
             guard let index = columnBytes.firstIndex(where: { same($0, name) }) else { continue }
-            values[index] = try plainTaggedString(text(member.value)) ?? tagged(lexer(over: member.value))
+            ids[index] = try plainTaggedID(text(member.value)) ?? tagged(lexer(over: member.value)).namedID
           }
         }
         return key
       }
-      guard let key = try plainLineKey(bytes, columns: columnBytes, values: &values) ?? scannedKey(),
+      guard let key = try plainLineKey(bytes, idColumns: columnBytes, ids: &ids) ?? scannedKey(),
         previousKey.map({ MarketoDataset.keyPrecedes($0, key) }) ?? true
       else { return nil }
       previousKey = key
       if firstKey == nil { firstKey = key }
-      if decodes(key, values) {
+      if decodes(key, ids) {
         try marketoRow(lexer(over: 0..<bytes.count), path: path, removals: false, names: &names) { key, row in
           if let row { try decoded(key, row) }
         }
@@ -238,7 +239,7 @@ public enum StateReader {
         try outlined(
           MarketoLine(
             key: key, offset: captured.offset, length: bytes.count, line: captured.line, column: captured.column),
-          values)
+          ids)
       }
     }
     return OutlinedPart(firstKey: firstKey, lastKey: previousKey, lineBreaks: file.line - 1)
@@ -414,11 +415,11 @@ public enum StateReader {
   private static let plainRowHead: [UInt8] = Array(#"","row":{"#.utf8)
   private static let nullBytes: [UInt8] = Array("null".utf8)
 
-  /// The key of a line as `StateCodec` writes it with no escape anywhere, the values of `columns` in its row set in
-  /// `values`; `nil` for any other line, left to the JSON scan.
+  /// The key of a line as `StateCodec` writes it with no escape anywhere, the ids `idColumns` name in its row set in
+  /// `ids`; `nil` for any other line, left to the JSON scan.
   ///
   /// The rest of such a line is not checked; it is decoded, and so checked, when its row is read.
-  private static func plainLineKey(_ bytes: UnsafeRawBufferPointer, columns: [[UInt8]], values: inout [FieldValue])
+  private static func plainLineKey(_ bytes: UnsafeRawBufferPointer, idColumns: [[UInt8]], ids: inout [GUID?])
     -> String?
   {
     let head = plainLineHead
@@ -429,15 +430,15 @@ public enum StateReader {
       keyEnd + rowHead.count <= count - 2,
       same(rowHead, UnsafeRawBufferPointer(rebasing: bytes[keyEnd..<keyEnd + rowHead.count]))
     else { return nil }
-    for index in values.indices { values[index] = .null }
+    for index in ids.indices { ids[index] = nil }
     var found = 0
     let rowEnd = plainMembers(of: bytes, from: keyEnd + rowHead.count) { name, value in
-      guard let column = columns.firstIndex(where: { same($0, name) }) else { return true }
+      guard let column = idColumns.firstIndex(where: { same($0, name) }) else { return true }
       // Each column once, written `["s","…"]` or `null`; anything else is left to the scan.
       guard found & (1 << column) == 0 else { return false }
       found |= 1 << column
-      if let string = plainTaggedString(value) {
-        values[column] = string
+      if let id = plainTaggedID(value) {
+        ids[column] = id
         return true
       }
       return same(nullBytes, value)
@@ -516,15 +517,16 @@ public enum StateReader {
 
   private static let taggedStringHead: [UInt8] = Array(#"["s",""#.utf8)
 
-  /// A string written as `["s","…"]` with no escape, as `tagged` reads it, or `nil` for any other value.
-  private static func plainTaggedString(_ bytes: UnsafeRawBufferPointer) -> FieldValue? {
+  /// The id a string written `["s","…"]` with no escape names, read from its bytes as `FieldValue.namedID` reads it
+  /// (`.some(nil)` for a string that names none); `nil` for any other value, left to `tagged`.
+  private static func plainTaggedID(_ bytes: UnsafeRawBufferPointer) -> GUID?? {
     let head = taggedStringHead
     guard bytes.count >= head.count + 2, bytes.starts(with: head), bytes[bytes.count - 2] == UInt8(ascii: "\""),
       bytes[bytes.count - 1] == UInt8(ascii: "]")
     else { return nil }
     let inner = UnsafeRawBufferPointer(rebasing: bytes[head.count..<bytes.count - 2])
     guard !inner.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return nil }
-    return .string(String(decoding: inner, as: UTF8.self))
+    return .some(GUID(utf8: inner))
   }
 
   /// The value of a `removed` member: only `true` is written.

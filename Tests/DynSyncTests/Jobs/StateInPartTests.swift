@@ -99,7 +99,10 @@ struct StateInPartTests {
       case 0: line(key + 1, id: id.description, extra: #""note":["s","a \"quoted\" \\ line"],"#)
       case 1: line(key + 1, id: id.description, extra: #""tags":["m",["1","2"]],"msftLeadId":null,"#)
       case 2: #"{"key":"\#(key + 1)","row":{"msftId":null,"title":["s","[a],{b}"]}}"#
-      case 3: line(key + 1, id: id.description, extra: #""owner":["l","systemuser","\#(id)"],"#)
+      case 3:
+        line(
+          key + 1, id: id.description, extra: #""msftLeadId":["s","lead \#(key)"],"owner":["l","systemuser","\#(id)"],"#
+        )
       default: line(key + 1, id: id.description)
       }
     }
@@ -128,18 +131,15 @@ struct StateInPartTests {
         while end < size, bytes[end - 1] != UInt8(ascii: "\n") { end += 1 }
         let part = try #require(
           try StateReader.marketoRows(
-            in: path, range: start..<end, columns: [MarketoField.microsoftID, MarketoField.originatingLeadID],
-            decodes: { _, values in
-              if case .string(let id) = values[0] { return picked.contains(id) }
-              return false
-            },
+            in: path, range: start..<end, idColumns: [MarketoField.microsoftID, MarketoField.originatingLeadID],
+            decodes: { _, ids in ids[0].map { picked.contains($0.description) } ?? false },
             decoded: { key, row in decoded[key] = row },
-            outlined: { line, values in
+            outlined: { line, ids in
               var line = line
               line.line += lineBreaks
               outlined.append(line)
-              #expect(values[0] == whole[line.key]?[MarketoField.microsoftID] ?? .null)
-              #expect(values[1] == whole[line.key]?[MarketoField.originatingLeadID] ?? .null)
+              #expect(ids[0] == whole[line.key]?[MarketoField.microsoftID]?.namedID)
+              #expect(ids[1] == whole[line.key]?[MarketoField.originatingLeadID]?.namedID)
             }))
         lineBreaks += part.lineBreaks
         start = end
@@ -310,7 +310,7 @@ struct StateInPartTests {
     let folder = try TemporaryFolder()
     let path = try Self.stateFile(folder, [Self.line(1, id: "a"), Self.line(2, id: "b"), third])
     let outline = try StateReader.marketoRows(
-      in: path, columns: [MarketoField.microsoftID], decodes: { _, _ in false }, decoded: { _, _ in },
+      in: path, idColumns: [MarketoField.microsoftID], decodes: { _, _ in false }, decoded: { _, _ in },
       outlined: { _, _ in })
     #expect(outline == nil)
   }

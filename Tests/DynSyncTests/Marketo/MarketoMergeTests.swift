@@ -286,6 +286,20 @@ struct MarketoMergeTests {
     #expect(second.person(for: Org.id(Org.leadKind, 0))?["id"] == .integer(4))
   }
 
+  @Test("a person is found by its record's id however the id is spelled (capitals, braces), as ids compare")
+  func idSpellings() throws {
+    var org = Org()
+    for n in 1...2 { org.add("lead", Org.id(Org.leadKind, n), ["lastname": .string("L\(n)")]) }
+    var previous = org.merge()
+    for (key, row) in previous.persons.rows {
+      guard case .string(let id) = row["msftId"] else { continue }
+      previous.persons.rows[key]?["msftId"] = .string(key == "1" ? id.uppercased() : "{" + id + "}")
+    }
+    let next = org.merge(after: previous)
+    #expect(next.persons.rows.count == 2, "no second person for a record whose id is spelled another way")
+    #expect(Set(next.persons.rows.keys) == ["1", "2"])
+  }
+
   @Test("Row keys go numerically when they are all numbers, by text otherwise; one order for the same keys")
   func keyOrder() {
     let ids = ["10", "9", "07", "7", "-1", "100", "+7"]

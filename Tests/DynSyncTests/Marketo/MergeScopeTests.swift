@@ -198,7 +198,7 @@ struct MergeScopeTests {
       for (name, dataset) in marketo.inLoadOrder {
         held[dataset: name] = MarketoDataset(
           rows: dataset.rows.filter { key, row in
-            MergeScope.row(key: key, idValues: MarketoMerge.rowIDFields.map { row[$0] ?? .null }, names: ids)
+            MergeScope.row(key: key, rowIDs: MarketoMerge.rowIDFields.map { row[$0]?.namedID }, names: ids)
           })
       }
       let inPart = merge.merge(
