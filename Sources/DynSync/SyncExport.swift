@@ -157,13 +157,12 @@ extension SyncJob {
     let fresh = decoded.records
     var previousRead = previousDecoded.records
     for (entity, rows) in export.index.tables {
-      var before = previous.dynamics.tables[entity]?.records ?? [:]
-      before.merge(previousRead[entity] ?? [:]) { held, _ in held }
       let read = fresh[entity] ?? [:]
       var table = Snapshot.Table(entity: entity, kind: .full)
-      // The records before, those read again laid over them and those gone taken out: a copy of the table and a few
+      // The records before, those read again laid over them and those gone taken out: one copy of the table and a few
       // changes, not a table of a million records built again id by id.
-      table.records = before
+      table.records = previous.dynamics.tables[entity]?.records ?? [:]
+      table.records.merge(previousRead[entity] ?? [:]) { held, _ in held }
       var candidates = Set(read.keys)
       // The export's rows and the state's records, both sorted by id, walked side by side: the records the export
       // no longer has are found without looking up every id.
@@ -200,7 +199,8 @@ extension SyncJob {
         }
       }
       for (id, record) in read where rows.placeInSorted(of: id, by: \.id) != nil {
-        let earlier = before[id]
+        // Not one of the records taken out above: those are of ids the export no longer has.
+        let earlier = table.records[id]
         let kept = earlier.map { record.keepingLabels(from: $0) } ?? record
         table.records[id] = kept
         if !MergeScope.same(earlier, kept) { changes.append((earlier, kept)) }
@@ -260,16 +260,28 @@ extension Snapshot {
   }
 }
 
-/// The records read again while a diff goes, from the thread that reads them, by table and id.
+/// The records read again while a diff goes, from the threads that read them, by table and id.
+///
+/// Each step's rows are only noted as they come, and the tables made once every step is in, each at its size: a
+/// table grown under the lock, one doubling at a time, held up every thread that read.
 private final class DecodedRecords: @unchecked Sendable {
   private let lock = NSLock()
-  private var byTable: [String: [GUID: Record]] = [:]
+  private var steps: [[ReadEvent]] = []
 
   func add(_ events: [ReadEvent]) {
-    lock.withLock {
-      for case .record(let record) in events { byTable[record.entity, default: [:]][record.id] = record }
-    }
+    lock.withLock { steps.append(events) }
   }
 
-  var records: [String: [GUID: Record]] { lock.withLock { byTable } }
+  var records: [String: [GUID: Record]] {
+    let steps = lock.withLock { self.steps }
+    var counts: [String: Int] = [:]
+    for events in steps {
+      for case .record(let record) in events { counts[record.entity, default: 0] += 1 }
+    }
+    var byTable = counts.mapValues { [GUID: Record](minimumCapacity: $0) }
+    for events in steps {
+      for case .record(let record) in events { byTable[record.entity]?[record.id] = record }
+    }
+    return byTable
+  }
 }

@@ -52,15 +52,31 @@ public struct Snapshot: Sendable {
 /// overwriting the first: a duplicate means the export is wrong, and the user must hear of it.
 public struct SnapshotBuilder: Sendable {
   public private(set) var snapshot = Snapshot()
+  /// By table, the room its records take when the table is first made.
+  private var recordsToReserve: [String: Int] = [:]
 
   public init() {}
+
+  /// Makes room for `count` records of `entity`, when they are known to be coming: a table grown one doubling at a
+  /// time is rehashed again and again.
+  public mutating func reserveRecords(_ count: Int, of entity: String) {
+    if let held = snapshot.tables[entity]?.records.count {
+      snapshot.tables[entity]?.records.reserveCapacity(held + count)
+    } else {
+      recordsToReserve[entity] = count
+    }
+  }
 
   public mutating func add(_ event: ReadEvent) {
     switch event {
     case .record(let record):
       let entity = record.entity
       // In place: a copy of the table per row would make reading quadratic.
-      if snapshot.tables[entity] == nil { snapshot.tables[entity] = Snapshot.Table(entity: entity, kind: .full) }
+      if snapshot.tables[entity] == nil {
+        var table = Snapshot.Table(entity: entity, kind: .full)
+        table.records.reserveCapacity(recordsToReserve[entity] ?? 0)
+        snapshot.tables[entity] = table
+      }
       if let first = snapshot.tables[entity]?.records[record.id] {
         snapshot.rejects.append(
           SnapshotBuilder.duplicateReject(entity: entity, id: record.id, at: record.origin, first: first.origin))
