@@ -98,10 +98,16 @@ extension Workspace {
       dynamics.tables[entity] = Snapshot.Table(entity: entity, kind: .full)
     }
     var fingerprints = StateFingerprints()
-    for entity in dynamics.entityNames {
-      // A file that does not read back only costs the next run its shortcut: the table's rows are all decoded.
-      fingerprints.tables[entity] = StateFingerprints.table(
-        at: batchFolder(batch) + "/" + StateFingerprints.path(of: entity))
+    let entities = dynamics.entityNames
+    let fingerprintPaths = entities.map(StateFingerprints.path(of:))
+    // A file that does not read back only costs the next run its shortcut: the table's rows are all decoded.
+    let fingerprintTables = concurrentMap(
+      fingerprintPaths, costs: fingerprintPaths.map { Workspace.stateFileSize(of: $0, in: folder) }
+    ) { StateFingerprints.table(at: folder + "/" + $0) }
+    for (entity, (path, readBack)) in zip(entities, zip(fingerprintPaths, fingerprintTables)) {
+      guard let readBack else { continue }
+      fingerprints.tables[entity] = readBack.table
+      read[path] = StateFileShape(baseLines: readBack.baseLines, overlayKeys: readBack.overlayKeys)
     }
     let manifest = (try? Data(contentsOf: URL(fileURLWithPath: folder + "/manifest.json"))).flatMap {
       try? JSONDecoder().decode(Manifest.self, from: $0)
@@ -126,7 +132,7 @@ extension Workspace {
 
   /// Ranges of a state file that each start a line, of about `size` bytes: the parts it is read in on every core.
   static func lineParts(of path: String, size: Int) throws -> [Range<Int>] {
-    let length = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    let length = fileSize(path)
     var starts = [0]
     let handle = FileHandle(forReadingAtPath: path)
     defer { try? handle?.close() }
@@ -148,9 +154,12 @@ extension Workspace {
 
   /// The bytes of a state file (by its path in the batch) and its overlay: what reading it costs, roughly.
   static func stateFileSize(of path: String, in folder: String) -> Int {
-    [folder + "/" + path, folder + "/" + StateLayers.overlayPath(of: path)].reduce(0) { total, file in
-      total + ((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0)
-    }
+    fileSize(folder + "/" + path) + fileSize(folder + "/" + StateLayers.overlayPath(of: path))
+  }
+
+  /// A file's size, 0 for one missing.
+  static func fileSize(_ path: String) -> Int {
+    (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
   }
 
   /// The files of a state the next batch can build on: those read as the batch's manifest lists them.

@@ -23,6 +23,52 @@ public struct StateFingerprints: Sendable, Equatable {
       lhs.context == rhs.context
         && lhs.rows.elementsEqual(rhs.rows) { $0.id == $1.id && $0.fingerprint == $1.fingerprint }
     }
+
+    /// The fingerprint of the row of `id`, if the table has one.
+    public func fingerprint(of id: GUID) -> Fingerprint? {
+      var low = 0
+      var high = rows.count
+      while low < high {
+        let middle = (low + high) / 2
+        if rows[middle].id < id { low = middle + 1 } else { high = middle }
+      }
+      return low < rows.count && rows[low].id == id ? rows[low].fingerprint : nil
+    }
+
+    /// The ids whose fingerprints differ in `later`, or that only one of the two tables has, as text.
+    ///
+    /// They are what an overlay of `later` over this table holds. Both tables are walked side by side, in id order.
+    ///
+    /// - Parameter later: the table the next batch leaves, in the same context.
+    /// - Returns: the ids as `GUID.description` writes them.
+    public func changedIDs(to later: Table) -> Set<String> {
+      var changed = Set<String>()
+      var left = 0
+      var right = 0
+      while left < rows.count || right < later.rows.count {
+        if right == later.rows.count || (left < rows.count && rows[left].id < later.rows[right].id) {
+          changed.insert(rows[left].id.description)
+          left += 1
+        } else if left == rows.count || later.rows[right].id < rows[left].id {
+          changed.insert(later.rows[right].id.description)
+          right += 1
+        } else {
+          if rows[left].fingerprint != later.rows[right].fingerprint { changed.insert(rows[left].id.description) }
+          left += 1
+          right += 1
+        }
+      }
+      return changed
+    }
+  }
+
+  /// A table's file read back, its overlay laid over it, and how it was laid down.
+  public struct ReadBack: Sendable {
+    public var table: Table
+    /// The lines of the base: its context line and a line a row.
+    public var baseLines: Int
+    /// The ids the overlay holds, as text; `nil` when there is none.
+    public var overlayKeys: Set<String>?
   }
 
   public var tables: [String: Table] = [:]
@@ -38,41 +84,110 @@ public struct StateFingerprints: Sendable, Equatable {
   public static func path(of entity: String) -> String { folder + "/" + BatchWriter.safeFileName(entity) + ".txt" }
 
   /// A table's file: its context as a JSON string on the first line, then `<id> <fingerprint>` a line, in hex.
+  ///
+  /// An overlay has the lines of the ids changed since its base (in the base's context) and, for an id gone, its id
+  /// and dashes.
   static func contextLine(_ context: String) -> String { JSONText.string(context) + "\n" }
 
-  static func line(_ row: (id: GUID, fingerprint: Fingerprint)) -> String {
-    String(unsafeUninitializedCapacity: 66) { bytes in
-      hex(row.id.high, into: bytes, at: 0)
-      hex(row.id.low, into: bytes, at: 16)
+  static func line(_ row: (id: GUID, fingerprint: Fingerprint)) -> String { line(id: row.id, row.fingerprint) }
+
+  /// The line of `id` and its fingerprint; without one, an overlay's removal line.
+  static func line(id: GUID, _ fingerprint: Fingerprint?) -> String {
+    String(unsafeUninitializedCapacity: lineLength) { bytes in
+      hex(id.high, into: bytes, at: 0)
+      hex(id.low, into: bytes, at: 16)
       bytes[32] = UInt8(ascii: " ")
-      hex(row.fingerprint.high, into: bytes, at: 33)
-      hex(row.fingerprint.low, into: bytes, at: 49)
+      if let fingerprint {
+        hex(fingerprint.high, into: bytes, at: 33)
+        hex(fingerprint.low, into: bytes, at: 49)
+      } else {
+        for index in 33..<65 { bytes[index] = UInt8(ascii: "-") }
+      }
       bytes[65] = UInt8(ascii: "\n")
-      return 66
+      return lineLength
     }
   }
 
-  /// Reads a table's file back; `nil` for one that does not read back whole (its rows are then decoded).
-  public static func table(at path: String) -> Table? {
+  private static let lineLength = 66
+
+  /// Reads a table's file back, and its overlay beside it if there is one; `nil` for one that does not read back
+  /// whole (its rows are then decoded, and it is written whole).
+  public static func table(at path: String) -> ReadBack? {
     guard let data = FileManager.default.contents(atPath: path) else { return nil }
-    return data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Table? in
+    let read = data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> (context: String, rows: [Row])? in
       guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")),
-        let contextData = try? JSONDecoder().decode(String.self, from: Data(bytes[..<newline]))
+        let context = try? JSONDecoder().decode(String.self, from: Data(bytes[..<newline])),
+        let rows = rows(in: UnsafeRawBufferPointer(rebasing: bytes[(newline + 1)...]), removals: false)
       else { return nil }
-      var rows: [(id: GUID, fingerprint: Fingerprint)] = []
-      var position = newline + 1
-      rows.reserveCapacity((bytes.count - position) / 66)
-      while position < bytes.count {
-        guard position + 66 <= bytes.count, bytes[position + 32] == UInt8(ascii: " "),
-          bytes[position + 65] == UInt8(ascii: "\n"),
-          let idHigh = number(bytes, at: position), let idLow = number(bytes, at: position + 16),
-          let high = number(bytes, at: position + 33), let low = number(bytes, at: position + 49)
-        else { return nil }
-        rows.append((GUID(high: idHigh, low: idLow), Fingerprint(high: high, low: low)))
-        position += 66
-      }
-      return Table(context: contextData, rows: rows)
+      return (context, rows)
     }
+    guard let read else { return nil }
+    let base = Table(
+      context: read.context,
+      rows: read.rows.map { (id: $0.id, fingerprint: $0.fingerprint ?? Fingerprint(high: 0, low: 0)) })
+    let overlayPath = StateLayers.overlayPath(of: path)
+    guard FileManager.default.fileExists(atPath: overlayPath) else {
+      return ReadBack(table: base, baseLines: base.rows.count + 1)
+    }
+    guard let overlayData = FileManager.default.contents(atPath: overlayPath),
+      let overlay = overlayData.withUnsafeBytes({ rows(in: $0, removals: true) })
+    else { return nil }
+    return ReadBack(
+      table: Table(context: base.context, rows: laid(overlay, over: base.rows)), baseLines: base.rows.count + 1,
+      overlayKeys: Set(overlay.map(\.id.description)))
+  }
+
+  private typealias Row = (id: GUID, fingerprint: Fingerprint?)
+
+  /// The rows of a file's lines after its context line, in strictly rising id order (`nil` fingerprint: a removal,
+  /// where `removals` allows them); `nil` when a line is not one of them.
+  private static func rows(in bytes: UnsafeRawBufferPointer, removals: Bool) -> [Row]? {
+    var rows: [Row] = []
+    rows.reserveCapacity(bytes.count / lineLength)
+    var position = 0
+    while position < bytes.count {
+      guard position + lineLength <= bytes.count, bytes[position + 32] == UInt8(ascii: " "),
+        bytes[position + 65] == UInt8(ascii: "\n"), let idHigh = GUID.hexNumber(in: bytes, at: position),
+        let idLow = GUID.hexNumber(in: bytes, at: position + 16)
+      else { return nil }
+      let id = GUID(high: idHigh, low: idLow)
+      guard rows.last.map({ $0.id < id }) ?? true else { return nil }
+      if let high = GUID.hexNumber(in: bytes, at: position + 33), let low = GUID.hexNumber(in: bytes, at: position + 49)
+      {
+        rows.append((id, Fingerprint(high: high, low: low)))
+      } else if removals, bytes[(position + 33)..<(position + 65)].allSatisfy({ $0 == UInt8(ascii: "-") }) {
+        rows.append((id, nil))
+      } else {
+        return nil
+      }
+      position += lineLength
+    }
+    return rows
+  }
+
+  /// The rows of a base with those of its overlay laid over them, both in id order.
+  private static func laid(_ overlay: [Row], over base: [(id: GUID, fingerprint: Fingerprint)]) -> [(
+    id: GUID, fingerprint: Fingerprint
+  )] {
+    var rows: [(id: GUID, fingerprint: Fingerprint)] = []
+    rows.reserveCapacity(base.count + overlay.count)
+    var cursor = 0
+    for row in base {
+      while cursor < overlay.count, overlay[cursor].id < row.id {
+        if let fingerprint = overlay[cursor].fingerprint { rows.append((overlay[cursor].id, fingerprint)) }
+        cursor += 1
+      }
+      if cursor < overlay.count, overlay[cursor].id == row.id {
+        if let fingerprint = overlay[cursor].fingerprint { rows.append((row.id, fingerprint)) }
+        cursor += 1
+      } else {
+        rows.append(row)
+      }
+    }
+    for row in overlay[cursor...] {
+      if let fingerprint = row.fingerprint { rows.append((row.id, fingerprint)) }
+    }
+    return rows
   }
 
   private static let digits = Array("0123456789abcdef".utf8)
@@ -81,18 +196,4 @@ public struct StateFingerprints: Sendable, Equatable {
     for index in 0..<16 { bytes[start + index] = digits[Int((value >> UInt64(60 - 4 * index)) & 0xF)] }
   }
 
-  private static func number(_ bytes: UnsafeRawBufferPointer, at start: Int) -> UInt64? {
-    var value: UInt64 = 0
-    for index in start..<start + 16 {
-      let byte = bytes[index]
-      let digit: UInt8
-      switch byte {
-      case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-      case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-      default: return nil
-      }
-      value = value << 4 | UInt64(digit)
-    }
-    return value
-  }
 }

@@ -33,15 +33,21 @@ public struct StateLayers: Sendable, Equatable {
     self.files = files
   }
 
-  static let overlaySuffix = ".overlay.ndjson"
+  private static let overlayMark = ".overlay"
 
-  /// The overlay's path beside a base's (`state/dynamics/account.overlay.ndjson`).
+  /// The overlay's path beside a base's, before its extension (`state/dynamics/account.overlay.ndjson`,
+  /// `state/fingerprints/account.overlay.txt`).
   public static func overlayPath(of basePath: String) -> String {
-    String(basePath.dropLast(".ndjson".count)) + overlaySuffix
+    let name = basePath.lastIndex(of: "/").map { basePath.index(after: $0) } ?? basePath.startIndex
+    guard let dot = basePath[name...].lastIndex(of: ".") else { return basePath + overlayMark }
+    return String(basePath[..<dot]) + overlayMark + String(basePath[dot...])
   }
 
   /// Whether a file name is an overlay's; a table or dataset name never makes one (file names of names hold no dot).
-  public static func isOverlay(_ name: String) -> Bool { name.hasSuffix(overlaySuffix) }
+  public static func isOverlay(_ name: String) -> Bool {
+    guard let dot = name.lastIndex(of: ".") else { return false }
+    return name[..<dot].hasSuffix(overlayMark)
+  }
 
   /// The keys the next batch's overlay of a file holds: those of the overlay before it and those changed since; or
   /// `nil` when the file is written whole (no base to build on, changes not known, or an overlay grown past a
@@ -88,6 +94,11 @@ public struct StateDelta: Sendable, Equatable {
       files[Workspace.recordsPath(of: entity)] = changed
     }
     for (name, keys) in marketo.changedKeys { files[Workspace.datasetPath(of: name)] = keys }
+    for (entity, table) in current.fingerprints.tables {
+      // Fingerprints taken in another context than the base's are written whole.
+      guard let earlier = previous.fingerprints.tables[entity], earlier.context == table.context else { continue }
+      files[StateFingerprints.path(of: entity)] = earlier.changedIDs(to: table)
+    }
   }
 }
 

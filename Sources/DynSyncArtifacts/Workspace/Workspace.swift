@@ -169,7 +169,12 @@ public struct Workspace: Sendable {
     }
     for entity in state.fingerprints.tables.keys.sorted() {
       guard let table = state.fingerprints.tables[entity] else { continue }
-      let file = try writer.openFile(StateFingerprints.path(of: entity))
+      let path = StateFingerprints.path(of: entity)
+      let laid = try layered(
+        path, overlay: { keys in keys.compactMap(GUID.init).sorted() },
+        line: { id in StateFingerprints.line(id: id, table.fingerprint(of: id)) })
+      guard !laid else { continue }
+      let file = try writer.openFile(path)
       try file.write(StateFingerprints.contextLine(table.context))
       try file.write(linesOf: table.rows, StateFingerprints.line)
       artifacts.append(try file.finish())

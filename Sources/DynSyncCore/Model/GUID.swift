@@ -83,6 +83,20 @@ public struct GUID: Hashable, Comparable, Sendable, CustomStringConvertible {
     (lhs.high, lhs.low) < (rhs.high, rhs.low)
   }
 
+  /// The value of the 16 hex digits at `offset` in `bytes`, in either case, the first the most significant.
+  ///
+  /// - Parameters:
+  ///   - bytes: bytes that hold the 16 digits at `offset`.
+  ///   - offset: where the digits start.
+  /// - Returns: the value; `nil` when one of the bytes is not a hex digit.
+  public static func hexNumber(in bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt64? {
+    func word(_ start: Int) -> UInt64 {
+      UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: start, as: UInt64.self))
+    }
+    guard let high = hexWord(word(offset)), let low = hexWord(word(offset + 8)) else { return nil }
+    return high << 32 | low
+  }
+
   /// The value of eight hex digits, in either case (the first in the word's lowest byte), or
   /// `nil` when one is not a hex digit.
   @inline(__always)

@@ -114,6 +114,29 @@ struct IndexedSyncTests {
     #expect(contacts.context.hasPrefix("webapi "))
   }
 
+  @Test("fingerprints laid as overlays over the base before read back as the fingerprints written whole")
+  func fingerprintOverlays() throws {
+    let folder = try TemporaryFolder()
+    let exports = try Self.exports(.webAPI, in: folder)
+    let workspace = Workspace(root: folder.path + "/ws")
+    var overlays = 0
+    for (run, export) in exports.enumerated() {
+      guard case .batch(_, let path, _, _) = try SyncJob(workspace: workspace, exports: [export]).run() else {
+        Issue.record("run \(run + 1) wrote no batch")
+        continue
+      }
+      if FileManager.default.fileExists(atPath: path + "/state/fingerprints/contact.overlay.txt") { overlays += 1 }
+      let alone = Workspace(root: folder.path + "/alone-\(run)")
+      _ = try SyncJob(workspace: alone, exports: [export]).run()
+      let laid = try workspace.latestState().state.fingerprints
+      let whole = try alone.latestState().state.fingerprints
+      #expect(!whole.tables.isEmpty)
+      let differing = Set(laid.tables.keys).union(whole.tables.keys).filter { laid.tables[$0] != whole.tables[$0] }
+      #expect(differing.isEmpty, "run \(run + 1): the fingerprints of \(differing.sorted()) differ")
+    }
+    #expect(overlays > 0, "no run laid an overlay")
+  }
+
   @Test("rows exported byte for byte as before are decoded again when the CMT schema that types them changed")
   func schemaChange() throws {
     let folder = try TemporaryFolder()
