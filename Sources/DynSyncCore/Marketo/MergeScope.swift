@@ -178,7 +178,7 @@ public struct MergeScope: Sendable, Equatable {
   /// customer contact's account) and custom rows (through another custom row).
   private mutating func addRecordsReaching(_ current: Snapshot, links: RecordLinks) {
     let changed = records
-    func lookups(_ entity: String, into scope: inout Set<GUID>, reaching targets: Set<GUID>) {
+    @Sendable func lookups(_ entity: String, into scope: inout Set<GUID>, reaching targets: Set<GUID>) {
       let fields = MergeScope.scannedLookups[entity] ?? []
       let held = current.tables[entity]?.records ?? [:]
       for record in held.values {
@@ -207,7 +207,7 @@ public struct MergeScope: Sendable, Equatable {
         }
       }
     }
-    func customRows(into scope: inout Set<GUID>, reaching targets: Set<GUID>) {
+    @Sendable func customRows(into scope: inout Set<GUID>, reaching targets: Set<GUID>) {
       for (entity, table) in current.tables where MarketoMerge.isCustomTable(entity) {
         for record in table.records.values
         where record.fields.keys.contains(where: { field in
@@ -218,14 +218,30 @@ public struct MergeScope: Sendable, Equatable {
       }
     }
 
-    var reached = Set<GUID>()
-    for (entity, fields) in MergeScope.scannedLookups where !fields.isEmpty {
-      lookups(entity, into: &reached, reaching: changed)
+    /// The records of `entities` (`nil`: the custom tables) whose lookups reach `targets`, a table on each core:
+    /// each scan is a pass over every lookup of its table.
+    func scans(of entities: [String?], reaching targets: Set<GUID>) -> Set<GUID> {
+      let costs = entities.map { entity in
+        guard let entity else {
+          return current.tables.filter { MarketoMerge.isCustomTable($0.key) }.values.map(\.records.count).reduce(0, +)
+        }
+        return (current.tables[entity]?.records.count ?? 0) + (links.tables[entity]?.count ?? 0)
+      }
+      let found = concurrentMap(entities, costs: costs) { entity in
+        var scope = Set<GUID>()
+        if let entity {
+          lookups(entity, into: &scope, reaching: targets)
+        } else {
+          customRows(into: &scope, reaching: targets)
+        }
+        return scope
+      }
+      return found.reduce(into: Set<GUID>()) { $0.formUnion($1) }
     }
-    customRows(into: &reached, reaching: changed)
-    var secondStep = Set<GUID>()
-    lookups("opportunity", into: &secondStep, reaching: reached)
-    customRows(into: &secondStep, reaching: reached)
+
+    let scanned = MergeScope.scannedLookups.filter { !$0.value.isEmpty }.keys.sorted()
+    let reached = scans(of: scanned + [nil], reaching: changed)
+    let secondStep = scans(of: ["opportunity", nil], reaching: reached)
     records.formUnion(reached)
     records.formUnion(secondStep)
   }
