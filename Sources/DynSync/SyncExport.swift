@@ -156,64 +156,105 @@ extension SyncJob {
     var touched: [String: Set<GUID>] = [:]
     let fresh = decoded.records
     var previousRead = previousDecoded.records
-    for (entity, rows) in export.index.tables {
-      let read = fresh[entity] ?? [:]
-      var table = Snapshot.Table(entity: entity, kind: .full)
-      // The records before, those read again laid over them and those gone taken out: one copy of the table and a few
-      // changes, not a table of a million records built again id by id.
-      table.records = previous.dynamics.tables[entity]?.records ?? [:]
-      table.records.merge(previousRead[entity] ?? [:]) { held, _ in held }
-      var candidates = Set(read.keys)
-      // The export's rows and the state's records, both sorted by id, walked side by side: the records the export
-      // no longer has are found without looking up every id.
-      let held = stateIndex.tables[entity] ?? []
-      var cursor = 0
-      var goneUnread: [GUID] = []
-      func remove(_ id: GUID) {
-        if let earlier = table.records.removeValue(forKey: id) {
-          changes.append((earlier, nil))
-        } else if unread != nil {
-          goneUnread.append(id)
-        }
-        candidates.insert(id)
-      }
-      for row in rows {
-        while cursor < held.count, held[cursor].id < row.id {
-          remove(held[cursor].id)
-          cursor += 1
-        }
-        if cursor < held.count, held[cursor].id == row.id {
-          cursor += 1
-        } else if read[row.id] == nil {
-          throw IndexUnavailable(path: "", reason: "a row neither read again nor in the state")
-        }
-      }
-      while cursor < held.count {
-        remove(held[cursor].id)
-        cursor += 1
-      }
-      if let unread, !goneUnread.isEmpty {
-        for earlier in try unread.records(goneUnread, of: entity) {
-          changes.append((earlier, nil))
-          previousRead[entity, default: [:]][earlier.id] = earlier
-        }
-      }
-      for (id, record) in read where rows.placeInSorted(of: id, by: \.id) != nil {
-        // Not one of the records taken out above: those are of ids the export no longer has.
-        let earlier = table.records[id]
-        let kept = earlier.map { record.keepingLabels(from: $0) } ?? record
-        table.records[id] = kept
-        if !MergeScope.same(earlier, kept) { changes.append((earlier, kept)) }
-      }
-      touched[entity] = candidates
-      dynamics.tables[entity] = table
+    let readBefore = previousRead
+    // A table on each core: each is a copy of its records and a walk of its rows.
+    let entities = export.index.tables.keys.sorted()
+    let laidTables = try concurrentMap(entities, costs: entities.map { export.index.tables[$0]?.count ?? 0 }) {
+      entity in
+      try LaidTable(
+        entity, rows: export.index.tables[entity] ?? [], read: fresh[entity] ?? [:],
+        before: previous.dynamics.tables[entity]?.records ?? [:], readBefore: readBefore[entity] ?? [:],
+        held: stateIndex.tables[entity] ?? [], unread: unread)
+    }
+    for (entity, laid) in zip(entities, laidTables) {
+      changes += laid.changes
+      for earlier in laid.goneRead { previousRead[entity, default: [:]][earlier.id] = earlier }
+      touched[entity] = laid.candidates
+      dynamics.tables[entity] = laid.table
       fingerprints.tables[entity] = StateFingerprints.Table(
-        context: contexts[entity] ?? "", rows: rows.map { ($0.id, $0.fingerprint) })
+        context: contexts[entity] ?? "", rows: (export.index.tables[entity] ?? []).map { ($0.id, $0.fingerprint) })
     }
     return AppliedExport(
       diff: diff, dynamics: dynamics, fingerprints: fingerprints, rejects: export.index.rejects, inputs: export.inputs,
       fullTables: Set(export.index.tables.keys), changes: changes, touched: touched, previousRead: previousRead,
       links: unread?.links(without: touched) ?? RecordLinks(), replaced: touched)
+  }
+}
+
+/// One table of the state with the export laid over it: the rows exported as before keep their records, the others
+/// take theirs as a full read would.
+private struct LaidTable: Sendable {
+  var table: Snapshot.Table
+  var changes: [(before: Record?, after: Record?)] = []
+  /// The records that can differ from the state's: those read again, and those gone.
+  var candidates: Set<GUID>
+  /// The previous records of rows gone that the state did not hold, read to be taken out.
+  var goneRead: [Record] = []
+
+  /// Lays the rows of one table of the export over the state's records of it.
+  ///
+  /// - Parameters:
+  ///   - entity: the table.
+  ///   - rows: the export's rows of it, sorted by id.
+  ///   - read: the records of the rows read again.
+  ///   - before: the state's records of it.
+  ///   - readBefore: the previous records read for the rows read again, which the state did not hold.
+  ///   - held: the state's index of it (every record's id, sorted).
+  ///   - unread: where the records the state does not hold lie, for a state held in part.
+  /// - Throws: `IndexUnavailable` for a row neither read again nor in the state; `InputError` for a record of the
+  ///   state that cannot be read.
+  init(
+    _ entity: String, rows: [IndexedRow], read: [GUID: Record], before: [GUID: Record], readBefore: [GUID: Record],
+    held: [IndexedRow], unread: DynamicsStateInPart?
+  ) throws {
+    var table = Snapshot.Table(entity: entity, kind: .full)
+    // The records before, those read again laid over them and those gone taken out: one copy of the table and a few
+    // changes, not a table of a million records built again id by id.
+    table.records = before
+    table.records.merge(readBefore) { held, _ in held }
+    var candidates = Set(read.keys)
+    var changes: [(before: Record?, after: Record?)] = []
+    // The export's rows and the state's records, both sorted by id, walked side by side: the records the export
+    // no longer has are found without looking up every id.
+    var cursor = 0
+    var goneUnread: [GUID] = []
+    func remove(_ id: GUID) {
+      if let earlier = table.records.removeValue(forKey: id) {
+        changes.append((earlier, nil))
+      } else if unread != nil {
+        goneUnread.append(id)
+      }
+      candidates.insert(id)
+    }
+    for row in rows {
+      while cursor < held.count, held[cursor].id < row.id {
+        remove(held[cursor].id)
+        cursor += 1
+      }
+      if cursor < held.count, held[cursor].id == row.id {
+        cursor += 1
+      } else if read[row.id] == nil {
+        throw IndexUnavailable(path: "", reason: "a row neither read again nor in the state")
+      }
+    }
+    while cursor < held.count {
+      remove(held[cursor].id)
+      cursor += 1
+    }
+    if let unread, !goneUnread.isEmpty {
+      goneRead = try unread.records(goneUnread, of: entity)
+      changes += goneRead.map { ($0, nil) }
+    }
+    for (id, record) in read where rows.placeInSorted(of: id, by: \.id) != nil {
+      // Not one of the records taken out above: those are of ids the export no longer has.
+      let earlier = table.records[id]
+      let kept = earlier.map { record.keepingLabels(from: $0) } ?? record
+      table.records[id] = kept
+      if !MergeScope.same(earlier, kept) { changes.append((earlier, kept)) }
+    }
+    self.table = table
+    self.changes = changes
+    self.candidates = candidates
   }
 }
 
