@@ -104,14 +104,21 @@ public struct StateDelta: Sendable, Equatable {
 
 /// The state a batch builds on, and what changed since it.
 public struct StateUpdate: Sendable {
-  public var layers: StateLayers
-  public var delta: StateDelta
+  public let layers: StateLayers
+  public let delta: StateDelta
+  /// By path, the keys of the new overlay: made once, since a union of a quarter of a million keys is not nothing.
+  private let overlays: [String: Set<String>]
 
   public init(layers: StateLayers, delta: StateDelta) {
     self.layers = layers
     self.delta = delta
+    var overlays: [String: Set<String>] = [:]
+    for path in layers.files.keys {
+      if let keys = layers.overlayKeys(of: path, changed: delta.files[path]) { overlays[path] = keys }
+    }
+    self.overlays = overlays
   }
 
   /// The keys the overlay of the file at `path` holds in the new batch, or `nil` when the file is written whole.
-  public func overlayKeys(of path: String) -> Set<String>? { layers.overlayKeys(of: path, changed: delta.files[path]) }
+  public func overlayKeys(of path: String) -> Set<String>? { overlays[path] }
 }
