@@ -78,16 +78,18 @@ public struct JSONBytes {
   /// A JSON string literal.
   public mutating func appendString(_ text: String) {
     // Most values need no escaping: check the bytes once and copy them as they are.
-    var text = text
-    let plain = text.withUTF8 { utf8 in
-      guard
-        !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == 0xE2 })
-      else { return false }
+    func appendPlain(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+      guard !JSONBytes.mayNeedEscaping(utf8) else { return false }
       bytes.append(UInt8(ascii: "\""))
       bytes.append(contentsOf: utf8)
       return true
     }
-    if !plain {
+    var plain = text.utf8.withContiguousStorageIfAvailable(appendPlain)
+    if plain == nil {
+      var text = text
+      plain = text.withUTF8(appendPlain)
+    }
+    if plain != true {
       bytes.append(UInt8(ascii: "\""))
       for scalar in text.unicodeScalars {
         switch scalar {
@@ -111,6 +113,39 @@ public struct JSONBytes {
       }
     }
     bytes.append(UInt8(ascii: "\""))
+  }
+
+  /// Whether UTF-8 bytes may need escaping in a JSON string: a control character, a quote, a backslash, or 0xE2,
+  /// which starts U+2028 and U+2029 (and other characters, which the escaping then copies as they are).
+  ///
+  /// Eight bytes at a time: a byte below 0x20 sets its high bit in `word - 0x20…` where it is clear in `~word`, and a
+  /// byte equal to `b` is a zero byte of `word ^ b…`.
+  ///
+  /// - Parameter utf8: the bytes of a string.
+  /// - Returns: `false` when the bytes can be written as they are.
+  static func mayNeedEscaping(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    func below(_ word: UInt64, _ bound: UInt8) -> Bool { (word &- ones &* UInt64(bound)) & ~word & highs != 0 }
+    func holds(_ word: UInt64, _ byte: UInt8) -> Bool { below(word ^ (ones &* UInt64(byte)), 1) }
+    var index = 0
+    if let base = utf8.baseAddress {
+      let raw = UnsafeRawPointer(base)
+      while index + 8 <= utf8.count {
+        let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+        if below(word, 0x20) || holds(word, UInt8(ascii: "\"")) || holds(word, UInt8(ascii: "\\")) || holds(word, 0xE2)
+        {
+          return true
+        }
+        index += 8
+      }
+    }
+    while index < utf8.count {
+      let byte = utf8[index]
+      if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == 0xE2 { return true }
+      index += 1
+    }
+    return false
   }
 
   public mutating func appendInteger(_ number: Int64) {
@@ -173,6 +208,28 @@ public struct JSONBytes {
       appendValue(&self, member.1)
     }
     bytes.append(UInt8(ascii: "}"))
+  }
+
+  /// An object of `fields`, in their order, which is the order `appendObject` sorts keys in (`Fields` keeps its
+  /// members sorted by name): no copy, no sort.
+  public mutating func appendObject(_ fields: Fields, _ appendValue: (inout JSONBytes, FieldValue) -> Void) {
+    bytes.append(UInt8(ascii: "{"))
+    var first = true
+    for (key, value) in fields {
+      if !first { bytes.append(UInt8(ascii: ",")) }
+      first = false
+      appendString(key)
+      bytes.append(UInt8(ascii: ":"))
+      appendValue(&self, value)
+    }
+    bytes.append(UInt8(ascii: "}"))
+  }
+
+  /// An id as a JSON string literal, written straight into the bytes, as `GUID.description` spells it.
+  public mutating func appendID(_ id: GUID) {
+    bytes.append(UInt8(ascii: "\""))
+    id.appendDescription(to: &bytes)
+    bytes.append(UInt8(ascii: "\""))
   }
 
   /// A record image, as `JSONText.image` writes it.

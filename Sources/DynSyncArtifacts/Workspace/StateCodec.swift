@@ -22,9 +22,9 @@ public enum StateCodec {
     json.appendRaw("{\"entity\":")
     json.appendString(record.entity)
     json.appendRaw(",\"fields\":")
-    json.appendObject(record.fields.map { ($0.key, $0.value) }) { json, value in json.appendTagged(value) }
+    json.appendObject(record.fields) { json, value in json.appendTagged(value) }
     json.appendRaw(",\"id\":")
-    json.appendString(record.id.description)
+    json.appendID(record.id)
     if !record.labels.isEmpty {
       json.appendRaw(",\"labels\":")
       json.appendObject(record.labels.map { ($0.key, $0.value) }) { json, label in json.appendString(label) }
@@ -44,7 +44,7 @@ public enum StateCodec {
     json.appendRaw("{\"entity\":")
     json.appendString(entity)
     json.appendRaw(",\"id\":")
-    json.appendString(id.description)
+    json.appendID(id)
     json.appendRaw(",\"removed\":true}\n")
     return json.text
   }
@@ -64,20 +64,34 @@ public enum StateCodec {
     json.appendRaw("{\"key\":")
     json.appendString(key)
     json.appendRaw(",\"row\":")
-    json.appendObject(row.map { ($0.key, $0.value) }) { json, value in json.appendTagged(value) }
+    json.appendObject(row) { json, value in json.appendTagged(value) }
     json.appendRaw("}\n")
     return json.text
+  }
+}
+
+extension StateTag {
+  /// What a tagged value starts with: `["s",`.
+  fileprivate var opening: String {
+    switch self {
+    case .string: #"["s","#
+    case .integer: #"["i","#
+    case .decimal: #"["d","#
+    case .boolean: #"["b","#
+    case .dateTime: #"["t","#
+    case .date: #"["D","#
+    case .optionSet: #"["o","#
+    case .multiSelect: #"["m","#
+    case .lookup: #"["l","#
+    case .guid: #"["g","#
+    }
   }
 }
 
 extension JSONBytes {
   /// A value in the tagged form of state files (see `StateCodec`).
   mutating func appendTagged(_ value: FieldValue) {
-    func open(_ tag: StateTag) {
-      appendRaw("[")
-      appendString(tag.rawValue)
-      appendRaw(",")
-    }
+    func open(_ tag: StateTag) { appendRaw(tag.opening) }
     func appendQuotedInteger(_ number: Int64) {
       appendRaw("\"")
       appendInteger(number)
@@ -119,10 +133,10 @@ extension JSONBytes {
       open(.lookup)
       if let entity = lookup.entity { appendString(entity) } else { appendRaw("null") }
       appendRaw(",")
-      appendString(lookup.id.description)
+      appendID(lookup.id)
     case .guid(let id):
       open(.guid)
-      appendString(id.description)
+      appendID(id)
     }
     appendRaw("]")
   }

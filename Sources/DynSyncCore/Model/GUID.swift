@@ -61,21 +61,30 @@ public struct GUID: Hashable, Comparable, Sendable, CustomStringConvertible {
   public var description: String {
     // Written often (every id of every output line): straight into a 36-byte buffer.
     String(unsafeUninitializedCapacity: 36) { buffer in
-      let digits: StaticString = "0123456789abcdef"
-      var index = 0
-      for (word, shift) in [(high, 60), (high, 28), (low, 60), (low, 28)] as [(UInt64, Int)] {
-        var bit = shift
-        while bit >= shift - 28 {
-          if index == 8 || index == 13 || index == 18 || index == 23 {
-            buffer[index] = UInt8(ascii: "-")
-            index += 1
-          }
-          buffer[index] = digits.utf8Start[Int((word >> UInt64(bit)) & 0xF)]
-          index += 1
-          bit -= 4
-        }
+      write(into: buffer)
+      return 36
+    }
+  }
+
+  /// Appends the 36 bytes of `description` to `bytes`, with no string made.
+  public func appendDescription(to bytes: inout [UInt8]) {
+    let start = bytes.count
+    bytes.append(contentsOf: repeatElement(0, count: 36))
+    bytes.withUnsafeMutableBufferPointer { write(into: UnsafeMutableBufferPointer(rebasing: $0[start...])) }
+  }
+
+  /// Writes the text form, lowercase `8-4-4-4-12`, into the first 36 bytes of `buffer`.
+  private func write(into buffer: UnsafeMutableBufferPointer<UInt8>) {
+    let digits: StaticString = "0123456789abcdef"
+    var index = 0
+    for nibble in 0..<32 {
+      if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 {
+        buffer[index] = UInt8(ascii: "-")
+        index += 1
       }
-      return index
+      let word = nibble < 16 ? high : low
+      buffer[index] = digits.utf8Start[Int((word >> UInt64(60 - 4 * (nibble % 16))) & 0xF)]
+      index += 1
     }
   }
 

@@ -39,6 +39,42 @@ struct JSONTextTests {
     #expect(JSONText.string("a\u{01}") == #""a\u0001""#)
   }
 
+  @Test("a character to escape is found wherever it falls in a string, eight bytes at a time or one by one")
+  func escapesAtEveryPlace() throws {
+    let special = (0..<0x20).map { String(UnicodeScalar(UInt8($0))) } + ["\"", "\\", "\u{2028}", "\u{2029}", "–", "é"]
+    for character in special {
+      for place in 0..<20 {
+        let sample = String(repeating: "a", count: place) + character + String(repeating: "b", count: 19 - place)
+        let text = JSONText.string(sample)
+        #expect(try parsed("{\"k\":\(text)}")["k"] as? String == sample, "\(place): \(text)")
+        let inner = text.utf8.dropFirst().dropLast()
+        #expect(!inner.contains { $0 < 0x20 }, "a control character written raw at \(place)")
+        #expect(!text.contains("\u{2028}") && !text.contains("\u{2029}"))
+      }
+    }
+  }
+
+  @Test("state lines: each value tagged, the fields in their order, ids as they are spelled")
+  func stateLine() throws {
+    let id = GUID(high: 0x0123_4567_89ab_cdef, low: 0xfedc_ba98_7654_3210)
+    let fields: Fields = [
+      "s": .string("x"), "i": .integer(-3), "d": .decimal(try #require(ExactDecimal("1.50"))), "b": .boolean(false),
+      "t": .dateTime(try #require(Timestamp(iso: "2025-03-04T18:02:44Z"))),
+      "D": .date(try #require(CalendarDate("1988-04-05"))), "o": .optionSet(7), "m": .multiSelect([2, 8]),
+      "l": .lookup(Lookup(entity: "account", id: id)), "n": .lookup(Lookup(entity: nil, id: id)), "g": .guid(id),
+      "z": .null,
+    ]
+    let record = Record(entity: "contact", id: id, fields: fields, labels: ["o": "Seven"], version: 9, origin: origin)
+    let guid = "01234567-89ab-cdef-fedc-ba9876543210"
+    #expect(id.description == guid)
+    #expect(
+      StateCodec.line(record)
+        == #"{"entity":"contact","fields":{"D":["D","1988-04-05"],"b":["b",false],"d":["d","1.50"],"#
+        + #""g":["g","\#(guid)"],"i":["i","-3"],"l":["l","account","\#(guid)"],"m":["m",["2","8"]],"#
+        + #""n":["l",null,"\#(guid)"],"o":["o","7"],"s":["s","x"],"t":["t","2025-03-04T18:02:44Z"],"z":null},"#
+        + #""id":"\#(guid)","labels":{"o":"Seven"},"version":"9"}"# + "\n")
+  }
+
   @Test("timestamps keep their fraction without trailing zeros and pad every part")
   func timestamps() throws {
     #expect(Timestamp(epochSeconds: 0).description == "1970-01-01T00:00:00Z")
