@@ -134,15 +134,21 @@ public struct MergeScope: Sendable, Equatable {
     var wanted = records
     var asked = Set<GUID>()
     for step in 0..<3 {
-      // The records of the ids wanted: those held, then those read.
-      var found: [Record] = []
-      var missing = Set<GUID>()
-      for id in wanted where asked.insert(id).inserted {
-        var held: Record?
-        for table in tables where held == nil { held = current.tables[table]?.records[id] }
-        if let held { found.append(held) } else { missing.insert(id) }
+      let ids = wanted.filter { asked.insert($0).inserted }
+      // The records of the ids wanted: those held, then those read; looked up in runs on every core.
+      let held = current
+      let lookedUp = concurrentMap(MergeScope.runs(of: ids)) { run in
+        var found: [Record] = []
+        var missing: [GUID] = []
+        for id in run {
+          var record: Record?
+          for table in tables where record == nil { record = held.tables[table]?.records[id] }
+          if let record { found.append(record) } else { missing.append(id) }
+        }
+        return (found: found, missing: missing)
       }
-      let records = try read(missing)
+      var found = lookedUp.flatMap(\.found)
+      let records = try read(Set(lookedUp.lazy.flatMap(\.missing)))
       var adding: [String: Int] = [:]
       for record in records {
         adding[record.entity, default: 0] += 1
@@ -156,17 +162,28 @@ public struct MergeScope: Sendable, Equatable {
         found.append(record)
       }
       guard step < 2 else { break }
-      wanted = []
-      for record in found {
-        for (_, value) in record.fields {
-          switch value {
-          case .lookup(let target): if !asked.contains(target.id) { wanted.insert(target.id) }
-          case .guid(let target): if !asked.contains(target) { wanted.insert(target) }
-          default: continue
+      let seen = asked
+      let targets = concurrentMap(MergeScope.runs(of: found)) { run in
+        var targets: [GUID] = []
+        for record in run {
+          for (_, value) in record.fields {
+            switch value {
+            case .lookup(let target): if !seen.contains(target.id) { targets.append(target.id) }
+            case .guid(let target): if !seen.contains(target) { targets.append(target) }
+            default: continue
+            }
           }
         }
+        return targets
       }
+      wanted = Set(targets.joined())
     }
+  }
+
+  /// Items cut into runs for `concurrentMap`: enough in each that handing a run to a core is nothing beside it.
+  private static func runs<Item>(of items: some Collection<Item>) -> [ArraySlice<Item>] {
+    let all = Array(items)
+    return stride(from: 0, to: all.count, by: 4_096).map { all[$0..<min($0 + 4_096, all.count)] }
   }
 
   /// The lookups each scan in `addRecordsReaching` looks at, by table.
