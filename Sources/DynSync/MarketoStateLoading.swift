@@ -49,15 +49,7 @@ struct MarketoStateFiles: Sendable {
         contents.append(whole)
         continue
       }
-      if isPersons {
-        registry = PersonRegistry(minimumCapacity: whole.shape.baseLines)
-        for part in read {
-          for entry in part.registry {
-            registry.add(key: entry.key, microsoftID: entry.microsoftID, originatingLead: entry.originatingLead)
-          }
-        }
-        registry.add(whole.dataset)
-      }
+      if isPersons { registry = PersonRegistry(entries: read.map(\.registry), adding: whole.dataset) }
       if !whole.unread.isEmpty { unread[file.name] = (file.path, whole.unread) }
       whole.unread = []
       contents.append(whole)
@@ -116,7 +108,7 @@ struct MarketoStateFiles: Sendable {
     var outline: StateReader.OutlinedPart<String>?
     var held: [String: MarketoRow] = [:]
     var unread: [StateReader.MarketoLine] = []
-    var registry: [(key: String, microsoftID: GUID?, originatingLead: GUID?)] = []
+    var registry: [PersonRegistry.Entry] = []
     var lines = 0
     var error: InputError?
   }

@@ -10,7 +10,7 @@ extension MarketoMerge {
   /// The link is direct, or through one other custom row (two levels deep, as Marketo supports). A row with no such link
   /// is not synced.
   func customObjects(
-    _ dynamics: Snapshot, previous: [String: MarketoDataset], persons: [GUID: Int64], rebuilt: RebuiltRows
+    _ dynamics: Snapshot, previous: [String: MarketoDataset], persons: PersonRegistry, rebuilt: RebuiltRows
   ) -> [String: MarketoDataset] {
     let accounts = dynamics.tables["account"]?.records ?? [:]
     var customRecords: [GUID: Record] = [:]

@@ -68,13 +68,12 @@ public struct MarketoMerge: Sendable {
       dynamics, previous: previous.persons, accounts: accounts, users: users, teams: teams,
       unchangedAccounts: unchangedAccounts, registry: registry, rebuilt: rebuilt)
     result.persons = persons
-    let personByDynamicsID = registry.personByDynamicsID
     result.opportunities = opportunities(
       dynamics, previous: previous.opportunities, accounts: accounts, rebuilt: rebuilt)
     result.opportunityRoles = roles(
-      dynamics, previous: previous.opportunityRoles, persons: personByDynamicsID, rebuilt: rebuilt)
+      dynamics, previous: previous.opportunityRoles, persons: registry, rebuilt: rebuilt)
     result.customObjects = customObjects(
-      dynamics, previous: previous.customObjects, persons: personByDynamicsID, rebuilt: rebuilt)
+      dynamics, previous: previous.customObjects, persons: registry, rebuilt: rebuilt)
     return result
   }
 

@@ -42,7 +42,7 @@ extension MarketoMerge {
   ///
   /// Stakeholders are `connection` rows from an opportunity to a contact, or `customeropportunityrole` rows.
   /// Only contacts that are persons get roles; a role that disappears stays, flagged deleted.
-  func roles(_ dynamics: Snapshot, previous: MarketoDataset, persons: [GUID: Int64], rebuilt: RebuiltRows)
+  func roles(_ dynamics: Snapshot, previous: MarketoDataset, persons: PersonRegistry, rebuilt: RebuiltRows)
     -> MarketoDataset
   {
     let opportunities = dynamics.tables["opportunity"]?.records ?? [:]

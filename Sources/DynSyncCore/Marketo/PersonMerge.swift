@@ -3,16 +3,29 @@
 /// A run that holds only some of the previous persons builds it from every person's key and ids, read without the
 /// rest of the row.
 public struct PersonRegistry: Sendable {
-  /// Lead or contact id → person id; a contact that took over its lead's person shares it.
-  var personByDynamicsID: [GUID: Int64] = [:]
+  /// Lead or contact id → person id; a contact that took over its lead's person shares it. In shards by id, so that a
+  /// registry of a million persons is filled on every core (`init(entries:adding:)`).
+  fileprivate var shards: [[GUID: Int64]]
   /// Leads whose person a contact has taken over.
   var takenOverLeads = Set<GUID>()
   var nextPersonID: Int64 = 1
 
+  /// One person row's key and the ids its `msftId` and `msftLeadId` name (`FieldValue.namedID`).
+  public typealias Entry = (key: String, microsoftID: GUID?, originatingLead: GUID?)
+
+  private static let shardCount = 8
+
+  private static func shard(of id: GUID) -> Int {
+    // The top bits of a multiplied word: ids alike in their low bits still spread.
+    Int(truncatingIfNeeded: ((id.high ^ id.low) &* 0x9E37_79B9_7F4A_7C15) >> 61)
+  }
+
   /// A registry of no person, for `minimumCapacity` persons to be added.
   public init(minimumCapacity: Int = 0) {
     // Sized once: growing a table of a million ids hashes every id again at each doubling.
-    personByDynamicsID.reserveCapacity(minimumCapacity)
+    shards = (0..<PersonRegistry.shardCount).map { _ in
+      [GUID: Int64](minimumCapacity: minimumCapacity / PersonRegistry.shardCount + minimumCapacity / 64)
+    }
   }
 
   public init(_ persons: MarketoDataset) {
@@ -20,31 +33,83 @@ public struct PersonRegistry: Sendable {
     add(persons)
   }
 
+  /// The registry of the persons of `entries` (runs of rows, in order), then of the rows of `persons`, as adding
+  /// them one by one gives; a shard on each core.
+  public init(entries: [[Entry]], adding persons: MarketoDataset) {
+    let count = entries.map(\.count).reduce(0, +) + persons.rows.count
+    // The held rows' ids, found once for every shard.
+    let rows = Array(persons.rows)
+    let held = concurrentMap(stride(from: 0, to: rows.count, by: 4_096).map { $0..<min($0 + 4_096, rows.count) }) {
+      range in rows[range].map { PersonRegistry.entry(key: $0.key, row: $0.value) }
+    }
+    let shards = concurrentMap(Array(0..<PersonRegistry.shardCount)) { shard in
+      var registry = PersonRegistry()
+      registry.shards[shard].reserveCapacity(count / PersonRegistry.shardCount + count / 64)
+      for run in entries {
+        for entry in run { registry.add(entry, onlyIn: shard) }
+      }
+      for run in held {
+        for entry in run { registry.add(entry, onlyIn: shard) }
+      }
+      return registry
+    }
+    self.init()
+    for (index, part) in shards.enumerated() {
+      self.shards[index] = part.shards[index]
+      takenOverLeads.formUnion(part.takenOverLeads)
+      nextPersonID = max(nextPersonID, part.nextPersonID)
+    }
+  }
+
+  /// The person of a lead or contact.
+  subscript(dynamicsID: GUID) -> Int64? {
+    get { shards[PersonRegistry.shard(of: dynamicsID)][dynamicsID] }
+    set { shards[PersonRegistry.shard(of: dynamicsID)][dynamicsID] = newValue }
+  }
+
   /// Adds every person row of `persons`.
   public mutating func add(_ persons: MarketoDataset) {
-    for (key, row) in persons.rows {
-      add(
-        key: key, microsoftID: row[MarketoField.microsoftID]?.namedID,
-        originatingLead: row[MarketoField.originatingLeadID]?.namedID)
-    }
+    for (key, row) in persons.rows { add(PersonRegistry.entry(key: key, row: row)) }
+  }
+
+  private static func entry(key: String, row: MarketoRow) -> Entry {
+    (key, row[MarketoField.microsoftID]?.namedID, row[MarketoField.originatingLeadID]?.namedID)
   }
 
   /// Adds the person row under `key`, given the ids its `msftId` and `msftLeadId` name (`FieldValue.namedID`).
   public mutating func add(key: String, microsoftID: GUID?, originatingLead: GUID?) {
-    guard let id = Int64(key) else { return }
+    add((key, microsoftID, originatingLead))
+  }
+
+  private mutating func add(_ entry: Entry) {
+    guard let id = Int64(entry.key) else { return }
     nextPersonID = max(nextPersonID, id + 1)
-    if let microsoftID { personByDynamicsID[microsoftID] = id }
-    if let originatingLead {
-      personByDynamicsID[originatingLead] = id
-      takenOverLeads.insert(originatingLead)
+    if let microsoftID = entry.microsoftID { self[microsoftID] = id }
+    if let lead = entry.originatingLead {
+      self[lead] = id
+      takenOverLeads.insert(lead)
+    }
+  }
+
+  /// Adds the ids of a person row that fall in `shard`; the first shard also takes every row's key into the next
+  /// person id.
+  private mutating func add(_ entry: Entry, onlyIn shard: Int) {
+    let ownsID = entry.microsoftID.map { PersonRegistry.shard(of: $0) == shard } ?? false
+    let ownsLead = entry.originatingLead.map { PersonRegistry.shard(of: $0) == shard } ?? false
+    guard shard == 0 || ownsID || ownsLead, let id = Int64(entry.key) else { return }
+    nextPersonID = max(nextPersonID, id + 1)
+    if ownsID, let microsoftID = entry.microsoftID { self[microsoftID] = id }
+    if ownsLead, let lead = entry.originatingLead {
+      self[lead] = id
+      takenOverLeads.insert(lead)
     }
   }
 
   mutating func assign(_ dynamicsID: GUID) -> Int64 {
-    if let id = personByDynamicsID[dynamicsID] { return id }
+    if let id = self[dynamicsID] { return id }
     let id = nextPersonID
     nextPersonID += 1
-    personByDynamicsID[dynamicsID] = id
+    self[dynamicsID] = id
     return id
   }
 }
@@ -77,7 +142,7 @@ extension MarketoMerge {
         filtered.insert(contactID.description)
         continue
       }
-      let existing = registry.personByDynamicsID[contactID]
+      let existing = registry[contactID]
       var takenLead: String?
       if let existing, case .string(let lead) = previous.rows[String(existing)]?[MarketoField.originatingLeadID] {
         takenLead = lead
@@ -88,7 +153,7 @@ extension MarketoMerge {
           !registry.takenOverLeads.contains(leadID)
         {
           takenLead = leadID.description
-          registry.personByDynamicsID[contactID] = registry.assign(leadID)
+          registry[contactID] = registry.assign(leadID)
           registry.takenOverLeads.insert(leadID)
         }
       }
@@ -123,7 +188,7 @@ extension MarketoMerge {
       previous, current: current, isPresent: { GUID($0).map { leads[$0] != nil || contacts[$0] != nil } ?? false },
       filtered: filtered, rebuilds: rebuilt.ownRow)
     // The registry built up here is the one the persons give, without another pass over every person.
-    assert(previousRegistry != nil || registry.personByDynamicsID == PersonRegistry(persons).personByDynamicsID)
+    assert(previousRegistry != nil || registry.shards == PersonRegistry(persons).shards)
     return (persons, registry)
   }
 
@@ -131,7 +196,7 @@ extension MarketoMerge {
   /// when it is no longer exported, its person was syncing.
   func leadIsSynced(_ leadID: GUID, leads: [GUID: Record], previous: MarketoDataset, registry: PersonRegistry) -> Bool {
     if let lead = leads[leadID] { return MarketoValues.passesFilter(lead) }
-    guard let personID = registry.personByDynamicsID[leadID], let row = previous.rows[String(personID)] else {
+    guard let personID = registry[leadID], let row = previous.rows[String(personID)] else {
       return false
     }
     return row[MarketoField.syncing] == .boolean(true)
