@@ -3,8 +3,9 @@
 /// A run that holds only some of the previous persons builds it from every person's key and ids, read without the
 /// rest of the row.
 public struct PersonRegistry: Sendable {
-  /// Lead or contact id → person id; a contact that took over its lead's person shares it. In shards by id, so that a
-  /// registry of a million persons is filled on every core (`init(entries:adding:)`).
+  /// Lead or contact id → person id; a contact that took over its lead's person shares it.
+  ///
+  /// In shards by id, so that a registry of a million persons is filled on every core (`init(entries:adding:)`).
   fileprivate var shards: [[GUID: Int64]]
   /// Leads whose person a contact has taken over.
   var takenOverLeads = Set<GUID>()
