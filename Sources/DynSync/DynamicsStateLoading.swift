@@ -144,23 +144,14 @@ struct OutlinedRecordsFile: Sendable {
     if hasOverlay { try StateReader.overlayRecords(in: overlayPath) { id, record in overlay[id] = .some(record) } }
     let laid = overlay
     let ranges = try Workspace.lineParts(of: folder + "/" + path, size: partSize)
-    let parts = try concurrentMap(ranges, costs: ranges.map(\.count)) { range in
+    var parts = try concurrentMap(ranges, costs: ranges.map(\.count)) { range in
       try OutlinedPart.read(folder + "/" + path, range: range, entity: entity, lookups: lookups, laid: laid)
     }
     var file = OutlinedRecordsFile(
       unread: DynamicsStateInPart.UnreadRecords(path: path, lines: [], links: RecordLinks.Table(fields: lookups)))
     file.unread.links.reserveCapacity(parts.map(\.unread.count).reduce(0, +))
     file.unread.lines.reserveCapacity(parts.map(\.unread.count).reduce(0, +))
-    var lineBreaks = 0
-    var lastID: GUID?
-    for part in parts {
-      if var error = part.error {
-        error.line = error.line.map { $0 + lineBreaks }
-        throw error
-      }
-      guard let outline = part.outline else { return nil }
-      if let lastID, let first = outline.firstKey, !(lastID < first) { return nil }
-      lastID = outline.lastKey ?? lastID
+    let laidOut = try Workspace.layParts(&parts, outline: \.outline, error: \.error, precedes: <) { part, lineBreaks in
       file.records += part.held.map { record in
         var record = record
         record.origin.line = record.origin.line.map { $0 + lineBreaks }
@@ -173,8 +164,8 @@ struct OutlinedRecordsFile: Sendable {
         file.unread.links.append(line.key, Array(part.targets[place * lookups.count..<(place + 1) * lookups.count]))
       }
       file.shape.baseLines += part.lines
-      lineBreaks += outline.lineBreaks
     }
+    guard laidOut else { return nil }
     if hasOverlay {
       file.records += laid.keys.sorted().compactMap { laid[$0] ?? nil }
       file.shape.overlayKeys = Set(laid.keys.map(\.description))

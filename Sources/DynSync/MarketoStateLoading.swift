@@ -34,24 +34,33 @@ struct MarketoStateFiles: Sendable {
         parts.append((index, range))
       }
     }
-    let everyPart = try concurrentMap(parts, costs: parts.map(\.range.count)) { part in
-      try outline(files[part.file], range: part.range, laid: overlays[part.file] ?? [:], reaching: ids)
+    var partsOfFile = [[PartContents]](repeating: [], count: files.count)
+    // Each part moved to its file's list, held there alone: its lines are then renumbered in place, not copied.
+    for (part, contents) in zip(
+      parts,
+      try concurrentMap(parts, costs: parts.map(\.range.count)) { part in
+        try outline(files[part.file], range: part.range, laid: overlays[part.file] ?? [:], reaching: ids)
+      })
+    {
+      partsOfFile[part.file].append(contents)
     }
     var contents: [FileContents] = []
-    var unread: [String: (path: String, lines: [StateReader.MarketoLine])] = [:]
+    var unread: [String: (path: String, lines: [[StateReader.MarketoLine]])] = [:]
     var registry = PersonRegistry()
     for (index, file) in files.enumerated() {
       let isPersons = file.name == "persons"
-      let read = zip(parts, everyPart).filter { $0.0.file == index }.map(\.1)
-      guard var whole = try laidTogether(read, overlay: overlays[index]) else {
+      var read: [PartContents] = []
+      swap(&read, &partsOfFile[index])
+      guard let whole = try laidTogether(&read, overlay: overlays[index]) else {
         let whole = try readWhole(file.path)
         if isPersons { registry = PersonRegistry(whole.dataset) }
         contents.append(whole)
         continue
       }
       if isPersons { registry = PersonRegistry(entries: read.map(\.registry), adding: whole.dataset) }
-      if !whole.unread.isEmpty { unread[file.name] = (file.path, whole.unread) }
-      whole.unread = []
+      let lines = read.map(\.unread).filter { !$0.isEmpty }
+      if !lines.isEmpty { unread[file.name] = (file.path, lines) }
+      read = []
       contents.append(whole)
     }
     return MarketoStateInPart(
@@ -72,11 +81,10 @@ struct MarketoStateFiles: Sendable {
     return state
   }
 
-  /// One file read: its rows held, how it was laid down, and for one read in part, the lines not read.
+  /// One file read: its rows held, and how it was laid down.
   private struct FileContents: Sendable {
     var dataset: MarketoDataset
     var shape: StateFileShape
-    var unread: [StateReader.MarketoLine] = []
 
     /// Lays a file's overlay over the rows of its base (a removal takes the row out).
     mutating func lay(_ overlay: [String: MarketoRow?]) {
@@ -148,29 +156,20 @@ struct MarketoStateFiles: Sendable {
     return part
   }
 
-  /// A file's parts put together, its overlay laid over them; `nil` when a part could not be read in part, or the
-  /// parts' keys are not in order.
-  private func laidTogether(_ parts: [PartContents], overlay: [String: MarketoRow?]?) throws -> FileContents? {
-    var lineBreaks = 0
-    var lastKey: String?
+  /// A file's parts put together, their lines numbered from the file's start (in place), its overlay laid over them;
+  /// `nil` when a part could not be read in part, or the parts' keys are not in order.
+  private func laidTogether(_ parts: inout [PartContents], overlay: [String: MarketoRow?]?) throws -> FileContents? {
     var contents = FileContents(dataset: MarketoDataset(), shape: StateFileShape(baseLines: 0))
-    contents.unread.reserveCapacity(parts.map(\.unread.count).reduce(0, +))
-    for part in parts {
-      if var error = part.error {
-        error.line = error.line.map { $0 + lineBreaks }
-        throw error
-      }
-      guard let outline = part.outline else { return nil }
-      if let lastKey, let first = outline.firstKey, !MarketoDataset.keyPrecedes(lastKey, first) { return nil }
-      lastKey = outline.lastKey ?? lastKey
+    contents.dataset.rows.reserveCapacity(parts.map(\.held.count).reduce(0, +))
+    let laidOut = try Workspace.layParts(
+      &parts, outline: \.outline, error: \.error, precedes: MarketoDataset.keyPrecedes
+    ) { part, lineBreaks in
       contents.dataset.rows.merge(part.held) { _, later in later }
-      for var line in part.unread {
-        line.line += lineBreaks
-        contents.unread.append(line)
-      }
+      part.held = [:]
+      for index in part.unread.indices { part.unread[index].line += lineBreaks }
       contents.shape.baseLines += part.lines
-      lineBreaks += outline.lineBreaks
     }
+    guard laidOut else { return nil }
     if let overlay { contents.lay(overlay) }
     return contents
   }
@@ -182,17 +181,19 @@ struct MarketoStateInPart: Sendable {
   /// Every previous person's id, also of the persons not held.
   var registry: PersonRegistry
   var folder: String
-  /// By dataset name: its base's path, and the lines of it not read.
-  var unread: [String: (path: String, lines: [StateReader.MarketoLine])]
+  /// By dataset name: its base's path, and the lines of it not read, a list a part of the file.
+  var unread: [String: (path: String, lines: [[StateReader.MarketoLine]])]
 
   /// A dataset whole, for a file written whole: `current`, the dataset as the run leaves it built from the rows held,
   /// and every row not read, as it was.
   func whole(_ name: String, current: MarketoDataset) throws -> MarketoDataset {
     guard let (path, lines) = unread[name] else { return current }
     var rows = current.rows
-    rows.reserveCapacity(rows.count + lines.count)
-    try StateReader.marketoRows(in: folder + "/" + path, at: lines) { key, row in
-      if rows[key] == nil { rows[key] = row }
+    rows.reserveCapacity(rows.count + lines.map(\.count).reduce(0, +))
+    for part in lines {
+      try StateReader.marketoRows(in: folder + "/" + path, at: part) { key, row in
+        if rows[key] == nil { rows[key] = row }
+      }
     }
     return MarketoDataset(rows: rows)
   }

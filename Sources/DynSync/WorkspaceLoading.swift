@@ -130,6 +130,39 @@ extension Workspace {
   /// - Returns: the number of lines to make room for.
   static func linesToReserve(in part: Range<Int>) -> Int { part.count / 256 }
 
+  /// Walks the parts of a state file read in outline (`lineParts`) in order, as the one file they are: each part is
+  /// handed on with the line breaks before it, and the error a part met is thrown with its line counted from the
+  /// file's start.
+  ///
+  /// - Parameters:
+  ///   - parts: the parts, in file order.
+  ///   - outline: a part's outline; `nil` for one that could not be read so.
+  ///   - error: the error a part met, if any.
+  ///   - precedes: whether a key comes before another in the file's order.
+  ///   - lay: takes in a part, given the line breaks of the parts before it.
+  /// - Returns: `false` when a part could not be read in outline, or the parts' keys are not in order: the file must
+  ///   then be read whole.
+  /// - Throws: the first part's error, or what `lay` throws.
+  static func layParts<Part, Key>(
+    _ parts: inout [Part], outline: (Part) -> StateReader.OutlinedPart<Key>?, error: (Part) -> InputError?,
+    precedes: (Key, Key) -> Bool, _ lay: (inout Part, _ lineBreaksBefore: Int) throws -> Void
+  ) throws -> Bool {
+    var lineBreaks = 0
+    var lastKey: Key?
+    for index in parts.indices {
+      if var error = error(parts[index]) {
+        error.line = error.line.map { $0 + lineBreaks }
+        throw error
+      }
+      guard let part = outline(parts[index]) else { return false }
+      if let lastKey, let first = part.firstKey, !precedes(lastKey, first) { return false }
+      lastKey = part.lastKey ?? lastKey
+      try lay(&parts[index], lineBreaks)
+      lineBreaks += part.lineBreaks
+    }
+    return true
+  }
+
   /// Ranges of a state file that each start a line, of about `size` bytes: the parts it is read in on every core.
   static func lineParts(of path: String, size: Int) throws -> [Range<Int>] {
     let length = fileSize(path)
