@@ -121,10 +121,22 @@ extension MarketoDatasets {
     var result = MarketoDifferences()
     let datasets = inLoadOrder
     let names = Set(datasets.map(\.name))
-    let compared = concurrentMap(datasets, costs: datasets.map(\.dataset.rows.count)) { name, dataset in
-      dataset.differences(from: previous[dataset: name])
+    // Every dataset's rows in runs, all compared on every core: the persons are most of the rows of a run.
+    let rowsOf = datasets.map { Array($0.dataset.rows) }
+    let before = datasets.map { previous[dataset: $0.name].rows }
+    var runs: [(dataset: Int, rows: Range<Int>)] = []
+    for (dataset, rows) in rowsOf.enumerated() {
+      for start in stride(from: 0, to: rows.count, by: 16_384) {
+        runs.append((dataset, start..<min(start + 16_384, rows.count)))
+      }
     }
-    for ((name, _), found) in zip(datasets, compared) {
+    let compared = concurrentMap(runs, costs: runs.map(\.rows.count)) { run in
+      MarketoDataset.compare(rowsOf[run.dataset][run.rows], with: before[run.dataset])
+    }
+    var runsOf = [[MarketoDataset.ComparedRun]](repeating: [], count: datasets.count)
+    for (run, found) in zip(runs, compared) { runsOf[run.dataset].append(found) }
+    for (index, (name, dataset)) in datasets.enumerated() {
+      let found = dataset.differences(from: before[index], runs: runsOf[index])
       if !found.imports.isEmpty || found.removed { result.isUnchanged = false }
       result.changedKeys[name] = found.changed
       result.imports[dataset: name] = MarketoDataset(rows: found.imports)
@@ -166,24 +178,45 @@ extension MarketoDatasets {
 }
 
 extension MarketoDataset {
-  /// How one dataset differs from its previous rows: the rows to import (new, or differing in meaning), the keys of
-  /// rows not written as before, and whether any row was removed.
-  fileprivate func differences(from previous: MarketoDataset) -> (
-    imports: [String: MarketoRow], changed: Set<String>, removed: Bool
-  ) {
-    let before = previous.rows
-    var imports: [String: MarketoRow] = [:]
-    var changed = Set<String>()
+  /// What a run of a dataset's rows holds against the previous rows: the rows to import (new, or differing in
+  /// meaning), the keys of rows not written as before, and how many keys the previous rows had too.
+  fileprivate struct ComparedRun: Sendable {
+    var imports: [(key: String, row: MarketoRow)] = []
+    var changed: [String] = []
     var keptKeys = 0
+  }
+
+  fileprivate static func compare(
+    _ rows: ArraySlice<(key: String, value: MarketoRow)>, with before: [String: MarketoRow]
+  )
+    -> ComparedRun
+  {
+    var run = ComparedRun()
     for (key, row) in rows {
       if let old = before[key] {
-        keptKeys += 1
+        run.keptKeys += 1
         if old.isIdentical(to: row) { continue }
-        if old != row { imports[key] = row }
+        if old != row { run.imports.append((key, row)) }
       } else {
-        imports[key] = row
+        run.imports.append((key, row))
       }
-      changed.insert(key)
+      run.changed.append(key)
+    }
+    return run
+  }
+
+  /// How the dataset differs from its previous rows, from its runs compared: the rows to import, the keys of rows not
+  /// written as before (or gone), and whether any row was removed.
+  fileprivate func differences(from before: [String: MarketoRow], runs: [ComparedRun]) -> (
+    imports: [String: MarketoRow], changed: Set<String>, removed: Bool
+  ) {
+    var imports = [String: MarketoRow](minimumCapacity: runs.map(\.imports.count).reduce(0, +))
+    var changed = Set<String>(minimumCapacity: runs.map(\.changed.count).reduce(0, +))
+    var keptKeys = 0
+    for run in runs {
+      for (key, row) in run.imports { imports[key] = row }
+      changed.formUnion(run.changed)
+      keptKeys += run.keptKeys
     }
     var removed = false
     // Every earlier key still here leaves none to look for.
