@@ -1,5 +1,11 @@
 import Dispatch
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// `transform` of every item, run on as many threads as the processor has cores; the first
 /// error (in item order) is thrown.
 ///
@@ -65,4 +71,56 @@ private final class ConcurrentResults<Value: Sendable, Failure: Error>: @uncheck
     }
     return values
   }
+}
+
+/// `first` and `second` at once, on two cores where there are two: for two steps of different kinds that do not
+/// depend on each other.
+///
+/// `second` runs on a thread of its own while `first` runs on the calling one, so that work `first` spreads over the
+/// cores (`concurrentMap`) is spread as it would be alone: a `concurrentPerform` within another runs on one thread,
+/// and a step queued on the global queue can wait for a thread while every one of them waits for it.
+///
+/// - Parameters:
+///   - first: one step, run on the calling thread.
+///   - second: the other.
+/// - Returns: both values.
+public func concurrently<First, Second: Sendable>(
+  _ first: () -> First, _ second: @escaping @Sendable () -> Second
+) -> (First, Second) {
+  let result = SecondValue<Second>()
+  let body = ThreadBody { result.value = second() }
+  var thread = pthread_t()
+  let context = Unmanaged.passRetained(body).toOpaque()
+  let started =
+    pthread_create(
+      &thread, nil,
+      { context in
+        guard let context else { return nil }
+        Unmanaged<ThreadBody>.fromOpaque(context).takeRetainedValue().run()
+        return nil
+      }, context) == 0
+  if !started {
+    // No thread to be had: the steps one after the other.
+    Unmanaged<ThreadBody>.fromOpaque(context).release()
+    body.run()
+  }
+  let firstValue = first()
+  // Joining the thread orders its write of the second value before this read.
+  if started { pthread_join(thread, nil) }
+  guard let secondValue = result.value else { preconditionFailure("a step run beside another never finished") }
+  return (firstValue, secondValue)
+}
+
+/// What a thread of `concurrently` runs.
+private final class ThreadBody: Sendable {
+  let run: @Sendable () -> Void
+
+  init(_ run: @escaping @Sendable () -> Void) {
+    self.run = run
+  }
+}
+
+/// The second step's value, written by its thread before it is joined.
+private final class SecondValue<Value: Sendable>: @unchecked Sendable {
+  var value: Value?
 }

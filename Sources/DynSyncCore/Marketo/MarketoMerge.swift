@@ -48,32 +48,42 @@ public struct MarketoMerge: Sendable {
     dynamics: Snapshot, previous: MarketoDatasets, unchangedAccounts: Set<GUID> = [], scope: MergeScope? = nil,
     registry: PersonRegistry? = nil
   ) -> MarketoDatasets {
-    var result = MarketoDatasets()
     let accounts = dynamics.tables["account"]?.records ?? [:]
     let users = dynamics.tables["systemuser"]?.records ?? [:]
     let teams = dynamics.tables["team"]?.records ?? [:]
     let rebuilt = RebuiltRows(scope)
+    let merge = self
 
-    result.salesUsers = carryOver(
-      previous.salesUsers,
-      current: rows(of: rebuilt.records(of: users), entity: "systemuser", key: MarketoField.externalSalesPersonID),
-      isPresent: { GUID($0).map { users[$0] != nil } ?? false }, filtered: [], rebuilds: rebuilt.ownRow)
-    result.teams = teamRows(dynamics, previous: previous.teams, rebuilt: rebuilt)
-    let (companies, filteredCompanies) = filteredRows(
-      of: rebuilt.records(of: accounts), entity: "account", key: MarketoField.externalCompanyID)
-    result.companies = carryOver(
-      previous.companies, current: companies, isPresent: { GUID($0).map { accounts[$0] != nil } ?? false },
-      filtered: filteredCompanies, rebuilds: rebuilt.ownRow)
-    let (persons, registry) = persons(
-      dynamics, previous: previous.persons, accounts: accounts, users: users, teams: teams,
-      unchangedAccounts: unchangedAccounts, registry: registry, rebuilt: rebuilt)
-    result.persons = persons
-    result.opportunities = opportunities(
-      dynamics, previous: previous.opportunities, accounts: accounts, rebuilt: rebuilt)
-    result.opportunityRoles = roles(
-      dynamics, previous: previous.opportunityRoles, persons: registry, rebuilt: rebuilt)
-    result.customObjects = customObjects(
-      dynamics, previous: previous.customObjects, persons: registry, rebuilt: rebuilt)
+    // The persons on one side, the datasets that read no person id on the other.
+    let (people, others) = concurrently {
+      merge.persons(
+        dynamics, previous: previous.persons, accounts: accounts, users: users, teams: teams,
+        unchangedAccounts: unchangedAccounts, registry: registry, rebuilt: rebuilt)
+    } _: {
+      var others = MarketoDatasets()
+      others.salesUsers = merge.carryOver(
+        previous.salesUsers,
+        current: merge.rows(
+          of: rebuilt.records(of: users), entity: "systemuser", key: MarketoField.externalSalesPersonID),
+        isPresent: { GUID($0).map { users[$0] != nil } ?? false }, filtered: [], rebuilds: rebuilt.ownRow)
+      others.teams = merge.teamRows(dynamics, previous: previous.teams, rebuilt: rebuilt)
+      let (companies, filteredCompanies) = merge.filteredRows(
+        of: rebuilt.records(of: accounts), entity: "account", key: MarketoField.externalCompanyID)
+      others.companies = merge.carryOver(
+        previous.companies, current: companies, isPresent: { GUID($0).map { accounts[$0] != nil } ?? false },
+        filtered: filteredCompanies, rebuilds: rebuilt.ownRow)
+      others.opportunities = merge.opportunities(
+        dynamics, previous: previous.opportunities, accounts: accounts, rebuilt: rebuilt)
+      return others
+    }
+    var result = others
+    result.persons = people.persons
+    let registry = people.registry
+    (result.opportunityRoles, result.customObjects) = concurrently {
+      merge.roles(dynamics, previous: previous.opportunityRoles, persons: registry, rebuilt: rebuilt)
+    } _: {
+      merge.customObjects(dynamics, previous: previous.customObjects, persons: registry, rebuilt: rebuilt)
+    }
     return result
   }
 

@@ -46,4 +46,24 @@ struct ConcurrentWorkTests {
       }
     }
   }
+
+  @Test("Two steps run at once give both their values, also from within work already spread over the cores")
+  func twoSteps() {
+    let (sum, text) = concurrently {
+      (1...1_000).reduce(0, +)
+    } _: {
+      String(repeating: "ab", count: 3)
+    }
+    #expect(sum == 500_500)
+    #expect(text == "ababab")
+    let nested = concurrentMap(Array(0..<8)) { item in
+      concurrently {
+        item * 2
+      } _: {
+        item + 100
+      }
+    }
+    #expect(nested.map(\.0) == (0..<8).map { $0 * 2 })
+    #expect(nested.map(\.1) == (0..<8).map { $0 + 100 })
+  }
 }
