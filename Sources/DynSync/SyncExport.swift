@@ -319,10 +319,16 @@ private final class DecodedRecords: @unchecked Sendable {
     for events in steps {
       for case .record(let record) in events { counts[record.entity, default: 0] += 1 }
     }
-    var byTable = counts.mapValues { [GUID: Record](minimumCapacity: $0) }
-    for events in steps {
-      for case .record(let record) in events { byTable[record.entity]?[record.id] = record }
+    // A table on each core.
+    let entities = counts.keys.sorted()
+    let sizes = entities.map { counts[$0] ?? 0 }
+    let tables = concurrentMap(Array(zip(entities, sizes)), costs: sizes) { entity, size in
+      var records = [GUID: Record](minimumCapacity: size)
+      for events in steps {
+        for case .record(let record) in events where record.entity == entity { records[record.id] = record }
+      }
+      return records
     }
-    return byTable
+    return Dictionary(uniqueKeysWithValues: zip(entities, tables))
   }
 }
