@@ -80,9 +80,7 @@ struct DynamicsStateInPart: Sendable {
   private func records(at lines: [(path: String, lines: [StateReader.RecordLine])]) throws -> [Record] {
     var runs: [(path: String, lines: ArraySlice<StateReader.RecordLine>)] = []
     for (path, lines) in lines {
-      for start in stride(from: 0, to: lines.count, by: DynamicsStateInPart.linesARun) {
-        runs.append((path, lines[start..<min(start + DynamicsStateInPart.linesARun, lines.count)]))
-      }
+      for run in lines.runs(of: DynamicsStateInPart.linesARun) { runs.append((path, run)) }
     }
     let folder = folder
     let read = try concurrentMap(runs) { run in

@@ -13,11 +13,8 @@ public func forEachBlockOfLines<Item: Sendable, Failure: Error>(
   of items: [Item], _ line: @Sendable (Item) -> String, _ body: ([String]) throws(Failure) -> Void
 ) throws(Failure) {
   let blockSize = 1_000
-  let blocks = stride(from: 0, to: items.count, by: blockSize).map { $0..<min($0 + blockSize, items.count) }
-  for window in stride(from: 0, to: blocks.count, by: 16) {
-    let lines = concurrentMap(Array(blocks[window..<min(window + 16, blocks.count)])) { block in
-      items[block].map(line)
-    }
+  for window in items.indices.runs(of: blockSize).runs(of: 16) {
+    let lines = concurrentMap(Array(window)) { block in items[block].map(line) }
     for block in lines { try body(block) }
   }
 }

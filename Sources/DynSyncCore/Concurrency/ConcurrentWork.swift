@@ -124,3 +124,16 @@ private final class ThreadBody: Sendable {
 private final class SecondValue<Value: Sendable>: @unchecked Sendable {
   var value: Value?
 }
+
+extension Collection where Index == Int {
+  /// The elements in runs of `size` (the last one shorter), in order: work to spread over the cores with
+  /// `concurrentMap`, each run enough that handing it to a core is nothing beside it.
+  ///
+  /// - Parameter size: the elements of a run.
+  /// - Returns: the runs, empty for an empty collection.
+  public func runs(of size: Int) -> [SubSequence] {
+    stride(from: startIndex, to: endIndex, by: Swift.max(size, 1)).map {
+      self[$0..<Swift.min($0 + Swift.max(size, 1), endIndex)]
+    }
+  }
+}

@@ -126,9 +126,7 @@ extension MarketoDatasets {
     let before = datasets.map { previous[dataset: $0.name].rows }
     var runs: [(dataset: Int, rows: Range<Int>)] = []
     for (dataset, rows) in rowsOf.enumerated() {
-      for start in stride(from: 0, to: rows.count, by: 16_384) {
-        runs.append((dataset, start..<min(start + 16_384, rows.count)))
-      }
+      for run in rows.indices.runs(of: 16_384) { runs.append((dataset, run)) }
     }
     let compared = concurrentMap(runs, costs: runs.map(\.rows.count)) { run in
       MarketoDataset.compare(rowsOf[run.dataset][run.rows], with: before[run.dataset])

@@ -137,7 +137,7 @@ public struct MergeScope: Sendable, Equatable {
       let ids = wanted.filter { asked.insert($0).inserted }
       // The records of the ids wanted: those held, then those read; looked up in runs on every core.
       let held = current
-      let lookedUp = concurrentMap(MergeScope.runs(of: ids)) { run in
+      let lookedUp = concurrentMap(Array(ids).runs(of: 4_096)) { run in
         var found: [Record] = []
         var missing: [GUID] = []
         for id in run {
@@ -163,7 +163,7 @@ public struct MergeScope: Sendable, Equatable {
       }
       guard step < 2 else { break }
       let seen = asked
-      let targets = concurrentMap(MergeScope.runs(of: found)) { run in
+      let targets = concurrentMap(found.runs(of: 4_096)) { run in
         var targets: [GUID] = []
         for record in run {
           for (_, value) in record.fields {
@@ -178,12 +178,6 @@ public struct MergeScope: Sendable, Equatable {
       }
       wanted = Set(targets.joined())
     }
-  }
-
-  /// Items cut into runs for `concurrentMap`: enough in each that handing a run to a core is nothing beside it.
-  private static func runs<Item>(of items: some Collection<Item>) -> [ArraySlice<Item>] {
-    let all = Array(items)
-    return stride(from: 0, to: all.count, by: 4_096).map { all[$0..<min($0 + 4_096, all.count)] }
   }
 
   /// The lookups each scan in `addRecordsReaching` looks at, by table.

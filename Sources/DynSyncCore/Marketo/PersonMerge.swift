@@ -40,8 +40,8 @@ public struct PersonRegistry: Sendable {
     let count = entries.map(\.count).reduce(0, +) + persons.rows.count
     // The held rows' ids, found once for every shard.
     let rows = Array(persons.rows)
-    let held = concurrentMap(stride(from: 0, to: rows.count, by: 4_096).map { $0..<min($0 + 4_096, rows.count) }) {
-      range in rows[range].map { PersonRegistry.entry(key: $0.key, row: $0.value) }
+    let held = concurrentMap(rows.runs(of: 4_096)) { run in
+      run.map { PersonRegistry.entry(key: $0.key, row: $0.value) }
     }
     let shards = concurrentMap(Array(0..<PersonRegistry.shardCount)) { shard in
       var registry = PersonRegistry()
@@ -173,10 +173,7 @@ extension MarketoMerge {
 
     // The ids are handed out above, in order; the rows, which read no id but their own, are made on every core.
     let merge = self
-    let runs = stride(from: 0, to: planned.count, by: MarketoMerge.rowsARun).map {
-      planned[$0..<min($0 + MarketoMerge.rowsARun, planned.count)]
-    }
-    let built = concurrentMap(runs) { run in
+    let built = concurrentMap(planned.runs(of: MarketoMerge.rowsARun)) { run in
       run.map { person in
         merge.personRow(
           person.record, personID: person.personID, takenLead: person.takenLead, previous: previous,
