@@ -66,4 +66,13 @@ struct ConcurrentWorkTests {
     #expect(nested.map(\.0) == (0..<8).map { $0 * 2 })
     #expect(nested.map(\.1) == (0..<8).map { $0 + 100 })
   }
+
+  @Test("Work cut into runs keeps every element once, in order, the last run shorter, slices by their own indices")
+  func runs() {
+    #expect(Array(0..<10).runs(of: 4).map(Array.init) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]])
+    #expect((0..<10).runs(of: 5) == [0..<5, 5..<10])
+    #expect([Int]().runs(of: 3).isEmpty)
+    let slice = Array(0..<10)[3..<8]
+    #expect(slice.runs(of: 2).map(Array.init) == [[3, 4], [5, 6], [7]])
+  }
 }
