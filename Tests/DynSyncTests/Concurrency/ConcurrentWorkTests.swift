@@ -20,18 +20,21 @@ struct ConcurrentWorkTests {
   func order() throws {
     let items = Array(0..<40)
     let costs = items.map { ($0 * 7) % 40 }
+    let cores = min(ProcessInfo.processInfo.activeProcessorCount, items.count)
+    let costliest = Set(items.sorted { costs[$0] > costs[$1] }.prefix(cores))
     let starts = Starts()
     let values = concurrentMap(items, costs: costs) { item in
       starts.record(item)
+      // The costliest take long, as their costs say: no core is free to take another item meanwhile, however
+      // briefly a core was held up between taking an item and noting it.
+      if costliest.contains(item) { Thread.sleep(forTimeInterval: 0.1) }
       return item * 2
     }
     #expect(values == items.map { $0 * 2 })
     #expect(concurrentMap(items) { $0 + 1 } == items.map { $0 + 1 })
     // Each core takes the next item only once it has finished the one before, so the first items started are the
     // costliest, one for each core.
-    let cores = min(ProcessInfo.processInfo.activeProcessorCount, items.count)
-    let costliest = items.sorted { costs[$0] > costs[$1] }.prefix(cores)
-    #expect(Set(starts.recorded.prefix(cores)) == Set(costliest))
+    #expect(Set(starts.recorded.prefix(cores)) == costliest)
   }
 
   @Test("The first error in item order is the one thrown, whatever order the items ran in")
