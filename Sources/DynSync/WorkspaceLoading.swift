@@ -68,6 +68,7 @@ extension Workspace {
             entity: entity, path: path, in: folder, partSize: dynamicsPartSize)
         else { continue }
         files.remove(at: position)
+        builder.reserveRecords(outlined.records.count, of: entity)
         for record in outlined.records { builder.add(.record(record)) }
         read[path] = outlined.shape
         unread[entity] = outlined.unread
@@ -82,6 +83,7 @@ extension Workspace {
     for (file, (records, shape)) in zip(files, everyContents) {
       switch file {
       case .records(let path):
+        if let entity = records.first?.entity { builder.reserveRecords(records.count, of: entity) }
         for record in records { builder.add(.record(record)) }
         read[path] = shape
       case .pendingWrites:
