@@ -112,10 +112,13 @@ public struct StateUpdate: Sendable {
   public init(layers: StateLayers, delta: StateDelta) {
     self.layers = layers
     self.delta = delta
-    var overlays: [String: Set<String>] = [:]
-    for path in layers.files.keys {
-      if let keys = layers.overlayKeys(of: path, changed: delta.files[path]) { overlays[path] = keys }
+    // A file on each core.
+    let paths = layers.files.keys.sorted()
+    let keys = concurrentMap(paths, costs: paths.map { delta.files[$0]?.count ?? 0 }) { path in
+      layers.overlayKeys(of: path, changed: delta.files[path])
     }
+    var overlays: [String: Set<String>] = [:]
+    for (path, keys) in zip(paths, keys) { overlays[path] = keys }
     self.overlays = overlays
   }
 
