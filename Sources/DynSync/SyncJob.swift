@@ -200,14 +200,17 @@ public struct SyncJob: Sendable {
       command: "sync", batchNumber: number, previousBatch: latest, options: options, diff: diff,
       previousRejects: [], currentRejects: applied.rejects, inputs: ["current": applied.inputs],
       marketoImports: marketoDifferences.imports, state: state)
-    // The state before holds the previous records read, as the state after does: the overlays compare them.
+    // The state before holds the previous records read, as the state after does: the overlays compare them. Those
+    // read for the merge alone are never among the records touched, so they are only needed where every record is
+    // compared.
+    let readForMergeCompared = applied.touched == nil ? readForMerge : []
     var adding = applied.previousRead.mapValues(\.count)
-    for record in readForMerge { adding[record.entity, default: 0] += 1 }
+    for record in readForMergeCompared { adding[record.entity, default: 0] += 1 }
     previous.dynamics.reserveRecords(adding: adding)
     for (entity, records) in applied.previousRead {
       previous.dynamics.tables[entity]?.records.merge(records) { held, _ in held }
     }
-    for record in readForMerge { previous.dynamics.tables[record.entity]?.records[record.id] = record }
+    for record in readForMergeCompared { previous.dynamics.tables[record.entity]?.records[record.id] = record }
     // The state's files are laid over the previous batch's: only what changed is written.
     if let layers = previous.layers, !writesStateWhole {
       contents.stateUpdate = StateUpdate(
