@@ -137,6 +137,30 @@ struct IndexedSyncTests {
     #expect(overlays > 0, "no run laid an overlay")
   }
 
+  @Test("a fingerprint overlay that does not read back costs the next run its shortcut, not its outcome")
+  func brokenFingerprintOverlay() throws {
+    let folder = try TemporaryFolder()
+    let exports = try Self.exports(.webAPI, in: folder)
+    let broken = Workspace(root: folder.path + "/broken")
+    for export in exports.prefix(2) { _ = try SyncJob(workspace: broken, exports: [export]).run() }
+    let overlay = broken.batchFolder(2) + "/state/fingerprints/contact.overlay.txt"
+    #expect(FileManager.default.fileExists(atPath: overlay))
+    try "not a fingerprint\n".write(toFile: overlay, atomically: false, encoding: .utf8)
+    #expect(try broken.latestState().state.fingerprints.tables["contact"] == nil)
+    guard case .batch(_, let path, _, _) = try SyncJob(workspace: broken, exports: [exports[2]]).run() else {
+      Issue.record("the run after the broken overlay wrote no batch")
+      return
+    }
+    let whole = try Self.sync(
+      Array(exports.prefix(3)), into: folder.path + "/whole", inFull: [false, false, false], progress: SilentProgress())
+    let batch = try batchText(path, leavingOut: "state/fingerprints/")
+    let differing = Set(batch.keys).union(whole[2].keys).filter { batch[$0] != whole[2][$0] }.sorted()
+    #expect(differing.isEmpty, "\(differing)")
+    // The table's fingerprints are written whole again, a base for the runs after.
+    #expect(!FileManager.default.fileExists(atPath: path + "/state/fingerprints/contact.overlay.txt"))
+    #expect(try broken.latestState().state.fingerprints.tables["contact"]?.rows.isEmpty == false)
+  }
+
   @Test("rows exported byte for byte as before are decoded again when the CMT schema that types them changed")
   func schemaChange() throws {
     let folder = try TemporaryFolder()
