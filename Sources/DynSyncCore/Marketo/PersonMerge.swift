@@ -77,11 +77,6 @@ public struct PersonRegistry: Sendable {
     (key, row[MarketoField.microsoftID]?.namedID, row[MarketoField.originatingLeadID]?.namedID)
   }
 
-  /// Adds the person row under `key`, given the ids its `msftId` and `msftLeadId` name (`FieldValue.namedID`).
-  public mutating func add(key: String, microsoftID: GUID?, originatingLead: GUID?) {
-    add((key, microsoftID, originatingLead))
-  }
-
   private mutating func add(_ entry: Entry) {
     guard let id = Int64(entry.key) else { return }
     nextPersonID = max(nextPersonID, id + 1)
