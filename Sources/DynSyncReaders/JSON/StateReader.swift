@@ -455,11 +455,26 @@ public enum StateReader {
   }
 
   /// The next quote of a plain line from `start`, before `end`.
+  ///
+  /// Eight bytes at a time in the line itself: most strings of a state line are a few bytes long, shorter than what
+  /// a call of `memchr` costs to set up.
   static func plainQuote(in bytes: UnsafeRawBufferPointer, from start: Int, before end: Int) -> Int? {
-    guard start < end, let base = bytes.baseAddress,
-      let found = memchr(base + start, Int32(UInt8(ascii: "\"")), end - start)
-    else { return nil }
-    return UnsafeRawPointer(found) - base
+    guard start < end, let base = bytes.baseAddress else { return nil }
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let quotes = ones &* UInt64(UInt8(ascii: "\""))
+    var index = start
+    while index + 8 <= end {
+      // A quote is a zero byte of the word xor-ed with quotes; the lowest set high bit is the first of them.
+      let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self)) ^ quotes
+      let zeros = (word &- ones) & ~word & (ones &* 0x80)
+      if zeros != 0 { return index + zeros.trailingZeroBitCount / 8 }
+      index += 8
+    }
+    while index < end {
+      if bytes[index] == UInt8(ascii: "\"") { return index }
+      index += 1
+    }
+    return nil
   }
 
   /// Walks the members of an object of a plain line (`isPlain`) whose values hold no object, from just after its
