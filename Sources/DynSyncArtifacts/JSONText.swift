@@ -84,12 +84,7 @@ public struct JSONBytes {
       bytes.append(contentsOf: utf8)
       return true
     }
-    var plain = text.utf8.withContiguousStorageIfAvailable(appendPlain)
-    if plain == nil {
-      var text = text
-      plain = text.withUTF8(appendPlain)
-    }
-    if plain != true {
+    if !text.withUTF8Bytes(appendPlain) {
       bytes.append(UInt8(ascii: "\""))
       for scalar in text.unicodeScalars {
         switch scalar {
