@@ -113,22 +113,17 @@ public struct JSONBytes {
   /// Whether UTF-8 bytes may need escaping in a JSON string: a control character, a quote, a backslash, or 0xE2,
   /// which starts U+2028 and U+2029 (and other characters, which the escaping then copies as they are).
   ///
-  /// Eight bytes at a time: a byte below 0x20 sets its high bit in `word - 0x20…` where it is clear in `~word`, and a
-  /// byte equal to `b` is a zero byte of `word ^ b…`.
+  /// Eight bytes at a time (`ByteWord`).
   ///
   /// - Parameter utf8: the bytes of a string.
   /// - Returns: `false` when the bytes can be written as they are.
   static func mayNeedEscaping(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
-    let ones: UInt64 = 0x0101_0101_0101_0101
-    let highs: UInt64 = 0x8080_8080_8080_8080
-    func below(_ word: UInt64, _ bound: UInt8) -> Bool { (word &- ones &* UInt64(bound)) & ~word & highs != 0 }
-    func holds(_ word: UInt64, _ byte: UInt8) -> Bool { below(word ^ (ones &* UInt64(byte)), 1) }
     var index = 0
     if let base = utf8.baseAddress {
-      let raw = UnsafeRawPointer(base)
       while index + 8 <= utf8.count {
-        let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
-        if below(word, 0x20) || holds(word, UInt8(ascii: "\"")) || holds(word, UInt8(ascii: "\\")) || holds(word, 0xE2)
+        let word = ByteWord.load(base, at: index)
+        if ByteWord.bytes(below: 0x20, in: word) | ByteWord.bytes(equalTo: UInt8(ascii: "\""), in: word)
+          | ByteWord.bytes(equalTo: UInt8(ascii: "\\"), in: word) | ByteWord.bytes(equalTo: 0xE2, in: word) != 0
         {
           return true
         }

@@ -13,3 +13,28 @@ extension StringProtocol {
     return try Array(utf8).withUnsafeBufferPointer(body)
   }
 }
+
+/// Bytes looked at eight at a time, as one word (the first byte the lowest): for scans of the bytes of a line.
+public enum ByteWord {
+  /// The eight bytes at `offset`.
+  @inlinable
+  public static func load(_ base: UnsafeRawPointer, at offset: Int) -> UInt64 {
+    UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+  }
+
+  /// The high bit set at the first byte of `word` below `bound` (at most 0x80); zero when there is none.
+  ///
+  /// A byte below the bound sets its high bit in `word - bound…` where it is clear in `~word`. Only the first such
+  /// byte is sure: a borrow out of it can set the bit of the byte after it too.
+  @inlinable
+  public static func bytes(below bound: UInt8, in word: UInt64) -> UInt64 {
+    (word &- 0x0101_0101_0101_0101 &* UInt64(bound)) & ~word & 0x8080_8080_8080_8080
+  }
+
+  /// The high bit set at the first byte of `word` that is `byte`, as `bytes(below:in:)` finds it: such a byte is a
+  /// zero byte of `word ^ byte…`.
+  @inlinable
+  public static func bytes(equalTo byte: UInt8, in word: UInt64) -> UInt64 {
+    bytes(below: 1, in: word ^ (0x0101_0101_0101_0101 &* UInt64(byte)))
+  }
+}

@@ -460,14 +460,10 @@ public enum StateReader {
   /// a call of `memchr` costs to set up.
   static func plainQuote(in bytes: UnsafeRawBufferPointer, from start: Int, before end: Int) -> Int? {
     guard start < end, let base = bytes.baseAddress else { return nil }
-    let ones: UInt64 = 0x0101_0101_0101_0101
-    let quotes = ones &* UInt64(UInt8(ascii: "\""))
     var index = start
     while index + 8 <= end {
-      // A quote is a zero byte of the word xor-ed with quotes; the lowest set high bit is the first of them.
-      let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self)) ^ quotes
-      let zeros = (word &- ones) & ~word & (ones &* 0x80)
-      if zeros != 0 { return index + zeros.trailingZeroBitCount / 8 }
+      let quotes = ByteWord.bytes(equalTo: UInt8(ascii: "\""), in: ByteWord.load(base, at: index))
+      if quotes != 0 { return index + quotes.trailingZeroBitCount / 8 }
       index += 8
     }
     while index < end {
