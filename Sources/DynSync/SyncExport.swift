@@ -258,19 +258,6 @@ private struct LaidTable: Sendable {
   }
 }
 
-extension Array {
-  /// The place of the element whose key is `key`, in an array sorted by that key; `nil` when there is none.
-  func placeInSorted<Key: Comparable>(of key: Key, by keyOf: (Element) -> Key) -> Int? {
-    var low = 0
-    var high = count
-    while low < high {
-      let middle = (low + high) / 2
-      if keyOf(self[middle]) < key { low = middle + 1 } else { high = middle }
-    }
-    return low < count && keyOf(self[low]) == key ? low : nil
-  }
-}
-
 extension Snapshot {
   /// The given tables as an index of the rows they were read from: each record's fingerprint where the state keeps
   /// it for the same decoding context, and one that matches no row where it does not.

@@ -26,13 +26,7 @@ public struct StateFingerprints: Sendable, Equatable {
 
     /// The fingerprint of the row of `id`, if the table has one.
     public func fingerprint(of id: GUID) -> Fingerprint? {
-      var low = 0
-      var high = rows.count
-      while low < high {
-        let middle = (low + high) / 2
-        if rows[middle].id < id { low = middle + 1 } else { high = middle }
-      }
-      return low < rows.count && rows[low].id == id ? rows[low].fingerprint : nil
+      rows.placeInSorted(of: id, by: \.id).map { rows[$0].fingerprint }
     }
 
     /// The ids whose fingerprints differ in `later`, or that only one of the two tables has, as text.
