@@ -108,24 +108,30 @@ public struct StateFingerprints: Sendable, Equatable {
   /// whole (its rows are then decoded, and it is written whole).
   public static func table(at path: String) -> ReadBack? {
     guard let data = FileManager.default.contents(atPath: path) else { return nil }
-    let read = data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> (context: String, rows: [Row])? in
+    let base = data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Table? in
       guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")),
-        let context = try? JSONDecoder().decode(String.self, from: Data(bytes[..<newline])),
-        let rows = rows(in: UnsafeRawBufferPointer(rebasing: bytes[(newline + 1)...]), removals: false)
+        let context = try? JSONDecoder().decode(String.self, from: Data(bytes[..<newline]))
       else { return nil }
-      return (context, rows)
+      let lines = UnsafeRawBufferPointer(rebasing: bytes[(newline + 1)...])
+      var rows: [(id: GUID, fingerprint: Fingerprint)] = []
+      rows.reserveCapacity(lines.count / lineLength)
+      let wellFormed = forEachLine(in: lines, removals: false) { id, fingerprint in
+        if let fingerprint { rows.append((id, fingerprint)) }
+      }
+      return wellFormed ? Table(context: context, rows: rows) : nil
     }
-    guard let read else { return nil }
-    let base = Table(
-      context: read.context,
-      rows: read.rows.map { (id: $0.id, fingerprint: $0.fingerprint ?? Fingerprint(high: 0, low: 0)) })
+    guard let base else { return nil }
     let overlayPath = StateLayers.overlayPath(of: path)
     guard FileManager.default.fileExists(atPath: overlayPath) else {
       return ReadBack(table: base, baseLines: base.rows.count + 1)
     }
-    guard let overlayData = FileManager.default.contents(atPath: overlayPath),
-      let overlay = overlayData.withUnsafeBytes({ rows(in: $0, removals: true) })
-    else { return nil }
+    guard let overlayData = FileManager.default.contents(atPath: overlayPath) else { return nil }
+    var overlay: [Row] = []
+    let wellFormed = overlayData.withUnsafeBytes { bytes in
+      overlay.reserveCapacity(bytes.count / lineLength)
+      return forEachLine(in: bytes, removals: true) { id, fingerprint in overlay.append((id, fingerprint)) }
+    }
+    guard wellFormed else { return nil }
     return ReadBack(
       table: Table(context: base.context, rows: laid(overlay, over: base.rows)), baseLines: base.rows.count + 1,
       overlayKeys: Set(overlay.map(\.id.description)))
@@ -133,30 +139,34 @@ public struct StateFingerprints: Sendable, Equatable {
 
   private typealias Row = (id: GUID, fingerprint: Fingerprint?)
 
-  /// The rows of a file's lines after its context line, in strictly rising id order (`nil` fingerprint: a removal,
-  /// where `removals` allows them); `nil` when a line is not one of them.
-  private static func rows(in bytes: UnsafeRawBufferPointer, removals: Bool) -> [Row]? {
-    var rows: [Row] = []
-    rows.reserveCapacity(bytes.count / lineLength)
+  /// Hands each line of a file after its context line to `body`: its id, and its fingerprint (`nil` for a removal,
+  /// where `removals` allows them).
+  ///
+  /// - Returns: `false` when a line is not one of them, or the ids do not rise strictly.
+  private static func forEachLine(
+    in bytes: UnsafeRawBufferPointer, removals: Bool, _ body: (GUID, Fingerprint?) -> Void
+  ) -> Bool {
+    var last: GUID?
     var position = 0
     while position < bytes.count {
       guard position + lineLength <= bytes.count, bytes[position + 32] == UInt8(ascii: " "),
         bytes[position + 65] == UInt8(ascii: "\n"), let idHigh = GUID.hexNumber(in: bytes, at: position),
         let idLow = GUID.hexNumber(in: bytes, at: position + 16)
-      else { return nil }
+      else { return false }
       let id = GUID(high: idHigh, low: idLow)
-      guard rows.last.map({ $0.id < id }) ?? true else { return nil }
+      guard last.map({ $0 < id }) ?? true else { return false }
+      last = id
       if let high = GUID.hexNumber(in: bytes, at: position + 33), let low = GUID.hexNumber(in: bytes, at: position + 49)
       {
-        rows.append((id, Fingerprint(high: high, low: low)))
+        body(id, Fingerprint(high: high, low: low))
       } else if removals, bytes[(position + 33)..<(position + 65)].allSatisfy({ $0 == UInt8(ascii: "-") }) {
-        rows.append((id, nil))
+        body(id, nil)
       } else {
-        return nil
+        return false
       }
       position += lineLength
     }
-    return rows
+    return true
   }
 
   /// The rows of a base with those of its overlay laid over them, both in id order.
