@@ -135,20 +135,10 @@ public struct MergeScope: Sendable, Equatable {
     var asked = Set<GUID>()
     for step in 0..<3 {
       let ids = wanted.filter { asked.insert($0).inserted }
-      // The records of the ids wanted: those held, then those read; looked up in runs on every core.
-      let held = current
-      let lookedUp = concurrentMap(Array(ids).runs(of: 4_096)) { run in
-        var found: [Record] = []
-        var missing: [GUID] = []
-        for id in run {
-          var record: Record?
-          for table in tables where record == nil { record = held.tables[table]?.records[id] }
-          if let record { found.append(record) } else { missing.append(id) }
-        }
-        return (found: found, missing: missing)
-      }
-      var found = lookedUp.flatMap(\.found)
-      let records = try read(Set(lookedUp.lazy.flatMap(\.missing)))
+      // The records of the ids wanted: those held, then those read.
+      let lookedUp = MergeScope.lookUp(ids, in: current, tables: tables)
+      var found = lookedUp.found
+      let records = try read(lookedUp.missing)
       var adding: [String: Int] = [:]
       for record in records {
         adding[record.entity, default: 0] += 1
@@ -178,6 +168,27 @@ public struct MergeScope: Sendable, Equatable {
       }
       wanted = Set(targets.joined())
     }
+  }
+
+  /// The records of `ids` that `current` holds, looked for in `tables` in order, and the ids of those it does not;
+  /// in runs on every core.
+  ///
+  /// A function of its own, so that nothing holds on to `current` once it returns: tables the caller then adds to are
+  /// not copied first.
+  private static func lookUp(_ ids: Set<GUID>, in current: Snapshot, tables: [String]) -> (
+    found: [Record], missing: Set<GUID>
+  ) {
+    let lookedUp = concurrentMap(Array(ids).runs(of: 4_096)) { run in
+      var found: [Record] = []
+      var missing: [GUID] = []
+      for id in run {
+        var record: Record?
+        for table in tables where record == nil { record = current.tables[table]?.records[id] }
+        if let record { found.append(record) } else { missing.append(id) }
+      }
+      return (found: found, missing: missing)
+    }
+    return (lookedUp.flatMap(\.found), Set(lookedUp.lazy.flatMap(\.missing)))
   }
 
   /// The lookups each scan in `addRecordsReaching` looks at, by table.
