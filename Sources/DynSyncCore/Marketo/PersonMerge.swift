@@ -16,6 +16,9 @@ public struct PersonRegistry: Sendable {
 
   private static let shardCount = 8
 
+  /// The room a shard makes for a registry of `persons`: its share, and a little over for ids that spread unevenly.
+  private static func shardCapacity(for persons: Int) -> Int { persons / shardCount + persons / 64 }
+
   private static func shard(of id: GUID) -> Int {
     // The top bits of a multiplied word: ids alike in their low bits still spread.
     Int(truncatingIfNeeded: ((id.high ^ id.low) &* 0x9E37_79B9_7F4A_7C15) >> 61)
@@ -25,7 +28,7 @@ public struct PersonRegistry: Sendable {
   public init(minimumCapacity: Int = 0) {
     // Sized once: growing a table of a million ids hashes every id again at each doubling.
     shards = (0..<PersonRegistry.shardCount).map { _ in
-      [GUID: Int64](minimumCapacity: minimumCapacity / PersonRegistry.shardCount + minimumCapacity / 64)
+      [GUID: Int64](minimumCapacity: PersonRegistry.shardCapacity(for: minimumCapacity))
     }
   }
 
@@ -45,7 +48,7 @@ public struct PersonRegistry: Sendable {
     }
     let shards = concurrentMap(Array(0..<PersonRegistry.shardCount)) { shard in
       var registry = PersonRegistry()
-      registry.shards[shard].reserveCapacity(count / PersonRegistry.shardCount + count / 64)
+      registry.shards[shard].reserveCapacity(PersonRegistry.shardCapacity(for: count))
       for run in entries {
         for entry in run { registry.add(entry, onlyIn: shard) }
       }
