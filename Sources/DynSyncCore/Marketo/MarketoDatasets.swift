@@ -115,8 +115,8 @@ extension MarketoDatasets {
   /// Only the rows that are new or differ from `previous`: what a later batch must import.
   public func changed(since previous: MarketoDatasets) -> MarketoDatasets { differences(from: previous).imports }
 
-  /// The rows to import and the rows whose state lines change, compared with `previous`, each dataset on a core of
-  /// its own.
+  /// The rows to import and the rows whose state lines change, compared with `previous` in runs of rows on every
+  /// core.
   public func differences(from previous: MarketoDatasets) -> MarketoDifferences {
     var result = MarketoDifferences()
     let datasets = inLoadOrder
