@@ -76,42 +76,69 @@ private final class ConcurrentResults<Value: Sendable, Failure: Error>: @uncheck
 /// `first` and `second` at once, on two cores where there are two: for two steps of different kinds that do not
 /// depend on each other.
 ///
-/// `second` runs on a thread of its own while `first` runs on the calling one, so that work `first` spreads over the
-/// cores (`concurrentMap`) is spread as it would be alone: a `concurrentPerform` within another runs on one thread,
-/// and a step queued on the global queue can wait for a thread while every one of them waits for it.
-///
 /// - Parameters:
 ///   - first: one step, run on the calling thread.
-///   - second: the other.
+///   - second: the other, run on a thread of its own (`ThreadedValue`).
 /// - Returns: both values.
 public func concurrently<First, Second: Sendable>(
   _ first: () -> First, _ second: @escaping @Sendable () -> Second
 ) -> (First, Second) {
-  let result = SecondValue<Second>()
-  let body = ThreadBody { result.value = second() }
-  var thread = pthread_t()
-  let context = Unmanaged.passRetained(body).toOpaque()
-  let started =
-    pthread_create(
-      &thread, nil,
-      { context in
-        guard let context else { return nil }
-        Unmanaged<ThreadBody>.fromOpaque(context).takeRetainedValue().run()
-        return nil
-      }, context) == 0
-  if !started {
-    // No thread to be had: the steps one after the other.
-    Unmanaged<ThreadBody>.fromOpaque(context).release()
-    body.run()
-  }
+  let secondValue = ThreadedValue(second)
   let firstValue = first()
-  // Joining the thread orders its write of the second value before this read.
-  if started { pthread_join(thread, nil) }
-  guard let secondValue = result.value else { preconditionFailure("a step run beside another never finished") }
-  return (firstValue, secondValue)
+  return (firstValue, secondValue.value())
 }
 
-/// What a thread of `concurrently` runs.
+/// A value worked out on a thread of its own while the thread that asked for it goes on; `value()` waits for it.
+///
+/// A thread of its own rather than the global queue, so that work spread over the cores on either side
+/// (`concurrentMap`) is spread as it would be alone: a `concurrentPerform` within another runs on one thread, and a
+/// step queued on the global queue can wait for a thread while every one of them waits for it.
+final class ThreadedValue<Value: Sendable> {
+  private let result = ThreadResult<Value>()
+  private var thread = pthread_t()
+  private var running = false
+
+  init(_ work: @escaping @Sendable () -> Value) {
+    let result = result
+    let body = ThreadBody { result.value = work() }
+    let context = Unmanaged.passRetained(body).toOpaque()
+    var thread = pthread_t()
+    running =
+      pthread_create(
+        &thread, nil,
+        { context in
+          guard let context else { return nil }
+          Unmanaged<ThreadBody>.fromOpaque(context).takeRetainedValue().run()
+          return nil
+        }, context) == 0
+    self.thread = thread
+    if !running {
+      // No thread to be had: the work done here and now.
+      Unmanaged<ThreadBody>.fromOpaque(context).release()
+      body.run()
+    }
+  }
+
+  /// Waits for the thread to finish, once.
+  private func join() {
+    guard running else { return }
+    // Joining the thread orders its write of the value before any read of it.
+    pthread_join(thread, nil)
+    running = false
+  }
+
+  /// The value, once the thread has finished.
+  func value() -> Value {
+    join()
+    guard let value = result.value else { preconditionFailure("work done on a thread of its own left no value") }
+    return value
+  }
+
+  // A value never asked for is still waited for: its work may read what the caller is about to let go.
+  deinit { join() }
+}
+
+/// What a thread of `ThreadedValue` runs.
 private final class ThreadBody: Sendable {
   let run: @Sendable () -> Void
 
@@ -120,8 +147,8 @@ private final class ThreadBody: Sendable {
   }
 }
 
-/// The second step's value, written by its thread before it is joined.
-private final class SecondValue<Value: Sendable>: @unchecked Sendable {
+/// A thread's value, written by it before it is joined.
+private final class ThreadResult<Value: Sendable>: @unchecked Sendable {
   var value: Value?
 }
 

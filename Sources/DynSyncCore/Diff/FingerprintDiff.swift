@@ -1,5 +1,3 @@
-import Dispatch
-
 /// The rows a fingerprint diff must decode on each side, and the rows it settled without decoding.
 public struct DiffCandidates: Sendable {
   /// Per table, rows of the previous export that are deleted or changed.
@@ -172,21 +170,12 @@ extension ChangeCounts {
 }
 
 /// Work started on another thread, whose outcome `value()` waits for.
-private final class Prefetch<Value: Sendable>: @unchecked Sendable {
-  private let done = DispatchSemaphore(value: 0)
-  // Written once on the worker before `done` is signalled; read only after waiting for it.
-  private var outcome: Result<Value, any Error>?
+private struct Prefetch<Value: Sendable> {
+  private let outcome: ThreadedValue<Result<Value, any Error>>
 
   init(_ work: @escaping @Sendable () throws -> Value) {
-    DispatchQueue.global().async {
-      self.outcome = Result { try work() }
-      self.done.signal()
-    }
+    outcome = ThreadedValue { Result { try work() } }
   }
 
-  func value() throws -> Value {
-    done.wait()
-    guard let outcome else { preconditionFailure("a prefetch signalled without an outcome") }
-    return try outcome.get()
-  }
+  func value() throws -> Value { try outcome.value().get() }
 }
