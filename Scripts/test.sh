@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 bash Scripts/setup.sh
 bash Scripts/format.sh --check
 swift build --build-tests -Xswiftc -warnings-as-errors
+bash Scripts/check-help.sh
 swift test --skip-build

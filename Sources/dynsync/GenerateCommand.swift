@@ -6,10 +6,10 @@ struct GenerateCommand: ParsableCommand {
     commandName: "generate",
     abstract: "Write a synthetic Dynamics org as an export, for trying dynsync out and for benchmarks.",
     discussion: """
-      The org has users, teams, accounts, contacts, leads, opportunities and a custom table \\
-      (cr123_project), about 20 columns a row, lookups that resolve and choices with labels. \\
-      The same --records and --seed always write the same files. With --mutate, the export is \\
-      the org's next export: --creates new rows, --updates rows with 1–3 columns changed, and \\
+      The org has users, teams, accounts, contacts, leads, opportunities and a custom table \
+      (cr123_project), about 20 columns a row, lookups that resolve and choices with labels. \
+      The same --records and --seed always write the same files. With --mutate, the export is \
+      the org's next export: --creates new rows, --updates rows with 1–3 columns changed, and \
       --deletes rows gone (shares of each table).
 
       Examples:

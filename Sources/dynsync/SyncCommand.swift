@@ -6,8 +6,8 @@ struct SyncCommand: ParsableCommand {
     commandName: "sync",
     abstract: "Apply an export to a workspace and write the next batch: the initial sync, then only what changed.",
     discussion: """
-      The workspace remembers the last synced state, so each run needs only the new export. \\
-      The first run is the initial sync: every record is created. Each later run compares the \\
+      The workspace remembers the last synced state, so each run needs only the new export. \
+      The first run is the initial sync: every record is created. Each later run compares the \
       export with the state the last batch left and writes batches/NNNNNN/ with:
         changes/<table>.ndjson  what changed in Dynamics
         marketo/                Marketo import files: the rows new or changed on the Marketo side
@@ -17,12 +17,12 @@ struct SyncCommand: ParsableCommand {
         rejects.ndjson          records and Marketo rows that could not be used
         state/                  the state this batch leaves (read by the next run)
         manifest.json           inputs, counts, the previous batch
-      A batch appears whole or not at all, and the state advances with it: a run killed at any \\
+      A batch appears whole or not at all, and the state advances with it: a run killed at any \
       point leaves the previous batch as the latest, and running again writes the same batch.
-      An export that changes nothing writes no batch. Full exports replace a table's state; \\
+      An export that changes nothing writes no batch. Full exports replace a table's state; \
       change-tracking (delta) exports are laid over it.
 
-      A full export that lacks more than 20% of a table's records (--mass-delete-threshold) is \\
+      A full export that lacks more than 20% of a table's records (--mass-delete-threshold) is \
       refused as probably truncated, unless --allow-mass-delete is given.
 
       Leads and contacts sync both ways: --marketo-changes takes a Marketo lead export \
