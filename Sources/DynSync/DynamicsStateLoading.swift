@@ -142,15 +142,61 @@ struct OutlinedRecordsFile: Sendable {
   var shape = StateFileShape(baseLines: 0)
   var unread: DynamicsStateInPart.UnreadRecords
 
-  /// Reads a table's file of the state in parts of about `partSize` bytes, on every core; `nil` when it cannot be
-  /// read so (see `StateReader.records(in:range:entity:lookups:decoded:outlined:)`), to be read whole.
-  static func read(entity: String, path: String, in folder: String, partSize: Int) throws -> OutlinedRecordsFile? {
+  /// Reads a table's file of the state from its base's outline (`StateOutline`) where it has one that matches
+  /// `base`, else in parts of about `partSize` bytes, on every core; `nil` when it cannot be read so (see
+  /// `StateReader.records(in:range:entity:lookups:decoded:outlined:)`), to be read whole.
+  static func read(
+    entity: String, path: String, in folder: String, base: Manifest.Artifact?, partSize: Int
+  ) throws -> OutlinedRecordsFile? {
     let lookups = MergeScope.partialTables[entity] ?? []
     let overlayPath = folder + "/" + StateLayers.overlayPath(of: path)
     var overlay: [GUID: Record?] = [:]
     let hasOverlay = FileManager.default.fileExists(atPath: overlayPath)
     if hasOverlay { try StateReader.overlayRecords(in: overlayPath) { id, record in overlay[id] = .some(record) } }
     let laid = overlay
+    let outlined =
+      try base.flatMap { try fromOutline(path: path, in: folder, base: $0, lookups: lookups, laid: laid) }
+      ?? fromText(entity: entity, path: path, in: folder, partSize: partSize, lookups: lookups, laid: laid)
+    guard var file = outlined else { return nil }
+    if hasOverlay {
+      file.records += laid.keys.sorted().compactMap { laid[$0] ?? nil }
+      file.shape.overlayKeys = Set(laid.keys.map(\.description))
+    }
+    return file
+  }
+
+  /// The base read from its outline: the lines not read and their lookups as it gives them (but those of `laid`),
+  /// the lines it cannot outline decoded; `nil` when it has no outline that matches `base`.
+  private static func fromOutline(
+    path: String, in folder: String, base: Manifest.Artifact, lookups: [String], laid: [GUID: Record?]
+  ) throws -> OutlinedRecordsFile? {
+    let basePath = folder + "/" + path
+    var file = OutlinedRecordsFile(
+      unread: DynamicsStateInPart.UnreadRecords(path: path, lines: [], links: RecordLinks.Table(fields: lookups)))
+    file.unread.lines.reserveCapacity(base.lines)
+    file.unread.links.reserveCapacity(base.lines)
+    var escaped: [StateReader.RecordLine] = []
+    let read = StateOutline.read(
+      at: folder + "/" + StateOutline.path(of: path), base: base, baseSize: Workspace.fileSize(basePath),
+      lookups: lookups
+    ) { line, targets in
+      guard laid.isEmpty || laid[line.id] == nil else { return }
+      let recordLine = StateReader.RecordLine(
+        key: line.id, offset: line.offset, length: line.length, line: line.number, column: 1)
+      guard !line.isEscaped else { return escaped.append(recordLine) }
+      file.unread.lines.append(recordLine)
+      file.unread.links.append(line.id, targets)
+    }
+    guard read else { return nil }
+    try StateReader.records(in: basePath, at: escaped) { file.records.append($0) }
+    file.shape = StateFileShape(baseLines: base.lines, outlined: true)
+    return file
+  }
+
+  /// The base read in parts on every core, each line outlined from its text.
+  private static func fromText(
+    entity: String, path: String, in folder: String, partSize: Int, lookups: [String], laid: [GUID: Record?]
+  ) throws -> OutlinedRecordsFile? {
     let ranges = try Workspace.lineParts(of: folder + "/" + path, size: partSize)
     var parts = try concurrentMap(ranges, costs: ranges.map(\.count)) { range in
       try OutlinedPart.read(folder + "/" + path, range: range, entity: entity, lookups: lookups, laid: laid)
@@ -169,16 +215,11 @@ struct OutlinedRecordsFile: Sendable {
         var line = line
         line.line += lineBreaks
         file.unread.lines.append(line)
-        file.unread.links.append(line.key, Array(part.targets[place * lookups.count..<(place + 1) * lookups.count]))
+        file.unread.links.append(line.key, part.targets[place * lookups.count..<(place + 1) * lookups.count])
       }
       file.shape.baseLines += part.lines
     }
-    guard laidOut else { return nil }
-    if hasOverlay {
-      file.records += laid.keys.sorted().compactMap { laid[$0] ?? nil }
-      file.shape.overlayKeys = Set(laid.keys.map(\.description))
-    }
-    return file
+    return laidOut ? file : nil
   }
 
   /// One part of a base read: the records decoded, the lines not read and their lookups (neither of a record an

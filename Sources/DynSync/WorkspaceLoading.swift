@@ -56,6 +56,12 @@ extension Workspace {
       files.append(.pendingWrites(WorkspaceState.pendingWritesFile))
     }
 
+    let manifest = (try? Data(contentsOf: URL(fileURLWithPath: folder + "/manifest.json"))).flatMap {
+      try? JSONDecoder().decode(Manifest.self, from: $0)
+    }
+    var artifacts: [String: Manifest.Artifact] = [:]
+    for artifact in manifest?.artifacts ?? [] { artifacts[artifact.path] = artifact }
+
     var builder = SnapshotBuilder()
     var read: [String: StateFileShape] = [:]
     var inPart: DynamicsStateInPart?
@@ -65,7 +71,7 @@ extension Workspace {
         let path = Workspace.recordsPath(of: entity)
         guard let position = files.firstIndex(where: { $0.path == path }),
           let outlined = try OutlinedRecordsFile.read(
-            entity: entity, path: path, in: folder, partSize: dynamicsPartSize)
+            entity: entity, path: path, in: folder, base: artifacts[path], partSize: dynamicsPartSize)
         else { continue }
         files.remove(at: position)
         builder.reserveRecords(outlined.records.count, of: entity)
@@ -90,6 +96,14 @@ extension Workspace {
         for record in records { pending[record.id] = record }
       }
     }
+    // The outline of a base read whole goes on with it, if it matches it.
+    for (entity, lookups) in MergeScope.partialTables {
+      let path = Workspace.recordsPath(of: entity)
+      guard let base = artifacts[path], read[path]?.outlined == false, inPart?.unread[entity] == nil else { continue }
+      read[path]?.outlined = StateOutline.matches(
+        at: folder + "/" + StateOutline.path(of: path), base: base, baseSize: Workspace.fileSize(folder + "/" + path),
+        lookups: lookups)
+    }
     // Settings that cannot be read only cost this run the shortcut: every row is built again.
     let merge = (try? Data(contentsOf: URL(fileURLWithPath: mergeSettingsFile(of: batch)))).flatMap {
       try? JSONDecoder().decode(MergeSettings.self, from: $0)
@@ -111,11 +125,6 @@ extension Workspace {
       fingerprints.tables[entity] = readBack.table
       read[path] = StateFileShape(baseLines: readBack.baseLines, overlayKeys: readBack.overlayKeys)
     }
-    let manifest = (try? Data(contentsOf: URL(fileURLWithPath: folder + "/manifest.json"))).flatMap {
-      try? JSONDecoder().decode(Manifest.self, from: $0)
-    }
-    var artifacts: [String: Manifest.Artifact] = [:]
-    for artifact in manifest?.artifacts ?? [] { artifacts[artifact.path] = artifact }
     let state = WorkspaceState(
       dynamics: dynamics, pendingWrites: pending, merge: merge, fingerprints: fingerprints,
       layers: StateLayers(folder: folder, files: Workspace.layers(of: artifacts, read: read)))
@@ -208,12 +217,14 @@ extension Workspace {
     for (path, file) in read {
       guard let base = artifacts[path], base.lines == file.baseLines else { continue }
       let overlay = artifacts[StateLayers.overlayPath(of: path)]
+      // Only an outline found to match its base goes on with it.
+      let outline = file.outlined ? artifacts[StateOutline.path(of: path)] : nil
       guard let keys = file.overlayKeys else {
-        layers[path] = StateFileLayers(base: base)
+        layers[path] = StateFileLayers(base: base, outline: outline)
         continue
       }
       guard let overlay, overlay.lines == keys.count else { continue }
-      layers[path] = StateFileLayers(base: base, overlay: overlay, overlayKeys: keys)
+      layers[path] = StateFileLayers(base: base, overlay: overlay, overlayKeys: keys, outline: outline)
     }
     return layers
   }
@@ -250,4 +261,6 @@ extension Workspace {
 struct StateFileShape: Sendable {
   var baseLines: Int
   var overlayKeys: Set<String>?
+  /// Whether the base was read from its outline (`StateOutline`), which matched it.
+  var outlined = false
 }

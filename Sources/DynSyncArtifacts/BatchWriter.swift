@@ -78,6 +78,16 @@ public final class BatchWriter {
     try writeLines(relativePath) { emit throws(OutputError) in try emit(text) }
   }
 
+  /// Writes a whole file of the batch that is not text (its entry counts no lines).
+  @discardableResult
+  public func write(_ relativePath: String, bytes: [UInt8]) throws(OutputError) -> Manifest.Artifact {
+    let file = try OutputFile(path: try stagedPath(relativePath))
+    try file.write(bytes: bytes)
+    let digest = try file.close()
+    try finished(file.path)
+    return Manifest.Artifact(path: relativePath, sha256: digest, lines: 0)
+  }
+
   /// Streams a file of the batch: `body` hands on text pieces as they are made.
   /// - Returns: the file's entry for the manifest (path, SHA-256, line count).
   @discardableResult

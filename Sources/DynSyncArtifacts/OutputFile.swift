@@ -51,6 +51,14 @@ package final class OutputFile {
     if buffer.count >= OutputFile.bufferSize { try sink.take(&buffer) }
   }
 
+  /// Writes bytes that are not lines of text (no line is counted).
+  package func write(bytes: [UInt8]) throws(OutputError) {
+    for run in bytes.runs(of: OutputFile.bufferSize) {
+      buffer.append(contentsOf: run)
+      if buffer.count >= OutputFile.bufferSize { try sink.take(&buffer) }
+    }
+  }
+
   private static func newlines(in bytes: UnsafeRawBufferPointer) -> Int {
     guard var cursor = bytes.baseAddress else { return 0 }
     let end = cursor + bytes.count

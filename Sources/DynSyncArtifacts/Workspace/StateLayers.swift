@@ -13,11 +13,17 @@ public struct StateFileLayers: Sendable, Equatable {
   public var overlay: Manifest.Artifact?
   /// The keys the overlay holds, as written (a record's id, a Marketo row's key).
   public var overlayKeys: Set<String>
+  /// The base's outline (`StateOutline`), where it has one that was found to match it: it goes where the base goes.
+  public var outline: Manifest.Artifact?
 
-  public init(base: Manifest.Artifact, overlay: Manifest.Artifact? = nil, overlayKeys: Set<String> = []) {
+  public init(
+    base: Manifest.Artifact, overlay: Manifest.Artifact? = nil, overlayKeys: Set<String> = [],
+    outline: Manifest.Artifact? = nil
+  ) {
     self.base = base
     self.overlay = overlay
     self.overlayKeys = overlayKeys
+    self.outline = outline
   }
 }
 

@@ -149,6 +149,9 @@ public struct Workspace: Sendable {
         return false
       }
       artifacts.append(try writer.link(path, from: update.layers.folder + "/" + path, as: file.base))
+      if let outline = file.outline {
+        artifacts.append(try writer.link(outline.path, from: update.layers.folder + "/" + outline.path, as: outline))
+      }
       guard !keys.isEmpty else { return true }
       let overlayPath = StateLayers.overlayPath(of: path)
       if update.delta.files[path]?.isEmpty == true, let written = file.overlay {
@@ -165,7 +168,26 @@ public struct Workspace: Sendable {
       let laid = try layered(
         path, overlay: { keys in keys.compactMap(GUID.init).sorted() },
         line: { id in table.records[id].map(StateCodec.line) ?? StateCodec.removal(entity: entity, id: id) })
-      if !laid { try write(path, table.records.keys.sorted().compactMap { table.records[$0] }, StateCodec.line) }
+      guard !laid else { continue }
+      let records = table.records.keys.sorted().compactMap { table.records[$0] }
+      guard let lookups = MergeScope.partialTables[entity] else {
+        try write(path, records, StateCodec.line)
+        continue
+      }
+      // A base the next run reads in part is written with its outline.
+      let file = try writer.openFile(path)
+      var outline = StateOutline.Builder(lookups: lookups, lines: records.count)
+      var index = 0
+      try forEachBlockOfLines(of: records, StateCodec.line) { (lines: [String]) throws(OutputError) in
+        for line in lines {
+          outline.add(records[index], line: line)
+          index += 1
+          try file.write(line)
+        }
+      }
+      let base = try file.finish()
+      artifacts.append(base)
+      artifacts.append(try writer.write(StateOutline.path(of: path), bytes: outline.bytes(for: base)))
     }
     for entity in state.fingerprints.tables.keys.sorted() {
       guard let table = state.fingerprints.tables[entity] else { continue }

@@ -291,7 +291,7 @@ public struct RecordLinks: Sendable {
     }
 
     /// Adds a record by its id and its lookups, in the order of `fields`.
-    public mutating func append(_ id: GUID, _ lookups: [GUID?]) {
+    public mutating func append(_ id: GUID, _ lookups: some Collection<GUID?>) {
       precondition(lookups.count == fields.count, "a record's links are its table's fields")
       ids.append(id)
       targets += lookups

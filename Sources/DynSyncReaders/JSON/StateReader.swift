@@ -133,6 +133,15 @@ public enum StateReader {
     /// Counted from the start of the part of the file read (`OutlinedPart.lineBreaks`).
     public var line: Int
     var column: Int
+
+    /// A line found without reading the file (`StateOutline`).
+    public init(key: Key, offset: Int, length: Int, line: Int, column: Int) {
+      self.key = key
+      self.offset = offset
+      self.length = length
+      self.line = line
+      self.column = column
+    }
   }
 
   public typealias MarketoLine = StateLine<String>

@@ -108,7 +108,12 @@ func batchText(_ folder: String) throws -> [String: String] {
     guard FileManager.default.fileExists(atPath: folder + "/" + name, isDirectory: &isDirectory),
       !isDirectory.boolValue
     else { continue }
-    let text = try String(contentsOfFile: folder + "/" + name, encoding: .utf8)
+    let data = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name))
+    // A file that is not text (an outline) is compared by its bytes.
+    guard let text = String(data: data, encoding: .utf8) else {
+      files[name] = "bytes: " + data.base64EncodedString()
+      continue
+    }
     files[name] = text.split(separator: "\n", omittingEmptySubsequences: false)
       .filter { !$0.contains("\"durationSeconds\"") && !$0.contains("\"finishedAt\"") && !$0.contains("\"startedAt\"") }
       .joined(separator: "\n")
