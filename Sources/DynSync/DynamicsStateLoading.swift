@@ -142,11 +142,29 @@ struct OutlinedRecordsFile: Sendable {
   var shape = StateFileShape(baseLines: 0)
   var unread: DynamicsStateInPart.UnreadRecords
 
-  /// Reads a table's file of the state from its base's outline (`StateOutline`) where it has one that matches
-  /// `base`, else in parts of about `partSize` bytes, on every core; `nil` when it cannot be read so (see
-  /// `StateReader.records(in:range:entity:lookups:decoded:outlined:)`), to be read whole.
-  static func read(
-    entity: String, path: String, in folder: String, base: Manifest.Artifact?, partSize: Int
+  /// Reads a table's file of the state in parts of about `partSize` bytes, on every core; `nil` when it cannot be
+  /// read so (see `StateReader.records(in:range:entity:lookups:decoded:outlined:)`), to be read whole.
+  static func read(entity: String, path: String, in folder: String, partSize: Int) throws -> OutlinedRecordsFile? {
+    try laidOver(entity: entity, path: path, in: folder) { lookups, laid in
+      try fromText(entity: entity, path: path, in: folder, partSize: partSize, lookups: lookups, laid: laid)
+    }
+  }
+
+  /// Reads a table's file of the state from its base's outline (`StateOutline`); `nil` when the base has none that
+  /// matches `base`, to be read another way.
+  static func fromOutline(entity: String, path: String, in folder: String, base: Manifest.Artifact) throws
+    -> OutlinedRecordsFile?
+  {
+    try laidOver(entity: entity, path: path, in: folder) { lookups, laid in
+      try fromOutline(path: path, in: folder, base: base, lookups: lookups, laid: laid)
+    }
+  }
+
+  /// The base as `readBase` reads it (given the lookups to outline and the overlay's records, by id), the overlay
+  /// laid over it.
+  private static func laidOver(
+    entity: String, path: String, in folder: String,
+    readBase: (_ lookups: [String], _ laid: [GUID: Record?]) throws -> OutlinedRecordsFile?
   ) throws -> OutlinedRecordsFile? {
     let lookups = MergeScope.partialTables[entity] ?? []
     let overlayPath = folder + "/" + StateLayers.overlayPath(of: path)
@@ -154,10 +172,7 @@ struct OutlinedRecordsFile: Sendable {
     let hasOverlay = FileManager.default.fileExists(atPath: overlayPath)
     if hasOverlay { try StateReader.overlayRecords(in: overlayPath) { id, record in overlay[id] = .some(record) } }
     let laid = overlay
-    let outlined =
-      try base.flatMap { try fromOutline(path: path, in: folder, base: $0, lookups: lookups, laid: laid) }
-      ?? fromText(entity: entity, path: path, in: folder, partSize: partSize, lookups: lookups, laid: laid)
-    guard var file = outlined else { return nil }
+    guard var file = try readBase(lookups, laid) else { return nil }
     if hasOverlay {
       file.records += laid.keys.sorted().compactMap { laid[$0] ?? nil }
       file.shape.overlayKeys = Set(laid.keys.map(\.description))
@@ -215,7 +230,9 @@ struct OutlinedRecordsFile: Sendable {
         var line = line
         line.line += lineBreaks
         file.unread.lines.append(line)
-        file.unread.links.append(line.key, part.targets[place * lookups.count..<(place + 1) * lookups.count])
+        part.targets[place * lookups.count..<(place + 1) * lookups.count].withUnsafeBufferPointer {
+          file.unread.links.append(line.key, $0)
+        }
       }
       file.shape.baseLines += part.lines
     }

@@ -64,38 +64,55 @@ extension Workspace {
 
     var builder = SnapshotBuilder()
     var read: [String: StateFileShape] = [:]
-    var inPart: DynamicsStateInPart?
+    var unread: [String: DynamicsStateInPart.UnreadRecords] = [:]
+    func add(_ records: [Record], of path: String, shape: StateFileShape) {
+      if let entity = records.first?.entity { builder.reserveRecords(records.count, of: entity) }
+      for record in records { builder.add(.record(record)) }
+      read[path] = shape
+    }
+    /// Reads a base of a table read in part from its text, in parts on every core; `nil` when it cannot be read so.
+    func readInParts(_ entity: String, partSize: Int) throws -> OutlinedRecordsFile? {
+      let path = Workspace.recordsPath(of: entity)
+      guard let file = try OutlinedRecordsFile.read(entity: entity, path: path, in: folder, partSize: partSize) else {
+        return nil
+      }
+      add(file.records, of: path, shape: file.shape)
+      unread[entity] = file.unread
+      return file
+    }
     if let dynamicsPartSize {
-      var unread: [String: DynamicsStateInPart.UnreadRecords] = [:]
       for entity in MergeScope.partialTables.keys.sorted() {
         let path = Workspace.recordsPath(of: entity)
-        guard let position = files.firstIndex(where: { $0.path == path }),
-          let outlined = try OutlinedRecordsFile.read(
-            entity: entity, path: path, in: folder, base: artifacts[path], partSize: dynamicsPartSize)
-        else { continue }
-        files.remove(at: position)
-        builder.reserveRecords(outlined.records.count, of: entity)
-        for record in outlined.records { builder.add(.record(record)) }
-        read[path] = outlined.shape
-        unread[entity] = outlined.unread
+        guard let position = files.firstIndex(where: { $0.path == path }) else { continue }
+        // A base with an outline is read from it, beside the files read whole; the others in parts, first.
+        if let base = artifacts[path], artifacts[StateOutline.path(of: path)] != nil {
+          files[position] = .outlined(entity: entity, base: base)
+        } else if try readInParts(entity, partSize: dynamicsPartSize) != nil {
+          files.remove(at: position)
+        }
       }
-      inPart = DynamicsStateInPart(folder: folder, unread: unread)
     }
 
     // Each file read on its own core, the largest first; what they hold put together in file order.
     var pending: [GUID: Record] = [:]
-    let sizes = files.map { Workspace.stateFileSize(of: $0.path, in: folder) }
-    let everyContents = try concurrentMap(files, costs: sizes) { try $0.read(in: folder) }
-    for (file, (records, shape)) in zip(files, everyContents) {
+    let everyContents = try concurrentMap(files, costs: files.map { $0.cost(in: folder) }) { try $0.read(in: folder) }
+    for (file, contents) in zip(files, everyContents) {
       switch file {
-      case .records(let path):
-        if let entity = records.first?.entity { builder.reserveRecords(records.count, of: entity) }
-        for record in records { builder.add(.record(record)) }
-        read[path] = shape
-      case .pendingWrites:
-        for record in records { pending[record.id] = record }
+      case .records(let path): add(contents.records, of: path, shape: contents.shape)
+      case .outlined(let entity, _):
+        if let outlined = contents.outlined {
+          add(outlined.records, of: file.path, shape: outlined.shape)
+          unread[entity] = outlined.unread
+        } else if let dynamicsPartSize, try readInParts(entity, partSize: dynamicsPartSize) != nil {
+          continue
+        } else {
+          let whole = try StateFile.records(file.path).read(in: folder)
+          add(whole.records, of: file.path, shape: whole.shape)
+        }
+      case .pendingWrites: for record in contents.records { pending[record.id] = record }
       }
     }
+    let inPart = dynamicsPartSize.map { _ in DynamicsStateInPart(folder: folder, unread: unread) }
     // The outline of a base read whole goes on with it, if it matches it.
     for (entity, lookups) in MergeScope.partialTables {
       let path = Workspace.recordsPath(of: entity)
@@ -232,28 +249,53 @@ extension Workspace {
   /// One file of a batch's state of records (by its path in the batch).
   private enum StateFile: Sendable {
     case records(String)
+    /// A base to be read from its outline (`StateOutline`), as its entry in the batch's manifest lists it.
+    case outlined(entity: String, base: Manifest.Artifact)
     case pendingWrites(String)
 
     var path: String {
       switch self {
       case .records(let path), .pendingWrites(let path): path
+      case .outlined(_, let base): base.path
       }
     }
 
-    func read(in folder: String) throws -> ([Record], StateFileShape) {
+    /// What reading it costs, about: the bytes read, the outline's for a base read from it.
+    func cost(in folder: String) -> Int {
+      guard case .outlined = self else { return Workspace.stateFileSize(of: path, in: folder) }
+      return Workspace.fileSize(folder + "/" + StateOutline.path(of: path))
+        + Workspace.fileSize(folder + "/" + StateLayers.overlayPath(of: path))
+    }
+
+    /// What the file holds; of a base whose outline does not match it, nothing (`StateFileContents.outlined` is
+    /// `nil`): it is to be read another way.
+    func read(in folder: String) throws -> StateFileContents {
+      if case .outlined(let entity, let base) = self {
+        return StateFileContents(
+          records: [], shape: StateFileShape(baseLines: 0),
+          outlined: try OutlinedRecordsFile.fromOutline(entity: entity, path: path, in: folder, base: base))
+      }
       var records: [Record] = []
       try StateReader.records(in: folder + "/" + path) { records.append($0) }
       let overlay = folder + "/" + StateLayers.overlayPath(of: path)
       guard FileManager.default.fileExists(atPath: overlay) else {
-        return (records, StateFileShape(baseLines: records.count))
+        return StateFileContents(records: records, shape: StateFileShape(baseLines: records.count))
       }
       var laid: [GUID: Record?] = [:]
       try StateReader.overlayRecords(in: overlay) { id, record in laid[id] = .some(record) }
       let baseLines = records.count
       records.removeAll { laid[$0.id] != nil }
       records += laid.keys.sorted().compactMap { laid[$0] ?? nil }
-      return (records, StateFileShape(baseLines: baseLines, overlayKeys: Set(laid.keys.map(\.description))))
+      return StateFileContents(
+        records: records, shape: StateFileShape(baseLines: baseLines, overlayKeys: Set(laid.keys.map(\.description))))
     }
+  }
+
+  /// A state file's records read and how it was laid down; of a base read from its outline, what that gave.
+  private struct StateFileContents: Sendable {
+    var records: [Record]
+    var shape: StateFileShape
+    var outlined: OutlinedRecordsFile?
   }
 }
 
@@ -261,6 +303,7 @@ extension Workspace {
 struct StateFileShape: Sendable {
   var baseLines: Int
   var overlayKeys: Set<String>?
-  /// Whether the base was read from its outline (`StateOutline`), which matched it.
+  /// Whether the base's outline (`StateOutline`) matched it: read from it, or its head checked when the base was
+  /// read whole.
   var outlined = false
 }

@@ -291,10 +291,16 @@ public struct RecordLinks: Sendable {
     }
 
     /// Adds a record by its id and its lookups, in the order of `fields`.
-    public mutating func append(_ id: GUID, _ lookups: some Collection<GUID?>) {
+    public mutating func append(_ id: GUID, _ lookups: [GUID?]) {
+      lookups.withUnsafeBufferPointer { append(id, $0) }
+    }
+
+    /// Adds a record by its id and its lookups, in the order of `fields`, from where they lie: a million records
+    /// are added so, without an array for each.
+    public mutating func append(_ id: GUID, _ lookups: UnsafeBufferPointer<GUID?>) {
       precondition(lookups.count == fields.count, "a record's links are its table's fields")
       ids.append(id)
-      targets += lookups
+      for target in lookups { targets.append(target) }
     }
 
     /// Adds a record's id and lookups.
