@@ -193,14 +193,14 @@ struct OutlinedRecordsFile: Sendable {
     var escaped: [StateReader.RecordLine] = []
     let read = StateOutline.read(
       at: folder + "/" + StateOutline.path(of: path), base: base, baseSize: Workspace.fileSize(basePath),
-      lookups: lookups
-    ) { line, targets in
-      guard laid.isEmpty || laid[line.id] == nil else { return }
+      columns: lookups
+    ) { (line: StateOutline.Line<GUID>, targets) in
+      guard laid.isEmpty || laid[line.key] == nil else { return }
       let recordLine = StateReader.RecordLine(
-        key: line.id, offset: line.offset, length: line.length, line: line.number, column: 1)
+        key: line.key, offset: line.offset, length: line.length, line: line.number, column: 1)
       guard !line.isEscaped else { return escaped.append(recordLine) }
       file.unread.lines.append(recordLine)
-      file.unread.links.append(line.id, targets)
+      file.unread.links.append(line.key, targets)
     }
     guard read else { return nil }
     try StateReader.records(in: basePath, at: escaped) { file.records.append($0) }

@@ -27,9 +27,15 @@ struct MarketoStateFiles: Sendable {
   /// row of an overlay; the registry of every person; and where the rows not read lie.
   func read(reaching ids: Set<GUID>, into state: WorkspaceState, partSize: Int) throws -> MarketoStateInPart {
     let overlays = try concurrentMap(files, costs: sizes) { file in try overlayRows(of: file.path) }
+    // Bases with an outline that matches them are read from it, a file on each core; the others in parts.
+    let outlineSizes = files.map { Workspace.fileSize(folder + "/" + StateOutline.path(of: $0.path)) }
+    var outlined = concurrentMap(Array(files.indices), costs: outlineSizes) { index in
+      outlineSizes[index] == 0 ? nil : fromOutline(files[index], laid: overlays[index] ?? [:], reaching: ids)
+    }
+    try readRows(into: &outlined)
     // Bases in parts of a few tens of megabytes, on every core: the persons alone are most of the bytes.
     var parts: [(file: Int, range: Range<Int>)] = []
-    for (index, file) in files.enumerated() {
+    for (index, file) in files.enumerated() where outlined[index] == nil {
       for range in try Workspace.lineParts(of: folder + "/" + file.path, size: partSize) {
         parts.append((index, range))
       }
@@ -49,6 +55,14 @@ struct MarketoStateFiles: Sendable {
     var registry = PersonRegistry()
     for (index, file) in files.enumerated() {
       let isPersons = file.name == "persons"
+      if let outline = outlined[index] {
+        var whole = FileContents(dataset: MarketoDataset(rows: outline.held), shape: outline.shape)
+        if let overlay = overlays[index] { whole.lay(overlay) }
+        if isPersons { registry = PersonRegistry(entries: [outline.registry], adding: whole.dataset) }
+        if !outline.unread.isEmpty { unread[file.name] = (file.path, [outline.unread]) }
+        contents.append(whole)
+        continue
+      }
       var read: [PartContents] = []
       swap(&read, &partsOfFile[index])
       guard let whole = try laidTogether(&read, overlay: overlays[index]) else {
@@ -66,6 +80,65 @@ struct MarketoStateFiles: Sendable {
     return MarketoStateInPart(
       state: laid(contents.map { ($0.dataset, $0.shape) }, into: state), registry: registry, folder: folder,
       unread: unread)
+  }
+
+  /// A base read from its outline (`StateOutline`): where each line not read lies, the registry's columns of every
+  /// person, and the lines of the rows that name one of `ids` (but those `laid` over), to be read; `nil` when the
+  /// base has no outline that matches it.
+  private func fromOutline(
+    _ file: (name: String, path: String), laid: [String: MarketoRow?], reaching ids: Set<GUID>
+  ) -> OutlinedFile? {
+    guard let base = artifacts[file.path] else { return nil }
+    let isPersons = file.name == "persons"
+    let columns = StateOutline.marketoColumns
+    let microsoftID = columns.firstIndex(of: MarketoField.microsoftID) ?? 0
+    let originatingLead = columns.firstIndex(of: MarketoField.originatingLeadID) ?? 0
+    var outlined = OutlinedFile(shape: StateFileShape(baseLines: base.lines, outlined: true))
+    outlined.unread.reserveCapacity(base.lines)
+    if isPersons { outlined.registry.reserveCapacity(base.lines) }
+    let read = StateOutline.read(
+      at: folder + "/" + StateOutline.path(of: file.path), base: base,
+      baseSize: Workspace.fileSize(folder + "/" + file.path), columns: columns
+    ) { (line: StateOutline.Line<String>, rowIDs) in
+      // A line an overlay row stands for is neither held nor read later.
+      guard laid.isEmpty || laid[line.key] == nil else { return }
+      let place = StateReader.MarketoLine(
+        key: line.key, offset: line.offset, length: line.length, line: line.number, column: 1)
+      if MergeScope.names(anyOf: rowIDs, ids) { return outlined.toRead.append(place) }
+      outlined.unread.append(place)
+      if isPersons { outlined.registry.append((line.key, rowIDs[microsoftID], rowIDs[originatingLead])) }
+    }
+    return read ? outlined : nil
+  }
+
+  /// A base read from its outline, its rows to be read (`toRead`) not yet in `held`.
+  private struct OutlinedFile: Sendable {
+    var shape: StateFileShape
+    var held: [String: MarketoRow] = [:]
+    var toRead: [StateReader.MarketoLine] = []
+    var unread: [StateReader.MarketoLine] = []
+    var registry: [PersonRegistry.Entry] = []
+  }
+
+  /// Reads the rows of the files read from their outlines that are to be read, in runs of lines on every core.
+  private func readRows(into outlined: inout [OutlinedFile?]) throws {
+    var runs: [(file: Int, lines: ArraySlice<StateReader.MarketoLine>)] = []
+    for (index, file) in outlined.enumerated() {
+      for run in file?.toRead.runs(of: 2_048) ?? [] { runs.append((index, run)) }
+    }
+    let folder = folder
+    let files = files
+    let read = try concurrentMap(runs) { run in
+      var rows: [(String, MarketoRow)] = []
+      rows.reserveCapacity(run.lines.count)
+      try StateReader.marketoRows(in: folder + "/" + files[run.file].path, at: Array(run.lines)) { key, row in
+        rows.append((key, row))
+      }
+      return rows
+    }
+    for (run, rows) in zip(runs, read) {
+      for (key, row) in rows { outlined[run.file]?.held[key] = row }
+    }
   }
 
   private var sizes: [Int] { files.map { Workspace.stateFileSize(of: $0.path, in: folder) } }
@@ -97,6 +170,12 @@ struct MarketoStateFiles: Sendable {
     var contents = FileContents(dataset: MarketoDataset(), shape: StateFileShape(baseLines: 0))
     try StateReader.marketoRows(in: folder + "/" + path) { key, row in contents.dataset.rows[key] = row }
     contents.shape.baseLines = contents.dataset.rows.count
+    // Its outline goes on with it, if it matches it.
+    if let base = artifacts[path] {
+      contents.shape.outlined = StateOutline.matches(
+        at: folder + "/" + StateOutline.path(of: path), base: base, baseSize: Workspace.fileSize(folder + "/" + path),
+        key: String.self, columns: StateOutline.marketoColumns)
+    }
     if let overlay = try overlayRows(of: path) { contents.lay(overlay) }
     return contents
   }

@@ -119,7 +119,7 @@ extension Workspace {
       guard let base = artifacts[path], read[path]?.outlined == false, inPart?.unread[entity] == nil else { continue }
       read[path]?.outlined = StateOutline.matches(
         at: folder + "/" + StateOutline.path(of: path), base: base, baseSize: Workspace.fileSize(folder + "/" + path),
-        lookups: lookups)
+        key: GUID.self, columns: lookups)
     }
     // Settings that cannot be read only cost this run the shortcut: every row is built again.
     let merge = (try? Data(contentsOf: URL(fileURLWithPath: mergeSettingsFile(of: batch)))).flatMap {

@@ -1,31 +1,32 @@
 import DynSyncCore
 import Foundation
 
-/// Where each line of a base of records lies, with its id and the lookups the merge's scope looks at, in binary
-/// beside the base (`state/dynamics/<table>.outline`).
+/// Where each line of a base of the state lies, with its key and the ids a run reads of it without reading the
+/// line, in binary beside the base (`state/dynamics/<table>.outline`, `state/marketo/<dataset>.outline`).
 ///
-/// A run that reads the state in part needs of most records only that much (see `MergeScope.partialTables`); finding
-/// it in the base's text means a look at every line, hundreds of megabytes at a million records, every run. The
-/// outline is written with the base and goes where it goes (a hard link), so a run reads a few tens of megabytes
-/// instead. It is only ever a shortcut: it names the base's SHA-256, size and line count, and an outline that does
-/// not match the base the manifest lists, or is not well-formed, is not used; the base's text is outlined instead.
+/// A run that reads the state in part needs of most lines only that much: of a record of `MergeScope.partialTables`
+/// its id and lookups, of a Marketo row its key and the ids it names (`MarketoMerge.rowIDFields`). Finding them in
+/// the base's text means a look at every line, hundreds of megabytes at a million records, every run. The outline is
+/// written with the base and goes where it goes (a hard link), so a run reads a few tens of megabytes instead. It is
+/// only ever a shortcut: it names the base's SHA-256, size and line count, and an outline that does not match the
+/// base the manifest lists, or is not well-formed, is not used; the base's text is outlined instead.
 ///
-/// Little-endian: the magic `DYNSYNC-OUTLINE1`, the base's SHA-256 in hex (64 bytes), the base's size and line count
-/// (8 bytes each), the lookup columns (a 4-byte count, then each as a 4-byte length and its UTF-8), then a line each,
-/// in the base's order: the id (16 bytes), the line's length without its line break (4), flags (4: bit `i` for
-/// lookup `i` set, `escapedFlag` for a line with an escape, which the reader decodes rather than outlines), and 16
-/// bytes per lookup (zero when not set). A line's place is where the line before it ends, past its line break.
+/// Little-endian: the magic `DYNSYNC-OUTLINE2`, the base's SHA-256 in hex (64 bytes), the base's size and line count
+/// (8 bytes each), the kind of key (4 bytes: 0 an id, 1 text), the id columns (a 4-byte count, then each as a 4-byte
+/// length and its UTF-8), then a line each, in the base's order: the key (an id in 16 bytes, or text as a 4-byte
+/// length and its UTF-8), the line's length without its line break (4), flags (4: bit `i` for column `i` set,
+/// `escapedFlag` for a line with an escape), and 16 bytes per column (zero when not set). A line's place is where the
+/// line before it ends, past its line break.
 public enum StateOutline {
   /// A line of the base, as the outline holds it.
-  public struct Line {
-    public var id: GUID
+  public struct Line<Key> {
+    public var key: Key
     /// Where the line starts in the base, and its length without the line break.
     public var offset: Int
     public var length: Int
     /// Counted from 1.
     public var number: Int
-    /// Whether the line has an escape in it: not outlined, to be decoded (`StateReader` outlines only lines
-    /// without one).
+    /// Whether the line has an escape in it (`StateReader` outlines only records' lines without one).
     public var isEscaped: Bool
   }
 
@@ -34,49 +35,46 @@ public enum StateOutline {
     (basePath.hasSuffix(".ndjson") ? String(basePath.dropLast(".ndjson".count)) : basePath) + ".outline"
   }
 
-  private static let magic = Array("DYNSYNC-OUTLINE1".utf8)
+  /// The column of a Marketo base's outline that holds the id its key names, after `MarketoMerge.rowIDFields`.
+  public static let keyColumn = "(key)"
+
+  /// The columns of a Marketo base's outline: the ids the row names, then the one its key names.
+  public static let marketoColumns = MarketoMerge.rowIDFields + [keyColumn]
+
+  private static let magic = Array("DYNSYNC-OUTLINE2".utf8)
   private static let escapedFlag: UInt32 = 1 << 31
 
-  /// The bytes of one line a lookup: its id, or zero.
-  private static func entrySize(lookups: Int) -> Int { 24 + 16 * lookups }
-
   /// Makes an outline as the base's lines are written, in order.
-  public struct Builder {
-    private let lookups: [String]
+  public struct Builder<Key: OutlineKey> {
+    private let columns: [String]
     private var entries: [UInt8] = []
     private var lines = 0
     private var size = 0
 
-    public init(lookups: [String], lines: Int) {
-      self.lookups = lookups
-      entries.reserveCapacity(lines * StateOutline.entrySize(lookups: lookups.count))
+    /// - Parameters:
+    ///   - columns: the id columns, in the order `add` is given their ids.
+    ///   - lines: how many lines there will be, about.
+    public init(columns: [String], lines: Int) {
+      self.columns = columns
+      entries.reserveCapacity(lines * (32 + 16 * columns.count))
     }
 
-    /// Notes the line written for `record`.
+    /// Notes the line written for `key`.
     ///
     /// - Parameters:
-    ///   - record: the record the line is of.
-    ///   - line: the line, its line break last (`StateCodec.line`).
-    public mutating func add(_ record: Record, line: String) {
+    ///   - key: the line's key.
+    ///   - line: the line, its line break last.
+    ///   - ids: the ids of its columns, in their order (`nil`: none).
+    public mutating func add(_ key: Key, line: String, ids: [GUID?]) {
+      precondition(ids.count == columns.count, "an outline's line has an id for each column")
       var line = line
-      let (length, isEscaped) = line.withUTF8 { bytes in
-        (bytes.count, bytes.contains(UInt8(ascii: "\\")))
-      }
+      let (length, isEscaped) = line.withUTF8 { bytes in (bytes.count, bytes.contains(UInt8(ascii: "\\"))) }
       var flags: UInt32 = isEscaped ? StateOutline.escapedFlag : 0
-      var targets: [GUID] = []
-      targets.reserveCapacity(lookups.count)
-      for (index, column) in lookups.enumerated() {
-        if case .lookup(let lookup) = record.fields[column] {
-          flags |= 1 << UInt32(index)
-          targets.append(lookup.id)
-        } else {
-          targets.append(GUID(high: 0, low: 0))
-        }
-      }
-      append(record.id)
-      append(UInt32(length - 1))
-      append(flags)
-      for target in targets { append(target) }
+      for (index, id) in ids.enumerated() where id != nil { flags |= 1 << UInt32(index) }
+      key.appendOutlined(to: &entries)
+      StateOutline.append(UInt32(length - 1), to: &entries)
+      StateOutline.append(flags, to: &entries)
+      for id in ids { StateOutline.append(id ?? GUID(high: 0, low: 0), to: &entries) }
       lines += 1
       size += length
     }
@@ -90,45 +88,48 @@ public enum StateOutline {
       head += Array(base.sha256.utf8)
       StateOutline.append(UInt64(size), to: &head)
       StateOutline.append(UInt64(lines), to: &head)
-      StateOutline.append(UInt32(lookups.count), to: &head)
-      for column in lookups {
+      StateOutline.append(Key.outlineKind, to: &head)
+      StateOutline.append(UInt32(columns.count), to: &head)
+      for column in columns {
         StateOutline.append(UInt32(column.utf8.count), to: &head)
         head += Array(column.utf8)
       }
       return head + entries
     }
-
-    private mutating func append(_ id: GUID) {
-      StateOutline.append(id.high, to: &entries)
-      StateOutline.append(id.low, to: &entries)
-    }
-
-    private mutating func append(_ number: UInt32) { StateOutline.append(number, to: &entries) }
   }
 
-  private static func append<Number: FixedWidthInteger>(_ number: Number, to bytes: inout [UInt8]) {
+  static func append<Number: FixedWidthInteger>(_ number: Number, to bytes: inout [UInt8]) {
     withUnsafeBytes(of: number.littleEndian) { bytes.append(contentsOf: $0) }
   }
 
-  /// Whether the outline at `path` is that of `base` with these lookups, by its head and size alone: for a base
-  /// read whole, whose outline goes on with it.
+  static func append(_ id: GUID, to bytes: inout [UInt8]) {
+    append(id.high, to: &bytes)
+    append(id.low, to: &bytes)
+  }
+
+  /// Whether the outline at `path` is that of `base` with these columns, by its head alone: for a base read whole,
+  /// whose outline goes on with it.
   ///
   /// - Parameters:
   ///   - path: the outline file.
   ///   - base: the base's entry in its batch's manifest.
   ///   - baseSize: the size of the base file as it is on disk.
-  ///   - lookups: the lookup columns the outline must hold, in this order.
-  /// - Returns: whether its head names the base and these lookups, and it holds as many lines as the base.
-  public static func matches(at path: String, base: Manifest.Artifact, baseSize: Int, lookups: [String]) -> Bool {
+  ///   - key: the kind of key the outline must hold.
+  ///   - columns: the id columns the outline must hold, in this order.
+  /// - Returns: whether its head names the base, this kind of key and these columns.
+  public static func matches<Key: OutlineKey>(
+    at path: String, base: Manifest.Artifact, baseSize: Int, key: Key.Type, columns: [String]
+  ) -> Bool {
     guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { return false }
-    return data.withUnsafeBytes { entries(in: $0, base: base, baseSize: baseSize, lookups: lookups) != nil }
+    return data.withUnsafeBytes {
+      start(in: $0, base: base, baseSize: baseSize, key: Key.self, columns: columns) != nil
+    }
   }
 
-  /// Where the lines of an outline start and how many there are, if its head names `base` and these lookups and
-  /// its size is that of as many lines as the base has.
-  private static func entries(
-    in bytes: UnsafeRawBufferPointer, base: Manifest.Artifact, baseSize: Int, lookups: [String]
-  ) -> (start: Int, count: Int)? {
+  /// Where the lines of an outline start, if its head names `base`, this kind of key and these columns.
+  private static func start<Key: OutlineKey>(
+    in bytes: UnsafeRawBufferPointer, base: Manifest.Artifact, baseSize: Int, key: Key.Type, columns: [String]
+  ) -> Int? {
     var cursor = 0
     func take(_ count: Int) -> UnsafeRawBufferPointer? {
       guard cursor + count <= bytes.count else { return nil }
@@ -142,63 +143,114 @@ public enum StateOutline {
       let digest = take(64), digest.elementsEqual(base.sha256.utf8),
       let size = number(UInt64.self), size == baseSize,
       let count = number(UInt64.self), count == base.lines,
-      let columns = number(UInt32.self), columns == lookups.count
+      let kind = number(UInt32.self), kind == Key.outlineKind,
+      let columnCount = number(UInt32.self), columnCount == columns.count
     else { return nil }
-    for column in lookups {
+    for column in columns {
       guard let length = number(UInt32.self), let name = take(Int(length)), name.elementsEqual(column.utf8) else {
         return nil
       }
     }
-    guard bytes.count - cursor == Int(count) * entrySize(lookups: lookups.count) else { return nil }
-    return (cursor, Int(count))
+    return cursor
   }
 
-  /// Reads the outline at `path`, if it is the outline of `base` with these lookups, handing on each line and its
-  /// lookups (`nil` for one not set), in order.
+  /// Reads the outline at `path`, if it is the outline of `base` with this kind of key and these columns, handing on
+  /// each line and its ids (`nil` for one not set), in order.
   ///
   /// - Parameters:
   ///   - path: the outline file.
   ///   - base: the base's entry in its batch's manifest.
   ///   - baseSize: the size of the base file as it is on disk.
-  ///   - lookups: the lookup columns the outline must hold, in this order.
-  ///   - line: takes each line and its lookups, in the base's order.
-  /// - Returns: whether the outline was read; `false` for one that is missing, of another base or other lookups, or
-  ///   not well-formed, in which case the caller must drop what it was handed and outline the base itself.
-  public static func read(
-    at path: String, base: Manifest.Artifact, baseSize: Int, lookups: [String],
-    _ line: (Line, UnsafeBufferPointer<GUID?>) -> Void
+  ///   - columns: the id columns the outline must hold, in this order.
+  ///   - line: takes each line and its ids, in the base's order.
+  /// - Returns: whether the outline was read; `false` for one that is missing, of another base, kind of key or
+  ///   columns, or not well-formed, in which case the caller must drop what it was handed and outline the base itself.
+  public static func read<Key: OutlineKey>(
+    at path: String, base: Manifest.Artifact, baseSize: Int, columns: [String],
+    _ line: (Line<Key>, UnsafeBufferPointer<GUID?>) -> Void
   ) -> Bool {
     guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { return false }
     return data.withUnsafeBytes { bytes in
-      guard let (start, count) = entries(in: bytes, base: base, baseSize: baseSize, lookups: lookups) else {
+      guard var cursor = start(in: bytes, base: base, baseSize: baseSize, key: Key.self, columns: columns) else {
         return false
       }
-      let entrySize = entrySize(lookups: lookups.count)
-      var targets = [GUID?](repeating: nil, count: lookups.count)
+      let tail = 8 + 16 * columns.count
+      var ids = [GUID?](repeating: nil, count: columns.count)
       var offset = 0
-      var previous: GUID?
-      return targets.withUnsafeMutableBufferPointer { targets in
-        for number in 0..<count {
-          let place = start + number * entrySize
+      var previous: Key?
+      return ids.withUnsafeMutableBufferPointer { ids in
+        for number in 0..<base.lines {
+          guard let key = Key.outlined(in: bytes, at: &cursor), cursor + tail <= bytes.count else { return false }
           func word(_ at: Int) -> UInt64 {
-            UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: place + at, as: UInt64.self))
+            UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: cursor + at, as: UInt64.self))
           }
-          let id = GUID(high: word(0), low: word(8))
-          let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: place + 16, as: UInt32.self)))
-          let flags = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: place + 20, as: UInt32.self))
-          guard previous.map({ $0 < id }) ?? true, offset + length < baseSize else { return false }
-          for index in targets.indices {
-            targets[index] =
-              flags & (1 << UInt32(index)) == 0 ? nil : GUID(high: word(24 + 16 * index), low: word(32 + 16 * index))
+          let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: cursor, as: UInt32.self)))
+          let flags = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: cursor + 4, as: UInt32.self))
+          guard previous.map({ Key.outlinePrecedes($0, key) }) ?? true, offset + length < baseSize else {
+            return false
+          }
+          for index in ids.indices {
+            ids[index] =
+              flags & (1 << UInt32(index)) == 0 ? nil : GUID(high: word(8 + 16 * index), low: word(16 + 16 * index))
           }
           line(
-            Line(id: id, offset: offset, length: length, number: number + 1, isEscaped: flags & escapedFlag != 0),
-            UnsafeBufferPointer(targets))
+            Line(key: key, offset: offset, length: length, number: number + 1, isEscaped: flags & escapedFlag != 0),
+            UnsafeBufferPointer(ids))
+          cursor += tail
           offset += length + 1
-          previous = id
+          previous = key
         }
-        return offset == baseSize
+        return offset == baseSize && cursor == bytes.count
       }
     }
+  }
+}
+
+/// A kind of key an outline holds (`StateOutline`): a record's id, a Marketo row's key.
+public protocol OutlineKey: Sendable {
+  /// How the outline's head names the kind.
+  static var outlineKind: UInt32 { get }
+  /// Whether one key comes before another in a base.
+  static func outlinePrecedes(_ earlier: Self, _ later: Self) -> Bool
+  /// Writes the key into an outline.
+  func appendOutlined(to bytes: inout [UInt8])
+  /// The key written at `place` of an outline, `place` moved past it; `nil` for one not written so.
+  static func outlined(in bytes: UnsafeRawBufferPointer, at place: inout Int) -> Self?
+}
+
+extension GUID: OutlineKey {
+  public static var outlineKind: UInt32 { 0 }
+
+  public static func outlinePrecedes(_ earlier: GUID, _ later: GUID) -> Bool { earlier < later }
+
+  public func appendOutlined(to bytes: inout [UInt8]) { StateOutline.append(self, to: &bytes) }
+
+  public static func outlined(in bytes: UnsafeRawBufferPointer, at place: inout Int) -> GUID? {
+    guard place + 16 <= bytes.count else { return nil }
+    defer { place += 16 }
+    return GUID(
+      high: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: place, as: UInt64.self)),
+      low: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: place + 8, as: UInt64.self)))
+  }
+}
+
+extension String: OutlineKey {
+  public static var outlineKind: UInt32 { 1 }
+
+  public static func outlinePrecedes(_ earlier: String, _ later: String) -> Bool {
+    MarketoDataset.keyPrecedes(earlier, later)
+  }
+
+  public func appendOutlined(to bytes: inout [UInt8]) {
+    StateOutline.append(UInt32(utf8.count), to: &bytes)
+    bytes += utf8
+  }
+
+  public static func outlined(in bytes: UnsafeRawBufferPointer, at place: inout Int) -> String? {
+    guard place + 4 <= bytes.count else { return nil }
+    let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: place, as: UInt32.self)))
+    guard place + 4 + length <= bytes.count else { return nil }
+    defer { place += 4 + length }
+    return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[place + 4..<place + 4 + length]), as: UTF8.self)
   }
 }

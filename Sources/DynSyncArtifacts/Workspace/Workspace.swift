@@ -140,6 +140,27 @@ public struct Workspace: Sendable {
       try file.write(linesOf: items, line)
       artifacts.append(try file.finish())
     }
+    /// Writes a base the next run reads in part, with its outline (`StateOutline`): each item's key and ids, as
+    /// `outline` gives them.
+    func outlined<Item: Sendable, Key: OutlineKey>(
+      _ path: String, _ items: [Item], columns: [String], line: @Sendable (Item) -> String,
+      outline: (Item) -> (Key, [GUID?])
+    ) throws(OutputError) {
+      let file = try writer.openFile(path)
+      var builder = StateOutline.Builder<Key>(columns: columns, lines: items.count)
+      var index = 0
+      try forEachBlockOfLines(of: items, line) { (lines: [String]) throws(OutputError) in
+        for line in lines {
+          let (key, ids) = outline(items[index])
+          builder.add(key, line: line, ids: ids)
+          index += 1
+          try file.write(line)
+        }
+      }
+      let base = try file.finish()
+      artifacts.append(base)
+      artifacts.append(try writer.write(StateOutline.path(of: path), bytes: builder.bytes(for: base)))
+    }
     /// Lays the file at `path` over the base before it when it can, with a line for each of the overlay's keys, in
     /// order (a removal line for a key gone), made on every core; `false` when the file must be written whole.
     func layered<Item: Sendable>(
@@ -174,20 +195,15 @@ public struct Workspace: Sendable {
         try write(path, records, StateCodec.line)
         continue
       }
-      // A base the next run reads in part is written with its outline.
-      let file = try writer.openFile(path)
-      var outline = StateOutline.Builder(lookups: lookups, lines: records.count)
-      var index = 0
-      try forEachBlockOfLines(of: records, StateCodec.line) { (lines: [String]) throws(OutputError) in
-        for line in lines {
-          outline.add(records[index], line: line)
-          index += 1
-          try file.write(line)
-        }
+      try outlined(path, records, columns: lookups, line: StateCodec.line) { record in
+        (
+          record.id,
+          lookups.map { column in
+            if case .lookup(let lookup) = record[column] { return lookup.id }
+            return nil
+          }
+        )
       }
-      let base = try file.finish()
-      artifacts.append(base)
-      artifacts.append(try writer.write(StateOutline.path(of: path), bytes: outline.bytes(for: base)))
     }
     for entity in state.fingerprints.tables.keys.sorted() {
       guard let table = state.fingerprints.tables[entity] else { continue }
@@ -214,7 +230,9 @@ public struct Workspace: Sendable {
       }
       if !laid {
         let rows = dataset.sortedKeys.compactMap { key in dataset.rows[key].map { (key: key, row: $0) } }
-        try write(path, rows) { StateCodec.line(key: $0.key, row: $0.row) }
+        try outlined(
+          path, rows, columns: StateOutline.marketoColumns, line: { StateCodec.line(key: $0.key, row: $0.row) },
+          outline: { row in (row.key, MarketoMerge.rowIDFields.map { row.row[$0]?.namedID } + [GUID(row.key)]) })
       }
     }
     return artifacts

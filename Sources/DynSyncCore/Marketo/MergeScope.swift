@@ -100,7 +100,14 @@ public struct MergeScope: Sendable, Equatable {
   /// - Returns: `true` also where a value names an id in another spelling: more rows than needed are harmless.
   public static func row(key: String, rowIDs: [GUID?], names ids: Set<GUID>) -> Bool {
     if let id = GUID(key), ids.contains(id) { return true }
-    return rowIDs.contains { $0.map(ids.contains) ?? false }
+    return names(anyOf: rowIDs, ids)
+  }
+
+  /// Whether one of a row's ids (those of its key and of `MarketoMerge.rowIDFields`, any order) is one of `ids`:
+  /// `row(key:rowIDs:names:)` with the key's id found before.
+  @inlinable
+  public static func names(anyOf rowIDs: some Sequence<GUID?>, _ ids: Set<GUID>) -> Bool {
+    rowIDs.contains { $0.map(ids.contains) ?? false }
   }
 
   /// Whether a record reads as `earlier` did: the same values (nulls written or left out alike) and labels.

@@ -13,16 +13,21 @@ struct StateOutlineTests {
   ) {
     let writer = try BatchWriter(target: folder.path + "/batch")
     let file = try writer.openFile("contact.ndjson")
-    var outline = StateOutline.Builder(lookups: StateInPartTests.lookups, lines: records.count)
+    var outline = StateOutline.Builder<GUID>(columns: StateInPartTests.lookups, lines: records.count)
     for record in records {
       let line = StateCodec.line(record)
-      outline.add(record, line: line)
+      outline.add(record.id, line: line, ids: StateInPartTests.lookups.map { Self.lookupID(record, $0) })
       try file.write(line)
     }
     let base = try file.finish()
     try writer.write(StateOutline.path(of: "contact.ndjson"), bytes: outline.bytes(for: base))
     try writer.commit()
     return (base, folder.path + "/batch")
+  }
+
+  static func lookupID(_ record: Record?, _ field: String) -> GUID? {
+    if case .lookup(let lookup) = record?[field] { return lookup.id }
+    return nil
   }
 
   static func size(of path: String) throws -> Int {
@@ -41,17 +46,12 @@ struct StateOutlineTests {
     var escaped: [GUID] = []
     let read = StateOutline.read(
       at: batch + "/contact.outline", base: base, baseSize: try Self.size(of: basePath),
-      lookups: StateInPartTests.lookups
-    ) { line, targets in
+      columns: StateInPartTests.lookups
+    ) { (line: StateOutline.Line<GUID>, targets) in
       lines.append(
-        StateReader.RecordLine(key: line.id, offset: line.offset, length: line.length, line: line.number, column: 1))
-      if line.isEscaped { escaped.append(line.id) }
-      #expect(
-        Array(targets)
-          == StateInPartTests.lookups.map { field in
-            if case .lookup(let lookup) = whole[line.id]?[field] { return lookup.id }
-            return nil
-          })
+        StateReader.RecordLine(key: line.key, offset: line.offset, length: line.length, line: line.number, column: 1))
+      if line.isEscaped { escaped.append(line.key) }
+      #expect(Array(targets) == StateInPartTests.lookups.map { Self.lookupID(whole[line.key], $0) })
     }
     #expect(read)
     #expect(lines.map(\.key) == records.map(\.id))
@@ -65,6 +65,45 @@ struct StateOutlineTests {
       #expect(whole[record.id] == record)
       #expect(whole[record.id]?.origin == record.origin)
     }
+  }
+
+  @Test("an outline of Marketo rows gives each line's key, where it lies, and the ids its row and key name")
+  func marketoLines() throws {
+    let folder = try TemporaryFolder()
+    let path = try StateInPartTests.stateFile(folder, StateInPartTests.variedLines())
+    var rows: [(key: String, row: MarketoRow)] = []
+    try StateReader.marketoRows(in: path) { rows.append(($0, $1)) }
+    let writer = try BatchWriter(target: folder.path + "/batch")
+    let file = try writer.openFile("persons.ndjson")
+    var outline = StateOutline.Builder<String>(columns: StateOutline.marketoColumns, lines: rows.count)
+    func ids(_ key: String, _ row: MarketoRow) -> [GUID?] {
+      MarketoMerge.rowIDFields.map { row[$0]?.namedID } + [GUID(key)]
+    }
+    for (key, row) in rows {
+      let line = StateCodec.line(key: key, row: row)
+      outline.add(key, line: line, ids: ids(key, row))
+      try file.write(line)
+    }
+    let base = try file.finish()
+    try writer.write("persons.outline", bytes: outline.bytes(for: base))
+    try writer.commit()
+    var lines: [StateReader.MarketoLine] = []
+    let read = StateOutline.read(
+      at: folder.path + "/batch/persons.outline", base: base,
+      baseSize: try Self.size(of: folder.path + "/batch/persons.ndjson"),
+      columns: StateOutline.marketoColumns
+    ) { (line: StateOutline.Line<String>, rowIDs) in
+      lines.append(
+        StateReader.MarketoLine(key: line.key, offset: line.offset, length: line.length, line: line.number, column: 1))
+      #expect(Array(rowIDs) == rows.first { $0.key == line.key }.map { ids($0.key, $0.row) })
+    }
+    #expect(read)
+    #expect(lines.map(\.key) == rows.map(\.key))
+    #expect(rows.contains { ids($0.key, $0.row).contains { $0 != nil } })
+    var readBack: [(String, MarketoRow)] = []
+    try StateReader.marketoRows(in: folder.path + "/batch/persons.ndjson", at: lines) { readBack.append(($0, $1)) }
+    #expect(readBack.map(\.0) == rows.map(\.key))
+    #expect(readBack.map(\.1) == rows.map(\.row))
   }
 
   @Test(
@@ -100,13 +139,18 @@ struct StateOutlineTests {
       bytes[entries + 16] &+= 1
     }
     try Data(bytes).write(to: URL(fileURLWithPath: outlinePath))
-    var handed = 0
-    let read = StateOutline.read(at: outlinePath, base: digest, baseSize: baseSize, lookups: lookups) { _, _ in
-      handed += 1
+    let read = StateOutline.read(at: outlinePath, base: digest, baseSize: baseSize, columns: lookups) {
+      (_: StateOutline.Line<GUID>, _) in
     }
     #expect(!read)
-    let headOnly = ["another digest", "another size", "other lookups", "cut short"].contains(mismatch)
-    #expect(StateOutline.matches(at: outlinePath, base: digest, baseSize: baseSize, lookups: lookups) == !headOnly)
+    // Its head alone tells the first three, not the others.
+    let head = ["another digest", "another size", "other lookups"].contains(mismatch)
+    #expect(
+      StateOutline.matches(at: outlinePath, base: digest, baseSize: baseSize, key: GUID.self, columns: lookups)
+        == !head)
+    #expect(
+      !StateOutline.matches(
+        at: outlinePath, base: digest, baseSize: baseSize, key: String.self, columns: lookups))
   }
 
   /// The exports of a small org, one after another.
@@ -121,6 +165,7 @@ struct StateOutlineTests {
   }
 
   static let contactOutline = "state/dynamics/contact.outline"
+  static let personsOutline = "state/marketo/persons.outline"
 
   @Test("a base's outline goes where the base goes, whether the run read the base from it or whole")
   func outlineGoesWithItsBase() throws {
@@ -131,15 +176,18 @@ struct StateOutlineTests {
       for export in exports.prefix(2) {
         var job = SyncJob(workspace: workspace, exports: [export])
         job.readsDynamicsStateWhole = readsWhole
+        job.readsMarketoStateWhole = readsWhole
         _ = try job.run()
       }
-      let first = workspace.batchFolder(1) + "/" + Self.contactOutline
-      let second = workspace.batchFolder(2) + "/" + Self.contactOutline
       func inode(_ path: String) throws -> Int? {
         try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? Int
       }
-      #expect(try inode(first) == inode(second), "read whole: \(readsWhole)")
-      #expect(try batchText(workspace.batchFolder(2))["manifest.json"]?.contains(Self.contactOutline) == true)
+      for outline in [Self.contactOutline, Self.personsOutline] {
+        let first = workspace.batchFolder(1) + "/" + outline
+        let second = workspace.batchFolder(2) + "/" + outline
+        #expect(try inode(first) == inode(second), "\(outline), read whole: \(readsWhole)")
+        #expect(try batchText(workspace.batchFolder(2))["manifest.json"]?.contains(outline) == true)
+      }
     }
   }
 
@@ -159,12 +207,18 @@ struct StateOutlineTests {
       let entry = bytes.count - contacts * 72
       bytes[entry + 16] &+= 1
       try Data(bytes).write(to: URL(fileURLWithPath: path))
+      // The persons' outline cut short by a byte.
+      let persons = broken.batchFolder(1) + "/" + Self.personsOutline
+      try Data(try Data(contentsOf: URL(fileURLWithPath: persons)).dropLast()).write(to: URL(fileURLWithPath: persons))
     }
-    // The broken outline is not carried on, and the runs after it write the batches of the intact workspace.
-    #expect(!FileManager.default.fileExists(atPath: broken.batchFolder(2) + "/" + Self.contactOutline))
+    // The broken outlines are not carried on, and the runs after them write the batches of the intact workspace.
+    for outline in [Self.contactOutline, Self.personsOutline] {
+      #expect(FileManager.default.fileExists(atPath: intact.batchFolder(2) + "/" + outline))
+      #expect(!FileManager.default.fileExists(atPath: broken.batchFolder(2) + "/" + outline))
+    }
     for batch in 2...3 {
-      let expected = try batchText(intact.batchFolder(batch), leavingOut: Self.contactOutline)
-      let actual = try batchText(broken.batchFolder(batch), leavingOut: Self.contactOutline)
+      let expected = try batchText(intact.batchFolder(batch), leavingOut: Self.contactOutline, Self.personsOutline)
+      let actual = try batchText(broken.batchFolder(batch), leavingOut: Self.contactOutline, Self.personsOutline)
       let differing = Set(expected.keys).union(actual.keys).filter { expected[$0] != actual[$0] }.sorted()
       #expect(differing.isEmpty, "batch \(batch): \(differing)")
     }

@@ -121,14 +121,16 @@ func batchText(_ folder: String) throws -> [String: String] {
   return files
 }
 
-/// A batch as `batchText` gives it without the files under `prefix` (`state/`), and its manifest without their entries.
-func batchText(_ folder: String, leavingOut prefix: String) throws -> [String: String] {
-  var files = try batchText(folder).filter { !$0.key.hasPrefix(prefix) }
+/// A batch as `batchText` gives it without the files under `prefixes` (`state/`), and its manifest without their
+/// entries.
+func batchText(_ folder: String, leavingOut prefixes: String...) throws -> [String: String] {
+  func isLeftOut(_ path: String) -> Bool { prefixes.contains { path.hasPrefix($0) } }
+  var files = try batchText(folder).filter { !isLeftOut($0.key) }
   if let manifest = files["manifest.json"],
     var object = try JSONSerialization.jsonObject(with: Data(manifest.utf8)) as? [String: Any],
     let artifacts = object["artifacts"] as? [[String: Any]]
   {
-    object["artifacts"] = artifacts.filter { ($0["path"] as? String)?.hasPrefix(prefix) != true }
+    object["artifacts"] = artifacts.filter { !isLeftOut($0["path"] as? String ?? "") }
     files["manifest.json"] = String(
       decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
   }
