@@ -11,12 +11,12 @@ import Foundation
 /// only ever a shortcut: it names the base's SHA-256, size and line count, and an outline that does not match the
 /// base the manifest lists, or is not well-formed, is not used; the base's text is outlined instead.
 ///
-/// Little-endian: the magic `DYNSYNC-OUTLINE2`, the base's SHA-256 in hex (64 bytes), the base's size and line count
+/// Little-endian: the magic `DYNSYNC-OUTLINE3`, the base's SHA-256 in hex (64 bytes), the base's size and line count
 /// (8 bytes each), the kind of key (4 bytes: 0 an id, 1 text), the id columns (a 4-byte count, then each as a 4-byte
 /// length and its UTF-8), then a line each, in the base's order: the key (an id in 16 bytes, or text as a 4-byte
 /// length and its UTF-8), the line's length without its line break (4), flags (4: bit `i` for column `i` set,
-/// `escapedFlag` for a line with an escape), and 16 bytes per column (zero when not set). A line's place is where the
-/// line before it ends, past its line break.
+/// `escapedFlag` for a line with an escape), and the ids of the columns set, 16 bytes each, in column order. A line's
+/// place is where the line before it ends, past its line break.
 public enum StateOutline {
   /// A line of the base, as the outline holds it.
   public struct Line<Key> {
@@ -41,7 +41,7 @@ public enum StateOutline {
   /// The columns of a Marketo base's outline: the ids the row names, then the one its key names.
   public static let marketoColumns = MarketoMerge.rowIDFields + [keyColumn]
 
-  private static let magic = Array("DYNSYNC-OUTLINE2".utf8)
+  private static let magic = Array("DYNSYNC-OUTLINE3".utf8)
   private static let escapedFlag: UInt32 = 1 << 31
 
   /// Makes an outline as the base's lines are written, in order.
@@ -74,7 +74,7 @@ public enum StateOutline {
       key.appendOutlined(to: &entries)
       StateOutline.append(UInt32(length - 1), to: &entries)
       StateOutline.append(flags, to: &entries)
-      for id in ids { StateOutline.append(id ?? GUID(high: 0, low: 0), to: &entries) }
+      for case let id? in ids { StateOutline.append(id, to: &entries) }
       lines += 1
       size += length
     }
@@ -174,29 +174,29 @@ public enum StateOutline {
       guard var cursor = start(in: bytes, base: base, baseSize: baseSize, key: Key.self, columns: columns) else {
         return false
       }
-      let tail = 8 + 16 * columns.count
       var ids = [GUID?](repeating: nil, count: columns.count)
       var offset = 0
       var previous: Key?
       return ids.withUnsafeMutableBufferPointer { ids in
         for number in 0..<base.lines {
-          guard let key = Key.outlined(in: bytes, at: &cursor), cursor + tail <= bytes.count else { return false }
-          func word(_ at: Int) -> UInt64 {
-            UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: cursor + at, as: UInt64.self))
-          }
+          guard let key = Key.outlined(in: bytes, at: &cursor), cursor + 8 <= bytes.count else { return false }
           let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: cursor, as: UInt32.self)))
           let flags = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: cursor + 4, as: UInt32.self))
-          guard previous.map({ Key.outlinePrecedes($0, key) }) ?? true, offset + length < baseSize else {
-            return false
-          }
+          cursor += 8
+          let set = flags & ~escapedFlag
+          guard previous.map({ Key.outlinePrecedes($0, key) }) ?? true, offset + length < baseSize,
+            set >> UInt32(ids.count) == 0, cursor + 16 * set.nonzeroBitCount <= bytes.count
+          else { return false }
           for index in ids.indices {
-            ids[index] =
-              flags & (1 << UInt32(index)) == 0 ? nil : GUID(high: word(8 + 16 * index), low: word(16 + 16 * index))
+            guard set & (1 << UInt32(index)) != 0 else {
+              ids[index] = nil
+              continue
+            }
+            ids[index] = GUID.outlined(in: bytes, at: &cursor)
           }
           line(
             Line(key: key, offset: offset, length: length, number: number + 1, isEscaped: flags & escapedFlag != 0),
             UnsafeBufferPointer(ids))
-          cursor += tail
           offset += length + 1
           previous = key
         }
