@@ -46,27 +46,31 @@ public struct MergeScope: Sendable, Equatable {
   ///   - links: the lookups of the records of `partialTables` that `current` does not hold (`RecordLinks`).
   public init(changes: [(before: Record?, after: Record?)], current: Snapshot, links: RecordLinks = RecordLinks()) {
     self.init()
+    records.reserveCapacity(changes.count)
     for (before, after) in changes {
-      for record in [before, after].compactMap({ $0 }) {
-        records.insert(record.id)
-        // Rows of the records a changed record reaches, read through it.
-        let forward: [String] =
-          switch record.entity {
-          case "teammembership": ["teamid"]
-          case "connection": ["record1id"]
-          case "customeropportunityrole": ["opportunityid"]
-          default: []
-          }
-        for field in forward {
-          switch record[field] {
-          case .lookup(let target): records.insert(target.id)
-          case .guid(let target): records.insert(target)
-          default: break
-          }
-        }
-      }
+      // Each side where it lies: a list of the two would copy both records of every change.
+      if let before { MergeScope.add(before, to: &records) }
+      if let after { MergeScope.add(after, to: &records) }
     }
     addRecordsReaching(current, links: links)
+  }
+
+  /// Adds a changed record's id to the scope, and those of the records whose rows read it through it.
+  private static func add(_ record: Record, to records: inout Set<GUID>) {
+    records.insert(record.id)
+    let forward: String? =
+      switch record.entity {
+      case "teammembership": "teamid"
+      case "connection": "record1id"
+      case "customeropportunityrole": "opportunityid"
+      default: nil
+      }
+    guard let forward else { return }
+    switch record[forward] {
+    case .lookup(let target): records.insert(target.id)
+    case .guid(let target): records.insert(target)
+    default: break
+    }
   }
 
   /// The Dynamics ids by which a merge with this scope reads previous rows: its records, and the leads its contacts
