@@ -22,7 +22,7 @@ public final class LinesFile {
   /// Syncs and closes the file.
   /// - Returns: the file's entry for the manifest (path, SHA-256, line count).
   public func finish() throws(OutputError) -> Manifest.Artifact {
-    let digest = try file.close()
+    let digest = try file.close(syncingOn: writer.syncs)
     try writer.finished(file.path)
     return Manifest.Artifact(path: relativePath, sha256: digest, lines: file.lines)
   }
@@ -37,6 +37,8 @@ public final class BatchWriter {
   public let target: String
   let staging: String
   private let faults: FaultPlan
+  /// The files written and not yet synced to disk: all of them are before the batch is committed.
+  fileprivate let syncs = FileSyncs()
   private var filesWritten = 0
   private var committed = false
 
@@ -83,7 +85,7 @@ public final class BatchWriter {
   public func write(_ relativePath: String, bytes: [UInt8]) throws(OutputError) -> Manifest.Artifact {
     let file = try OutputFile(path: try stagedPath(relativePath))
     try file.write(bytes: bytes)
-    let digest = try file.close()
+    let digest = try file.close(syncingOn: syncs)
     try finished(file.path)
     return Manifest.Artifact(path: relativePath, sha256: digest, lines: 0)
   }
@@ -142,8 +144,9 @@ public final class BatchWriter {
 
   /// Renames the staged folder into place; after this, the batch is complete on disk.
   public func commit() throws(OutputError) {
+    try syncs.wait()
     try faults.check(beforeCommit: target)
-    syncDirectory(staging)
+    syncFolders(in: staging)
     let parent = (target as NSString).deletingLastPathComponent
     var displaced: String?
     if FileManager.default.fileExists(atPath: target) {
@@ -195,6 +198,22 @@ public final class BatchWriter {
       }
     }
     return encoded.isEmpty ? "%00" : encoded
+  }
+
+  /// Syncs every folder of the staged batch, the deepest first, then the staging folder itself: the names of its
+  /// files are on disk before the batch is renamed into place.
+  private func syncFolders(in root: String) {
+    var folders: [String] = []
+    if let enumerator = FileManager.default.enumerator(atPath: root) {
+      while let relative = enumerator.nextObject() as? String {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: root + "/" + relative, isDirectory: &isFolder), isFolder.boolValue {
+          folders.append(root + "/" + relative)
+        }
+      }
+    }
+    for folder in folders.sorted(by: { $0.count > $1.count }) { syncDirectory(folder) }
+    syncDirectory(root)
   }
 
   private func syncDirectory(_ path: String) {

@@ -77,6 +77,50 @@ package final class OutputFile {
     try sink.take(&buffer)
     return try sink.close()
   }
+
+  /// Flushes, and hands the file to `syncs` to be synced to disk and closed while the next file is written; the file
+  /// is only complete once `syncs.wait()` returns.
+  ///
+  /// - Parameter syncs: the files of a batch waiting to be synced.
+  /// - Returns: the SHA-256 of everything written.
+  /// - Throws: `OutputError` when a block could not be written.
+  package func close(syncingOn syncs: FileSyncs) throws(OutputError) -> String {
+    try sink.take(&buffer)
+    return try sink.close(syncingOn: syncs)
+  }
+}
+
+/// Files written but not yet synced to disk, synced and closed one after another on a queue of their own.
+///
+/// Syncing a file waits for the disk, a tenth of a second for a large one: a batch writes the next file meanwhile, and
+/// waits for them all only before it is committed.
+package final class FileSyncs: @unchecked Sendable {
+  private let queue = DispatchQueue(label: "dynsync.syncs")
+  private let group = DispatchGroup()
+  /// Set only on the queue; read once the group is done.
+  private var failure: OutputError?
+
+  package init() {}
+
+  /// Syncs and closes a file after those handed on before it.
+  ///
+  /// - Parameters:
+  ///   - descriptor: the file's descriptor, which this takes over.
+  ///   - path: the file, for errors.
+  func sync(_ descriptor: Int32, path: String) {
+    queue.async(group: group) {
+      if fsync(descriptor) != 0, self.failure == nil { self.failure = .system(path, "fsync") }
+      if Glibc.close(descriptor) != 0, self.failure == nil { self.failure = .system(path, "close") }
+    }
+  }
+
+  /// Waits until every file handed on is synced and closed.
+  ///
+  /// - Throws: `OutputError` for the first file that could not be synced or closed.
+  package func wait() throws(OutputError) {
+    group.wait()
+    if let failure = queue.sync(execute: { self.failure }) { throw failure }
+  }
 }
 
 /// Hashes and writes the blocks of one file, one at a time, on a queue of its own.
@@ -139,6 +183,20 @@ private final class FileSink: @unchecked Sendable {
     let result = Glibc.close(descriptor)
     descriptor = -1
     guard result == 0 else { throw .system(path, "close") }
+    return FileDigest.hex(hasher.finalize())
+  }
+
+  /// Waits for the last block, then hands the file to `syncs` to be synced and closed.
+  ///
+  /// - Parameter syncs: the files waiting to be synced.
+  /// - Returns: the SHA-256 of every byte written.
+  /// - Throws: `OutputError` when a block could not be written.
+  func close(syncingOn syncs: FileSyncs) throws(OutputError) -> String {
+    idle.wait()
+    defer { idle.signal() }
+    if let failure { throw failure }
+    syncs.sync(descriptor, path: path)
+    descriptor = -1
     return FileDigest.hex(hasher.finalize())
   }
 
