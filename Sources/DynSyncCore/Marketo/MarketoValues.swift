@@ -17,7 +17,8 @@ public enum MarketoValues {
     var found: [(place: Int, value: FieldValue)] = []
     found.reserveCapacity(record.fields.count)
     for (column, value) in record.fields where !value.isNull {
-      for place in columns.placesByColumn[column] ?? [] { found.append((place, value)) }
+      guard let places = columns.placesByColumn[column] else { continue }
+      for place in columns.places[places] { found.append((place, value)) }
     }
     found.sort { $0.place < $1.place }
     // Collected in the mapping's order and sorted once, rather than each name put in its place.
@@ -100,13 +101,23 @@ public enum MarketoValues {
 /// A mapping's field list made ready for mapping many records: where each Dynamics column stands in it.
 struct MappedColumns: Sendable {
   let fields: [FieldMapping.Field]
-  /// Dynamics column → its places in `fields`, in order (a column may feed more than one Marketo field).
-  let placesByColumn: [String: [Int]]
+  /// Places in `fields`, a column's together and in order (a column may feed more than one Marketo field).
+  let places: [Int]
+  /// Dynamics column → where its places are in `places`: a range, not an array a column, so that a record's every
+  /// column looked up counts no reference.
+  let placesByColumn: [String: Range<Int>]
 
   init(_ fields: [FieldMapping.Field]) {
     self.fields = fields
-    var places: [String: [Int]] = [:]
-    for (place, field) in fields.enumerated() { places[field.dynamics, default: []].append(place) }
-    placesByColumn = places
+    var byColumn: [String: [Int]] = [:]
+    for (place, field) in fields.enumerated() { byColumn[field.dynamics, default: []].append(place) }
+    var places: [Int] = []
+    var ranges: [String: Range<Int>] = [:]
+    for (column, columnPlaces) in byColumn.sorted(by: { $0.key < $1.key }) {
+      ranges[column] = places.count..<places.count + columnPlaces.count
+      places += columnPlaces
+    }
+    self.places = places
+    placesByColumn = ranges
   }
 }
