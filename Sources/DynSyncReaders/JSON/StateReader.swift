@@ -274,14 +274,33 @@ public enum StateReader {
     _ lines: [StateLine<Key>], in path: String, _ read: (JSONLexer, StateLine<Key>) throws -> Void
   ) throws {
     let file = try FileBytes(path: path)
-    for line in lines {
-      let bytes = try file.read(at: line.offset, count: line.length)
-      let lexer = bytes.withUnsafeBytes {
-        JSONLexer(bytes: $0, path: path, offset: line.offset, line: line.line, column: line.column)
+    // Lines close together are read in one span: one call of the system, not one a line.
+    var span: [UInt8] = []
+    var spanStart = 0
+    for (index, line) in lines.enumerated() {
+      if line.offset < spanStart || line.offset + line.length > spanStart + span.count {
+        var end = line.offset + line.length
+        for next in lines[(index + 1)...] {
+          guard next.offset >= end, next.offset - end <= readBackGap,
+            next.offset + next.length - line.offset <= readBackSpan
+          else { break }
+          end = next.offset + next.length
+        }
+        span = try file.read(at: line.offset, count: end - line.offset)
+        spanStart = line.offset
+      }
+      let lexer = span.withUnsafeBytes {
+        JSONLexer(
+          bytes: UnsafeRawBufferPointer(rebasing: $0[line.offset - spanStart..<line.offset - spanStart + line.length]),
+          path: path, offset: line.offset, line: line.line, column: line.column)
       }
       try read(lexer, line)
     }
   }
+
+  /// The most bytes between two lines read back in one span (a few lines of a state file), and the most a span holds.
+  private static let readBackGap = 4_096
+  private static let readBackSpan = 1 << 16
 
   /// The error for a line that does not read back as what was outlined of it.
   private static func changed<Key>(_ path: String, _ line: StateLine<Key>) -> InputError {
