@@ -21,14 +21,27 @@ public enum MarketoValues {
       for place in columns.places[places] { found.append((place, value)) }
     }
     found.sort { $0.place < $1.place }
-    // Collected in the mapping's order and sorted once, rather than each name put in its place.
-    var members: [MarketoRow.Element] = []
-    members.reserveCapacity(found.count + 4)
+    // Collected in the mapping's order, each Marketo name with its rank among the names the mapping can give, and
+    // sorted once by rank: numbers compared, not names. Of two fields giving one name, the later wins.
+    var ranked: [(rank: Int, member: MarketoRow.Element)] = []
+    ranked.reserveCapacity(found.count + 4)
     for (place, value) in found {
       let field = columns.fields[place]
-      append(value, of: field.dynamics, as: field.marketo, labels: record.labels, to: &members)
+      let names = columns.names[place]
+      marketoValues(of: value, in: field.dynamics, labels: record.labels) { isChoiceValue, value in
+        let member: MarketoRow.Element = (isChoiceValue ? names.choiceValue : field.marketo, value)
+        ranked.append((rank: isChoiceValue ? names.choiceValueRank : names.rank, member: member))
+      }
     }
-    return MarketoRow(members)
+    // A stable order: of two members of one name, the later stays last.
+    let order = ranked.indices.sorted { (ranked[$0].rank, $0) < (ranked[$1].rank, $1) }
+    var members: [MarketoRow.Element] = []
+    members.reserveCapacity(order.count)
+    for (position, index) in order.enumerated() {
+      let isLastOfItsName = position + 1 == order.count || ranked[order[position + 1]].rank != ranked[index].rank
+      if isLastOfItsName { members.append(ranked[index].member) }
+    }
+    return MarketoRow(sortedMembers: members)
   }
 
   /// Every column of `record` under its own Dynamics name, as a mapping that names each column as itself gives them
@@ -37,37 +50,35 @@ public enum MarketoValues {
     var members: [MarketoRow.Element] = []
     members.reserveCapacity(record.fields.count + 4)
     for (column, value) in record.fields where !value.isNull {
-      append(value, of: column, as: column, labels: record.labels, to: &members)
+      marketoValues(of: value, in: column, labels: record.labels) { isChoiceValue, value in
+        members.append((isChoiceValue ? column + MarketoField.choiceValueSuffix : column, value))
+      }
     }
     return MarketoRow(members)
   }
 
-  /// Appends the Marketo field (or fields) of one Dynamics value: choices as their labels with the integer beside
-  /// them, lookups and ids as their id.
-  private static func append(
-    _ value: FieldValue, of column: String, as name: String, labels: [String: String],
-    to members: inout [MarketoRow.Element]
+  /// Hands on the Marketo value (or values) of one Dynamics value: choices as their labels with the integer beside
+  /// them (`isChoiceValue`: under the name with `MarketoField.choiceValueSuffix`), lookups and ids as their id.
+  private static func marketoValues(
+    of value: FieldValue, in column: String, labels: [String: String],
+    _ member: (_ isChoiceValue: Bool, FieldValue) -> Void
   ) {
     switch value {
     case .optionSet(let choice):
-      members.append((name, .string(labels[column] ?? String(choice))))
-      members.append((name + MarketoField.choiceValueSuffix, .integer(choice)))
+      member(false, .string(labels[column] ?? String(choice)))
+      member(true, .integer(choice))
     case .multiSelect(let choices):
       let shown = labels[column].map { $0.split(separator: ";").map { String($0.drop { $0 == " " }) } }
-      members.append(
-        (
-          name,
-          .string((shown?.count == choices.count ? shown ?? [] : choices.map { String($0) }).joined(separator: ";"))
-        )
-      )
-      members.append(
-        (name + MarketoField.choiceValueSuffix, .string(choices.map { String($0) }.joined(separator: ";"))))
+      member(
+        false,
+        .string((shown?.count == choices.count ? shown ?? [] : choices.map { String($0) }).joined(separator: ";")))
+      member(true, .string(choices.map { String($0) }.joined(separator: ";")))
     case .lookup(let lookup):
-      members.append((name, .string(lookup.id.description)))
+      member(false, .string(lookup.id.description))
     case .guid(let id):
-      members.append((name, .string(id.description)))
+      member(false, .string(id.description))
     default:
-      members.append((name, value))
+      member(false, value)
     }
   }
 
@@ -119,5 +130,27 @@ struct MappedColumns: Sendable {
     }
     self.places = places
     placesByColumn = ranges
+    var every = Set<String>()
+    for field in fields {
+      every.insert(field.marketo)
+      every.insert(field.marketo + MarketoField.choiceValueSuffix)
+    }
+    var rankOf: [String: Int] = [:]
+    for (rank, name) in every.sorted().enumerated() { rankOf[name] = rank }
+    names = fields.map { field in
+      let choiceValue = field.marketo + MarketoField.choiceValueSuffix
+      return Names(
+        rank: rankOf[field.marketo] ?? 0, choiceValue: choiceValue, choiceValueRank: rankOf[choiceValue] ?? 0)
+    }
+  }
+
+  /// By place in `fields`: the rank of its Marketo name, and of the name of a choice's integer, among every name the
+  /// fields can give, in name order; and that second name, made once.
+  let names: [Names]
+
+  struct Names: Sendable {
+    let rank: Int
+    let choiceValue: String
+    let choiceValueRank: Int
   }
 }

@@ -41,6 +41,11 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
     members.removeLast(members.count - kept)
   }
 
+  /// Members already sorted by key, each key once (not checked).
+  init(sortedMembers: [Element]) {
+    members = sortedMembers
+  }
+
   public var startIndex: Int { members.startIndex }
   public var endIndex: Int { members.endIndex }
   public subscript(position: Int) -> Element { members[position] }
