@@ -85,7 +85,7 @@ final class CMTRecordIndexer: XMLRowIndexer {
   @exclusivity(unchecked) var events: [IndexEvent] = []
   /// Unretained: the parser lives for the whole pass, and a checked reference would cost a
   /// retain on each of the file's elements.
-  private unowned(unsafe) var parser: XMLPushParser?
+  private unowned(unsafe) var parser: XMLSAXParser?
 
   /// The table whose records are being read, and how the schema describes it.
   @exclusivity(unchecked) private var entity: String?
@@ -122,17 +122,17 @@ final class CMTRecordIndexer: XMLRowIndexer {
     self.summary = ExportFileSummary(path: reader.path, format: .configurationMigration)
   }
 
-  func follow(_ parser: XMLPushParser) { self.parser = parser }
+  func follow(_ parser: XMLSAXParser) { self.parser = parser }
 
   private var path: String { reader.path }
   private var parserOffset: Int { parser?.byteOffset ?? 0 }
 
-  func startElement(_ name: UnsafeBufferPointer<UInt8>, attributes: XMLPushParser.Attributes, depth: Int) throws {
-    if XMLPushParser.equals(name, "field") {
+  func startElement(_ name: UnsafeBufferPointer<UInt8>, attributes: XMLSAXParser.Attributes, depth: Int) throws {
+    if XMLSAXParser.equals(name, "field") {
       if inRecord { try field(attributes) }
-    } else if XMLPushParser.equals(name, "record") {
+    } else if XMLSAXParser.equals(name, "record") {
       try startRecord(attributes, depth: depth)
-    } else if XMLPushParser.equals(name, "entity") {
+    } else if XMLSAXParser.equals(name, "entity") {
       guard !inRecord, !isSelfClosing, let value = attributes.value("name") else {
         throw IndexUnavailable(path: path, reason: "an <entity> a full read tells about")
       }
@@ -142,10 +142,10 @@ final class CMTRecordIndexer: XMLRowIndexer {
       entityDepth = depth
       shape.reset()
       summary.note(entity: entity)
-    } else if XMLPushParser.equals(name, "m2mrelationship") || XMLPushParser.equals(name, "targetid") {
+    } else if XMLSAXParser.equals(name, "m2mrelationship") || XMLSAXParser.equals(name, "targetid") {
       throw IndexUnavailable(path: path, reason: "many-to-many relationships are read in full")
     } else if depth == 0 {
-      guard XMLPushParser.equals(name, "entities"), !isSelfClosing else {
+      guard XMLSAXParser.equals(name, "entities"), !isSelfClosing else {
         throw IndexUnavailable(path: path, reason: "not a CMT data.xml")
       }
       sawRoot = true
@@ -170,7 +170,7 @@ final class CMTRecordIndexer: XMLRowIndexer {
 
   // MARK: - Records
 
-  private func startRecord(_ attributes: XMLPushParser.Attributes, depth: Int) throws {
+  private func startRecord(_ attributes: XMLSAXParser.Attributes, depth: Int) throws {
     guard !inRecord, entity != nil, !isSelfClosing, let start = window.tagStart(before: parserOffset) else {
       throw IndexUnavailable(path: path, reason: "a <record> a full read tells about")
     }
@@ -206,7 +206,7 @@ final class CMTRecordIndexer: XMLRowIndexer {
 
   // MARK: - Fields
 
-  private func field(_ attributes: XMLPushParser.Attributes) throws {
+  private func field(_ attributes: XMLSAXParser.Attributes) throws {
     guard table != nil, let nameBytes = attributes.value("name") else {
       recordVouched = false
       return

@@ -74,7 +74,7 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
   @exclusivity(unchecked) var events: [IndexEvent] = []
   /// Unretained: the parser lives for the whole pass, and a checked reference would cost a
   /// retain on each of the file's elements.
-  private unowned(unsafe) var parser: XMLPushParser?
+  private unowned(unsafe) var parser: XMLSAXParser?
 
   // The row being read (kept as plain properties: this runs for every element of the file).
   @exclusivity(unchecked) private var inRow = false
@@ -128,16 +128,16 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
 
     init(rawValue: UInt8) { self.rawValue = rawValue }
 
-    init(_ attributes: XMLPushParser.Attributes) {
+    init(_ attributes: XMLSAXParser.Attributes) {
       var found: Decorations = []
       attributes.forEachName { name in
         switch name.count {
-        case 3 where XMLPushParser.equals(name, "dsc"): found.insert(.dsc)
-        case 4 where XMLPushParser.equals(name, "type"): found.insert(.type)
-        case 4 where XMLPushParser.equals(name, "date"): found.insert(.date)
-        case 4 where XMLPushParser.equals(name, "time"): found.insert(.time)
-        case 4 where XMLPushParser.equals(name, "name"): found.insert(.name)
-        case 14 where XMLPushParser.equals(name, "formattedvalue"): found.insert(.formattedValue)
+        case 3 where XMLSAXParser.equals(name, "dsc"): found.insert(.dsc)
+        case 4 where XMLSAXParser.equals(name, "type"): found.insert(.type)
+        case 4 where XMLSAXParser.equals(name, "date"): found.insert(.date)
+        case 4 where XMLSAXParser.equals(name, "time"): found.insert(.time)
+        case 4 where XMLSAXParser.equals(name, "name"): found.insert(.name)
+        case 14 where XMLSAXParser.equals(name, "formattedvalue"): found.insert(.formattedValue)
         default: break
         }
       }
@@ -152,11 +152,11 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
     self.summary = ExportFileSummary(path: path, format: .fetchXML)
   }
 
-  func follow(_ parser: XMLPushParser) { self.parser = parser }
+  func follow(_ parser: XMLSAXParser) { self.parser = parser }
 
   private var parserOffset: Int { parser?.byteOffset ?? 0 }
 
-  func startElement(_ name: UnsafeBufferPointer<UInt8>, attributes: XMLPushParser.Attributes, depth: Int) throws {
+  func startElement(_ name: UnsafeBufferPointer<UInt8>, attributes: XMLSAXParser.Attributes, depth: Int) throws {
     switch depth {
     case 2:
       guard inRow else { return }
@@ -167,7 +167,7 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
         primaryKey: rowPrimaryKey)
       columnText.removeAll(keepingCapacity: true)
     case 1:
-      guard XMLPushParser.equals(name, "result") else {
+      guard XMLSAXParser.equals(name, "result") else {
         throw IndexUnavailable(path: path, reason: "an element other than <result> in the resultset")
       }
       guard let start = window.tagStart(before: parserOffset) else {
@@ -182,7 +182,7 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
       rowVouched = true
       window.release(upTo: rowStart)
     case 0:
-      guard XMLPushParser.equals(name, "resultset") else {
+      guard XMLSAXParser.equals(name, "resultset") else {
         throw IndexUnavailable(path: path, reason: "not a resultset")
       }
       sawRoot = true

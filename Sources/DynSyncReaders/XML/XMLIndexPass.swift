@@ -6,50 +6,50 @@ import Glibc
 
 /// What an XML format's indexer is: a SAX handler that turns the rows it meets into index events,
 /// cutting each row's bytes out of the window the pass keeps.
-protocol XMLRowIndexer: XMLPushHandler {
+protocol XMLRowIndexer: XMLSAXHandler {
   var window: XMLRowWindow { get }
   /// Events of the rows ended since the pass last took them.
   var events: [IndexEvent] { get set }
   /// Connects the indexer to the parser it follows (for positions); the parser outlives the pass.
-  func follow(_ parser: XMLPushParser)
+  func follow(_ parser: XMLSAXParser)
 }
 
 /// Runs an XML file through libxml2's SAX parser once, for an indexer, and rereads rows from
 /// their bytes.
 enum XMLIndexPass {
-  /// Feeds the file to the parser chunk by chunk, handing on the indexer's events as they come.
+  /// Runs the file through the parser, handing on the indexer's events as they come.
   ///
-  /// `observer` sees every byte of the file once, in order. Anything the pass cannot take as
-  /// it is (UTF-16, another encoding, a malformed document, a refusal) throws `IndexUnavailable`,
-  /// and a full read then says what is wrong.
+  /// The file is read into the indexer's window (and shown to `observer`) before the parser takes
+  /// any of its bytes; the rows ended so far go out whenever the parser asks for more. `observer`
+  /// sees every byte of the file once, in order. Anything the pass cannot take as it is (UTF-16,
+  /// another encoding, a malformed document, a refusal) throws `IndexUnavailable`, and a full read
+  /// then says what is wrong.
   static func run(
     path: String, observer: ((UnsafeRawBufferPointer) -> Void)?, indexer: some XMLRowIndexer,
     emit: (IndexEvent) throws -> Void
   ) throws {
     try XMLStreamReader.refuseDocumentTypeDeclaration(in: path)
-    let bytes = try FileBytes(path: path)
-    bytes.observer = observer
-    let parser = try XMLPushParser(path: path, handler: indexer)
-    indexer.follow(parser)
-    let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18, alignment: 16)
-    defer { chunk.deallocate() }
-    var first = true
+    let file = try FileBytes(path: path)
+    file.observer = observer
     do {
-      while true {
-        let count = try bytes.read(into: chunk)
-        let read = UnsafeRawBufferPointer(rebasing: chunk[0..<count])
-        if first, count >= 2, (read[0] == 0xFE && read[1] == 0xFF) || (read[0] == 0xFF && read[1] == 0xFE) {
-          throw IndexUnavailable(path: path, reason: "UTF-16 text")
+      try withoutActuallyEscaping(emit) { emit in
+        func handOn() throws {
+          for event in indexer.events { try emit(event) }
+          indexer.events.removeAll(keepingCapacity: true)
         }
-        first = false
-        indexer.window.append(read)
-        try parser.parse(read, final: count == 0)
-        // Offsets into the bytes are offsets into the text only when the text is UTF-8.
-        if parser.declaresOtherEncoding { throw IndexUnavailable(path: path, reason: "an encoding other than UTF-8") }
-        for event in indexer.events { try emit(event) }
-        indexer.events.removeAll(keepingCapacity: true)
-        indexer.window.dropHandled()
-        if count == 0 { break }
+        var first = true
+        let parser = try XMLSAXParser(path: path, handler: indexer, requiresUTF8: true) { buffer in
+          try handOn()
+          let count = try indexer.window.feed(buffer, from: file)
+          if first, count >= 2, (buffer[0] == 0xFE && buffer[1] == 0xFF) || (buffer[0] == 0xFF && buffer[1] == 0xFE) {
+            throw IndexUnavailable(path: path, reason: "UTF-16 text")
+          }
+          first = false
+          return count
+        }
+        indexer.follow(parser)
+        try parser.parse()
+        try handOn()
       }
     } catch let error as IndexUnavailable {
       throw error
@@ -74,16 +74,60 @@ enum XMLIndexPass {
 }
 
 /// The bytes of an XML file from the start of the row being read (or the end of the last one)
-/// to as far as the parser has been fed: every byte a row's fingerprint and span need.
+/// to as far as the file has been read: every byte a row's fingerprint and span need.
+///
+/// The file is read straight into it, in chunks, and the parser is fed from it: the bytes of a row
+/// are cut and fingerprinted where they were read, and only those of the row in progress move when
+/// room is made for the next chunk.
 final class XMLRowWindow {
+  private static let chunk = 1 << 18
   // Unchecked for exclusive access, as the indexers' state is: one pass, one thread.
-  @exclusivity(unchecked) private var bytes: [UInt8] = []
-  /// The file offset of `bytes[0]`.
+  @exclusivity(unchecked) private var storage: UnsafeMutableRawBufferPointer
+  /// The file offset of `storage[0]`.
   @exclusivity(unchecked) private var start = 0
+  /// How many bytes of `storage` hold the file's.
+  @exclusivity(unchecked) private var held = 0
+  /// The file offset up to which the parser has been fed.
+  @exclusivity(unchecked) private var fed = 0
   /// Where the bytes still needed start.
   @exclusivity(unchecked) private var keepFrom = 0
 
-  func append(_ chunk: UnsafeRawBufferPointer) { bytes.append(contentsOf: chunk) }
+  init() {
+    storage = UnsafeMutableRawBufferPointer.allocate(byteCount: 2 * XMLRowWindow.chunk, alignment: 16)
+  }
+
+  deinit { storage.deallocate() }
+
+  /// Fills `buffer` with the next bytes for the parser, reading more of `file` once all the bytes
+  /// read were fed; returns the count, 0 at the end of the file.
+  func feed(_ buffer: UnsafeMutableRawBufferPointer, from file: FileBytes) throws(InputError) -> Int {
+    if fed == start + held {
+      try read(from: file)
+      if fed == start + held { return 0 }
+    }
+    let count = min(buffer.count, start + held - fed)
+    buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: storage[(fed - start)..<(fed - start + count)]))
+    fed += count
+    return count
+  }
+
+  /// Reads the file's next chunk after the bytes held, letting go of those before `keepFrom`.
+  private func read(from file: FileBytes) throws(InputError) {
+    let kept = start + held - keepFrom
+    if keepFrom > start, let base = storage.baseAddress {
+      memmove(base, base + (keepFrom - start), kept)
+      start = keepFrom
+      held = kept
+    }
+    if storage.count - held < XMLRowWindow.chunk {
+      // A row longer than the room: the window grows to hold it.
+      let larger = UnsafeMutableRawBufferPointer.allocate(byteCount: 2 * storage.count, alignment: 16)
+      larger.copyMemory(from: UnsafeRawBufferPointer(rebasing: storage[0..<held]))
+      storage.deallocate()
+      storage = larger
+    }
+    held += try file.read(into: UnsafeMutableRawBufferPointer(rebasing: storage[held..<(held + XMLRowWindow.chunk)]))
+  }
 
   /// Nothing before `offset` is needed any more.
   func release(upTo offset: Int) { keepFrom = offset }
@@ -91,19 +135,27 @@ final class XMLRowWindow {
   /// The offset of the `<` that opens the tag the parser is in at `offset` (called from a
   /// start-element event, when the parser is within the start tag); no `<` can stand in a tag.
   func tagStart(before offset: Int) -> Int? {
-    guard offset - start <= bytes.count, keepFrom <= offset else { return nil }
-    return bytes[(keepFrom - start)..<(offset - start)].lastIndex(of: UInt8(ascii: "<")).map { start + $0 }
+    guard offset - start <= held, keepFrom <= offset, keepFrom >= start, let base = storage.baseAddress else {
+      return nil
+    }
+    let bytes = base.assumingMemoryBound(to: UInt8.self)
+    var index = offset - start
+    while index > keepFrom - start {
+      index -= 1
+      if bytes[index] == UInt8(ascii: "<") { return start + index }
+    }
+    return nil
   }
 
   /// The byte at file offset `offset`, if the window holds it.
   func byte(at offset: Int) -> UInt8? {
-    offset >= start && offset - start < bytes.count ? bytes[offset - start] : nil
+    offset >= start && offset - start < held ? storage[offset - start] : nil
   }
 
   /// Whether `range` is in the window and ends with the `>` of an end tag.
   func holdsElement(_ range: Range<Int>) -> Bool {
-    range.lowerBound >= start && range.upperBound - start <= bytes.count && !range.isEmpty
-      && bytes[range.upperBound - start - 1] == UInt8(ascii: ">")
+    range.lowerBound >= start && range.upperBound - start <= held && !range.isEmpty
+      && storage[range.upperBound - start - 1] == UInt8(ascii: ">")
   }
 
   /// Ends the row that started at `start`, now that the parser is just past its end tag at
@@ -119,20 +171,13 @@ final class XMLRowWindow {
   }
 
   func fingerprint(of range: Range<Int>, seed: UInt64) -> Fingerprint {
-    bytes.withUnsafeBytes {
-      Fingerprint(
-        of: UnsafeRawBufferPointer(rebasing: $0[(range.lowerBound - start)..<(range.upperBound - start)]), seed: seed)
-    }
+    Fingerprint(of: bytes(of: range), seed: seed)
   }
 
-  func copy(of range: Range<Int>) -> [UInt8] { Array(bytes[(range.lowerBound - start)..<(range.upperBound - start)]) }
+  func copy(of range: Range<Int>) -> [UInt8] { Array(bytes(of: range)) }
 
-  /// Lets go of the bytes no row needs any more (in large steps: a removal moves what is left).
-  func dropHandled() {
-    let drop = keepFrom - start
-    guard drop > 1 << 16 else { return }
-    bytes.removeFirst(drop)
-    start = keepFrom
+  private func bytes(of range: Range<Int>) -> UnsafeRawBufferPointer {
+    UnsafeRawBufferPointer(rebasing: storage[(range.lowerBound - start)..<(range.upperBound - start)])
   }
 }
 

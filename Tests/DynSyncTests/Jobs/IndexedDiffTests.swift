@@ -249,6 +249,29 @@ struct IndexedDiffTests {
       in: folder, rejectsSaying: ["duplicate id", "appears twice", "does not fit its schema type"])
   }
 
+  @Test("a row longer than the bytes the index pass holds at once is indexed whole, in each XML format")
+  func longRows() throws {
+    // The pass reads 256 KB at a time and holds twice that before it grows: this row spans several reads.
+    let note = String(repeating: "long text &amp; more, ", count: 40_000)
+    let xml = try TemporaryFolder()
+    try xml.write("previous/contacts.xml", resultset([result(1), result(2, "<note>\(note)</note>"), result(3)]))
+    try xml.write(
+      "current/contacts.xml",
+      resultset([result(1), result(2, "<note>\(note) (edited)</note>"), result(3, name: "Ada (edited)")]))
+    let cmt = try TemporaryFolder()
+    try cmt.write("previous/data_schema.xml", cmtSchema)
+    try cmt.write("current/data_schema.xml", cmtSchema)
+    try cmt.write("previous/data.xml", cmtData([cmtRecord(1, name: note), cmtRecord(2), cmtRecord(3)]))
+    try cmt.write(
+      "current/data.xml", cmtData([cmtRecord(1, name: note + " (edited)"), cmtRecord(2), cmtRecord(3, name: "Bo")]))
+    for folder in [xml, cmt] {
+      let outcome = try bothWays(previous: [folder.path + "/previous"], current: [folder.path + "/current"], in: folder)
+      #expect(!outcome.fellBack)
+      #expect(outcome.indexed == outcome.full)
+      #expect(outcome.indexed.batch?["changes/contact.ndjson"]?.split(separator: "\n").count == 2)
+    }
+  }
+
   @Test("CMT rows exported byte for byte as before are compared again when their schema types them otherwise")
   func cmtSchemaChange() throws {
     let folder = try TemporaryFolder()

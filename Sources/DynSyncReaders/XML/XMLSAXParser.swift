@@ -5,23 +5,28 @@ import DynSyncCore
 import Glibc
 #endif
 
-/// What `XMLPushParser` hands on as it parses: element starts and ends, and text.
+/// What `XMLSAXParser` hands on as it parses: element starts and ends, and text.
 ///
 /// Names and text are the parser's own bytes, valid only during the call. Throwing stops the
-/// parse; the error is what `XMLPushParser.parse` then throws.
-protocol XMLPushHandler: AnyObject {
-  func startElement(_ name: UnsafeBufferPointer<UInt8>, attributes: XMLPushParser.Attributes, depth: Int) throws
+/// parse; the error is what `XMLSAXParser.parse` then throws.
+protocol XMLSAXHandler: AnyObject {
+  func startElement(_ name: UnsafeBufferPointer<UInt8>, attributes: XMLSAXParser.Attributes, depth: Int) throws
   func endElement(depth: Int) throws
   func characters(_ text: UnsafeBufferPointer<UInt8>, depth: Int)
 }
 
-/// A forward-only pass over an XML file on libxml2's SAX2 push parser, which is several times
-/// faster than `xmlTextReader` and tells where in the file each element starts and ends.
+/// A forward-only pass over an XML file on libxml2's SAX2 parser, which is several times faster
+/// than `xmlTextReader` and tells where in the file each element starts and ends.
+///
+/// The parser pulls the file's bytes through `source`, as it needs them, rather than being pushed
+/// chunks: the push parser looks ahead for the end of every tag before it parses the tag, and
+/// copies each chunk into a buffer of its own, which made it about a seventh slower on exports.
+/// `source` is the caller's, so that the caller sees every byte before the parser does and keeps
+/// what it needs of them.
 ///
 /// The same refusals as `XMLStreamReader`: no network, no DTD, no entity but the predefined ones
-/// (any of them stops the parse with an error). The file's bytes are fed to the parser by the
-/// caller, chunk by chunk, so that the caller can keep what it needs of them.
-final class XMLPushParser {
+/// (any of them stops the parse with an error).
+final class XMLSAXParser {
   /// An element's attributes as libxml2 gives them: five pointers each (local name, prefix, URI,
   /// value start, value end), values with entities already replaced.
   struct Attributes {
@@ -36,7 +41,7 @@ final class XMLPushParser {
         guard let local = base[index * 5], let start = base[index * 5 + 3], let end = base[index * 5 + 4] else {
           continue
         }
-        if XMLPushParser.equals(local, wanted) { return UnsafeBufferPointer(start: start, count: end - start) }
+        if XMLSAXParser.equals(local, wanted) { return UnsafeBufferPointer(start: start, count: end - start) }
       }
       return nil
     }
@@ -51,29 +56,50 @@ final class XMLPushParser {
     }
   }
 
+  /// Fills the buffer with the file's next bytes and says how many; 0 at the end of the file.
+  typealias Source = (UnsafeMutableRawBufferPointer) throws -> Int
+
   let path: String
   private var context: xmlParserCtxtPtr?
   /// Held strongly (the handler holds the parser unretained): a constant read off the parser
   /// costs no retain, where an unowned one costs a retain and a release on each of the file's
   /// events.
-  private let handler: any XMLPushHandler
+  private let handler: any XMLSAXHandler
+  private let source: Source
+  /// Refuses, at the root element, a document whose bytes are not its text.
+  private let requiresUTF8: Bool
   // Unchecked for exclusive access, as the handlers are: one parse, one thread, one event at a time.
   @exclusivity(unchecked) private var depth = 0
-  /// The first error: the handler's, or libxml2's, or a refusal.
+  /// The first error: the handler's, the source's, or libxml2's, or a refusal.
   @exclusivity(unchecked) private var failure: (any Error)?
 
   private static let options = Int32(
     XML_PARSE_NONET.rawValue | XML_PARSE_NOCDATA.rawValue | XML_PARSE_BIG_LINES.rawValue
       | XML_PARSE_COMPACT.rawValue)
 
-  init(path: String, handler: any XMLPushHandler) throws(InputError) {
+  /// - Parameters:
+  ///   - path: the file, for errors.
+  ///   - handler: what the parse's events go to.
+  ///   - requiresUTF8: whether a document that declares another encoding (whose byte offsets are
+  ///     then not those of its text) stops the parse with `IndexUnavailable` at its root element.
+  ///   - source: the file's bytes, in order.
+  /// - Throws: `InputError` when libxml2 cannot start a parser.
+  init(path: String, handler: any XMLSAXHandler, requiresUTF8: Bool = false, source: @escaping Source)
+    throws(InputError)
+  {
     self.path = path
     self.handler = handler
+    self.source = source
+    self.requiresUTF8 = requiresUTF8
     var sax = xmlSAXHandler()
     sax.initialized = UInt32(XML_SAX2_MAGIC)
     sax.startElementNs = { context, local, _, _, _, _, attributeCount, _, attributes in
       guard let local else { return }
-      XMLPushParser.withParser(context) { parser in
+      XMLSAXParser.withParser(context) { parser in
+        if parser.depth == 0, parser.requiresUTF8, parser.declaresOtherEncoding {
+          parser.stop(IndexUnavailable(path: parser.path, reason: "an encoding other than UTF-8"))
+          return
+        }
         parser.run {
           try parser.handler.startElement(
             UnsafeBufferPointer(start: local, count: strlen(local)),
@@ -83,52 +109,59 @@ final class XMLPushParser {
       }
     }
     sax.endElementNs = { context, _, _, _ in
-      XMLPushParser.withParser(context) { parser in
+      XMLSAXParser.withParser(context) { parser in
         parser.depth -= 1
         parser.run { try parser.handler.endElement(depth: parser.depth) }
       }
     }
     sax.characters = { context, text, count in
       guard let text else { return }
-      XMLPushParser.withParser(context) { parser in
+      XMLSAXParser.withParser(context) { parser in
         parser.handler.characters(UnsafeBufferPointer(start: text, count: Int(count)), depth: parser.depth)
       }
     }
     // As libxml2's own SAX2 does: white space between elements is text like any other.
     sax.ignorableWhitespace = sax.characters
     sax.internalSubset = { context, _, _, _ in
-      XMLPushParser.parser(context)?.refuse("document type declarations (DOCTYPE) are refused")
+      XMLSAXParser.parser(context)?.refuse("document type declarations (DOCTYPE) are refused")
     }
     sax.reference = { context, _ in
-      XMLPushParser.parser(context)?.refuse("entity references are refused: dynsync never expands XML entities")
+      XMLSAXParser.parser(context)?.refuse("entity references are refused: dynsync never expands XML entities")
     }
     sax.serror = { context, error in
-      guard let parser = XMLPushParser.parser(context), let error,
+      guard let parser = XMLSAXParser.parser(context), let error,
         error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue
       else { return }
       let message = error.pointee.message.map { String(cString: $0) } ?? "unknown error"
       parser.refuse("malformed XML: " + message.trimmingCharacters, line: Int(error.pointee.line))
     }
     XMLStreamReader.refuseExternalEntities()
-    guard let context = xmlCreatePushParserCtxt(&sax, nil, nil, 0, path) else {
+    // The source is reached through the parser, which outlives the context: unretained.
+    let owner = Unmanaged.passUnretained(self).toOpaque()
+    let read: xmlInputReadCallback = { owner, buffer, count in
+      guard let owner, let buffer, count > 0 else { return 0 }
+      return Unmanaged<XMLSAXParser>.fromOpaque(owner)._withUnsafeGuaranteedRef { parser in
+        parser.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: Int(count)))
+      }
+    }
+    guard let context = xmlCreateIOParserCtxt(&sax, nil, read, nil, owner, XML_CHAR_ENCODING_NONE) else {
       throw InputError(file: path, reason: "cannot start an XML parser")
     }
     self.context = context
-    context.pointee._private = Unmanaged.passUnretained(self).toOpaque()
-    xmlCtxtUseOptions(context, XMLPushParser.options)
+    context.pointee._private = owner
+    xmlCtxtUseOptions(context, XMLSAXParser.options)
   }
 
   deinit { if let context { xmlFreeParserCtxt(context) } }
 
-  /// Parses the next bytes of the file; `final` after the last ones.
-  func parse(_ bytes: UnsafeRawBufferPointer, final: Bool = false) throws {
-    guard let context, failure == nil else { return try rethrowFailure() }
-    let pointer = bytes.baseAddress?.assumingMemoryBound(to: CChar.self)
-    let status = xmlParseChunk(context, pointer, Int32(bytes.count), final ? 1 : 0)
-    if failure == nil, status != 0 {
+  /// Parses the whole file, pulling its bytes from the source.
+  func parse() throws {
+    guard let context else { return }
+    let status = xmlParseDocument(context)
+    if failure == nil, status != 0 || context.pointee.wellFormed == 0 {
       failure = InputError(file: path, line: line, reason: "malformed XML")
     }
-    try rethrowFailure()
+    if let failure { throw failure }
   }
 
   /// Where the parser is in the file, in bytes: in a start-element call, within the start tag; in
@@ -142,10 +175,28 @@ final class XMLPushParser {
   var line: Int { Int(context?.pointee.input?.pointee.line ?? 0) }
 
   /// Whether the document declared an encoding other than UTF-8 (the bytes are then not its text).
-  var declaresOtherEncoding: Bool {
-    guard let encoding = context?.pointee.encoding else { return false }
+  ///
+  /// The parse leaves the declared name on its input: only the push parser, or a start-of-document
+  /// callback, copies it onto the context.
+  private var declaresOtherEncoding: Bool {
+    guard let encoding = context?.pointee.encoding ?? context?.pointee.input?.pointee.encoding else { return false }
     let name = String(cString: encoding).uppercased()
     return name != "UTF-8" && name != "UTF8" && name != "US-ASCII" && name != "ASCII"
+  }
+
+  /// libxml2's read callback: the source's bytes, or -1 (an I/O error to libxml2) once the parse
+  /// has failed.
+  ///
+  /// A source's error is only noted, not stopped on: `xmlStopParser` frees the input buffer this
+  /// call is filling. libxml2 stops on the -1 by itself, and its own error then yields to this one.
+  private func read(into buffer: UnsafeMutableRawBufferPointer) -> Int32 {
+    guard failure == nil else { return -1 }
+    do {
+      return Int32(try source(buffer))
+    } catch {
+      failure = error
+      return -1
+    }
   }
 
   private func run(_ body: () throws -> Void) {
@@ -153,36 +204,36 @@ final class XMLPushParser {
     do {
       try body()
     } catch {
-      failure = error
-      if let context { xmlStopParser(context) }
+      stop(error)
     }
   }
 
   private func refuse(_ reason: String, line: Int? = nil) {
+    stop(InputError(file: path, line: line ?? self.line, reason: reason))
+  }
+
+  /// Ends the parse with `error`, unless it has failed already.
+  private func stop(_ error: any Error) {
     guard failure == nil else { return }
-    failure = InputError(file: path, line: line ?? self.line, reason: reason)
+    failure = error
     if let context { xmlStopParser(context) }
   }
 
-  private func rethrowFailure() throws {
-    if let failure { throw failure }
-  }
-
-  private static func parser(_ context: UnsafeMutableRawPointer?) -> XMLPushParser? {
+  private static func parser(_ context: UnsafeMutableRawPointer?) -> XMLSAXParser? {
     guard let owner = owner(context) else { return nil }
     return owner.takeUnretainedValue()
   }
 
   /// Runs `body` on the parser behind `context` without retaining it: the parser is alive for
   /// every event of its own parse, and these run once per element and text.
-  private static func withParser(_ context: UnsafeMutableRawPointer?, _ body: (XMLPushParser) -> Void) {
+  private static func withParser(_ context: UnsafeMutableRawPointer?, _ body: (XMLSAXParser) -> Void) {
     owner(context)?._withUnsafeGuaranteedRef(body)
   }
 
-  private static func owner(_ context: UnsafeMutableRawPointer?) -> Unmanaged<XMLPushParser>? {
+  private static func owner(_ context: UnsafeMutableRawPointer?) -> Unmanaged<XMLSAXParser>? {
     guard let context else { return nil }
     let parserContext = context.assumingMemoryBound(to: xmlParserCtxt.self)
-    return parserContext.pointee._private.map { Unmanaged<XMLPushParser>.fromOpaque($0) }
+    return parserContext.pointee._private.map { Unmanaged<XMLSAXParser>.fromOpaque($0) }
   }
 
   /// Whether `bytes` are the bytes of `literal`.
