@@ -12,9 +12,13 @@ public struct ExactDecimal: Hashable, Sendable, CustomStringConvertible {
 
   /// Parses JSON number grammar, also accepting a leading `+` and a bare leading `.` as XML exports write them.
   public init?(_ text: String) {
-    guard ExactDecimal.parts(of: text) != nil else { return nil }
+    guard text.withUTF8Bytes({ ExactDecimal.isNumber(utf8: $0) }) else { return nil }
     self.written = text
   }
+
+  /// Whether `init?` takes the text of these bytes, without making the value: the indexers vouch for millions of
+  /// amounts they never keep.
+  public static func isNumber(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Bool { scan(bytes) != nil }
 
   /// Sign, significant digits without leading or trailing zeros, and the power of ten of the last digit.
   private struct Parts: Hashable {
@@ -29,20 +33,31 @@ public struct ExactDecimal: Hashable, Sendable, CustomStringConvertible {
     ExactDecimal.parts(of: written) ?? Parts(isNegative: false, significand: "0", exponent: 0)
   }
 
-  private static func parts(of text: String) -> Parts? {
-    var bytes = Array(text.utf8)[...]
+  /// A number's bytes as the grammar reads them: the one grammar of `init?`, `isNumber(utf8:)` and `parts`.
+  private struct Scanned {
+    var isNegative: Bool
+    /// The digits and the point, if any, between the sign and the exponent.
+    var mantissa: Range<Int>
+    var fractionDigits: Int
+    /// The exponent as written (0 without one).
+    var exponent: Int
+  }
+
+  private static func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> Scanned? {
+    func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+    var index = 0
     var negative = false
-    if let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
-      negative = first == UInt8(ascii: "-")
-      bytes = bytes.dropFirst()
+    if index < bytes.count, bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") {
+      negative = bytes[index] == UInt8(ascii: "-")
+      index += 1
     }
-    var digits: [UInt8] = []
+    let mantissaStart = index
     var fractionDigits = 0
     var sawDigit = false
     var sawPoint = false
-    while let byte = bytes.first {
-      if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
-        digits.append(byte)
+    while index < bytes.count {
+      let byte = bytes[index]
+      if isDigit(byte) {
         sawDigit = true
         if sawPoint { fractionDigits += 1 }
       } else if byte == UInt8(ascii: "."), !sawPoint {
@@ -50,38 +65,47 @@ public struct ExactDecimal: Hashable, Sendable, CustomStringConvertible {
       } else {
         break
       }
-      bytes = bytes.dropFirst()
+      index += 1
     }
     guard sawDigit else { return nil }
+    let mantissa = mantissaStart..<index
     var exponent = 0
-    if let marker = bytes.first, marker == UInt8(ascii: "e") || marker == UInt8(ascii: "E") {
-      bytes = bytes.dropFirst()
+    if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+      index += 1
       var exponentNegative = false
-      if let sign = bytes.first, sign == UInt8(ascii: "-") || sign == UInt8(ascii: "+") {
-        exponentNegative = sign == UInt8(ascii: "-")
-        bytes = bytes.dropFirst()
+      if index < bytes.count, bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") {
+        exponentNegative = bytes[index] == UInt8(ascii: "-")
+        index += 1
       }
-      guard !bytes.isEmpty, bytes.count <= 9 else { return nil }
-      for byte in bytes {
-        guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
-        exponent = exponent * 10 + Int(byte - UInt8(ascii: "0"))
+      guard index < bytes.count, bytes.count - index <= 9 else { return nil }
+      while index < bytes.count {
+        guard isDigit(bytes[index]) else { return nil }
+        exponent = exponent * 10 + Int(bytes[index] - UInt8(ascii: "0"))
+        index += 1
       }
       if exponentNegative { exponent = -exponent }
-      bytes = []
     }
-    guard bytes.isEmpty else { return nil }
-    exponent -= fractionDigits
-    // Canonical form: strip leading zeros, move trailing zeros into the exponent.
-    var start = 0
-    while start < digits.count - 1, digits[start] == UInt8(ascii: "0") { start += 1 }
-    var end = digits.count
-    while end > start + 1, digits[end - 1] == UInt8(ascii: "0") {
-      end -= 1
-      exponent += 1
+    guard index == bytes.count else { return nil }
+    return Scanned(isNegative: negative, mantissa: mantissa, fractionDigits: fractionDigits, exponent: exponent)
+  }
+
+  private static func parts(of text: String) -> Parts? {
+    text.withUTF8Bytes { bytes in
+      guard let scanned = scan(bytes) else { return nil }
+      let digits = bytes[scanned.mantissa].filter { $0 != UInt8(ascii: ".") }
+      var exponent = scanned.exponent - scanned.fractionDigits
+      // Canonical form: strip leading zeros, move trailing zeros into the exponent.
+      var start = 0
+      while start < digits.count - 1, digits[start] == UInt8(ascii: "0") { start += 1 }
+      var end = digits.count
+      while end > start + 1, digits[end - 1] == UInt8(ascii: "0") {
+        end -= 1
+        exponent += 1
+      }
+      let significant = String(decoding: digits[start..<end], as: UTF8.self)
+      if significant == "0" { return Parts(isNegative: false, significand: "0", exponent: 0) }
+      return Parts(isNegative: scanned.isNegative, significand: significant, exponent: exponent)
     }
-    let significant = String(decoding: digits[start..<end], as: UTF8.self)
-    if significant == "0" { return Parts(isNegative: false, significand: "0", exponent: 0) }
-    return Parts(isNegative: negative, significand: significant, exponent: exponent)
   }
 
   /// The value as a whole number when it is one and fits in 64 bits.

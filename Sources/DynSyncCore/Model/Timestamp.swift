@@ -24,6 +24,26 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
   /// Parses the UTF-8 bytes of an ISO 8601 date and time, as `init?(iso:)` parses text, in place:
   /// the readers check and parse millions of these, and a copy of each cost more than the parse.
   public init?(isoUTF8 bytes: UnsafeBufferPointer<UInt8>) {
+    guard let parts = Timestamp.isoParts(bytes) else { return nil }
+    self.init(
+      epochSeconds: Int64(parts.date.daysSinceEpoch) * 86_400 + Int64(parts.secondsOfDay - parts.offsetSeconds),
+      fraction: String(decoding: UnsafeBufferPointer(rebasing: bytes[parts.fraction]), as: UTF8.self))
+  }
+
+  /// Whether `init?(isoUTF8:)` takes these bytes, without making the value: the indexers vouch for
+  /// millions of instants they never keep.
+  public static func isISO(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Bool { isoParts(bytes) != nil }
+
+  /// An ISO 8601 date and time read from its bytes: the one grammar of `init?(isoUTF8:)` and `isISO(utf8:)`.
+  private struct ISOParts {
+    var date: CalendarDate
+    var secondsOfDay: Int
+    /// Where the fractional second's digits lie in the bytes (empty for none).
+    var fraction: Range<Int>
+    var offsetSeconds: Int
+  }
+
+  private static func isoParts(_ bytes: UnsafeBufferPointer<UInt8>) -> ISOParts? {
     guard bytes.count >= 16, bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: " ") else {
       return nil
     }
@@ -33,7 +53,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     else { return nil }
     var index = 16
     var second = 0
-    var fraction = ""
+    var fraction = 0..<0
     if index < bytes.count, bytes[index] == UInt8(ascii: ":") {
       guard let parsed = Timestamp.number(bytes, index + 1, 2), parsed < 61 else { return nil }
       second = parsed
@@ -43,7 +63,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         let start = index
         while index < bytes.count, Timestamp.isDigit(bytes[index]) { index += 1 }
         guard index > start else { return nil }
-        fraction = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        fraction = start..<index
       }
     }
     var offsetSeconds = 0
@@ -71,10 +91,8 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
       }
     }
     guard index == bytes.count else { return nil }
-    let days = Int64(date.daysSinceEpoch)
-    self.init(
-      epochSeconds: days * 86_400 + Int64(hour * 3600 + minute * 60 + second - offsetSeconds),
-      fraction: fraction)
+    return ISOParts(
+      date: date, secondsOfDay: hour * 3600 + minute * 60 + second, fraction: fraction, offsetSeconds: offsetSeconds)
   }
 
   /// `yyyy-MM-ddTHH:mm:ss[.f…]Z`, the form every output uses.

@@ -51,13 +51,32 @@ enum ValueInference {
     return Array(Set(values)).sorted()
   }
 
-  /// `1`/`0` as FetchXML writes Two Options, `True`/`False` as CMT does.
-  static func boolean(_ text: String) -> Bool? {
-    switch text.lowercased() {
-    case "1", "true": return true
-    case "0", "false": return false
-    default: return nil
+  /// Whether the text of these bytes surely reads as an `Int64`.
+  ///
+  /// An optional minus and up to 18 digits are always within 64 bits. `false` says nothing: the text may still be
+  /// one.
+  static func isSurelyInteger(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    let digits = bytes.first == UInt8(ascii: "-") ? UnsafeBufferPointer(rebasing: bytes.dropFirst()) : bytes
+    return (1...18).contains(digits.count) && digits.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+  }
+
+  /// `1`/`0` as FetchXML writes Two Options, `True`/`False` (in any case) as CMT does.
+  static func boolean(_ text: String) -> Bool? { text.withUTF8Bytes { boolean(utf8: $0) } }
+
+  /// `boolean(_:)` of the text of these bytes, read in place.
+  ///
+  /// The indexers vouch for millions of flags. Only ASCII letters are folded: no other character lowercases to one
+  /// of these words' letters.
+  static func boolean(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Bool? {
+    func matches(_ word: StaticString) -> Bool {
+      guard bytes.count == word.utf8CodeUnitCount else { return false }
+      for index in 0..<bytes.count where bytes[index] | 0x20 != word.utf8Start[index] { return false }
+      return true
     }
+    if bytes.count == 1 {
+      return bytes[0] == UInt8(ascii: "1") ? true : bytes[0] == UInt8(ascii: "0") ? false : nil
+    }
+    return matches("true") ? true : matches("false") ? false : nil
   }
 }
 

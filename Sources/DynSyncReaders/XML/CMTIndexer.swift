@@ -207,14 +207,15 @@ final class CMTRecordIndexer: XMLRowIndexer {
   // MARK: - Fields
 
   private func field(_ attributes: XMLSAXParser.Attributes) throws {
-    guard table != nil, let nameBytes = attributes.value("name") else {
+    // A record left to the decoder needs no more looks: its shape is not used.
+    guard recordVouched else { return }
+    let (nameBytes, value) = attributes.values("name", "value")
+    guard let nameBytes else {
       recordVouched = false
       return
     }
     let name = shape.position(of: nameBytes, at: recordFields) { FieldFacts($0, of: table) }
     recordFields += 1
-    guard recordVouched else { return }
-    let value = attributes.value("value")
     let facts = shape.facts(at: name)
     if facts.isPrimaryID {
       guard let value, let id = GUID(utf8: UnsafeRawBufferPointer(value)), id == recordID else {
@@ -238,19 +239,21 @@ final class CMTRecordIndexer: XMLRowIndexer {
   }
 
   /// Whether `CMTReader.value` surely takes `value` for a column of `kind`, seen from its bytes
-  /// alone (most values are ids, numbers and instants); `false` leaves it to the decoder's rule.
+  /// alone, by the rule it reads the value's text with; `false` leaves it to the decoder's rule.
   private static func surelyFits(_ value: UnsafeBufferPointer<UInt8>, _ kind: CMTSchema.ValueKind) -> Bool {
     switch kind {
     case .guid, .lookup:
       return GUID(utf8: UnsafeRawBufferPointer(value)) != nil
     case .integer, .choice:
-      // An optional minus and up to 18 digits: always within 64 bits.
-      let digits = value.first == UInt8(ascii: "-") ? UnsafeBufferPointer(rebasing: value.dropFirst()) : value
-      return (1...18).contains(digits.count) && digits.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+      return ValueInference.isSurelyInteger(utf8: value)
+    case .decimal:
+      return ExactDecimal.isNumber(utf8: value)
+    case .boolean:
+      return ValueInference.boolean(utf8: value) != nil
     case .dateTime:
       // An instant reads as a date and time whether or not its column is DateOnly.
-      return Timestamp(isoUTF8: value) != nil
-    case .text, .decimal, .boolean, .choices, .verbatim:
+      return Timestamp.isISO(utf8: value)
+    case .text, .choices, .verbatim:
       return false
     }
   }

@@ -268,26 +268,30 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
     while start < end, isSpace(columnText[start]) { start += 1 }
     while end > start, isSpace(columnText[end - 1]) { end -= 1 }
     if start == end { return kind == .primaryKey ? nil : .some(nil) }
-    let text = columnText[start..<end]
-    switch kind {
-    case .primaryKey:
-      return text.withUnsafeBytes { GUID(utf8: $0) }.map { .some($0) }
-    case .lookup:
-      return text.withUnsafeBytes { GUID(utf8: $0) } != nil ? .some(nil) : nil
-    case .dateTime:
-      if name.facts.isDateOnly, CalendarDate(text.prefix(10)) != nil { return .some(nil) }
-      return text.withUnsafeBufferPointer { Timestamp(isoUTF8: $0) } != nil ? .some(nil) : nil
-    case .choice:
-      let string = String(decoding: text, as: UTF8.self)
-      if name.facts.isBoolean || string == "true" || string == "false" {
-        return ValueInference.boolean(string) != nil ? .some(nil) : nil
+    return columnText[start..<end].withUnsafeBufferPointer { text in
+      let fits: Bool
+      switch kind {
+      case .primaryKey:
+        return GUID(utf8: UnsafeRawBufferPointer(text)).map { .some($0) }
+      case .lookup:
+        fits = GUID(utf8: UnsafeRawBufferPointer(text)) != nil
+      case .dateTime:
+        fits =
+          (name.facts.isDateOnly && CalendarDate(UnsafeBufferPointer(rebasing: text.prefix(10))) != nil)
+          || Timestamp.isISO(utf8: text)
+      case .choice:
+        if name.facts.isBoolean || XMLSAXParser.equals(text, "true") || XMLSAXParser.equals(text, "false") {
+          fits = ValueInference.boolean(utf8: text) != nil
+        } else {
+          fits = ValueInference.isSurelyInteger(utf8: text) || Int64(String(decoding: text, as: UTF8.self)) != nil
+        }
+      case .formatted:
+        // `ValueInference.number` reads a whole number within 64 bits as one, and any other text as a decimal.
+        fits = ExactDecimal.isNumber(utf8: text)
+      case .plain:
+        fits = true
       }
-      return Int64(string) != nil ? .some(nil) : nil
-    case .formatted:
-      return ValueInference.number(String(decoding: text, as: UTF8.self), field: name.name, label: nil) != nil
-        ? .some(nil) : nil
-    case .plain:
-      return .some(nil)
+      return fits ? .some(nil) : nil
     }
   }
 

@@ -46,6 +46,29 @@ final class XMLSAXParser {
       return nil
     }
 
+    /// The values of the attributes with local names `first` and `second`, in one look at each
+    /// attribute.
+    func values(_ first: StaticString, _ second: StaticString) -> (
+      UnsafeBufferPointer<UInt8>?, UnsafeBufferPointer<UInt8>?
+    ) {
+      guard let base else { return (nil, nil) }
+      let firstName = UnsafeBufferPointer(start: first.utf8Start, count: first.utf8CodeUnitCount)
+      let secondName = UnsafeBufferPointer(start: second.utf8Start, count: second.utf8CodeUnitCount)
+      var found: (UnsafeBufferPointer<UInt8>?, UnsafeBufferPointer<UInt8>?) = (nil, nil)
+      for index in 0..<count {
+        guard let local = base[index * 5], let start = base[index * 5 + 3], let end = base[index * 5 + 4] else {
+          continue
+        }
+        let value = UnsafeBufferPointer(start: start, count: end - start)
+        if found.0 == nil, XMLSAXParser.equals(local, firstName) {
+          found.0 = value
+        } else if found.1 == nil, XMLSAXParser.equals(local, secondName) {
+          found.1 = value
+        }
+      }
+      return found
+    }
+
     /// Local names of every attribute, in order.
     func forEachName(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
       guard let base else { return }

@@ -155,6 +155,18 @@ struct IndexedDiffTests {
       result(12, "<modifiedon>yesterday</modifiedon>"), result(13, "<revenue formattedvalue=\"x\">12e</revenue>"),
       "<result>\n  <contactid>\n    {0000000E-0000-4000-8000-000000000000}\n  </contactid>\n</result>",
       result(15, "<empty/><spaces>   </spaces>"), "<result><firstname>no id</firstname></result>",
+      // Values at the edges of what their decorations take, each read by its bytes or by the decoder.
+      result(
+        17, "<revenue formattedvalue=\"x\">1e5</revenue><numberofemployees formattedvalue=\"x\">.5</numberofemployees>"),
+      result(
+        18, "<revenue formattedvalue=\"x\">+5.</revenue><budget formattedvalue=\"x\">9223372036854775808</budget>"),
+      result(19, "<revenue formattedvalue=\"x\">1,500</revenue>"),
+      result(20, "<donotemail name=\"No\">FALSE</donotemail><statecode name=\"Active\">true</statecode>"),
+      result(21, "<statecode name=\"Active\">+1</statecode><statuscode name=\"x\">99999999999999999999</statuscode>"),
+      result(22, "<statecode name=\"Active\">True</statecode>"),
+      result(23, "<createdon date=\"\" time=\"\">2025-06-28 19:06:20.5</createdon>"),
+      result(24, "<createdon date=\"\" time=\"\">2025-06-28T19:06:20.Z</createdon>"),
+      result(25, "<birthdate date=\"\">2024-02-29</birthdate>"),
     ]
     var after = before
     after[0] = result(1, name: "Ada (edited)")
@@ -227,6 +239,14 @@ struct IndexedDiffTests {
       cmtRecord(23, field("modifiedon", "2025-06-28T21:06:20+02:00") + field("birthdate", "1988-04-05")),
       cmtRecord(24, field("statecode", "１")), cmtRecord(25, field("numberofemployees", "-")),
       cmtRecord(26, field("modifiedon", "2025-02-30T10:00:00Z")),
+      cmtRecord(27, field("revenue", "1e5") + field("donotemail", "TRUE")),
+      cmtRecord(28, field("revenue", ".5") + field("donotemail", "fAlSe")),
+      cmtRecord(29, field("revenue", "+5.") + field("donotemail", "0")),
+      cmtRecord(30, field("revenue", "1e") + field("donotemail", "yes")),
+      cmtRecord(31, field("revenue", "1e1234567890")), cmtRecord(32, field("revenue", "1.2.3")),
+      cmtRecord(33, field("modifiedon", "2025-06-28 19:06:20.5")),
+      cmtRecord(34, field("modifiedon", "2025-06-28T19:06:20.Z")),
+      cmtRecord(35, field("modifiedon", "2024-02-29T23:59:60Z")),
     ]
     var after = before
     after[0] = cmtRecord(1, name: "Ada (edited)")
@@ -236,8 +256,9 @@ struct IndexedDiffTests {
       "<record id=\"00000005-0000-4000-8000-000000000000\">\n  "
       + field("contactid", "00000005-0000-4000-8000-000000000000") + "\n  " + field("firstname", "Ada") + "\n  "
       + field("birthdate", "1988-04-06T00:00:00.0000000") + "\n</record>"
-    after[after.count - 3] = cmtRecord(
-      23, field("modifiedon", "2025-06-28T19:06:20Z") + field("birthdate", "1988-04-05"))
+    // Record 23's instant, written in another zone: the same value.
+    let zoned = try #require(before.firstIndex { $0.hasPrefix("<record id=\"00000017-") })
+    after[zoned] = cmtRecord(23, field("modifiedon", "2025-06-28T19:06:20Z") + field("birthdate", "1988-04-05"))
     after.remove(at: 6)  // deleted
     after.append(cmtRecord(18, field("donotemail", "True")))  // created
     after.append(cmtRecord(1, name: "second copy"))  // a duplicate id

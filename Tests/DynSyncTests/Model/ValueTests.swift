@@ -53,6 +53,25 @@ struct ValueTests {
     #expect(try #require(ExactDecimal("20000.0000")).written == "20000.0000")
   }
 
+  @Test("a decimal is read by its grammar: a sign, digits with at most one point, an exponent of up to nine digits")
+  func decimalGrammar() throws {
+    // The grammar as a pattern, against texts made of its own characters, every length up to five.
+    let pattern = try Regex("^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]{1,9})?$")
+    let alphabet = Array("05.+-eE x")
+    var texts = [""]
+    var lengthBefore = [""]
+    for _ in 1...5 {
+      lengthBefore = lengthBefore.flatMap { text in alphabet.map { text + String($0) } }
+      texts += lengthBefore
+    }
+    texts += ["1e123456789", "1e1234567890", "-.5e-3", "+5.", "9223372036854775808", "1.2.3", "٥"]
+    for text in texts {
+      let accepted = ExactDecimal(text) != nil
+      #expect(accepted == (text.wholeMatch(of: pattern) != nil), "\(text)")
+      #expect(Array(text.utf8).withUnsafeBufferPointer { ExactDecimal.isNumber(utf8: $0) } == accepted, "\(text)")
+    }
+  }
+
   @Test("numbers compare numerically across integer, decimal and choice forms")
   func numericEquality() {
     #expect(FieldValue.integer(20000) == decimal("20000.0000"))
@@ -72,6 +91,11 @@ struct ValueTests {
     #expect(try #require(Timestamp(iso: "2025-01-01T00:30:00+01:00")).description == "2024-12-31T23:30:00Z")
     #expect(Timestamp(iso: "2025-13-01T00:00:00Z") == nil)
     #expect(Timestamp(iso: "2025-02-30T00:00:00Z") == nil)
+    // The check the indexers vouch with is the parser's, without the value.
+    for text in ["2025-06-28T19:06:20.5Z", "2025-06-28 19:06:20", "2025-06-28T19:06:20.Z", "2024-02-29T00:00Z", "x"] {
+      let checked = Array(text.utf8).withUnsafeBufferPointer { Timestamp.isISO(utf8: $0) }
+      #expect(checked == (Timestamp(iso: text) != nil), "\(text)")
+    }
     #expect(CalendarDate("2024-02-29") != nil)
     #expect(CalendarDate("2023-02-29") == nil)
   }
