@@ -92,13 +92,15 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
   /// The column names of the last rows, with what the rules need to know of each.
   @exclusivity(unchecked) private var shape = XMLRowShape<ColumnFacts>()
 
-  /// What the rules need to know of a column name.
+  /// What the rules need to know of a column name (plain values: they are looked at for every column).
   private struct ColumnFacts {
+    var isPrimaryKey: Bool
     var isDateOnly: Bool
     var isBoolean: Bool
     var isStampColumn: Bool
 
-    init(_ name: String) {
+    init(_ name: String, primaryKey: String?) {
+      isPrimaryKey = name == primaryKey
       isDateOnly = DataverseCatalog.isDateOnly(name)
       isBoolean = DataverseCatalog.isBoolean(name)
       isStampColumn = name == "createdon" || name == "modifiedon"
@@ -160,12 +162,11 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
     switch depth {
     case 2:
       guard inRow else { return }
-      columnShapeIndex = shape.position(of: name, at: rowColumns, facts: ColumnFacts.init)
+      columnShapeIndex = shape.position(of: name, at: rowColumns) { ColumnFacts($0, primaryKey: rowPrimaryKey) }
       rowColumns += 1
       columnKind = FetchXMLRowIndexer.kind(
-        of: shape[columnShapeIndex], decorations: attributes.count == 0 ? [] : Decorations(attributes),
-        primaryKey: rowPrimaryKey)
-      columnText.removeAll(keepingCapacity: true)
+        of: shape.facts(at: columnShapeIndex), decorations: attributes.count == 0 ? [] : Decorations(attributes))
+      if !columnText.isEmpty { columnText.removeAll(keepingCapacity: true) }
     case 1:
       guard XMLSAXParser.equals(name, "result") else {
         throw IndexUnavailable(path: path, reason: "an element other than <result> in the resultset")
@@ -176,7 +177,11 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
       inRow = true
       rowStart = start
       rowLine = parser?.line ?? 0
-      if rowPrimaryKey == nil, let entity { rowPrimaryKey = DataverseCatalog.primaryIDField(of: entity) }
+      if rowPrimaryKey == nil, let entity {
+        rowPrimaryKey = DataverseCatalog.primaryIDField(of: entity)
+        // The names learned so far were learned without it.
+        shape.reset()
+      }
       rowColumns = 0
       rowID = nil
       rowVouched = true
@@ -204,7 +209,7 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
     switch depth {
     case 2:
       guard inRow, columnKind != .plain else { return }
-      switch check(columnKind, shape[columnShapeIndex]) {
+      switch check(columnKind, shape.facts(at: columnShapeIndex)) {
       case .some(let id): if columnKind == .primaryKey { rowID = id }
       case .none: rowVouched = false
       }
@@ -247,19 +252,17 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
 
   // MARK: - Columns
 
-  private static func kind(of name: XMLRowShape<ColumnFacts>.Name, decorations: Decorations, primaryKey: String?)
-    -> ColumnKind
-  {
-    if name.name == primaryKey { return .primaryKey }
+  private static func kind(of facts: ColumnFacts, decorations: Decorations) -> ColumnKind {
+    if facts.isPrimaryKey { return .primaryKey }
     if !decorations.isDisjoint(with: [.type, .dsc]) { return .lookup }
-    if !decorations.isDisjoint(with: [.date, .time]) || name.facts.isStampColumn { return .dateTime }
+    if !decorations.isDisjoint(with: [.date, .time]) || facts.isStampColumn { return .dateTime }
     if decorations.contains(.name) { return .choice }
     if decorations.contains(.formattedValue) { return .formatted }
     return .plain
   }
 
   /// `nil` when the column's text might be rejected; else the id it holds, for the primary key.
-  private func check(_ kind: ColumnKind, _ name: XMLRowShape<ColumnFacts>.Name) -> GUID?? {
+  private func check(_ kind: ColumnKind, _ facts: ColumnFacts) -> GUID?? {
     // Only ASCII white space is trimmed here; anything else leaves the row to the decoder.
     var start = 0
     var end = columnText.count
@@ -277,10 +280,10 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
         fits = GUID(utf8: UnsafeRawBufferPointer(text)) != nil
       case .dateTime:
         fits =
-          (name.facts.isDateOnly && CalendarDate(UnsafeBufferPointer(rebasing: text.prefix(10))) != nil)
+          (facts.isDateOnly && CalendarDate(UnsafeBufferPointer(rebasing: text.prefix(10))) != nil)
           || Timestamp.isISO(utf8: text)
       case .choice:
-        if name.facts.isBoolean || XMLSAXParser.equals(text, "true") || XMLSAXParser.equals(text, "false") {
+        if facts.isBoolean || XMLSAXParser.equals(text, "true") || XMLSAXParser.equals(text, "false") {
           fits = ValueInference.boolean(utf8: text) != nil
         } else {
           fits = ValueInference.isSurelyInteger(utf8: text) || Int64(String(decoding: text, as: UTF8.self)) != nil

@@ -183,60 +183,79 @@ final class XMLRowWindow {
 
 /// The column names of the rows read lately, each with what a format's rules need to know of it.
 ///
-/// Rows of one table mostly repeat the names of the row before: a name is made a string, looked
-/// up in the catalog or schema, and the row checked for a name that comes twice, once per new
-/// shape of row, not once per row.
+/// Rows of one table mostly repeat the names of the rows before, though FetchXML leaves a row's
+/// null columns out, so that its shape changes from row to row. A name is made a string and its
+/// facts learned once, the first time it is seen; a row is the list of the names it holds, as
+/// their places among those learned; and a name that a row holds twice is noted as it comes, not
+/// looked for again in every row whose shape changed.
 struct XMLRowShape<Facts> {
   struct Name {
     var bytes: [UInt8]
     var name: String
     var facts: Facts
+    /// The place of the first name learned whose string equals this one's: names whose bytes
+    /// differ but whose strings are equal (canonically equivalent Unicode) are one column, as
+    /// they are to a decoder that keys columns by string.
+    var column: Int
   }
 
-  private(set) var names: [Name] = []
-  private var distinct = false
-  private var changed = true
+  /// Every name learned since the last reset, in the order first seen.
+  private var learned: [Name] = []
+  /// The names of the row being read, or of the last row past it, as places in `learned`.
+  private var row: [Int] = []
+  /// The first position of `row` whose column an earlier position holds too.
+  private var firstRepeat = Int.max
 
-  subscript(position: Int) -> Name { names[position] }
+  /// The name learned at `place`.
+  subscript(place: Int) -> Name { learned[place] }
 
-  /// The facts of the name at `position`, without copying the name.
-  func facts(at position: Int) -> Facts { names[position].facts }
+  /// The facts of the name learned at `place`, without copying the name.
+  func facts(at place: Int) -> Facts { learned[place].facts }
 
-  /// Where the name `bytes` at `position` of the row is: the last rows' name there when the bytes
-  /// match, or a new name, whose facts are learned once.
+  /// Where among the names learned the name `bytes` at `position` of the row is: the last rows'
+  /// name there when the bytes match, else the name learned with these bytes, else a new name,
+  /// whose facts are learned once.
   mutating func position(of bytes: UnsafeBufferPointer<UInt8>, at position: Int, facts: (String) -> Facts) -> Int {
-    if position < names.count {
-      let same = names[position].bytes.withUnsafeBufferPointer { known in
-        guard known.count == bytes.count, let left = known.baseAddress, let right = bytes.baseAddress else {
-          return known.count == bytes.count
-        }
-        return memcmp(left, right, bytes.count) == 0
-      }
-      if same { return position }
-      names.removeSubrange(position...)
-    }
-    let name = String(decoding: bytes, as: UTF8.self)
-    names.append(Name(bytes: Array(bytes), name: name, facts: facts(name)))
-    changed = true
-    return position
+    if position < row.count, XMLRowShape.equal(learned[row[position]].bytes, bytes) { return row[position] }
+    if position < row.count { truncate(to: position) }
+    let place = learned.firstIndex { XMLRowShape.equal($0.bytes, bytes) } ?? learn(bytes, facts: facts)
+    let column = learned[place].column
+    if firstRepeat == .max, row.contains(where: { learned[$0].column == column }) { firstRepeat = position }
+    row.append(place)
+    return place
   }
 
   /// Whether the row just read, with `count` names, holds no name twice.
   mutating func isDistinct(count: Int) -> Bool {
-    if names.count > count {
-      names.removeSubrange(count...)
-      changed = true
-    }
-    if changed {
-      distinct = Set(names.map(\.name)).count == names.count
-      changed = false
-    }
-    return distinct && names.count == count
+    if row.count > count { truncate(to: count) }
+    return firstRepeat == .max && row.count == count
   }
 
-  /// Forgets every name (the rows that follow are of another table).
+  /// Forgets every name (the rows that follow are of another table, or their facts differ).
   mutating func reset() {
-    names = []
-    changed = true
+    learned = []
+    row = []
+    firstRepeat = .max
+  }
+
+  private mutating func truncate(to count: Int) {
+    row.removeSubrange(count...)
+    if firstRepeat >= count { firstRepeat = .max }
+  }
+
+  private mutating func learn(_ bytes: UnsafeBufferPointer<UInt8>, facts: (String) -> Facts) -> Int {
+    let name = String(decoding: bytes, as: UTF8.self)
+    let column = learned.first { $0.name == name }?.column ?? learned.count
+    learned.append(Name(bytes: Array(bytes), name: name, facts: facts(name), column: column))
+    return learned.count - 1
+  }
+
+  private static func equal(_ known: [UInt8], _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    known.withUnsafeBufferPointer { known in
+      guard known.count == bytes.count, let left = known.baseAddress, let right = bytes.baseAddress else {
+        return known.count == bytes.count
+      }
+      return memcmp(left, right, bytes.count) == 0
+    }
   }
 }

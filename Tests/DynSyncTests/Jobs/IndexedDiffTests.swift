@@ -167,6 +167,11 @@ struct IndexedDiffTests {
       result(23, "<createdon date=\"\" time=\"\">2025-06-28 19:06:20.5</createdon>"),
       result(24, "<createdon date=\"\" time=\"\">2025-06-28T19:06:20.Z</createdon>"),
       result(25, "<birthdate date=\"\">2024-02-29</birthdate>"),
+      // Shapes: a column twice far into a row, then a shorter row without it; one name in two spellings.
+      result(26, "<a>1</a><b>2</b><c>3</c><a>4</a>"), result(27, "<a>1</a><b>2</b><c>3</c>"),
+      result(28, "<caf\u{E9}>1</caf\u{E9}><b>2</b><cafe\u{301}>3</cafe\u{301}>"),
+      // A column twice, then a row that repeats it too and ends otherwise.
+      result(29, "<a>1</a><b>2</b><a>3</a><c>4</c>"), result(30, "<a>1</a><b>2</b><a>3</a><d>4</d>"),
     ]
     var after = before
     after[0] = result(1, name: "Ada (edited)")
