@@ -214,7 +214,12 @@ final class CMTRecordIndexer: XMLRowIndexer {
       recordVouched = false
       return
     }
-    let name = shape.position(of: nameBytes, at: recordFields) { FieldFacts($0, of: table) }
+    let name: Int
+    if let place = shape.position(of: nameBytes, at: recordFields) {
+      name = place
+    } else {
+      name = shape.learn(nameBytes, at: recordFields) { FieldFacts($0, of: table) }
+    }
     recordFields += 1
     let facts = shape.facts(at: name)
     if facts.isPrimaryID {

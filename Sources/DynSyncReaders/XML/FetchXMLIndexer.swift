@@ -87,7 +87,7 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
   // The column being read.
   @exclusivity(unchecked) private var columnKind = ColumnKind.plain
   @exclusivity(unchecked) private var columnShapeIndex = 0
-  @exclusivity(unchecked) private var columnText: [UInt8] = []
+  private let columnText = ScratchBytes()
 
   /// The column names of the last rows, with what the rules need to know of each.
   @exclusivity(unchecked) private var shape = XMLRowShape<ColumnFacts>()
@@ -162,11 +162,15 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
     switch depth {
     case 2:
       guard inRow else { return }
-      columnShapeIndex = shape.position(of: name, at: rowColumns) { ColumnFacts($0, primaryKey: rowPrimaryKey) }
+      if let place = shape.position(of: name, at: rowColumns) {
+        columnShapeIndex = place
+      } else {
+        columnShapeIndex = shape.learn(name, at: rowColumns) { ColumnFacts($0, primaryKey: rowPrimaryKey) }
+      }
       rowColumns += 1
       columnKind = FetchXMLRowIndexer.kind(
         of: shape.facts(at: columnShapeIndex), decorations: attributes.count == 0 ? [] : Decorations(attributes))
-      if !columnText.isEmpty { columnText.removeAll(keepingCapacity: true) }
+      columnText.removeAll()
     case 1:
       guard XMLSAXParser.equals(name, "result") else {
         throw IndexUnavailable(path: path, reason: "an element other than <result> in the resultset")
@@ -202,7 +206,7 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
 
   func characters(_ text: UnsafeBufferPointer<UInt8>, depth: Int) {
     guard depth == 3, inRow, columnKind != .plain else { return }
-    columnText.append(contentsOf: text)
+    columnText.append(text)
   }
 
   func endElement(depth: Int) throws {
@@ -264,38 +268,38 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
   /// `nil` when the column's text might be rejected; else the id it holds, for the primary key.
   private func check(_ kind: ColumnKind, _ facts: ColumnFacts) -> GUID?? {
     // Only ASCII white space is trimmed here; anything else leaves the row to the decoder.
+    let all = columnText.bytes
     var start = 0
-    var end = columnText.count
-    guard columnText.allSatisfy({ $0 < 0x80 }) else { return nil }
+    var end = all.count
+    guard all.allSatisfy({ $0 < 0x80 }) else { return nil }
     func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
-    while start < end, isSpace(columnText[start]) { start += 1 }
-    while end > start, isSpace(columnText[end - 1]) { end -= 1 }
+    while start < end, isSpace(all[start]) { start += 1 }
+    while end > start, isSpace(all[end - 1]) { end -= 1 }
     if start == end { return kind == .primaryKey ? nil : .some(nil) }
-    return columnText[start..<end].withUnsafeBufferPointer { text in
-      let fits: Bool
-      switch kind {
-      case .primaryKey:
-        return GUID(utf8: UnsafeRawBufferPointer(text)).map { .some($0) }
-      case .lookup:
-        fits = GUID(utf8: UnsafeRawBufferPointer(text)) != nil
-      case .dateTime:
-        fits =
-          (facts.isDateOnly && CalendarDate(UnsafeBufferPointer(rebasing: text.prefix(10))) != nil)
-          || Timestamp.isISO(utf8: text)
-      case .choice:
-        if facts.isBoolean || XMLSAXParser.equals(text, "true") || XMLSAXParser.equals(text, "false") {
-          fits = ValueInference.boolean(utf8: text) != nil
-        } else {
-          fits = ValueInference.isSurelyInteger(utf8: text) || Int64(String(decoding: text, as: UTF8.self)) != nil
-        }
-      case .formatted:
-        // `ValueInference.number` reads a whole number within 64 bits as one, and any other text as a decimal.
-        fits = ExactDecimal.isNumber(utf8: text)
-      case .plain:
-        fits = true
+    let text = UnsafeBufferPointer(rebasing: all[start..<end])
+    let fits: Bool
+    switch kind {
+    case .primaryKey:
+      return GUID(utf8: UnsafeRawBufferPointer(text)).map { .some($0) }
+    case .lookup:
+      fits = GUID(utf8: UnsafeRawBufferPointer(text)) != nil
+    case .dateTime:
+      fits =
+        (facts.isDateOnly && CalendarDate(UnsafeBufferPointer(rebasing: text.prefix(10))) != nil)
+        || Timestamp.isISO(utf8: text)
+    case .choice:
+      if facts.isBoolean || XMLSAXParser.equals(text, "true") || XMLSAXParser.equals(text, "false") {
+        fits = ValueInference.boolean(utf8: text) != nil
+      } else {
+        fits = ValueInference.isSurelyInteger(utf8: text) || Int64(String(decoding: text, as: UTF8.self)) != nil
       }
-      return fits ? .some(nil) : nil
+    case .formatted:
+      // `ValueInference.number` reads a whole number within 64 bits as one, and any other text as a decimal.
+      fits = ExactDecimal.isNumber(utf8: text)
+    case .plain:
+      fits = true
     }
+    return fits ? .some(nil) : nil
   }
 
   private static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }

@@ -213,16 +213,28 @@ struct XMLRowShape<Facts> {
   func facts(at place: Int) -> Facts { learned[place].facts }
 
   /// Where among the names learned the name `bytes` at `position` of the row is: the last rows'
-  /// name there when the bytes match, else the name learned with these bytes, else a new name,
-  /// whose facts are learned once.
-  mutating func position(of bytes: UnsafeBufferPointer<UInt8>, at position: Int, facts: (String) -> Facts) -> Int {
+  /// name there when the bytes match, else the name learned with these bytes; `nil` for a name not
+  /// learned yet, which `learn(_:at:facts:)` then learns at `position`.
+  ///
+  /// Apart from `learn`, which takes a closure: a closure formed for every column, whatever it
+  /// captures, cost its caller a retain and a release of itself.
+  mutating func position(of bytes: UnsafeBufferPointer<UInt8>, at position: Int) -> Int? {
     if position < row.count, XMLRowShape.equal(learned[row[position]].bytes, bytes) { return row[position] }
     if position < row.count { truncate(to: position) }
-    let place = learned.firstIndex { XMLRowShape.equal($0.bytes, bytes) } ?? learn(bytes, facts: facts)
-    let column = learned[place].column
-    if firstRepeat == .max, row.contains(where: { learned[$0].column == column }) { firstRepeat = position }
-    row.append(place)
+    guard let place = learned.firstIndex(where: { XMLRowShape.equal($0.bytes, bytes) }) else { return nil }
+    append(place)
     return place
+  }
+
+  /// Learns the name `bytes`, which `position(of:at:)` did not know, at `position` of the row; its
+  /// facts are learned once.
+  mutating func learn(_ bytes: UnsafeBufferPointer<UInt8>, at position: Int, facts: (String) -> Facts) -> Int {
+    if position < row.count { truncate(to: position) }
+    let name = String(decoding: bytes, as: UTF8.self)
+    let column = learned.first { $0.name == name }?.column ?? learned.count
+    learned.append(Name(bytes: Array(bytes), name: name, facts: facts(name), column: column))
+    append(learned.count - 1)
+    return learned.count - 1
   }
 
   /// Whether the row just read, with `count` names, holds no name twice.
@@ -243,11 +255,11 @@ struct XMLRowShape<Facts> {
     if firstRepeat >= count { firstRepeat = .max }
   }
 
-  private mutating func learn(_ bytes: UnsafeBufferPointer<UInt8>, facts: (String) -> Facts) -> Int {
-    let name = String(decoding: bytes, as: UTF8.self)
-    let column = learned.first { $0.name == name }?.column ?? learned.count
-    learned.append(Name(bytes: Array(bytes), name: name, facts: facts(name), column: column))
-    return learned.count - 1
+  /// Puts the name learned at `place` at the end of the row, noting a name the row holds already.
+  private mutating func append(_ place: Int) {
+    let column = learned[place].column
+    if firstRepeat == .max, row.contains(where: { learned[$0].column == column }) { firstRepeat = row.count }
+    row.append(place)
   }
 
   private static func equal(_ known: [UInt8], _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
