@@ -11,7 +11,6 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
-    .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
   ],
   targets: [
     // The system libxml2, reached only by the readers: the core never sees a C type.
@@ -20,10 +19,16 @@ let package = Package(
       pkgConfig: "libxml-2.0",
       providers: [.apt(["libxml2-dev"])]
     ),
+    // The system zlib, for the deflated entries of a CMT data.zip package.
+    .systemLibrary(
+      name: "CZlib",
+      pkgConfig: "zlib",
+      providers: [.apt(["zlib1g-dev"])]
+    ),
     // Canonical records, snapshots and the diff: pure values, no I/O.
     .target(name: "DynSyncCore"),
     // One reader per export format; streaming, one record at a time.
-    .target(name: "DynSyncReaders", dependencies: ["DynSyncCore", "CLibXML2", "ZIPFoundation"]),
+    .target(name: "DynSyncReaders", dependencies: ["DynSyncCore", "CLibXML2", "CZlib"]),
     // Batch artifacts on disk: change sets, rejects, manifest, atomic commit.
     .target(
       name: "DynSyncArtifacts",

@@ -9,12 +9,11 @@ seconds="${1:-120}"
 scratch=.build-fuzz
 swift build --sanitize=fuzzer --scratch-path "$scratch" --target DynSyncReaders >&2
 bin="$(swift build --sanitize=fuzzer --scratch-path "$scratch" --show-bin-path)"
-objects=$(find "$bin/DynSyncCore.build" "$bin/DynSyncReaders.build" "$bin/ZIPFoundation.build" "$bin/CZLib.build" \
-  -name '*.o' 2>/dev/null || true)
+objects=$(find "$bin/DynSyncCore.build" "$bin/DynSyncReaders.build" -name '*.o' 2>/dev/null || true)
 swiftc -sanitize=fuzzer,address -parse-as-library -O -g \
   -I "$bin/Modules" -I /usr/include/libxml2 \
   -Xcc -fmodule-map-file=Sources/CLibXML2/module.modulemap \
-  -Xcc -fmodule-map-file="$scratch/checkouts/ZIPFoundation/Sources/CZLib/module.modulemap" \
+  -Xcc -fmodule-map-file=Sources/CZlib/module.modulemap \
   Fuzz/FuzzReaders.swift $objects -lxml2 -lz -o "$scratch/fuzz-readers"
 mkdir -p Fuzz/corpus Fuzz/crashes
 # Known leaks inside Foundation, not dynsync: see the file.

@@ -1,13 +1,13 @@
 import DynSyncCore
 import Foundation
-import ZIPFoundation
 
 /// A Configuration Migration tool `data.zip` package (`data.xml`, `data_schema.xml`,
-/// `[Content_Types].xml`), read without unpacking it by hand.
+/// `[Content_Types].xml`).
 ///
 /// The two entries are streamed out to a private temporary folder (so memory stays bounded) and
 /// read from there; only those two names are ever written, whatever the package lists, so no
-/// entry name can reach outside that folder.
+/// entry name can reach outside that folder. `ZIPPackageReader` checks every length the package
+/// states: a damaged package is refused with the reason.
 struct CMTPackage {
   static let dataEntry = "data.xml"
   static let schemaEntry = "data_schema.xml"
@@ -21,12 +21,7 @@ struct CMTPackage {
 
   /// Extracts the package and reads its records; the temporary copies are removed afterwards.
   func read(_ emit: (ReadEvent) throws -> Void) throws -> ExportFileSummary {
-    let archive: Archive
-    do {
-      archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
-    } catch {
-      throw InputError(file: path, reason: "not a readable ZIP package: \(error)")
-    }
+    let archive = try ZIPPackageReader(path: path)
     let folder = FileManager.default.temporaryDirectory
       .appendingPathComponent("dynsync-cmt-\(UUID().uuidString.lowercased())")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false)
@@ -40,17 +35,13 @@ struct CMTPackage {
     return summary
   }
 
-  private func extract(_ name: String, from archive: Archive, into folder: URL) throws -> String {
-    guard let entry = archive[name] else {
+  private func extract(_ name: String, from archive: ZIPPackageReader, into folder: URL) throws -> String {
+    guard let entry = try archive.entry(named: name) else {
       throw InputError(file: path, reason: "the package has no \(name)")
     }
-    let target = folder.appendingPathComponent(name)
-    do {
-      _ = try archive.extract(entry, to: target)
-    } catch {
-      throw InputError(file: path, reason: "cannot extract \(name): \(error)")
-    }
-    return target.path
+    let target = folder.appendingPathComponent(name).path
+    try archive.extract(entry, to: target)
+    return target
   }
 
   /// Names the package entry, not the temporary copy, in everything a user sees.
