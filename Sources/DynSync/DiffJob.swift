@@ -38,6 +38,8 @@ public struct DiffJob: Sendable {
   /// How many rows of each export an indexed run reads again and holds at once (the same outcome
   /// whatever it is; fewer hold less).
   public var rowsDecodedPerStep = 5_000
+  /// How many rows of one file are read again as one piece of work, spread over the cores with the others.
+  public var rowsReadAgainPerPiece = DynSync.rowsReadAgainPerPiece
 
   public init(
     previous: [String], current: [String], output: String, options: DiffOptions = DiffOptions(),
@@ -157,7 +159,7 @@ public struct DiffJob: Sendable {
       decodingEveryRow: retyped
     ) {
       decodedRows.add($1.count + $2.count)
-      let decoded = try decodeRows(of: $0, [($1, before), ($2, after)])
+      let decoded = try decodeRows(of: $0, [($1, before), ($2, after)], rowsPerPiece: rowsReadAgainPerPiece)
       return (decoded[0], decoded[1])
     } consume: { entity, changes in
       let path = BatchContents.changesPath(of: entity)

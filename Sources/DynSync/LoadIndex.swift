@@ -37,10 +37,24 @@ public struct IndexedExport: Sendable {
   }
 }
 
+/// How many rows of one file are read again as one piece of work, by default.
+///
+/// An export of one large file (a CMT `data.xml`) is then read again on every core too, as one of many page files
+/// is. A piece is a reader of its own; at this size that costs no instruction a diff would count.
+let rowsReadAgainPerPiece = 1_024
+
 /// Reads the given rows (of the table `entity`) of indexed exports again, as a full read hands them on, spreading
-/// the files over the processor's cores; one list of events per request, in order.
-func decodeRows(of entity: String, _ requests: [(rows: [IndexedRow], export: IndexedExport)]) throws -> [[ReadEvent]] {
-  let runs = requests.map { $0.export.fileRuns(of: $0.rows) }
+/// pieces of each file's rows (`rowsPerPiece` at most) over the processor's cores; one list of events per request, in
+/// order.
+func decodeRows(
+  of entity: String, _ requests: [(rows: [IndexedRow], export: IndexedExport)],
+  rowsPerPiece: Int = rowsReadAgainPerPiece
+) throws -> [[ReadEvent]] {
+  let runs = requests.map { request in
+    request.export.fileRuns(of: request.rows).flatMap { run in
+      run.rows.runs(of: rowsPerPiece).map { (file: run.file, rows: $0) }
+    }
+  }
   let work = runs.enumerated().flatMap { request, list in list.indices.map { (request: request, run: $0) } }
   let events = try concurrentMap(work) { item in
     let export = requests[item.request].export

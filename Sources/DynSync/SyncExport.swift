@@ -128,7 +128,7 @@ extension SyncJob {
     let counted = try Differ.diff(previous: stateIndex, current: export.index, options: options) {
       entity, before, after in
       let records = stateRecords.tables[entity]?.records ?? [:]
-      let events = try decodeRows(of: entity, [(after, export)])[0]
+      let events = try decodeRows(of: entity, [(after, export)], rowsPerPiece: rowsReadAgainPerPiece)[0]
       decoded.add(events)
       var earlier = before.compactMap { records[$0.id] }
       if let unread, earlier.count < before.count {

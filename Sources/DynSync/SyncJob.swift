@@ -55,6 +55,8 @@ public struct SyncJob: Sendable {
   public var readsDynamicsStateWhole = false
   /// The size of the parts a Dynamics state file is read in, on every core, when only some of its records are read.
   public var dynamicsStatePartSize = 32 << 20
+  /// How many rows of one export file are read again as one piece of work, spread over the cores with the others.
+  public var rowsReadAgainPerPiece = DynSync.rowsReadAgainPerPiece
 
   public init(
     workspace: Workspace, exports: [String], marketoChanges: String? = nil, options: DiffOptions = DiffOptions(),

@@ -14,17 +14,19 @@ private enum DiffOutcome: Equatable {
 
 /// Runs `diff` indexed and in full; returns both outcomes and whether the indexed run had to fall back.
 ///
-/// The indexed run is made twice, the second reading rows again two at a time: its outcome is
-/// the first's, or a failure saying that it differs.
+/// The indexed run is made twice, the second reading rows again two at a time, each a piece of
+/// work of its own: its outcome is the first's, or a failure saying that it differs.
 private func bothWays(previous: [String], current: [String], in folder: TemporaryFolder) throws
   -> (indexed: DiffOutcome, full: DiffOutcome, fellBack: Bool)
 {
-  func run(_ readInFull: Bool, _ name: String, _ progress: some ProgressObserver, rowsPerStep: Int = 5_000)
-    -> DiffOutcome
-  {
+  func run(
+    _ readInFull: Bool, _ name: String, _ progress: some ProgressObserver, rowsPerStep: Int = 5_000,
+    rowsPerPiece: Int = 1_024
+  ) -> DiffOutcome {
     var job = DiffJob(previous: previous, current: current, output: folder.path + "/" + name)
     job.readInFull = readInFull
     job.rowsDecodedPerStep = rowsPerStep
+    job.rowsReadAgainPerPiece = rowsPerPiece
     do {
       _ = try job.run(progress: progress)
       return .batch((try? batchText(folder.path + "/" + name)) ?? [:])
@@ -34,7 +36,7 @@ private func bothWays(previous: [String], current: [String], in folder: Temporar
   }
   let recorder = ProgressRecorder()
   let indexed = run(false, "indexed", recorder)
-  let stepped = run(false, "stepped", SilentProgress(), rowsPerStep: 2)
+  let stepped = run(false, "stepped", SilentProgress(), rowsPerStep: 2, rowsPerPiece: 1)
   let full = run(true, "full", SilentProgress())
   return (stepped == indexed ? indexed : .failed("two rows at a time gave another outcome"), full, recorder.fellBack)
 }

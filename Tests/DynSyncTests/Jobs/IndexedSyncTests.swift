@@ -17,13 +17,16 @@ struct IndexedSyncTests {
     }
   }
 
-  /// Syncs the exports in order into a new workspace, each run indexed or read in full as `inFull` says.
-  static func sync(_ exports: [String], into workspace: String, inFull: [Bool], progress: some ProgressObserver)
-    throws -> [[String: String]]
-  {
+  /// Syncs the exports in order into a new workspace, each run indexed or read in full as `inFull` says, the rows of
+  /// an indexed run read again in pieces of `rowsPerPiece`.
+  static func sync(
+    _ exports: [String], into workspace: String, inFull: [Bool], rowsPerPiece: Int = 1_024,
+    progress: some ProgressObserver
+  ) throws -> [[String: String]] {
     try zip(exports, inFull).map { export, inFull in
       var job = SyncJob(workspace: Workspace(root: workspace), exports: [export])
       job.readInFull = inFull
+      job.rowsReadAgainPerPiece = rowsPerPiece
       guard case .batch(_, let path, _, _) = try job.run(progress: progress) else {
         Issue.record("a run wrote no batch")
         return [:]
@@ -45,6 +48,10 @@ struct IndexedSyncTests {
     #expect(!recorder.fellBack)
     let full = try Self.sync(
       exports, into: folder.path + "/full", inFull: [true, true, true, true], progress: SilentProgress())
+    // Rows read again in pieces of seven, each a piece of work of its own: every row is read again, once.
+    let pieces = try Self.sync(
+      exports, into: folder.path + "/pieces", inFull: [false, false, false, false], rowsPerPiece: 7,
+      progress: SilentProgress())
     // A run in full leaves no fingerprints: the next indexed run reads every row again, with the same outcome.
     let mixed = try Self.sync(
       exports, into: folder.path + "/mixed", inFull: [false, true, false, false], progress: SilentProgress())
@@ -54,6 +61,7 @@ struct IndexedSyncTests {
     for run in 0..<4 {
       #expect(differing(indexed[run], full[run]).isEmpty, "run \(run + 1) indexed")
       #expect(differing(mixed[run], full[run]).isEmpty, "run \(run + 1) mixed")
+      #expect(differing(pieces[run], full[run]).isEmpty, "run \(run + 1) in pieces")
     }
     #expect(indexed[1]["state/merge.json"] != nil && indexed[1].count > 10)
   }
