@@ -78,32 +78,21 @@ func loadIndexes(of exports: [[String]], options: ReadOptions, progress: some Pr
   let files = try exports.map { try ExportInput.files(at: $0) }
   let work = files.enumerated().flatMap { export, list in list.indices.map { (export: export, file: $0) } }
   let results = FileIndexResults(exports: work.map(\.export), builders: exports.count)
-  let workers = min(ProcessInfo.processInfo.activeProcessorCount, max(work.count, 1))
-  DispatchQueue.concurrentPerform(iterations: workers) { _ in
-    while let next = results.claim() {
-      let (export, number) = work[next]
-      let file = files[export][number]
-      progress.readingFile(file.path, format: file.format)
-      let clock = ContinuousClock()
-      let started = clock.now
-      var indexed = FileIndex()
-      var digest = FileDigest.Streaming()
-      do {
-        let (summary, context) = try ExportInput.index(
-          file, number: number, entity: options.fetchXMLEntity, observingBytes: { digest.update($0) }
-        ) { event in indexed.add(event) }
-        // Rows sorted by id here, on this core, leave the builder sorted runs to merge.
-        for entity in indexed.entities {
-          indexed.rows[entity]?.sort { $0.id < $1.id }
-        }
-        indexed.summary = summary
-        indexed.readerContext = context
-        indexed.sha256 = digest.hex()
-        progress.readRecords(
-          ["rows": summary.records + summary.rejects], inFile: file.path, elapsed: started.duration(to: clock.now))
-        results.store(.success(indexed), at: next)
-      } catch {
-        results.store(.failure(error), at: next)
+  // An export of one file is cut into parts where its format allows, indexed one on each core here, outside the
+  // file-per-core loop below, in which work spread over the cores would run on one.
+  if work.count == 1,
+    let parted = indexInParts(
+      files[work[0].export][work[0].file], number: work[0].file, options: options, progress: progress)
+  {
+    results.store(.success(parted), at: 0)
+  } else {
+    let workers = min(ProcessInfo.processInfo.activeProcessorCount, max(work.count, 1))
+    DispatchQueue.concurrentPerform(iterations: workers) { _ in
+      while let next = results.claim() {
+        let (export, number) = work[next]
+        results.store(
+          Result { try indexWhole(files[export][number], number: number, options: options, progress: progress) },
+          at: next)
       }
     }
   }
@@ -111,14 +100,107 @@ func loadIndexes(of exports: [[String]], options: ReadOptions, progress: some Pr
   return built.indices.map { IndexedExport(index: built[$0].0, files: files[$0], inputs: built[$0].1) }
 }
 
+/// One file indexed whole, its SHA-256 worked out in the same pass.
+func indexWhole(_ file: ExportFile, number: Int, options: ReadOptions, progress: some ProgressObserver) throws
+  -> FileIndex
+{
+  progress.readingFile(file.path, format: file.format)
+  let clock = ContinuousClock()
+  let started = clock.now
+  var indexed = FileIndex()
+  var digest = FileDigest.Streaming()
+  let (summary, context) = try ExportInput.index(
+    file, number: number, entity: options.fetchXMLEntity, observingBytes: { digest.update($0) },
+    { event in indexed.add(event) })
+  indexed.finish(summary: summary, readerContext: context, sha256: digest.hex())
+  progress.readRecords(
+    ["rows": summary.records + summary.rejects], inFile: file.path, elapsed: started.duration(to: clock.now))
+  return indexed
+}
+
+/// An export's one file indexed in parts, one on each core (`CMTIndexPart`), its SHA-256 worked out beside them;
+/// `nil` when the file is not cut, or its parts do not fit together as the file's: it is then indexed whole, which
+/// tells what is wrong, if anything is.
+///
+/// The parts give the index of the whole file: its rows, in file order, with the file's places and lines, its
+/// rejects, and its summary.
+func indexInParts(_ file: ExportFile, number: Int, options: ReadOptions, progress: some ProgressObserver) -> FileIndex?
+{
+  let cores = ProcessInfo.processInfo.activeProcessorCount
+  guard let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size]) as? Int else { return nil }
+  let partSize = options.indexPartSize ?? (cores > 1 && size >= 16 << 20 ? (size + cores - 1) / cores : size)
+  guard let parts = try? ExportInput.indexParts(of: file, size: partSize), parts.count > 1 else { return nil }
+  progress.readingFile(file.path, format: file.format)
+  let clock = ContinuousClock()
+  let started = clock.now
+  let path = file.path
+  let (indexed, sha256) = concurrently {
+    concurrentMap(parts, costs: parts.map(\.range.count)) { part -> (FileIndex, CMTIndexedPart)? in
+      var rows = FileIndex()
+      guard let ended = try? ExportInput.index(part, of: file, number: number, { rows.add($0) }) else { return nil }
+      return (rows, ended)
+    }
+  } _: {
+    try? FileDigest.sha256(ofFile: path)
+  }
+  // Each part must end among the records of the table the next one starts among.
+  guard let sha256, indexed.allSatisfy({ $0 != nil }),
+    zip(indexed.dropLast(), parts.dropFirst()).allSatisfy({ $0?.1.entityAtEnd == $1.entity })
+  else { return nil }
+  var whole = FileIndex()
+  var summary = ExportFileSummary(path: file.path, format: file.format)
+  var lines = 0
+  for case (let rows, let ended)? in indexed {
+    whole.append(part: rows, linesBefore: lines)
+    lines += ended.newlines
+    summary.records += ended.summary.records
+    summary.deletions += ended.summary.deletions
+    summary.rejects += ended.summary.rejects
+    for entity in ended.summary.entities { summary.note(entity: entity) }
+  }
+  whole.finish(summary: summary, readerContext: nil, sha256: sha256)
+  progress.readRecords(
+    ["rows": summary.records + summary.rejects], inFile: file.path, elapsed: started.duration(to: clock.now))
+  return whole
+}
+
 /// What indexing one file gave: its rows by table (tables in the order first met) and its rejects.
-private struct FileIndex: Sendable {
+struct FileIndex: Sendable, Equatable {
   var entities: [String] = []
   var rows: [String: [IndexedRow]] = [:]
   var rejects: [InputError] = []
   var summary = ExportFileSummary(path: "", format: .webAPI)
   var readerContext: String?
   var sha256 = ""
+
+  /// Ends the file's index: its rows sorted by id here, on this core, leave the builder sorted runs to merge.
+  mutating func finish(summary: ExportFileSummary, readerContext: String?, sha256: String) {
+    for entity in entities {
+      rows[entity]?.sort { $0.id < $1.id }
+    }
+    self.summary = summary
+    self.readerContext = readerContext
+    self.sha256 = sha256
+  }
+
+  /// Adds the rows and rejects of the next part of the file, whose lines are counted from its first, `lines` lines
+  /// into the file.
+  mutating func append(part: FileIndex, linesBefore lines: Int) {
+    for entity in part.entities {
+      let shifted = (part.rows[entity] ?? []).map { row in
+        var row = row
+        row.location.line += Int32(lines)
+        return row
+      }
+      if rows[entity] == nil { entities.append(entity) }
+      rows[entity, default: []] += shifted
+    }
+    rejects += part.rejects.map { error in
+      var error = error
+      error.line = error.line.map { $0 + lines }
+      return error
+    }
+  }
 
   mutating func add(_ event: IndexEvent) {
     switch event {

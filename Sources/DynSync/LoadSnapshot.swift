@@ -30,9 +30,15 @@ public struct SilentProgress: ProgressObserver {
 public struct ReadOptions: Sendable {
   /// The table of FetchXML results that carry no hint of it.
   public var fetchXMLEntity: String?
+  /// The size of the parts an export of one file is indexed in, on every core.
+  ///
+  /// Only a format that can be cut is (a CMT `data.xml`); `nil` for a part per core, in a file of 16 MB or more. The
+  /// index is the same either way.
+  public var indexPartSize: Int?
 
-  public init(fetchXMLEntity: String? = nil) {
+  public init(fetchXMLEntity: String? = nil, indexPartSize: Int? = nil) {
     self.fetchXMLEntity = fetchXMLEntity
+    self.indexPartSize = indexPartSize
   }
 }
 

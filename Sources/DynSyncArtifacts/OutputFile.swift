@@ -45,7 +45,7 @@ package final class OutputFile {
   package func write(_ text: String) throws(OutputError) {
     var text = text
     text.withUTF8 { utf8 in
-      lines += OutputFile.newlines(in: UnsafeRawBufferPointer(utf8))
+      lines += UnsafeRawBufferPointer(utf8).lineFeeds
       buffer.append(contentsOf: utf8)
     }
     if buffer.count >= OutputFile.bufferSize { try sink.take(&buffer) }
@@ -57,17 +57,6 @@ package final class OutputFile {
       buffer.append(contentsOf: run)
       if buffer.count >= OutputFile.bufferSize { try sink.take(&buffer) }
     }
-  }
-
-  private static func newlines(in bytes: UnsafeRawBufferPointer) -> Int {
-    guard var cursor = bytes.baseAddress else { return 0 }
-    let end = cursor + bytes.count
-    var count = 0
-    while cursor < end, let found = memchr(cursor, Int32(UInt8(ascii: "\n")), end - cursor) {
-      count += 1
-      cursor = UnsafeRawPointer(found) + 1
-    }
-    return count
   }
 
   /// Flushes, syncs to disk and closes; a file is only complete once this returns.

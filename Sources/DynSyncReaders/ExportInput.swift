@@ -91,6 +91,21 @@ public enum ExportInput {
     }
   }
 
+  /// The parts of about `size` bytes a file can be indexed in, each on a core of its own (`CMTIndexPart`); empty for
+  /// a file not cut: only a CMT `data.xml` is, an export that is one file however large.
+  public static func indexParts(of file: ExportFile, size: Int) throws -> [CMTIndexPart] {
+    guard file.format == .configurationMigration, !file.path.lowercased().hasSuffix(".zip") else { return [] }
+    return try CMTReader(path: file.path, schema: CMTSchema(path: try schemaPath(of: file))).indexParts(size: size)
+  }
+
+  /// Indexes one part of a file (`indexParts(of:size:)`), as `index` indexes the whole.
+  public static func index(
+    _ part: CMTIndexPart, of file: ExportFile, number: Int, _ emit: (IndexEvent) throws -> Void
+  ) throws -> CMTIndexedPart {
+    try CMTReader(path: file.path, schema: CMTSchema(path: try schemaPath(of: file))).index(
+      part: part, file: number, emit)
+  }
+
   /// Reads rows of one file again, each on its own, from where `index` found them; the rows are
   /// all of the table `entity`.
   public static func decode(

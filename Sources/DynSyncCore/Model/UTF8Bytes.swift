@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 extension StringProtocol {
   /// Runs `body` on the text's UTF-8 bytes: in place when the text is stored contiguously (native
   /// strings and their substrings, all there is in practice), else on a copy.
@@ -36,5 +42,19 @@ public enum ByteWord {
   @inlinable
   public static func bytes(equalTo byte: UInt8, in word: UInt64) -> UInt64 {
     bytes(below: 1, in: word ^ (0x0101_0101_0101_0101 &* UInt64(byte)))
+  }
+}
+
+extension UnsafeRawBufferPointer {
+  /// How many line feeds the bytes hold (found with `memchr`, a line at a time).
+  public var lineFeeds: Int {
+    guard var cursor = baseAddress else { return 0 }
+    let end = cursor + count
+    var found = 0
+    while cursor < end, let next = memchr(cursor, Int32(UInt8(ascii: "\n")), end - cursor) {
+      found += 1
+      cursor = UnsafeRawPointer(next) + 1
+    }
+    return found
   }
 }

@@ -24,7 +24,7 @@ public struct RowLocation: Sendable, Hashable {
 }
 
 /// A row as an index holds it: its id, the fingerprint of its bytes, and where to read it again.
-public struct IndexedRow: Sendable {
+public struct IndexedRow: Sendable, Equatable {
   public var id: GUID
   public var fingerprint: Fingerprint
   public var location: RowLocation

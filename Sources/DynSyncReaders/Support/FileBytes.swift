@@ -52,7 +52,16 @@ final class FileBytes {
 
   /// `count` bytes from `offset`, wherever the file was read to.
   func read(at offset: Int, count: Int) throws(InputError) -> [UInt8] {
-    var bytes = [UInt8](repeating: 0, count: count)
+    let bytes = try read(upTo: count, at: offset)
+    guard bytes.count == count else {
+      throw InputError(file: path, reason: "the file ended at byte \(offset + bytes.count), before a row read earlier")
+    }
+    return bytes
+  }
+
+  /// Up to `count` bytes from `offset`: fewer where the file ends first.
+  func read(upTo count: Int, at offset: Int) throws(InputError) -> [UInt8] {
+    var bytes = [UInt8](repeating: 0, count: max(count, 0))
     var done = 0
     while done < count {
       let read = bytes.withUnsafeMutableBytes { buffer in
@@ -61,11 +70,12 @@ final class FileBytes {
       if read > 0 {
         done += read
       } else if read == 0 {
-        throw InputError(file: path, reason: "the file ended at byte \(offset + done), before a row read earlier")
+        break
       } else if errno != EINTR {
         throw InputError(file: path, reason: "read failed: \(FileBytes.lastErrorText())")
       }
     }
+    bytes.removeLast(bytes.count - done)
     return bytes
   }
 

@@ -16,7 +16,7 @@ extension CMTReader {
     file number: Int, observingBytes observer: ((UnsafeRawBufferPointer) -> Void)? = nil,
     _ emit: (IndexEvent) throws -> Void
   ) throws -> ExportFileSummary {
-    let indexer = CMTRecordIndexer(reader: self, file: number)
+    let indexer = CMTRecordIndexer(reader: self, file: number, window: XMLRowWindow())
     try XMLIndexPass.run(path: path, observer: observer, indexer: indexer, emit: emit)
     guard indexer.sawRoot else { throw IndexUnavailable(path: path, reason: "no <entities>") }
     return indexer.summary
@@ -81,7 +81,7 @@ final class CMTRecordIndexer: XMLRowIndexer {
   let file: Int
   @exclusivity(unchecked) var summary: ExportFileSummary
   @exclusivity(unchecked) private(set) var sawRoot = false
-  let window = XMLRowWindow()
+  let window: XMLRowWindow
   @exclusivity(unchecked) var events: [IndexEvent] = []
   /// Unretained: the parser lives for the whole pass, and a checked reference would cost a
   /// retain on each of the file's elements.
@@ -91,6 +91,9 @@ final class CMTRecordIndexer: XMLRowIndexer {
   @exclusivity(unchecked) private var entity: String?
   @exclusivity(unchecked) private var table: CMTSchema.Entity?
   @exclusivity(unchecked) private var entityDepth = 0
+  /// The table of the last `<entity>` begun, and where its end tag ended, once it has.
+  @exclusivity(unchecked) private var lastEntity: String?
+  @exclusivity(unchecked) private var lastEntityEnd: Int?
 
   // The record being read (kept as plain properties: this runs for every element of the file).
   @exclusivity(unchecked) private var inRecord = false
@@ -116,10 +119,17 @@ final class CMTRecordIndexer: XMLRowIndexer {
     }
   }
 
-  init(reader: CMTReader, file: Int) {
+  init(reader: CMTReader, file: Int, window: XMLRowWindow) {
     self.reader = reader
     self.file = file
+    self.window = window
     self.summary = ExportFileSummary(path: reader.path, format: .configurationMigration)
+  }
+
+  /// The table whose `<entity>` stood open where the file's bytes ended (before a part's lead-out).
+  var entityOpenAtFileEnd: String? {
+    guard let fileEnd = window.fileEnd else { return nil }
+    return lastEntityEnd.map { $0 > fileEnd } ?? true ? lastEntity : nil
   }
 
   func follow(_ parser: XMLSAXParser) { self.parser = parser }
@@ -138,6 +148,8 @@ final class CMTRecordIndexer: XMLRowIndexer {
       }
       let entity = String(decoding: value, as: UTF8.self)
       self.entity = entity
+      lastEntity = entity
+      lastEntityEnd = nil
       table = reader.schema.entities[entity]
       entityDepth = depth
       shape.reset()
@@ -162,6 +174,7 @@ final class CMTRecordIndexer: XMLRowIndexer {
     } else if entity != nil, depth == entityDepth {
       entity = nil
       table = nil
+      lastEntityEnd = parserOffset
     }
   }
 

@@ -14,6 +14,15 @@ protocol XMLRowIndexer: XMLSAXHandler {
   func follow(_ parser: XMLSAXParser)
 }
 
+/// A stretch of an XML file indexed on its own, as though it were a whole document: its bytes, with
+/// the start tags that stand open before them in the file written before them (the lead-in) and
+/// the end tags that close those after them (the lead-out).
+struct XMLIndexPart: Sendable {
+  var range: Range<Int>
+  var leadIn: [UInt8]
+  var leadOut: [UInt8]
+}
+
 /// Runs an XML file through libxml2's SAX parser once, for an indexer, and rereads rows from
 /// their bytes.
 enum XMLIndexPass {
@@ -24,12 +33,16 @@ enum XMLIndexPass {
   /// sees every byte of the file once, in order. Anything the pass cannot take as it is (UTF-16,
   /// another encoding, a malformed document, a refusal) throws `IndexUnavailable`, and a full read
   /// then says what is wrong.
+  ///
+  /// The indexer's window says which part of the file it reads (`XMLRowWindow`); `range` is that
+  /// part's bytes, `nil` for the whole file.
   static func run(
-    path: String, observer: ((UnsafeRawBufferPointer) -> Void)?, indexer: some XMLRowIndexer,
-    emit: (IndexEvent) throws -> Void
+    path: String, range: Range<Int>? = nil, observer: ((UnsafeRawBufferPointer) -> Void)?,
+    indexer: some XMLRowIndexer, emit: (IndexEvent) throws -> Void
   ) throws {
     try XMLStreamReader.refuseDocumentTypeDeclaration(in: path)
-    let file = try FileBytes(path: path)
+    let file =
+      try range.map { range throws(InputError) in try FileBytes(path: path, range: range) } ?? FileBytes(path: path)
     file.observer = observer
     do {
       try withoutActuallyEscaping(emit) { emit in
@@ -38,7 +51,9 @@ enum XMLIndexPass {
           indexer.events.removeAll(keepingCapacity: true)
         }
         var first = true
-        let parser = try XMLSAXParser(path: path, handler: indexer, requiresUTF8: true) { buffer in
+        let parser = try XMLSAXParser(
+          path: path, handler: indexer, requiresUTF8: true, baseOffset: indexer.window.streamStart
+        ) { buffer in
           try handOn()
           let count = try indexer.window.feed(buffer, from: file)
           if first, count >= 2, (buffer[0] == 0xFE && buffer[1] == 0xFF) || (buffer[0] == 0xFF && buffer[1] == 0xFE) {
@@ -79,21 +94,42 @@ enum XMLIndexPass {
 /// The file is read straight into it, in chunks, and the parser is fed from it: the bytes of a row
 /// are cut and fingerprinted where they were read, and only those of the row in progress move when
 /// room is made for the next chunk.
+///
+/// For a part of a file (`XMLIndexPart`), the parser is fed the part's lead-in first, as though it
+/// stood just before the part's first byte, and its lead-out after the part's last.
 final class XMLRowWindow {
   private static let chunk = 1 << 18
   // Unchecked for exclusive access, as the indexers' state is: one pass, one thread.
   @exclusivity(unchecked) private var storage: UnsafeMutableRawBufferPointer
   /// The file offset of `storage[0]`.
-  @exclusivity(unchecked) private var start = 0
+  @exclusivity(unchecked) private var start: Int
   /// How many bytes of `storage` hold the file's.
-  @exclusivity(unchecked) private var held = 0
+  @exclusivity(unchecked) private var held: Int
   /// The file offset up to which the parser has been fed.
-  @exclusivity(unchecked) private var fed = 0
+  @exclusivity(unchecked) private var fed: Int
   /// Where the bytes still needed start.
-  @exclusivity(unchecked) private var keepFrom = 0
+  @exclusivity(unchecked) private var keepFrom: Int
+  /// What follows the part's last byte; `nil` once it is in the window.
+  @exclusivity(unchecked) private var leadOut: [UInt8]?
+  /// Where the file's bytes end and the lead-out's begin, once the file has been read to its end.
+  @exclusivity(unchecked) private(set) var fileEnd: Int?
+  /// The line breaks among the file's bytes read so far.
+  @exclusivity(unchecked) private(set) var newlines = 0
+  /// The file offset of the first byte fed to the parser (the lead-in's first, for a part).
+  let streamStart: Int
 
-  init() {
-    storage = UnsafeMutableRawBufferPointer.allocate(byteCount: 2 * XMLRowWindow.chunk, alignment: 16)
+  /// A window whose first file byte is at `offset`, with `leadIn` fed before it and `leadOut`
+  /// after the last.
+  init(startingAt offset: Int = 0, leadIn: [UInt8] = [], leadOut: [UInt8] = []) {
+    storage = UnsafeMutableRawBufferPointer.allocate(
+      byteCount: max(2 * XMLRowWindow.chunk, 2 * leadIn.count), alignment: 16)
+    storage.copyBytes(from: leadIn)
+    start = offset - leadIn.count
+    streamStart = start
+    held = leadIn.count
+    fed = start
+    keepFrom = start
+    self.leadOut = leadOut
   }
 
   deinit { storage.deallocate() }
@@ -111,7 +147,8 @@ final class XMLRowWindow {
     return count
   }
 
-  /// Reads the file's next chunk after the bytes held, letting go of those before `keepFrom`.
+  /// Reads the file's next chunk after the bytes held, letting go of those before `keepFrom`; at
+  /// the file's end, the lead-out.
   private func read(from file: FileBytes) throws(InputError) {
     let kept = start + held - keepFrom
     if keepFrom > start, let base = storage.baseAddress {
@@ -119,14 +156,25 @@ final class XMLRowWindow {
       start = keepFrom
       held = kept
     }
-    if storage.count - held < XMLRowWindow.chunk {
+    let room = max(XMLRowWindow.chunk, leadOut?.count ?? 0)
+    if storage.count - held < room {
       // A row longer than the room: the window grows to hold it.
-      let larger = UnsafeMutableRawBufferPointer.allocate(byteCount: 2 * storage.count, alignment: 16)
+      let larger = UnsafeMutableRawBufferPointer.allocate(byteCount: 2 * storage.count + room, alignment: 16)
       larger.copyMemory(from: UnsafeRawBufferPointer(rebasing: storage[0..<held]))
       storage.deallocate()
       storage = larger
     }
-    held += try file.read(into: UnsafeMutableRawBufferPointer(rebasing: storage[held..<(held + XMLRowWindow.chunk)]))
+    let count = try file.read(
+      into: UnsafeMutableRawBufferPointer(rebasing: storage[held..<(held + XMLRowWindow.chunk)]))
+    if count == 0, let leadOut {
+      fileEnd = start + held
+      UnsafeMutableRawBufferPointer(rebasing: storage[held..<(held + leadOut.count)]).copyBytes(from: leadOut)
+      held += leadOut.count
+      self.leadOut = nil
+      return
+    }
+    newlines += UnsafeRawBufferPointer(rebasing: storage[held..<(held + count)]).lineFeeds
+    held += count
   }
 
   /// Nothing before `offset` is needed any more.

@@ -91,6 +91,8 @@ final class XMLSAXParser {
   private let source: Source
   /// Refuses, at the root element, a document whose bytes are not its text.
   private let requiresUTF8: Bool
+  /// The file offset of the first byte the source gives.
+  private let baseOffset: Int
   // Unchecked for exclusive access, as the handlers are: one parse, one thread, one event at a time.
   @exclusivity(unchecked) private var depth = 0
   /// The first error: the handler's, the source's, or libxml2's, or a refusal.
@@ -105,15 +107,18 @@ final class XMLSAXParser {
   ///   - handler: what the parse's events go to.
   ///   - requiresUTF8: whether a document that declares another encoding (whose byte offsets are
   ///     then not those of its text) stops the parse with `IndexUnavailable` at its root element.
+  ///   - baseOffset: the file offset of the source's first byte, which `byteOffset` counts from.
   ///   - source: the file's bytes, in order.
   /// - Throws: `InputError` when libxml2 cannot start a parser.
-  init(path: String, handler: any XMLSAXHandler, requiresUTF8: Bool = false, source: @escaping Source)
-    throws(InputError)
-  {
+  init(
+    path: String, handler: any XMLSAXHandler, requiresUTF8: Bool = false, baseOffset: Int = 0,
+    source: @escaping Source
+  ) throws(InputError) {
     self.path = path
     self.handler = handler
     self.source = source
     self.requiresUTF8 = requiresUTF8
+    self.baseOffset = baseOffset
     var sax = xmlSAXHandler()
     sax.initialized = UInt32(XML_SAX2_MAGIC)
     sax.startElementNs = { context, local, _, _, _, _, attributeCount, _, attributes in
@@ -190,8 +195,8 @@ final class XMLSAXParser {
   /// Where the parser is in the file, in bytes: in a start-element call, within the start tag; in
   /// an end-element call, just past the end tag.
   var byteOffset: Int {
-    guard let context else { return 0 }
-    return Int(xmlByteConsumed(context))
+    guard let context else { return baseOffset }
+    return baseOffset + Int(xmlByteConsumed(context))
   }
 
   /// The line the parser is on.

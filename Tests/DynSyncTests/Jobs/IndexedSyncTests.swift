@@ -17,15 +17,17 @@ struct IndexedSyncTests {
     }
   }
 
-  /// Syncs the exports in order into a new workspace, each run indexed or read in full as `inFull` says, the rows of
-  /// an indexed run read again in pieces of `rowsPerPiece`.
+  /// Syncs the exports in order into a new workspace, each run indexed or read in full as `inFull` says, the export of
+  /// an indexed run indexed in parts of `indexPartSize` where it can be cut, and its rows read again in pieces of
+  /// `rowsPerPiece`.
   static func sync(
-    _ exports: [String], into workspace: String, inFull: [Bool], rowsPerPiece: Int = 1_024,
+    _ exports: [String], into workspace: String, inFull: [Bool], indexPartSize: Int? = nil, rowsPerPiece: Int = 1_024,
     progress: some ProgressObserver
   ) throws -> [[String: String]] {
     try zip(exports, inFull).map { export, inFull in
       var job = SyncJob(workspace: Workspace(root: workspace), exports: [export])
       job.readInFull = inFull
+      job.readOptions.indexPartSize = indexPartSize
       job.rowsReadAgainPerPiece = rowsPerPiece
       guard case .batch(_, let path, _, _) = try job.run(progress: progress) else {
         Issue.record("a run wrote no batch")
@@ -48,10 +50,11 @@ struct IndexedSyncTests {
     #expect(!recorder.fellBack)
     let full = try Self.sync(
       exports, into: folder.path + "/full", inFull: [true, true, true, true], progress: SilentProgress())
-    // Rows read again in pieces of seven, each a piece of work of its own: every row is read again, once.
+    // A CMT export indexed in parts of 4 KB, and rows read again in pieces of seven, each a piece of work of its own:
+    // every row is indexed and read again, once.
     let pieces = try Self.sync(
-      exports, into: folder.path + "/pieces", inFull: [false, false, false, false], rowsPerPiece: 7,
-      progress: SilentProgress())
+      exports, into: folder.path + "/pieces", inFull: [false, false, false, false], indexPartSize: 4_096,
+      rowsPerPiece: 7, progress: SilentProgress())
     // A run in full leaves no fingerprints: the next indexed run reads every row again, with the same outcome.
     let mixed = try Self.sync(
       exports, into: folder.path + "/mixed", inFull: [false, true, false, false], progress: SilentProgress())

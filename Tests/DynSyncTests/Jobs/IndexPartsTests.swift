@@ -1,0 +1,111 @@
+import DynSyncCore
+import DynSyncReaders
+import Foundation
+import Testing
+
+@testable import DynSync
+
+private let schema = """
+  <entities>
+    <entity name="account" primaryidfield="accountid">
+      <fields>
+        <field name="accountid" type="guid" primaryKey="true" />
+        <field name="name" type="string" />
+        <field name="revenue" type="money" />
+      </fields>
+    </entity>
+    <entity name="lead" primaryidfield="leadid">
+      <fields><field name="leadid" type="guid" primaryKey="true" /><field name="subject" type="string" /></fields>
+    </entity>
+    <entity name="contact" primaryidfield="contactid">
+      <fields>
+        <field name="contactid" type="guid" primaryKey="true" />
+        <field name="firstname" type="string" />
+        <field name="numberofemployees" type="number" />
+      </fields>
+    </entity>
+  </entities>
+  """
+
+/// A data.xml of three tables (the second empty), with records the schema rejects, comments that hold what a cut
+/// looks for, and CRLF line ends in the last table.
+private func craftedData() -> String {
+  func id(_ number: Int) -> String { String(format: "%08x-0000-4000-8000-000000000000", number) }
+  func account(_ number: Int) -> String {
+    "      <record id=\"\(id(number))\"><field name=\"accountid\" value=\"\(id(number))\" />"
+      + "<field name=\"name\" value=\"Account &amp; \(number)\" />"
+      + "<field name=\"revenue\" value=\"\(number % 7 == 0 ? "lots" : "\(number).50")\" /></record>\n"
+  }
+  func contact(_ number: Int) -> String {
+    "      <record id=\"\(id(number))\"><field name=\"contactid\" value=\"\(id(number))\" />"
+      + "<field name=\"firstname\" value=\"Ada \(number)\" />"
+      + "<field name=\"numberofemployees\" value=\"\(number % 5 == 0 ? "many" : "\(number)")\" /></record>\r\n"
+  }
+  var text = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<entities date=\"2025-06-29\">\n"
+  text += "  <entity name=\"account\" displayname=\"Account\">\n    <records>\n"
+  for number in 1...60 {
+    text += account(number)
+    if number % 17 == 0 { text += "      <!-- <record id=\"x\"> <entity name=\"lead\"> -->\n" }
+  }
+  text += "    </records>\n    <m2mrelationships />\n  </entity>\n"
+  text += "  <entity name=\"lead\" displayname=\"Lead\">\n    <records />\n    <m2mrelationships />\n  </entity>\n"
+  text += "  <entity name=\"contact\" displayname=\"Contact\">\r\n    <records>\r\n"
+  for number in 100...160 { text += contact(number) }
+  text += "    </records>\r\n    <m2mrelationships />\r\n  </entity>\r\n</entities>\n"
+  return text
+}
+
+private func exportFile(_ folder: TemporaryFolder, data: String) throws -> ExportFile {
+  try folder.write("export/data_schema.xml", schema)
+  try folder.write("export/data.xml", data)
+  return try #require(ExportInput.files(at: [folder.path + "/export"]).first)
+}
+
+@Suite("A file indexed in parts")
+struct IndexPartsTests {
+  @Test("a CMT data.xml indexed in parts of any size gives the index of the whole file, or declines")
+  func crafted() throws {
+    let folder = try TemporaryFolder()
+    let data = craftedData()
+    let file = try exportFile(folder, data: data)
+    let whole = try indexWhole(file, number: 0, options: ReadOptions(), progress: SilentProgress())
+    #expect(whole.rejects.count > 10)
+    var parted = 0
+    for size in stride(from: 150, through: data.utf8.count, by: 61) {
+      let options = ReadOptions(indexPartSize: size)
+      guard let parts = indexInParts(file, number: 0, options: options, progress: SilentProgress()) else { continue }
+      parted += 1
+      #expect(parts == whole, "parts of \(size) bytes")
+    }
+    // Most cuts fall among records; those that fall in a comment leave their parts unterminated.
+    #expect(parted > 100)
+  }
+
+  @Test(
+    "a generated CMT org indexed in parts gives the index of the whole file", arguments: [997, 4_096, 65_536])
+  func generated(size: Int) throws {
+    let folder = try TemporaryFolder()
+    try GeneratedExport(generator: OrgGenerator(records: 400, seed: 5), format: .configurationMigration)
+      .write(to: folder.path + "/export")
+    let file = try #require(ExportInput.files(at: [folder.path + "/export"]).first)
+    let whole = try indexWhole(file, number: 0, options: ReadOptions(), progress: SilentProgress())
+    let parts = indexInParts(file, number: 0, options: ReadOptions(indexPartSize: size), progress: SilentProgress())
+    #expect(parts == whole)
+  }
+
+  @Test("a file with many-to-many relationships, which only a full read handles, is not indexed in parts")
+  func relationships() throws {
+    let folder = try TemporaryFolder()
+    let data = craftedData().replacingOccurrences(
+      of: "<m2mrelationships />\n  </entity>\n  <entity name=\"lead\"",
+      with: "<m2mrelationships><m2mrelationship sourceid=\"00000001-0000-4000-8000-000000000000\" "
+        + "targetentityname=\"systemuser\" m2mrelationshipname=\"x\"><targetids><targetid>"
+        + "00000002-0000-4000-8000-000000000000</targetid></targetids></m2mrelationship></m2mrelationships>\n"
+        + "  </entity>\n  <entity name=\"lead\"")
+    let file = try exportFile(folder, data: data)
+    for size in [200, 2_000, 5_000] {
+      #expect(
+        indexInParts(file, number: 0, options: ReadOptions(indexPartSize: size), progress: SilentProgress()) == nil)
+    }
+  }
+}
