@@ -1,7 +1,8 @@
 // libFuzzer entry for dynsync's readers, built by Scripts/fuzz.sh (not a package target: libFuzzer
 // supplies `main`). The first input byte picks the reader (Web API JSON, FetchXML, CMT data.xml,
 // Marketo changes CSV, CMT data.zip); the rest is the file's content. A Web API, FetchXML or CMT
-// file also goes through its index pass, and the rows indexed are read again from their bytes. Any
+// file also goes through its index pass, and the rows indexed are read again from their bytes; a CMT
+// file is also indexed in parts. Any
 // input must end in records, rejects or an InputError — never a crash, a hang or a leak.
 import DynSyncCore
 import DynSyncReaders
@@ -49,6 +50,8 @@ public func fuzzReaders(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     if (try? cmt.index(file: 0, { rows.add($0) })) != nil {
       for (entity, indexed) in rows.byEntity { _ = try? cmt.decode(indexed, entity: entity) }
     }
+    // The file cut in parts, each indexed as a document of its own.
+    for part in (try? cmt.indexParts(size: 256)) ?? [] { _ = try? cmt.index(part: part, file: 0, { _ in }) }
   case 3: _ = try? MarketoChangesReader.read(path)
   default: _ = try? ExportInput.read(ExportFile(path: path, format: .configurationMigration)) { _ in }
   }
