@@ -62,11 +62,21 @@ final class FileBytes {
   /// Up to `count` bytes from `offset`: fewer where the file ends first.
   func read(upTo count: Int, at offset: Int) throws(InputError) -> [UInt8] {
     var bytes = [UInt8](repeating: 0, count: max(count, 0))
+    // Through a result: the array's closure rethrows untyped.
+    var done = Result<Int, InputError>.success(0)
+    bytes.withUnsafeMutableBytes { buffer in
+      done = Result { () throws(InputError) in try read(into: buffer, at: offset) }
+    }
+    bytes.removeLast(bytes.count - (try done.get()))
+    return bytes
+  }
+
+  /// Fills `buffer` with the bytes from `offset`, as far as the file goes; returns how many were read.
+  func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(InputError) -> Int {
+    guard let base = buffer.baseAddress else { return 0 }
     var done = 0
-    while done < count {
-      let read = bytes.withUnsafeMutableBytes { buffer in
-        pread(descriptor, buffer.baseAddress.map { $0 + done }, count - done, off_t(offset + done))
-      }
+    while done < buffer.count {
+      let read = pread(descriptor, base + done, buffer.count - done, off_t(offset + done))
       if read > 0 {
         done += read
       } else if read == 0 {
@@ -75,8 +85,7 @@ final class FileBytes {
         throw InputError(file: path, reason: "read failed: \(FileBytes.lastErrorText())")
       }
     }
-    bytes.removeLast(bytes.count - done)
-    return bytes
+    return done
   }
 
   /// The first bytes of a file, for telling formats apart.

@@ -104,23 +104,52 @@ extension CMTReader {
   }
 
   /// The `name` of the last `<entity` start tag before `offset`, when it is plain text.
+  ///
+  /// A table's records can run to hundreds of megabytes before a cut: they are read backwards in chunks, into one
+  /// buffer, and looked through for the tags' `<` eight bytes at a time.
   private static func entityName(in file: FileBytes, before offset: Int) throws -> String? {
     let tag = Array("<entity".utf8)
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: lookAhead + tag.count + 1, alignment: 16)
+    defer { buffer.deallocate() }
+    guard let base = buffer.baseAddress else { return nil }
     var end = offset
     while end > 0 {
-      // Chunks read backwards, each overlapping the one after it by a tag's length.
+      // Each chunk reaches a tag and the byte after it into the one after it, so that no tag is cut in two.
       let start = max(0, end - lookAhead)
-      let bytes = try file.read(upTo: min(end + tag.count, offset) - start, at: start)
-      var at = end - start - 1
-      while at >= 0 {
-        if bytes[at] == UInt8(ascii: "<"), at + tag.count < bytes.count,
-          bytes[at..<(at + tag.count)].elementsEqual(tag),
+      let count = try file.read(
+        into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<(min(end + tag.count + 1, offset) - start)]), at: start
+      )
+      var limit = end - start
+      while let at = lastOpenAngle(in: UnsafeRawPointer(base), before: limit) {
+        if at + tag.count < count, memcmp(base + at, tag, tag.count) == 0,
           [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r")].contains(
-            bytes[at + tag.count])
+            buffer[at + tag.count])
         {
           return try nameAttribute(in: file, at: start + at + tag.count)
         }
+        limit = at
+      }
+      end = start
+    }
+    return nil
+  }
+
+  /// The place of the last `<` before `limit` in the bytes at `base`: words of eight bytes without one are passed
+  /// over at once.
+  private static func lastOpenAngle(in base: UnsafeRawPointer, before limit: Int) -> Int? {
+    let bytes = base.assumingMemoryBound(to: UInt8.self)
+    var end = limit
+    while end > 0 {
+      let start = max(0, end - 8)
+      // A word holds the byte exactly when the test finds one in it, wherever it says.
+      if end - start == 8, ByteWord.bytes(equalTo: UInt8(ascii: "<"), in: ByteWord.load(base, at: start)) == 0 {
+        end = start
+        continue
+      }
+      var at = end
+      while at > start {
         at -= 1
+        if bytes[at] == UInt8(ascii: "<") { return at }
       }
       end = start
     }
