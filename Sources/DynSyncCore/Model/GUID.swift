@@ -92,6 +92,22 @@ public struct GUID: Hashable, Comparable, Sendable, CustomStringConvertible {
     (lhs.high, lhs.low) < (rhs.high, rhs.low)
   }
 
+  /// What a set or dictionary files the id under: its two words multiplied together and folded,
+  /// twice (as wyhash mixes 16 bytes), rather than SipHash's rounds over them.
+  ///
+  /// A run hashes millions of ids several times each, and SipHash was most of the hashing. The
+  /// table's seed (random for each process) goes into both factors of the first product, so no id
+  /// can be picked to make one of them zero.
+  public func _rawHashValue(seed: Int) -> Int {
+    let key = UInt64(UInt(bitPattern: seed))
+    let mixed = (high ^ key ^ GUID.hashSecrets.1).multipliedFullWidth(by: low ^ key ^ GUID.hashSecrets.0)
+    let folded = (mixed.high ^ GUID.hashSecrets.0 ^ 16).multipliedFullWidth(by: mixed.low ^ GUID.hashSecrets.1)
+    return Int(truncatingIfNeeded: folded.high ^ folded.low)
+  }
+
+  /// wyhash's first two secrets: odd, with as many bits set as clear.
+  private static let hashSecrets: (UInt64, UInt64) = (0xa076_1d64_78bd_642f, 0xe703_7ed1_a0b4_28db)
+
   /// The value of the 16 hex digits at `offset` in `bytes`, in either case, the first the most significant.
   ///
   /// - Parameters:

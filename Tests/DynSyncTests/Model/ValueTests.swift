@@ -37,6 +37,31 @@ struct ValueTests {
     #expect(try #require(GUID("00000000-0000-0000-0000-000000000001")) < lower)
   }
 
+  @Test("ids that differ in a few bits of one word spread over a table's buckets")
+  func guidHashSpread() {
+    // A table of 65,536 buckets files a hash by its low 16 bits; random hashes leave about 1/e of the
+    // buckets empty. Sequential ids differ in a few bytes: in the low or the high word, at either end.
+    let count = 1 << 16
+    let shifts: [(String, (UInt64) -> GUID)] = [
+      ("low word, low bits", { GUID(high: 0x0123_4567_89AB_CDEF, low: $0) }),
+      ("low word, high bits", { GUID(high: 0x0123_4567_89AB_CDEF, low: $0 << 48) }),
+      ("high word, low bits", { GUID(high: $0, low: 0x0011_2233_4455_6677) }),
+      ("high word, high bits", { GUID(high: $0 << 48, low: 0x0011_2233_4455_6677) }),
+    ]
+    for seed in [0, 1, -7, 0x5EED_5EED] {
+      for (where_, id) in shifts {
+        let buckets = Set((0..<UInt64(count)).map { id($0)._rawHashValue(seed: seed) & (count - 1) })
+        #expect(buckets.count > count * 6 / 10, "\(where_), seed \(seed): \(buckets.count) buckets of \(count)")
+      }
+    }
+    let id = GUID(high: 42, low: 7)
+    #expect(id._rawHashValue(seed: 3) == GUID(high: 42, low: 7)._rawHashValue(seed: 3))
+    #expect(id._rawHashValue(seed: 3) != id._rawHashValue(seed: 4), "the seed takes part")
+    let ids = (0..<UInt64(10_000)).map { GUID(high: $0 << 40, low: $0) }
+    #expect(Set(ids).count == ids.count)
+    #expect(ids.allSatisfy(Set(ids).contains))
+  }
+
   @Test(
     "decimals are equal by amount, however they are written",
     arguments: [("20000.0000", "20000.0"), ("20000", "2E4"), ("-0.50", "-.5"), ("0.000", "-0"), ("1.10", "1.1")])
