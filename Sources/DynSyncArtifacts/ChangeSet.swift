@@ -6,7 +6,8 @@ public enum BatchLines {
   /// `after` images, and `changed` (column → [old, new]) for updates.
   public static func change(_ change: RecordChange) -> String {
     // Members written in their sorted order: after, before, changed, entity, id, op.
-    var json = JSONBytes()
+    var json = JSONBytes(
+      columns: (change.after?.fields.count ?? 0) + (change.before?.fields.count ?? 0) + 2 * change.changed.count)
     json.appendRaw("{\"after\":")
     if let after = change.after { json.appendImage(after) } else { json.appendRaw("null") }
     json.appendRaw(",\"before\":")

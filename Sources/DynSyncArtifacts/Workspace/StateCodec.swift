@@ -18,7 +18,7 @@ public enum StateCodec {
   /// A record as one state line.
   public static func line(_ record: Record) -> String {
     // Members in their sorted order: entity, fields, id, labels, version.
-    var json = JSONBytes()
+    var json = JSONBytes(columns: record.fields.count + record.labels.count)
     json.appendRaw("{\"entity\":")
     json.appendString(record.entity)
     json.appendRaw(",\"fields\":")
@@ -60,7 +60,7 @@ public enum StateCodec {
 
   /// A Marketo row as one state line.
   public static func line(key: String, row: MarketoRow) -> String {
-    var json = JSONBytes()
+    var json = JSONBytes(columns: row.count)
     json.appendRaw("{\"key\":")
     json.appendString(key)
     json.appendRaw(",\"row\":")
