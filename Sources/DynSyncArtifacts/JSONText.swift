@@ -81,6 +81,9 @@ public struct JSONBytes {
   /// Text that is already JSON.
   public mutating func appendRaw(_ json: String) { bytes.append(contentsOf: json.utf8) }
 
+  /// One byte of JSON syntax (a bracket, a comma, a quote), with no string looked at.
+  public mutating func appendASCII(_ byte: UInt8) { bytes.append(byte) }
+
   /// A JSON string literal.
   public mutating func appendString(_ text: String) {
     // Most values need no escaping: check the bytes once and copy them as they are.

@@ -11,6 +11,9 @@ public enum StateTag: String, Sendable, CaseIterable {
   case lookup = "l"
   case guid = "g"
 
+  /// The tag's one ASCII letter, as it is written.
+  public var letter: UInt8 { rawValue.utf8.first ?? 0 }
+
   /// The tag written as these UTF-8 bytes (one ASCII letter).
   public init?(utf8 bytes: UnsafeBufferPointer<UInt8>) {
     guard bytes.count == 1 else { return nil }
