@@ -20,6 +20,16 @@ extension StringProtocol {
   }
 }
 
+extension UnsafeBufferPointer<UInt8> {
+  /// Whether these are the bytes of `literal`: one `memcmp`, where a comparison with a string's `utf8` goes byte by
+  /// byte through the string's view.
+  @inlinable
+  public func equals(_ literal: StaticString) -> Bool {
+    guard count == literal.utf8CodeUnitCount, let base = baseAddress else { return count == literal.utf8CodeUnitCount }
+    return memcmp(base, literal.utf8Start, count) == 0
+  }
+}
+
 /// Bytes looked at eight at a time, as one word (the first byte the lowest): for scans of the bytes of a line.
 public enum ByteWord {
   /// The eight bytes at `offset`.

@@ -10,8 +10,8 @@ import Glibc
 /// naming (`_x_value` lookups), its annotations (formatted labels, lookup targets) and the
 /// catalog of standard columns.
 struct WebAPIRecordDecoder: Sendable {
-  static let formattedValue = "OData.Community.Display.V1.FormattedValue"
-  static let lookupLogicalName = "Microsoft.Dynamics.CRM.lookuplogicalname"
+  static let formattedValue: StaticString = "OData.Community.Display.V1.FormattedValue"
+  static let lookupLogicalName: StaticString = "Microsoft.Dynamics.CRM.lookuplogicalname"
 
   let path: String
   let context: ODataContext
@@ -60,8 +60,8 @@ struct WebAPIRecordDecoder: Sendable {
       name.withUTF8 { name in
         // Both annotations are ASCII, which no other text equals as a string.
         let annotation = UnsafeBufferPointer(rebasing: name[(at + 1)...])
-        let isLabel = annotation.elementsEqual(WebAPIRecordDecoder.formattedValue.utf8)
-        guard isLabel || annotation.elementsEqual(WebAPIRecordDecoder.lookupLogicalName.utf8) else { return }
+        let isLabel = annotation.equals(WebAPIRecordDecoder.formattedValue)
+        guard isLabel || annotation.equals(WebAPIRecordDecoder.lookupLogicalName) else { return }
         let column = WebAPIRecordDecoder.columnName(
           String(decoding: UnsafeBufferPointer(rebasing: name[..<at]), as: UTF8.self))
         if isLabel { labels[column] = text } else { lookupTargets[column] = text }

@@ -138,11 +138,11 @@ final class CMTRecordIndexer: XMLRowIndexer {
   private var parserOffset: Int { parser?.byteOffset ?? 0 }
 
   func startElement(_ name: UnsafeBufferPointer<UInt8>, attributes: XMLSAXParser.Attributes, depth: Int) throws {
-    if XMLSAXParser.equals(name, "field") {
+    if name.equals("field") {
       if inRecord { try field(attributes) }
-    } else if XMLSAXParser.equals(name, "record") {
+    } else if name.equals("record") {
       try startRecord(attributes, depth: depth)
-    } else if XMLSAXParser.equals(name, "entity") {
+    } else if name.equals("entity") {
       guard !inRecord, !isSelfClosing, let value = attributes.value("name") else {
         throw IndexUnavailable(path: path, reason: "an <entity> a full read tells about")
       }
@@ -154,10 +154,10 @@ final class CMTRecordIndexer: XMLRowIndexer {
       entityDepth = depth
       shape.reset()
       summary.note(entity: entity)
-    } else if XMLSAXParser.equals(name, "m2mrelationship") || XMLSAXParser.equals(name, "targetid") {
+    } else if name.equals("m2mrelationship") || name.equals("targetid") {
       throw IndexUnavailable(path: path, reason: "many-to-many relationships are read in full")
     } else if depth == 0 {
-      guard XMLSAXParser.equals(name, "entities"), !isSelfClosing else {
+      guard name.equals("entities"), !isSelfClosing else {
         throw IndexUnavailable(path: path, reason: "not a CMT data.xml")
       }
       sawRoot = true

@@ -134,12 +134,12 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
       var found: Decorations = []
       attributes.forEachName { name in
         switch name.count {
-        case 3 where XMLSAXParser.equals(name, "dsc"): found.insert(.dsc)
-        case 4 where XMLSAXParser.equals(name, "type"): found.insert(.type)
-        case 4 where XMLSAXParser.equals(name, "date"): found.insert(.date)
-        case 4 where XMLSAXParser.equals(name, "time"): found.insert(.time)
-        case 4 where XMLSAXParser.equals(name, "name"): found.insert(.name)
-        case 14 where XMLSAXParser.equals(name, "formattedvalue"): found.insert(.formattedValue)
+        case 3 where name.equals("dsc"): found.insert(.dsc)
+        case 4 where name.equals("type"): found.insert(.type)
+        case 4 where name.equals("date"): found.insert(.date)
+        case 4 where name.equals("time"): found.insert(.time)
+        case 4 where name.equals("name"): found.insert(.name)
+        case 14 where name.equals("formattedvalue"): found.insert(.formattedValue)
         default: break
         }
       }
@@ -172,7 +172,7 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
         of: shape.facts(at: columnShapeIndex), decorations: attributes.count == 0 ? [] : Decorations(attributes))
       columnText.removeAll()
     case 1:
-      guard XMLSAXParser.equals(name, "result") else {
+      guard name.equals("result") else {
         throw IndexUnavailable(path: path, reason: "an element other than <result> in the resultset")
       }
       guard let start = window.tagStart(before: parserOffset) else {
@@ -191,7 +191,7 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
       rowVouched = true
       window.release(upTo: rowStart)
     case 0:
-      guard XMLSAXParser.equals(name, "resultset") else {
+      guard name.equals("resultset") else {
         throw IndexUnavailable(path: path, reason: "not a resultset")
       }
       sawRoot = true
@@ -288,7 +288,7 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
         (facts.isDateOnly && CalendarDate(UnsafeBufferPointer(rebasing: text.prefix(10))) != nil)
         || Timestamp.isISO(utf8: text)
     case .choice:
-      if facts.isBoolean || XMLSAXParser.equals(text, "true") || XMLSAXParser.equals(text, "false") {
+      if facts.isBoolean || text.equals("true") || text.equals("false") {
         fits = ValueInference.boolean(utf8: text) != nil
       } else {
         fits = ValueInference.isSurelyInteger(utf8: text) || Int64(String(decoding: text, as: UTF8.self)) != nil

@@ -264,14 +264,6 @@ final class XMLSAXParser {
     return parserContext.pointee._private.map { Unmanaged<XMLSAXParser>.fromOpaque($0) }
   }
 
-  /// Whether `bytes` are the bytes of `literal`.
-  static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
-    guard bytes.count == literal.utf8CodeUnitCount, let base = bytes.baseAddress else {
-      return bytes.count == literal.utf8CodeUnitCount
-    }
-    return memcmp(base, literal.utf8Start, bytes.count) == 0
-  }
-
   static func equals(_ text: UnsafePointer<xmlChar>, _ wanted: UnsafeBufferPointer<UInt8>) -> Bool {
     for index in 0..<wanted.count where text[index] != wanted[index] { return false }
     return text[wanted.count] == 0
