@@ -71,7 +71,7 @@ struct BatchContents {
 
   /// Writes change lines, made on every core.
   static func writeChanges(_ changes: [RecordChange], to file: LinesFile) throws(OutputError) {
-    try file.write(linesOf: changes, BatchLines.change)
+    try file.write(linesOf: changes) { change, json in BatchLines.appendChange(change, to: &json) }
   }
 
   static func inputs(of files: [ExportFileSummary]) throws -> [Manifest.Input] {

@@ -5,9 +5,15 @@ public enum BatchLines {
   /// A change in a Debezium-like envelope: `op` (c/u/d), `entity`, `id`, the full `before` and
   /// `after` images, and `changed` (column → [old, new]) for updates.
   public static func change(_ change: RecordChange) -> String {
-    // Members written in their sorted order: after, before, changed, entity, id, op.
     var json = JSONBytes(
       columns: (change.after?.fields.count ?? 0) + (change.before?.fields.count ?? 0) + 2 * change.changed.count)
+    appendChange(change, to: &json)
+    return json.text
+  }
+
+  /// Appends the line of a change (`change(_:)`) to `json`, as a batch's lines are made.
+  public static func appendChange(_ change: RecordChange, to json: inout JSONBytes) {
+    // Members written in their sorted order: after, before, changed, entity, id, op.
     json.appendRaw("{\"after\":")
     if let after = change.after { json.appendImage(after) } else { json.appendRaw("null") }
     json.appendRaw(",\"before\":")
@@ -27,7 +33,6 @@ public enum BatchLines {
     json.appendRaw(",\"op\":")
     json.appendString(change.operation.rawValue)
     json.appendRaw("}\n")
-    return json.text
   }
 
   /// A skipped record: which export, where, which record, and why.

@@ -1,30 +1,70 @@
 import DynSyncCore
 import Foundation
 
-/// The line of every item, in item order, made a window of blocks at a time on every core and handed to `body` a
+/// The lines of a run of items, made into one buffer: their bytes, and where each item's lines end in them.
+public struct LineBlock: Sendable {
+  public let bytes: [UInt8]
+  /// Where the lines of each item of the run end in `bytes`, by the item's place in the run (an item may make no
+  /// line, or several).
+  public let ends: [Int]
+
+  /// Where the lines of the run's item at `place` lie in `bytes`.
+  public func lines(of place: Int) -> Range<Int> { (place == 0 ? 0 : ends[place - 1])..<ends[place] }
+}
+
+/// The lines of every item, in item order, made a window of blocks at a time on every core and handed to `body` a
 /// block at a time: no more than a window's lines are held at once.
+///
+/// Each item's lines are appended to its block's bytes where they are made (`line`), so that no line is a string of
+/// its own and the thread that writes them copies a block, not a line, at a time.
 ///
 /// - Parameters:
 ///   - items: what to make lines of.
-///   - line: the line (or lines, or nothing) of one item.
-///   - body: takes each block's lines, in order.
+///   - line: appends the line (or lines, or nothing) of one item.
+///   - body: takes each block, in order.
 /// - Throws: what `body` throws.
 public func forEachBlockOfLines<Item: Sendable, Failure: Error>(
-  of items: [Item], _ line: @Sendable (Item) -> String, _ body: ([String]) throws(Failure) -> Void
+  of items: [Item], appending line: @Sendable (Item, inout JSONBytes) -> Void,
+  _ body: (LineBlock) throws(Failure) -> Void
 ) throws(Failure) {
   let blockSize = 1_000
   for window in items.indices.runs(of: blockSize).runs(of: 16) {
-    let lines = concurrentMap(Array(window)) { block in items[block].map(line) }
-    for block in lines { try body(block) }
+    let blocks = concurrentMap(Array(window)) { run in
+      var json = JSONBytes()
+      var ends: [Int] = []
+      ends.reserveCapacity(run.count)
+      for item in items[run] {
+        line(item, &json)
+        // The lines of one file are much alike: room for the run's lines as long as the first, and some.
+        if ends.isEmpty { json.reserveCapacity(json.bytes.count * (run.count + run.count / 8)) }
+        ends.append(json.bytes.count)
+      }
+      return LineBlock(bytes: json.bytes, ends: ends)
+    }
+    for block in blocks { try body(block) }
   }
 }
 
+/// `forEachBlockOfLines(of:appending:_:)` for lines made as strings.
+public func forEachBlockOfLines<Item: Sendable, Failure: Error>(
+  of items: [Item], _ line: @Sendable (Item) -> String, _ body: (LineBlock) throws(Failure) -> Void
+) throws(Failure) {
+  try forEachBlockOfLines(of: items, appending: { item, json in json.appendRaw(line(item)) }, body)
+}
+
 extension LinesFile {
-  /// Writes a line (or lines) for each item, in order; the text is made a window of blocks at a
-  /// time on every core.
-  public func write<Item: Sendable>(linesOf items: [Item], _ line: @Sendable (Item) -> String) throws(OutputError) {
-    try forEachBlockOfLines(of: items, line) { (lines: [String]) throws(OutputError) in
-      for line in lines { try write(line) }
+  /// Writes a line (or lines) for each item, in order; the lines are made a window of blocks at a time on every
+  /// core, each appended to its block where it is made.
+  public func write<Item: Sendable>(linesOf items: [Item], appending line: @Sendable (Item, inout JSONBytes) -> Void)
+    throws(OutputError)
+  {
+    try forEachBlockOfLines(of: items, appending: line) { (block: LineBlock) throws(OutputError) in
+      try write(lines: block.bytes[...])
     }
+  }
+
+  /// `write(linesOf:appending:)` for lines made as strings.
+  public func write<Item: Sendable>(linesOf items: [Item], _ line: @Sendable (Item) -> String) throws(OutputError) {
+    try write(linesOf: items, appending: { item, json in json.appendRaw(line(item)) })
   }
 }

@@ -76,6 +76,9 @@ public struct JSONBytes {
     bytes.reserveCapacity(64 + 48 * columns)
   }
 
+  /// Makes room for `capacity` bytes in all.
+  public mutating func reserveCapacity(_ capacity: Int) { bytes.reserveCapacity(capacity) }
+
   public var text: String { String(decoding: bytes, as: UTF8.self) }
 
   /// Text that is already JSON.

@@ -72,11 +72,13 @@ public enum MarketoFiles {
     try startPart()
     try forEachBlockOfLines(of: dataset.sortedKeys) { key in
       rows[key].map { row in csvLine(row.values(of: header).map { MarketoValues.text($0 ?? .null) }) } ?? ""
-    } _: { (lines: [String]) throws(OutputError) in
-      for line in lines where !line.isEmpty {
-        if size + line.utf8.count > limit, rowsInPart > 0 { try startPart() }
-        try file?.write(line)
-        size += line.utf8.count
+    } _: { (block: LineBlock) throws(OutputError) in
+      for place in block.ends.indices {
+        let line = block.lines(of: place)
+        guard !line.isEmpty else { continue }
+        if size + line.count > limit, rowsInPart > 0 { try startPart() }
+        try file?.write(lines: block.bytes[line])
+        size += line.count
         rowsInPart += 1
       }
     }

@@ -51,6 +51,13 @@ package final class OutputFile {
     if buffer.count >= OutputFile.bufferSize { try sink.take(&buffer) }
   }
 
+  /// Writes lines made as bytes, a block of them at a time (their line feeds are counted).
+  package func write(lines bytes: ArraySlice<UInt8>) throws(OutputError) {
+    bytes.withUnsafeBytes { lines += $0.lineFeeds }
+    buffer.append(contentsOf: bytes)
+    if buffer.count >= OutputFile.bufferSize { try sink.take(&buffer) }
+  }
+
   /// Writes bytes that are not lines of text (no line is counted).
   package func write(bytes: [UInt8]) throws(OutputError) {
     for run in bytes.runs(of: OutputFile.bufferSize) {

@@ -17,8 +17,14 @@ public enum StateCodec {
 
   /// A record as one state line.
   public static func line(_ record: Record) -> String {
-    // Members in their sorted order: entity, fields, id, labels, version.
     var json = JSONBytes(columns: record.fields.count + record.labels.count)
+    appendLine(record, to: &json)
+    return json.text
+  }
+
+  /// Appends the state line of a record (`line(_:)`) to `json`, as a batch's lines are made.
+  public static func appendLine(_ record: Record, to json: inout JSONBytes) {
+    // Members in their sorted order: entity, fields, id, labels, version.
     json.appendRaw("{\"entity\":")
     json.appendString(record.entity)
     json.appendRaw(",\"fields\":")
@@ -35,7 +41,6 @@ public enum StateCodec {
       json.appendRaw("\"")
     }
     json.appendRaw("}\n")
-    return json.text
   }
 
   /// The overlay line of a record removed since the base (see `StateLayers`).
@@ -61,13 +66,19 @@ public enum StateCodec {
   /// A Marketo row as one state line.
   public static func line(key: String, row: MarketoRow) -> String {
     var json = JSONBytes(columns: row.count)
+    appendLine(key: key, row: row, to: &json)
+    return json.text
+  }
+
+  /// Appends the state line of a Marketo row (`line(key:row:)`) to `json`, as a batch's lines are made.
+  public static func appendLine(key: String, row: MarketoRow, to json: inout JSONBytes) {
     json.appendRaw("{\"key\":")
     json.appendString(key)
     json.appendRaw(",\"row\":")
     json.appendObject(row) { json, value in json.appendTagged(value) }
     json.appendRaw("}\n")
-    return json.text
   }
+
 }
 
 extension JSONBytes {

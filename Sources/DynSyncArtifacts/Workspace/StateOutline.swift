@@ -65,10 +65,9 @@ public enum StateOutline {
     ///   - key: the line's key.
     ///   - line: the line, its line break last.
     ///   - ids: the ids of its columns, in their order (`nil`: none).
-    public mutating func add(_ key: Key, line: String, ids: [GUID?]) {
+    public mutating func add(_ key: Key, line: UnsafeBufferPointer<UInt8>, ids: [GUID?]) {
       precondition(ids.count == columns.count, "an outline's line has an id for each column")
-      var line = line
-      let (length, isEscaped) = line.withUTF8 { bytes in (bytes.count, bytes.contains(UInt8(ascii: "\\"))) }
+      let (length, isEscaped) = (line.count, line.contains(UInt8(ascii: "\\")))
       var flags: UInt32 = isEscaped ? StateOutline.escapedFlag : 0
       for (index, id) in ids.enumerated() where id != nil { flags |= 1 << UInt32(index) }
       key.appendOutlined(to: &entries)

@@ -133,29 +133,32 @@ public struct Workspace: Sendable {
     throws(OutputError) -> [Manifest.Artifact]
   {
     var artifacts: [Manifest.Artifact] = []
-    // Lines are made on every core, a file at a time, in id (or key) order.
-    func write<Item: Sendable>(_ path: String, _ items: [Item], _ line: @Sendable (Item) -> String) throws(OutputError)
+    // Lines are made on every core, a file at a time, in id (or key) order, each appended where it is made.
+    func write<Item: Sendable>(_ path: String, _ items: [Item], _ line: @Sendable (Item, inout JSONBytes) -> Void)
+      throws(OutputError)
     {
       let file = try writer.openFile(path)
-      try file.write(linesOf: items, line)
+      try file.write(linesOf: items, appending: line)
       artifacts.append(try file.finish())
     }
     /// Writes a base the next run reads in part, with its outline (`StateOutline`): each item's key and ids, as
     /// `outline` gives them.
     func outlined<Item: Sendable, Key: OutlineKey>(
-      _ path: String, _ items: [Item], columns: [String], line: @Sendable (Item) -> String,
+      _ path: String, _ items: [Item], columns: [String], line: @Sendable (Item, inout JSONBytes) -> Void,
       outline: (Item) -> (Key, [GUID?])
     ) throws(OutputError) {
       let file = try writer.openFile(path)
       var builder = StateOutline.Builder<Key>(columns: columns, lines: items.count)
       var index = 0
-      try forEachBlockOfLines(of: items, line) { (lines: [String]) throws(OutputError) in
-        for line in lines {
-          let (key, ids) = outline(items[index])
-          builder.add(key, line: line, ids: ids)
-          index += 1
-          try file.write(line)
+      try forEachBlockOfLines(of: items, appending: line) { (block: LineBlock) throws(OutputError) in
+        block.bytes.withUnsafeBufferPointer { bytes in
+          for place in block.ends.indices {
+            let (key, ids) = outline(items[index])
+            builder.add(key, line: UnsafeBufferPointer(rebasing: bytes[block.lines(of: place)]), ids: ids)
+            index += 1
+          }
         }
+        try file.write(lines: block.bytes[...])
       }
       let base = try file.finish()
       artifacts.append(base)
@@ -164,7 +167,7 @@ public struct Workspace: Sendable {
     /// Lays the file at `path` over the base before it when it can, with a line for each of the overlay's keys, in
     /// order (a removal line for a key gone), made on every core; `false` when the file must be written whole.
     func layered<Item: Sendable>(
-      _ path: String, overlay: (Set<String>) -> [Item], line: @Sendable (Item) -> String
+      _ path: String, overlay: (Set<String>) -> [Item], line: @Sendable (Item, inout JSONBytes) -> Void
     ) throws(OutputError) -> Bool {
       guard let update, let file = update.layers.files[path], let keys = update.overlayKeys(of: path) else {
         return false
@@ -188,14 +191,22 @@ public struct Workspace: Sendable {
       let path = recordsPath(of: entity)
       let laid = try layered(
         path, overlay: { keys in keys.compactMap(GUID.init).sorted() },
-        line: { id in table.records[id].map(StateCodec.line) ?? StateCodec.removal(entity: entity, id: id) })
+        line: { id, json in
+          if let record = table.records[id] {
+            StateCodec.appendLine(record, to: &json)
+          } else {
+            json.appendRaw(StateCodec.removal(entity: entity, id: id))
+          }
+        })
       guard !laid else { continue }
       let records = table.records.keys.sorted().compactMap { table.records[$0] }
       guard let lookups = MergeScope.partialTables[entity] else {
-        try write(path, records, StateCodec.line)
+        try write(path, records) { record, json in StateCodec.appendLine(record, to: &json) }
         continue
       }
-      try outlined(path, records, columns: lookups, line: StateCodec.line) { record in
+      try outlined(path, records, columns: lookups) { record, json in
+        StateCodec.appendLine(record, to: &json)
+      } outline: { record in
         (
           record.id,
           lookups.map { column in
@@ -210,7 +221,7 @@ public struct Workspace: Sendable {
       let path = StateFingerprints.path(of: entity)
       let laid = try layered(
         path, overlay: { keys in keys.compactMap(GUID.init).sorted() },
-        line: { id in StateFingerprints.line(id: id, table.fingerprint(of: id)) })
+        line: { id, json in json.appendRaw(StateFingerprints.line(id: id, table.fingerprint(of: id))) })
       guard !laid else { continue }
       let file = try writer.openFile(path)
       try file.write(StateFingerprints.contextLine(table.context))
@@ -220,18 +231,23 @@ public struct Workspace: Sendable {
     if let merge = state.merge { artifacts.append(try writer.write(WorkspaceState.mergeSettingsFile, merge.json)) }
     if !state.pendingWrites.isEmpty {
       try write(
-        WorkspaceState.pendingWritesFile, state.pendingWrites.keys.sorted().compactMap { state.pendingWrites[$0] },
-        StateCodec.line)
+        WorkspaceState.pendingWritesFile, state.pendingWrites.keys.sorted().compactMap { state.pendingWrites[$0] }
+      ) { record, json in StateCodec.appendLine(record, to: &json) }
     }
     for (name, dataset) in state.marketo.inLoadOrder {
       let path = datasetPath(of: name)
-      let laid = try layered(path, overlay: MarketoDataset.sorted) { key in
-        dataset.rows[key].map { StateCodec.line(key: key, row: $0) } ?? StateCodec.removal(key: key)
+      let laid = try layered(path, overlay: MarketoDataset.sorted) { key, json in
+        if let row = dataset.rows[key] {
+          StateCodec.appendLine(key: key, row: row, to: &json)
+        } else {
+          json.appendRaw(StateCodec.removal(key: key))
+        }
       }
       if !laid {
         let rows = dataset.sortedKeys.compactMap { key in dataset.rows[key].map { (key: key, row: $0) } }
         try outlined(
-          path, rows, columns: StateOutline.marketoColumns, line: { StateCodec.line(key: $0.key, row: $0.row) },
+          path, rows, columns: StateOutline.marketoColumns,
+          line: { row, json in StateCodec.appendLine(key: row.key, row: row.row, to: &json) },
           outline: { row in (row.key, MarketoMerge.rowIDFields.map { row.row[$0]?.namedID } + [GUID(row.key)]) })
       }
     }

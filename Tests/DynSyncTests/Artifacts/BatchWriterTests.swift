@@ -46,6 +46,44 @@ struct BatchWriterTests {
     #expect(artifact.sha256 == (try FileDigest.sha256(ofFile: target + "/state/persons.ndjson")))
   }
 
+  @Test("lines made in blocks keep item order, and each item's lines are where its block says, none or several")
+  func blocksOfLines() throws {
+    // An item makes no line, one, or two of uneven lengths; enough items for several blocks and windows.
+    let items = Array(0..<37_123)
+    @Sendable func lines(of item: Int) -> String {
+      switch item % 3 {
+      case 0: ""
+      case 1: "\(item):" + String(repeating: "y", count: item % 1_301) + "\n"
+      default: "\(item)a\n\(item)b\n"
+      }
+    }
+    var next = 0
+    var blocks = 0
+    forEachBlockOfLines(of: items) { item, json in
+      json.appendRaw(lines(of: item))
+    } _: { block in
+      blocks += 1
+      for place in block.ends.indices {
+        let made = String(decoding: block.bytes[block.lines(of: place)], as: UTF8.self)
+        #expect(made == lines(of: next), "item \(next)")
+        next += 1
+      }
+      #expect(block.ends.last == block.bytes.count)
+    }
+    #expect(next == items.count)
+    #expect(blocks > 16, "more than a window of blocks")
+
+    let folder = try TemporaryFolder()
+    let writer = try BatchWriter(target: folder.path + "/batch")
+    let file = try writer.openFile("changes/lines.ndjson")
+    try file.write(linesOf: items, lines)
+    let artifact = try file.finish()
+    try writer.commit()
+    let expected = items.map(lines).joined()
+    #expect(try String(contentsOfFile: folder.path + "/batch/changes/lines.ndjson", encoding: .utf8) == expected)
+    #expect(artifact.lines == expected.utf8.count { $0 == UInt8(ascii: "\n") })
+  }
+
   @Test("a failure midway leaves no batch folder; the staging folder is removed with the writer")
   func failMidway() throws {
     let folder = try TemporaryFolder()

@@ -16,7 +16,9 @@ struct StateOutlineTests {
     var outline = StateOutline.Builder<GUID>(columns: StateInPartTests.lookups, lines: records.count)
     for record in records {
       let line = StateCodec.line(record)
-      outline.add(record.id, line: line, ids: StateInPartTests.lookups.map { Self.lookupID(record, $0) })
+      line.withUTF8Bytes {
+        outline.add(record.id, line: $0, ids: StateInPartTests.lookups.map { Self.lookupID(record, $0) })
+      }
       try file.write(line)
     }
     let base = try file.finish()
@@ -87,7 +89,7 @@ struct StateOutlineTests {
     }
     for (key, row) in rows {
       let line = StateCodec.line(key: key, row: row)
-      outline.add(key, line: line, ids: ids(key, row))
+      line.withUTF8Bytes { outline.add(key, line: $0, ids: ids(key, row)) }
       try file.write(line)
     }
     let base = try file.finish()
