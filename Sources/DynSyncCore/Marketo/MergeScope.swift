@@ -146,9 +146,9 @@ public struct MergeScope: Sendable, Equatable {
     var asked = Set<GUID>()
     for step in 0..<3 {
       let ids = wanted.filter { asked.insert($0).inserted }
-      // The records of the ids wanted: those held, then those read.
-      let lookedUp = MergeScope.lookUp(ids, in: current, tables: tables)
-      var found = lookedUp.found
+      // Only the ids the records of this step reach are gathered, for the next: the records held are not copied.
+      let seen = step < 2 ? asked : nil
+      let lookedUp = MergeScope.lookUp(ids, in: current, tables: tables, targetsNotIn: seen)
       let records = try read(lookedUp.missing)
       var adding: [String: Int] = [:]
       for record in records {
@@ -158,48 +158,55 @@ public struct MergeScope: Sendable, Equatable {
         }
       }
       current.reserveRecords(adding: adding)
-      for record in records {
-        current.tables[record.entity]?.records[record.id] = record
-        found.append(record)
-      }
-      guard step < 2 else { break }
-      let seen = asked
-      let targets = concurrentMap(found.runs(of: 4_096)) { run in
+      for record in records { current.tables[record.entity]?.records[record.id] = record }
+      guard let seen else { break }
+      let targetsOfRead = concurrentMap(records.runs(of: 4_096)) { run in
         var targets: [GUID] = []
-        for record in run {
-          for (_, value) in record.fields {
-            switch value {
-            case .lookup(let target): if !seen.contains(target.id) { targets.append(target.id) }
-            case .guid(let target): if !seen.contains(target) { targets.append(target) }
-            default: continue
-            }
-          }
-        }
+        for record in run { MergeScope.targets(of: record.fields, notIn: seen, into: &targets) }
         return targets
       }
-      wanted = Set(targets.joined())
+      wanted = Set(lookedUp.targets)
+      wanted.formUnion(targetsOfRead.joined())
     }
   }
 
-  /// The records of `ids` that `current` holds, looked for in `tables` in order, and the ids of those it does not;
-  /// in runs on every core.
+  /// The ids a record's lookups and id columns name that are not in `seen`, appended to `targets`.
+  private static func targets(of fields: Fields, notIn seen: Set<GUID>, into targets: inout [GUID]) {
+    for (_, value) in fields {
+      switch value {
+      case .lookup(let target): if !seen.contains(target.id) { targets.append(target.id) }
+      case .guid(let target): if !seen.contains(target) { targets.append(target) }
+      default: continue
+      }
+    }
+  }
+
+  /// Of `ids`, those whose records `current` does not hold (looked for in `tables` in order), and, unless `seen` is
+  /// `nil`, the ids the records it holds name that are not in `seen`; in runs on every core.
   ///
   /// A function of its own, so that nothing holds on to `current` once it returns: tables the caller then adds to are
   /// not copied first.
-  private static func lookUp(_ ids: Set<GUID>, in current: Snapshot, tables: [String]) -> (
-    found: [Record], missing: Set<GUID>
-  ) {
+  private static func lookUp(_ ids: Set<GUID>, in current: Snapshot, tables: [String], targetsNotIn seen: Set<GUID>?)
+    -> (targets: [GUID], missing: Set<GUID>)
+  {
+    let held = tables.compactMap { current.tables[$0]?.records }
     let lookedUp = concurrentMap(Array(ids).runs(of: 4_096)) { run in
-      var found: [Record] = []
+      var targets: [GUID] = []
       var missing: [GUID] = []
       for id in run {
-        var record: Record?
-        for table in tables where record == nil { record = current.tables[table]?.records[id] }
-        if let record { found.append(record) } else { missing.append(id) }
+        var place: (table: Int, index: [GUID: Record].Index)?
+        for (table, records) in held.enumerated() where place == nil {
+          place = records.index(forKey: id).map { (table, $0) }
+        }
+        guard let place else {
+          missing.append(id)
+          continue
+        }
+        if let seen { MergeScope.targets(of: held[place.table][place.index].value.fields, notIn: seen, into: &targets) }
       }
-      return (found: found, missing: missing)
+      return (targets: targets, missing: missing)
     }
-    return (lookedUp.flatMap(\.found), Set(lookedUp.lazy.flatMap(\.missing)))
+    return (lookedUp.flatMap(\.targets), Set(lookedUp.lazy.flatMap(\.missing)))
   }
 
   /// The lookups each scan in `addRecordsReaching` looks at, by table.
