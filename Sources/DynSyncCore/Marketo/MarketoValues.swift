@@ -13,33 +13,37 @@ public enum MarketoValues {
   /// records.
   static func mapped(_ record: Record, _ columns: MappedColumns) -> MarketoRow {
     // The record's columns looked up in the list (a record holds fewer columns than a mapping names), then taken in
-    // the mapping's order, so that of two fields giving one Marketo name the later still wins.
-    var found: [(place: Int, value: FieldValue)] = []
+    // the mapping's order, so that of two fields giving one Marketo name the later still wins. Places and ranks are
+    // sorted as numbers beside the values, not with them: a value moved in a sort is a value copied.
+    var found: [(place: Int, member: Int)] = []
     found.reserveCapacity(record.fields.count)
-    for (column, value) in record.fields where !value.isNull {
+    for (member, (column, value)) in record.fields.enumerated() where !value.isNull {
       guard let places = columns.placesByColumn[column] else { continue }
-      for place in columns.places[places] { found.append((place, value)) }
+      for place in columns.places[places] { found.append((place, member)) }
     }
     found.sort { $0.place < $1.place }
     // Collected in the mapping's order, each Marketo name with its rank among the names the mapping can give, and
     // sorted once by rank: numbers compared, not names. Of two fields giving one name, the later wins.
-    var ranked: [(rank: Int, member: MarketoRow.Element)] = []
+    var ranks: [Int] = []
+    var ranked: [MarketoRow.Element] = []
+    ranks.reserveCapacity(found.count + 4)
     ranked.reserveCapacity(found.count + 4)
-    for (place, value) in found {
+    for (place, member) in found {
       let field = columns.fields[place]
       let names = columns.names[place]
-      marketoValues(of: value, in: field.dynamics, labels: record.labels) { isChoiceValue, value in
-        let member: MarketoRow.Element = (isChoiceValue ? names.choiceValue : field.marketo, value)
-        ranked.append((rank: isChoiceValue ? names.choiceValueRank : names.rank, member: member))
+      marketoValues(of: record.fields[member].value, in: field.dynamics, labels: record.labels) {
+        isChoiceValue, value in
+        ranks.append(isChoiceValue ? names.choiceValueRank : names.rank)
+        ranked.append((isChoiceValue ? names.choiceValue : field.marketo, value))
       }
     }
     // A stable order: of two members of one name, the later stays last.
-    let order = ranked.indices.sorted { (ranked[$0].rank, $0) < (ranked[$1].rank, $1) }
+    let order = ranks.indices.sorted { (ranks[$0], $0) < (ranks[$1], $1) }
     var members: [MarketoRow.Element] = []
     members.reserveCapacity(order.count)
     for (position, index) in order.enumerated() {
-      let isLastOfItsName = position + 1 == order.count || ranked[order[position + 1]].rank != ranked[index].rank
-      if isLastOfItsName { members.append(ranked[index].member) }
+      let isLastOfItsName = position + 1 == order.count || ranks[order[position + 1]] != ranks[index]
+      if isLastOfItsName { members.append(ranked[index]) }
     }
     return MarketoRow(sortedMembers: members)
   }

@@ -11,8 +11,21 @@ public enum StateTag: String, Sendable, CaseIterable {
   case lookup = "l"
   case guid = "g"
 
-  /// The tag's one ASCII letter, as it is written.
-  public var letter: UInt8 { rawValue.utf8.first ?? 0 }
+  /// The tag's one ASCII letter, as it is written (a switch: the raw value's string costs a release each time).
+  public var letter: UInt8 {
+    switch self {
+    case .string: UInt8(ascii: "s")
+    case .integer: UInt8(ascii: "i")
+    case .decimal: UInt8(ascii: "d")
+    case .boolean: UInt8(ascii: "b")
+    case .dateTime: UInt8(ascii: "t")
+    case .date: UInt8(ascii: "D")
+    case .optionSet: UInt8(ascii: "o")
+    case .multiSelect: UInt8(ascii: "m")
+    case .lookup: UInt8(ascii: "l")
+    case .guid: UInt8(ascii: "g")
+    }
+  }
 
   /// The tag written as these UTF-8 bytes (one ASCII letter).
   public init?(utf8 bytes: UnsafeBufferPointer<UInt8>) {
