@@ -87,6 +87,14 @@ public struct JSONBytes {
   /// One byte of JSON syntax (a bracket, a comma, a quote), with no string looked at.
   public mutating func appendASCII(_ byte: UInt8) { bytes.append(byte) }
 
+  /// Bytes of text as they are (text already in the form it is written in).
+  public mutating func appendUTF8(_ text: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: text) }
+
+  /// Room for `capacity` bytes made ready.
+  public init(capacity: Int) {
+    bytes.reserveCapacity(capacity)
+  }
+
   /// A JSON string literal.
   public mutating func appendString(_ text: String) {
     // Most values need no escaping: check the bytes once and copy them as they are.

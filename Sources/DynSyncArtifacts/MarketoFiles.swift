@@ -70,8 +70,9 @@ public enum MarketoFiles {
       rowsInPart = 0
     }
     try startPart()
-    try forEachBlockOfLines(of: dataset.sortedKeys) { key in
-      rows[key].map { row in csvLine(row.values(of: header).map { MarketoValues.text($0 ?? .null) }) } ?? ""
+    try forEachBlockOfLines(of: dataset.sortedKeys) { key, line in
+      guard let row = rows[key] else { return }
+      appendCSVLine(of: row.values(of: header), to: &line)
     } _: { (block: LineBlock) throws(OutputError) in
       for place in block.ends.indices {
         let line = block.lines(of: place)
@@ -86,37 +87,51 @@ public enum MarketoFiles {
     return artifacts
   }
 
-  /// One CSV line of cells, with its line break: each cell as RFC 4180 wants it, quoted when it holds a comma, quote
-  /// or line break, or starts or ends with a space, and a quote inside doubled.
-  ///
-  /// Made in one buffer, byte by byte: the import files of a large run are millions of cells.
+  /// One CSV line of cells, with its line break (see `appendCell(text:to:)`).
   static func csvLine(_ cells: [String]) -> String {
-    var line: [UInt8] = []
-    line.reserveCapacity(cells.reduce(2) { $0 + $1.utf8.count + 1 })
+    var line = JSONBytes(capacity: cells.reduce(2) { $0 + $1.utf8.count + 1 })
     for (position, cell) in cells.enumerated() {
-      if position > 0 { line.append(UInt8(ascii: ",")) }
-      var text = cell
-      text.withUTF8 { bytes in
-        let needsQuotes =
-          bytes.contains {
-            $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r")
-          }
-          || (bytes.first == UInt8(ascii: " ") && cell.first == " ")
-          || (bytes.last == UInt8(ascii: " ") && cell.last == " ")
-        guard needsQuotes else {
-          line.append(contentsOf: bytes)
-          return
-        }
-        line.append(UInt8(ascii: "\""))
-        for byte in bytes {
-          line.append(byte)
-          if byte == UInt8(ascii: "\"") { line.append(byte) }
-        }
-        line.append(UInt8(ascii: "\""))
+      if position > 0 { line.appendASCII(UInt8(ascii: ",")) }
+      appendCell(text: cell, to: &line)
+    }
+    line.appendRaw("\r\n")
+    return line.text
+  }
+
+  /// Appends the CSV line of a row's values, as Marketo shows them (`MarketoValues.text`; none is an empty cell),
+  /// with its line break: each value written where the line is made, with no string made for a cell that is not one
+  /// already (the import files of a large run are millions of cells).
+  static func appendCSVLine(of values: [FieldValue?], to line: inout JSONBytes) {
+    for (position, value) in values.enumerated() {
+      if position > 0 { line.appendASCII(UInt8(ascii: ",")) }
+      switch value {
+      case nil, .null?: continue
+      case .integer(let number)?, .optionSet(let number)?: line.appendInteger(number)
+      case .string(let text)?: appendCell(text: text, to: &line)
+      case let value?: appendCell(text: MarketoValues.text(value), to: &line)
       }
     }
-    line.append(contentsOf: [UInt8(ascii: "\r"), UInt8(ascii: "\n")])
-    return String(decoding: line, as: UTF8.self)
+    line.appendRaw("\r\n")
+  }
+
+  /// Appends one cell as RFC 4180 wants it: quoted when it holds a comma, quote or line break, or starts or ends with
+  /// a space, and a quote inside doubled.
+  static func appendCell(text: String, to line: inout JSONBytes) {
+    text.withUTF8Bytes { bytes in
+      let needsQuotes =
+        bytes.contains {
+          $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r")
+        }
+        || (bytes.first == UInt8(ascii: " ") && text.first == " ")
+        || (bytes.last == UInt8(ascii: " ") && text.last == " ")
+      guard needsQuotes else { return line.appendUTF8(bytes) }
+      line.appendASCII(UInt8(ascii: "\""))
+      for byte in bytes {
+        line.appendASCII(byte)
+        if byte == UInt8(ascii: "\"") { line.appendASCII(byte) }
+      }
+      line.appendASCII(UInt8(ascii: "\""))
+    }
   }
 
 }

@@ -69,6 +69,8 @@ struct MarketoFilesTests {
       // Edge spaces, a carriage return, a quote that a combining mark joins, letters beyond ASCII.
       "firstName": .string(" Ana"), "lastName": .string("Müller "), "state": .string("a\rb"),
       "title": .string("\"\u{301}x"),
+      // Whole numbers written from their digits, the smallest too.
+      "numberOfEmployees": .integer(-42), "leadScore": .optionSet(Int64.min),
     ]
     let folder = try TemporaryFolder()
     let writer = try BatchWriter(target: folder.path + "/batch")
@@ -76,9 +78,10 @@ struct MarketoFilesTests {
     try writer.commit()
     let text = try String(contentsOfFile: folder.path + "/batch/marketo/persons-001.csv", encoding: .utf8)
     #expect(
-      text == "id,annualRevenue,company,dateOfBirth,fax,firstName,lastName,personNotes,state,title,unsubscribed\r\n"
-        + "1,20000,\"Smith, \"\"Jones\"\" & Co\",1988-04-05,,\" Ana\",\"Müller \",\"line\nbreak\",\"a\rb\","
-        + "\"\"\"\u{301}x\",false\r\n")
+      text == "id,annualRevenue,company,dateOfBirth,fax,firstName,lastName,leadScore,numberOfEmployees,personNotes,"
+        + "state,title,unsubscribed\r\n"
+        + "1,20000,\"Smith, \"\"Jones\"\" & Co\",1988-04-05,,\" Ana\",\"Müller \",-9223372036854775808,-42,"
+        + "\"line\nbreak\",\"a\rb\",\"\"\"\u{301}x\",false\r\n")
   }
 
   @Test("datasets are written in Marketo's load order")
