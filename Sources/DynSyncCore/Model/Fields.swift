@@ -95,6 +95,10 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
         cursor += 1
         return members[cursor - 1].value
       }
+      // In order after the members passed, a name that sorts before the next member is not there: no search.
+      if cursor == 0 || members[cursor - 1].key < name, cursor == members.count || name < members[cursor].key {
+        return nil
+      }
       let slot = slot(of: name)
       cursor = slot.found ? slot.index + 1 : slot.index
       return slot.found ? members[slot.index].value : nil

@@ -78,6 +78,16 @@ struct FieldsTests {
     ]
     for names in lists { #expect(fields.values(of: names) == names.map { fields[$0] }, "\(names)") }
     #expect(Fields().values(of: ["a"]) == [nil])
+    // Any members and any names, in order or not, with repeats.
+    var random = SeededGenerator(seed: 7)
+    let pool = ["a", "B", "ab", "emailaddress1", "id", "msftIsDeleted", "zz", "é", "e\u{301}", ""]
+    for _ in 0..<500 {
+      let some = Fields(
+        pool.filter { _ in Bool.random(using: &random) }.map { (key: $0, value: FieldValue.integer(1)) })
+      var names = (0..<Int.random(in: 0...12, using: &random)).map { _ in pool.randomElement(using: &random)! }
+      if Bool.random(using: &random) { names.sort() }
+      #expect(some.values(of: names) == names.map { some[$0] }, "\(names) in \(Array(some.keys))")
+    }
   }
 
   @Test("Merging any two field sets gives what merging their dictionaries gives", arguments: 1...20)
