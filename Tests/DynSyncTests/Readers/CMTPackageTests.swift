@@ -85,6 +85,27 @@ struct CMTPackageTests {
     #expect(packed.records.first?.origin.line == loose.first?.origin.line)
   }
 
+  @Test("a temporary folder left by a process no longer running is swept by the next read; a running one's is kept")
+  func staleFoldersSwept() throws {
+    let temporary = FileManager.default.temporaryDirectory
+    // A process that has ended and been waited for: its id names no process.
+    let ended = Process()
+    ended.executableURL = URL(fileURLWithPath: "/bin/true")
+    try ended.run()
+    ended.waitUntilExit()
+    let suffix = UUID().uuidString.lowercased()
+    let stale = temporary.appendingPathComponent("dynsync-cmt-\(ended.processIdentifier)-\(suffix)")
+    let running = temporary.appendingPathComponent("dynsync-cmt-\(ProcessInfo.processInfo.processIdentifier)-\(suffix)")
+    for folder in [stale, running] {
+      try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false)
+      try Data("<entities/>".utf8).write(to: folder.appendingPathComponent("data.xml"))
+    }
+    defer { for folder in [stale, running] { try? FileManager.default.removeItem(at: folder) } }
+    _ = try readEvents(FixturePath.readers("cmt-zip/data.zip"))
+    #expect(!FileManager.default.fileExists(atPath: stale.path))
+    #expect(FileManager.default.fileExists(atPath: running.path))
+  }
+
   @Test("a package in ZIP64 form, or with its entries stored, reads as the loose files do", arguments: [false, true])
   func storedAndZIP64(zip64: Bool) throws {
     let folder = try TemporaryFolder()
