@@ -79,12 +79,18 @@ func loadIndexes(of exports: [[String]], options: ReadOptions, progress: some Pr
   let work = files.enumerated().flatMap { export, list in list.indices.map { (export: export, file: $0) } }
   let results = FileIndexResults(exports: work.map(\.export), builders: exports.count)
   // An export of one file is cut into parts where its format allows, indexed one on each core here, outside the
-  // file-per-core loop below, in which work spread over the cores would run on one.
-  if work.count == 1,
-    let parted = indexInParts(
-      files[work[0].export][work[0].file], number: work[0].file, options: options, progress: progress)
-  {
-    results.store(.success(parted), at: 0)
+  // file-per-core loop below, in which work spread over the cores would run on one. The file is announced once,
+  // whether it is then read in parts or, when they do not fit together, whole.
+  if work.count == 1 {
+    let file = files[work[0].export][work[0].file]
+    progress.readingFile(file.path, format: file.format)
+    let parted = indexInParts(file, number: work[0].file, options: options, progress: progress)
+    results.store(
+      parted.map { .success($0) }
+        ?? Result {
+          try indexWhole(file, number: work[0].file, options: options, progress: progress, announcing: false)
+        },
+      at: 0)
   } else {
     let workers = min(ProcessInfo.processInfo.activeProcessorCount, max(work.count, 1))
     DispatchQueue.concurrentPerform(iterations: workers) { _ in
@@ -100,11 +106,12 @@ func loadIndexes(of exports: [[String]], options: ReadOptions, progress: some Pr
   return built.indices.map { IndexedExport(index: built[$0].0, files: files[$0], inputs: built[$0].1) }
 }
 
-/// One file indexed whole, its SHA-256 worked out in the same pass.
-func indexWhole(_ file: ExportFile, number: Int, options: ReadOptions, progress: some ProgressObserver) throws
-  -> FileIndex
-{
-  progress.readingFile(file.path, format: file.format)
+/// One file indexed whole, its SHA-256 worked out in the same pass; `announcing` tells `progress` the file is read
+/// (`false` where the caller has).
+func indexWhole(
+  _ file: ExportFile, number: Int, options: ReadOptions, progress: some ProgressObserver, announcing: Bool = true
+) throws -> FileIndex {
+  if announcing { progress.readingFile(file.path, format: file.format) }
   let clock = ContinuousClock()
   let started = clock.now
   var indexed = FileIndex()
@@ -122,7 +129,7 @@ func indexWhole(_ file: ExportFile, number: Int, options: ReadOptions, progress:
 /// `nil` when the file is not cut, or its parts do not fit together as the file's: it is then indexed whole, which
 /// tells what is wrong, if anything is.
 ///
-/// The parts give the index of the whole file: its rows, in file order, with the file's places and lines, its
+/// The caller tells `progress` the file is read. The parts give the index of the whole file: its rows, in file order, with the file's places and lines, its
 /// rejects, and its summary.
 func indexInParts(_ file: ExportFile, number: Int, options: ReadOptions, progress: some ProgressObserver) -> FileIndex?
 {
@@ -130,7 +137,6 @@ func indexInParts(_ file: ExportFile, number: Int, options: ReadOptions, progres
   guard let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size]) as? Int else { return nil }
   let partSize = options.indexPartSize ?? (cores > 1 && size >= 16 << 20 ? (size + cores - 1) / cores : size)
   guard let parts = try? ExportInput.indexParts(of: file, size: partSize), parts.count > 1 else { return nil }
-  progress.readingFile(file.path, format: file.format)
   let clock = ContinuousClock()
   let started = clock.now
   let path = file.path

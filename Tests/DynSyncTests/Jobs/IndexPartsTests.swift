@@ -81,6 +81,27 @@ struct IndexPartsTests {
     #expect(parted > 100)
   }
 
+  @Test("a file whose parts decline is read whole, announced once, to the whole file's index")
+  func declinedAnnouncedOnce() throws {
+    let folder = try TemporaryFolder()
+    let data = craftedData()
+    let file = try exportFile(folder, data: data)
+    let whole = try indexWhole(file, number: 0, options: ReadOptions(), progress: SilentProgress())
+    // A size whose cuts give parts that do not fit together (one falls in a comment).
+    let declining = try #require(
+      stride(from: 150, through: data.utf8.count, by: 61).first { size in
+        let options = ReadOptions(indexPartSize: size)
+        return (try? ExportInput.indexParts(of: file, size: size))?.count ?? 0 > 1
+          && indexInParts(file, number: 0, options: options, progress: SilentProgress()) == nil
+      })
+    let progress = ProgressRecorder()
+    let indexed = try loadIndexes(
+      of: [[folder.path + "/export"]], options: ReadOptions(indexPartSize: declining), progress: progress)
+    #expect(progress.files == [file.path])
+    #expect(indexed.first?.index.files.first?.summary.records == whole.summary.records)
+    #expect(indexed.first?.index.tables.values.map(\.count).reduce(0, +) == whole.rows.values.map(\.count).reduce(0, +))
+  }
+
   @Test(
     "a generated CMT org indexed in parts gives the index of the whole file", arguments: [997, 4_096, 65_536])
   func generated(size: Int) throws {

@@ -85,19 +85,22 @@ func day(_ text: String) -> FieldValue {
   return .date(value)
 }
 
-/// Records whether a run fell back to reading the exports in full, and the steps it finished.
+/// Records whether a run fell back to reading the exports in full, the steps it finished and the files it read.
 final class ProgressRecorder: ProgressObserver, @unchecked Sendable {
   private let lock = NSLock()
   private var reasons: [String] = []
   private var finishedSteps: [String] = []
+  private var filesRead: [String] = []
 
-  func readingFile(_ path: String, format: ExportFormat) {}
+  func readingFile(_ path: String, format: ExportFormat) { lock.withLock { filesRead.append(path) } }
   func readRecords(_ counts: [String: Int], inFile path: String, elapsed: Duration) {}
   func readingInFull(because reason: String) { lock.withLock { reasons.append(reason) } }
   func finished(_ step: String, elapsed: Duration) { lock.withLock { finishedSteps.append(step) } }
 
   var fellBack: Bool { lock.withLock { !reasons.isEmpty } }
   var steps: [String] { lock.withLock { finishedSteps } }
+  /// The files announced as read, in the order announced.
+  var files: [String] { lock.withLock { filesRead } }
 }
 
 /// The files of a batch folder and their text, the manifest without its wall-clock `run` section.
