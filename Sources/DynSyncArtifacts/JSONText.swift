@@ -187,7 +187,7 @@ public struct JSONBytes {
     case .integer(let number), .optionSet(let number): appendInteger(number)
     case .decimal(let number): appendRaw(JSONText.decimal(number))
     case .boolean(let flag): appendRaw(flag ? "true" : "false")
-    case .dateTime(let instant): appendString(instant.description)
+    case .dateTime(let instant): appendTimestamp(instant)
     case .date(let date): appendString(date.description)
     case .multiSelect(let choices):
       bytes.append(UInt8(ascii: "["))
@@ -233,6 +233,17 @@ public struct JSONBytes {
       appendValue(&self, value)
     }
     bytes.append(UInt8(ascii: "}"))
+  }
+
+  /// An instant as a JSON string literal, written straight into the bytes as `Timestamp.description` spells it:
+  /// digits and separators, nothing to escape (a fraction of anything but digits goes through `appendString`).
+  public mutating func appendTimestamp(_ instant: Timestamp) {
+    guard instant.fraction.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
+      return appendString(instant.description)
+    }
+    bytes.append(UInt8(ascii: "\""))
+    instant.appendDescription(to: &bytes)
+    bytes.append(UInt8(ascii: "\""))
   }
 
   /// An id as a JSON string literal, written straight into the bytes, as `GUID.description` spells it.

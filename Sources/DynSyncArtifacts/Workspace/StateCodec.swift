@@ -114,7 +114,7 @@ extension JSONBytes {
       appendRaw(flag ? "true" : "false")
     case .dateTime(let instant):
       open(.dateTime)
-      appendString(instant.description)
+      appendTimestamp(instant)
     case .date(let date):
       open(.date)
       appendString(date.description)

@@ -97,12 +97,18 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
   /// `yyyy-MM-ddTHH:mm:ss[.f…]Z`, the form every output uses.
   public var description: String {
+    var text: [UInt8] = []
+    appendDescription(to: &text)
+    return String(decoding: text, as: UTF8.self)
+  }
+
+  /// Appends the bytes of `description` to `text`, with no string made: outputs hold millions of these.
+  public func appendDescription(to text: inout [UInt8]) {
     let days = Int(epochSeconds >= 0 ? epochSeconds / 86_400 : (epochSeconds - 86_399) / 86_400)
     let secondsOfDay = Int(epochSeconds - Int64(days) * 86_400)
     let date = CalendarDate(daysSinceEpoch: days)
-    // Written digit by digit: outputs hold millions of these.
-    var text: [UInt8] = []
-    text.reserveCapacity(21 + fraction.utf8.count)
+    // Written digit by digit.
+    text.reserveCapacity(text.count + 21 + fraction.utf8.count)
     func digits(_ value: Int, _ width: Int, then separator: UInt8) {
       var divisor = 1
       for _ in 1..<width { divisor *= 10 }
@@ -127,7 +133,6 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
       text.append(contentsOf: fraction.utf8)
       text.append(UInt8(ascii: "Z"))
     }
-    return String(decoding: text, as: UTF8.self)
   }
 
   /// The calendar day of this instant in UTC.

@@ -82,6 +82,18 @@ struct JSONTextTests {
     #expect(Timestamp(epochSeconds: -1).description == "1969-12-31T23:59:59Z")
     let instant = try #require(Timestamp(iso: "0999-03-04T05:06:07.5Z"))
     #expect(instant.description == "0999-03-04T05:06:07.5Z")
+    // Written into a line's bytes as a JSON string, after what the line holds; a fraction of anything but digits
+    // is escaped as any string is.
+    for (value, written) in [
+      (instant, #""0999-03-04T05:06:07.5Z""#),
+      (Timestamp(epochSeconds: 1_700_000_000, fraction: "1\"2"), #""2023-11-14T22:13:20.1\"2Z""#),
+      (Timestamp(epochSeconds: 253_402_300_800), #""10000-01-01T00:00:00Z""#),
+    ] {
+      var json = JSONBytes()
+      json.appendRaw("[")
+      json.appendValue(.dateTime(value))
+      #expect(json.text == "[" + written, "\(value)")
+    }
   }
 
   @Test("values: integers at both ends of 64 bits, lookups, multi-selects")
