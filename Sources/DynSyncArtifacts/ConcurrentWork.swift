@@ -35,8 +35,9 @@ public func forEachBlockOfLines<Item: Sendable, Failure: Error>(
       ends.reserveCapacity(run.count)
       for item in items[run] {
         line(item, &json)
-        // The lines of one file are much alike: room for the run's lines as long as the first, and some.
-        if ends.isEmpty { json.reserveCapacity(json.bytes.count * (run.count + run.count / 8)) }
+        // The lines of one file are much alike: room for the run's lines as long as the first, and some, up to a
+        // bound, since a window's blocks are held at once and a first line may be an outlier.
+        if ends.isEmpty { json.reserveCapacity(min(json.bytes.count * (run.count + run.count / 8), 1 << 22)) }
         ends.append(json.bytes.count)
       }
       return LineBlock(bytes: json.bytes, ends: ends)
