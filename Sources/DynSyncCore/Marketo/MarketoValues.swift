@@ -18,7 +18,7 @@ public enum MarketoValues {
     var found: [(place: Int, member: Int)] = []
     found.reserveCapacity(record.fields.count)
     for (member, (column, value)) in record.fields.enumerated() where !value.isNull {
-      guard let places = columns.placesByColumn[column] else { continue }
+      guard let places = columns.placesByColumn[ColumnName(column)] else { continue }
       for place in columns.places[places] { found.append((place, member)) }
     }
     found.sort { $0.place < $1.place }
@@ -120,16 +120,16 @@ struct MappedColumns: Sendable {
   let places: [Int]
   /// Dynamics column → where its places are in `places`: a range, not an array a column, so that a record's every
   /// column looked up counts no reference.
-  let placesByColumn: [String: Range<Int>]
+  let placesByColumn: [ColumnName: Range<Int>]
 
   init(_ fields: [FieldMapping.Field]) {
     self.fields = fields
     var byColumn: [String: [Int]] = [:]
     for (place, field) in fields.enumerated() { byColumn[field.dynamics, default: []].append(place) }
     var places: [Int] = []
-    var ranges: [String: Range<Int>] = [:]
+    var ranges: [ColumnName: Range<Int>] = [:]
     for (column, columnPlaces) in byColumn.sorted(by: { $0.key < $1.key }) {
-      ranges[column] = places.count..<places.count + columnPlaces.count
+      ranges[ColumnName(column)] = places.count..<places.count + columnPlaces.count
       places += columnPlaces
     }
     self.places = places

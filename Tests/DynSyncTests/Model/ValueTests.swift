@@ -62,6 +62,36 @@ struct ValueTests {
     #expect(ids.allSatisfy(Set(ids).contains))
   }
 
+  @Test("column names hash alike when equal as strings, and names that differ in a byte spread over a table")
+  func columnNameHash() {
+    // Canonically equivalent names are one key, however they are spelled; an ASCII name is not one of them.
+    let composed = ColumnName("caf\u{E9}")
+    let decomposed = ColumnName("cafe\u{301}")
+    for seed in [0, 1, -7] {
+      #expect(composed == decomposed && composed._rawHashValue(seed: seed) == decomposed._rawHashValue(seed: seed))
+    }
+    #expect(ColumnName("cafe") != composed)
+    // Names of every length up to five words, differing in one byte at either end, each found in a table of them.
+    var table: [ColumnName: Int] = [:]
+    var names: [String] = []
+    for length in 1...40 {
+      for variant in ["a", "b", "c"] {
+        names.append(variant + String(repeating: "x", count: length - 1))
+        names.append(String(repeating: "x", count: length - 1) + variant)
+      }
+    }
+    names = Array(Set(names)) + [""]
+    for (index, name) in names.enumerated() { table[ColumnName(name)] = index }
+    #expect(table.count == names.count)
+    #expect(names.enumerated().allSatisfy { table[ColumnName($1)] == $0 })
+    // 4,096 names that differ in their last bytes fill a table of 4,096 buckets as random hashes would.
+    let count = 1 << 12
+    for seed in [0, 3] {
+      let buckets = Set((0..<count).map { ColumnName("new_customfield_\($0)")._rawHashValue(seed: seed) & (count - 1) })
+      #expect(buckets.count > count * 6 / 10, "seed \(seed): \(buckets.count) buckets of \(count)")
+    }
+  }
+
   @Test(
     "decimals are equal by amount, however they are written",
     arguments: [("20000.0000", "20000.0"), ("20000", "2E4"), ("-0.50", "-.5"), ("0.000", "-0"), ("1.10", "1.1")])
