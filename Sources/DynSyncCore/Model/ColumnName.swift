@@ -17,7 +17,7 @@ public struct ColumnName: Hashable, Sendable {
     let key = UInt64(UInt(bitPattern: seed))
     let ascii: UInt64? = name.withUTF8Bytes { text in
       let bytes = UnsafeRawBufferPointer(text)
-      var state = key ^ 0xa076_1d64_78bd_642f ^ UInt64(bytes.count)
+      var state = key ^ WyHash.secrets.0 ^ UInt64(bytes.count)
       var offset = 0
       while offset < bytes.count {
         var word: UInt64 = 0
@@ -27,8 +27,7 @@ public struct ColumnName: Hashable, Sendable {
           withUnsafeMutableBytes(of: &word) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset...])) }
         }
         guard word & 0x8080_8080_8080_8080 == 0 else { return nil }
-        let product = (state ^ word).multipliedFullWidth(by: 0xe703_7ed1_a0b4_28db)
-        state = product.high ^ product.low
+        state = WyHash.mix(state ^ word, WyHash.secrets.1)
         offset += 8
       }
       return state
@@ -39,7 +38,6 @@ public struct ColumnName: Hashable, Sendable {
       hasher.combine(name)
       return hasher.finalize()
     }
-    let folded = (ascii ^ key).multipliedFullWidth(by: 0x8ebc_6af0_9c88_c6e3)
-    return Int(truncatingIfNeeded: folded.high ^ folded.low)
+    return Int(truncatingIfNeeded: WyHash.mix(ascii ^ key, WyHash.secrets.2))
   }
 }

@@ -100,13 +100,9 @@ public struct GUID: Hashable, Comparable, Sendable, CustomStringConvertible {
   /// can be picked to make one of them zero.
   public func _rawHashValue(seed: Int) -> Int {
     let key = UInt64(UInt(bitPattern: seed))
-    let mixed = (high ^ key ^ GUID.hashSecrets.1).multipliedFullWidth(by: low ^ key ^ GUID.hashSecrets.0)
-    let folded = (mixed.high ^ GUID.hashSecrets.0 ^ 16).multipliedFullWidth(by: mixed.low ^ GUID.hashSecrets.1)
-    return Int(truncatingIfNeeded: folded.high ^ folded.low)
+    let mixed = WyHash.multiply(high ^ key ^ WyHash.secrets.1, low ^ key ^ WyHash.secrets.0)
+    return Int(truncatingIfNeeded: WyHash.mix(mixed.high ^ WyHash.secrets.0 ^ 16, mixed.low ^ WyHash.secrets.1))
   }
-
-  /// wyhash's first two secrets: odd, with as many bits set as clear.
-  private static let hashSecrets: (UInt64, UInt64) = (0xa076_1d64_78bd_642f, 0xe703_7ed1_a0b4_28db)
 
   /// The value of the 16 hex digits at `offset` in `bytes`, in either case, the first the most significant.
   ///
