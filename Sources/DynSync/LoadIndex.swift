@@ -129,8 +129,8 @@ func indexWhole(
 /// `nil` when the file is not cut, or its parts do not fit together as the file's: it is then indexed whole, which
 /// tells what is wrong, if anything is.
 ///
-/// The caller tells `progress` the file is read. The parts give the index of the whole file: its rows, in file order, with the file's places and lines, its
-/// rejects, and its summary.
+/// The caller tells `progress` the file is read. The parts give the index of the whole file: its rows, in file
+/// order, with the file's places and lines, its rejects, and its summary.
 func indexInParts(_ file: ExportFile, number: Int, options: ReadOptions, progress: some ProgressObserver) -> FileIndex?
 {
   let cores = ProcessInfo.processInfo.activeProcessorCount

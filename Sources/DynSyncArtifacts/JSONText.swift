@@ -73,7 +73,12 @@ public struct JSONBytes {
   /// Room for a line of about `columns` members made ready, so that a line of a thousand bytes is not copied into
   /// ever larger arrays while it is made: most of a batch's bytes are such lines.
   public init(columns: Int) {
-    bytes.reserveCapacity(64 + 48 * columns)
+    self.init(capacity: 64 + 48 * columns)
+  }
+
+  /// Room for `capacity` bytes made ready.
+  public init(capacity: Int) {
+    bytes.reserveCapacity(capacity)
   }
 
   /// Makes room for `capacity` bytes in all.
@@ -89,11 +94,6 @@ public struct JSONBytes {
 
   /// Bytes of text as they are (text already in the form it is written in).
   public mutating func appendUTF8(_ text: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: text) }
-
-  /// Room for `capacity` bytes made ready.
-  public init(capacity: Int) {
-    bytes.reserveCapacity(capacity)
-  }
 
   /// A JSON string literal.
   public mutating func appendString(_ text: String) {

@@ -78,7 +78,6 @@ public enum StateCodec {
     json.appendObject(row) { json, value in json.appendTagged(value) }
     json.appendRaw("}\n")
   }
-
 }
 
 extension JSONBytes {
