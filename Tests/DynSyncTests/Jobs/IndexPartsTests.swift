@@ -61,21 +61,36 @@ private func exportFile(_ folder: TemporaryFolder, data: String) throws -> Expor
   return try #require(ExportInput.files(at: [folder.path + "/export"]).first)
 }
 
+/// The crafted data.xml written as an export, its index read whole, and the part sizes it is cut at.
+private struct CraftedExport {
+  let folder: TemporaryFolder
+  let file: ExportFile
+  let whole: FileIndex
+  let partSizes: StrideThrough<Int>
+
+  init() throws {
+    folder = try TemporaryFolder()
+    let data = craftedData()
+    file = try exportFile(folder, data: data)
+    whole = try indexWhole(file, number: 0, options: ReadOptions(), progress: SilentProgress())
+    partSizes = stride(from: 150, through: data.utf8.count, by: 61)
+  }
+}
+
 @Suite("A file indexed in parts")
 struct IndexPartsTests {
   @Test("a CMT data.xml indexed in parts of any size gives the index of the whole file, or declines")
   func crafted() throws {
-    let folder = try TemporaryFolder()
-    let data = craftedData()
-    let file = try exportFile(folder, data: data)
-    let whole = try indexWhole(file, number: 0, options: ReadOptions(), progress: SilentProgress())
-    #expect(whole.rejects.count > 10)
+    let crafted = try CraftedExport()
+    #expect(crafted.whole.rejects.count > 10)
     var parted = 0
-    for size in stride(from: 150, through: data.utf8.count, by: 61) {
+    for size in crafted.partSizes {
       let options = ReadOptions(indexPartSize: size)
-      guard let parts = indexInParts(file, number: 0, options: options, progress: SilentProgress()) else { continue }
+      guard let parts = indexInParts(crafted.file, number: 0, options: options, progress: SilentProgress()) else {
+        continue
+      }
       parted += 1
-      #expect(parts == whole, "parts of \(size) bytes")
+      #expect(parts == crafted.whole, "parts of \(size) bytes")
     }
     // Most cuts fall among records; those that fall in a comment leave their parts unterminated.
     #expect(parted > 100)
@@ -83,23 +98,23 @@ struct IndexPartsTests {
 
   @Test("a file whose parts decline is read whole, announced once, to the whole file's index")
   func declinedAnnouncedOnce() throws {
-    let folder = try TemporaryFolder()
-    let data = craftedData()
-    let file = try exportFile(folder, data: data)
-    let whole = try indexWhole(file, number: 0, options: ReadOptions(), progress: SilentProgress())
+    let crafted = try CraftedExport()
+    let file = crafted.file
     // A size whose cuts give parts that do not fit together (one falls in a comment).
     let declining = try #require(
-      stride(from: 150, through: data.utf8.count, by: 61).first { size in
+      crafted.partSizes.first { size in
         let options = ReadOptions(indexPartSize: size)
         return (try? ExportInput.indexParts(of: file, size: size))?.count ?? 0 > 1
           && indexInParts(file, number: 0, options: options, progress: SilentProgress()) == nil
       })
     let progress = ProgressRecorder()
     let indexed = try loadIndexes(
-      of: [[folder.path + "/export"]], options: ReadOptions(indexPartSize: declining), progress: progress)
+      of: [[crafted.folder.path + "/export"]], options: ReadOptions(indexPartSize: declining), progress: progress)
     #expect(progress.files == [file.path])
-    #expect(indexed.first?.index.files.first?.summary.records == whole.summary.records)
-    #expect(indexed.first?.index.tables.values.map(\.count).reduce(0, +) == whole.rows.values.map(\.count).reduce(0, +))
+    #expect(indexed.first?.index.files.first?.summary.records == crafted.whole.summary.records)
+    #expect(
+      indexed.first?.index.tables.values.map(\.count).reduce(0, +)
+        == crafted.whole.rows.values.map(\.count).reduce(0, +))
   }
 
   @Test(
