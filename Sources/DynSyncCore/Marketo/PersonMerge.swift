@@ -171,11 +171,12 @@ extension MarketoMerge {
 
     // The ids are handed out above, in order; the rows, which read no id but their own, are made on every core.
     let merge = self
+    let shared = sharedFields(of: planned.lazy.map(\.record), accounts: accounts, users: users, teams: teams)
     let built = concurrentMap(planned.runs(of: MarketoMerge.rowsARun)) { run in
       run.map { person in
         merge.personRow(
           person.record, personID: person.personID, takenLead: person.takenLead, previous: previous,
-          accounts: accounts, users: users, teams: teams, unchangedAccounts: unchangedAccounts)
+          shared: shared, unchangedAccounts: unchangedAccounts)
       }
     }
     for (person, row) in zip(planned, built.joined()) { current[String(person.personID)] = row }
@@ -201,22 +202,64 @@ extension MarketoMerge {
   /// Person rows made together on one core: enough that handing a run to a core is nothing beside it.
   static let rowsARun = 512
 
+  /// What many person rows hold alike, made once rather than once a row: the owner fields of each user who owns a
+  /// person (a user owns hundreds) and the company fields of each account a contact names (an account has several).
+  struct SharedPersonFields: Sendable {
+    var ownerFieldsByUser: [GUID: MarketoRow] = [:]
+    var companyFieldsByAccount: [GUID: MarketoRow] = [:]
+    var teams: [GUID: Record] = [:]
+  }
+
+  /// The owner and company fields the person rows of `records` read.
+  func sharedFields(
+    of records: some Sequence<Record>, accounts: [GUID: Record], users: [GUID: Record], teams: [GUID: Record]
+  ) -> SharedPersonFields {
+    var owners = Set<GUID>()
+    var companies = Set<GUID>()
+    for record in records {
+      if let owner = MarketoValues.lookupID(record, "ownerid"), !MarketoMerge.isTeam(owner, teams: teams),
+        users[owner.id] != nil
+      {
+        owners.insert(owner.id)
+      }
+      if record.entity == "contact", let company = MarketoValues.lookupID(record, "parentcustomerid"),
+        accounts[company.id] != nil
+      {
+        companies.insert(company.id)
+      }
+    }
+    let merge = self
+    return SharedPersonFields(
+      ownerFieldsByUser: MarketoMerge.fields(of: owners, in: users, merge.ownerFields(ofUser:)),
+      companyFieldsByAccount: MarketoMerge.fields(of: companies, in: accounts, merge.companyFields), teams: teams)
+  }
+
+  /// `fields` of each record of `ids` (every one in `records`), made on every core.
+  private static func fields(
+    of ids: Set<GUID>, in records: [GUID: Record], _ fields: @Sendable (Record) -> MarketoRow
+  ) -> [GUID: MarketoRow] {
+    let ids = Array(ids)
+    let made = concurrentMap(ids.runs(of: rowsARun)) { run in run.map { records[$0].map(fields) ?? MarketoRow() } }
+    return Dictionary(uniqueKeysWithValues: zip(ids, made.joined()))
+  }
+
   /// The row of a contact's or lead's person: its mapped columns, its owner's, and for a contact the lead it took
   /// over and its account's company fields.
   func personRow(
-    _ record: Record, personID: Int64, takenLead: String?, previous: MarketoDataset, accounts: [GUID: Record],
-    users: [GUID: Record], teams: [GUID: Record], unchangedAccounts: Set<GUID>
+    _ record: Record, personID: Int64, takenLead: String?, previous: MarketoDataset, shared: SharedPersonFields,
+    unchangedAccounts: Set<GUID>
   ) -> MarketoRow {
     guard record.entity == "contact" else {
-      return personRow(record, type: "Lead", personID: personID, users: users, teams: teams)
+      return personRow(record, type: "Lead", personID: personID, shared: shared)
     }
-    var row = personRow(record, type: "Contact", personID: personID, users: users, teams: teams)
+    var row = personRow(record, type: "Contact", personID: personID, shared: shared)
     if let takenLead { row[MarketoField.originatingLeadID] = .string(takenLead) }
-    if let company = MarketoValues.lookupID(record, "parentcustomerid"), let account = accounts[company.id] {
-      let fields = companyFields(account)
+    if let company = MarketoValues.lookupID(record, "parentcustomerid"),
+      let fields = shared.companyFieldsByAccount[company.id]
+    {
       let before = previous.rows[String(personID)]
-      if unchangedAccounts.contains(account.id), let before,
-        before[MarketoField.externalCompanyID] == .string(account.id.description)
+      if unchangedAccounts.contains(company.id), let before,
+        before[MarketoField.externalCompanyID] == .string(company.id.description)
       {
         // The account did not change: company fields stay as Marketo has them (local edits included).
         for name in fields.keys { row[name] = before[name] }
@@ -227,9 +270,7 @@ extension MarketoMerge {
     return row
   }
 
-  func personRow(_ record: Record, type: String, personID: Int64, users: [GUID: Record], teams: [GUID: Record])
-    -> MarketoRow
-  {
+  func personRow(_ record: Record, type: String, personID: Int64, shared: SharedPersonFields) -> MarketoRow {
     var row = MarketoValues.mapped(record, columns(of: record.entity))
     row[MarketoField.personID] = .integer(personID)
     row[MarketoField.microsoftType] = .string(type)
@@ -237,23 +278,34 @@ extension MarketoMerge {
     row[MarketoField.microsoftIsDeleted] = .boolean(false)
     row[MarketoField.syncing] = .boolean(true)
     if let created = record.fields["createdon"], !created.isNull { row[MarketoField.microsoftCreatedDate] = created }
-    row.merge(ownerFields(record, users: users, teams: teams)) { $1 }
+    row.merge(ownerFields(record, shared: shared)) { $1 }
     return row
   }
 
   /// Owner fields: filled from the owning user; a team owner leaves them empty and is recorded.
-  func ownerFields(_ record: Record, users: [GUID: Record], teams: [GUID: Record]) -> MarketoRow {
+  func ownerFields(_ record: Record, shared: SharedPersonFields) -> MarketoRow {
     guard let owner = MarketoValues.lookupID(record, "ownerid") else { return [:] }
-    let isTeam = owner.entity == "team" || (owner.entity == nil && teams[owner.id] != nil)
-    if isTeam { return [MarketoField.ownerTeamID: .string(owner.id.description)] }
-    var fields: MarketoRow = [MarketoField.ownerID: .string(owner.id.description)]
-    if let user = users[owner.id] {
-      fields["leadOwnerFirstName"] = user["firstname"]
-      fields["leadOwnerLastName"] = user["lastname"]
-      fields["leadOwnerEmailAddress"] = user["internalemailaddress"]
-      fields["leadOwnerJobTitle"] = user["jobtitle"]
-      fields["leadOwnerPhone"] = user["address1_telephone1"]
+    if MarketoMerge.isTeam(owner, teams: shared.teams) {
+      return [MarketoField.ownerTeamID: .string(owner.id.description)]
     }
+    return shared.ownerFieldsByUser[owner.id] ?? [MarketoField.ownerID: .string(owner.id.description)]
+  }
+
+  /// Whether a record's owner is a team: the lookup says so, or, when it names no table, the id is a team's.
+  static func isTeam(_ owner: Lookup, teams: [GUID: Record]) -> Bool {
+    owner.entity == "team" || (owner.entity == nil && teams[owner.id] != nil)
+  }
+
+  /// The owner fields of a person a user owns.
+  func ownerFields(ofUser user: Record) -> MarketoRow {
+    let fields: MarketoRow = [
+      MarketoField.ownerID: .string(user.id.description),
+      "leadOwnerFirstName": user["firstname"],
+      "leadOwnerLastName": user["lastname"],
+      "leadOwnerEmailAddress": user["internalemailaddress"],
+      "leadOwnerJobTitle": user["jobtitle"],
+      "leadOwnerPhone": user["address1_telephone1"],
+    ]
     return fields.filter { !$0.value.isNull }
   }
 
