@@ -41,8 +41,8 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
     members.removeLast(members.count - kept)
   }
 
-  /// Members already sorted by key, each key once (not checked).
-  init(sortedMembers: [Element]) {
+  /// Members already sorted by key, each key once (not checked: for a maker that has put them in order itself).
+  public init(sortedMembers: [Element]) {
     members = sortedMembers
   }
 

@@ -35,7 +35,7 @@ public enum StateReader {
   }
 
   /// Reads the record line at the lexer's position.
-  private static func record(
+  static func record(
     _ lexer: JSONLexer, path: String, removals: Bool, names: inout RecordNames, _ body: (GUID, Record?) throws -> Void
   ) throws {
     let position = SourcePosition(file: path, line: lexer.line)
@@ -96,8 +96,8 @@ public enum StateReader {
     var fields = RecentNames()
   }
 
-  /// Reads the line at the lexer's position.
-  private static func marketoRow(
+  /// Reads the Marketo row line at the lexer's position.
+  static func marketoRow(
     _ lexer: JSONLexer, path: String, removals: Bool, names: inout MarketoRowNames,
     _ body: (String, MarketoRow?) throws -> Void
   ) throws {
@@ -241,8 +241,12 @@ public enum StateReader {
       previousKey = key
       if firstKey == nil { firstKey = key }
       if decodes(key, ids) {
-        try marketoRow(lexer(over: 0..<bytes.count), path: path, removals: false, names: &names) { key, row in
-          if let row { try decoded(key, row) }
+        if var plain = PlainStateLine(bytes), let read = plain.marketoRow(names: &names) {
+          try decoded(read.key, read.row)
+        } else {
+          try marketoRow(lexer(over: 0..<bytes.count), path: path, removals: false, names: &names) { key, row in
+            if let row { try decoded(key, row) }
+          }
         }
       } else {
         try outlined(
@@ -261,17 +265,21 @@ public enum StateReader {
     in path: String, at lines: [MarketoLine], _ body: (String, MarketoRow) throws -> Void
   ) throws {
     var names = MarketoRowNames()
-    try readBack(lines, in: path) { lexer, line in
-      try marketoRow(lexer, path: path, removals: false, names: &names) { key, row in
+    try readBack(lines, in: path) { bytes, line in
+      if var plain = PlainStateLine(bytes), let read = plain.marketoRow(names: &names) {
+        guard read.key == line.key else { throw changed(path, line) }
+        return try body(read.key, read.row)
+      }
+      try marketoRow(lexer(over: bytes, of: line, in: path), path: path, removals: false, names: &names) { key, row in
         guard key == line.key, let row else { throw changed(path, line) }
         try body(key, row)
       }
     }
   }
 
-  /// Reads each of `lines` where it lies, through a lexer on its bytes alone that reports positions in the file.
+  /// Reads each of `lines` where it lies, handing on its bytes.
   private static func readBack<Key>(
-    _ lines: [StateLine<Key>], in path: String, _ read: (JSONLexer, StateLine<Key>) throws -> Void
+    _ lines: [StateLine<Key>], in path: String, _ read: (UnsafeRawBufferPointer, StateLine<Key>) throws -> Void
   ) throws {
     let file = try FileBytes(path: path)
     // Lines close together are read in one span: one call of the system, not one a line.
@@ -289,13 +297,18 @@ public enum StateReader {
         span = try file.read(at: line.offset, count: end - line.offset)
         spanStart = line.offset
       }
-      let lexer = span.withUnsafeBytes {
-        JSONLexer(
-          bytes: UnsafeRawBufferPointer(rebasing: $0[line.offset - spanStart..<line.offset - spanStart + line.length]),
-          path: path, offset: line.offset, line: line.line, column: line.column)
+      try span.withUnsafeBytes {
+        try read(
+          UnsafeRawBufferPointer(rebasing: $0[line.offset - spanStart..<line.offset - spanStart + line.length]), line)
       }
-      try read(lexer, line)
     }
+  }
+
+  /// A lexer on the bytes of a line read back alone, which reports positions in the file.
+  private static func lexer<Key>(over bytes: UnsafeRawBufferPointer, of line: StateLine<Key>, in path: String)
+    -> JSONLexer
+  {
+    JSONLexer(bytes: bytes, path: path, offset: line.offset, line: line.line, column: line.column)
   }
 
   /// The most bytes between two lines read back in one span (a few lines of a state file), and the most a span holds.
@@ -371,8 +384,14 @@ public enum StateReader {
   /// - Throws: `InputError` for a line that does not read back as the record of its id (the file changed since).
   public static func records(in path: String, at lines: [RecordLine], _ body: (Record) throws -> Void) throws {
     var names = RecordNames()
-    try readBack(lines, in: path) { lexer, line in
-      try record(lexer, path: path, removals: false, names: &names) { id, record in
+    try readBack(lines, in: path) { bytes, line in
+      if var plain = PlainStateLine(bytes),
+        let record = plain.record(names: &names, origin: SourcePosition(file: path, line: line.line))
+      {
+        guard record.id == line.key else { throw changed(path, line) }
+        return try body(record)
+      }
+      try record(lexer(over: bytes, of: line, in: path), path: path, removals: false, names: &names) { id, record in
         guard id == line.key, let record else { throw changed(path, line) }
         try body(record)
       }
@@ -601,6 +620,14 @@ public enum StateReader {
 
     /// How many names the object on the last line had (or the widest object before it).
     var count: Int { names.count }
+
+    /// The name of these bytes, ASCII, at `place`, as `read(_:at:)` gives the name they spell.
+    mutating func name(_ bytes: UnsafeRawBufferPointer, at place: Int) -> String {
+      if place < names.count, JSONLexer.bytes(bytes, are: names[place]) { return names[place] }
+      let name = String(decoding: bytes, as: UTF8.self)
+      if place < names.count { names[place] = name } else { names.append(name) }
+      return name
+    }
 
     mutating func read(_ lexer: JSONLexer, at place: Int) throws -> String {
       guard place < names.count else {

@@ -1,0 +1,200 @@
+import DynSyncCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A state line read straight from its bytes, as `StateCodec` writes it: how `StateReader` reads most lines back.
+///
+/// Only a line exactly as written is read here: no backslash, no white space, the members in their written order,
+/// column names in ASCII and ascending. Any other line (`nil`) is left to the JSON lexer, which reads every form and
+/// reports what is wrong with a line precisely. A line read here gives what the lexer gives for it.
+struct PlainStateLine {
+  private let bytes: UnsafeRawBufferPointer
+  private let base: UnsafeRawPointer
+  private var index = 0
+
+  init?(_ bytes: UnsafeRawBufferPointer) {
+    guard let base = bytes.baseAddress, StateReader.isPlain(bytes) else { return nil }
+    self.bytes = bytes
+    self.base = base
+  }
+
+  /// The record of a line `{"entity":…,"fields":{…},"id":…[,"labels":{…}][,"version":…]}`.
+  mutating func record(names: inout StateReader.RecordNames, origin: SourcePosition) -> Record? {
+    guard take(#"{"entity":"#), let entity = string().flatMap(JSONLexer.text(of:)), take(#","fields":"#),
+      let fields = taggedObject(names: &names.fields), take(#","id":"#),
+      let id = string().flatMap(GUID.init(utf8:))
+    else { return nil }
+    var labels: [String: String] = [:]
+    if take(#","labels":"#) {
+      guard let read = labelObject(names: &names.labels) else { return nil }
+      labels = read
+    }
+    var version: Int64?
+    if take(#","version":"#) {
+      guard let text = string() else { return nil }
+      version = StateTag.wholeNumber(text.assumingMemoryBound(to: UInt8.self))
+    }
+    guard take("}"), index == bytes.count else { return nil }
+    return Record(entity: entity, id: id, fields: fields, labels: labels, version: version, origin: origin)
+  }
+
+  /// The key and row of a line `{"key":…,"row":{…}}`.
+  mutating func marketoRow(names: inout StateReader.MarketoRowNames) -> (key: String, row: MarketoRow)? {
+    guard take(#"{"key":"#), let key = string().flatMap(JSONLexer.text(of:)), take(#","row":"#),
+      let row = taggedObject(names: &names.fields), take("}"), index == bytes.count
+    else { return nil }
+    return (key, row)
+  }
+
+  /// An object of tagged values.
+  private mutating func taggedObject(names: inout StateReader.RecentNames) -> Fields? {
+    var members: [Fields.Element] = []
+    members.reserveCapacity(names.count)
+    guard
+      objectMembers(
+        names: &names,
+        { line, name in
+          guard let value = line.tagged() else { return false }
+          members.append((name, value))
+          return true
+        })
+    else { return nil }
+    return Fields(sortedMembers: members)
+  }
+
+  /// An object of strings (a record's labels).
+  private mutating func labelObject(names: inout StateReader.RecentNames) -> [String: String]? {
+    var labels: [String: String] = [:]
+    guard
+      objectMembers(
+        names: &names,
+        { line, name in
+          guard let label = line.string().flatMap(JSONLexer.text(of:)) else { return false }
+          labels[name] = label
+          return true
+        })
+    else { return nil }
+    return labels
+  }
+
+  /// Walks an object whose names are ASCII and ascending, handing each name to `value`, which reads the member's value
+  /// and returns `false` to give up.
+  private mutating func objectMembers(
+    names: inout StateReader.RecentNames, _ value: (inout PlainStateLine, String) -> Bool
+  ) -> Bool {
+    guard take("{") else { return false }
+    if take("}") { return true }
+    var previous: UnsafeRawBufferPointer?
+    var place = 0
+    repeat {
+      guard let name = string(), PlainStateLine.isASCII(name),
+        previous.map({ PlainStateLine.precedes($0, name) }) ?? true, take(":")
+      else { return false }
+      previous = name
+      guard value(&self, names.name(name, at: place)) else { return false }
+      place += 1
+    } while take(",")
+    return take("}")
+  }
+
+  /// A tagged value (see `StateTag`), as `StateReader.tagged` reads it.
+  private mutating func tagged() -> FieldValue? {
+    if take("null") { return .null }
+    guard take("["), let letter = string(), take(","),
+      let tag = StateTag(utf8: letter.assumingMemoryBound(to: UInt8.self))
+    else { return nil }
+    let value: FieldValue?
+    switch tag {
+    case .boolean:
+      value = take("true") ? .boolean(true) : take("false") ? .boolean(false) : nil
+    case .multiSelect:
+      guard take("[") else { return nil }
+      var choices: [Int64] = []
+      if !take("]") {
+        repeat {
+          guard let choice = string().flatMap({ StateTag.wholeNumber($0.assumingMemoryBound(to: UInt8.self)) })
+          else { return nil }
+          choices.append(choice)
+        } while take(",")
+        guard take("]") else { return nil }
+      }
+      value = .multiSelect(choices)
+    case .lookup:
+      var target: String?
+      if !take("null") {
+        guard let table = string().flatMap(JSONLexer.text(of:)) else { return nil }
+        target = table
+      }
+      guard take(","), let id = string().flatMap(GUID.init(utf8:)) else { return nil }
+      value = .lookup(Lookup(entity: target, id: id))
+    case .string:
+      value = string().flatMap(JSONLexer.text(of:)).map(FieldValue.string)
+    case .decimal:
+      value = string().flatMap(JSONLexer.text(of:)).flatMap(ExactDecimal.init).map(FieldValue.decimal)
+    case .integer, .optionSet, .dateTime, .date, .guid:
+      value = string().flatMap { StateTag.decode(tag, utf8: $0.assumingMemoryBound(to: UInt8.self)) }
+    }
+    guard let value, take("]") else { return nil }
+    return value
+  }
+
+  /// The bytes of the string at the cursor, between its quotes; `nil` for no string, or one holding a control byte
+  /// (a line with no backslash holds no escape).
+  private mutating func string() -> UnsafeRawBufferPointer? {
+    guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+    let start = index + 1
+    var cursor = start
+    while cursor + 8 <= bytes.count {
+      let word = ByteWord.load(base, at: cursor)
+      let special = ByteWord.bytes(equalTo: UInt8(ascii: "\""), in: word) | ByteWord.bytes(below: 0x20, in: word)
+      if special != 0 {
+        cursor += special.trailingZeroBitCount / 8
+        return closedString(from: start, at: cursor)
+      }
+      cursor += 8
+    }
+    while cursor < bytes.count, bytes[cursor] != UInt8(ascii: "\""), bytes[cursor] >= 0x20 { cursor += 1 }
+    return closedString(from: start, at: cursor)
+  }
+
+  /// The string from `start` when the first quote or control byte after it, at `end`, is its closing quote.
+  private mutating func closedString(from start: Int, at end: Int) -> UnsafeRawBufferPointer? {
+    guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return nil }
+    index = end + 1
+    return UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+  }
+
+  /// Takes `literal` at the cursor.
+  @inline(__always)
+  private mutating func take(_ literal: StaticString) -> Bool {
+    let count = literal.utf8CodeUnitCount
+    guard index + count <= bytes.count else { return false }
+    if count == 1 {
+      guard bytes[index] == literal.utf8Start.pointee else { return false }
+    } else {
+      guard memcmp(base + index, literal.utf8Start, count) == 0 else { return false }
+    }
+    index += count
+    return true
+  }
+
+  private static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    var combined: UInt8 = 0
+    for byte in bytes { combined |= byte }
+    return combined < 0x80
+  }
+
+  /// Whether one ASCII name sorts before another, as the strings do.
+  private static func precedes(_ left: UnsafeRawBufferPointer, _ right: UnsafeRawBufferPointer) -> Bool {
+    let common = min(left.count, right.count)
+    if common > 0, let leftBase = left.baseAddress, let rightBase = right.baseAddress {
+      let order = memcmp(leftBase, rightBase, common)
+      if order != 0 { return order < 0 }
+    }
+    return left.count < right.count
+  }
+}
