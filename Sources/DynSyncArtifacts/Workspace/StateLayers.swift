@@ -85,26 +85,46 @@ public struct StateDelta: Sendable, Equatable {
   public init(
     previous: WorkspaceState, current: WorkspaceState, touched: [String: Set<GUID>]?, marketo: MarketoDifferences
   ) {
-    for entity in current.dynamics.entityNames {
-      let before = previous.dynamics.tables[entity]?.records ?? [:]
-      let after = current.dynamics.tables[entity]?.records ?? [:]
-      let candidates = touched.map { $0[entity] ?? [] } ?? Set(before.keys).union(after.keys)
-      var changed = Set<String>()
-      for id in candidates {
-        switch (before[id], after[id]) {
-        case (nil, nil): continue
-        case (let earlier?, let record?) where earlier.isIdentical(to: record): continue
-        default: changed.insert(id.description)
-        }
-      }
-      files[Workspace.recordsPath(of: entity)] = changed
+    // A table on each core: leads and contacts are most of the work, and as large as each other.
+    let entities = current.dynamics.entityNames
+    let changedRecords = concurrentMap(
+      entities, costs: entities.map { touched?[$0]?.count ?? current.dynamics.tables[$0]?.records.count ?? 0 }
+    ) { entity in
+      StateDelta.changedRecords(of: entity, previous: previous, current: current, touched: touched)
     }
+    for (entity, changed) in zip(entities, changedRecords) { files[Workspace.recordsPath(of: entity)] = changed }
     for (name, keys) in marketo.changedKeys { files[Workspace.datasetPath(of: name)] = keys }
-    for (entity, table) in current.fingerprints.tables {
+    let fingerprinted = current.fingerprints.tables.keys.sorted()
+    let changedFingerprints = concurrentMap(
+      fingerprinted, costs: fingerprinted.map { current.fingerprints.tables[$0]?.rows.count ?? 0 }
+    ) { entity -> Set<String>? in
       // Fingerprints taken in another context than the base's are written whole.
-      guard let earlier = previous.fingerprints.tables[entity], earlier.context == table.context else { continue }
-      files[StateFingerprints.path(of: entity)] = earlier.changedIDs(to: table)
+      guard let earlier = previous.fingerprints.tables[entity], let table = current.fingerprints.tables[entity],
+        earlier.context == table.context
+      else { return nil }
+      return earlier.changedIDs(to: table)
     }
+    for (entity, changed) in zip(fingerprinted, changedFingerprints) {
+      if let changed { files[StateFingerprints.path(of: entity)] = changed }
+    }
+  }
+
+  /// The ids of a table's records not written in `current` as in `previous`, or in only one of them.
+  private static func changedRecords(
+    of entity: String, previous: WorkspaceState, current: WorkspaceState, touched: [String: Set<GUID>]?
+  ) -> Set<String> {
+    let before = previous.dynamics.tables[entity]?.records ?? [:]
+    let after = current.dynamics.tables[entity]?.records ?? [:]
+    let candidates = touched.map { $0[entity] ?? [] } ?? Set(before.keys).union(after.keys)
+    var changed = Set<String>()
+    for id in candidates {
+      switch (before[id], after[id]) {
+      case (nil, nil): continue
+      case (let earlier?, let record?) where earlier.isIdentical(to: record): continue
+      default: changed.insert(id.description)
+      }
+    }
+    return changed
   }
 }
 
