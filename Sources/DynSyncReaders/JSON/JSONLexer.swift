@@ -146,30 +146,38 @@ final class JSONLexer {
   /// Captures the rest of the line from the next token as raw bytes in one piece, without its line break, and moves
   /// past it; `nil` for a line longer than a capture may be (the caller then reads the file the full way).
   func captureLine() throws(InputError) -> CapturedObject? {
+    try readLine { $0 }
+  }
+
+  /// Reads the rest of the line from the next token with `read`, moving past it only when `read` makes something of it.
+  ///
+  /// `read` is handed the line as raw bytes in one piece, without its line break. When it gives `nil`, the lexer stays
+  /// at the line's first token; `nil` too for a line longer than a capture may be.
+  func readLine<Value>(_ read: (CapturedObject) -> Value?) throws(InputError) -> Value? {
     guard utf16 == nil, try peekToken() != nil else { return nil }
-    let startLine = line
-    let startColumn = column
     var searched = 0
-    while true {
+    var length: Int?
+    while length == nil {
       let rest = UnsafeRawBufferPointer(rebasing: buffer[position + searched..<limit])
       if let start = rest.baseAddress, let found = memchr(start, Int32(UInt8(ascii: "\n")), rest.count) {
-        let length = searched + (UnsafeRawPointer(found) - start)
-        let start = offset
-        let bytes = UnsafeRawBufferPointer(rebasing: buffer[position..<position + length])
-        position += length + 1
-        line += 1
-        lineStart = offset
-        return CapturedObject(bytes: bytes, offset: start, line: startLine, column: startColumn)
+        length = searched + (UnsafeRawPointer(found) - start)
+      } else {
+        searched = limit - position
+        guard try refillKeepingUnread() else { break }
       }
-      searched = limit - position
-      guard try refillKeepingUnread() else { break }
     }
     // The last line, without a line break.
-    guard atEnd, limit > position else { return nil }
-    let start = offset
-    let bytes = UnsafeRawBufferPointer(rebasing: buffer[position..<limit])
-    position = limit
-    return CapturedObject(bytes: bytes, offset: start, line: startLine, column: startColumn)
+    guard let end = length.map({ position + $0 }) ?? (atEnd && limit > position ? limit : nil) else { return nil }
+    let captured = CapturedObject(
+      bytes: UnsafeRawBufferPointer(rebasing: buffer[position..<end]), offset: offset, line: line, column: column)
+    guard let value = read(captured) else { return nil }
+    position = end
+    if length != nil {
+      position += 1
+      line += 1
+      lineStart = offset
+    }
+    return value
   }
 
   /// Captures the object that starts at the next token as raw bytes in one piece, and moves past

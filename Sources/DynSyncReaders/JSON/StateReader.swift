@@ -24,7 +24,18 @@ public enum StateReader {
   private static func records(in path: String, removals: Bool, _ body: (GUID, Record?) throws -> Void) throws {
     let lexer = try JSONLexer(path: path)
     var names = RecordNames()
-    while try lexer.peekToken() != nil { try record(lexer, path: path, removals: removals, names: &names, body) }
+    while try lexer.peekToken() != nil {
+      // A line as written is read from its bytes; any other, by the lexer.
+      let plain = try lexer.readLine { captured in
+        var line = PlainStateLine(captured.bytes)
+        return line?.record(names: &names, origin: SourcePosition(file: path, line: captured.line))
+      }
+      if let plain {
+        try body(plain.id, plain)
+      } else {
+        try record(lexer, path: path, removals: removals, names: &names, body)
+      }
+    }
   }
 
   /// The names of a record's state line before, shared with the next.
@@ -87,7 +98,18 @@ public enum StateReader {
   {
     let lexer = try JSONLexer(path: path)
     var names = MarketoRowNames()
-    while try lexer.peekToken() != nil { try marketoRow(lexer, path: path, removals: removals, names: &names, body) }
+    while try lexer.peekToken() != nil {
+      // A line as written is read from its bytes; any other, by the lexer.
+      let plain = try lexer.readLine { captured in
+        var line = PlainStateLine(captured.bytes)
+        return line?.marketoRow(names: &names)
+      }
+      if let plain {
+        try body(plain.key, plain.row)
+      } else {
+        try marketoRow(lexer, path: path, removals: removals, names: &names, body)
+      }
+    }
   }
 
   /// The names of a Marketo state line before, shared with the next.

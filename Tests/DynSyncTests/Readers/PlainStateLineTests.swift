@@ -148,6 +148,36 @@ struct PlainStateLineTests {
     #expect(readFromBytes > 100)
   }
 
+  @Test("a state file read whole gives what the lexer alone reads from it, lines as written or not, and where")
+  func wholeFiles() throws {
+    let records = try PlainStateLineTests.records()
+    let lines = records.map { StateCodec.line($0) }
+    let plain = lines[0]
+    let escaped = try #require(lines.last)
+    // A line as written, one with escapes, an object over three lines, two objects on a line, a blank line, a line
+    // with white space before it, and a last line with no line break.
+    let pretty = plain.replacingOccurrences(of: #","fields":"#, with: ",\n\"fields\":\n")
+    let contents =
+      plain + escaped + pretty + lines[2].dropLast() + " " + plain + "\n" + "  " + lines[1] + String(plain.dropLast())
+    let folder = try TemporaryFolder()
+    let path = try folder.write("contact.ndjson", contents)
+    func described(_ record: Record) -> String { StateCodec.line(record) + " at line \(record.origin.line ?? 0)" }
+    var lexed: [String] = []
+    try Array(contents.utf8).withUnsafeBytes { bytes in
+      let lexer = JSONLexer(bytes: bytes, path: path, offset: 0, line: 1, column: 1)
+      var names = StateReader.RecordNames()
+      while try lexer.peekToken() != nil {
+        try StateReader.record(lexer, path: path, removals: false, names: &names) { _, record in
+          if let record { lexed.append(described(record)) }
+        }
+      }
+    }
+    var read: [String] = []
+    try StateReader.records(in: path) { read.append(described($0)) }
+    #expect(read.count == 7)
+    #expect(read == lexed)
+  }
+
   @Test("a Marketo row's line is read from its bytes as the lexer reads it, names carried from line to line")
   func marketoRows() throws {
     let rows: [(String, MarketoRow)] = [
