@@ -171,7 +171,7 @@ extension MarketoMerge {
 
     // The ids are handed out above, in order; the rows, which read no id but their own, are made on every core.
     let merge = self
-    let shared = sharedFields(of: planned.lazy.map(\.record), accounts: accounts, users: users, teams: teams)
+    let shared = sharedFields(of: planned, accounts: accounts, users: users, teams: teams)
     let built = concurrentMap(planned.runs(of: MarketoMerge.rowsARun)) { run in
       run.map { person in
         merge.personRow(
@@ -210,24 +210,31 @@ extension MarketoMerge {
     var teams: [GUID: Record] = [:]
   }
 
-  /// The owner and company fields the person rows of `records` read.
+  /// The owner and company fields the person rows of `planned` read, their owners and accounts found on every core.
   func sharedFields(
-    of records: some Sequence<Record>, accounts: [GUID: Record], users: [GUID: Record], teams: [GUID: Record]
+    of planned: [(record: Record, personID: Int64, takenLead: String?)], accounts: [GUID: Record],
+    users: [GUID: Record], teams: [GUID: Record]
   ) -> SharedPersonFields {
-    var owners = Set<GUID>()
-    var companies = Set<GUID>()
-    for record in records {
-      if let owner = MarketoValues.lookupID(record, "ownerid"), !MarketoMerge.isTeam(owner, teams: teams),
-        users[owner.id] != nil
-      {
-        owners.insert(owner.id)
+    let named = concurrentMap(planned.runs(of: 4_096)) { run in
+      var owners = Set<GUID>()
+      var companies = Set<GUID>()
+      // By index: a record handed on where it lies, not copied out of its tuple first.
+      for index in run.indices {
+        if let owner = MarketoValues.lookupID(run[index].record, "ownerid"),
+          !MarketoMerge.isTeam(owner, teams: teams), users[owner.id] != nil
+        {
+          owners.insert(owner.id)
+        }
+        if run[index].record.entity == "contact",
+          let company = MarketoValues.lookupID(run[index].record, "parentcustomerid"), accounts[company.id] != nil
+        {
+          companies.insert(company.id)
+        }
       }
-      if record.entity == "contact", let company = MarketoValues.lookupID(record, "parentcustomerid"),
-        accounts[company.id] != nil
-      {
-        companies.insert(company.id)
-      }
+      return (owners, companies)
     }
+    let owners = named.reduce(into: Set<GUID>()) { $0.formUnion($1.0) }
+    let companies = named.reduce(into: Set<GUID>()) { $0.formUnion($1.1) }
     let merge = self
     return SharedPersonFields(
       ownerFieldsByUser: MarketoMerge.fields(of: owners, in: users, merge.ownerFields(ofUser:)),
