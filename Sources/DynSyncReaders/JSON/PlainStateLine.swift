@@ -68,7 +68,8 @@ struct PlainStateLine {
 
   /// An object of strings (a record's labels).
   private mutating func labelObject(names: inout StateReader.RecentNames) -> [String: String]? {
-    var labels: [String: String] = [:]
+    // Room for the labels of the line before: a table grown from empty is hashed again at each doubling.
+    var labels = [String: String](minimumCapacity: names.count)
     guard
       objectMembers(
         names: &names,

@@ -45,11 +45,13 @@ struct WebAPIRecordDecoder: Sendable {
       return reject("the key \"\(duplicate)\" appears twice in the row", id: id.description)
     }
 
-    var labels: [String: String] = [:]
-    var lookupTargets: [String: String] = [:]
     var etagVersion: Int64?
     // Where each key's "@" is, if it has one: annotations are looked at first, then the columns.
     let annotationMarks = raw.members.map { WebAPIRecordDecoder.annotationMark(in: $0.name) }
+    // Room for every annotation: a table grown from empty is hashed again at each doubling.
+    let annotations = annotationMarks.reduce(0) { $1 == nil ? $0 : $0 + 1 }
+    var labels = [String: String](minimumCapacity: annotations)
+    var lookupTargets = [String: String](minimumCapacity: annotations)
     for (member, mark) in zip(raw.members, annotationMarks) {
       guard let at = mark, case .string(let text) = member.value else { continue }
       if at == 0 {
