@@ -22,6 +22,22 @@ struct PlainStateLine {
     self.base = base
   }
 
+  /// The record of a record line as written; `nil` for a line left to the lexer.
+  static func record(_ bytes: UnsafeRawBufferPointer, names: inout StateReader.RecordNames, origin: SourcePosition)
+    -> Record?
+  {
+    var line = PlainStateLine(bytes)
+    return line?.record(names: &names, origin: origin)
+  }
+
+  /// The key and row of a Marketo row line as written; `nil` for a line left to the lexer.
+  static func marketoRow(_ bytes: UnsafeRawBufferPointer, names: inout StateReader.MarketoRowNames)
+    -> (key: String, row: MarketoRow)?
+  {
+    var line = PlainStateLine(bytes)
+    return line?.marketoRow(names: &names)
+  }
+
   /// The record of a line `{"entity":…,"fields":{…},"id":…[,"labels":{…}][,"version":…]}`.
   mutating func record(names: inout StateReader.RecordNames, origin: SourcePosition) -> Record? {
     guard take(#"{"entity":"#), let entity = string().flatMap(JSONLexer.text(of:)), take(#","fields":"#),

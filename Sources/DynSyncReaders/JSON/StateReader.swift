@@ -27,8 +27,7 @@ public enum StateReader {
     while try lexer.peekToken() != nil {
       // A line as written is read from its bytes; any other, by the lexer.
       let plain = try lexer.readLine { captured in
-        var line = PlainStateLine(captured.bytes)
-        return line?.record(names: &names, origin: SourcePosition(file: path, line: captured.line))
+        PlainStateLine.record(captured.bytes, names: &names, origin: SourcePosition(file: path, line: captured.line))
       }
       if let plain {
         try body(plain.id, plain)
@@ -100,10 +99,7 @@ public enum StateReader {
     var names = MarketoRowNames()
     while try lexer.peekToken() != nil {
       // A line as written is read from its bytes; any other, by the lexer.
-      let plain = try lexer.readLine { captured in
-        var line = PlainStateLine(captured.bytes)
-        return line?.marketoRow(names: &names)
-      }
+      let plain = try lexer.readLine { PlainStateLine.marketoRow($0.bytes, names: &names) }
       if let plain {
         try body(plain.key, plain.row)
       } else {
@@ -263,7 +259,7 @@ public enum StateReader {
       previousKey = key
       if firstKey == nil { firstKey = key }
       if decodes(key, ids) {
-        if var plain = PlainStateLine(bytes), let read = plain.marketoRow(names: &names) {
+        if let read = PlainStateLine.marketoRow(bytes, names: &names) {
           try decoded(read.key, read.row)
         } else {
           try marketoRow(lexer(over: 0..<bytes.count), path: path, removals: false, names: &names) { key, row in
@@ -288,7 +284,7 @@ public enum StateReader {
   ) throws {
     var names = MarketoRowNames()
     try readBack(lines, in: path) { bytes, line in
-      if var plain = PlainStateLine(bytes), let read = plain.marketoRow(names: &names) {
+      if let read = PlainStateLine.marketoRow(bytes, names: &names) {
         guard read.key == line.key else { throw changed(path, line) }
         return try body(read.key, read.row)
       }
@@ -407,9 +403,7 @@ public enum StateReader {
   public static func records(in path: String, at lines: [RecordLine], _ body: (Record) throws -> Void) throws {
     var names = RecordNames()
     try readBack(lines, in: path) { bytes, line in
-      if var plain = PlainStateLine(bytes),
-        let record = plain.record(names: &names, origin: SourcePosition(file: path, line: line.line))
-      {
+      if let record = PlainStateLine.record(bytes, names: &names, origin: SourcePosition(file: path, line: line.line)) {
         guard record.id == line.key else { throw changed(path, line) }
         return try body(record)
       }

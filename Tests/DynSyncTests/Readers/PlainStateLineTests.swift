@@ -47,10 +47,7 @@ struct PlainStateLineTests {
   }
 
   static func plain(_ line: [UInt8], names: inout StateReader.RecordNames) -> Record? {
-    line.withUnsafeBytes { bytes in
-      guard var plain = PlainStateLine(bytes) else { return nil }
-      return plain.record(names: &names, origin: origin)
-    }
+    line.withUnsafeBytes { PlainStateLine.record($0, names: &names, origin: origin) }
   }
 
   /// Holds the rule for one line: read from its bytes, it is exactly what the lexer reads.
@@ -193,10 +190,7 @@ struct PlainStateLineTests {
     var lexedNames = StateReader.MarketoRowNames()
     for (key, row) in rows {
       let line = Array(StateCodec.line(key: key, row: row).utf8.dropLast())
-      let plain = line.withUnsafeBytes { bytes in
-        var plain = PlainStateLine(bytes)
-        return plain?.marketoRow(names: &plainNames)
-      }
+      let plain = line.withUnsafeBytes { PlainStateLine.marketoRow($0, names: &plainNames) }
       var lexed: (String, MarketoRow?)?
       try line.withUnsafeBytes { bytes in
         let lexer = JSONLexer(bytes: bytes, path: "persons.ndjson", offset: 0, line: 1, column: 1)
@@ -209,10 +203,6 @@ struct PlainStateLineTests {
       #expect(StateCodec.line(key: read.key, row: read.row) == StateCodec.line(key: key, row: try #require(lexed?.1)))
     }
     let removal = Array(StateCodec.removal(key: "9").utf8.dropLast())
-    #expect(
-      removal.withUnsafeBytes { bytes in
-        var plain = PlainStateLine(bytes)
-        return plain?.marketoRow(names: &plainNames)
-      } == nil)
+    #expect(removal.withUnsafeBytes { PlainStateLine.marketoRow($0, names: &plainNames) } == nil)
   }
 }
