@@ -2,16 +2,8 @@ import DynSyncCore
 
 /// The NDJSON lines of a batch: one JSON object per line, keys sorted.
 public enum BatchLines {
-  /// A change in a Debezium-like envelope: `op` (c/u/d), `entity`, `id`, the full `before` and
-  /// `after` images, and `changed` (column → [old, new]) for updates.
-  public static func change(_ change: RecordChange) -> String {
-    var json = JSONBytes(
-      columns: (change.after?.fields.count ?? 0) + (change.before?.fields.count ?? 0) + 2 * change.changed.count)
-    appendChange(change, to: &json)
-    return json.text
-  }
-
-  /// Appends the line of a change (`change(_:)`) to `json`, as a batch's lines are made.
+  /// Appends the line of a change to `json`, as a batch's lines are made: a Debezium-like envelope with `op` (c/u/d),
+  /// `entity`, `id`, the full `before` and `after` images, and `changed` (column → [old, new]) for updates.
   public static func appendChange(_ change: RecordChange, to json: inout JSONBytes) {
     // Members written in their sorted order: after, before, changed, entity, id, op.
     json.appendRaw("{\"after\":")

@@ -46,13 +46,6 @@ public func forEachBlockOfLines<Item: Sendable, Failure: Error>(
   }
 }
 
-/// `forEachBlockOfLines(of:appending:_:)` for lines made as strings.
-public func forEachBlockOfLines<Item: Sendable, Failure: Error>(
-  of items: [Item], _ line: @Sendable (Item) -> String, _ body: (LineBlock) throws(Failure) -> Void
-) throws(Failure) {
-  try forEachBlockOfLines(of: items, appending: { item, json in json.appendRaw(line(item)) }, body)
-}
-
 extension LinesFile {
   /// Writes a line (or lines) for each item, in order; the lines are made a window of blocks at a time on every
   /// core, each appended to its block where it is made.
