@@ -56,6 +56,14 @@ public enum ByteWord {
 }
 
 extension UnsafeRawBufferPointer {
+  /// Whether every byte is ASCII: text that is valid UTF-8 with no look at its sequences.
+  @inlinable
+  public var isASCII: Bool {
+    var combined: UInt8 = 0
+    for byte in self { combined |= byte }
+    return combined < 0x80
+  }
+
   /// How many line feeds the bytes hold (found with `memchr`, a line at a time).
   public var lineFeeds: Int {
     guard var cursor = baseAddress else { return 0 }

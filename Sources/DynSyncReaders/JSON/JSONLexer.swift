@@ -414,9 +414,7 @@ final class JSONLexer {
 
   static func text(of bytes: UnsafeRawBufferPointer) -> String? {
     let buffer = bytes.assumingMemoryBound(to: UInt8.self)
-    var combined: UInt8 = 0
-    for byte in buffer { combined |= byte }
-    return combined < 0x80 ? String(decoding: buffer, as: UTF8.self) : String(validating: buffer, as: UTF8.self)
+    return bytes.isASCII ? String(decoding: buffer, as: UTF8.self) : String(validating: buffer, as: UTF8.self)
   }
 
   private func readEscape() throws(InputError) {

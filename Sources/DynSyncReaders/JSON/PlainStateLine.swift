@@ -108,7 +108,7 @@ struct PlainStateLine {
     var previous: UnsafeRawBufferPointer?
     var place = 0
     repeat {
-      guard let name = string(), PlainStateLine.isASCII(name),
+      guard let name = string(), name.isASCII,
         previous.map({ PlainStateLine.precedes($0, name) }) ?? true, take(":")
       else { return false }
       previous = name
@@ -197,12 +197,6 @@ struct PlainStateLine {
     }
     index += count
     return true
-  }
-
-  private static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
-    var combined: UInt8 = 0
-    for byte in bytes { combined |= byte }
-    return combined < 0x80
   }
 
   /// Whether one ASCII name sorts before another, as the strings do.
