@@ -205,9 +205,9 @@ extension MarketoMerge {
   /// What many person rows hold alike, made once rather than once a row: the owner fields of each user who owns a
   /// person (a user owns hundreds) and the company fields of each account a contact names (an account has several).
   struct SharedPersonFields: Sendable {
-    var ownerFieldsByUser: [GUID: MarketoRow] = [:]
-    var companyFieldsByAccount: [GUID: MarketoRow] = [:]
-    var teams: [GUID: Record] = [:]
+    let ownerFieldsByUser: [GUID: MarketoRow]
+    let companyFieldsByAccount: [GUID: MarketoRow]
+    let teams: [GUID: Record]
   }
 
   /// The owner and company fields the person rows of `planned` read, their owners and accounts found on every core.

@@ -190,10 +190,12 @@ struct PlainStateLine {
   private mutating func take(_ literal: StaticString) -> Bool {
     let count = literal.utf8CodeUnitCount
     guard index + count <= bytes.count else { return false }
+    // One byte compared as it is, more through `equals`: a call of `memcmp` for one byte costs more than the byte.
     if count == 1 {
       guard bytes[index] == literal.utf8Start.pointee else { return false }
     } else {
-      guard memcmp(base + index, literal.utf8Start, count) == 0 else { return false }
+      let ahead = UnsafeRawBufferPointer(rebasing: bytes[index..<index + count])
+      guard ahead.assumingMemoryBound(to: UInt8.self).equals(literal) else { return false }
     }
     index += count
     return true
