@@ -6,25 +6,25 @@ public enum BatchLines {
   /// `entity`, `id`, the full `before` and `after` images, and `changed` (column → [old, new]) for updates.
   public static func appendChange(_ change: RecordChange, to json: inout JSONBytes) {
     // Members written in their sorted order: after, before, changed, entity, id, op.
-    json.appendRaw("{\"after\":")
-    if let after = change.after { json.appendImage(after) } else { json.appendRaw("null") }
-    json.appendRaw(",\"before\":")
-    if let before = change.before { json.appendImage(before) } else { json.appendRaw("null") }
-    json.appendRaw(",\"changed\":")
+    json.appendSyntax("{\"after\":")
+    if let after = change.after { json.appendImage(after) } else { json.appendSyntax("null") }
+    json.appendSyntax(",\"before\":")
+    if let before = change.before { json.appendImage(before) } else { json.appendSyntax("null") }
+    json.appendSyntax(",\"changed\":")
     json.appendObject(change.changed.map { ($0.field, $0) }) { json, change in
-      json.appendRaw("[")
+      json.appendSyntax("[")
       json.appendValue(change.old)
-      json.appendRaw(",")
+      json.appendSyntax(",")
       json.appendValue(change.new)
-      json.appendRaw("]")
+      json.appendSyntax("]")
     }
-    json.appendRaw(",\"entity\":")
+    json.appendSyntax(",\"entity\":")
     json.appendString(change.entity)
-    json.appendRaw(",\"id\":")
+    json.appendSyntax(",\"id\":")
     json.appendString(change.id.description)
-    json.appendRaw(",\"op\":")
+    json.appendSyntax(",\"op\":")
     json.appendString(change.operation.rawValue)
-    json.appendRaw("}\n")
+    json.appendSyntax("}\n")
   }
 
   /// A skipped record: which export, where, which record, and why.

@@ -37,8 +37,8 @@ public func forEachBlockOfLines<Item: Sendable, Failure: Error>(
         line(item, &json)
         // The lines of one file are much alike: room for the run's lines as long as the first, and some, up to a
         // bound, since a window's blocks are held at once and a first line may be an outlier.
-        if ends.isEmpty { json.reserveCapacity(min(json.bytes.count * (run.count + run.count / 8), 1 << 22)) }
-        ends.append(json.bytes.count)
+        if ends.isEmpty { json.reserveCapacity(min(json.count * (run.count + run.count / 8), 1 << 22)) }
+        ends.append(json.count)
       }
       return LineBlock(bytes: json.bytes, ends: ends)
     }

@@ -65,69 +65,132 @@ public enum JSONText {
 }
 
 /// JSON text built as bytes, the way `JSONText` writes it, without a string per value.
-public struct JSONBytes {
-  public private(set) var bytes: [UInt8] = []
+///
+/// The bytes are written through a pointer into room made ahead: a line is hundreds of appends, and an array would
+/// check at each that its buffer is unique and has room. Not copyable, so that no two values share the bytes.
+public struct JSONBytes: ~Copyable {
+  private var base: UnsafeMutablePointer<UInt8>
+  private var capacity: Int
+  /// How many bytes are written.
+  public private(set) var count = 0
 
-  public init() {}
+  public init() { self.init(capacity: 256) }
 
   /// Room for a line of about `columns` members made ready, so that a line of a thousand bytes is not copied into
-  /// ever larger arrays while it is made: most of a batch's bytes are such lines.
+  /// ever larger buffers while it is made: most of a batch's bytes are such lines.
   public init(columns: Int) {
     self.init(capacity: 64 + 48 * columns)
   }
 
   /// Room for `capacity` bytes made ready.
   public init(capacity: Int) {
-    bytes.reserveCapacity(capacity)
+    self.capacity = max(capacity, 16)
+    base = .allocate(capacity: self.capacity)
   }
 
-  /// Makes room for `capacity` bytes in all.
-  public mutating func reserveCapacity(_ capacity: Int) { bytes.reserveCapacity(capacity) }
+  deinit { base.deallocate() }
 
-  public var text: String { String(decoding: bytes, as: UTF8.self) }
+  /// Makes room for `capacity` bytes in all.
+  public mutating func reserveCapacity(_ capacity: Int) {
+    if capacity > self.capacity { grow(to: capacity) }
+  }
+
+  /// The bytes written, copied out.
+  public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+  public var text: String { String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self) }
+
+  /// Where the next `needed` bytes go, room made for them: the caller writes them and adds them to `count`.
+  @inline(__always)
+  private mutating func room(_ needed: Int) -> UnsafeMutablePointer<UInt8> {
+    if capacity - count < needed { grow(to: Swift.max(count + needed, capacity * 2)) }
+    return base + count
+  }
+
+  private mutating func grow(to newCapacity: Int) {
+    let larger = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+    larger.initialize(from: base, count: count)
+    base.deallocate()
+    base = larger
+    capacity = newCapacity
+  }
 
   /// Text that is already JSON.
-  public mutating func appendRaw(_ json: String) { bytes.append(contentsOf: json.utf8) }
+  public mutating func appendRaw(_ json: String) { json.withUTF8Bytes { appendUTF8($0) } }
+
+  /// JSON syntax spelled in the source (`,"id":`), copied with no string looked at.
+  @inline(__always)
+  public mutating func appendSyntax(_ literal: StaticString) {
+    let length = literal.utf8CodeUnitCount
+    let start = room(length)
+    // Byte by byte: a few bytes, where a call to copy them costs more than the copy.
+    for index in 0..<length { start[index] = literal.utf8Start[index] }
+    count += length
+  }
+
+  /// The opening of a tagged state value, `["x",`, for the tag letter `x` (see `StateCodec`).
+  mutating func appendSyntax(opening tag: UInt8) {
+    let start = room(5)
+    start[0] = UInt8(ascii: "[")
+    start[1] = UInt8(ascii: "\"")
+    start[2] = tag
+    start[3] = UInt8(ascii: "\"")
+    start[4] = UInt8(ascii: ",")
+    count += 5
+  }
 
   /// One byte of JSON syntax (a bracket, a comma, a quote), with no string looked at.
-  public mutating func appendASCII(_ byte: UInt8) { bytes.append(byte) }
+  @inline(__always)
+  public mutating func appendASCII(_ byte: UInt8) {
+    room(1).pointee = byte
+    count += 1
+  }
 
   /// Bytes of text as they are (text already in the form it is written in).
-  public mutating func appendUTF8(_ text: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: text) }
+  public mutating func appendUTF8(_ text: UnsafeBufferPointer<UInt8>) {
+    guard let source = text.baseAddress else { return }
+    room(text.count).update(from: source, count: text.count)
+    count += text.count
+  }
 
   /// A JSON string literal.
   public mutating func appendString(_ text: String) {
     // Most values need no escaping: check the bytes once and copy them as they are.
-    func appendPlain(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+    let plain = text.withUTF8Bytes { utf8 in
       guard !JSONBytes.mayNeedEscaping(utf8) else { return false }
-      bytes.append(UInt8(ascii: "\""))
-      bytes.append(contentsOf: utf8)
+      let start = room(utf8.count + 2)
+      start[0] = UInt8(ascii: "\"")
+      if let source = utf8.baseAddress { (start + 1).update(from: source, count: utf8.count) }
+      start[utf8.count + 1] = UInt8(ascii: "\"")
+      count += utf8.count + 2
       return true
     }
-    if !text.withUTF8Bytes(appendPlain) {
-      bytes.append(UInt8(ascii: "\""))
-      for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": appendRaw("\\\"")
-        case "\\": appendRaw("\\\\")
-        case "\n": appendRaw("\\n")
-        case "\r": appendRaw("\\r")
-        case "\t": appendRaw("\\t")
-        case "\u{08}": appendRaw("\\b")
-        case "\u{0C}": appendRaw("\\f")
-        case "\u{2028}": appendRaw("\\u2028")
-        case "\u{2029}": appendRaw("\\u2029")
-        default:
-          if scalar.value < 0x20 {
-            let hex = String(scalar.value, radix: 16)
-            appendRaw("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
-          } else {
-            bytes.append(contentsOf: String(scalar).utf8)
-          }
+    if !plain { appendEscaped(text) }
+  }
+
+  private mutating func appendEscaped(_ text: String) {
+    appendASCII(UInt8(ascii: "\""))
+    for scalar in text.unicodeScalars {
+      switch scalar {
+      case "\"": appendSyntax("\\\"")
+      case "\\": appendSyntax("\\\\")
+      case "\n": appendSyntax("\\n")
+      case "\r": appendSyntax("\\r")
+      case "\t": appendSyntax("\\t")
+      case "\u{08}": appendSyntax("\\b")
+      case "\u{0C}": appendSyntax("\\f")
+      case "\u{2028}": appendSyntax("\\u2028")
+      case "\u{2029}": appendSyntax("\\u2029")
+      default:
+        if scalar.value < 0x20 {
+          let hex = String(scalar.value, radix: 16)
+          appendRaw("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
+        } else {
+          appendRaw(String(scalar))
         }
       }
     }
-    bytes.append(UInt8(ascii: "\""))
+    appendASCII(UInt8(ascii: "\""))
   }
 
   /// Whether UTF-8 bytes may need escaping in a JSON string: a control character, a quote, a backslash, or 0xE2,
@@ -159,50 +222,50 @@ public struct JSONBytes {
   }
 
   public mutating func appendInteger(_ number: Int64) {
-    guard number != Int64.min else { return appendRaw(String(number)) }
-    var magnitude = number < 0 ? -number : number
-    if number < 0 { bytes.append(UInt8(ascii: "-")) }
-    var digits:
-      (
-        UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-        UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
-      ) =
-        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    var count = 0
-    withUnsafeMutableBytes(of: &digits) { buffer in
-      repeat {
-        buffer[19 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-        magnitude /= 10
-        count += 1
-      } while magnitude > 0
-      bytes.append(contentsOf: buffer[(20 - count)...])
+    // The magnitude as unsigned, so that Int64.min has one too; at most 19 digits and a sign.
+    var magnitude = number.magnitude
+    var digits = 1
+    var rest = magnitude
+    while rest >= 10 {
+      rest /= 10
+      digits += 1
     }
+    let start = room(20)
+    let sign = number < 0 ? 1 : 0
+    if number < 0 { start[0] = UInt8(ascii: "-") }
+    var place = sign + digits - 1
+    repeat {
+      start[place] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+      magnitude /= 10
+      place -= 1
+    } while magnitude > 0
+    count += sign + digits
   }
 
   /// A typed value, as `JSONText.value` writes it.
   public mutating func appendValue(_ value: FieldValue) {
     switch value {
-    case .null: appendRaw("null")
+    case .null: appendSyntax("null")
     case .string(let text): appendString(text)
     case .integer(let number), .optionSet(let number): appendInteger(number)
     case .decimal(let number): appendRaw(JSONText.decimal(number))
-    case .boolean(let flag): appendRaw(flag ? "true" : "false")
+    case .boolean(let flag): flag ? appendSyntax("true") : appendSyntax("false")
     case .dateTime(let instant): appendTimestamp(instant)
     case .date(let date): appendString(date.description)
     case .multiSelect(let choices):
-      bytes.append(UInt8(ascii: "["))
+      appendASCII(UInt8(ascii: "["))
       for (index, choice) in choices.enumerated() {
-        if index > 0 { bytes.append(UInt8(ascii: ",")) }
+        if index > 0 { appendASCII(UInt8(ascii: ",")) }
         appendInteger(choice)
       }
-      bytes.append(UInt8(ascii: "]"))
+      appendASCII(UInt8(ascii: "]"))
     case .lookup(let lookup):
-      appendRaw("{\"entity\":")
-      if let entity = lookup.entity { appendString(entity) } else { appendRaw("null") }
-      appendRaw(",\"id\":")
-      appendString(lookup.id.description)
-      bytes.append(UInt8(ascii: "}"))
-    case .guid(let id): appendString(id.description)
+      appendSyntax("{\"entity\":")
+      if let entity = lookup.entity { appendString(entity) } else { appendSyntax("null") }
+      appendSyntax(",\"id\":")
+      appendID(lookup.id)
+      appendASCII(UInt8(ascii: "}"))
+    case .guid(let id): appendID(id)
     }
   }
 
@@ -210,29 +273,29 @@ public struct JSONBytes {
   public mutating func appendObject<Value>(
     _ members: [(String, Value)], _ appendValue: (inout JSONBytes, Value) -> Void
   ) {
-    bytes.append(UInt8(ascii: "{"))
+    appendASCII(UInt8(ascii: "{"))
     for (index, member) in members.sorted(by: { $0.0 < $1.0 }).enumerated() {
-      if index > 0 { bytes.append(UInt8(ascii: ",")) }
+      if index > 0 { appendASCII(UInt8(ascii: ",")) }
       appendString(member.0)
-      bytes.append(UInt8(ascii: ":"))
+      appendASCII(UInt8(ascii: ":"))
       appendValue(&self, member.1)
     }
-    bytes.append(UInt8(ascii: "}"))
+    appendASCII(UInt8(ascii: "}"))
   }
 
   /// An object of `fields`, in their order, which is the order `appendObject` sorts keys in (`Fields` keeps its
   /// members sorted by name): no copy, no sort.
   public mutating func appendObject(_ fields: Fields, _ appendValue: (inout JSONBytes, FieldValue) -> Void) {
-    bytes.append(UInt8(ascii: "{"))
+    appendASCII(UInt8(ascii: "{"))
     var first = true
     for (key, value) in fields {
-      if !first { bytes.append(UInt8(ascii: ",")) }
+      if !first { appendASCII(UInt8(ascii: ",")) }
       first = false
       appendString(key)
-      bytes.append(UInt8(ascii: ":"))
+      appendASCII(UInt8(ascii: ":"))
       appendValue(&self, value)
     }
-    bytes.append(UInt8(ascii: "}"))
+    appendASCII(UInt8(ascii: "}"))
   }
 
   /// An instant as a JSON string literal, written straight into the bytes as `Timestamp.description` spells it:
@@ -241,16 +304,20 @@ public struct JSONBytes {
     guard instant.fraction.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
       return appendString(instant.description)
     }
-    bytes.append(UInt8(ascii: "\""))
-    instant.appendDescription(to: &bytes)
-    bytes.append(UInt8(ascii: "\""))
+    let start = room(instant.descriptionByteLimit + 2)
+    start[0] = UInt8(ascii: "\"")
+    let written = instant.writeDescription(to: start + 1)
+    start[written + 1] = UInt8(ascii: "\"")
+    count += written + 2
   }
 
   /// An id as a JSON string literal, written straight into the bytes, as `GUID.description` spells it.
   public mutating func appendID(_ id: GUID) {
-    bytes.append(UInt8(ascii: "\""))
-    id.appendDescription(to: &bytes)
-    bytes.append(UInt8(ascii: "\""))
+    let start = room(GUID.descriptionByteCount + 2)
+    start[0] = UInt8(ascii: "\"")
+    id.writeDescription(to: start + 1)
+    start[GUID.descriptionByteCount + 1] = UInt8(ascii: "\"")
+    count += GUID.descriptionByteCount + 2
   }
 
   /// A record image, as `JSONText.image` writes it.
@@ -259,10 +326,10 @@ public struct JSONBytes {
     var labelsDue = !record.labels.isEmpty
     var separatorDue = false
     func appendMember(_ key: String, _ appendValue: (inout JSONBytes) -> Void) {
-      if separatorDue { bytes.append(UInt8(ascii: ",")) }
+      if separatorDue { appendASCII(UInt8(ascii: ",")) }
       separatorDue = true
       appendString(key)
-      bytes.append(UInt8(ascii: ":"))
+      appendASCII(UInt8(ascii: ":"))
       appendValue(&self)
     }
     func appendLabels() {
@@ -271,12 +338,12 @@ public struct JSONBytes {
       }
       labelsDue = false
     }
-    bytes.append(UInt8(ascii: "{"))
+    appendASCII(UInt8(ascii: "{"))
     for field in record.fields {
       if labelsDue, "@labels" < field.key { appendLabels() }
       appendMember(field.key) { json in json.appendValue(field.value) }
     }
     if labelsDue { appendLabels() }
-    bytes.append(UInt8(ascii: "}"))
+    appendASCII(UInt8(ascii: "}"))
   }
 }

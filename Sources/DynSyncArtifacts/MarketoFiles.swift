@@ -94,7 +94,7 @@ public enum MarketoFiles {
       if position > 0 { line.appendASCII(UInt8(ascii: ",")) }
       appendCell(text: cell, to: &line)
     }
-    line.appendRaw("\r\n")
+    line.appendSyntax("\r\n")
     return line.text
   }
 
@@ -111,7 +111,7 @@ public enum MarketoFiles {
       case let value?: appendCell(text: MarketoValues.text(value), to: &line)
       }
     }
-    line.appendRaw("\r\n")
+    line.appendSyntax("\r\n")
   }
 
   /// Appends one cell as RFC 4180 wants it: quoted when it holds a comma, quote or line break, or starts or ends with

@@ -25,41 +25,41 @@ public enum StateCodec {
   /// Appends the state line of a record (`line(_:)`) to `json`, as a batch's lines are made.
   public static func appendLine(_ record: Record, to json: inout JSONBytes) {
     // Members in their sorted order: entity, fields, id, labels, version.
-    json.appendRaw("{\"entity\":")
+    json.appendSyntax("{\"entity\":")
     json.appendString(record.entity)
-    json.appendRaw(",\"fields\":")
+    json.appendSyntax(",\"fields\":")
     json.appendObject(record.fields) { json, value in json.appendTagged(value) }
-    json.appendRaw(",\"id\":")
+    json.appendSyntax(",\"id\":")
     json.appendID(record.id)
     if !record.labels.isEmpty {
-      json.appendRaw(",\"labels\":")
+      json.appendSyntax(",\"labels\":")
       json.appendObject(record.labels.map { ($0.key, $0.value) }) { json, label in json.appendString(label) }
     }
     if let version = record.version {
-      json.appendRaw(",\"version\":\"")
+      json.appendSyntax(",\"version\":\"")
       json.appendInteger(version)
-      json.appendRaw("\"")
+      json.appendSyntax("\"")
     }
-    json.appendRaw("}\n")
+    json.appendSyntax("}\n")
   }
 
   /// The overlay line of a record removed since the base (see `StateLayers`).
   public static func removal(entity: String, id: GUID) -> String {
     var json = JSONBytes()
-    json.appendRaw("{\"entity\":")
+    json.appendSyntax("{\"entity\":")
     json.appendString(entity)
-    json.appendRaw(",\"id\":")
+    json.appendSyntax(",\"id\":")
     json.appendID(id)
-    json.appendRaw(",\"removed\":true}\n")
+    json.appendSyntax(",\"removed\":true}\n")
     return json.text
   }
 
   /// The overlay line of a Marketo row removed since the base.
   public static func removal(key: String) -> String {
     var json = JSONBytes()
-    json.appendRaw("{\"key\":")
+    json.appendSyntax("{\"key\":")
     json.appendString(key)
-    json.appendRaw(",\"removed\":true}\n")
+    json.appendSyntax(",\"removed\":true}\n")
     return json.text
   }
 
@@ -72,25 +72,18 @@ public enum StateCodec {
 
   /// Appends the state line of a Marketo row (`line(key:row:)`) to `json`, as a batch's lines are made.
   public static func appendLine(key: String, row: MarketoRow, to json: inout JSONBytes) {
-    json.appendRaw("{\"key\":")
+    json.appendSyntax("{\"key\":")
     json.appendString(key)
-    json.appendRaw(",\"row\":")
+    json.appendSyntax(",\"row\":")
     json.appendObject(row) { json, value in json.appendTagged(value) }
-    json.appendRaw("}\n")
+    json.appendSyntax("}\n")
   }
 }
 
 extension JSONBytes {
   /// A value in the tagged form of state files (see `StateCodec`).
   mutating func appendTagged(_ value: FieldValue) {
-    // Byte by byte: a million values a run, and a string of syntax costs a look at its storage each.
-    func open(_ tag: StateTag) {
-      appendASCII(UInt8(ascii: "["))
-      appendASCII(UInt8(ascii: "\""))
-      appendASCII(tag.letter)
-      appendASCII(UInt8(ascii: "\""))
-      appendASCII(UInt8(ascii: ","))
-    }
+    func open(_ tag: StateTag) { appendSyntax(opening: tag.letter) }
     func appendQuotedInteger(_ number: Int64) {
       appendASCII(UInt8(ascii: "\""))
       appendInteger(number)
@@ -98,7 +91,7 @@ extension JSONBytes {
     }
     switch value {
     case .null:
-      return appendRaw("null")
+      return appendSyntax("null")
     case .string(let text):
       open(.string)
       appendString(text)
@@ -110,7 +103,7 @@ extension JSONBytes {
       appendString(number.written)
     case .boolean(let flag):
       open(.boolean)
-      appendRaw(flag ? "true" : "false")
+      flag ? appendSyntax("true") : appendSyntax("false")
     case .dateTime(let instant):
       open(.dateTime)
       appendTimestamp(instant)
@@ -130,7 +123,7 @@ extension JSONBytes {
       appendASCII(UInt8(ascii: "]"))
     case .lookup(let lookup):
       open(.lookup)
-      if let entity = lookup.entity { appendString(entity) } else { appendRaw("null") }
+      if let entity = lookup.entity { appendString(entity) } else { appendSyntax("null") }
       appendASCII(UInt8(ascii: ","))
       appendID(lookup.id)
     case .guid(let id):

@@ -60,30 +60,27 @@ public struct GUID: Hashable, Comparable, Sendable, CustomStringConvertible {
 
   public var description: String {
     // Written often (every id of every output line): straight into a 36-byte buffer.
-    String(unsafeUninitializedCapacity: 36) { buffer in
-      write(into: buffer)
-      return 36
+    String(unsafeUninitializedCapacity: GUID.descriptionByteCount) { buffer in
+      guard let start = buffer.baseAddress else { return 0 }
+      writeDescription(to: start)
+      return GUID.descriptionByteCount
     }
   }
 
-  /// Appends the 36 bytes of `description` to `bytes`, with no string made.
-  public func appendDescription(to bytes: inout [UInt8]) {
-    let start = bytes.count
-    bytes.append(contentsOf: repeatElement(0, count: 36))
-    bytes.withUnsafeMutableBufferPointer { write(into: UnsafeMutableBufferPointer(rebasing: $0[start...])) }
-  }
+  /// The bytes of `description`: always 36.
+  @inlinable public static var descriptionByteCount: Int { 36 }
 
-  /// Writes the text form, lowercase `8-4-4-4-12`, into the first 36 bytes of `buffer`.
-  private func write(into buffer: UnsafeMutableBufferPointer<UInt8>) {
+  /// Writes the text form, lowercase `8-4-4-4-12`, into the 36 bytes from `start`, with no string made.
+  public func writeDescription(to start: UnsafeMutablePointer<UInt8>) {
     let digits: StaticString = "0123456789abcdef"
     var index = 0
     for nibble in 0..<32 {
       if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 {
-        buffer[index] = UInt8(ascii: "-")
+        start[index] = UInt8(ascii: "-")
         index += 1
       }
       let word = nibble < 16 ? high : low
-      buffer[index] = digits.utf8Start[Int((word >> UInt64(60 - 4 * (nibble % 16))) & 0xF)]
+      start[index] = digits.utf8Start[Int((word >> UInt64(60 - 4 * (nibble % 16))) & 0xF)]
       index += 1
     }
   }

@@ -97,42 +97,61 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
   /// `yyyy-MM-ddTHH:mm:ss[.f…]Z`, the form every output uses.
   public var description: String {
-    var text: [UInt8] = []
-    appendDescription(to: &text)
-    return String(decoding: text, as: UTF8.self)
+    String(unsafeUninitializedCapacity: descriptionByteLimit) { buffer in
+      guard let start = buffer.baseAddress else { return 0 }
+      return writeDescription(to: start)
+    }
   }
 
-  /// Appends the bytes of `description` to `text`, with no string made: outputs hold millions of these.
-  public func appendDescription(to text: inout [UInt8]) {
+  /// The most bytes `description` can take: a year of up to twelve digits and a sign (as far as 64-bit seconds
+  /// reach), the rest of the date and the time, the fraction's digits.
+  public var descriptionByteLimit: Int { 32 + fraction.utf8.count }
+
+  /// Writes the bytes of `description` from `start`, which has room for `descriptionByteLimit` of them, with no
+  /// string made: outputs hold millions of these.
+  ///
+  /// - Returns: how many bytes were written.
+  public func writeDescription(to start: UnsafeMutablePointer<UInt8>) -> Int {
     let days = Int(epochSeconds >= 0 ? epochSeconds / 86_400 : (epochSeconds - 86_399) / 86_400)
     let secondsOfDay = Int(epochSeconds - Int64(days) * 86_400)
     let date = CalendarDate(daysSinceEpoch: days)
+    var index = 0
     // Written digit by digit.
-    text.reserveCapacity(text.count + 21 + fraction.utf8.count)
     func digits(_ value: Int, _ width: Int, then separator: UInt8) {
-      var divisor = 1
-      for _ in 1..<width { divisor *= 10 }
-      while divisor > 0 {
-        text.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
-        divisor /= 10
+      var place = index + width - 1
+      var rest = value
+      while place >= index {
+        start[place] = UInt8(ascii: "0") + UInt8(rest % 10)
+        rest /= 10
+        place -= 1
       }
-      text.append(separator)
+      start[index + width] = separator
+      index += width + 1
     }
     if (0...9999).contains(date.year) {
       digits(date.year, 4, then: UInt8(ascii: "-"))
       digits(date.month, 2, then: UInt8(ascii: "-"))
       digits(date.day, 2, then: UInt8(ascii: "T"))
     } else {
-      text.append(contentsOf: date.description.utf8)
-      text.append(UInt8(ascii: "T"))
+      for byte in date.description.utf8 {
+        start[index] = byte
+        index += 1
+      }
+      start[index] = UInt8(ascii: "T")
+      index += 1
     }
     digits(secondsOfDay / 3600, 2, then: UInt8(ascii: ":"))
     digits(secondsOfDay / 60 % 60, 2, then: UInt8(ascii: ":"))
     digits(secondsOfDay % 60, 2, then: fraction.isEmpty ? UInt8(ascii: "Z") : UInt8(ascii: "."))
     if !fraction.isEmpty {
-      text.append(contentsOf: fraction.utf8)
-      text.append(UInt8(ascii: "Z"))
+      for byte in fraction.utf8 {
+        start[index] = byte
+        index += 1
+      }
+      start[index] = UInt8(ascii: "Z")
+      index += 1
     }
+    return index
   }
 
   /// The calendar day of this instant in UTC.

@@ -96,6 +96,35 @@ struct JSONTextTests {
     }
   }
 
+  @Test("a line grows past the room made for it, byte for byte what its values write one at a time")
+  func growth() throws {
+    let id = GUID(high: 0x0123_4567_89ab_cdef, low: 0xfedc_ba98_7654_3210)
+    let values: [FieldValue] = [
+      .string(String(repeating: "long ", count: 700)), .string("quote \" inside"), .integer(Int64.min),
+      .integer(0), .optionSet(42), .dateTime(Timestamp(epochSeconds: Int64.max, fraction: "123456789")),
+      .dateTime(Timestamp(epochSeconds: Int64.min / 2)), .guid(id), .lookup(Lookup(entity: "account", id: id)),
+      .multiSelect([1, 2, 3]), .boolean(true), .null, .date(try #require(CalendarDate("2024-02-29"))),
+    ]
+    var json = JSONBytes(capacity: 1)
+    var written: [String] = []
+    json.appendASCII(UInt8(ascii: "["))
+    for round in 0..<200 {
+      let value = values[round % values.count]
+      if round > 0 { json.appendASCII(UInt8(ascii: ",")) }
+      json.appendValue(value)
+      written.append(JSONText.value(value))
+    }
+    json.appendASCII(UInt8(ascii: "]"))
+    #expect(json.text == "[" + written.joined(separator: ",") + "]")
+    #expect(json.count == json.text.utf8.count)
+    let array = try #require(try JSONSerialization.jsonObject(with: Data(json.bytes)) as? [Any])
+    #expect(array.count == 200)
+    #expect(array[0] as? String == String(repeating: "long ", count: 700))
+    for instant in [Timestamp(epochSeconds: Int64.max, fraction: "5"), Timestamp(epochSeconds: Int64.min / 2)] {
+      #expect(instant.description.utf8.count <= instant.descriptionByteLimit, "\(instant)")
+    }
+  }
+
   @Test("values: integers at both ends of 64 bits, lookups, multi-selects")
   func values() {
     #expect(JSONText.value(.integer(Int64.min)) == "-9223372036854775808")
