@@ -149,7 +149,7 @@ public struct MergeScope: Sendable, Equatable {
       // Only the ids the records of this step reach are gathered, for the next: the records held are not copied.
       let seen = step < 2 ? asked : nil
       let lookedUp = MergeScope.lookUp(ids, in: current, tables: tables, targetsNotIn: seen)
-      let records = try read(lookedUp.missing)
+      var records = try read(lookedUp.missing)
       var adding: [String: Int] = [:]
       for record in records {
         adding[record.entity, default: 0] += 1
@@ -158,13 +158,17 @@ public struct MergeScope: Sendable, Equatable {
         }
       }
       current.reserveRecords(adding: adding)
-      for record in records { current.tables[record.entity]?.records[record.id] = record }
-      guard let seen else { break }
-      let targetsOfRead = concurrentMap(records.runs(of: 4_096)) { run in
-        var targets: [GUID] = []
-        for record in run { MergeScope.targets(of: record.fields, notIn: seen, into: &targets) }
-        return targets
-      }
+      let targetsOfRead: [[GUID]] =
+        seen.map { seen in
+          concurrentMap(records.runs(of: 4_096)) { run in
+            var targets: [GUID] = []
+            for record in run { MergeScope.targets(of: record.fields, notIn: seen, into: &targets) }
+            return targets
+          }
+        } ?? []
+      // Each record moved into its table, not copied: tens of thousands of records, on one core.
+      while let record = records.popLast() { current.tables[record.entity]?.records[record.id] = record }
+      guard seen != nil else { break }
       wanted = Set(lookedUp.targets)
       wanted.formUnion(targetsOfRead.joined())
     }

@@ -34,6 +34,18 @@ struct ValueTests {
       }
     }
     #expect(GUID("01234567-89ab-cdef-0123-456789abcdef")?.description == "01234567-89ab-cdef-0123-456789abcdef")
+    // Every digit value in every place, against a digit-by-digit writing.
+    var generator = SystemRandomNumberGenerator()
+    let words: [UInt64] =
+      [0, .max, 0x0123_4567_89AB_CDEF, 0xFEDC_BA98_7654_3210] + (0..<200).map { _ in generator.next() }
+    for (high, low) in zip(words, words.reversed()) {
+      let digits = [high, low].flatMap { word in (0..<16).map { String((word >> (60 - 4 * $0)) & 0xF, radix: 16) } }
+      var expected = digits.joined()
+      for dash in [8, 13, 18, 23] { expected.insert("-", at: expected.index(expected.startIndex, offsetBy: dash)) }
+      let id = GUID(high: high, low: low)
+      #expect(id.description == expected)
+      #expect(GUID(id.description) == id)
+    }
     #expect(try #require(GUID("00000000-0000-0000-0000-000000000001")) < lower)
   }
 
