@@ -177,4 +177,28 @@ struct ValueTests {
       entity: "account", id: id, fields: ["name": .string("Contoso")], origin: SourcePosition(file: "b.xml"))
     #expect(left == right)
   }
+
+  @Test("a copy of a record is a value: changing either leaves the other as it was")
+  func recordCopies() {
+    let id = GUID(high: 1, low: 2)
+    let original = Record(
+      entity: "account", id: id, fields: ["name": .string("Contoso")], labels: ["statuscode": "Active"],
+      version: 7, origin: SourcePosition(file: "a.json", line: 3))
+    var copy = original
+    copy.fields["name"] = .string("Fabrikam")
+    copy.labels["statuscode"] = nil
+    copy.entity = "contact"
+    copy.version = 8
+    copy.origin.line = 9
+    copy.id = GUID(high: 3, low: 4)
+    #expect(original.fields["name"] == .string("Contoso"))
+    #expect(original.labels == ["statuscode": "Active"])
+    #expect(original.entity == "account" && original.id == id && original.version == 7 && original.origin.line == 3)
+    #expect(copy["name"] == .string("Fabrikam") && copy.labels.isEmpty && copy.entity == "contact")
+    #expect(copy.version == 8 && copy.origin.line == 9)
+    // A record changed where no copy shares it keeps its own values changed.
+    var alone = original
+    alone.fields["name"] = nil
+    #expect(alone["name"] == .null && original["name"] == .string("Contoso"))
+  }
 }
