@@ -300,11 +300,14 @@ public enum StateReader {
     _ lines: [StateLine<Key>], in path: String, _ read: (UnsafeRawBufferPointer, StateLine<Key>) throws -> Void
   ) throws {
     let file = try FileBytes(path: path)
-    // Lines close together are read in one span: one call of the system, not one a line.
-    var span: [UInt8] = []
+    // Lines close together are read in one span: one call of the system, not one a line. Every span goes into one
+    // buffer, made once: not an array made and filled with zeros a span.
+    var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: readBackSpan, alignment: 1)
+    defer { buffer.deallocate() }
     var spanStart = 0
+    var spanCount = 0
     for (index, line) in lines.enumerated() {
-      if line.offset < spanStart || line.offset + line.length > spanStart + span.count {
+      if line.offset < spanStart || line.offset + line.length > spanStart + spanCount {
         var end = line.offset + line.length
         for next in lines[(index + 1)...] {
           guard next.offset >= end, next.offset - end <= readBackGap,
@@ -312,13 +315,19 @@ public enum StateReader {
           else { break }
           end = next.offset + next.length
         }
-        span = try file.read(at: line.offset, count: end - line.offset)
+        if end - line.offset > buffer.count {
+          // A line longer than a span: a buffer of its size.
+          buffer.deallocate()
+          buffer = .allocate(byteCount: end - line.offset, alignment: 1)
+        }
+        try file.readExactly(
+          into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<(end - line.offset)]), at: line.offset)
         spanStart = line.offset
+        spanCount = end - line.offset
       }
-      try span.withUnsafeBytes {
-        try read(
-          UnsafeRawBufferPointer(rebasing: $0[line.offset - spanStart..<line.offset - spanStart + line.length]), line)
-      }
+      try read(
+        UnsafeRawBufferPointer(
+          rebasing: buffer[line.offset - spanStart..<line.offset - spanStart + line.length]), line)
     }
   }
 

@@ -102,20 +102,24 @@ public struct WebAPIReader: Sendable {
     var decoder = WebAPIRecordDecoder(path: path, context: context, entity: entity)
     var scan = JSONObjectScan()
     var shapes = RecentRowKeys<Void>()
+    // Every row read into one buffer, made once for the longest: not an array made and filled with zeros a row.
+    let buffer = UnsafeMutableRawBufferPointer.allocate(
+      byteCount: max(rows.lazy.map { Int($0.location.length) }.max() ?? 0, 1), alignment: 1)
+    defer { buffer.deallocate() }
     return try rows.map { row in
-      let bytes = try file.read(at: Int(row.location.offset), count: Int(row.location.length))
-      return try bytes.withUnsafeBytes { bytes in
-        guard scan.scan(bytes) == bytes.count,
-          Fingerprint(of: bytes, seed: WebAPIRowIndexer.fingerprintSeed) == row.fingerprint
-        else {
-          throw IndexUnavailable(path: path, reason: "the file changed while it was read")
-        }
-        let raw = try RawJSONRecord(
-          scanned: bytes, members: scan.members,
-          names: shapes.keys(of: scan.members, in: bytes) { _ in () }?.keys.names,
-          path: path, offset: Int(row.location.offset), line: Int(row.location.line), column: Int(row.location.column))
-        return decoder.decode(raw)
+      let read = UnsafeMutableRawBufferPointer(rebasing: buffer[..<Int(row.location.length)])
+      try file.readExactly(into: read, at: Int(row.location.offset))
+      let bytes = UnsafeRawBufferPointer(read)
+      guard scan.scan(bytes) == bytes.count,
+        Fingerprint(of: bytes, seed: WebAPIRowIndexer.fingerprintSeed) == row.fingerprint
+      else {
+        throw IndexUnavailable(path: path, reason: "the file changed while it was read")
       }
+      let raw = try RawJSONRecord(
+        scanned: bytes, members: scan.members,
+        names: shapes.keys(of: scan.members, in: bytes) { _ in () }?.keys.names,
+        path: path, offset: Int(row.location.offset), line: Int(row.location.line), column: Int(row.location.column))
+      return decoder.decode(raw)
     }
   }
 

@@ -53,10 +53,18 @@ final class FileBytes {
   /// `count` bytes from `offset`, wherever the file was read to.
   func read(at offset: Int, count: Int) throws(InputError) -> [UInt8] {
     let bytes = try read(upTo: count, at: offset)
-    guard bytes.count == count else {
-      throw InputError(file: path, reason: "the file ended at byte \(offset + bytes.count), before a row read earlier")
-    }
+    guard bytes.count == count else { throw endedEarly(at: offset + bytes.count) }
     return bytes
+  }
+
+  /// Fills `buffer` with the bytes from `offset`: all of them, or an error where the file ends first.
+  func readExactly(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(InputError) {
+    let count = try read(into: buffer, at: offset)
+    guard count == buffer.count else { throw endedEarly(at: offset + count) }
+  }
+
+  private func endedEarly(at end: Int) -> InputError {
+    InputError(file: path, reason: "the file ended at byte \(end), before a row read earlier")
   }
 
   /// Up to `count` bytes from `offset`: fewer where the file ends first.

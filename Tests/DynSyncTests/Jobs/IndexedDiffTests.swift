@@ -393,6 +393,10 @@ struct IndexedDiffTests {
     // The same length, so the row is still where the index says it is.
     try folder.write("contacts.json", page("contacts", [contact(1), contact(2, name: "Bob")]))
     #expect(throws: IndexUnavailable.self) { try reader.decode(rows, context: context, entity: "contact") }
+    // Shorter: the second row is no longer there at all.
+    try folder.write("contacts.json", page("contacts", [contact(1)]))
+    let ended = #expect(throws: InputError.self) { try reader.decode(rows, context: context, entity: "contact") }
+    #expect(ended?.description.contains("the file ended at byte") == true, "\(String(describing: ended))")
 
     let xmlPath = try folder.write("contacts.xml", resultset([result(1), result(2)]))
     let xmlReader = FetchXMLReader(path: xmlPath)

@@ -160,7 +160,7 @@ struct StateInPartTests {
   }
 
   /// Records of every shape a state line takes: escapes, lookups with and without a table, a lookup column holding
-  /// another type or null, lists, values holding brackets, braces and commas, labels.
+  /// another type or null, lists, values holding brackets, braces and commas, labels, a line of 100 KB.
   static func variedRecords() -> [Record] {
     ids.sorted().enumerated().map { number, id in
       let target = GUID(high: 9, low: UInt64(number))
@@ -177,6 +177,8 @@ struct StateInPartTests {
       case 2:
         fields["title"] = .string("[a],{b}")
         fields["parentcustomerid"] = .guid(target)
+        // A line longer than the span lines are read back in.
+        if number == 2 { fields["description"] = .string(String(repeating: "long text ", count: 10_000)) }
       case 3: fields = [:]
       case 4:
         fields["originatingleadid"] = .lookup(Lookup(entity: "lead", id: target))
