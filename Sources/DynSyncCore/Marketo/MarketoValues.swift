@@ -12,30 +12,16 @@ public enum MarketoValues {
   /// The mapped fields of `record`, as `mapped(_:_:)` gives them, with the field list made ready once for many
   /// records.
   static func mapped(_ record: Record, _ columns: MappedColumns) -> MarketoRow {
-    // The record's columns looked up in the list (a record holds fewer columns than a mapping names), then taken in
-    // the mapping's order, so that of two fields giving one Marketo name the later still wins. Places and ranks are
-    // sorted as numbers beside the values, not with them: a value moved in a sort is a value copied.
-    var found: [(place: Int, member: Int)] = []
-    found.reserveCapacity(record.fields.count)
-    for (member, (column, value)) in record.fields.enumerated() where !value.isNull {
-      guard let places = columns.placesByColumn[ColumnName(column)] else { continue }
-      for place in columns.places[places] { found.append((place, member)) }
-    }
-    found.sort { $0.place < $1.place }
     // Collected in the mapping's order, each Marketo name with its rank among the names the mapping can give, and
     // sorted once by rank: numbers compared, not names. Of two fields giving one name, the later wins.
     var ranks: [Int] = []
     var ranked: [MarketoRow.Element] = []
-    ranks.reserveCapacity(found.count + 4)
-    ranked.reserveCapacity(found.count + 4)
-    for (place, member) in found {
-      let field = columns.fields[place]
+    ranks.reserveCapacity(record.fields.count + 4)
+    ranked.reserveCapacity(record.fields.count + 4)
+    forEachMapped(record, columns) { place, isChoiceValue, value in
       let names = columns.names[place]
-      marketoValues(of: record.fields[member].value, in: field.dynamics, labels: record.labels) {
-        isChoiceValue, value in
-        ranks.append(isChoiceValue ? names.choiceValueRank : names.rank)
-        ranked.append((isChoiceValue ? names.choiceValue : field.marketo, value))
-      }
+      ranks.append(isChoiceValue ? names.choiceValueRank : names.rank)
+      ranked.append((isChoiceValue ? names.choiceValue : columns.fields[place].marketo, value))
     }
     // A stable order: of two members of one name, the later stays last.
     let order = ranks.indices.sorted { (ranks[$0], $0) < (ranks[$1], $1) }
@@ -46,6 +32,29 @@ public enum MarketoValues {
       if isLastOfItsName { members.append(ranked[index]) }
     }
     return MarketoRow(sortedMembers: members)
+  }
+
+  /// Hands on each Marketo value of `record` in the mapping's order, with the place of the field that gives it in
+  /// `columns.fields` and whether it is a choice's integer (named `columns.names[place].choiceValue`): of two values
+  /// of one name, the later is the one a row keeps.
+  static func forEachMapped(
+    _ record: Record, _ columns: MappedColumns, _ body: (_ place: Int, _ isChoiceValue: Bool, FieldValue) -> Void
+  ) {
+    // The record's columns looked up in the list (a record holds fewer columns than a mapping names), then taken in
+    // the mapping's order. Places are sorted as numbers beside the values, not with them: a value moved in a sort is
+    // a value copied.
+    var found: [(place: Int, member: Int)] = []
+    found.reserveCapacity(record.fields.count)
+    for (member, (column, value)) in record.fields.enumerated() where !value.isNull {
+      guard let places = columns.placesByColumn[ColumnName(column)] else { continue }
+      for place in columns.places[places] { found.append((place, member)) }
+    }
+    found.sort { $0.place < $1.place }
+    for (place, member) in found {
+      marketoValues(of: record.fields[member].value, in: columns.fields[place].dynamics, labels: record.labels) {
+        isChoiceValue, value in body(place, isChoiceValue, value)
+      }
+    }
   }
 
   /// Every column of `record` under its own Dynamics name, as a mapping that names each column as itself gives them

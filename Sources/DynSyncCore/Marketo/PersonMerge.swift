@@ -173,10 +173,11 @@ extension MarketoMerge {
     let merge = self
     let shared = sharedFields(of: planned, accounts: accounts, users: users, teams: teams)
     let built = concurrentMap(planned.runs(of: MarketoMerge.rowsARun)) { run in
-      run.map { person in
+      var row = shared.layout.emptyRow()
+      return run.map { person in
         merge.personRow(
           person.record, personID: person.personID, takenLead: person.takenLead, previous: previous,
-          shared: shared, unchangedAccounts: unchangedAccounts)
+          shared: shared, unchangedAccounts: unchangedAccounts, filling: &row)
       }
     }
     for (person, row) in zip(planned, built.joined()) { current[String(person.personID)] = row }
@@ -203,12 +204,17 @@ extension MarketoMerge {
   static let rowsARun = 512
 
   /// What many person rows hold alike, made once rather than once a row: the owner fields of each user who owns a
-  /// person (a user owns hundreds) and the company fields of each account a contact names (an account has several).
+  /// person (a user owns hundreds) and the company fields of each account a contact names (an account has several),
+  /// each by its place in the rows' layout.
   struct SharedPersonFields: Sendable {
-    let ownerFieldsByUser: [GUID: MarketoRow]
-    let companyFieldsByAccount: [GUID: MarketoRow]
+    let layout: PersonRowLayout
+    let ownerFieldsByUser: [GUID: [PlacedValue]]
+    let companyFieldsByAccount: [GUID: [PlacedValue]]
     let teams: [GUID: Record]
   }
+
+  /// A value of a person row, by the place of its name in the layout (`PersonRowLayout`).
+  typealias PlacedValue = (place: Int, value: FieldValue)
 
   /// The owner and company fields the person rows of `planned` read, their owners and accounts found on every core.
   func sharedFields(
@@ -236,31 +242,57 @@ extension MarketoMerge {
     let owners = named.reduce(into: Set<GUID>()) { $0.formUnion($1.0) }
     let companies = named.reduce(into: Set<GUID>()) { $0.formUnion($1.1) }
     let merge = self
+    let layout = PersonRowLayout(merge)
     return SharedPersonFields(
-      ownerFieldsByUser: MarketoMerge.fields(of: owners, in: users, merge.ownerFields(ofUser:)),
-      companyFieldsByAccount: MarketoMerge.fields(of: companies, in: accounts, merge.companyFields), teams: teams)
+      layout: layout,
+      ownerFieldsByUser: MarketoMerge.fields(of: owners, in: users) { layout.placed(merge.ownerFields(ofUser: $0)) },
+      companyFieldsByAccount: MarketoMerge.fields(of: companies, in: accounts) {
+        layout.placed(merge.companyFields($0))
+      },
+      teams: teams)
   }
 
   /// `fields` of each record of `ids` (every one in `records`), made on every core.
   private static func fields(
-    of ids: Set<GUID>, in records: [GUID: Record], _ fields: @Sendable (Record) -> MarketoRow
-  ) -> [GUID: MarketoRow] {
+    of ids: Set<GUID>, in records: [GUID: Record], _ fields: @Sendable (Record) -> [PlacedValue]
+  ) -> [GUID: [PlacedValue]] {
     let ids = Array(ids)
-    let made = concurrentMap(ids.runs(of: rowsARun)) { run in run.map { records[$0].map(fields) ?? MarketoRow() } }
+    let made = concurrentMap(ids.runs(of: rowsARun)) { run in run.map { records[$0].map(fields) ?? [] } }
     return Dictionary(uniqueKeysWithValues: zip(ids, made.joined()))
   }
 
-  /// The row of a contact's or lead's person: its mapped columns, its owner's, and for a contact the lead it took
-  /// over and its account's company fields.
+  /// The row of a contact's or lead's person: its mapped columns, those dynsync keeps of its own, its owner's, and
+  /// for a contact the lead it took over and its account's company fields, each laid over the ones before.
+  ///
+  /// A row of no value (`PersonRowLayout.emptyRow()`) is filled here and left empty again: one for many rows, not a
+  /// row of a hundred places made for each.
   func personRow(
     _ record: Record, personID: Int64, takenLead: String?, previous: MarketoDataset, shared: SharedPersonFields,
-    unchangedAccounts: Set<GUID>
+    unchangedAccounts: Set<GUID>, filling row: inout [FieldValue?]
   ) -> MarketoRow {
-    guard record.entity == "contact" else {
-      return personRow(record, type: "Lead", personID: personID, shared: shared)
+    let layout = shared.layout
+    let isContact = record.entity == "contact"
+    let places = isContact ? layout.contactPlaces : layout.leadPlaces
+    MarketoValues.forEachMapped(record, columns(of: record.entity)) { place, isChoiceValue, value in
+      row[isChoiceValue ? places[place].choiceValue : places[place].name] = value
     }
-    var row = personRow(record, type: "Contact", personID: personID, shared: shared)
-    if let takenLead { row[MarketoField.originatingLeadID] = .string(takenLead) }
+    row[layout.personID] = .integer(personID)
+    row[layout.microsoftType] = .string(isContact ? "Contact" : "Lead")
+    row[layout.microsoftID] = .string(record.id.description)
+    row[layout.microsoftIsDeleted] = .boolean(false)
+    row[layout.syncing] = .boolean(true)
+    if let created = record.fields["createdon"], !created.isNull { row[layout.microsoftCreatedDate] = created }
+    if let owner = MarketoValues.lookupID(record, "ownerid") {
+      if MarketoMerge.isTeam(owner, teams: shared.teams) {
+        row[layout.ownerTeamID] = .string(owner.id.description)
+      } else if let fields = shared.ownerFieldsByUser[owner.id] {
+        for (place, value) in fields { row[place] = value }
+      } else {
+        row[layout.ownerID] = .string(owner.id.description)
+      }
+    }
+    guard isContact else { return layout.row(emptying: &row) }
+    if let takenLead { row[layout.originatingLeadID] = .string(takenLead) }
     if let company = MarketoValues.lookupID(record, "parentcustomerid"),
       let fields = shared.companyFieldsByAccount[company.id]
     {
@@ -269,57 +301,125 @@ extension MarketoMerge {
         before[MarketoField.externalCompanyID] == .string(company.id.description)
       {
         // The account did not change: company fields stay as Marketo has them (local edits included).
-        for name in fields.keys { row[name] = before[name] }
+        for (place, _) in fields { row[place] = before[layout.names[place]] }
       } else {
-        row.merge(fields) { _, company in company }
+        for (place, value) in fields { row[place] = value }
       }
     }
-    return row
+    return layout.row(emptying: &row)
   }
 
-  func personRow(_ record: Record, type: String, personID: Int64, shared: SharedPersonFields) -> MarketoRow {
-    var row = MarketoValues.mapped(record, columns(of: record.entity))
-    row[MarketoField.personID] = .integer(personID)
-    row[MarketoField.microsoftType] = .string(type)
-    row[MarketoField.microsoftID] = .string(record.id.description)
-    row[MarketoField.microsoftIsDeleted] = .boolean(false)
-    row[MarketoField.syncing] = .boolean(true)
-    if let created = record.fields["createdon"], !created.isNull { row[MarketoField.microsoftCreatedDate] = created }
-    row.merge(ownerFields(record, shared: shared)) { $1 }
-    return row
-  }
-
-  /// Owner fields: filled from the owning user; a team owner leaves them empty and is recorded.
-  func ownerFields(_ record: Record, shared: SharedPersonFields) -> MarketoRow {
-    guard let owner = MarketoValues.lookupID(record, "ownerid") else { return [:] }
-    if MarketoMerge.isTeam(owner, teams: shared.teams) {
-      return [MarketoField.ownerTeamID: .string(owner.id.description)]
-    }
-    return shared.ownerFieldsByUser[owner.id] ?? [MarketoField.ownerID: .string(owner.id.description)]
-  }
-
-  /// Whether a record's owner is a team: the lookup says so, or, when it names no table, the id is a team's.
-  static func isTeam(_ owner: Lookup, teams: [GUID: Record]) -> Bool {
-    owner.entity == "team" || (owner.entity == nil && teams[owner.id] != nil)
-  }
-
-  /// The owner fields of a person a user owns.
+  /// The owner fields of a person a user owns: the user's id, and the user's columns of `userOwnerColumns` it has.
   func ownerFields(ofUser user: Record) -> MarketoRow {
-    let fields: MarketoRow = [
-      MarketoField.ownerID: .string(user.id.description),
-      "leadOwnerFirstName": user["firstname"],
-      "leadOwnerLastName": user["lastname"],
-      "leadOwnerEmailAddress": user["internalemailaddress"],
-      "leadOwnerJobTitle": user["jobtitle"],
-      "leadOwnerPhone": user["address1_telephone1"],
-    ]
-    return fields.filter { !$0.value.isNull }
+    var fields: MarketoRow = [MarketoField.ownerID: .string(user.id.description)]
+    for (marketo, dynamics) in MarketoMerge.userOwnerColumns where !user[dynamics].isNull {
+      fields[marketo] = user[dynamics]
+    }
+    return fields
   }
+
+  /// The Marketo fields of a person's owner that its user fills, and the user's column each comes from.
+  static let userOwnerColumns = [
+    ("leadOwnerFirstName", "firstname"), ("leadOwnerLastName", "lastname"),
+    ("leadOwnerEmailAddress", "internalemailaddress"), ("leadOwnerJobTitle", "jobtitle"),
+    ("leadOwnerPhone", "address1_telephone1"),
+  ]
 
   /// The company fields a contact's person shows, from its account.
   func companyFields(_ account: Record) -> MarketoRow {
     var fields = MarketoValues.mapped(account, columns(of: "account"))
     fields[MarketoField.externalCompanyID] = .string(account.id.description)
     return fields
+  }
+
+  /// Whether a record's owner is a team: the lookup says so, or, when it names no table, the id is a team's.
+  static func isTeam(_ owner: Lookup, teams: [GUID: Record]) -> Bool {
+    owner.entity == "team" || (owner.entity == nil && teams[owner.id] != nil)
+  }
+}
+
+/// Every name a person row can hold, in name order, so that a row is built by place rather than by name.
+///
+/// A person row is its record's mapped columns, a few of dynsync's own, its owner's and its company's, each laid over
+/// the ones before; a place found by name for each of those compared names dozens of times a row. Built by place, a
+/// row is its filled places in order: the order `Fields` keeps its members in.
+struct PersonRowLayout: Sendable {
+  /// The names, in order: a name's place is its index.
+  let names: [String]
+  private let placeOfName: [String: Int]
+  /// By place in the contact's and the lead's mapped columns: the places of the field's name and of its choice's
+  /// integer (`MarketoValues.forEachMapped`).
+  let contactPlaces: [(name: Int, choiceValue: Int)]
+  let leadPlaces: [(name: Int, choiceValue: Int)]
+  let personID: Int
+  let microsoftType: Int
+  let microsoftID: Int
+  let microsoftIsDeleted: Int
+  let syncing: Int
+  let microsoftCreatedDate: Int
+  let originatingLeadID: Int
+  let ownerID: Int
+  let ownerTeamID: Int
+
+  init(_ merge: MarketoMerge) {
+    let mapped = ["contact", "lead", "account"].map { merge.columns(of: $0) }
+    var every = Set(
+      [
+        MarketoField.personID, MarketoField.microsoftType, MarketoField.microsoftID, MarketoField.microsoftIsDeleted,
+        MarketoField.syncing, MarketoField.microsoftCreatedDate, MarketoField.originatingLeadID,
+        MarketoField.ownerID, MarketoField.ownerTeamID, MarketoField.externalCompanyID,
+      ] + MarketoMerge.userOwnerColumns.map(\.0))
+    for columns in mapped {
+      for (field, names) in zip(columns.fields, columns.names) {
+        every.insert(field.marketo)
+        every.insert(names.choiceValue)
+      }
+    }
+    names = every.sorted()
+    var placeOfName: [String: Int] = [:]
+    for (place, name) in names.enumerated() { placeOfName[name] = place }
+    self.placeOfName = placeOfName
+    func places(of columns: MappedColumns) -> [(name: Int, choiceValue: Int)] {
+      zip(columns.fields, columns.names).map { field, names in
+        (placeOfName[field.marketo] ?? 0, placeOfName[names.choiceValue] ?? 0)
+      }
+    }
+    contactPlaces = places(of: mapped[0])
+    leadPlaces = places(of: mapped[1])
+    func place(_ name: String) -> Int { placeOfName[name] ?? 0 }
+    personID = place(MarketoField.personID)
+    microsoftType = place(MarketoField.microsoftType)
+    microsoftID = place(MarketoField.microsoftID)
+    microsoftIsDeleted = place(MarketoField.microsoftIsDeleted)
+    syncing = place(MarketoField.syncing)
+    microsoftCreatedDate = place(MarketoField.microsoftCreatedDate)
+    originatingLeadID = place(MarketoField.originatingLeadID)
+    ownerID = place(MarketoField.ownerID)
+    ownerTeamID = place(MarketoField.ownerTeamID)
+  }
+
+  /// A row with no value, to fill by place.
+  func emptyRow() -> [FieldValue?] { [FieldValue?](repeating: nil, count: names.count) }
+
+  /// The row of the places filled, in name order; `values` is left with no value.
+  func row(emptying values: inout [FieldValue?]) -> MarketoRow {
+    var members: [MarketoRow.Element] = []
+    members.reserveCapacity(values.count / 2)
+    for place in values.indices {
+      guard let value = values[place] else { continue }
+      members.append((names[place], value))
+      values[place] = nil
+    }
+    return MarketoRow(sortedMembers: members)
+  }
+
+  /// The members of `row` by the places of their names; every name a person row is given has one.
+  func placed(_ row: MarketoRow) -> [MarketoMerge.PlacedValue] {
+    row.map { name, value in
+      guard let place = placeOfName[name] else {
+        preconditionFailure("\(name) is given to person rows but has no place in their layout")
+      }
+      return (place, value)
+    }
   }
 }
