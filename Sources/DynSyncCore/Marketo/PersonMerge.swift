@@ -403,8 +403,13 @@ struct PersonRowLayout: Sendable {
 
   /// The row of the places filled, in name order; `values` is left with no value.
   func row(emptying values: inout [FieldValue?]) -> MarketoRow {
+    // Room for exactly the places filled: a run holds a hundred thousand rows.
     var members: [MarketoRow.Element] = []
-    members.reserveCapacity(values.count / 2)
+    var filled = 0
+    for place in values.indices {
+      if case .some = values[place] { filled += 1 }
+    }
+    members.reserveCapacity(filled)
     for place in values.indices {
       guard let value = values[place] else { continue }
       members.append((names[place], value))
