@@ -128,17 +128,6 @@ public struct JSONBytes: ~Copyable {
     count += length
   }
 
-  /// The opening of a tagged state value, `["x",`, for the tag letter `x` (see `StateCodec`).
-  mutating func appendSyntax(opening tag: UInt8) {
-    let start = room(5)
-    start[0] = UInt8(ascii: "[")
-    start[1] = UInt8(ascii: "\"")
-    start[2] = tag
-    start[3] = UInt8(ascii: "\"")
-    start[4] = UInt8(ascii: ",")
-    count += 5
-  }
-
   /// One byte of JSON syntax (a bracket, a comma, a quote), with no string looked at.
   @inline(__always)
   public mutating func appendASCII(_ byte: UInt8) {

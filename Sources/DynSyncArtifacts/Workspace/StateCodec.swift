@@ -83,7 +83,11 @@ public enum StateCodec {
 extension JSONBytes {
   /// A value in the tagged form of state files (see `StateCodec`).
   mutating func appendTagged(_ value: FieldValue) {
-    func open(_ tag: StateTag) { appendSyntax(opening: tag.letter) }
+    func open(_ tag: StateTag) {
+      appendSyntax("[\"")
+      appendASCII(tag.letter)
+      appendSyntax("\",")
+    }
     func appendQuotedInteger(_ number: Int64) {
       appendASCII(UInt8(ascii: "\""))
       appendInteger(number)

@@ -158,17 +158,17 @@ public struct MergeScope: Sendable, Equatable {
         }
       }
       current.reserveRecords(adding: adding)
-      let targetsOfRead: [[GUID]] =
-        seen.map { seen in
-          concurrentMap(records.runs(of: 4_096)) { run in
-            var targets: [GUID] = []
-            for record in run { MergeScope.targets(of: record.fields, notIn: seen, into: &targets) }
-            return targets
-          }
-        } ?? []
+      // The last step gathers no targets: nothing reads them.
+      let targetsOfRead = seen.map { seen in
+        concurrentMap(records.runs(of: 4_096)) { run in
+          var targets: [GUID] = []
+          for record in run { MergeScope.targets(of: record.fields, notIn: seen, into: &targets) }
+          return targets
+        }
+      }
       // Each record moved into its table, not copied: tens of thousands of records, on one core.
       while let record = records.popLast() { current.tables[record.entity]?.records[record.id] = record }
-      guard seen != nil else { break }
+      guard let targetsOfRead else { break }
       wanted = Set(lookedUp.targets)
       wanted.formUnion(targetsOfRead.joined())
     }

@@ -379,14 +379,12 @@ struct PersonRowLayout: Sendable {
     var placeOfName: [String: Int] = [:]
     for (place, name) in names.enumerated() { placeOfName[name] = place }
     self.placeOfName = placeOfName
+    func place(_ name: String) -> Int { PersonRowLayout.place(of: name, in: placeOfName) }
     func places(of columns: MappedColumns) -> [(name: Int, choiceValue: Int)] {
-      zip(columns.fields, columns.names).map { field, names in
-        (placeOfName[field.marketo] ?? 0, placeOfName[names.choiceValue] ?? 0)
-      }
+      zip(columns.fields, columns.names).map { field, names in (place(field.marketo), place(names.choiceValue)) }
     }
     contactPlaces = places(of: mapped[0])
     leadPlaces = places(of: mapped[1])
-    func place(_ name: String) -> Int { placeOfName[name] ?? 0 }
     personID = place(MarketoField.personID)
     microsoftType = place(MarketoField.microsoftType)
     microsoftID = place(MarketoField.microsoftID)
@@ -420,11 +418,13 @@ struct PersonRowLayout: Sendable {
 
   /// The members of `row` by the places of their names; every name a person row is given has one.
   func placed(_ row: MarketoRow) -> [MarketoMerge.PlacedValue] {
-    row.map { name, value in
-      guard let place = placeOfName[name] else {
-        preconditionFailure("\(name) is given to person rows but has no place in their layout")
-      }
-      return (place, value)
+    row.map { name, value in (PersonRowLayout.place(of: name, in: placeOfName), value) }
+  }
+
+  private static func place(of name: String, in placeOfName: [String: Int]) -> Int {
+    guard let place = placeOfName[name] else {
+      preconditionFailure("\(name) is given to person rows but has no place in their layout")
     }
+    return place
   }
 }
