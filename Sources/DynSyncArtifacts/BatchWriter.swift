@@ -54,7 +54,7 @@ public final class BatchWriter {
     let target = (target as NSString).standardizingPath
     self.target = target
     self.faults = faults
-    let parent = (target as NSString).deletingLastPathComponent
+    let parent = target.parentFolder
     let name = (target as NSString).lastPathComponent
     do {
       try FileManager.default.createDirectory(atPath: parent.isEmpty ? "." : parent, withIntermediateDirectories: true)
@@ -150,7 +150,7 @@ public final class BatchWriter {
     try syncs.wait()
     try faults.check(beforeCommit: target)
     syncFolders(in: staging)
-    let parent = (target as NSString).deletingLastPathComponent
+    let parent = target.parentFolder
     var displaced: String?
     if FileManager.default.fileExists(atPath: target) {
       let old = (parent as NSString).appendingPathComponent(
@@ -174,7 +174,7 @@ public final class BatchWriter {
       components.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." })
     else { throw OutputError(path: relativePath, reason: "refused: the path would leave the batch folder") }
     let path = (staging as NSString).appendingPathComponent(relativePath)
-    let folder = (path as NSString).deletingLastPathComponent
+    let folder = path.parentFolder
     do {
       try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     } catch {

@@ -201,7 +201,7 @@ public enum ExportInput {
       case "resultset":
         return ExportFile(path: path, format: .fetchXML)
       case "entities":
-        let schema = ((path as NSString).deletingLastPathComponent as NSString)
+        let schema = (path.parentFolder as NSString)
           .appendingPathComponent("data_schema.xml")
         guard FileManager.default.fileExists(atPath: schema) else {
           throw InputError(file: path, reason: "a CMT data.xml needs its data_schema.xml in the same folder")

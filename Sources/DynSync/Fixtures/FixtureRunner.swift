@@ -84,7 +84,7 @@ public enum FixtureRunner {
       for file in BatchComparison.files(under: workspace.batchFolder(number)) {
         let target = produced + "/" + name + "/" + file
         try FileManager.default.createDirectory(
-          atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+          atPath: target.parentFolder, withIntermediateDirectories: true)
         var data = try Data(contentsOf: URL(fileURLWithPath: workspace.batchFolder(number) + "/" + file))
         if file == "manifest.json" { data = try withoutRunSection(data) }
         try data.write(to: URL(fileURLWithPath: target))

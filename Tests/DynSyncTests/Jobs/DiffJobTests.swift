@@ -96,6 +96,16 @@ struct DiffJobTests {
     #expect(try Self.contents(of: batch) == Self.contents(of: clean.batch))
     #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["batch", "clean"])
   }
+
+  @Test("a batch folder named by one letter, relative to the working directory", arguments: ["b", "c/"])
+  func oneLetterFolder(out: String) throws {
+    let folder = try TemporaryFolder()
+    let arguments = ["diff", "--quiet", "--previous"] + Self.previous + ["--current"] + Self.current + ["--out", out]
+    let result = try runProgram(dynsyncExecutable(), arguments, in: folder.path)
+    #expect(result.status == 1, "differences found: \(result.errors)")
+    let clean = try DiffJob(previous: Self.previous, current: Self.current, output: folder.path + "/clean").run()
+    #expect(try Self.contents(of: folder.path + "/" + out) == Self.contents(of: clean.batch))
+  }
 }
 
 /// Runs the built `dynsync` executable and returns its exit status.
@@ -112,12 +122,13 @@ func runDynsyncCapturing(_ arguments: [String], environment: [String: String] = 
 }
 
 /// Runs a program and returns its exit status and what it printed on stdout and stderr.
-func runProgram(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws
-  -> (status: Int32, output: String, errors: String)
-{
+func runProgram(
+  _ executable: URL, _ arguments: [String], environment: [String: String] = [:], in directory: String? = nil
+) throws -> (status: Int32, output: String, errors: String) {
   let process = Process()
   process.executableURL = executable
   process.arguments = arguments
+  if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
   process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
   let output = Pipe()
   let errors = Pipe()
