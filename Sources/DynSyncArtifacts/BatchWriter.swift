@@ -59,10 +59,13 @@ public final class BatchWriter {
     do {
       try FileManager.default.createDirectory(atPath: parent.isEmpty ? "." : parent, withIntermediateDirectories: true)
     } catch {
-      throw OutputError(path: parent, reason: "cannot create the folder: \(error.localizedDescription)")
+      throw BatchWriter.folderFailure(parent, error)
     }
-    if FileManager.default.fileExists(atPath: target), !replacing {
-      throw OutputError(path: target, reason: "already exists; choose another folder or pass --force to replace it")
+    if FileManager.default.fileExists(atPath: target) {
+      guard replacing else {
+        throw OutputError(path: target, reason: "already exists; choose another folder or pass --force to replace it")
+      }
+      try BatchWriter.requireBatch(at: target)
     }
     BatchWriter.sweepStaleStaging(in: parent.isEmpty ? "." : parent, name: name)
     staging = (parent as NSString).appendingPathComponent(".\(name).partial-\(UUID().uuidString.lowercased())")
@@ -75,6 +78,47 @@ public final class BatchWriter {
 
   deinit {
     if !committed { try? FileManager.default.removeItem(atPath: staging) }
+  }
+
+  /// Why the folder `path` could not be made: the part of it that is a file, when one is (Foundation
+  /// names only an error number).
+  private static func folderFailure(_ path: String, _ error: any Error) -> OutputError {
+    var part = path
+    while !part.isEmpty, part != "/", part != "." {
+      var isFolder: ObjCBool = false
+      if FileManager.default.fileExists(atPath: part, isDirectory: &isFolder) {
+        if !isFolder.boolValue { return OutputError(path: part, reason: "is a file, not a folder") }
+        break
+      }
+      part = part.parentFolder
+    }
+    return OutputError(path: path, reason: "cannot create the folder: \(error.localizedDescription)")
+  }
+
+  /// Refuses to replace anything but a batch dynsync wrote, or an empty folder: replacing is for
+  /// writing a batch again, and must never take a folder of other files with it.
+  private static func requireBatch(at target: String) throws(OutputError) {
+    var isFolder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: target, isDirectory: &isFolder), isFolder.boolValue else {
+      throw OutputError(path: target, reason: "is a file, not a batch folder; only a batch of dynsync's is replaced")
+    }
+    let entries: [String]
+    do {
+      entries = try FileManager.default.contentsOfDirectory(atPath: target)
+    } catch {
+      throw OutputError(path: target, reason: "cannot be listed, so it is not replaced: \(error.localizedDescription)")
+    }
+    if entries.isEmpty { return }
+    guard let data = FileManager.default.contents(atPath: target + "/manifest.json"),
+      let manifest = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+      let tool = manifest["tool"] as? [String: Any], tool["name"] as? String == "dynsync"
+    else {
+      throw OutputError(
+        path: target,
+        reason:
+          "holds files but is not a batch of dynsync's (no manifest.json naming dynsync); only a batch is replaced, never another folder: choose another folder"
+      )
+    }
   }
 
   /// Writes a whole file of the batch.
@@ -178,7 +222,7 @@ public final class BatchWriter {
     do {
       try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     } catch {
-      throw OutputError(path: folder, reason: "cannot create the folder: \(error.localizedDescription)")
+      throw BatchWriter.folderFailure(folder, error)
     }
     return path
   }

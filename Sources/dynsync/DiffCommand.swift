@@ -50,7 +50,7 @@ struct DiffCommand: ParsableCommand {
   @Option(help: "A JSON field-mapping file laid over the built-in Dynamics → Marketo mapping (implies --marketo).")
   var mapping: String?
 
-  @Flag(help: "Replace the batch folder if it exists.")
+  @Flag(help: "Replace the batch folder if it exists: only a batch dynsync wrote, or an empty folder.")
   var force = false
 
   @Flag(help: "Print counts per table (created, updated, deleted, unchanged, rejected) on stdout.")

@@ -105,19 +105,53 @@ struct BatchWriterTests {
   func existingBatch() throws {
     let folder = try TemporaryFolder()
     let target = folder.path + "/batch"
+    func manifest(_ run: Int) -> String { #"{"run":\#(run),"tool":{"name":"dynsync","version":"0"}}"# + "\n" }
     let first = try BatchWriter(target: target)
-    try first.write("manifest.json", "1\n")
+    try first.write("manifest.json", manifest(1))
     try first.commit()
     #expect(throws: OutputError.self) { _ = try BatchWriter(target: target) }
     let failing = try BatchWriter(target: target, replacing: true, faults: FaultPlan(beforeCommit: true))
-    try failing.write("manifest.json", "2\n")
+    try failing.write("manifest.json", manifest(2))
     #expect(throws: OutputError.self) { try failing.commit() }
-    #expect(try String(contentsOfFile: target + "/manifest.json", encoding: .utf8) == "1\n")
+    #expect(try String(contentsOfFile: target + "/manifest.json", encoding: .utf8) == manifest(1))
     let replacing = try BatchWriter(target: target, replacing: true)
-    try replacing.write("manifest.json", "3\n")
+    try replacing.write("manifest.json", manifest(3))
     try replacing.commit()
-    #expect(try String(contentsOfFile: target + "/manifest.json", encoding: .utf8) == "3\n")
+    #expect(try String(contentsOfFile: target + "/manifest.json", encoding: .utf8) == manifest(3))
     #expect(try entries(folder.path).contains("batch"))
+  }
+
+  @Test("replacing takes only a batch of dynsync's or an empty folder, never a folder of other files or a file")
+  func replacingOnlyBatches() throws {
+    let folder = try TemporaryFolder()
+    let documents = folder.path + "/documents"
+    try FileManager.default.createDirectory(atPath: documents, withIntermediateDirectories: false)
+    try "keep\n".write(toFile: documents + "/notes.txt", atomically: false, encoding: .utf8)
+    try #"{"tool":{"name":"other"}}"#.write(toFile: documents + "/manifest.json", atomically: false, encoding: .utf8)
+    #expect {
+      _ = try BatchWriter(target: documents, replacing: true)
+    } throws: { error in
+      (error as? OutputError)?.reason.contains("not a batch of dynsync's") == true
+    }
+    #expect(try String(contentsOfFile: documents + "/notes.txt", encoding: .utf8) == "keep\n")
+    let file = folder.path + "/report.csv"
+    try "a,b\n".write(toFile: file, atomically: false, encoding: .utf8)
+    #expect {
+      _ = try BatchWriter(target: file, replacing: true)
+    } throws: { error in
+      (error as? OutputError)?.reason.contains("is a file") == true
+    }
+    #expect {
+      _ = try BatchWriter(target: file + "/batches/000001")
+    } throws: { error in
+      (error as? OutputError).map { $0.path == file && $0.reason == "is a file, not a folder" } == true
+    }
+    let empty = folder.path + "/empty"
+    try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: false)
+    let writer = try BatchWriter(target: empty, replacing: true)
+    try writer.write("manifest.json", "{}\n")
+    try writer.commit()
+    #expect(try entries(empty) == ["manifest.json"])
   }
 
   @Test("a released writer that never committed removes its staging folder")
