@@ -8,7 +8,9 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
   public typealias Element = (key: String, value: FieldValue)
 
   /// Sorted by key, each key once.
-  private var members: [Element]
+  // Seen by other modules' inlined code (`@usableFromInline`): a member read out through a call there cost a call
+  // and a copy that inlined code leaves out.
+  @usableFromInline var members: [Element]
 
   public init() {
     members = []
@@ -46,9 +48,18 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
     members = sortedMembers
   }
 
-  public var startIndex: Int { members.startIndex }
-  public var endIndex: Int { members.endIndex }
-  public subscript(position: Int) -> Element { members[position] }
+  /// Whether every member of this row and of `other`, taken in order, passes `test` (both hold as many): read where
+  /// they lie, where a zip of the two copied out each name and value, a count on each long name and text value.
+  @inlinable
+  func allMembersPair(with other: Fields, _ test: (Element, Element) -> Bool) -> Bool {
+    guard members.count == other.members.count else { return false }
+    for index in members.indices where !test(members[index], other.members[index]) { return false }
+    return true
+  }
+
+  @inlinable public var startIndex: Int { members.startIndex }
+  @inlinable public var endIndex: Int { members.endIndex }
+  @inlinable public subscript(position: Int) -> Element { members[position] }
 
   /// Where `key` is, or where it would go.
   private func slot(of key: String) -> (index: Int, found: Bool) {
@@ -161,8 +172,7 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
 extension Fields: Equatable {
   public static func == (lhs: Fields, rhs: Fields) -> Bool {
     if lhs.sharesStorage(with: rhs) { return true }
-    guard lhs.count == rhs.count else { return false }
-    return zip(lhs, rhs).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+    return lhs.allMembersPair(with: rhs) { $0.key == $1.key && $0.value == $1.value }
   }
 }
 

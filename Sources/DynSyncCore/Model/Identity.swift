@@ -25,8 +25,7 @@ extension Fields {
   /// Whether both hold the same names with identical values (explicit nulls included).
   public func isIdentical(to other: Fields) -> Bool {
     if sharesStorage(with: other) { return true }
-    guard count == other.count else { return false }
-    return zip(self, other).allSatisfy { $0.key == $1.key && $0.value.isIdentical(to: $1.value) }
+    return allMembersPair(with: other) { $0.key == $1.key && $0.value.isIdentical(to: $1.value) }
   }
 }
 
