@@ -43,15 +43,18 @@ public enum MarketoValues {
     // The record's columns looked up in the list (a record holds fewer columns than a mapping names), then taken in
     // the mapping's order. Places are sorted as numbers beside the values, not with them: a value moved in a sort is
     // a value copied.
+    // The record's columns and labels taken out once: each read through the record is a count on them.
+    let fields = record.fields
+    let labels = record.labels
     var found: [(place: Int, member: Int)] = []
-    found.reserveCapacity(record.fields.count)
-    for (member, (column, value)) in record.fields.enumerated() where !value.isNull {
-      guard let places = columns.placesByColumn[ColumnName(column)] else { continue }
+    found.reserveCapacity(fields.count)
+    for member in fields.indices where !fields[member].value.isNull {
+      guard let places = columns.placesByColumn[ColumnName(fields[member].key)] else { continue }
       for place in columns.places[places] { found.append((place, member)) }
     }
     found.sort { $0.place < $1.place }
     for (place, member) in found {
-      marketoValues(of: record.fields[member].value, in: columns.fields[place].dynamics, labels: record.labels) {
+      marketoValues(of: fields[member].value, in: columns.fields[place].dynamics, labels: labels) {
         isChoiceValue, value in body(place, isChoiceValue, value)
       }
     }
