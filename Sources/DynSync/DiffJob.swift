@@ -51,6 +51,7 @@ public struct DiffJob: Sendable {
     self.output = output
     self.options = options
     self.readOptions = readOptions
+    self.readOptions.foldersLeftOut.append(output)
     self.replacing = replacing
     self.marketoMapping = marketoMapping
     self.faults = faults

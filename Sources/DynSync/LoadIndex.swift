@@ -75,7 +75,7 @@ func decodeRows(
 func loadIndexes(of exports: [[String]], options: ReadOptions, progress: some ProgressObserver) throws
   -> [IndexedExport]
 {
-  let files = try exports.map { try ExportInput.files(at: $0) }
+  let files = try exports.map { try ExportInput.files(at: $0, leavingOut: options.foldersLeftOut) }
   let work = files.enumerated().flatMap { export, list in list.indices.map { (export: export, file: $0) } }
   let results = FileIndexResults(exports: work.map(\.export), builders: exports.count)
   // An export of one file is cut into parts where its format allows, indexed one on each core here, outside the

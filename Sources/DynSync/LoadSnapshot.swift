@@ -35,6 +35,9 @@ public struct ReadOptions: Sendable {
   /// Only a format that can be cut is (a CMT `data.xml`); `nil` for a part per core, in a file of 16 MB or more. The
   /// index is the same either way.
   public var indexPartSize: Int?
+  /// Folders that may lie inside an export folder but are not part of the export: the workspace or batch folder the
+  /// run writes (a second run would otherwise read the first one's files as rows).
+  public var foldersLeftOut: [String] = []
 
   public init(fetchXMLEntity: String? = nil, indexPartSize: Int? = nil) {
     self.fetchXMLEntity = fetchXMLEntity
@@ -52,7 +55,7 @@ public func loadSnapshot(
 ) throws -> Snapshot {
   var builder = SnapshotBuilder()
   var total = 0
-  let files = try ExportInput.files(at: paths)
+  let files = try ExportInput.files(at: paths, leavingOut: options.foldersLeftOut)
   // Files are read a few per core at a time and put together in file order: the snapshot is the one reading them
   // one by one gives, and no more than a window of files is held as events besides it.
   let window = 4 * ProcessInfo.processInfo.activeProcessorCount

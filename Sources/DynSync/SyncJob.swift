@@ -68,6 +68,7 @@ public struct SyncJob: Sendable {
     self.marketoChanges = marketoChanges
     self.options = options
     self.readOptions = readOptions
+    self.readOptions.foldersLeftOut.append(workspace.root)
     self.mapping = mapping
     self.massDeleteThreshold = massDeleteThreshold
     self.allowMassDelete = allowMassDelete

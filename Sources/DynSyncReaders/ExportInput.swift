@@ -25,15 +25,19 @@ public enum ExportInput {
   /// Folders are walked recursively in name order; symbolic links are not followed, so nothing
   /// outside the named folders is ever read. A `data.xml` is paired with the `data_schema.xml`
   /// beside it.
-  public static func files(at paths: [String]) throws -> [ExportFile] {
+  ///
+  /// In a folder, the folders of `foldersLeftOut` and hidden folders (a batch being written, `.NAME.partial-…`) are
+  /// passed over.
+  public static func files(at paths: [String], leavingOut foldersLeftOut: [String] = []) throws -> [ExportFile] {
     var files: [ExportFile] = []
+    let leftOut = Set(foldersLeftOut.map(ExportInput.resolved))
     for path in paths {
       var isDirectory: ObjCBool = false
       guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
         throw InputError(file: path, reason: "no such file or folder")
       }
       if isDirectory.boolValue {
-        for file in try regularFiles(under: path) where isExportCandidate(file) {
+        for file in try regularFiles(under: path, leavingOut: leftOut) where isExportCandidate(file) {
           files.append(try recognise(file))
         }
       } else {
@@ -139,7 +143,12 @@ public enum ExportInput {
     return ext == "json" || ext == "xml" || ext == "zip"
   }
 
-  static func regularFiles(under folder: String) throws -> [String] {
+  /// The absolute path of `path`, with `.`, `..` and symbolic links resolved: one spelling for one folder.
+  static func resolved(_ path: String) -> String {
+    URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+  }
+
+  static func regularFiles(under folder: String, leavingOut leftOut: Set<String> = []) throws -> [String] {
     let manager = FileManager.default
     var found: [String] = []
     var pending = [folder]
@@ -154,7 +163,9 @@ public enum ExportInput {
         let path = (current as NSString).appendingPathComponent(name)
         let attributes = try? manager.attributesOfItem(atPath: path)
         switch attributes?[.type] as? FileAttributeType {
-        case .typeDirectory?: pending.append(path)
+        case .typeDirectory?:
+          guard !name.hasPrefix("."), leftOut.isEmpty || !leftOut.contains(ExportInput.resolved(path)) else { continue }
+          pending.append(path)
         case .typeRegular?: found.append(path)
         default: continue  // symbolic links and special files are never followed
         }

@@ -97,6 +97,18 @@ struct DiffJobTests {
     #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["batch", "clean"])
   }
 
+  @Test("a batch folder inside the newer export is not read as part of it when the diff runs again")
+  func batchInsideExport() throws {
+    let folder = try TemporaryFolder()
+    let current = folder.path + "/current"
+    try FileManager.default.copyItem(atPath: Self.current[0], toPath: current)
+    let first = try DiffJob(previous: Self.previous, current: [current], output: current + "/batch").run()
+    let again = try DiffJob(previous: Self.previous, current: [current], output: current + "/batch", replacing: true)
+      .run()
+    #expect(again.diff.totals == first.diff.totals)
+    #expect(try Self.contents(of: current + "/batch") == Self.contents(of: first.batch))
+  }
+
   @Test("a batch folder named by one letter, relative to the working directory", arguments: ["b", "c/"])
   func oneLetterFolder(out: String) throws {
     let folder = try TemporaryFolder()

@@ -47,6 +47,26 @@ struct SyncJobTests {
     #expect(try Workspace(root: workspace).batchNumbers() == [1, 2])
   }
 
+  @Test("a workspace inside the export folder is not read as part of the export", arguments: ["ws", "nested/ws"])
+  func workspaceInsideExport(relative: String) throws {
+    let folder = try TemporaryFolder()
+    let export = folder.path + "/export"
+    try FileManager.default.copyItem(atPath: Self.initial[0], toPath: export)
+    // A hidden folder (as a batch being staged is) is no part of an export either.
+    try FileManager.default.createDirectory(atPath: export + "/.partial", withIntermediateDirectories: false)
+    try #"{"value":[]}"#.write(toFile: export + "/.partial/manifest.json", atomically: false, encoding: .utf8)
+    let workspace = export + "/" + relative
+    guard case .batch(1, _, let first, _) = try sync(workspace, [export]) else {
+      Issue.record("the initial sync wrote no batch 1")
+      return
+    }
+    #expect(first.totals.created == 274)
+    guard case .unchanged(latest: 1) = try sync(workspace, [export]) else {
+      Issue.record("the same export again, its workspace inside it, wrote a batch or failed")
+      return
+    }
+  }
+
   @Test("a later run builds only the rows its changes reach, and gives what building every row gives")
   func scopedMerge() throws {
     let folder = try TemporaryFolder()
