@@ -20,6 +20,10 @@ public struct GeneratedExport: Sendable {
   @discardableResult
   public func write(to folder: String) throws -> Int {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    // Pages of another org left beside the new ones would be read as part of it.
+    guard try FileManager.default.contentsOfDirectory(atPath: folder).allSatisfy({ $0.hasPrefix(".") }) else {
+      throw OutputError(path: folder, reason: "already holds files; an export is generated into a new or empty folder")
+    }
     switch format {
     case .webAPI, .fetchXML: return try writePages(to: folder)
     case .configurationMigration: return try writeCMT(to: folder)

@@ -31,6 +31,11 @@ struct GeneratorTests {
         to: folder.path + "/" + name)
     }
     #expect(try DiffJobTests.contents(of: folder.path + "/a") == DiffJobTests.contents(of: folder.path + "/b"))
+    #expect {
+      try GeneratedExport(generator: OrgGenerator(records: 100, seed: 1), format: .webAPI).write(to: folder.path + "/a")
+    } throws: { error in
+      (error as? OutputError)?.reason.contains("new or empty folder") == true
+    }
     let mutated = OrgGenerator(records: 2_000, seed: 9, mutation: .init(creates: 0.02, updates: 0.1, deletes: 0.02))
     try GeneratedExport(generator: mutated, format: .webAPI).write(to: folder.path + "/next")
     let diff = Differ.diff(
