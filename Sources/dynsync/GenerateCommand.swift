@@ -40,7 +40,7 @@ struct GenerateCommand: ParsableCommand {
   @Option(help: "With --mutate: the share of rows deleted.")
   var deletes: Double = 0.01
 
-  @Argument(help: "The folder to write the export into.")
+  @Argument(help: "The folder to write the export into: a new or empty one.")
   var output: String
 
   func validate() throws {
