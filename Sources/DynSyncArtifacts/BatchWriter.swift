@@ -61,11 +61,12 @@ public final class BatchWriter {
     } catch {
       throw BatchWriter.folderFailure(parent, error)
     }
-    if FileManager.default.fileExists(atPath: target) {
+    var isFolder: ObjCBool = false
+    if FileManager.default.fileExists(atPath: target, isDirectory: &isFolder) {
       guard replacing else {
         throw OutputError(path: target, reason: "already exists; choose another folder or pass --force to replace it")
       }
-      try BatchWriter.requireBatch(at: target)
+      try BatchWriter.requireBatch(at: target, isFolder: isFolder.boolValue)
     }
     BatchWriter.sweepStaleStaging(in: parent.isEmpty ? "." : parent, name: name)
     staging = (parent as NSString).appendingPathComponent(".\(name).partial-\(UUID().uuidString.lowercased())")
@@ -97,9 +98,8 @@ public final class BatchWriter {
 
   /// Refuses to replace anything but a batch dynsync wrote, or an empty folder: replacing is for
   /// writing a batch again, and must never take a folder of other files with it.
-  private static func requireBatch(at target: String) throws(OutputError) {
-    var isFolder: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: target, isDirectory: &isFolder), isFolder.boolValue else {
+  private static func requireBatch(at target: String, isFolder: Bool) throws(OutputError) {
+    guard isFolder else {
       throw OutputError(path: target, reason: "is a file, not a batch folder; only a batch of dynsync's is replaced")
     }
     let entries: [String]

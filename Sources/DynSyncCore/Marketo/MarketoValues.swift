@@ -40,10 +40,9 @@ public enum MarketoValues {
   static func forEachMapped(
     _ record: Record, _ columns: MappedColumns, _ body: (_ place: Int, _ isChoiceValue: Bool, FieldValue) -> Void
   ) {
-    // The record's columns looked up in the list (a record holds fewer columns than a mapping names), then taken in
-    // the mapping's order. Places are sorted as numbers beside the values, not with them: a value moved in a sort is
-    // a value copied.
-    // The record's columns and labels taken out once: each read through the record is a count on them.
+    // The record's columns (taken out of it once, with its labels: each read through the record is a count on them)
+    // looked up in the list, since a record holds fewer columns than a mapping names, then taken in the mapping's
+    // order. Places are sorted as numbers beside the values, not with them: a value moved in a sort is a value copied.
     let fields = record.fields
     let labels = record.labels
     var found: [(place: Int, member: Int)] = []

@@ -8,8 +8,7 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
   public typealias Element = (key: String, value: FieldValue)
 
   /// Sorted by key, each key once.
-  // Seen by other modules' inlined code (`@usableFromInline`): a member read out through a call there cost a call
-  // and a copy that inlined code leaves out.
+  // Seen by other modules' inlined code (`@usableFromInline`), so that reading a member there is not a call.
   @usableFromInline var members: [Element]
 
   public init() {
@@ -48,8 +47,8 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
     members = sortedMembers
   }
 
-  /// Whether every member of this row and of `other`, taken in order, passes `test` (both hold as many): read where
-  /// they lie, where a zip of the two copied out each name and value, a count on each long name and text value.
+  /// Whether every member of this row and of `other`, taken in order, passes `test` (both hold as many): read by
+  /// index, where zipping the two rows counted references to them for the walk.
   @inlinable
   func allMembersPair(with other: Fields, _ test: (Element, Element) -> Bool) -> Bool {
     guard members.count == other.members.count else { return false }
