@@ -42,12 +42,12 @@ extension CMTReader {
   /// the table `entity` (their positions are those of the text given, not of the file).
   func pendingRecords(inSpans spans: [UInt8], entity: String) throws -> [PendingRecord] {
     let opening = "<entities><entity name=\"\(XMLText.escaped(entity))\"><records>"
-    let xml = try XMLStreamReader(
-      utf8: Array(opening.utf8) + spans + Array("</records></entity></entities>".utf8), path: path)
     var records: [PendingRecord] = []
-    _ = try CMTReader.walk(
-      xml, entity: { _ in }, record: { records.append($0) },
+    let walk = CMTRecordCollector(
+      path: path, entity: { _ in }, record: { records.append($0) },
       association: { _ in throw IndexUnavailable(path: path, reason: "a record read again holds a relationship") })
+    try XMLSAXParser.parse(
+      utf8: Array(opening.utf8) + spans + Array("</records></entity></entities>".utf8), path: path, handler: walk)
     return records
   }
 }
@@ -167,7 +167,7 @@ final class CMTRecordIndexer: XMLRowIndexer {
 
   func characters(_ text: UnsafeBufferPointer<UInt8>, depth: Int) {}
 
-  func endElement(depth: Int) throws {
+  func endElement(_ name: UnsafePointer<UInt8>, depth: Int) throws {
     if inRecord, depth == recordDepth {
       inRecord = false
       try finishRecord()

@@ -16,74 +16,20 @@ public struct CMTReader: Sendable {
 
   public func read(_ emit: (ReadEvent) throws -> Void) throws -> ExportFileSummary {
     var summary = ExportFileSummary(path: path, format: .configurationMigration)
-    func hand(_ event: ReadEvent) throws {
-      summary.count(event)
-      try emit(event)
-    }
-    let sawRoot = try CMTReader.walk(
-      try XMLStreamReader(path: path), entity: { summary.note(entity: $0) }, record: { try hand(decode($0)) },
-      association: { for event in associations($0) { try hand(event) } })
-    guard sawRoot else { throw InputError(file: path, reason: "no <entities> element: empty or not a CMT data.xml") }
-    return summary
-  }
-
-  /// Walks a `data.xml`, handing on each table as it starts and each record and many-to-many
-  /// relationship as it ends; returns whether the `<entities>` root was seen.
-  static func walk(
-    _ xml: XMLStreamReader, entity: (String) -> Void, record: (PendingRecord) throws -> Void,
-    association: (PendingAssociation) throws -> Void
-  ) throws -> Bool {
-    var sawRoot = false
-    var entityName: String?
-    var pendingRecord: PendingRecord?
-    var pendingAssociation: PendingAssociation?
-    while try xml.next() {
-      switch xml.kind {
-      case .element:
-        let attributes = xml.attributes()
-        switch xml.name {
-        case "entities" where !sawRoot:
-          sawRoot = true
-        case "entity":
-          guard let name = attributes["name"] else { throw xml.error("<entity> without name=") }
-          entityName = name
-          entity(name)
-        case "record":
-          guard let entityName else { throw xml.error("<record> outside an <entity>") }
-          pendingRecord = PendingRecord(
-            entity: entityName, idText: attributes["id"], position: xml.position, fields: [])
-        case "field" where pendingRecord != nil:
-          pendingRecord?.fields.append(attributes)
-        case "m2mrelationship":
-          guard let entityName else { throw xml.error("<m2mrelationship> outside an <entity>") }
-          pendingAssociation = PendingAssociation(
-            sourceEntity: entityName, attributes: attributes, position: xml.position, targets: [])
-        case "targetid" where pendingAssociation != nil:
-          let line = xml.line
-          pendingAssociation?.targets.append((try xml.elementText().trimmingCharacters, line))
-        default:
-          guard sawRoot else {
-            throw xml.error("root element is <\(xml.name)>, not <entities>: not a CMT data.xml")
-          }
-        }
-      case .endElement:
-        switch xml.name {
-        case "record":
-          if let pendingRecord { try record(pendingRecord) }
-          pendingRecord = nil
-        case "m2mrelationship":
-          if let pendingAssociation { try association(pendingAssociation) }
-          pendingAssociation = nil
-        case "entity":
-          entityName = nil
-        default:
-          break
-        }
-      default:
-        continue
+    try withoutActuallyEscaping(emit) { emit in
+      func hand(_ event: ReadEvent) throws {
+        summary.count(event)
+        try emit(event)
+      }
+      let walk = CMTRecordCollector(
+        path: path, entity: { summary.note(entity: $0) }, record: { try hand(decode($0)) },
+        association: { for event in associations($0) { try hand(event) } })
+      try XMLSAXParser.parse(file: path, handler: walk)
+      guard walk.sawRoot else {
+        throw InputError(file: path, reason: "no <entities> element: empty or not a CMT data.xml")
       }
     }
-    return sawRoot
+    return summary
   }
 
   struct PendingRecord {
@@ -241,6 +187,97 @@ public struct CMTReader: Sendable {
             sourceField: .lookup(Lookup(entity: pending.sourceEntity, id: source)),
             targetKey: .lookup(Lookup(entity: targetEntity, id: targetID)),
           ], origin: position))
+    }
+  }
+}
+
+/// Follows the SAX events of a `data.xml`, handing on each table as it starts and each record and
+/// many-to-many relationship as it ends: records are made in one place, whether a file is read in
+/// full or records are read again from their bytes.
+///
+/// Its state is unchecked for exclusive access: one parse on one thread calls it, one event at a
+/// time.
+final class CMTRecordCollector: XMLSAXHandler {
+  let path: String
+  private let entityStarted: (String) -> Void
+  private let recordEnded: (CMTReader.PendingRecord) throws -> Void
+  private let associationEnded: (CMTReader.PendingAssociation) throws -> Void
+  /// Whether the `<entities>` root was seen.
+  @exclusivity(unchecked) private(set) var sawRoot = false
+  /// Unretained: the parser lives for the whole parse.
+  private unowned(unsafe) var parser: XMLSAXParser?
+  @exclusivity(unchecked) private var entityName: String?
+  @exclusivity(unchecked) private var pendingRecord: CMTReader.PendingRecord?
+  @exclusivity(unchecked) private var pendingAssociation: CMTReader.PendingAssociation?
+  /// The depth and line of the `<targetid>` whose text is being gathered.
+  @exclusivity(unchecked) private var target: (depth: Int, line: Int)?
+  private let text = ScratchBytes()
+
+  init(
+    path: String, entity: @escaping (String) -> Void, record: @escaping (CMTReader.PendingRecord) throws -> Void,
+    association: @escaping (CMTReader.PendingAssociation) throws -> Void
+  ) {
+    self.path = path
+    self.entityStarted = entity
+    self.recordEnded = record
+    self.associationEnded = association
+  }
+
+  func follow(_ parser: XMLSAXParser) { self.parser = parser }
+
+  private var position: SourcePosition { SourcePosition(file: path, line: parser?.line ?? 0) }
+
+  private func error(_ reason: String) -> InputError { InputError(at: position, reason: reason) }
+
+  func startElement(_ name: UnsafeBufferPointer<UInt8>, attributes: XMLSAXParser.Attributes, depth: Int) throws {
+    let name = String(decoding: name, as: UTF8.self)
+    if target != nil { throw error("unexpected element <\(name)> inside a value") }
+    switch name {
+    case "entities" where !sawRoot:
+      sawRoot = true
+    case "entity":
+      guard let entity = attributes.decoded()["name"] else { throw error("<entity> without name=") }
+      entityName = entity
+      entityStarted(entity)
+    case "record":
+      guard let entityName else { throw error("<record> outside an <entity>") }
+      pendingRecord = CMTReader.PendingRecord(
+        entity: entityName, idText: attributes.decoded()["id"], position: position, fields: [])
+    case "field" where pendingRecord != nil:
+      pendingRecord?.fields.append(attributes.decoded())
+    case "m2mrelationship":
+      guard let entityName else { throw error("<m2mrelationship> outside an <entity>") }
+      pendingAssociation = CMTReader.PendingAssociation(
+        sourceEntity: entityName, attributes: attributes.decoded(), position: position, targets: [])
+    case "targetid" where pendingAssociation != nil:
+      target = (depth, parser?.line ?? 0)
+      text.removeAll()
+    default:
+      guard sawRoot else { throw error("root element is <\(name)>, not <entities>: not a CMT data.xml") }
+    }
+  }
+
+  func characters(_ text: UnsafeBufferPointer<UInt8>, depth: Int) {
+    guard target != nil else { return }
+    self.text.append(text)
+  }
+
+  func endElement(_ name: UnsafePointer<UInt8>, depth: Int) throws {
+    if let target {
+      guard depth == target.depth else { return }
+      self.target = nil
+      pendingAssociation?.targets.append(
+        (String(decoding: text.bytes, as: UTF8.self).trimmingCharacters, target.line))
+      return
+    }
+    if XMLSAXParser.equals(name, "record") {
+      if let pendingRecord { try recordEnded(pendingRecord) }
+      pendingRecord = nil
+    } else if XMLSAXParser.equals(name, "m2mrelationship") {
+      if let pendingAssociation { try associationEnded(pendingAssociation) }
+      pendingAssociation = nil
+    } else if XMLSAXParser.equals(name, "entity") {
+      entityName = nil
     }
   }
 }

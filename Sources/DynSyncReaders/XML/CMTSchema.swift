@@ -81,47 +81,70 @@ public struct CMTSchema: Sendable, Equatable {
   public var entities: [String: Entity]
 
   public init(path: String) throws {
+    let described = CMTSchemaCollector(path: path)
+    try XMLSAXParser.parse(file: path, handler: described)
+    described.finish()
+    guard described.sawRoot else {
+      throw InputError(file: path, reason: "no <entities> element: not a data_schema.xml")
+    }
     self.path = path
-    self.entities = [:]
-    let xml = try XMLStreamReader(path: path)
-    var current: Entity?
-    var sawRoot = false
-    func finish() {
-      if let entity = current { entities[entity.name] = entity }
-      current = nil
-    }
-    while try xml.next() {
-      guard xml.kind == .element else { continue }
-      let attributes = xml.attributes()
-      switch xml.name {
-      case "entities" where !sawRoot:
-        sawRoot = true
-      case "entity":
-        finish()
-        guard let name = attributes["name"] else { throw xml.error("<entity> without name=") }
-        current = Entity(
-          name: name, primaryIDField: attributes["primaryidfield"] ?? DataverseCatalog.primaryIDField(of: name),
-          fields: [:], manyToMany: [:])
-      case "field":
-        guard let name = attributes["name"], let type = attributes["type"] else {
-          throw xml.error("<field> without name= and type=")
-        }
-        guard current != nil else { throw xml.error("<field \(name)> outside an <entity>") }
-        current?.fields[name] = Field(name: name, type: type.lowercased(), lookupType: attributes["lookupType"])
-      case "relationship" where attributes["manyToMany"]?.lowercased() == "true":
-        guard let name = attributes["name"], let target = attributes["m2mTargetEntity"] else {
-          throw xml.error("many-to-many <relationship> without name= and m2mTargetEntity=")
-        }
-        current?.manyToMany[name] = ManyToMany(
-          name: name, intersectEntity: attributes["relatedEntityName"] ?? name, targetEntity: target,
-          targetPrimaryKey: attributes["m2mTargetEntityPrimaryKey"] ?? DataverseCatalog.primaryIDField(of: target))
-      default:
-        guard sawRoot else {
-          throw xml.error("root element is <\(xml.name)>, not <entities>: not a data_schema.xml")
-        }
-      }
-    }
-    finish()
-    guard sawRoot else { throw InputError(file: path, reason: "no <entities> element: not a data_schema.xml") }
+    self.entities = described.entities
   }
+}
+
+/// Follows the SAX events of a `data_schema.xml`, gathering each `<entity>`'s columns and
+/// many-to-many relationships.
+private final class CMTSchemaCollector: XMLSAXHandler {
+  let path: String
+  private(set) var entities: [String: CMTSchema.Entity] = [:]
+  private(set) var sawRoot = false
+  private var current: CMTSchema.Entity?
+  /// Unretained: the parser lives for the whole parse.
+  private unowned(unsafe) var parser: XMLSAXParser?
+
+  init(path: String) { self.path = path }
+
+  func follow(_ parser: XMLSAXParser) { self.parser = parser }
+
+  private func error(_ reason: String) -> InputError { InputError(file: path, line: parser?.line, reason: reason) }
+
+  /// Keeps the entity being read.
+  func finish() {
+    if let entity = current { entities[entity.name] = entity }
+    current = nil
+  }
+
+  func startElement(_ name: UnsafeBufferPointer<UInt8>, attributes: XMLSAXParser.Attributes, depth: Int) throws {
+    let name = String(decoding: name, as: UTF8.self)
+    let attributes = attributes.decoded()
+    switch name {
+    case "entities" where !sawRoot:
+      sawRoot = true
+    case "entity":
+      finish()
+      guard let name = attributes["name"] else { throw error("<entity> without name=") }
+      current = CMTSchema.Entity(
+        name: name, primaryIDField: attributes["primaryidfield"] ?? DataverseCatalog.primaryIDField(of: name),
+        fields: [:], manyToMany: [:])
+    case "field":
+      guard let name = attributes["name"], let type = attributes["type"] else {
+        throw error("<field> without name= and type=")
+      }
+      guard current != nil else { throw error("<field \(name)> outside an <entity>") }
+      current?.fields[name] = CMTSchema.Field(name: name, type: type.lowercased(), lookupType: attributes["lookupType"])
+    case "relationship" where attributes["manyToMany"]?.lowercased() == "true":
+      guard let name = attributes["name"], let target = attributes["m2mTargetEntity"] else {
+        throw error("many-to-many <relationship> without name= and m2mTargetEntity=")
+      }
+      current?.manyToMany[name] = CMTSchema.ManyToMany(
+        name: name, intersectEntity: attributes["relatedEntityName"] ?? name, targetEntity: target,
+        targetPrimaryKey: attributes["m2mTargetEntityPrimaryKey"] ?? DataverseCatalog.primaryIDField(of: target))
+    default:
+      guard sawRoot else { throw error("root element is <\(name)>, not <entities>: not a data_schema.xml") }
+    }
+  }
+
+  func endElement(_ name: UnsafePointer<UInt8>, depth: Int) throws {}
+
+  func characters(_ text: UnsafeBufferPointer<UInt8>, depth: Int) {}
 }

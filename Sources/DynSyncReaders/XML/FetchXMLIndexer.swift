@@ -44,13 +44,10 @@ extension FetchXMLRow {
   /// The `<result>` rows in `spans`, bytes cut from a FetchXML file, each a whole `<result>`
   /// element (their positions are those of the text given, not of the file).
   static func rows(inSpans spans: [UInt8], path: String) throws -> [FetchXMLRow] {
-    let xml = try XMLStreamReader(utf8: Array("<resultset>".utf8) + spans + Array("</resultset>".utf8), path: path)
     var rows: [FetchXMLRow] = []
-    while try xml.next() {
-      guard xml.kind == .element, xml.depth == 1 else { continue }
-      guard xml.name == "result" else { throw IndexUnavailable(path: path, reason: "a row is not a <result>") }
-      rows.append(try FetchXMLRow.read(from: xml))
-    }
+    let collector = FetchXMLRowCollector(path: path, root: { _ in }, row: { rows.append($0) })
+    try XMLSAXParser.parse(
+      utf8: Array("<resultset>".utf8) + spans + Array("</resultset>".utf8), path: path, handler: collector)
     return rows
   }
 }
@@ -209,7 +206,7 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
     columnText.append(text)
   }
 
-  func endElement(depth: Int) throws {
+  func endElement(_ name: UnsafePointer<UInt8>, depth: Int) throws {
     switch depth {
     case 2:
       guard inRow, columnKind != .plain else { return }

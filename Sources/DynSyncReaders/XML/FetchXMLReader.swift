@@ -16,31 +16,21 @@ public struct FetchXMLReader: Sendable {
   }
 
   public func read(_ emit: (ReadEvent) throws -> Void) throws -> ExportFileSummary {
-    let xml = try XMLStreamReader(path: path)
     var summary = ExportFileSummary(path: path, format: .fetchXML)
     var entity = self.entity
-    var sawRoot = false
-    while try xml.next() {
-      guard xml.kind == .element else { continue }
-      if !sawRoot {
-        guard xml.name == "resultset" else {
-          throw xml.error("root element is <\(xml.name)>, not <resultset>: not a FetchXML result")
-        }
-        sawRoot = true
-        let attributes = xml.attributes()
+    try withoutActuallyEscaping(emit) { emit in
+      let rows = FetchXMLRowCollector(path: path) { attributes in
         FetchXMLReader.describePage(
           moreRecords: attributes["morerecords"], pagingCookie: attributes["paging-cookie"], in: &summary,
           entity: &entity)
-        continue
+      } row: { row in
+        let event = try FetchXMLReader.event(of: row, entity: &entity)
+        summary.count(event)
+        try emit(event)
       }
-      guard xml.name == "result", xml.depth == 1 else {
-        throw xml.error("unexpected element <\(xml.name)> where a <result> row was expected")
-      }
-      let event = try FetchXMLReader.event(of: try FetchXMLRow.read(from: xml), entity: &entity)
-      summary.count(event)
-      try emit(event)
+      try XMLSAXParser.parse(file: path, handler: rows)
+      guard rows.sawRoot else { throw InputError(file: path, reason: "no <resultset> element: empty or not XML") }
     }
-    guard sawRoot else { throw InputError(file: path, reason: "no <resultset> element: empty or not XML") }
     if let entity { summary.note(entity: entity) }
     return summary
   }
@@ -81,6 +71,9 @@ public struct FetchXMLReader: Sendable {
 }
 
 /// One `<result>` as read: each column's text and decorations, in order.
+///
+/// Rows are made in one place, `FetchXMLRowCollector`, whether a file is read in full or rows are
+/// read again from their bytes.
 struct FetchXMLRow {
   struct Column {
     var name: String
@@ -90,25 +83,6 @@ struct FetchXMLRow {
 
   var position: SourcePosition
   var columns: [Column]
-
-  static func read(from xml: XMLStreamReader) throws(InputError) -> FetchXMLRow {
-    var row = FetchXMLRow(position: xml.position, columns: [])
-    guard !xml.isEmptyElement else { return row }
-    while try xml.next() {
-      switch xml.kind {
-      case .element:
-        let name = xml.name
-        let attributes = xml.attributes()
-        let text = try xml.elementText()
-        row.columns.append(Column(name: name, text: text, attributes: attributes))
-      case .endElement:
-        return row
-      default:
-        continue
-      }
-    }
-    throw xml.error("the file ends inside a <result>")
-  }
 
   /// The table whose primary id column (`<xxxid>`, a GUID with no lookup decorations) the row has.
   var guessedEntity: String? {
@@ -227,4 +201,79 @@ extension StringProtocol {
   }
 
   private static func isASCIISpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
+}
+
+/// Follows the SAX events of a FetchXML result and makes each `<result>` a `FetchXMLRow`: the
+/// root `<resultset>` is handed to `root`, each row to `row` as it ends.
+///
+/// Its state is unchecked for exclusive access: one parse on one thread calls it, one event at a
+/// time.
+final class FetchXMLRowCollector: XMLSAXHandler {
+  let path: String
+  private let root: (XMLAttributes) -> Void
+  private let rowEnded: (FetchXMLRow) throws -> Void
+  @exclusivity(unchecked) private(set) var sawRoot = false
+  /// Unretained: the parser lives for the whole parse.
+  private unowned(unsafe) var parser: XMLSAXParser?
+  @exclusivity(unchecked) private var row: FetchXMLRow?
+  @exclusivity(unchecked) private var column: (name: String, attributes: XMLAttributes)?
+  private let text = ScratchBytes()
+
+  init(path: String, root: @escaping (XMLAttributes) -> Void, row: @escaping (FetchXMLRow) throws -> Void) {
+    self.path = path
+    self.root = root
+    self.rowEnded = row
+  }
+
+  func follow(_ parser: XMLSAXParser) { self.parser = parser }
+
+  private var position: SourcePosition { SourcePosition(file: path, line: parser?.line ?? 0) }
+
+  private func error(_ reason: String) -> InputError { InputError(at: position, reason: reason) }
+
+  func startElement(_ name: UnsafeBufferPointer<UInt8>, attributes: XMLSAXParser.Attributes, depth: Int) throws {
+    switch depth {
+    case 0:
+      guard name.equals("resultset") else {
+        throw error("root element is <\(FetchXMLRowCollector.text(name))>, not <resultset>: not a FetchXML result")
+      }
+      sawRoot = true
+      root(attributes.decoded())
+    case 1:
+      guard name.equals("result") else {
+        throw error(
+          "unexpected element <\(FetchXMLRowCollector.text(name))> where a <result> row was expected")
+      }
+      row = FetchXMLRow(position: position, columns: [])
+    case 2:
+      column = (FetchXMLRowCollector.text(name), attributes.decoded())
+      text.removeAll()
+    default:
+      throw error("unexpected element <\(FetchXMLRowCollector.text(name))> inside a value")
+    }
+  }
+
+  func characters(_ text: UnsafeBufferPointer<UInt8>, depth: Int) {
+    guard depth == 3 else { return }
+    self.text.append(text)
+  }
+
+  func endElement(_ name: UnsafePointer<UInt8>, depth: Int) throws {
+    switch depth {
+    case 2:
+      guard let column else { return }
+      row?.columns.append(
+        FetchXMLRow.Column(
+          name: column.name, text: String(decoding: text.bytes, as: UTF8.self), attributes: column.attributes))
+      self.column = nil
+    case 1:
+      guard let row else { return }
+      self.row = nil
+      try rowEnded(row)
+    default:
+      return
+    }
+  }
+
+  private static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
 }

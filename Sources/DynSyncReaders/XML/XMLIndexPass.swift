@@ -10,8 +10,6 @@ protocol XMLRowIndexer: XMLSAXHandler {
   var window: XMLRowWindow { get }
   /// Events of the rows ended since the pass last took them.
   var events: [IndexEvent] { get set }
-  /// Connects the indexer to the parser it follows (for positions); the parser outlives the pass.
-  func follow(_ parser: XMLSAXParser)
 }
 
 /// A stretch of an XML file indexed on its own, as though it were a whole document: its bytes, with
@@ -40,7 +38,7 @@ enum XMLIndexPass {
     path: String, range: Range<Int>? = nil, observer: ((UnsafeRawBufferPointer) -> Void)?,
     indexer: some XMLRowIndexer, emit: (IndexEvent) throws -> Void
   ) throws {
-    try XMLStreamReader.refuseDocumentTypeDeclaration(in: path)
+    try XMLSAXParser.refuseDocumentTypeDeclaration(in: path)
     let file =
       try range.map { range throws(InputError) in try FileBytes(path: path, range: range) } ?? FileBytes(path: path)
     file.observer = observer
@@ -62,7 +60,6 @@ enum XMLIndexPass {
           first = false
           return count
         }
-        indexer.follow(parser)
         try parser.parse()
         try handOn()
       }

@@ -11,12 +11,19 @@ import Glibc
 /// parse; the error is what `XMLSAXParser.parse` then throws.
 protocol XMLSAXHandler: AnyObject {
   func startElement(_ name: UnsafeBufferPointer<UInt8>, attributes: XMLSAXParser.Attributes, depth: Int) throws
-  func endElement(depth: Int) throws
+  /// `name` is the element's local name, NUL-terminated: most handlers know the element by its depth, and measuring
+  /// the name at every end tag would cost them.
+  func endElement(_ name: UnsafePointer<UInt8>, depth: Int) throws
   func characters(_ text: UnsafeBufferPointer<UInt8>, depth: Int)
+  /// Connects the handler to the parser it follows (for positions), before the parse; the parser outlives it.
+  func follow(_ parser: XMLSAXParser)
 }
 
-/// A forward-only pass over an XML file on libxml2's SAX2 parser, which is several times faster
-/// than `xmlTextReader` and tells where in the file each element starts and ends.
+/// A forward-only pass over an XML file on libxml2's SAX2 parser.
+///
+/// It is several times faster than `xmlTextReader` and tells where in the file each element starts
+/// and ends. Every XML file dynsync reads goes through it, read in full or indexed; no file is ever
+/// loaded as a tree.
 ///
 /// The parser pulls the file's bytes through `source`, as it needs them, rather than being pushed
 /// chunks: the push parser looks ahead for the end of every tag before it parses the tag, and
@@ -24,8 +31,9 @@ protocol XMLSAXHandler: AnyObject {
 /// `source` is the caller's, so that the caller sees every byte before the parser does and keeps
 /// what it needs of them.
 ///
-/// The same refusals as `XMLStreamReader`: no network, no DTD, no entity but the predefined ones
-/// (any of them stops the parse with an error).
+/// Exports never need a DTD, so any document type declaration or entity reference is refused
+/// outright: no network, no external files, no entity expansion (XXE and billion-laughs inputs
+/// stop with a clear error).
 final class XMLSAXParser {
   /// An element's attributes as libxml2 gives them: five pointers each (local name, prefix, URI,
   /// value start, value end), values with entities already replaced.
@@ -67,6 +75,28 @@ final class XMLSAXParser {
         }
       }
       return found
+    }
+
+    /// Every attribute by local name, as strings.
+    ///
+    /// libxml2, left not to replace entities (as dynsync leaves it), writes each `&` of a value as `&#38;` for a tree
+    /// builder to read again, whatever stood for it in the file (`&amp;` or `&#38;`): no other `&` is left in a value,
+    /// so each of those is one `&`.
+    func decoded() -> XMLAttributes {
+      var decoded = XMLAttributes()
+      guard let base else { return decoded }
+      for index in 0..<count {
+        guard let local = base[index * 5], let start = base[index * 5 + 3], let end = base[index * 5 + 4] else {
+          continue
+        }
+        let value = UnsafeBufferPointer(start: start, count: end - start)
+        decoded.append(
+          name: String(cString: local),
+          value: value.contains(UInt8(ascii: "&"))
+            ? String(decoding: value, as: UTF8.self).replacing("&#38;", with: "&")
+            : String(decoding: value, as: UTF8.self))
+      }
+      return decoded
     }
 
     /// Local names of every attribute, in order.
@@ -136,10 +166,11 @@ final class XMLSAXParser {
         parser.depth += 1
       }
     }
-    sax.endElementNs = { context, _, _, _ in
+    sax.endElementNs = { context, local, _, _ in
+      guard let local else { return }
       XMLSAXParser.withParser(context) { parser in
         parser.depth -= 1
-        parser.run { try parser.handler.endElement(depth: parser.depth) }
+        parser.run { try parser.handler.endElement(local, depth: parser.depth) }
       }
     }
     sax.characters = { context, text, count in
@@ -151,7 +182,7 @@ final class XMLSAXParser {
     // As libxml2's own SAX2 does: white space between elements is text like any other.
     sax.ignorableWhitespace = sax.characters
     sax.internalSubset = { context, _, _, _ in
-      XMLSAXParser.parser(context)?.refuse("document type declarations (DOCTYPE) are refused")
+      XMLSAXParser.parser(context)?.refuse("document type declarations (DOCTYPE) are refused: exports never need one")
     }
     sax.reference = { context, _ in
       XMLSAXParser.parser(context)?.refuse("entity references are refused: dynsync never expands XML entities")
@@ -161,9 +192,13 @@ final class XMLSAXParser {
         error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue
       else { return }
       let message = error.pointee.message.map { String(cString: $0) } ?? "unknown error"
-      parser.refuse("malformed XML: " + message.trimmingCharacters, line: Int(error.pointee.line))
+      parser.stop(
+        InputError(
+          file: parser.path, line: error.pointee.line > 0 ? Int(error.pointee.line) : nil,
+          column: error.pointee.int2 > 0 ? Int(error.pointee.int2) : nil,
+          reason: "malformed XML: " + message.trimmingCharacters))
     }
-    XMLStreamReader.refuseExternalEntities()
+    XMLSAXParser.refuseExternalEntities()
     // The source is reached through the parser, which outlives the context: unretained.
     let owner = Unmanaged.passUnretained(self).toOpaque()
     let read: xmlInputReadCallback = { owner, buffer, count in
@@ -178,6 +213,33 @@ final class XMLSAXParser {
     self.context = context
     context.pointee._private = owner
     xmlCtxtUseOptions(context, XMLSAXParser.options)
+    handler.follow(self)
+  }
+
+  /// Parses the whole file at `path` for `handler`.
+  ///
+  /// A document type declaration is refused before libxml2 reads any of the file. Any encoding
+  /// libxml2 knows is read; the handler sees UTF-8.
+  static func parse(file path: String, handler: any XMLSAXHandler) throws {
+    try XMLSAXParser.refuseDocumentTypeDeclaration(in: path)
+    let file = try FileBytes(path: path)
+    try XMLSAXParser(path: path, handler: handler) { buffer in try file.read(into: buffer) }.parse()
+  }
+
+  /// Parses `text`, UTF-8 XML in memory such as rows cut from a file, for `handler`.
+  ///
+  /// Errors name `path`. The text must hold no DOCTYPE (rows of a file that was parsed once hold
+  /// none).
+  static func parse(utf8 text: [UInt8], path: String, handler: any XMLSAXHandler) throws {
+    var offset = 0
+    try XMLSAXParser(path: path, handler: handler) { buffer in
+      let count = min(buffer.count, text.count - offset)
+      text.withUnsafeBytes { text in
+        buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: text[offset..<(offset + count)]))
+      }
+      offset += count
+      return count
+    }.parse()
   }
 
   deinit { if let context { xmlFreeParserCtxt(context) } }
@@ -236,8 +298,8 @@ final class XMLSAXParser {
     }
   }
 
-  private func refuse(_ reason: String, line: Int? = nil) {
-    stop(InputError(file: path, line: line ?? self.line, reason: reason))
+  private func refuse(_ reason: String) {
+    stop(InputError(file: path, line: line, reason: reason))
   }
 
   /// Ends the parse with `error`, unless it has failed already.
@@ -264,8 +326,74 @@ final class XMLSAXParser {
     return parserContext.pointee._private.map { Unmanaged<XMLSAXParser>.fromOpaque($0) }
   }
 
+  static func equals(_ text: UnsafePointer<xmlChar>, _ wanted: StaticString) -> Bool {
+    equals(text, UnsafeBufferPointer(start: wanted.utf8Start, count: wanted.utf8CodeUnitCount))
+  }
+
   static func equals(_ text: UnsafePointer<xmlChar>, _ wanted: UnsafeBufferPointer<UInt8>) -> Bool {
     for index in 0..<wanted.count where text[index] != wanted[index] { return false }
     return text[wanted.count] == 0
   }
+}
+
+extension XMLSAXParser {
+  /// Refuses a DOCTYPE in the prolog before libxml2 parses it, so that hostile declarations are
+  /// never even read into the parser, and the message says plainly why.
+  static func refuseDocumentTypeDeclaration(in path: String) throws(InputError) {
+    let head = try FileBytes.prefix(of: path, count: 1 << 16)
+    var index = 0
+    var line = 1
+    func starts(with text: String) -> Bool { head[index...].starts(with: text.utf8) }
+    while index < head.count {
+      switch head[index] {
+      case UInt8(ascii: "\n"):
+        line += 1
+        index += 1
+      case UInt8(ascii: "<"):
+        if starts(with: "<!DOCTYPE") || starts(with: "<!doctype") {
+          throw InputError(
+            file: path, line: line,
+            reason:
+              "document type declarations (DOCTYPE) are refused: exports never need one, and a DTD can pull in external files or expand entities without bound"
+          )
+        }
+        let closing: String
+        if starts(with: "<?") {
+          closing = "?>"
+        } else if starts(with: "<!--") {
+          closing = "-->"
+        } else {
+          return  // the root element: the prolog is over
+        }
+        index += 1
+        while index < head.count, !head[index...].starts(with: closing.utf8) {
+          if head[index] == UInt8(ascii: "\n") { line += 1 }
+          index += 1
+        }
+      default:
+        index += 1
+      }
+    }
+  }
+
+  /// Installs, once per process, an entity loader that refuses every external resource.
+  static func refuseExternalEntities() {
+    xmlSetExternalEntityLoader { _, _, _ in nil }
+  }
+}
+
+/// An element's attributes by local name.
+///
+/// A short list: the elements of an export carry a handful each, and millions of them are read;
+/// a list is one allocation, where a dictionary was a table and a hash of every name.
+struct XMLAttributes: Sendable {
+  private var pairs: [(name: String, value: String)] = []
+
+  init() {}
+
+  mutating func append(name: String, value: String) { pairs.append((name, value)) }
+
+  /// The value of the attribute with local name `name`: the last, when attributes of different
+  /// namespaces share it (as a table keyed by name kept it).
+  subscript(name: String) -> String? { pairs.last { $0.name == name }?.value }
 }

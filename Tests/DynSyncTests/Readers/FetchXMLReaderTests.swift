@@ -53,4 +53,37 @@ struct FetchXMLReaderTests {
     let (forced, _) = try readEvents(path, entity: "lead")
     #expect(forced.records.first?.id == guid("1d2c3b4a-0001-0000-0000-000000000001"))
   }
+
+  @Test("decorations read as their text, references replaced once; a namespace declaration is not a decoration")
+  func decorationText() throws {
+    let folder = try TemporaryFolder()
+    let path = try folder.write(
+      "accounts.xml",
+      """
+      <resultset morerecords="0">
+        <result>
+          <accountid>{AAAA0001-0001-EF11-8409-000D3A8F1A01}</accountid>
+          <industrycode name="R&amp;D &#38; more &lt;&amp;amp;&gt;">7</industrycode>
+          <ownerid type="8" name="Ops &#x26; Sales" dsc="0">{5A5A5A5A-0001-0000-0000-000000000001}</ownerid>
+          <name xmlns:name="urn:x">A &amp; B&#38;C</name>
+        </result>
+      </resultset>
+      """)
+    let (events, _) = try readEvents(path, entity: "account")
+    let reader = FetchXMLReader(path: path, entity: "account")
+    var indexed: [IndexedRow] = []
+    _ = try reader.index(file: 0) { event in
+      if case .row(_, let row) = event { indexed.append(row) }
+    }
+    try #require(indexed.count == 1)
+    let readAgain = try reader.decode(indexed, entity: "account").records
+    for record in [events.records, readAgain].map(\.first) {
+      let record = try #require(record)
+      #expect(record["industrycode"] == .optionSet(7))
+      #expect(record.labels["industrycode"] == "R&D & more <&amp;>")
+      #expect(record.labels["ownerid"] == "Ops & Sales")
+      #expect(record["name"] == .string("A & B&C"), "xmlns:name declares a prefix; it is no name= decoration")
+      #expect(record.labels["name"] == nil)
+    }
+  }
 }
