@@ -107,6 +107,18 @@ final class CMTRecordIndexer: XMLRowIndexer {
   /// The field names of the last records of the table, with how the schema types each.
   @exclusivity(unchecked) private var shape = XMLRowShape<FieldFacts>()
 
+  /// The element and attribute names the pass looks for (this pass's own: see `XMLInternedName`).
+  @exclusivity(unchecked) private var names = Names()
+
+  private struct Names {
+    var field = XMLInternedName("field")
+    var record = XMLInternedName("record")
+    var entity = XMLInternedName("entity")
+    var name = XMLInternedName("name")
+    var value = XMLInternedName("value")
+    var id = XMLInternedName("id")
+  }
+
   /// How the schema types a field name (plain values: they are looked at for every field).
   private struct FieldFacts {
     /// `nil` when the schema does not describe the column.
@@ -138,12 +150,12 @@ final class CMTRecordIndexer: XMLRowIndexer {
   private var parserOffset: Int { parser?.byteOffset ?? 0 }
 
   func startElement(_ name: UnsafeBufferPointer<UInt8>, attributes: XMLSAXParser.Attributes, depth: Int) throws {
-    if name.equals("field") {
+    if names.field.matches(name) {
       if inRecord { try field(attributes) }
-    } else if name.equals("record") {
+    } else if names.record.matches(name) {
       try startRecord(attributes, depth: depth)
-    } else if name.equals("entity") {
-      guard !inRecord, !isSelfClosing, let value = attributes.value("name") else {
+    } else if names.entity.matches(name) {
+      guard !inRecord, !isSelfClosing, let value = attributes.value(&names.name) else {
         throw IndexUnavailable(path: path, reason: "an <entity> a full read tells about")
       }
       let entity = String(decoding: value, as: UTF8.self)
@@ -191,7 +203,7 @@ final class CMTRecordIndexer: XMLRowIndexer {
     recordDepth = depth
     recordStart = start
     recordLine = parser?.line ?? 0
-    recordID = attributes.value("id").flatMap { GUID(utf8: UnsafeRawBufferPointer($0)) }
+    recordID = attributes.value(&names.id).flatMap { GUID(utf8: UnsafeRawBufferPointer($0)) }
     recordFields = 0
     recordVouched = table != nil && recordID != nil
     window.release(upTo: start)
@@ -222,7 +234,7 @@ final class CMTRecordIndexer: XMLRowIndexer {
   private func field(_ attributes: XMLSAXParser.Attributes) throws {
     // A record left to the decoder needs no more looks: its shape is not used.
     guard recordVouched else { return }
-    let (nameBytes, value) = attributes.values("name", "value")
+    let (nameBytes, value) = attributes.values(&names.name, &names.value)
     guard let nameBytes else {
       recordVouched = false
       return

@@ -192,9 +192,10 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
         throw IndexUnavailable(path: path, reason: "not a resultset")
       }
       sawRoot = true
+      let decorations = attributes.decoded()
       FetchXMLReader.describePage(
-        moreRecords: attributes.value("morerecords").map(FetchXMLRowIndexer.text),
-        pagingCookie: attributes.value("paging-cookie").map(FetchXMLRowIndexer.text), in: &summary, entity: &entity)
+        moreRecords: decorations["morerecords"], pagingCookie: decorations["paging-cookie"], in: &summary,
+        entity: &entity)
       window.release(upTo: parserOffset)
     default:
       throw IndexUnavailable(path: path, reason: "an element inside a value")
@@ -298,6 +299,4 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
     }
     return fits ? .some(nil) : nil
   }
-
-  private static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
 }

@@ -36,45 +36,52 @@ protocol XMLSAXHandler: AnyObject {
 /// stop with a clear error).
 final class XMLSAXParser {
   /// An element's attributes as libxml2 gives them: five pointers each (local name, prefix, URI,
-  /// value start, value end), values with entities already replaced.
+  /// value start, value end), values as libxml2 leaves them when it replaces no entity (`decoded()`
+  /// reads them as text).
   struct Attributes {
     let base: UnsafeMutablePointer<UnsafePointer<xmlChar>?>?
     let count: Int
 
     /// The value of the attribute with local name `name`.
-    func value(_ name: StaticString) -> UnsafeBufferPointer<UInt8>? {
+    func value(_ name: inout XMLInternedName) -> UnsafeBufferPointer<UInt8>? {
       guard let base else { return nil }
-      let wanted = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
       for index in 0..<count {
         guard let local = base[index * 5], let start = base[index * 5 + 3], let end = base[index * 5 + 4] else {
           continue
         }
-        if XMLSAXParser.equals(local, wanted) { return UnsafeBufferPointer(start: start, count: end - start) }
+        if name.matches(local) { return UnsafeBufferPointer(start: start, count: end - start) }
       }
       return nil
     }
 
     /// The values of the attributes with local names `first` and `second`, in one look at each
     /// attribute.
-    func values(_ first: StaticString, _ second: StaticString) -> (
+    func values(_ first: inout XMLInternedName, _ second: inout XMLInternedName) -> (
       UnsafeBufferPointer<UInt8>?, UnsafeBufferPointer<UInt8>?
     ) {
       guard let base else { return (nil, nil) }
-      let firstName = UnsafeBufferPointer(start: first.utf8Start, count: first.utf8CodeUnitCount)
-      let secondName = UnsafeBufferPointer(start: second.utf8Start, count: second.utf8CodeUnitCount)
       var found: (UnsafeBufferPointer<UInt8>?, UnsafeBufferPointer<UInt8>?) = (nil, nil)
       for index in 0..<count {
         guard let local = base[index * 5], let start = base[index * 5 + 3], let end = base[index * 5 + 4] else {
           continue
         }
         let value = UnsafeBufferPointer(start: start, count: end - start)
-        if found.0 == nil, XMLSAXParser.equals(local, firstName) {
+        if found.0 == nil, first.matches(local) {
           found.0 = value
-        } else if found.1 == nil, XMLSAXParser.equals(local, secondName) {
+        } else if found.1 == nil, second.matches(local) {
           found.1 = value
         }
       }
       return found
+    }
+
+    /// Local names of every attribute, in order.
+    func forEachName(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+      guard let base else { return }
+      for index in 0..<count {
+        guard let local = base[index * 5] else { continue }
+        body(UnsafeBufferPointer(start: local, count: strlen(local)))
+      }
     }
 
     /// Every attribute by local name, as strings.
@@ -97,15 +104,6 @@ final class XMLSAXParser {
             : String(decoding: value, as: UTF8.self))
       }
       return decoded
-    }
-
-    /// Local names of every attribute, in order.
-    func forEachName(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-      guard let base else { return }
-      for index in 0..<count {
-        guard let local = base[index * 5] else { continue }
-        body(UnsafeBufferPointer(start: local, count: strlen(local)))
-      }
     }
   }
 
@@ -396,4 +394,35 @@ struct XMLAttributes: Sendable {
   /// The value of the attribute with local name `name`: the last, when attributes of different
   /// namespaces share it (as a table keyed by name kept it).
   subscript(name: String) -> String? { pairs.last { $0.name == name }?.value }
+}
+
+/// A name looked for among the element and attribute names of one parse.
+///
+/// libxml2 interns the names it hands out: within a parse, a name comes as the same pointer each
+/// time. The pointer of the first match is kept, so that later matches cost one comparison; any
+/// other pointer is still compared by its bytes, so that a match never rests on the interning.
+/// One per parse: a pointer kept from another parse could stand for another name.
+struct XMLInternedName {
+  let name: StaticString
+  private var interned: UnsafePointer<UInt8>?
+
+  init(_ name: StaticString) { self.name = name }
+
+  /// Whether `local`, a NUL-terminated name of the parse, is this name.
+  @inline(__always)
+  mutating func matches(_ local: UnsafePointer<UInt8>) -> Bool {
+    if local == interned { return true }
+    guard XMLSAXParser.equals(local, name) else { return false }
+    interned = local
+    return true
+  }
+
+  /// Whether `local`, a name as `XMLSAXHandler.startElement` hands it on, is this name.
+  @inline(__always)
+  mutating func matches(_ local: UnsafeBufferPointer<UInt8>) -> Bool {
+    if let base = local.baseAddress, base == interned, local.count == name.utf8CodeUnitCount { return true }
+    guard local.equals(name) else { return false }
+    interned = local.baseAddress
+    return true
+  }
 }
