@@ -86,4 +86,47 @@ struct FetchXMLReaderTests {
       #expect(record.labels["name"] == nil)
     }
   }
+
+  @Test("a value's text as XML gives it: CDATA, comments and instructions inside it, references, namespaced names")
+  func valueText() throws {
+    let folder = try TemporaryFolder()
+    let path = try folder.write(
+      "accounts.xml",
+      """
+      <?xml version="1.0" encoding="utf-8"?>
+      <resultset morerecords="0">
+        <result>
+          <accountid>{AAAA0001-0001-EF11-8409-000D3A8F1A01}</accountid>
+          <name><![CDATA[A & <B>]]></name>
+          <description>Foo<!-- x -->Bar<?pi x?>Baz</description>
+          <address1_city>&lt;&amp;&#x41;&#66;</address1_city>
+          <address1_line1>   </address1_line1>
+          <address1_line2/>
+          <address1_country>Zoë Ünal 日本</address1_country>
+          <x:telephone1 xmlns:x="urn:y">555</x:telephone1>
+          <industrycode a:name="Consulting" xmlns:a="urn:a">7</industrycode>
+        </result>
+      </resultset>
+      """)
+    let (events, _) = try readEvents(path, entity: "account")
+    let reader = FetchXMLReader(path: path, entity: "account")
+    var indexed: [IndexedRow] = []
+    _ = try reader.index(file: 0) { event in
+      if case .row(_, let row) = event { indexed.append(row) }
+    }
+    try #require(indexed.count == 1)
+    let readAgain = try reader.decode(indexed, entity: "account").records
+    for record in [events.records, readAgain].map(\.first) {
+      let record = try #require(record)
+      #expect(record["name"] == .string("A & <B>"))
+      #expect(record["description"] == .string("FooBarBaz"))
+      #expect(record["address1_city"] == .string("<&AB"))
+      #expect(record["address1_line1"] == .null, "white space alone is no value")
+      #expect(record["address1_line2"] == .null)
+      #expect(record["address1_country"] == .string("Zoë Ünal 日本"))
+      #expect(record["telephone1"] == .string("555"), "an element is known by its local name")
+      #expect(record["industrycode"] == .optionSet(7))
+      #expect(record.labels["industrycode"] == "Consulting", "an attribute is known by its local name")
+    }
+  }
 }
