@@ -10,8 +10,8 @@ extension CMTReader {
   /// lacks, a column twice) are decoded. `observer` sees every byte of the file once, in order.
   ///
   /// It returns the summary a full read gives; it throws `IndexUnavailable` for a file only a
-  /// full read handles as it should (malformed, not UTF-8, many-to-many relationships, records
-  /// that do not stand as elements of their own).
+  /// full read handles as it should (malformed, not UTF-8, a many-to-many relationship its schema
+  /// does not place in its table, records that do not stand as elements of their own).
   public func index(
     file number: Int, observingBytes observer: ((UnsafeRawBufferPointer) -> Void)? = nil,
     _ emit: (IndexEvent) throws -> Void
@@ -26,6 +26,7 @@ extension CMTReader {
   /// read would hand them on.
   public func decode(_ rows: [IndexedRow], entity: String) throws -> [ReadEvent] {
     guard !rows.isEmpty else { return [] }
+    if schema.isIntersectEntity(entity) { return try associations(rows) }
     let spans = try XMLIndexPass.spans(of: rows, path: path, seed: CMTReader.fingerprintSeed)
     let pending = try pendingRecords(inSpans: spans, entity: entity)
     guard pending.count == rows.count else {
@@ -35,6 +36,47 @@ extension CMTReader {
       var record = record
       record.position = SourcePosition(file: path, line: Int(indexed.location.line))
       return decode(record)
+    }
+  }
+
+  /// The association rows again, each from the bytes of the `<m2mrelationship>` it was indexed at (rows of one
+  /// relationship share them, which are read once).
+  private func associations(_ rows: [IndexedRow]) throws -> [ReadEvent] {
+    let file = try FileBytes(path: path)
+    var read: [RowLocation: [Record]] = [:]
+    return try rows.map { row in
+      if read[row.location] == nil { read[row.location] = try associations(at: row, in: file) }
+      guard let record = read[row.location]?.first(where: { $0.id == row.id }) else {
+        throw IndexUnavailable(path: path, reason: "rows read again do not match the rows indexed")
+      }
+      return .record(record)
+    }
+  }
+
+  /// The association records of the `<m2mrelationship>` at `row`'s place, placed on the file's lines.
+  private func associations(at row: IndexedRow, in file: FileBytes) throws -> [Record] {
+    let bytes = try file.read(at: Int(row.location.offset), count: Int(row.location.length))
+    guard bytes.withUnsafeBytes({ Fingerprint(of: $0, seed: CMTReader.fingerprintSeed) }) == row.fingerprint else {
+      throw IndexUnavailable(path: path, reason: "the file changed while it was read")
+    }
+    var relationships: [PendingAssociation] = []
+    let walk = CMTRecordCollector(
+      path: path, entity: { _ in },
+      record: { _ in throw IndexUnavailable(path: path, reason: "a relationship read again holds a record") },
+      association: { relationships.append($0) })
+    // The table is the schema's, as the index pass checked: the bytes do not name it.
+    try XMLSAXParser.parse(
+      utf8: Array("<entities><entity name=\"\"><m2mrelationships>".utf8) + bytes
+        + Array("</m2mrelationships></entity></entities>".utf8), path: path, handler: walk)
+    guard relationships.count == 1, var pending = relationships.first,
+      let name = pending.attributes["m2mrelationshipname"], let source = schema.sourceEntity(ofRelationship: name)
+    else { throw IndexUnavailable(path: path, reason: "a relationship that does not read again") }
+    pending.sourceEntity = source
+    let shift = Int(row.location.line) - (pending.position.line ?? 1)
+    pending.position = SourcePosition(file: path, line: Int(row.location.line))
+    pending.targets = pending.targets.map { ($0.text, $0.line + shift) }
+    return associations(pending).compactMap { event in
+      if case .record(let record) = event { record } else { nil }
     }
   }
 
@@ -107,6 +149,14 @@ final class CMTRecordIndexer: XMLRowIndexer {
   /// The field names of the last records of the table, with how the schema types each.
   @exclusivity(unchecked) private var shape = XMLRowShape<FieldFacts>()
 
+  // The many-to-many relationship being read, and the `<targetid>` whose text is being gathered.
+  @exclusivity(unchecked) private var relationship: CMTReader.PendingAssociation?
+  @exclusivity(unchecked) private var relationshipStart = 0
+  @exclusivity(unchecked) private var relationshipDepth = 0
+  @exclusivity(unchecked) private var targetDepth: Int?
+  @exclusivity(unchecked) private var targetLine = 0
+  private let targetText = ScratchBytes()
+
   /// The element and attribute names the pass looks for (this pass's own: see `XMLInternedName`).
   @exclusivity(unchecked) private var names = Names()
 
@@ -150,6 +200,9 @@ final class CMTRecordIndexer: XMLRowIndexer {
   private var parserOffset: Int { parser?.byteOffset ?? 0 }
 
   func startElement(_ name: UnsafeBufferPointer<UInt8>, attributes: XMLSAXParser.Attributes, depth: Int) throws {
+    guard targetDepth == nil else {
+      throw IndexUnavailable(path: path, reason: "an element inside a <targetid>")
+    }
     if names.field.matches(name) {
       if inRecord { try field(attributes) }
     } else if names.record.matches(name) {
@@ -166,8 +219,15 @@ final class CMTRecordIndexer: XMLRowIndexer {
       entityDepth = depth
       shape.reset()
       summary.note(entity: entity)
-    } else if name.equals("m2mrelationship") || name.equals("targetid") {
-      throw IndexUnavailable(path: path, reason: "many-to-many relationships are read in full")
+    } else if name.equals("m2mrelationship") {
+      try startRelationship(attributes, depth: depth)
+    } else if name.equals("targetid") {
+      guard relationship != nil else {
+        throw IndexUnavailable(path: path, reason: "a <targetid> outside a relationship")
+      }
+      targetDepth = depth
+      targetLine = parser?.line ?? 0
+      targetText.removeAll()
     } else if depth == 0 {
       guard name.equals("entities"), !isSelfClosing else {
         throw IndexUnavailable(path: path, reason: "not a CMT data.xml")
@@ -177,10 +237,19 @@ final class CMTRecordIndexer: XMLRowIndexer {
     }
   }
 
-  func characters(_ text: UnsafeBufferPointer<UInt8>, depth: Int) {}
+  func characters(_ text: UnsafeBufferPointer<UInt8>, depth: Int) {
+    guard targetDepth != nil else { return }
+    targetText.append(text)
+  }
 
   func endElement(_ name: UnsafePointer<UInt8>, depth: Int) throws {
-    if inRecord, depth == recordDepth {
+    if let targetDepth, depth == targetDepth {
+      self.targetDepth = nil
+      relationship?.targets.append(
+        (String(decoding: targetText.bytes, as: UTF8.self).trimmingCharacters, targetLine))
+    } else if relationship != nil, depth == relationshipDepth {
+      try finishRelationship()
+    } else if inRecord, depth == recordDepth {
       inRecord = false
       try finishRecord()
     } else if entity != nil, depth == entityDepth {
@@ -196,7 +265,9 @@ final class CMTRecordIndexer: XMLRowIndexer {
   // MARK: - Records
 
   private func startRecord(_ attributes: XMLSAXParser.Attributes, depth: Int) throws {
-    guard !inRecord, entity != nil, !isSelfClosing, let start = window.tagStart(before: parserOffset) else {
+    guard !inRecord, relationship == nil, entity != nil, !isSelfClosing,
+      let start = window.tagStart(before: parserOffset)
+    else {
       throw IndexUnavailable(path: path, reason: "a <record> a full read tells about")
     }
     inRecord = true
@@ -227,6 +298,49 @@ final class CMTRecordIndexer: XMLRowIndexer {
     }
     summary.count(event)
     events.append(event)
+  }
+
+  // MARK: - Many-to-many relationships
+
+  /// Starts a `<m2mrelationship>`, whose association rows are indexed at its bytes.
+  ///
+  /// Each row has the fingerprint of them all: a target added or removed makes every row of the relationship one to
+  /// compare again, and comparing finds the one that changed. The rows are read again from those bytes, which name
+  /// no table: the schema must say which table the relationship is of, and say that it is this one.
+  private func startRelationship(_ attributes: XMLSAXParser.Attributes, depth: Int) throws {
+    guard !inRecord, relationship == nil, let entity, !isSelfClosing, let start = window.tagStart(before: parserOffset)
+    else {
+      throw IndexUnavailable(path: path, reason: "a <m2mrelationship> a full read tells about")
+    }
+    let attributes = attributes.decoded()
+    guard let name = attributes["m2mrelationshipname"], reader.schema.sourceEntity(ofRelationship: name) == entity
+    else {
+      throw IndexUnavailable(path: path, reason: "a many-to-many relationship its schema does not place in its table")
+    }
+    relationship = CMTReader.PendingAssociation(
+      sourceEntity: entity, attributes: attributes, position: SourcePosition(file: path, line: parser?.line ?? 0),
+      targets: [])
+    relationshipStart = start
+    relationshipDepth = depth
+    window.release(upTo: start)
+  }
+
+  private func finishRelationship() throws {
+    guard let pending = relationship else { return }
+    relationship = nil
+    let (_, location, fingerprint) = try window.endRow(
+      from: relationshipStart, to: parserOffset, file: file, line: pending.position.line ?? 0,
+      seed: CMTReader.fingerprintSeed, path: path)
+    for association in reader.associations(pending) {
+      let event: IndexEvent
+      if case .record(let record) = association {
+        event = .row(entity: record.entity, IndexedRow(id: record.id, fingerprint: fingerprint, location: location))
+      } else {
+        event = .event(association)
+      }
+      summary.count(event)
+      events.append(event)
+    }
   }
 
   // MARK: - Fields

@@ -80,6 +80,19 @@ public struct CMTSchema: Sendable, Equatable {
   public var path: String
   public var entities: [String: Entity]
 
+  /// The table whose `<entity>` declares the many-to-many relationship `name`, when exactly one does: the table a
+  /// `<m2mrelationship>` of that name stands in, in a `data.xml`.
+  public func sourceEntity(ofRelationship name: String) -> String? {
+    let declaring = entities.values.filter { $0.manyToMany[name] != nil }
+    return declaring.count == 1 ? declaring.first?.name : nil
+  }
+
+  /// Whether `entity` is the intersect table of a many-to-many relationship the schema declares: its rows are the
+  /// associations of `<m2mrelationship>` elements.
+  public func isIntersectEntity(_ entity: String) -> Bool {
+    entities.values.contains { $0.manyToMany.values.contains { $0.intersectEntity == entity } }
+  }
+
   public init(path: String) throws {
     let described = CMTSchemaCollector(path: path)
     try XMLSAXParser.parse(file: path, handler: described)
