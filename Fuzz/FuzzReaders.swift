@@ -14,7 +14,10 @@ private let schemaText = """
   <field name="accountid" type="guid"/><field name="name" type="string"/><field name="revenue" type="money"/>
   <field name="numberofemployees" type="number"/><field name="ownerid" type="owner"/><field name="createdon" type="datetime"/>
   <field name="new_interests" type="optionsetvaluecollection"/><field name="creditonhold" type="bool"/>
-  </fields></entity></entities>
+  </fields></entity><entity name="team" primaryidfield="teamid"><fields>
+  <field name="teamid" type="guid"/><field name="name" type="string"/></fields><relationships>
+  <relationship name="teammembership_association" manyToMany="true" relatedEntityName="teammembership"
+    m2mTargetEntity="systemuser" m2mTargetEntityPrimaryKey="systemuserid"/></relationships></entity></entities>
   """
 
 @_cdecl("LLVMFuzzerTestOneInput")
