@@ -1,8 +1,10 @@
 import DynSyncCore
 
-/// A synthetic Dynamics org, deterministic for a seed: users, teams and memberships, accounts,
-/// contacts, leads, opportunities and a custom table, about 20 columns a row, with lookups that
-/// resolve and choices with labels.
+/// A synthetic Dynamics org, deterministic for a seed.
+///
+/// Users, teams, accounts, contacts, leads, opportunities and a custom table, about 20 columns a
+/// row, with lookups that resolve and choices with labels. Teams have no members: team memberships
+/// are not generated.
 ///
 /// Every row is computed from its table and index alone, so an org of millions is written one row
 /// at a time, and the next export (`mutated`) changes a chosen share of rows the same way every
