@@ -41,6 +41,22 @@ public enum DataverseCatalog {
 
   public static func isIntersect(_ entity: String) -> Bool { intersectEntities.contains(entity) }
 
+  /// A row of an intersect table as the association it stands for, when it names exactly two ends (ids or lookups).
+  ///
+  /// Its id is made from them (`associationID`) and its columns are only those two: the row's own id, version and
+  /// labels are the intersect row's, not the membership's, so that every format gives the same association.
+  public static func association(of entity: String, fields: Fields) -> (id: GUID, fields: Fields)? {
+    let ends = fields.compactMap { field, value -> (field: String, id: GUID)? in
+      switch value {
+      case .guid(let end): return (field, end)
+      case .lookup(let end): return (field, end.id)
+      default: return nil
+      }
+    }
+    guard ends.count == 2 else { return nil }
+    return (associationID(entity, ends: ends), fields.filter { name, _ in ends.contains { $0.field == name } })
+  }
+
   /// The id of an association row, from its two ends: the same in every format (CMT derives
   /// association rows from `<m2mrelationship>`, the Web API lists the intersect table's rows with
   /// ids of their own), so that a change of export format is not a change of membership.

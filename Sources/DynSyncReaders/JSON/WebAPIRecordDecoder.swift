@@ -105,22 +105,12 @@ struct WebAPIRecordDecoder: Sendable {
       }
     }
     var recordID = id
-    if DataverseCatalog.isIntersect(entity) {
-      let ends = fields.compactMap { field, value -> (field: String, id: GUID)? in
-        switch value {
-        case .guid(let end): return (field, end)
-        case .lookup(let end): return (field, end.id)
-        default: return nil
-        }
-      }
-      if ends.count == 2 {
-        // An association is its two ends; its own id and version are the intersect row's, not the membership's.
-        recordID = DataverseCatalog.associationID(entity, ends: ends)
-        fields = fields.filter { name, _ in ends.contains { $0.field == name } }
-        labels = [:]
-        version = nil
-        etagVersion = nil
-      }
+    if DataverseCatalog.isIntersect(entity), let association = DataverseCatalog.association(of: entity, fields: fields)
+    {
+      (recordID, fields) = association
+      labels = [:]
+      version = nil
+      etagVersion = nil
     }
     return .record(
       Record(

@@ -230,7 +230,10 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
     let (span, location, fingerprint) = try window.endRow(
       from: rowStart, to: parserOffset, file: file, line: rowLine, seed: FetchXMLReader.fingerprintSeed, path: path)
     let event: IndexEvent
-    if let entity, rowPrimaryKey != nil, rowVouched, shape.isDistinct(count: rowColumns), let rowID {
+    // An intersect table's row is the association of its two ends, whose id only its decoding makes.
+    if let entity, !DataverseCatalog.isIntersect(entity), rowPrimaryKey != nil, rowVouched,
+      shape.isDistinct(count: rowColumns), let rowID
+    {
       event = .row(entity: entity, IndexedRow(id: rowID, fingerprint: fingerprint, location: location))
     } else {
       event = try decoded(window.copy(of: span), fingerprint: fingerprint, location: location)

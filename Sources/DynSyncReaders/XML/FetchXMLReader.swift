@@ -121,8 +121,15 @@ struct FetchXMLRow {
     }
     var version: Int64?
     if case .integer(let number) = fields["versionnumber"] { version = number }
+    var recordID = id
+    if DataverseCatalog.isIntersect(entity), let association = DataverseCatalog.association(of: entity, fields: fields)
+    {
+      (recordID, fields) = association
+      labels = [:]
+      version = nil
+    }
     return .record(
-      Record(entity: entity, id: id, fields: fields, labels: labels, version: version, origin: position))
+      Record(entity: entity, id: recordID, fields: fields, labels: labels, version: version, origin: position))
   }
 
   static func value(of column: Column) -> Result<(value: FieldValue, label: String?), ValueMismatch> {

@@ -129,4 +129,44 @@ struct FetchXMLReaderTests {
       #expect(record.labels["industrycode"] == "Consulting", "an attribute is known by its local name")
     }
   }
+
+  @Test("an intersect table's results are the associations of their two ends, as a Web API page's rows are")
+  func associations() throws {
+    let folder = try TemporaryFolder()
+    let team = "00007e7e-0000-0000-0000-000000000001"
+    // Two members: the intersect row's own id, the user, the row's version.
+    let members = [
+      ("00007e01-0000-0000-0000-000000000001", "00005a5a-0000-0000-0000-000000000001", 5_000_154),
+      ("00007e01-0000-0000-0000-000000000002", "00005a5a-0000-0000-0000-000000000002", 5_000_160),
+    ]
+    var results = "<resultset morerecords=\"0\">\n"
+    var page =
+      "{\"@odata.context\":\"https://org.crm.dynamics.com/api/data/v9.2/$metadata#teammemberships\",\"value\":["
+    for (index, (row, user, version)) in members.enumerated() {
+      results += "<result><teammembershipid>{\(row)}</teammembershipid><teamid>{\(team.uppercased())}</teamid>"
+      results += "<systemuserid>{\(user)}</systemuserid><versionnumber>\(version)</versionnumber></result>\n"
+      page += (index > 0 ? "," : "") + "{\"@odata.etag\":\"W/\\\"\(version)\\\"\",\"versionnumber\":\(version),"
+      page += "\"teamid\":\"\(team)\",\"systemuserid\":\"\(user)\",\"teammembershipid\":\"\(row)\"}"
+    }
+    let xml = try folder.write("xml/teammemberships.xml", results + "</resultset>\n")
+    let json = try folder.write("json/teammemberships.json", page + "]}")
+    let (fromJSON, _) = try readEvents(json)
+    let (fromXML, _) = try readEvents(xml, entity: "teammembership")
+    let reader = FetchXMLReader(path: xml, entity: "teammembership")
+    var indexed: [IndexedRow] = []
+    _ = try reader.index(file: 0) { event in
+      if case .row(_, let row) = event { indexed.append(row) }
+    }
+    let readAgain = try reader.decode(indexed, entity: "teammembership").records
+    let expected = fromJSON.records.sorted { $0.id < $1.id }
+    try #require(expected.count == 2)
+    #expect(expected.allSatisfy { $0.fields.count == 2 && $0.version == nil })
+    #expect(indexed.map(\.id).sorted() == expected.map(\.id), "the index holds the associations' ids")
+    for records in [fromXML.records, readAgain] {
+      let records = records.sorted { $0.id < $1.id }
+      #expect(records.map(\.id) == expected.map(\.id), "the association's id, not the intersect row's")
+      #expect(records.map(\.fields) == expected.map(\.fields))
+      #expect(records.allSatisfy { $0.version == nil && $0.labels.isEmpty })
+    }
+  }
 }
