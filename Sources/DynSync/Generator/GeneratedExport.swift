@@ -138,7 +138,20 @@ public struct GeneratedExport: Sendable {
       "<entities xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n"
     )
     var total = 0
-    for table in generator.tables {
+    // Memberships are the teams' many-to-many relationship, written with the teams.
+    var members: [(team: GUID, users: [GUID])] = []
+    for table in generator.tables where table.entity == GeneratedExport.membership {
+      generator.rows(of: table) { record in
+        guard case .guid(let team) = record["teamid"], case .guid(let user) = record["systemuserid"] else { return }
+        if members.last?.team == team {
+          members[members.count - 1].users.append(user)
+        } else {
+          members.append((team, [user]))
+        }
+        total += 1
+      }
+    }
+    for table in generator.tables where table.entity != GeneratedExport.membership {
       try data.write("  <entity name=\"\(table.entity)\" displayname=\"\(table.entity)\">\n    <records>\n")
       try generator.rows(of: table) { record in
         var line = "      <record id=\"\(record.id)\">"
@@ -157,24 +170,50 @@ public struct GeneratedExport: Sendable {
         try data.write(line + "</record>\n")
         total += 1
       }
-      try data.write("    </records>\n    <m2mrelationships />\n  </entity>\n")
+      try data.write("    </records>\n")
+      try data.write(table.entity == "team" ? GeneratedExport.relationships(members) : "    <m2mrelationships />\n")
+      try data.write("  </entity>\n")
     }
     try data.write("</entities>\n")
     try data.close()
     let schema = try OutputFile(path: folder + "/data_schema.xml")
     try schema.write("<entities>\n")
-    for table in generator.tables {
+    for table in generator.tables where table.entity != GeneratedExport.membership {
       let key = DataverseCatalog.primaryIDField(of: table.entity)
       try schema.write("  <entity name=\"\(table.entity)\" primaryidfield=\"\(key)\">\n    <fields>\n")
       try schema.write("      <field name=\"\(key)\" type=\"guid\" primaryKey=\"true\" />\n")
       for (field, type) in (types[table.entity] ?? [:]).sorted(by: { $0.key < $1.key }) {
         try schema.write("      <field name=\"\(field)\" type=\"\(type)\" />\n")
       }
-      try schema.write("    </fields>\n  </entity>\n")
+      try schema.write("    </fields>\n")
+      if table.entity == "team" {
+        try schema.write(
+          "    <relationships>\n      <relationship name=\"\(GeneratedExport.membershipRelationship)\" "
+            + "manyToMany=\"true\" relatedEntityName=\"\(GeneratedExport.membership)\" m2mTargetEntity=\"systemuser\" "
+            + "m2mTargetEntityPrimaryKey=\"systemuserid\" />\n    </relationships>\n")
+      }
+      try schema.write("  </entity>\n")
     }
     try schema.write("</entities>\n")
     try schema.close()
     return total
+  }
+
+  static let membership = "teammembership"
+  static let membershipRelationship = "teammembership_association"
+
+  /// The teams' memberships as the Configuration Migration tool writes them: a `<m2mrelationship>` a team.
+  static func relationships(_ members: [(team: GUID, users: [GUID])]) -> String {
+    guard !members.isEmpty else { return "    <m2mrelationships />\n" }
+    var text = "    <m2mrelationships>\n"
+    for (team, users) in members {
+      text += "      <m2mrelationship sourceid=\"\(team)\" targetentityname=\"systemuser\" "
+      text += "targetentitynameidfield=\"systemuserid\" m2mrelationshipname=\"\(membershipRelationship)\">\n"
+      text += "        <targetids>\n"
+      for user in users { text += "          <targetid>\(user)</targetid>\n" }
+      text += "        </targetids>\n      </m2mrelationship>\n"
+    }
+    return text + "    </m2mrelationships>\n"
   }
 
   static func cmtType(_ field: String, _ value: FieldValue) -> String {

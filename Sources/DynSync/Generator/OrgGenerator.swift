@@ -2,9 +2,8 @@ import DynSyncCore
 
 /// A synthetic Dynamics org, deterministic for a seed.
 ///
-/// Users, teams, accounts, contacts, leads, opportunities and a custom table, about 20 columns a
-/// row, with lookups that resolve and choices with labels. Teams have no members: team memberships
-/// are not generated.
+/// Users, teams and their memberships, accounts, contacts, leads, opportunities and a custom table,
+/// about 20 columns a row, with lookups that resolve and choices with labels.
 ///
 /// Every row is computed from its table and index alone, so an org of millions is written one row
 /// at a time, and the next export (`mutated`) changes a chosen share of rows the same way every
@@ -38,9 +37,11 @@ public struct OrgGenerator: Sendable {
     self.seed = seed
     self.mutation = mutation
     func share(_ fraction: Double, minimum: Int) -> Int { max(minimum, Int(Double(records) * fraction)) }
+    let teams = share(0.0005, minimum: 2)
     tables = [
       Table(entity: "systemuser", setName: "systemusers", count: share(0.002, minimum: 5)),
-      Table(entity: "team", setName: "teams", count: share(0.0005, minimum: 2)),
+      Table(entity: "team", setName: "teams", count: teams),
+      Table(entity: "teammembership", setName: "teammemberships", count: teams * OrgGenerator.membersPerTeam),
       Table(entity: "account", setName: "accounts", count: share(0.15, minimum: 3)),
       Table(entity: "contact", setName: "contacts", count: share(0.35, minimum: 3)),
       Table(entity: "lead", setName: "leads", count: share(0.35, minimum: 3)),
@@ -82,7 +83,32 @@ public struct OrgGenerator: Sendable {
   ]
   static let sources: [(Int64, String)] = [(1, "Advertisement"), (6, "Seminar"), (7, "Trade Show"), (8, "Web")]
 
+  /// How many users each team has (the org's next export adds a few more).
+  static let membersPerTeam = 4
+
+  /// Membership `index`, an intersect row whose ends are plain ids, as the Web API lists them.
+  ///
+  /// The first ones are team `index / membersPerTeam`'s; created ones are spread over the teams, each a user the team
+  /// does not have yet.
+  func membership(_ index: Int) -> Record {
+    let teams = count("team")
+    let existing = teams * OrgGenerator.membersPerTeam
+    let (team, slot) =
+      index < existing
+      ? (index / OrgGenerator.membersPerTeam, index % OrgGenerator.membersPerTeam)
+      : ((index - existing) % teams, OrgGenerator.membersPerTeam + (index - existing) / teams)
+    let user = (team * 13 + slot) % count("systemuser")
+    let fields: Fields = [
+      "teamid": .guid(id("team", team)), "systemuserid": .guid(id("systemuser", user)),
+      "versionnumber": .integer(1_000_000 + Int64(index) * 7),
+    ]
+    return Record(
+      entity: "teammembership", id: id("teammembership", index), fields: fields,
+      origin: SourcePosition(file: "generated"))
+  }
+
   func row(_ entity: String, _ index: Int, _ random: inout Random) -> Record {
+    if entity == "teammembership" { return membership(index) }
     var fields = Fields()
     var labels: [String: String] = [:]
     func choice(_ field: String, _ options: [(Int64, String)]) {
