@@ -139,13 +139,16 @@ public struct GeneratedExport: Sendable {
     )
     var total = 0
     // Memberships are the teams' many-to-many relationship, written with the teams.
+    // A relationship a team, as the tool writes them: members created later join their team's.
     var members: [(team: GUID, users: [GUID])] = []
+    var place: [GUID: Int] = [:]
     for table in generator.tables where table.entity == GeneratedExport.membership {
       generator.rows(of: table) { record in
         guard case .guid(let team) = record["teamid"], case .guid(let user) = record["systemuserid"] else { return }
-        if members.last?.team == team {
-          members[members.count - 1].users.append(user)
+        if let known = place[team] {
+          members[known].users.append(user)
         } else {
+          place[team] = members.count
           members.append((team, [user]))
         }
         total += 1
