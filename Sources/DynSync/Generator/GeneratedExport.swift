@@ -138,11 +138,11 @@ public struct GeneratedExport: Sendable {
       "<entities xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n"
     )
     var total = 0
-    // Memberships are the teams' many-to-many relationship, written with the teams.
-    // A relationship a team, as the tool writes them: members created later join their team's.
+    // Memberships are the teams' many-to-many relationship, written with the teams: one relationship a team, as the
+    // tool writes them, members created later joining their team's.
     var members: [(team: GUID, users: [GUID])] = []
     var place: [GUID: Int] = [:]
-    for table in generator.tables where table.entity == GeneratedExport.membership {
+    for table in generator.tables where table.entity == OrgGenerator.membership {
       generator.rows(of: table) { record in
         guard case .guid(let team) = record["teamid"], case .guid(let user) = record["systemuserid"] else { return }
         if let known = place[team] {
@@ -154,7 +154,7 @@ public struct GeneratedExport: Sendable {
         total += 1
       }
     }
-    for table in generator.tables where table.entity != GeneratedExport.membership {
+    for table in generator.tables where table.entity != OrgGenerator.membership {
       try data.write("  <entity name=\"\(table.entity)\" displayname=\"\(table.entity)\">\n    <records>\n")
       try generator.rows(of: table) { record in
         var line = "      <record id=\"\(record.id)\">"
@@ -181,7 +181,7 @@ public struct GeneratedExport: Sendable {
     try data.close()
     let schema = try OutputFile(path: folder + "/data_schema.xml")
     try schema.write("<entities>\n")
-    for table in generator.tables where table.entity != GeneratedExport.membership {
+    for table in generator.tables where table.entity != OrgGenerator.membership {
       let key = DataverseCatalog.primaryIDField(of: table.entity)
       try schema.write("  <entity name=\"\(table.entity)\" primaryidfield=\"\(key)\">\n    <fields>\n")
       try schema.write("      <field name=\"\(key)\" type=\"guid\" primaryKey=\"true\" />\n")
@@ -192,7 +192,7 @@ public struct GeneratedExport: Sendable {
       if table.entity == "team" {
         try schema.write(
           "    <relationships>\n      <relationship name=\"\(GeneratedExport.membershipRelationship)\" "
-            + "manyToMany=\"true\" relatedEntityName=\"\(GeneratedExport.membership)\" m2mTargetEntity=\"systemuser\" "
+            + "manyToMany=\"true\" relatedEntityName=\"\(OrgGenerator.membership)\" m2mTargetEntity=\"systemuser\" "
             + "m2mTargetEntityPrimaryKey=\"systemuserid\" />\n    </relationships>\n")
       }
       try schema.write("  </entity>\n")
@@ -202,7 +202,6 @@ public struct GeneratedExport: Sendable {
     return total
   }
 
-  static let membership = "teammembership"
   static let membershipRelationship = "teammembership_association"
 
   /// The teams' memberships as the Configuration Migration tool writes them: a `<m2mrelationship>` a team.

@@ -41,7 +41,7 @@ public struct OrgGenerator: Sendable {
     tables = [
       Table(entity: "systemuser", setName: "systemusers", count: share(0.002, minimum: 5)),
       Table(entity: "team", setName: "teams", count: teams),
-      Table(entity: "teammembership", setName: "teammemberships", count: teams * OrgGenerator.membersPerTeam),
+      Table(entity: OrgGenerator.membership, setName: "teammemberships", count: teams * OrgGenerator.membersPerTeam),
       Table(entity: "account", setName: "accounts", count: share(0.15, minimum: 3)),
       Table(entity: "contact", setName: "contacts", count: share(0.35, minimum: 3)),
       Table(entity: "lead", setName: "leads", count: share(0.35, minimum: 3)),
@@ -85,6 +85,8 @@ public struct OrgGenerator: Sendable {
 
   /// How many users each team has (the org's next export adds a few more).
   static let membersPerTeam = 4
+  /// The intersect table of team memberships.
+  static let membership = "teammembership"
 
   /// Membership `index`, an intersect row whose ends are plain ids, as the Web API lists them.
   ///
@@ -103,12 +105,12 @@ public struct OrgGenerator: Sendable {
       "versionnumber": .integer(1_000_000 + Int64(index) * 7),
     ]
     return Record(
-      entity: "teammembership", id: id("teammembership", index), fields: fields,
+      entity: OrgGenerator.membership, id: id(OrgGenerator.membership, index), fields: fields,
       origin: SourcePosition(file: "generated"))
   }
 
   func row(_ entity: String, _ index: Int, _ random: inout Random) -> Record {
-    if entity == "teammembership" { return membership(index) }
+    if entity == OrgGenerator.membership { return membership(index) }
     var fields = Fields()
     var labels: [String: String] = [:]
     func choice(_ field: String, _ options: [(Int64, String)]) {

@@ -69,15 +69,9 @@ struct FetchXMLReaderTests {
         </result>
       </resultset>
       """)
-    let (events, _) = try readEvents(path, entity: "account")
-    let reader = FetchXMLReader(path: path, entity: "account")
-    var indexed: [IndexedRow] = []
-    _ = try reader.index(file: 0) { event in
-      if case .row(_, let row) = event { indexed.append(row) }
-    }
-    try #require(indexed.count == 1)
-    let readAgain = try reader.decode(indexed, entity: "account").records
-    for record in [events.records, readAgain].map(\.first) {
+    let read = try readBothWays(path, entity: "account")
+    try #require(read.indexedIDs.count == 1)
+    for record in [read.full, read.again].map(\.first) {
       let record = try #require(record)
       #expect(record["industrycode"] == .optionSet(7))
       #expect(record.labels["industrycode"] == "R&D & more <&amp;>")
@@ -108,15 +102,9 @@ struct FetchXMLReaderTests {
         </result>
       </resultset>
       """)
-    let (events, _) = try readEvents(path, entity: "account")
-    let reader = FetchXMLReader(path: path, entity: "account")
-    var indexed: [IndexedRow] = []
-    _ = try reader.index(file: 0) { event in
-      if case .row(_, let row) = event { indexed.append(row) }
-    }
-    try #require(indexed.count == 1)
-    let readAgain = try reader.decode(indexed, entity: "account").records
-    for record in [events.records, readAgain].map(\.first) {
+    let read = try readBothWays(path, entity: "account")
+    try #require(read.indexedIDs.count == 1)
+    for record in [read.full, read.again].map(\.first) {
       let record = try #require(record)
       #expect(record["name"] == .string("A & <B>"))
       #expect(record["description"] == .string("FooBarBaz"))
@@ -151,22 +139,30 @@ struct FetchXMLReaderTests {
     let xml = try folder.write("xml/teammemberships.xml", results + "</resultset>\n")
     let json = try folder.write("json/teammemberships.json", page + "]}")
     let (fromJSON, _) = try readEvents(json)
-    let (fromXML, _) = try readEvents(xml, entity: "teammembership")
-    let reader = FetchXMLReader(path: xml, entity: "teammembership")
-    var indexed: [IndexedRow] = []
-    _ = try reader.index(file: 0) { event in
-      if case .row(_, let row) = event { indexed.append(row) }
-    }
-    let readAgain = try reader.decode(indexed, entity: "teammembership").records
+    let fromXML = try readBothWays(xml, entity: "teammembership")
     let expected = fromJSON.records.sorted { $0.id < $1.id }
     try #require(expected.count == 2)
     #expect(expected.allSatisfy { $0.fields.count == 2 && $0.version == nil })
-    #expect(indexed.map(\.id).sorted() == expected.map(\.id), "the index holds the associations' ids")
-    for records in [fromXML.records, readAgain] {
+    #expect(fromXML.indexedIDs.sorted() == expected.map(\.id), "the index holds the associations' ids")
+    for records in [fromXML.full, fromXML.again] {
       let records = records.sorted { $0.id < $1.id }
       #expect(records.map(\.id) == expected.map(\.id), "the association's id, not the intersect row's")
       #expect(records.map(\.fields) == expected.map(\.fields))
       #expect(records.allSatisfy { $0.version == nil && $0.labels.isEmpty })
     }
   }
+}
+
+/// A FetchXML file of `entity` read both ways: its records read in full, and the rows its index pass hands on (their
+/// ids, and their records read again from their bytes).
+private func readBothWays(_ path: String, entity: String) throws -> (
+  full: [Record], again: [Record], indexedIDs: [GUID]
+) {
+  let (events, _) = try readEvents(path, entity: entity)
+  let reader = FetchXMLReader(path: path, entity: entity)
+  var indexed: [IndexedRow] = []
+  _ = try reader.index(file: 0) { event in
+    if case .row(_, let row) = event { indexed.append(row) }
+  }
+  return (events.records, try reader.decode(indexed, entity: entity).records, indexed.map(\.id))
 }
