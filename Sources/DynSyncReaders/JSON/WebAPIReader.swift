@@ -130,7 +130,7 @@ public struct WebAPIReader: Sendable {
         file: path, line: 1,
         reason: "no \"@odata.context\": cannot tell which table the rows belong to")
     }
-    return decoder.entity ?? decoder.context.entitySet
+    return decoder.table
   }
 
   /// Walks the response object, handing on its context and leaving each row of `value` to `row`.

@@ -18,6 +18,10 @@ struct WebAPIRecordDecoder: Sendable {
   /// The table's logical name, settled by the first row that shows its primary id column.
   private(set) var entity: String?
 
+  /// The table the page stands for: the one its rows settled, else the likeliest for its entity set name (a page of
+  /// deletions alone, or of no rows, shows no primary id column).
+  var table: String { entity ?? DataverseCatalog.entityCandidates(forSetName: context.entitySet)[0] }
+
   /// `entity` is the table, when a read of the whole file already settled it.
   init(path: String, context: ODataContext, entity: String? = nil) {
     self.path = path
@@ -188,8 +192,7 @@ struct WebAPIRecordDecoder: Sendable {
     guard let entryContext, entryContext.isDeletedEntity else { return nil }
     let entity =
       entryContext.entitySet == context.entitySet
-      ? (self.entity ?? DataverseCatalog.entityCandidates(forSetName: context.entitySet)[0])
-      : DataverseCatalog.entityCandidates(forSetName: entryContext.entitySet)[0]
+      ? table : DataverseCatalog.entityCandidates(forSetName: entryContext.entitySet)[0]
     guard let idText, let id = GUID(idText) else {
       return .reject(
         InputError(at: position, entity: entity, recordID: idText, reason: "$deletedEntity entry without a GUID \"id\"")

@@ -77,6 +77,24 @@ struct WebAPIReaderTests {
     #expect(snapshot.tables["account"]?.kind == .delta)
   }
 
+  @Test("a change-tracking page of deletions alone names the table its set name stands for")
+  func deltaOfDeletionsAlone() throws {
+    let folder = try TemporaryFolder()
+    let path = try folder.write(
+      "accounts_delta.json",
+      #"""
+      {"@odata.context":"https://x/api/data/v9.2/$metadata#accounts/$delta","value":[
+       {"@odata.context":"https://x/api/data/v9.2/$metadata#accounts/$deletedEntity","id":"aaaa0002-0001-ef11-8409-000d3a8f1a01","reason":"deleted"}],
+       "@odata.deltaLink":"https://x/api/data/v9.2/accounts?$deltatoken=1"}
+      """#)
+    let (events, summary) = try readEvents(path)
+    #expect(summary.entities == ["account"])
+    #expect(events.deletions.map(\.entity) == ["account"])
+    let snapshot = try loadSnapshot(from: [path])
+    #expect(Set(snapshot.tables.keys) == ["account"])
+    #expect(snapshot.tables["account"]?.kind == .delta)
+  }
+
   @Test("the initial change-tracking response has a delta link but holds every row: a full export")
   func initialChangeTracking() throws {
     let folder = try TemporaryFolder()
