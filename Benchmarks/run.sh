@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # dynsync's benchmark: generates orgs of the given sizes, then times `diff` of two full
-# snapshots (1% creates, 5% updates, 1% deletes) and `sync` (initial, then incremental), and prints
+# snapshots (1% creates, 5% updates, 1% deletes) and `sync` (initial, then incremental: from the
+# next full export and, for Web API JSON, from its change-tracking delta), and prints
 # records/s, MB/s of input, wall time and peak RSS per size, how time scales with size and, when
 # Web API JSON is among the formats, each XML format's diff time against it.
 #
@@ -47,6 +48,9 @@ for format in "${formats[@]}"; do
     rm -rf "$dir"
     "$DYNSYNC_BIN" generate --records "$size" --seed 1 --format "$format" "$dir/previous" > /dev/null
     "$DYNSYNC_BIN" generate --records "$size" --seed 1 --format "$format" --mutate "$dir/current" > /dev/null
+    if [ "$format" = webapi ]; then
+      "$DYNSYNC_BIN" generate --records "$size" --seed 1 --mutate --delta "$dir/changes" > /dev/null
+    fi
     input_mb=$(( $(megabytes "$dir/previous") + $(megabytes "$dir/current") ))
     rows=$(( size * 2 ))
     report() {
@@ -62,8 +66,14 @@ for format in "${formats[@]}"; do
     diff_time["$format-$size"]=$seconds
     read -r seconds peak < <(measure "$DYNSYNC_BIN" sync --quiet --workspace "$dir/ws" "$dir/previous")
     report sync-initial "$seconds" "$peak" "$size" "$(megabytes "$dir/previous")"
+    # The delta runs on a copy of the workspace as the initial sync left it (batches are never written over).
+    [ "$format" != webapi ] || cp -al "$dir/ws" "$dir/ws-delta"
     read -r seconds peak < <(measure "$DYNSYNC_BIN" sync --quiet --workspace "$dir/ws" "$dir/current")
     report sync-incremental "$seconds" "$peak" "$size" "$(megabytes "$dir/current")"
+    if [ "$format" = webapi ]; then
+      read -r seconds peak < <(measure "$DYNSYNC_BIN" sync --quiet --workspace "$dir/ws-delta" "$dir/changes")
+      report sync-delta "$seconds" "$peak" "$size" "$(megabytes "$dir/changes")"
+    fi
     [ -n "${KEEP_BENCH_DATA:-}" ] || rm -rf "$dir"
   done
 done

@@ -10,12 +10,16 @@ struct GenerateCommand: ParsableCommand {
       (cr123_project), about 20 columns a row, lookups that resolve and choices with labels. \
       The same --records and --seed always write the same files. With --mutate, the export is \
       the org's next export: --creates new rows, --updates rows with 1–3 columns changed, and \
-      --deletes rows gone (shares of each table).
+      --deletes rows gone (shares of each table). With --delta as well, the next export is \
+      Web API change tracking: only the rows created or updated, and a $deletedEntity entry \
+      for each row deleted (team memberships, an intersect table, are written whole).
 
       Examples:
         dynsync generate --records 100000 --seed 1 --format webapi gen/monday
         dynsync generate --records 100000 --seed 1 --format webapi --mutate gen/tuesday
         dynsync diff --previous gen/monday --current gen/tuesday --out gen/batch
+        dynsync generate --records 100000 --seed 1 --mutate --delta gen/tuesday-delta
+        dynsync sync --workspace ws gen/monday && dynsync sync --workspace ws gen/tuesday-delta
       """
   )
 
@@ -30,6 +34,9 @@ struct GenerateCommand: ParsableCommand {
 
   @Flag(help: "Write the org's next export instead: with creates, updates and deletes.")
   var mutate = false
+
+  @Flag(help: "With --mutate and --format webapi: write the changes alone, as change-tracking pages.")
+  var delta = false
 
   @Option(help: "With --mutate: the share of new rows.")
   var creates: Double = 0.01
@@ -48,6 +55,10 @@ struct GenerateCommand: ParsableCommand {
     guard ExportFormat(rawValue: format).map({ $0 != .marketoChanges }) == true else {
       throw ValidationError("--format must be webapi, fetchxml or cmt")
     }
+    if delta, !mutate || format != ExportFormat.webAPI.rawValue {
+      throw ValidationError(
+        "--delta writes the changes of --mutate as Web API change tracking: add --mutate, and --format webapi")
+    }
     for share in [creates, updates, deletes] where !(0...1).contains(share) {
       throw ValidationError("--creates, --updates and --deletes are shares between 0 and 1")
     }
@@ -58,8 +69,9 @@ struct GenerateCommand: ParsableCommand {
       let mutation = mutate ? OrgGenerator.Mutation(creates: creates, updates: updates, deletes: deletes) : nil
       let generator = OrgGenerator(records: records, seed: seed, mutation: mutation)
       guard let exportFormat = ExportFormat(rawValue: format) else { return }
-      let written = try GeneratedExport(generator: generator, format: exportFormat).write(to: output)
-      print("\(written) rows written to \(output) (\(format)\(mutate ? ", mutated" : ""))")
+      let written = try GeneratedExport(generator: generator, format: exportFormat, delta: delta).write(to: output)
+      let kind = delta ? ", changes of the next export" : mutate ? ", mutated" : ""
+      print("\(written) \(delta ? "entries" : "rows") written to \(output) (\(format)\(kind))")
     }
   }
 }

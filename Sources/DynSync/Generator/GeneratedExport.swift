@@ -10,10 +10,14 @@ public struct GeneratedExport: Sendable {
 
   public var generator: OrgGenerator
   public var format: ExportFormat
+  /// Writes a mutated org as Web API change-tracking pages: the rows created or updated, and a `$deletedEntity` entry
+  /// for each row deleted (memberships, rows of an intersect table, are written whole).
+  public var delta: Bool
 
-  public init(generator: OrgGenerator, format: ExportFormat) {
+  public init(generator: OrgGenerator, format: ExportFormat, delta: Bool = false) {
     self.generator = generator
     self.format = format
+    self.delta = delta
   }
 
   /// Writes the export into `folder` (created if missing) and returns the number of rows written.
@@ -24,6 +28,9 @@ public struct GeneratedExport: Sendable {
     guard try FileManager.default.contentsOfDirectory(atPath: folder).allSatisfy({ $0.hasPrefix(".") }) else {
       throw OutputError(path: folder, reason: "already holds files; an export is generated into a new or empty folder")
     }
+    if delta, format != .webAPI || generator.mutation == nil {
+      throw OutputError(path: folder, reason: "a change-tracking delta is written of a mutated org, as Web API pages")
+    }
     switch format {
     case .webAPI, .fetchXML: return try writePages(to: folder)
     case .configurationMigration: return try writeCMT(to: folder)
@@ -31,10 +38,17 @@ public struct GeneratedExport: Sendable {
     }
   }
 
+  /// An entry of a page: a row, or in a change-tracking page the id of a row deleted.
+  private enum Entry {
+    case row(Record)
+    case deletion(GUID)
+  }
+
   private func writePages(to folder: String) throws -> Int {
     var total = 0
     for table in generator.tables {
-      var page: [Record] = []
+      let asDelta = delta && table.entity != OrgGenerator.membership
+      var page: [Entry] = []
       var number = 0
       func flush(last: Bool) throws {
         number += 1
@@ -42,17 +56,33 @@ public struct GeneratedExport: Sendable {
           "\(folder)/\(table.setName)_page\(String(number, zeroPaddedTo: 4)).\(format == .webAPI ? "json" : "xml")"
         let file = try OutputFile(path: name)
         if format == .webAPI {
-          try writeWebAPIPage(page, table: table, last: last, to: file)
+          try writeWebAPIPage(page, table: table, delta: asDelta, last: last, to: file)
         } else {
-          try writeFetchXMLPage(page, table: table, last: last, to: file)
+          try writeFetchXMLPage(
+            page.compactMap { if case .row(let record) = $0 { record } else { nil } }, table: table, last: last,
+            to: file)
         }
         try file.close()
         total += page.count
         page.removeAll(keepingCapacity: true)
       }
-      try generator.rows(of: table) { record in
+      func add(_ entry: Entry) throws {
         if page.count == GeneratedExport.pageSize { try flush(last: false) }
-        page.append(record)
+        page.append(entry)
+      }
+      if asDelta {
+        // Rows created or updated first, then the deletions, as change tracking lists them.
+        var deleted: [GUID] = []
+        try generator.changes(of: table) { change in
+          switch change {
+          case .unchanged: break
+          case .updated(let record), .created(let record): try add(.row(record))
+          case .deleted(let id): deleted.append(id)
+          }
+        }
+        for id in deleted { try add(.deletion(id)) }
+      } else {
+        try generator.rows(of: table) { try add(.row($0)) }
       }
       try flush(last: true)
     }
@@ -61,39 +91,53 @@ public struct GeneratedExport: Sendable {
 
   // MARK: Web API JSON
 
-  private func writeWebAPIPage(_ rows: [Record], table: OrgGenerator.Table, last: Bool, to file: OutputFile) throws {
-    try file.write(
-      "{\"@odata.context\":\(JSONText.string(GeneratedExport.organization + "$metadata#" + table.setName)),\"value\":[\n"
-    )
-    for (index, record) in rows.enumerated() {
-      var members: [String] = ["\"@odata.etag\":\"W/\\\"\(record.version ?? versionOf(record))\\\"\""]
-      for field in record.fields.keys.sorted() {
-        guard let value = record.fields[field] else { continue }
-        let label = record.labels[field]
-        switch value {
-        case .lookup(let lookup):
-          if let label {
-            members.append("\"_\(field)_value@OData.Community.Display.V1.FormattedValue\":\(JSONText.string(label))")
-          }
-          if let target = lookup.entity {
-            members.append("\"_\(field)_value@Microsoft.Dynamics.CRM.lookuplogicalname\":\(JSONText.string(target))")
-          }
-          members.append("\"_\(field)_value\":\"\(lookup.id)\"")
-        default:
-          if let label {
-            members.append("\"\(field)@OData.Community.Display.V1.FormattedValue\":\(JSONText.string(label))")
-          }
-          members.append("\"\(field)\":\(JSONText.value(value))")
-        }
+  private func writeWebAPIPage(
+    _ entries: [Entry], table: OrgGenerator.Table, delta: Bool, last: Bool, to file: OutputFile
+  ) throws {
+    let context = GeneratedExport.organization + "$metadata#" + table.setName
+    try file.write("{\"@odata.context\":\(JSONText.string(context + (delta ? "/$delta" : ""))),\"value\":[\n")
+    for (index, entry) in entries.enumerated() {
+      switch entry {
+      case .row(let record): try file.write(webAPIRow(record, table: table))
+      case .deletion(let id):
+        try file.write(
+          "{\"@odata.context\":\(JSONText.string(context + "/$deletedEntity")),\"id\":\"\(id)\",\"reason\":\"deleted\"}"
+        )
       }
-      members.append("\"\(DataverseCatalog.primaryIDField(of: table.entity))\":\"\(record.id)\"")
-      try file.write("{" + members.joined(separator: ",") + "}" + (index < rows.count - 1 ? ",\n" : "\n"))
+      try file.write(index < entries.count - 1 ? ",\n" : "\n")
     }
-    let next =
-      last
-      ? ""
-      : ",\"@odata.nextLink\":\(JSONText.string(GeneratedExport.organization + table.setName + "?$skiptoken=next"))"
-    try file.write("]\(next)}\n")
+    let link =
+      !last
+      ? ",\"@odata.nextLink\":\(JSONText.string(GeneratedExport.organization + table.setName + "?$skiptoken=next"))"
+      : delta
+        ? ",\"@odata.deltaLink\":\(JSONText.string(GeneratedExport.organization + table.setName + "?$deltatoken=next"))"
+        : ""
+    try file.write("]\(link)}\n")
+  }
+
+  private func webAPIRow(_ record: Record, table: OrgGenerator.Table) -> String {
+    var members: [String] = ["\"@odata.etag\":\"W/\\\"\(record.version ?? versionOf(record))\\\"\""]
+    for field in record.fields.keys.sorted() {
+      guard let value = record.fields[field] else { continue }
+      let label = record.labels[field]
+      switch value {
+      case .lookup(let lookup):
+        if let label {
+          members.append("\"_\(field)_value@OData.Community.Display.V1.FormattedValue\":\(JSONText.string(label))")
+        }
+        if let target = lookup.entity {
+          members.append("\"_\(field)_value@Microsoft.Dynamics.CRM.lookuplogicalname\":\(JSONText.string(target))")
+        }
+        members.append("\"_\(field)_value\":\"\(lookup.id)\"")
+      default:
+        if let label {
+          members.append("\"\(field)@OData.Community.Display.V1.FormattedValue\":\(JSONText.string(label))")
+        }
+        members.append("\"\(field)\":\(JSONText.value(value))")
+      }
+    }
+    members.append("\"\(DataverseCatalog.primaryIDField(of: table.entity))\":\"\(record.id)\"")
+    return "{" + members.joined(separator: ",") + "}"
   }
 
   // MARK: FetchXML

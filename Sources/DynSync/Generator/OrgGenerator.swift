@@ -52,17 +52,42 @@ public struct OrgGenerator: Sendable {
 
   func count(_ entity: String) -> Int { tables.first { $0.entity == entity }?.count ?? 0 }
 
+  /// What the mutation did to a row since the export before.
+  public enum Change: Sendable {
+    case unchanged(Record)
+    case updated(Record)
+    case created(Record)
+    case deleted(GUID)
+  }
+
   /// The rows of a table in the export, in id order, created rows last.
   public func rows(of table: Table, _ body: (Record) throws -> Void) rethrows {
+    try changes(of: table) { change in
+      switch change {
+      case .unchanged(let record), .updated(let record), .created(let record): try body(record)
+      case .deleted: break
+      }
+    }
+  }
+
+  /// Every row of the table before and after the mutation, in id order, created rows last: what became of each.
+  public func changes(of table: Table, _ body: (Change) throws -> Void) rethrows {
     let created = mutation.map { Int((Double(table.count) * $0.creates).rounded()) } ?? 0
     for index in 0..<(table.count + created) {
       var random = Random(seed: seed, entity: table.entity, index: index)
-      if let mutation, index < table.count, random.unit("delete") < mutation.deletes { continue }
-      var record = row(table.entity, index, &random)
-      if let mutation, index < table.count, random.unit("update") < mutation.updates {
-        mutate(&record, &random)
+      if let mutation, index < table.count, random.unit("delete") < mutation.deletes {
+        try body(.deleted(id(table.entity, index)))
+        continue
       }
-      try body(record)
+      var record = row(table.entity, index, &random)
+      if index >= table.count {
+        try body(.created(record))
+      } else if let mutation, random.unit("update") < mutation.updates {
+        mutate(&record, &random)
+        try body(.updated(record))
+      } else {
+        try body(.unchanged(record))
+      }
     }
   }
 

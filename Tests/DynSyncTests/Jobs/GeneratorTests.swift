@@ -1,6 +1,7 @@
-import DynSync
 import Foundation
 import Testing
+
+@testable import DynSync
 
 @Suite("Synthetic orgs and the benchmark")
 struct GeneratorTests {
@@ -46,6 +47,43 @@ struct GeneratorTests {
     #expect(abs(Double(diff.totals.deleted) / total - 0.02) < 0.01)
   }
 
+  @Test("the changes of a mutated org as change-tracking pages sync to the batch its full export gives")
+  func delta() throws {
+    let folder = try TemporaryFolder()
+    let org = OrgGenerator(records: 3_000, seed: 5)
+    let next = OrgGenerator(records: 3_000, seed: 5, mutation: .init(creates: 0.02, updates: 0.1, deletes: 0.02))
+    try GeneratedExport(generator: org, format: .webAPI).write(to: folder.path + "/first")
+    try GeneratedExport(generator: next, format: .webAPI).write(to: folder.path + "/full")
+    try GeneratedExport(generator: next, format: .webAPI, delta: true).write(to: folder.path + "/delta")
+    #expect(throws: OutputError.self) {
+      try GeneratedExport(generator: org, format: .webAPI, delta: true).write(to: folder.path + "/unmutated")
+    }
+    let changes = try loadSnapshot(from: [folder.path + "/delta"])
+    #expect(changes.tables["account"]?.kind == .delta)
+    #expect(changes.tables[OrgGenerator.membership]?.kind == .full)
+    var batches: [[String: String]] = []
+    var counts: [[String: ChangeCounts]] = []
+    for export in ["full", "delta"] {
+      let workspace = Workspace(root: folder.path + "/workspace-" + export)
+      _ = try SyncJob(workspace: workspace, exports: [folder.path + "/first"]).run()
+      guard
+        case .batch(_, let path, let diff, _) = try SyncJob(workspace: workspace, exports: [folder.path + "/" + export])
+          .run()
+      else {
+        Issue.record("the \(export) export wrote no batch")
+        continue
+      }
+      #expect(diff.totals.created > 0 && diff.totals.updated > 0 && diff.totals.deleted > 0)
+      counts.append(Dictionary(uniqueKeysWithValues: diff.tables.map { ($0.entity, $0.counts) }))
+      batches.append(try batchText(path, leavingOut: "state/fingerprints/"))
+    }
+    try #require(batches.count == 2)
+    #expect(counts[0] == counts[1])
+    for name in Set(batches[0].keys).union(batches[1].keys).sorted() where name != "manifest.json" {
+      #expect(batches[0][name] == batches[1][name], "\(name)")
+    }
+  }
+
   @Test("a smoke run of the benchmark prints figures for diff and sync")
   func benchmarkSmoke() throws {
     let folder = try TemporaryFolder()
@@ -58,11 +96,13 @@ struct GeneratorTests {
     #expect(status == 0, "\(text)")
     let lines = text.split(separator: "\n")
     #expect(lines.first?.hasPrefix("format") == true)
-    for format in ["webapi", "cmt"] {
-      #expect(lines.filter { $0.hasPrefix(format + " ") && !$0.contains(" against ") }.count == 8)
+    // Five steps a size for Web API JSON, four for CMT, which has no change-tracking delta.
+    for (format, steps) in [("webapi", 5), ("cmt", 4)] {
+      #expect(lines.filter { $0.hasPrefix(format + " ") && !$0.contains(" against ") }.count == steps * 2)
       #expect(lines.contains { $0.hasPrefix("scaling \(format): diff of 2000 records takes") })
     }
     #expect(lines.filter { $0.contains(" diff-cached ") }.count == 4)
+    #expect(lines.filter { $0.contains(" sync-delta ") }.count == 2)
     #expect(lines.contains { $0.hasPrefix("cmt against webapi: diff of 2000 records takes") })
   }
 }
