@@ -183,9 +183,9 @@ final class JSONLexer {
   /// Captures the object that starts at the next token as raw bytes in one piece, and moves past
   /// it; `scan` checks the bytes and notes the object's members.
   ///
-  /// Returns `nil`, leaving the position unspecified, when the object is not well-formed as
-  /// `scan` checks it, or the file ends inside it: a caller then reads the file the full way,
-  /// which reports the problem precisely.
+  /// Returns `nil`, leaving the position where the object starts, when the object is not
+  /// well-formed as `scan` checks it, or the file ends inside it: a caller then reads it the full
+  /// way, which reports the problem precisely.
   func captureObject(_ scan: inout JSONObjectScan) throws(InputError) -> CapturedObject? {
     guard utf16 == nil, try peekToken() == UInt8(ascii: "{") else { return nil }
     let startLine = line

@@ -18,6 +18,8 @@ public struct WebAPIReader: Sendable {
     var summary = ExportFileSummary(path: path, format: .webAPI)
     var decoder: WebAPIRecordDecoder?
     var pending: [RawJSONRecord] = []
+    var scan = JSONObjectScan()
+    var shapes = RecentRowKeys<Void>()
 
     func hand(_ raw: RawJSONRecord, with decoder: inout WebAPIRecordDecoder) throws {
       let event = decoder.decode(raw)
@@ -34,7 +36,17 @@ public struct WebAPIReader: Sendable {
         decoder = fresh
       },
       row: {
-        let raw = try RawJSONRecord.read(from: lexer)
+        // A row the quick scan vouches for is read from the members it found, as the rows an index pass leaves are
+        // read again; any other row token by token, which reports a problem precisely.
+        let raw: RawJSONRecord
+        if let object = try lexer.captureObject(&scan) {
+          raw = try RawJSONRecord(
+            scanned: object.bytes, members: scan.members,
+            names: shapes.keys(of: scan.members, in: object.bytes) { _ in () }?.keys.names, path: path,
+            offset: object.offset, line: object.line, column: object.column)
+        } else {
+          raw = try RawJSONRecord.read(from: lexer)
+        }
         if var current = decoder {
           try hand(raw, with: &current)
           decoder = current
