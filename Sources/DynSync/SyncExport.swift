@@ -48,11 +48,19 @@ extension SyncJob {
       previous.dynamics = try held.whole(previous.dynamics)
       unread = nil
     }
+    // The only records a table can have changed: those a change-tracking table names, any of one exported whole.
+    var touched: [String: Set<GUID>] = [:]
+    for (entity, table) in export.tables {
+      touched[entity] =
+        table.kind == .delta
+        ? Set(table.records.keys).union(table.deletions.keys)
+        : Set(table.records.keys).union(previous.dynamics.tables[entity]?.records.keys ?? [:].keys)
+    }
     var previousRead: [String: [GUID: Record]] = [:]
     var replaced: [String: Set<GUID>] = [:]
     if let unread {
-      for (entity, table) in export.tables where unread.unread[entity] != nil {
-        let named = Set(table.records.keys).union(table.deletions.keys)
+      for entity in export.tables.keys where unread.unread[entity] != nil {
+        let named = touched[entity] ?? []
         replaced[entity] = named
         for record in try unread.records(named, of: entity) {
           previousRead[entity, default: [:]][record.id] = record
@@ -87,8 +95,9 @@ extension SyncJob {
     return AppliedExport(
       diff: diff, dynamics: dynamics, fingerprints: fingerprints, rejects: export.rejects,
       inputs: try BatchContents.inputs(of: export.files),
-      fullTables: Set(export.tables.values.filter { $0.kind == .full }.map(\.entity)), previousRead: previousRead,
-      links: unread?.links(without: replaced) ?? RecordLinks(), replaced: replaced)
+      fullTables: Set(export.tables.values.filter { $0.kind == .full }.map(\.entity)),
+      changes: MergeScope.changes(from: previous.dynamics, to: dynamics, among: touched), touched: touched,
+      previousRead: previousRead, links: unread?.links(without: replaced) ?? RecordLinks(), replaced: replaced)
   }
 
   /// The export indexed, its rows' fingerprints compared with those the state keeps, and only the rows that differ

@@ -26,14 +26,27 @@ public struct MergeScope: Sendable, Equatable {
     self.init(changes: MergeScope.changes(from: previous, to: current), current: current, links: links)
   }
 
-  /// The records that differ between two orgs (created: no `before`; deleted: no `after`), every record compared.
-  public static func changes(from previous: Snapshot, to current: Snapshot) -> [(before: Record?, after: Record?)] {
+  /// The records that differ between two orgs (created: no `before`; deleted: no `after`): every record compared, or
+  /// only those of `touched`, by table, where only they can differ.
+  public static func changes(
+    from previous: Snapshot, to current: Snapshot, among touched: [String: Set<GUID>]? = nil
+  ) -> [(before: Record?, after: Record?)] {
     var changes: [(before: Record?, after: Record?)] = []
-    for entity in Set(previous.tables.keys).union(current.tables.keys) {
+    for entity in touched.map({ Set($0.keys) }) ?? Set(previous.tables.keys).union(current.tables.keys) {
       let before = previous.tables[entity]?.records ?? [:]
       let after = current.tables[entity]?.records ?? [:]
-      for (id, record) in after where !MergeScope.same(before[id], record) { changes.append((before[id], record)) }
-      for (id, record) in before where after[id] == nil { changes.append((record, nil)) }
+      guard let ids = touched?[entity] else {
+        for (id, record) in after where !MergeScope.same(before[id], record) { changes.append((before[id], record)) }
+        for (id, record) in before where after[id] == nil { changes.append((record, nil)) }
+        continue
+      }
+      for id in ids {
+        if let record = after[id] {
+          if !MergeScope.same(before[id], record) { changes.append((before[id], record)) }
+        } else if let record = before[id] {
+          changes.append((record, nil))
+        }
+      }
     }
     return changes
   }
