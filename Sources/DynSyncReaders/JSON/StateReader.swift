@@ -299,36 +299,7 @@ public enum StateReader {
   private static func readBack<Key>(
     _ lines: [StateLine<Key>], in path: String, _ read: (UnsafeRawBufferPointer, StateLine<Key>) throws -> Void
   ) throws {
-    let file = try FileBytes(path: path)
-    // Lines close together are read in one span: one call of the system, not one a line. Every span goes into one
-    // buffer, made once: not an array made and filled with zeros a span.
-    var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: readBackSpan, alignment: 1)
-    defer { buffer.deallocate() }
-    var spanStart = 0
-    var spanCount = 0
-    for (index, line) in lines.enumerated() {
-      if line.offset < spanStart || line.offset + line.length > spanStart + spanCount {
-        var end = line.offset + line.length
-        for next in lines[(index + 1)...] {
-          guard next.offset >= end, next.offset - end <= readBackGap,
-            next.offset + next.length - line.offset <= readBackSpan
-          else { break }
-          end = next.offset + next.length
-        }
-        if end - line.offset > buffer.count {
-          // A line longer than a span: a buffer of its size.
-          buffer.deallocate()
-          buffer = .allocate(byteCount: end - line.offset, alignment: 1)
-        }
-        try file.readExactly(
-          into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<(end - line.offset)]), at: line.offset)
-        spanStart = line.offset
-        spanCount = end - line.offset
-      }
-      try read(
-        UnsafeRawBufferPointer(
-          rebasing: buffer[line.offset - spanStart..<line.offset - spanStart + line.length]), line)
-    }
+    try FileBytes(path: path).readEach(lines, place: { ($0.offset, $0.length) }, read)
   }
 
   /// A lexer on the bytes of a line read back alone, which reports positions in the file.
@@ -337,10 +308,6 @@ public enum StateReader {
   {
     JSONLexer(bytes: bytes, path: path, offset: line.offset, line: line.line, column: line.column)
   }
-
-  /// The most bytes between two lines read back in one span (a few lines of a state file), and the most a span holds.
-  private static let readBackGap = 4_096
-  private static let readBackSpan = 1 << 16
 
   /// The error for a line that does not read back as what was outlined of it.
   private static func changed<Key>(_ path: String, _ line: StateLine<Key>) -> InputError {

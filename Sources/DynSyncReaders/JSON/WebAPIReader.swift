@@ -114,14 +114,9 @@ public struct WebAPIReader: Sendable {
     var decoder = WebAPIRecordDecoder(path: path, context: context, entity: entity)
     var scan = JSONObjectScan()
     var shapes = RecentRowKeys<Void>()
-    // Every row read into one buffer, made once for the longest: not an array made and filled with zeros a row.
-    let buffer = UnsafeMutableRawBufferPointer.allocate(
-      byteCount: max(rows.lazy.map { Int($0.location.length) }.max() ?? 0, 1), alignment: 1)
-    defer { buffer.deallocate() }
-    return try rows.map { row in
-      let read = UnsafeMutableRawBufferPointer(rebasing: buffer[..<Int(row.location.length)])
-      try file.readExactly(into: read, at: Int(row.location.offset))
-      let bytes = UnsafeRawBufferPointer(read)
+    var events: [ReadEvent] = []
+    events.reserveCapacity(rows.count)
+    try file.readEach(rows, place: \.place) { bytes, row in
       guard scan.scan(bytes) == bytes.count,
         Fingerprint(of: bytes, seed: WebAPIRowIndexer.fingerprintSeed) == row.fingerprint
       else {
@@ -131,8 +126,9 @@ public struct WebAPIReader: Sendable {
         scanned: bytes, members: scan.members,
         names: shapes.keys(of: scan.members, in: bytes) { _ in () }?.keys.names,
         path: path, offset: Int(row.location.offset), line: Int(row.location.line), column: Int(row.location.column))
-      return decoder.decode(raw)
+      events.append(decoder.decode(raw))
     }
+    return events
   }
 
   /// The table of the rows, once the whole file is read.

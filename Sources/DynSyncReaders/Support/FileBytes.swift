@@ -63,6 +63,48 @@ final class FileBytes {
     guard count == buffer.count else { throw endedEarly(at: offset + count) }
   }
 
+  /// Reads each of `items` where it lies (`place` gives its offset and length), in the order given, handing on its
+  /// bytes, valid for the call.
+  ///
+  /// Items close together are read in one span: one call of the system, not one an item (an export's rows read again,
+  /// a state's lines read back: tens of thousands, up to every row of a file). Every span goes into one buffer, made
+  /// once: not an array made and filled with zeros a span.
+  func readEach<Item>(
+    _ items: [Item], place: (Item) -> (offset: Int, length: Int),
+    _ read: (UnsafeRawBufferPointer, Item) throws -> Void
+  ) throws {
+    var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileBytes.spanLimit, alignment: 1)
+    defer { buffer.deallocate() }
+    var spanStart = 0
+    var spanCount = 0
+    for (index, item) in items.enumerated() {
+      let (offset, length) = place(item)
+      if offset < spanStart || offset + length > spanStart + spanCount {
+        var end = offset + length
+        for next in items[(index + 1)...] {
+          let (nextOffset, nextLength) = place(next)
+          guard nextOffset >= end, nextOffset - end <= FileBytes.spanGap,
+            nextOffset + nextLength - offset <= FileBytes.spanLimit
+          else { break }
+          end = nextOffset + nextLength
+        }
+        if end - offset > buffer.count {
+          // An item longer than a span: a buffer of its size.
+          buffer.deallocate()
+          buffer = .allocate(byteCount: end - offset, alignment: 1)
+        }
+        try readExactly(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<(end - offset)]), at: offset)
+        spanStart = offset
+        spanCount = end - offset
+      }
+      try read(UnsafeRawBufferPointer(rebasing: buffer[offset - spanStart..<offset - spanStart + length]), item)
+    }
+  }
+
+  /// The most bytes between two items read in one span (a few rows or lines), and the most a span holds.
+  private static let spanGap = 4_096
+  private static let spanLimit = 1 << 16
+
   private func endedEarly(at end: Int) -> InputError {
     InputError(file: path, reason: "the file ended at byte \(end), before a row read earlier")
   }
@@ -117,4 +159,9 @@ final class FileBytes {
   }
 
   static func lastErrorText() -> String { String(cString: strerror(errno)) }
+}
+
+extension IndexedRow {
+  /// Where the row's bytes lie in its file, as `FileBytes.readEach` takes it.
+  var place: (offset: Int, length: Int) { (Int(location.offset), Int(location.length)) }
 }

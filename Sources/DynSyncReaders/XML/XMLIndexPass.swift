@@ -73,13 +73,13 @@ enum XMLIndexPass {
   /// The bytes of the given rows of the file, one after the other, each checked against the
   /// fingerprint (`seed`) it was indexed with.
   static func spans(of rows: [IndexedRow], path: String, seed: UInt64) throws -> [UInt8] {
-    let file = try FileBytes(path: path)
     var spans: [UInt8] = []
-    for row in rows {
-      let bytes = try file.read(at: Int(row.location.offset), count: Int(row.location.length))
-      let unchanged = bytes.withUnsafeBytes { Fingerprint(of: $0, seed: seed) == row.fingerprint }
-      guard unchanged else { throw IndexUnavailable(path: path, reason: "the file changed while it was read") }
-      spans += bytes
+    spans.reserveCapacity(rows.reduce(0) { $0 + Int($1.location.length) })
+    try FileBytes(path: path).readEach(rows, place: \.place) { bytes, row in
+      guard Fingerprint(of: bytes, seed: seed) == row.fingerprint else {
+        throw IndexUnavailable(path: path, reason: "the file changed while it was read")
+      }
+      spans.append(contentsOf: bytes)
     }
     return spans
   }
