@@ -25,6 +25,8 @@ let package = Package(
       pkgConfig: "zlib",
       providers: [.apt(["zlib1g-dev"])]
     ),
+    // glibc's malloc.h (mallopt), for the command line tool's memory settings.
+    .systemLibrary(name: "CMalloc"),
     // Canonical records, snapshots and the diff: pure values, no I/O.
     .target(name: "DynSyncCore"),
     // One reader per export format; streaming, one record at a time.
@@ -38,7 +40,10 @@ let package = Package(
     .target(name: "DynSync", dependencies: ["DynSyncCore", "DynSyncReaders", "DynSyncArtifacts"]),
     .executableTarget(
       name: "dynsync",
-      dependencies: ["DynSync", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+      dependencies: [
+        "DynSync", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .target(name: "CMalloc", condition: .when(platforms: [.linux])),
+      ]
     ),
     .testTarget(
       name: "DynSyncTests",
