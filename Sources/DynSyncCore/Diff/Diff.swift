@@ -82,14 +82,14 @@ public enum Differ {
   ///   stands, so a bad row never turns into a deletion.
   public static func diff(previous: Snapshot, current: Snapshot, options: DiffOptions = DiffOptions()) -> SnapshotDiff {
     let rejectedIDs = rejectedIDs(in: current.rejects)
-    let entities = Set(previous.tables.keys).union(current.tables.keys).sorted()
-    let tables = entities.compactMap { entity -> TableDiff? in
-      guard let now = current.tables[entity] else { return nil }
-      return diff(
+    let tables = current.tables.sorted { $0.key < $1.key }
+    // A table on each core, the largest first.
+    let diffs = concurrentMap(tables, costs: tables.map(\.value.records.count)) { entity, now in
+      diff(
         entity: entity, previous: previous.tables[entity], current: now, rejected: rejectedIDs[entity] ?? [],
         options: options)
     }
-    return SnapshotDiff(tables: tables)
+    return SnapshotDiff(tables: diffs)
   }
 
   /// The ids of rejected rows, per table, where the reject names them.

@@ -31,14 +31,17 @@ public struct MergeScope: Sendable, Equatable {
   public static func changes(
     from previous: Snapshot, to current: Snapshot, among touched: [String: Set<GUID>]? = nil
   ) -> [(before: Record?, after: Record?)] {
-    var changes: [(before: Record?, after: Record?)] = []
-    for entity in touched.map({ Set($0.keys) }) ?? Set(previous.tables.keys).union(current.tables.keys) {
+    let entities = Array(touched.map({ Set($0.keys) }) ?? Set(previous.tables.keys).union(current.tables.keys))
+    // A table on each core, the largest first.
+    let costs = entities.map { touched?[$0]?.count ?? current.tables[$0]?.records.count ?? 0 }
+    return concurrentMap(entities, costs: costs) { entity in
+      var changes: [(before: Record?, after: Record?)] = []
       let before = previous.tables[entity]?.records ?? [:]
       let after = current.tables[entity]?.records ?? [:]
       guard let ids = touched?[entity] else {
         for (id, record) in after where !MergeScope.same(before[id], record) { changes.append((before[id], record)) }
         for (id, record) in before where after[id] == nil { changes.append((record, nil)) }
-        continue
+        return changes
       }
       for id in ids {
         if let record = after[id] {
@@ -47,8 +50,8 @@ public struct MergeScope: Sendable, Equatable {
           changes.append((record, nil))
         }
       }
-    }
-    return changes
+      return changes
+    }.flatMap { $0 }
   }
 
   /// The scope of a run that changed these records (created: no `before`; deleted: no `after`) into `current`.

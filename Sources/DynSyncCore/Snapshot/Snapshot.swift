@@ -163,27 +163,35 @@ extension Snapshot {
     state.files = next.files
     state.failedFiles = next.failedFiles
     state.problems = next.problems
-    for (entity, table) in next.tables {
-      switch table.kind {
-      case .full:
-        var replacement = table
-        if let earlier = state.tables[entity]?.records {
-          for (id, row) in table.records {
-            if let before = earlier[id] { replacement.records[id] = row.keepingLabels(from: before) }
-          }
-        }
-        state.tables[entity] = replacement
-      case .delta:
-        var merged = state.tables[entity] ?? Table(entity: entity, kind: .full)
-        merged.kind = .full
-        for (id, row) in table.records {
-          merged.records[id] = merged.records[id].map { $0.overlaid(with: row) } ?? row
-        }
-        for id in table.deletions.keys { merged.records[id] = nil }
-        merged.deletions = [:]
-        state.tables[entity] = merged
-      }
+    // A table on each core, the largest first.
+    let tables = Array(next.tables)
+    let laid = concurrentMap(tables, costs: tables.map(\.value.records.count)) { entity, table in
+      Snapshot.laying(table, over: self.tables[entity])
     }
+    for ((entity, _), table) in zip(tables, laid) { state.tables[entity] = table }
     return state
+  }
+
+  /// `table` of the next export laid over the table before it (see `applying`).
+  private static func laying(_ table: Table, over earlier: Table?) -> Table {
+    switch table.kind {
+    case .full:
+      var replacement = table
+      if let earlier = earlier?.records {
+        for (id, row) in table.records {
+          if let before = earlier[id] { replacement.records[id] = row.keepingLabels(from: before) }
+        }
+      }
+      return replacement
+    case .delta:
+      var merged = earlier ?? Table(entity: table.entity, kind: .full)
+      merged.kind = .full
+      for (id, row) in table.records {
+        merged.records[id] = merged.records[id].map { $0.overlaid(with: row) } ?? row
+      }
+      for id in table.deletions.keys { merged.records[id] = nil }
+      merged.deletions = [:]
+      return merged
+    }
   }
 }
