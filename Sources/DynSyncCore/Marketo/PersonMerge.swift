@@ -38,32 +38,43 @@ public struct PersonRegistry: Sendable {
   }
 
   /// The registry of the persons of `entries` (runs of rows, in order), then of the rows of `persons`, as adding
-  /// them one by one gives; a shard on each core.
+  /// them one by one gives: each run's ids sorted into the shards they fall in, then each shard filled, on every core.
   public init(entries: [[Entry]], adding persons: MarketoDataset) {
-    let count = entries.map(\.count).reduce(0, +) + persons.rows.count
-    // The held rows' ids, found once for every shard.
     let rows = Array(persons.rows)
     let held = concurrentMap(rows.runs(of: 4_096)) { run in
       run.map { PersonRegistry.entry(key: $0.key, row: $0.value) }
     }
-    let shards = concurrentMap(Array(0..<PersonRegistry.shardCount)) { shard in
-      var registry = PersonRegistry()
-      registry.shards[shard].reserveCapacity(PersonRegistry.shardCapacity(for: count))
-      for run in entries {
-        for entry in run { registry.add(entry, onlyIn: shard) }
+    let runs = entries + held
+    let sorted = concurrentMap(runs) { run in
+      var shards = [[Placed]](repeating: [], count: PersonRegistry.shardCount)
+      var next: Int64 = 1
+      for entry in run {
+        guard let person = Int64(entry.key) else { continue }
+        next = max(next, person + 1)
+        if let id = entry.microsoftID { shards[PersonRegistry.shard(of: id)].append((id, person, false)) }
+        if let lead = entry.originatingLead { shards[PersonRegistry.shard(of: lead)].append((lead, person, true)) }
       }
-      for run in held {
-        for entry in run { registry.add(entry, onlyIn: shard) }
+      return (shards: shards, next: next)
+    }
+    let filled = concurrentMap(Array(0..<PersonRegistry.shardCount)) { shard in
+      var persons = [GUID: Int64](minimumCapacity: sorted.reduce(0) { $0 + $1.shards[shard].count })
+      var takenOver = Set<GUID>()
+      for run in sorted {
+        for placed in run.shards[shard] {
+          persons[placed.id] = placed.person
+          if placed.isLead { takenOver.insert(placed.id) }
+        }
       }
-      return registry
+      return (persons: persons, takenOver: takenOver)
     }
     self.init()
-    for (index, part) in shards.enumerated() {
-      self.shards[index] = part.shards[index]
-      takenOverLeads.formUnion(part.takenOverLeads)
-      nextPersonID = max(nextPersonID, part.nextPersonID)
-    }
+    shards = filled.map(\.persons)
+    takenOverLeads = filled.reduce(into: Set<GUID>()) { $0.formUnion($1.takenOver) }
+    nextPersonID = sorted.map(\.next).max() ?? 1
   }
+
+  /// An id of a person row, the person's, and whether it is the lead the person was taken over from.
+  private typealias Placed = (id: GUID, person: Int64, isLead: Bool)
 
   /// The person of a lead or contact.
   subscript(dynamicsID: GUID) -> Int64? {
@@ -85,20 +96,6 @@ public struct PersonRegistry: Sendable {
     nextPersonID = max(nextPersonID, id + 1)
     if let microsoftID = entry.microsoftID { self[microsoftID] = id }
     if let lead = entry.originatingLead {
-      self[lead] = id
-      takenOverLeads.insert(lead)
-    }
-  }
-
-  /// Adds the ids of a person row that fall in `shard`; the first shard also takes every row's key into the next
-  /// person id.
-  private mutating func add(_ entry: Entry, onlyIn shard: Int) {
-    let ownsID = entry.microsoftID.map { PersonRegistry.shard(of: $0) == shard } ?? false
-    let ownsLead = entry.originatingLead.map { PersonRegistry.shard(of: $0) == shard } ?? false
-    guard shard == 0 || ownsID || ownsLead, let id = Int64(entry.key) else { return }
-    nextPersonID = max(nextPersonID, id + 1)
-    if ownsID, let microsoftID = entry.microsoftID { self[microsoftID] = id }
-    if ownsLead, let lead = entry.originatingLead {
       self[lead] = id
       takenOverLeads.insert(lead)
     }

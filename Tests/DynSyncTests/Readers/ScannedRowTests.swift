@@ -1,6 +1,7 @@
 import DynSyncCore
-@testable import DynSyncReaders
 import Testing
+
+@testable import DynSyncReaders
 
 @Suite("Rows read from the quick scan's members")
 struct ScannedRowTests {
