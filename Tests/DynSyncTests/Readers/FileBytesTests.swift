@@ -19,10 +19,10 @@ struct FileBytesTests {
       (299_990, 10),
     ]
     var seen: [[UInt8]] = []
-    try FileBytes(path: path).readEach(items, place: { $0 }) { read, _ in seen.append(Array(read)) }
+    try FileBytes(path: path).readEach(items, place: \.self) { read, _ in seen.append(Array(read)) }
     #expect(seen == items.map { Array(bytes[$0.offset..<$0.offset + $0.length]) })
     #expect(throws: InputError.self) {
-      try FileBytes(path: path).readEach([(299_990, 11)], place: { $0 }) { _, _ in }
+      try FileBytes(path: path).readEach([(299_990, 11)], place: \.self) { _, _ in }
     }
   }
 }
