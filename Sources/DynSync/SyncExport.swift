@@ -82,7 +82,7 @@ extension SyncJob {
       kept.rows.removeAll { table.records[$0.id] != nil || table.deletions[$0.id] != nil }
       fingerprints.tables[entity] = kept
     }
-    var diff = Differ.diff(previous: previous.dynamics, current: export, options: options)
+    var diff = Differ.diff(previous: previous.dynamics, current: export, laid: dynamics, options: options)
     if let unread {
       // The records of a change-tracking table it does not name are unchanged, read or not.
       for position in diff.tables.indices {

@@ -80,14 +80,19 @@ public enum Differ {
   /// - A table missing from `current` altogether was not exported this time: nothing of it changed.
   /// - A row of `current` that was rejected is neither updated nor deleted: its previous version
   ///   stands, so a bad row never turns into a deletion.
-  public static func diff(previous: Snapshot, current: Snapshot, options: DiffOptions = DiffOptions()) -> SnapshotDiff {
+  ///
+  /// `laid` is `previous.applying(current)`, when the caller holds it already: a delta row is then
+  /// compared as the record it made there, not laid over the previous row a second time.
+  public static func diff(
+    previous: Snapshot, current: Snapshot, laid: Snapshot? = nil, options: DiffOptions = DiffOptions()
+  ) -> SnapshotDiff {
     let rejectedIDs = rejectedIDs(in: current.rejects)
     let tables = current.tables.sorted { $0.key < $1.key }
     // A table on each core, the largest first.
     let diffs = concurrentMap(tables, costs: tables.map(\.value.records.count)) { entity, now in
       diff(
-        entity: entity, previous: previous.tables[entity], current: now, rejected: rejectedIDs[entity] ?? [],
-        options: options)
+        entity: entity, previous: previous.tables[entity], current: now, laid: laid?.tables[entity]?.records,
+        rejected: rejectedIDs[entity] ?? [], options: options)
     }
     return SnapshotDiff(tables: diffs)
   }
@@ -103,7 +108,8 @@ public enum Differ {
   }
 
   static func diff(
-    entity: String, previous: Snapshot.Table?, current: Snapshot.Table, rejected: Set<GUID>, options: DiffOptions
+    entity: String, previous: Snapshot.Table?, current: Snapshot.Table, laid: [GUID: Record]? = nil,
+    rejected: Set<GUID>, options: DiffOptions
   ) -> TableDiff {
     let before = previous?.records ?? [:]
     var changes: [RecordChange] = []
@@ -116,7 +122,7 @@ public enum Differ {
         counts.created += 1
         continue
       }
-      let new = current.kind == .delta ? old.overlaid(with: row) : row
+      let new = current.kind == .delta ? (laid?[id] ?? old.overlaid(with: row)) : row
       let changed = fieldChanges(from: old, to: new, options: options)
       if changed.isEmpty {
         counts.unchanged += 1
