@@ -92,12 +92,14 @@ extension SyncJob {
           unread.count(of: entity, held: [:]) - (previousRead[entity]?.count ?? 0)
       }
     }
-    return AppliedExport(
+    let applied = AppliedExport(
       diff: diff, dynamics: dynamics, fingerprints: fingerprints, rejects: export.rejects,
       inputs: try BatchContents.inputs(of: export.files),
       fullTables: Set(export.tables.values.filter { $0.kind == .full }.map(\.entity)),
       changes: MergeScope.changes(from: previous.dynamics, to: dynamics, among: touched), touched: touched,
       previousRead: previousRead, links: unread?.links(without: replaced) ?? RecordLinks(), replaced: replaced)
+    MemoryFreedAside.free(consume export)
+    return applied
   }
 
   /// The export indexed, its rows' fingerprints compared with those the state keeps, and only the rows that differ
