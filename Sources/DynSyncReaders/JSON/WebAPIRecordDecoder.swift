@@ -198,6 +198,16 @@ struct WebAPIRecordDecoder: Sendable {
         InputError(at: position, entity: entity, recordID: idText, reason: "$deletedEntity entry without a GUID \"id\"")
       )
     }
+    // An association is kept by its two ends (`DataverseCatalog.association`), which a deletion does not name: let go
+    // unseen, the membership would stay.
+    guard !DataverseCatalog.isIntersect(entity) else {
+      return .reject(
+        InputError(
+          at: position, entity: entity, recordID: idText,
+          reason:
+            "a $deletedEntity entry of the intersect table \(entity) names the intersect row, not the two records "
+            + "it joins, so it cannot be applied; export \(entity) whole (its full rows) to sync removed associations"))
+    }
     return .deletion(Deletion(entity: entity, id: id, reason: reason, origin: position))
   }
 }

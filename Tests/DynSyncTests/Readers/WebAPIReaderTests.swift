@@ -95,6 +95,22 @@ struct WebAPIReaderTests {
     #expect(snapshot.tables["account"]?.kind == .delta)
   }
 
+  @Test("a $deletedEntity entry of an intersect table is rejected, not let go: it cannot name the association")
+  func deltaDeletionOfAssociation() throws {
+    let folder = try TemporaryFolder()
+    let path = try folder.write(
+      "teammemberships_delta.json",
+      #"""
+      {"@odata.context":"https://x/api/data/v9.2/$metadata#teammemberships/$delta","value":[
+       {"@odata.context":"https://x/api/data/v9.2/$metadata#teammemberships/$deletedEntity","id":"aaaa0002-0001-ef11-8409-000d3a8f1a01","reason":"deleted"}]}
+      """#)
+    let (events, _) = try readEvents(path)
+    #expect(events.deletions.isEmpty)
+    let reject = try #require(events.rejects.first)
+    #expect(reject.entity == "teammembership")
+    #expect(reject.description.contains("export teammembership whole"))
+  }
+
   @Test("the initial change-tracking response has a delta link but holds every row: a full export")
   func initialChangeTracking() throws {
     let folder = try TemporaryFolder()
