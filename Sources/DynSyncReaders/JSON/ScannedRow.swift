@@ -61,6 +61,16 @@ struct RecentRowKeys<Extra> {
 }
 
 extension RawJSONRecord {
+  /// The row `scan` has just checked, its names made into strings once for each shape of row `shapes` has seen.
+  init(
+    scanned row: UnsafeRawBufferPointer, by scan: JSONObjectScan, shapes: inout RecentRowKeys<Void>, path: String,
+    offset: Int, line: Int, column: Int
+  ) throws(InputError) {
+    try self.init(
+      scanned: row, members: scan.members, names: shapes.keys(of: scan.members, in: row) { _ in () }?.keys.names,
+      path: path, offset: offset, line: line, column: column)
+  }
+
   /// The row `scan` has just checked, read from its member spans.
   ///
   /// The same as `read(from:)` of its bytes, without going through them again; `names` are its

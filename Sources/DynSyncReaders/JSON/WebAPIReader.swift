@@ -41,9 +41,8 @@ public struct WebAPIReader: Sendable {
         let raw: RawJSONRecord
         if let object = try lexer.captureObject(&scan) {
           raw = try RawJSONRecord(
-            scanned: object.bytes, members: scan.members,
-            names: shapes.keys(of: scan.members, in: object.bytes) { _ in () }?.keys.names, path: path,
-            offset: object.offset, line: object.line, column: object.column)
+            scanned: object.bytes, by: scan, shapes: &shapes, path: path, offset: object.offset, line: object.line,
+            column: object.column)
         } else {
           raw = try RawJSONRecord.read(from: lexer)
         }
@@ -123,9 +122,8 @@ public struct WebAPIReader: Sendable {
         throw IndexUnavailable(path: path, reason: "the file changed while it was read")
       }
       let raw = try RawJSONRecord(
-        scanned: bytes, members: scan.members,
-        names: shapes.keys(of: scan.members, in: bytes) { _ in () }?.keys.names,
-        path: path, offset: Int(row.location.offset), line: Int(row.location.line), column: Int(row.location.column))
+        scanned: bytes, by: scan, shapes: &shapes, path: path, offset: Int(row.location.offset),
+        line: Int(row.location.line), column: Int(row.location.column))
       events.append(decoder.decode(raw))
     }
     return events
