@@ -77,16 +77,20 @@ struct WebAPIReaderTests {
     #expect(snapshot.tables["account"]?.kind == .delta)
   }
 
+  /// A change-tracking page of the entity set `setName` holding one `$deletedEntity` entry and nothing else.
+  static func deletionAlone(of setName: String, in folder: TemporaryFolder) throws -> String {
+    let metadata = "https://x/api/data/v9.2/$metadata#" + setName
+    return try folder.write(
+      setName + "_delta.json",
+      #"{"@odata.context":"\#(metadata)/$delta","value":[{"@odata.context":"\#(metadata)/$deletedEntity","#
+        + #""id":"aaaa0002-0001-ef11-8409-000d3a8f1a01","reason":"deleted"}],"#
+        + #""@odata.deltaLink":"https://x/api/data/v9.2/\#(setName)?$deltatoken=1"}"#)
+  }
+
   @Test("a change-tracking page of deletions alone names the table its set name stands for")
   func deltaOfDeletionsAlone() throws {
     let folder = try TemporaryFolder()
-    let path = try folder.write(
-      "accounts_delta.json",
-      #"""
-      {"@odata.context":"https://x/api/data/v9.2/$metadata#accounts/$delta","value":[
-       {"@odata.context":"https://x/api/data/v9.2/$metadata#accounts/$deletedEntity","id":"aaaa0002-0001-ef11-8409-000d3a8f1a01","reason":"deleted"}],
-       "@odata.deltaLink":"https://x/api/data/v9.2/accounts?$deltatoken=1"}
-      """#)
+    let path = try Self.deletionAlone(of: "accounts", in: folder)
     let (events, summary) = try readEvents(path)
     #expect(summary.entities == ["account"])
     #expect(events.deletions.map(\.entity) == ["account"])
@@ -98,13 +102,7 @@ struct WebAPIReaderTests {
   @Test("a $deletedEntity entry of an intersect table is rejected, not let go: it cannot name the association")
   func deltaDeletionOfAssociation() throws {
     let folder = try TemporaryFolder()
-    let path = try folder.write(
-      "teammemberships_delta.json",
-      #"""
-      {"@odata.context":"https://x/api/data/v9.2/$metadata#teammemberships/$delta","value":[
-       {"@odata.context":"https://x/api/data/v9.2/$metadata#teammemberships/$deletedEntity","id":"aaaa0002-0001-ef11-8409-000d3a8f1a01","reason":"deleted"}]}
-      """#)
-    let (events, _) = try readEvents(path)
+    let (events, _) = try readEvents(try Self.deletionAlone(of: "teammemberships", in: folder))
     #expect(events.deletions.isEmpty)
     let reject = try #require(events.rejects.first)
     #expect(reject.entity == "teammembership")
