@@ -96,7 +96,7 @@ extension SyncJob {
       diff: diff, dynamics: dynamics, fingerprints: fingerprints, rejects: export.rejects,
       inputs: try BatchContents.inputs(of: export.files),
       fullTables: Set(export.tables.values.filter { $0.kind == .full }.map(\.entity)),
-      changes: MergeScope.changes(from: previous.dynamics, to: dynamics, among: touched), touched: touched,
+      changes: MergeScope.changes(from: previous.dynamics, to: dynamics, among: touched, diff: diff), touched: touched,
       previousRead: previousRead, links: unread?.links(without: replaced) ?? RecordLinks(), replaced: replaced)
     MemoryFreedAside.free(consume export)
     return applied

@@ -28,24 +28,40 @@ public struct MergeScope: Sendable, Equatable {
 
   /// The records that differ between two orgs (created: no `before`; deleted: no `after`): every record compared, or
   /// only those of `touched`, by table, where only they can differ.
+  ///
+  /// - Parameters:
+  ///   - previous: the org as the last batch left it.
+  ///   - current: the org after this run's export.
+  ///   - touched: per table, the only records that can differ; `nil` compares every record.
+  ///   - diff: the diff of the two orgs, when there is one: a record it lists as created, updated or deleted differs
+  ///     without being compared again (its values differ, so it reads differently too); the others are compared
+  ///     here, since a diff looks past what a scope must not (labels, columns the user ignores, a version unchanged).
+  /// - Returns: each record that differs, before and after.
   public static func changes(
-    from previous: Snapshot, to current: Snapshot, among touched: [String: Set<GUID>]? = nil
+    from previous: Snapshot, to current: Snapshot, among touched: [String: Set<GUID>]? = nil,
+    diff: SnapshotDiff? = nil
   ) -> [(before: Record?, after: Record?)] {
     let entities = Array(touched.map({ Set($0.keys) }) ?? Set(previous.tables.keys).union(current.tables.keys))
+    let listed = Dictionary(
+      (diff?.tables ?? []).map { ($0.entity, Set($0.changes.lazy.map(\.id))) }, uniquingKeysWith: { $0.union($1) })
     // A table on each core, the largest first.
     let costs = entities.map { touched?[$0]?.count ?? current.tables[$0]?.records.count ?? 0 }
     return concurrentMap(entities, costs: costs) { entity in
       var changes: [(before: Record?, after: Record?)] = []
       let before = previous.tables[entity]?.records ?? [:]
       let after = current.tables[entity]?.records ?? [:]
+      let differs = listed[entity] ?? []
+      func differ(_ id: GUID, _ record: Record) -> Bool {
+        differs.contains(id) || !MergeScope.same(before[id], record)
+      }
       guard let ids = touched?[entity] else {
-        for (id, record) in after where !MergeScope.same(before[id], record) { changes.append((before[id], record)) }
+        for (id, record) in after where differ(id, record) { changes.append((before[id], record)) }
         for (id, record) in before where after[id] == nil { changes.append((record, nil)) }
         return changes
       }
       for id in ids {
         if let record = after[id] {
-          if !MergeScope.same(before[id], record) { changes.append((before[id], record)) }
+          if differ(id, record) { changes.append((before[id], record)) }
         } else if let record = before[id] {
           changes.append((record, nil))
         }

@@ -182,6 +182,16 @@ struct MergeScopeTests {
       // With the tables a merge reads only by id held where they changed (and a few records more), the lookups of
       // their other records, and then the records the scope reads, the scope and the rows are the same.
       let changes = MergeScope.changes(from: before, to: after)
+      // Given a diff (one that looks past some columns, as a user's may, and always past labels), the records it
+      // lists are taken as differing and the others compared: the same changes (tables come in any order).
+      func pairs(_ changes: [(before: Record?, after: Record?)]) -> [[Record?]] {
+        changes.map { [$0.before, $0.after] }.sorted { ($0[0] ?? $0[1])!.id < ($1[0] ?? $1[1])!.id }
+      }
+      for options in [DiffOptions(), DiffOptions(ignoring: ["name", "firstname"], comparingOnly: [])] {
+        let diff = Differ.diff(previous: before, current: after, options: options)
+        let fromDiff = MergeScope.changes(from: before, to: after, diff: diff)
+        #expect(pairs(fromDiff) == pairs(changes), "seed \(seed), run \(run)")
+      }
       let (partial, links) = random.heldInPart(after, changes: changes)
       let partialScope = MergeScope(changes: changes, current: partial, links: links)
       #expect(partialScope == scope, "seed \(seed), run \(run): the scope from the links differs")
