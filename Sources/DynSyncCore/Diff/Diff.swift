@@ -179,14 +179,18 @@ public enum Differ {
 extension Record {
   /// This row with the columns of `delta` laid over it (a change-tracking row carries only the
   /// selected columns; the others keep their values).
+  ///
+  /// A label stays where the delta row gives none and leaves its column's value as it was (not carried, or carried
+  /// unchanged); a label of a value the delta row changed would name the old value.
   public func overlaid(with delta: Record) -> Record {
     var merged = self
-    for (field, value) in delta.fields { merged.fields[field] = value }
-    merged.labels = delta.keepingLabels(from: self).labels.merging(labels) { new, _ in new }
-    for field in delta.fields.keys
-    where merged.labels[field] != nil && delta.labels[field] == nil && self[field] != delta[field] {
-      merged.labels[field] = nil
+    // One walk through the two sorted rows: a change-tracking row carries most columns, often every one.
+    merged.fields.merge(delta.fields) { _, new in new }
+    var labels = delta.labels
+    for (field, label) in self.labels where labels[field] == nil {
+      if delta.fields[field] == nil || delta[field] == self[field] { labels[field] = label }
     }
+    merged.labels = labels
     merged.version = delta.version
     merged.origin = delta.origin
     return merged

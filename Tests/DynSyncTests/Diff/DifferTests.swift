@@ -92,6 +92,30 @@ struct DifferTests {
     #expect(changes[0].before?.id == Self.idB && changes[0].after == nil)
   }
 
+  @Test("a delta row overlays the row before: its columns win, and a label stays only while its value does")
+  func deltaRowOverlay() {
+    let before = account(
+      Self.idA, ["name": .string("A"), "fax": .string("1"), "industrycode": .optionSet(7), "statecode": .optionSet(0)],
+      labels: ["industrycode": "Consulting", "statecode": "Active", "ownerid": "Ann"], version: 10)
+    let delta = account(
+      Self.idA, ["name": .string("A2"), "industrycode": .optionSet(8), "statecode": .optionSet(0), "ownerid": .null],
+      labels: ["name": "shown"], version: 11)
+    let laid = before.overlaid(with: delta)
+    #expect(
+      laid.fields == [
+        "fax": .string("1"), "industrycode": .optionSet(8), "name": .string("A2"), "ownerid": .null,
+        "statecode": .optionSet(0),
+      ])
+    // industrycode changed without a label: its old label would be wrong. statecode was carried unchanged, ownerid
+    // stays null (absent before): their labels stay. The delta's own label comes in.
+    #expect(laid.labels == ["name": "shown", "statecode": "Active", "ownerid": "Ann"])
+    #expect(laid.version == 11)
+    let relabelled = before.overlaid(
+      with: account(Self.idA, ["industrycode": .optionSet(8)], labels: ["industrycode": "Retail"], version: 12))
+    #expect(relabelled.labels == ["industrycode": "Retail", "statecode": "Active", "ownerid": "Ann"])
+    #expect(relabelled.fields["name"] == .string("A"), "columns the delta row does not carry keep their values")
+  }
+
   @Test("a delta applies onto the previous export: absent is unchanged, deletions are explicit, rows overlay")
   func deltaExport() throws {
     let previous = snapshot([
