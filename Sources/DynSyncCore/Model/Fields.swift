@@ -135,9 +135,10 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
       for (key, value) in other { self[key] = try self[key].map { try combine($0, value) } ?? value }
       return
     }
-    // Both sorted: one walk through the two, not a search and a shift for each of the other's names.
+    // Both sorted: one walk through the two, not a search and a shift for each of the other's names; a walk before
+    // it counts the names, so that a row held afterwards takes the room it needs, not the room of both.
     var merged: [Element] = []
-    merged.reserveCapacity(members.count + other.members.count)
+    merged.reserveCapacity(unionCount(with: other))
     var mine = 0
     var theirs = 0
     while mine < members.count, theirs < other.members.count {
@@ -158,6 +159,27 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
     merged += members[mine...]
     merged += other.members[theirs...]
     members = merged
+  }
+
+  /// How many names this row and `other` hold between them.
+  private func unionCount(with other: Fields) -> Int {
+    var shared = 0
+    var mine = 0
+    var theirs = 0
+    while mine < members.count, theirs < other.members.count {
+      let left = members[mine].key
+      let right = other.members[theirs].key
+      if left == right {
+        shared += 1
+        mine += 1
+        theirs += 1
+      } else if left < right {
+        mine += 1
+      } else {
+        theirs += 1
+      }
+    }
+    return members.count + other.members.count - shared
   }
 
   /// Whether both hold the same storage: the same members, without a look at them.
