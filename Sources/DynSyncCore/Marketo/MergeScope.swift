@@ -276,9 +276,12 @@ public struct MergeScope: Sendable, Equatable {
         }
         return place
       }
-      for row in 0..<outlined.count where held[outlined.ids[row]] == nil {
+      // A row the table holds too was scanned above; asked only of a row that reaches a target, which few do.
+      for row in 0..<outlined.count {
         for place in places {
-          guard let target = outlined.target(row: row, place: place), targets.contains(target) else { continue }
+          guard let target = outlined.target(row: row, place: place), targets.contains(target),
+            held[outlined.ids[row]] == nil
+          else { continue }
           scope.insert(outlined.ids[row])
         }
       }
