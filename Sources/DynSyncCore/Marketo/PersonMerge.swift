@@ -243,8 +243,8 @@ extension MarketoMerge {
     return SharedPersonFields(
       layout: layout,
       ownerFieldsByUser: MarketoMerge.fields(of: owners, in: users) { layout.placed(merge.ownerFields(ofUser: $0)) },
-      companyFieldsByAccount: MarketoMerge.fields(of: companies, in: accounts) {
-        layout.placed(merge.companyFields($0))
+      companyFieldsByAccount: MarketoMerge.fields(of: companies, in: accounts) { [places = layout.companyPlaces] in
+        merge.companyFields($0, places)
       },
       teams: teams)
   }
@@ -322,11 +322,19 @@ extension MarketoMerge {
     ("leadOwnerPhone", "address1_telephone1"),
   ]
 
-  /// The company fields a contact's person shows, from its account.
-  func companyFields(_ account: Record) -> MarketoRow {
-    var fields = MarketoValues.mapped(account, columns(of: "account"))
-    fields[MarketoField.externalCompanyID] = .string(account.id.description)
-    return fields
+  /// The company fields a contact's person shows, from its account, by place in `layout`: the account's mapped
+  /// columns in the mapping's order (of two giving one name, the later is laid last), then its id.
+  ///
+  /// Placed as they are mapped, not mapped into a row and then placed by name: an account of a changed person is
+  /// placed for each run, tens of thousands of them.
+  func companyFields(_ account: Record, _ places: PersonRowLayout.CompanyPlaces) -> [PlacedValue] {
+    var placed: [PlacedValue] = []
+    placed.reserveCapacity(account.fields.count + 4)
+    MarketoValues.forEachMapped(account, columns(of: "account")) { place, isChoiceValue, value in
+      placed.append((isChoiceValue ? places.mapped[place].choiceValue : places.mapped[place].name, value))
+    }
+    placed.append((places.accountID, .string(account.id.description)))
+    return placed
   }
 
   /// Whether a record's owner is a team: the lookup says so, or, when it names no table, the id is a team's.
@@ -348,6 +356,15 @@ struct PersonRowLayout: Sendable {
   /// integer (`MarketoValues.forEachMapped`).
   let contactPlaces: [(name: Int, choiceValue: Int)]
   let leadPlaces: [(name: Int, choiceValue: Int)]
+  /// Where a person's company fields go (`MarketoMerge.companyFields`).
+  let companyPlaces: CompanyPlaces
+
+  /// By place in the account's mapped columns, the places of the field's name and of its choice's integer; and the
+  /// place of the account's id.
+  struct CompanyPlaces: Sendable {
+    let mapped: [(name: Int, choiceValue: Int)]
+    let accountID: Int
+  }
   let personID: Int
   let microsoftType: Int
   let microsoftID: Int
@@ -391,6 +408,7 @@ struct PersonRowLayout: Sendable {
     originatingLeadID = place(MarketoField.originatingLeadID)
     ownerID = place(MarketoField.ownerID)
     ownerTeamID = place(MarketoField.ownerTeamID)
+    companyPlaces = CompanyPlaces(mapped: places(of: mapped[2]), accountID: place(MarketoField.externalCompanyID))
   }
 
   /// A row with no value, to fill by place.
