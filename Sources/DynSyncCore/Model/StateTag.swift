@@ -30,7 +30,12 @@ public enum StateTag: String, Sendable, CaseIterable {
   /// The tag written as these UTF-8 bytes (one ASCII letter).
   public init?(utf8 bytes: UnsafeBufferPointer<UInt8>) {
     guard bytes.count == 1 else { return nil }
-    switch bytes[0] {
+    self.init(letter: bytes[0])
+  }
+
+  /// The tag of its one letter.
+  public init?(letter: UInt8) {
+    switch letter {
     case UInt8(ascii: "s"): self = .string
     case UInt8(ascii: "i"): self = .integer
     case UInt8(ascii: "d"): self = .decimal

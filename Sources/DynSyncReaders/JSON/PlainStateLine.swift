@@ -121,9 +121,7 @@ struct PlainStateLine {
   /// A tagged value (see `StateTag`), as `StateReader.tagged` reads it.
   private mutating func tagged() -> FieldValue? {
     if take("null") { return .null }
-    guard take("["), let letter = string(), take(","),
-      let tag = StateTag(utf8: letter.assumingMemoryBound(to: UInt8.self))
-    else { return nil }
+    guard let tag = openingTag() else { return nil }
     let value: FieldValue?
     switch tag {
     case .boolean:
@@ -157,6 +155,17 @@ struct PlainStateLine {
     }
     guard let value, take("]") else { return nil }
     return value
+  }
+
+  /// The tag of a tagged value's opening `["x",` at the cursor, taken: five bytes looked at where they lie, not a
+  /// string read between two literals (a state line opens one a column).
+  private mutating func openingTag() -> StateTag? {
+    guard index + 5 <= bytes.count, bytes[index] == UInt8(ascii: "["), bytes[index + 1] == UInt8(ascii: "\""),
+      bytes[index + 3] == UInt8(ascii: "\""), bytes[index + 4] == UInt8(ascii: ","),
+      let tag = StateTag(letter: bytes[index + 2])
+    else { return nil }
+    index += 5
+    return tag
   }
 
   /// The bytes of the string at the cursor, between its quotes; `nil` for no string, or one holding a control byte
