@@ -96,6 +96,28 @@ struct JSONTextTests {
     }
   }
 
+  @Test("a string is escaped wherever in it the byte to escape falls, whatever its length")
+  func escapingAtEveryPlace() throws {
+    for length in 1...20 {
+      for place in 0..<length {
+        for special in ["\"", "\\", "\n", "\u{01}", "\u{2028}"] {
+          var characters = Array(repeating: "a", count: length)
+          characters[place] = special
+          let text = characters.joined()
+          var json = JSONBytes()
+          json.appendString(text)
+          // Foundation rejects a raw control byte or quote; U+2028 it takes raw, so its escape is looked for.
+          let read = try JSONSerialization.jsonObject(with: Data(json.text.utf8), options: .fragmentsAllowed)
+          #expect(read as? String == text, "\(length) bytes, \(special.debugDescription) at \(place)")
+          if special == "\u{2028}" { #expect(json.text.contains("\\u2028")) }
+        }
+      }
+      var json = JSONBytes()
+      json.appendString(String(repeating: "é ~", count: length))
+      #expect(json.text == "\"" + String(repeating: "é ~", count: length) + "\"", "plain text is written as it is")
+    }
+  }
+
   @Test("a line grows past the room made for it, byte for byte what its values write one at a time")
   func growth() throws {
     let id = GUID(high: 0x0123_4567_89ab_cdef, low: 0xfedc_ba98_7654_3210)
