@@ -26,7 +26,7 @@ struct MarketoStateFiles: Sendable {
   /// `state` with the Marketo rows that name one of `ids` (as their key or in `MarketoMerge.rowIDFields`) and every
   /// row of an overlay; the registry of every person; and where the rows not read lie.
   func read(reaching ids: Set<GUID>, into state: WorkspaceState, partSize: Int) throws -> MarketoStateInPart {
-    let overlays = try concurrentMap(files, costs: sizes) { file in try overlayRows(of: file.path) }
+    let overlays = try overlayRows(partSize: partSize)
     // Bases with an outline that matches them are read from it, a file on each core; the others in parts.
     let outlineSizes = files.map { Workspace.fileSize(folder + "/" + StateOutline.path(of: $0.path)) }
     var outlined = concurrentMap(Array(files.indices), costs: outlineSizes) { index in
@@ -178,6 +178,46 @@ struct MarketoStateFiles: Sendable {
     }
     if let overlay = try overlayRows(of: path) { contents.lay(overlay) }
     return contents
+  }
+
+  /// The rows of each file's overlay, as `overlayRows(of:)` gives them, in parts of about `partSize` bytes on every
+  /// core: an overlay holds every row changed since its base, and the persons' grows run after run to a quarter of a
+  /// million rows, read on one core where it was one file.
+  private func overlayRows(partSize: Int) throws -> [[String: MarketoRow?]?] {
+    let paths = files.map { folder + "/" + StateLayers.overlayPath(of: $0.path) }
+    var overlays = [[String: MarketoRow?]?](repeating: nil, count: files.count)
+    var parts: [(file: Int, range: Range<Int>)] = []
+    for (index, path) in paths.enumerated() where FileManager.default.fileExists(atPath: path) {
+      overlays[index] = [:]
+      for range in try Workspace.lineParts(of: path, size: partSize) { parts.append((index, range)) }
+    }
+    let read = concurrentMap(parts, costs: parts.map(\.range.count)) { part -> [(String, MarketoRow?)]? in
+      var rows: [(String, MarketoRow?)] = []
+      rows.reserveCapacity(Workspace.linesToReserve(in: part.range))
+      do {
+        try StateReader.overlayMarketoRows(in: paths[part.file], range: part.range) { key, row in
+          rows.append((key, row))
+        }
+      } catch {
+        return nil
+      }
+      return rows
+    }
+    for index in overlays.indices where overlays[index] != nil {
+      let rowsOfParts = zip(parts, read).filter { $0.0.file == index }.map(\.1)
+      // A part with a line it cannot read counted its lines from its own start: the file read whole names the line.
+      guard rowsOfParts.allSatisfy({ $0 != nil }) else {
+        overlays[index] = try overlayRows(of: files[index].path)
+        continue
+      }
+      // In the file's order: a key written twice keeps its last row, as a read of the whole file does.
+      var laid = [String: MarketoRow?](minimumCapacity: rowsOfParts.map { $0?.count ?? 0 }.reduce(0, +))
+      for rows in rowsOfParts {
+        for (key, row) in rows ?? [] { laid[key] = .some(row) }
+      }
+      overlays[index] = laid
+    }
+    return overlays
   }
 
   /// The rows of a file's overlay, `nil` for a removal line; `nil` for a file without one.

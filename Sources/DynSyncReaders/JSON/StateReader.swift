@@ -87,15 +87,18 @@ public enum StateReader {
     }
   }
 
-  /// Reads an overlay of Marketo rows: each line's key, and its row, or `nil` for a removal line.
-  public static func overlayMarketoRows(in path: String, _ body: (String, MarketoRow?) throws -> Void) throws {
-    try marketoRows(in: path, removals: true, body)
+  /// Reads an overlay of Marketo rows, or the lines of `range` of it (which starts a line; an error's line is then
+  /// counted from there): each line's key, and its row, or `nil` for a removal line.
+  public static func overlayMarketoRows(
+    in path: String, range: Range<Int>? = nil, _ body: (String, MarketoRow?) throws -> Void
+  ) throws {
+    try marketoRows(in: path, range: range, removals: true, body)
   }
 
-  private static func marketoRows(in path: String, removals: Bool, _ body: (String, MarketoRow?) throws -> Void)
-    throws
-  {
-    let lexer = try JSONLexer(path: path)
+  private static func marketoRows(
+    in path: String, range: Range<Int>? = nil, removals: Bool, _ body: (String, MarketoRow?) throws -> Void
+  ) throws {
+    let lexer = try JSONLexer(path: path, range: range)
     var names = MarketoRowNames()
     while try lexer.peekToken() != nil {
       // A line as written is read from its bytes; any other, by the lexer.

@@ -277,6 +277,36 @@ struct StateInPartTests {
     #expect(outline == nil)
   }
 
+  @Test("an overlay read in parts on every core gives an error naming its file and line, counted from its start")
+  func corruptOverlayLineInParts() throws {
+    let folder = try TemporaryFolder()
+    let workspace = Workspace(root: folder.path + "/ws")
+    var exports: [String] = []
+    for (position, mutation) in [nil, OrgGenerator.Mutation()].enumerated() {
+      let path = folder.path + "/export-\(position)"
+      try GeneratedExport(generator: OrgGenerator(records: 1_500, seed: 9, mutation: mutation), format: .webAPI)
+        .write(to: path)
+      exports.append(path)
+    }
+    for export in exports { _ = try SyncJob(workspace: workspace, exports: [export], keptStates: 8).run() }
+    let overlay = workspace.batchFolder(2) + "/" + StateLayers.overlayPath(of: Workspace.datasetPath(of: "persons"))
+    var lines = try String(contentsOfFile: overlay, encoding: .utf8).split(separator: "\n").map(String.init)
+    // Far enough in that parts of 4 kB start many lines before it.
+    let broken = lines.count * 3 / 4
+    #expect(lines[broken].utf8.count * broken > 3 * 4_096)
+    lines[broken] = lines[broken].replacingOccurrences(of: #"["s","#, with: #"["q","#)
+    try (lines.joined(separator: "\n") + "\n").write(toFile: overlay, atomically: true, encoding: .utf8)
+    var job = SyncJob(workspace: workspace, exports: [exports[0]], allowMassDelete: true, keptStates: 8)
+    job.marketoStatePartSize = 4_096
+    #expect {
+      try job.run()
+    } throws: { error in
+      let error = error as? InputError
+      return error?.file == overlay && error?.line == broken + 1
+        && "\(error.map { "\($0)" } ?? "")".contains("state tag")
+    }
+  }
+
   @Test("a record line that is neither written plainly nor a record is an error naming its line")
   func corruptRecordLine() throws {
     let folder = try TemporaryFolder()
