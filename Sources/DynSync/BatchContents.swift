@@ -74,7 +74,11 @@ struct BatchContents {
     try file.write(linesOf: changes) { change, json in BatchLines.appendChange(change, to: &json) }
   }
 
+  /// The files' manifest entries, each file digested on a core of its own: a change-tracking export is dozens of
+  /// pages, read whole once more for this.
   static func inputs(of files: [ExportFileSummary]) throws -> [Manifest.Input] {
-    try files.map { Manifest.Input(file: $0, sha256: try FileDigest.sha256(ofFile: $0.path)) }
+    try concurrentMap(files, costs: files.map { Workspace.fileSize($0.path) }) { file in
+      Manifest.Input(file: file, sha256: try FileDigest.sha256(ofFile: file.path))
+    }
   }
 }
