@@ -49,7 +49,7 @@ public struct PersonRegistry: Sendable {
       var shards = [[Placed]](repeating: [], count: PersonRegistry.shardCount)
       var next: Int64 = 1
       for entry in run {
-        guard let person = Int64(entry.key) else { continue }
+        guard let person = MarketoDataset.number(of: entry.key) else { continue }
         next = max(next, person + 1)
         if let id = entry.microsoftID { shards[PersonRegistry.shard(of: id)].append((id, person, false)) }
         if let lead = entry.originatingLead { shards[PersonRegistry.shard(of: lead)].append((lead, person, true)) }
@@ -92,7 +92,7 @@ public struct PersonRegistry: Sendable {
   }
 
   private mutating func add(_ entry: Entry) {
-    guard let id = Int64(entry.key) else { return }
+    guard let id = MarketoDataset.number(of: entry.key) else { return }
     nextPersonID = max(nextPersonID, id + 1)
     if let microsoftID = entry.microsoftID { self[microsoftID] = id }
     if let lead = entry.originatingLead {
