@@ -169,13 +169,20 @@ struct OutlinedRecordsFile: Sendable {
     let lookups = MergeScope.partialTables[entity] ?? []
     let overlayPath = folder + "/" + StateLayers.overlayPath(of: path)
     var overlay: [GUID: Record?] = [:]
+    var lines: [String: Range<Int>] = [:]
     let hasOverlay = FileManager.default.fileExists(atPath: overlayPath)
-    if hasOverlay { try StateReader.overlayRecords(in: overlayPath) { id, record in overlay[id] = .some(record) } }
+    if hasOverlay {
+      try StateReader.overlayRecords(in: overlayPath) { id, record, line in
+        overlay[id] = .some(record)
+        lines[id.description] = line
+      }
+    }
     let laid = overlay
     guard var file = try readBase(lookups, laid) else { return nil }
     if hasOverlay {
       file.records += laid.keys.sorted().compactMap { laid[$0] ?? nil }
       file.shape.overlayKeys = Set(laid.keys.map(\.description))
+      file.shape.overlayLines = lines
     }
     return file
   }

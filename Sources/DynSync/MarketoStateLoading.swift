@@ -30,7 +30,7 @@ struct MarketoStateFiles: Sendable {
     // Bases with an outline that matches them are read from it, a file on each core; the others in parts.
     let outlineSizes = files.map { Workspace.fileSize(folder + "/" + StateOutline.path(of: $0.path)) }
     var outlined = concurrentMap(Array(files.indices), costs: outlineSizes) { index in
-      outlineSizes[index] == 0 ? nil : fromOutline(files[index], laid: overlays[index] ?? [:], reaching: ids)
+      outlineSizes[index] == 0 ? nil : fromOutline(files[index], laid: overlays[index]?.rows ?? [:], reaching: ids)
     }
     try readRows(into: &outlined)
     // Bases in parts of a few tens of megabytes, on every core: the persons alone are most of the bytes.
@@ -45,7 +45,7 @@ struct MarketoStateFiles: Sendable {
     for (part, contents) in zip(
       parts,
       try concurrentMap(parts, costs: parts.map(\.range.count)) { part in
-        try outline(files[part.file], range: part.range, laid: overlays[part.file] ?? [:], reaching: ids)
+        try outline(files[part.file], range: part.range, laid: overlays[part.file]?.rows ?? [:], reaching: ids)
       })
     {
       partsOfFile[part.file].append(contents)
@@ -160,9 +160,10 @@ struct MarketoStateFiles: Sendable {
     var shape: StateFileShape
 
     /// Lays a file's overlay over the rows of its base (a removal takes the row out).
-    mutating func lay(_ overlay: [String: MarketoRow?]) {
-      for (key, row) in overlay { dataset.rows[key] = row }
-      shape.overlayKeys = Set(overlay.keys)
+    mutating func lay(_ overlay: Overlay) {
+      for (key, row) in overlay.rows { dataset.rows[key] = row }
+      shape.overlayKeys = Set(overlay.rows.keys)
+      shape.overlayLines = overlay.lines
     }
   }
 
@@ -183,20 +184,20 @@ struct MarketoStateFiles: Sendable {
   /// The rows of each file's overlay, as `overlayRows(of:)` gives them, in parts of about `partSize` bytes on every
   /// core: an overlay holds every row changed since its base, and the persons' grows run after run to a quarter of a
   /// million rows, read on one core where it was one file.
-  private func overlayRows(partSize: Int) throws -> [[String: MarketoRow?]?] {
+  private func overlayRows(partSize: Int) throws -> [Overlay?] {
     let paths = files.map { folder + "/" + StateLayers.overlayPath(of: $0.path) }
-    var overlays = [[String: MarketoRow?]?](repeating: nil, count: files.count)
+    var overlays = [Overlay?](repeating: nil, count: files.count)
     var parts: [(file: Int, range: Range<Int>)] = []
     for (index, path) in paths.enumerated() where FileManager.default.fileExists(atPath: path) {
-      overlays[index] = [:]
+      overlays[index] = Overlay()
       for range in try Workspace.lineParts(of: path, size: partSize) { parts.append((index, range)) }
     }
-    let read = concurrentMap(parts, costs: parts.map(\.range.count)) { part -> [(String, MarketoRow?)]? in
-      var rows: [(String, MarketoRow?)] = []
+    let read = concurrentMap(parts, costs: parts.map(\.range.count)) { part -> [OverlayLine]? in
+      var rows: [OverlayLine] = []
       rows.reserveCapacity(Workspace.linesToReserve(in: part.range))
       do {
-        try StateReader.overlayMarketoRows(in: paths[part.file], range: part.range) { key, row in
-          rows.append((key, row))
+        try StateReader.overlayMarketoRows(in: paths[part.file], range: part.range) { key, row, line in
+          rows.append((key, row, line))
         }
       } catch {
         return nil
@@ -211,9 +212,9 @@ struct MarketoStateFiles: Sendable {
         continue
       }
       // In the file's order: a key written twice keeps its last row, as a read of the whole file does.
-      var laid = [String: MarketoRow?](minimumCapacity: rowsOfParts.map { $0?.count ?? 0 }.reduce(0, +))
+      var laid = Overlay(minimumCapacity: rowsOfParts.map { $0?.count ?? 0 }.reduce(0, +))
       for rows in rowsOfParts {
-        for (key, row) in rows ?? [] { laid[key] = .some(row) }
+        for line in rows ?? [] { laid.add(line) }
       }
       overlays[index] = laid
     }
@@ -221,12 +222,33 @@ struct MarketoStateFiles: Sendable {
   }
 
   /// The rows of a file's overlay, `nil` for a removal line; `nil` for a file without one.
-  private func overlayRows(of path: String) throws -> [String: MarketoRow?]? {
+  private func overlayRows(of path: String) throws -> Overlay? {
     let overlay = folder + "/" + StateLayers.overlayPath(of: path)
     guard FileManager.default.fileExists(atPath: overlay) else { return nil }
-    var laid: [String: MarketoRow?] = [:]
-    try StateReader.overlayMarketoRows(in: overlay) { key, row in laid[key] = .some(row) }
+    var laid = Overlay()
+    try StateReader.overlayMarketoRows(in: overlay) { key, row, line in laid.add((key, row, line)) }
     return laid
+  }
+
+  /// A line of an overlay: its key, its row (`nil` for a removal) and where it lies when written as dynsync writes it.
+  private typealias OverlayLine = (key: String, row: MarketoRow?, line: Range<Int>?)
+
+  /// A file's overlay read: its rows (`nil` for a removal) and where the lines of those written as dynsync writes
+  /// them lie (`StateFileLayers.overlayLines`), by key.
+  private struct Overlay: Sendable {
+    var rows: [String: MarketoRow?] = [:]
+    var lines: [String: Range<Int>] = [:]
+
+    init(minimumCapacity: Int = 0) {
+      rows.reserveCapacity(minimumCapacity)
+      lines.reserveCapacity(minimumCapacity)
+    }
+
+    /// Adds a line; of a key written twice, the last line stands.
+    mutating func add(_ line: OverlayLine) {
+      rows[line.key] = .some(line.row)
+      lines[line.key] = line.line
+    }
   }
 
   /// One part of a base read: the rows that name one of the ids, where the others lie, the registry's columns of
@@ -277,7 +299,7 @@ struct MarketoStateFiles: Sendable {
 
   /// A file's parts put together, their lines numbered from the file's start (in place), its overlay laid over them;
   /// `nil` when a part could not be read in part, or the parts' keys are not in order.
-  private func laidTogether(_ parts: inout [PartContents], overlay: [String: MarketoRow?]?) throws -> FileContents? {
+  private func laidTogether(_ parts: inout [PartContents], overlay: Overlay?) throws -> FileContents? {
     var contents = FileContents(dataset: MarketoDataset(), shape: StateFileShape(baseLines: 0))
     contents.dataset.rows.reserveCapacity(parts.map(\.held.count).reduce(0, +))
     let laidOut = try Workspace.layParts(

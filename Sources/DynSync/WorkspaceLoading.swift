@@ -241,7 +241,8 @@ extension Workspace {
         continue
       }
       guard let overlay, overlay.lines == keys.count else { continue }
-      layers[path] = StateFileLayers(base: base, overlay: overlay, overlayKeys: keys, outline: outline)
+      layers[path] = StateFileLayers(
+        base: base, overlay: overlay, overlayKeys: keys, overlayLines: file.overlayLines, outline: outline)
     }
     return layers
   }
@@ -282,12 +283,18 @@ extension Workspace {
         return StateFileContents(records: records, shape: StateFileShape(baseLines: records.count))
       }
       var laid: [GUID: Record?] = [:]
-      try StateReader.overlayRecords(in: overlay) { id, record in laid[id] = .some(record) }
+      var lines: [String: Range<Int>] = [:]
+      try StateReader.overlayRecords(in: overlay) { id, record, line in
+        laid[id] = .some(record)
+        lines[id.description] = line
+      }
       let baseLines = records.count
       records.removeAll { laid[$0.id] != nil }
       records += laid.keys.sorted().compactMap { laid[$0] ?? nil }
       return StateFileContents(
-        records: records, shape: StateFileShape(baseLines: baseLines, overlayKeys: Set(laid.keys.map(\.description))))
+        records: records,
+        shape: StateFileShape(
+          baseLines: baseLines, overlayKeys: Set(laid.keys.map(\.description)), overlayLines: lines))
     }
   }
 
@@ -303,6 +310,8 @@ extension Workspace {
 struct StateFileShape: Sendable {
   var baseLines: Int
   var overlayKeys: Set<String>?
+  /// Where the overlay's lines written as dynsync writes them lie in it, by key (`StateFileLayers.overlayLines`).
+  var overlayLines: [String: Range<Int>] = [:]
   /// Whether the base's outline (`StateOutline`) matched it: read from it, or its head checked when the base was
   /// read whole.
   var outlined = false

@@ -13,16 +13,21 @@ public struct StateFileLayers: Sendable, Equatable {
   public var overlay: Manifest.Artifact?
   /// The keys the overlay holds, as written (a record's id, a Marketo row's key).
   public var overlayKeys: Set<String>
+  /// Where in the overlay the lines of keys read as dynsync writes them lie (without their line breaks), by key: the
+  /// next overlay copies the line of a key that did not change since, where it wrote the line again from the row
+  /// read from it (an overlay holds every key changed since its base, run after run).
+  public var overlayLines: [String: Range<Int>]
   /// The base's outline (`StateOutline`), where it has one that was found to match it: it goes where the base goes.
   public var outline: Manifest.Artifact?
 
   public init(
     base: Manifest.Artifact, overlay: Manifest.Artifact? = nil, overlayKeys: Set<String> = [],
-    outline: Manifest.Artifact? = nil
+    overlayLines: [String: Range<Int>] = [:], outline: Manifest.Artifact? = nil
   ) {
     self.base = base
     self.overlay = overlay
     self.overlayKeys = overlayKeys
+    self.overlayLines = overlayLines
     self.outline = outline
   }
 }

@@ -166,8 +166,12 @@ public struct Workspace: Sendable {
     }
     /// Lays the file at `path` over the base before it when it can, with a line for each of the overlay's keys, in
     /// order (a removal line for a key gone), made on every core; `false` when the file must be written whole.
+    ///
+    /// The line of a key that has not changed since the overlay before is copied from it where it was read as written
+    /// (`StateFileLayers.overlayLines`): the same row, written the same way.
     func layered<Item: Sendable>(
-      _ path: String, overlay: (Set<String>) -> [Item], line: @Sendable (Item, inout JSONBytes) -> Void
+      _ path: String, overlay: (Set<String>) -> [Item], key: @escaping @Sendable (Item) -> String,
+      line: @escaping @Sendable (Item, inout JSONBytes) -> Void
     ) throws(OutputError) -> Bool {
       guard let update, let file = update.layers.files[path], let keys = update.overlayKeys(of: path) else {
         return false
@@ -178,10 +182,28 @@ public struct Workspace: Sendable {
       }
       guard !keys.isEmpty else { return true }
       let overlayPath = StateLayers.overlayPath(of: path)
+      let earlierPath = update.layers.folder + "/" + overlayPath
       if update.delta.files[path]?.isEmpty == true, let written = file.overlay {
-        artifacts.append(try writer.link(overlayPath, from: update.layers.folder + "/" + overlayPath, as: written))
-      } else {
+        artifacts.append(try writer.link(overlayPath, from: earlierPath, as: written))
+        return true
+      }
+      guard !file.overlayLines.isEmpty, file.overlay != nil,
+        let earlier = try? Data(contentsOf: URL(fileURLWithPath: earlierPath), options: .alwaysMapped)
+      else {
         try write(overlayPath, overlay(keys), line)
+        return true
+      }
+      let lines = file.overlayLines
+      let changed = update.delta.files[path] ?? []
+      try write(overlayPath, overlay(keys)) { item, json in
+        let itemKey = key(item)
+        guard !changed.contains(itemKey), let place = lines[itemKey], place.upperBound <= earlier.count else {
+          return line(item, &json)
+        }
+        earlier.withUnsafeBytes { bytes in
+          json.appendUTF8(UnsafeBufferPointer(rebasing: bytes.assumingMemoryBound(to: UInt8.self)[place]))
+        }
+        json.appendASCII(UInt8(ascii: "\n"))
       }
       return true
     }
@@ -190,7 +212,7 @@ public struct Workspace: Sendable {
       guard let table = state.dynamics.tables[entity] else { continue }
       let path = recordsPath(of: entity)
       let laid = try layered(
-        path, overlay: { keys in keys.compactMap(GUID.init).sorted() },
+        path, overlay: { keys in keys.compactMap(GUID.init).sorted() }, key: \.description,
         line: { id, json in
           if let record = table.records[id] {
             StateCodec.appendLine(record, to: &json)
@@ -220,7 +242,7 @@ public struct Workspace: Sendable {
       guard let table = state.fingerprints.tables[entity] else { continue }
       let path = StateFingerprints.path(of: entity)
       let laid = try layered(
-        path, overlay: { keys in keys.compactMap(GUID.init).sorted() },
+        path, overlay: { keys in keys.compactMap(GUID.init).sorted() }, key: \.description,
         line: { id, json in json.appendRaw(StateFingerprints.line(id: id, table.fingerprint(of: id))) })
       guard !laid else { continue }
       let file = try writer.openFile(path)
@@ -236,13 +258,15 @@ public struct Workspace: Sendable {
     }
     for (name, dataset) in state.marketo.inLoadOrder {
       let path = datasetPath(of: name)
-      let laid = try layered(path, overlay: MarketoDataset.sorted) { key, json in
-        if let row = dataset.rows[key] {
-          StateCodec.appendLine(key: key, row: row, to: &json)
-        } else {
-          json.appendRaw(StateCodec.removal(key: key))
-        }
-      }
+      let laid = try layered(
+        path, overlay: MarketoDataset.sorted, key: { $0 },
+        line: { key, json in
+          if let row = dataset.rows[key] {
+            StateCodec.appendLine(key: key, row: row, to: &json)
+          } else {
+            json.appendRaw(StateCodec.removal(key: key))
+          }
+        })
       if !laid {
         let rows = dataset.sortedKeys.compactMap { key in dataset.rows[key].map { (key: key, row: $0) } }
         try outlined(

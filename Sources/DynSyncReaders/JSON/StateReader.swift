@@ -9,30 +9,36 @@ import Glibc
 public enum StateReader {
   /// Reads a file of state records (`state/dynamics/<table>.ndjson`); a removal line is refused as corrupt.
   public static func records(in path: String, _ body: (Record) throws -> Void) throws {
-    try records(in: path, removals: false) { _, record in
+    try records(in: path, removals: false) { _, record, _ in
       // Without removals every line is a record.
       if let record { try body(record) }
     }
   }
 
-  /// Reads an overlay of state records (`state/dynamics/<table>.overlay.ndjson`): each line's id, and its record, or
-  /// `nil` for a removal line (`"removed":true`).
-  public static func overlayRecords(in path: String, _ body: (GUID, Record?) throws -> Void) throws {
+  /// Reads an overlay of state records (`state/dynamics/<table>.overlay.ndjson`): each line's id, its record or `nil`
+  /// for a removal line (`"removed":true`), and where in the file the line lies (without its line break) when it is a
+  /// record written as dynsync writes it (`nil` for any other).
+  public static func overlayRecords(in path: String, _ body: (GUID, Record?, _ line: Range<Int>?) throws -> Void)
+    throws
+  {
     try records(in: path, removals: true, body)
   }
 
-  private static func records(in path: String, removals: Bool, _ body: (GUID, Record?) throws -> Void) throws {
+  private static func records(
+    in path: String, removals: Bool, _ body: (GUID, Record?, _ line: Range<Int>?) throws -> Void
+  ) throws {
     let lexer = try JSONLexer(path: path)
     var names = RecordNames()
     while try lexer.peekToken() != nil {
       // A line as written is read from its bytes; any other, by the lexer.
       let plain = try lexer.readLine { captured in
         PlainStateLine.record(captured.bytes, names: &names, origin: SourcePosition(file: path, line: captured.line))
+          .map { (record: $0, line: captured.offset..<captured.offset + captured.bytes.count) }
       }
       if let plain {
-        try body(plain.id, plain)
+        try body(plain.record.id, plain.record, plain.line)
       } else {
-        try record(lexer, path: path, removals: removals, names: &names, body)
+        try record(lexer, path: path, removals: removals, names: &names) { id, record in try body(id, record, nil) }
       }
     }
   }
@@ -82,31 +88,37 @@ public enum StateReader {
 
   /// Reads a file of Marketo rows (`state/marketo/<dataset>.ndjson`); a removal line is refused as corrupt.
   public static func marketoRows(in path: String, _ body: (String, MarketoRow) throws -> Void) throws {
-    try marketoRows(in: path, removals: false) { key, row in
+    try marketoRows(in: path, removals: false) { key, row, _ in
       if let row { try body(key, row) }
     }
   }
 
   /// Reads an overlay of Marketo rows, or the lines of `range` of it (which starts a line; an error's line is then
-  /// counted from there): each line's key, and its row, or `nil` for a removal line.
+  /// counted from there): each line's key, its row or `nil` for a removal line, and where in the file the line lies
+  /// (without its line break) when it is a row written as dynsync writes it (`nil` for any other).
   public static func overlayMarketoRows(
-    in path: String, range: Range<Int>? = nil, _ body: (String, MarketoRow?) throws -> Void
+    in path: String, range: Range<Int>? = nil, _ body: (String, MarketoRow?, _ line: Range<Int>?) throws -> Void
   ) throws {
     try marketoRows(in: path, range: range, removals: true, body)
   }
 
   private static func marketoRows(
-    in path: String, range: Range<Int>? = nil, removals: Bool, _ body: (String, MarketoRow?) throws -> Void
+    in path: String, range: Range<Int>? = nil, removals: Bool,
+    _ body: (String, MarketoRow?, _ line: Range<Int>?) throws -> Void
   ) throws {
     let lexer = try JSONLexer(path: path, range: range)
     var names = MarketoRowNames()
     while try lexer.peekToken() != nil {
       // A line as written is read from its bytes; any other, by the lexer.
-      let plain = try lexer.readLine { PlainStateLine.marketoRow($0.bytes, names: &names) }
+      let plain = try lexer.readLine { captured in
+        PlainStateLine.marketoRow(captured.bytes, names: &names).map {
+          (key: $0.key, row: $0.row, line: captured.offset..<captured.offset + captured.bytes.count)
+        }
+      }
       if let plain {
-        try body(plain.key, plain.row)
+        try body(plain.key, plain.row, plain.line)
       } else {
-        try marketoRow(lexer, path: path, removals: removals, names: &names, body)
+        try marketoRow(lexer, path: path, removals: removals, names: &names) { key, row in try body(key, row, nil) }
       }
     }
   }
