@@ -26,6 +26,7 @@ struct MarketoStateFiles: Sendable {
   /// `state` with the Marketo rows that name one of `ids` (as their key or in `MarketoMerge.rowIDFields`) and every
   /// row of an overlay; the registry of every person; and where the rows not read lie.
   func read(reaching ids: Set<GUID>, into state: WorkspaceState, partSize: Int) throws -> MarketoStateInPart {
+    let ids = ScreenedIDSet(ids)
     let overlays = try overlayRows(partSize: partSize)
     // Bases with an outline that matches them are read from it, a file on each core; the others in parts.
     let outlineSizes = files.map { Workspace.fileSize(folder + "/" + StateOutline.path(of: $0.path)) }
@@ -86,7 +87,7 @@ struct MarketoStateFiles: Sendable {
   /// person, and the lines of the rows that name one of `ids` (but those `laid` over), to be read; `nil` when the
   /// base has no outline that matches it.
   private func fromOutline(
-    _ file: (name: String, path: String), laid: [String: MarketoRow?], reaching ids: Set<GUID>
+    _ file: (name: String, path: String), laid: [String: MarketoRow?], reaching ids: ScreenedIDSet
   ) -> OutlinedFile? {
     guard let base = artifacts[file.path] else { return nil }
     let isPersons = file.name == "persons"
@@ -263,7 +264,8 @@ struct MarketoStateFiles: Sendable {
   }
 
   private func outline(
-    _ file: (name: String, path: String), range: Range<Int>, laid: [String: MarketoRow?], reaching ids: Set<GUID>
+    _ file: (name: String, path: String), range: Range<Int>, laid: [String: MarketoRow?],
+    reaching ids: ScreenedIDSet
   ) throws -> PartContents {
     let isPersons = file.name == "persons"
     let columns = MarketoMerge.rowIDFields

@@ -133,7 +133,7 @@ public struct MergeScope: Sendable, Equatable {
   ///   - rowIDs: the ids the row's values of `MarketoMerge.rowIDFields` name (`FieldValue.namedID`; any order).
   ///   - ids: the ids looked for.
   /// - Returns: `true` also where a value names an id in another spelling: more rows than needed are harmless.
-  public static func row(key: String, rowIDs: [GUID?], names ids: Set<GUID>) -> Bool {
+  public static func row(key: String, rowIDs: [GUID?], names ids: ScreenedIDSet) -> Bool {
     if let id = GUID(key), ids.contains(id) { return true }
     return names(anyOf: rowIDs, ids)
   }
@@ -141,7 +141,7 @@ public struct MergeScope: Sendable, Equatable {
   /// Whether one of a row's ids (those of its key and of `MarketoMerge.rowIDFields`, any order) is one of `ids`:
   /// `row(key:rowIDs:names:)` with the key's id found before.
   @inlinable
-  public static func names(anyOf rowIDs: some Sequence<GUID?>, _ ids: Set<GUID>) -> Bool {
+  public static func names(anyOf rowIDs: some Sequence<GUID?>, _ ids: ScreenedIDSet) -> Bool {
     rowIDs.contains { $0.map(ids.contains) ?? false }
   }
 
@@ -253,7 +253,7 @@ public struct MergeScope: Sendable, Equatable {
   /// customer contact's account) and custom rows (through another custom row).
   private mutating func addRecordsReaching(_ current: Snapshot, links: RecordLinks) {
     let changed = records
-    @Sendable func lookups(_ entity: String, into scope: inout Set<GUID>, reaching targets: Set<GUID>) {
+    @Sendable func lookups(_ entity: String, into scope: inout Set<GUID>, reaching targets: ScreenedIDSet) {
       let fields = MergeScope.scannedLookups[entity] ?? []
       let held = current.tables[entity]?.records ?? [:]
       for record in held.values {
@@ -285,11 +285,13 @@ public struct MergeScope: Sendable, Equatable {
         }
       }
     }
-    @Sendable func customRows(into scope: inout Set<GUID>, reaching targets: Set<GUID>) {
+    @Sendable func customRows(into scope: inout Set<GUID>, reaching targets: ScreenedIDSet) {
       for (entity, table) in current.tables where MarketoMerge.isCustomTable(entity) {
+        // Each value looked at where it lies: a lookup found again by its column's name was a search a column.
         for record in table.records.values
-        where record.fields.keys.contains(where: { field in
-          MarketoValues.lookupID(record, field).map { targets.contains($0.id) } ?? false
+        where record.fields.contains(where: { member in
+          if case .lookup(let target) = member.value { return targets.contains(target.id) }
+          return false
         }) {
           scope.insert(record.id)
         }
@@ -298,7 +300,8 @@ public struct MergeScope: Sendable, Equatable {
 
     /// The records of `entities` (`nil`: the custom tables) whose lookups reach `targets`, a table on each core:
     /// each scan is a pass over every lookup of its table.
-    func scans(of entities: [String?], reaching targets: Set<GUID>) -> Set<GUID> {
+    func scans(of entities: [String?], reaching ids: Set<GUID>) -> Set<GUID> {
+      let targets = ScreenedIDSet(ids)
       let costs = entities.map { entity in
         guard let entity else {
           return current.tables.filter { MarketoMerge.isCustomTable($0.key) }.values.map(\.records.count).reduce(0, +)

@@ -204,11 +204,12 @@ struct MergeScopeTests {
       #expect(heldRecords <= allRecords)
       // Given only the previous rows the scope names, and every person's id, the merge builds those rows alike.
       let ids = scope.previousRowIDs(in: after)
+      let screened = ScreenedIDSet(ids)
       var held = marketo
       for (name, dataset) in marketo.inLoadOrder {
         held[dataset: name] = MarketoDataset(
           rows: dataset.rows.filter { key, row in
-            MergeScope.row(key: key, rowIDs: MarketoMerge.rowIDFields.map { row[$0]?.namedID }, names: ids)
+            MergeScope.row(key: key, rowIDs: MarketoMerge.rowIDFields.map { row[$0]?.namedID }, names: screened)
           })
       }
       let inPart = merge.merge(
