@@ -72,16 +72,18 @@ extension SyncJob {
     dynamics.rejects = []
     dynamics.files = []
     var fingerprints = previous.fingerprints
-    for (entity, table) in export.tables {
-      // A change-tracking table leaves the records it does not name as the export before left them, and their
-      // fingerprints with them; the others were read without fingerprints.
-      guard table.kind == .delta, var kept = fingerprints.tables[entity] else {
-        fingerprints.tables[entity] = nil
-        continue
-      }
+    // A change-tracking table leaves the records it does not name as the export before left them, and their
+    // fingerprints with them; the others were read without fingerprints. A table on each core: each is a look at
+    // every fingerprint of the table, hundreds of thousands.
+    let exported = Array(export.tables)
+    let earlier = previous.fingerprints
+    let kept = concurrentMap(exported, costs: exported.map { earlier.tables[$0.key]?.rows.count ?? 0 }) {
+      entity, table in
+      guard table.kind == .delta, var kept = earlier.tables[entity] else { return StateFingerprints.Table?.none }
       kept.rows.removeAll { table.records[$0.id] != nil || table.deletions[$0.id] != nil }
-      fingerprints.tables[entity] = kept
+      return kept
     }
+    for ((entity, _), kept) in zip(exported, kept) { fingerprints.tables[entity] = kept }
     var diff = Differ.diff(previous: previous.dynamics, current: export, laid: dynamics, options: options)
     if let unread {
       // The records of a change-tracking table it does not name are unchanged, read or not.
