@@ -183,8 +183,8 @@ struct MarketoStateFiles: Sendable {
   }
 
   /// The rows of each file's overlay, as `overlayRows(of:)` gives them, in parts of about `partSize` bytes on every
-  /// core: an overlay holds every row changed since its base, and the persons' grows run after run to a quarter of a
-  /// million rows, read on one core where it was one file.
+  /// core: an overlay holds every row changed since its base, and the persons' grows run after run until it holds a
+  /// quarter of its base's rows (a hundred thousand after one delta of a million-record org).
   private func overlayRows(partSize: Int) throws -> [Overlay?] {
     let paths = files.map { folder + "/" + StateLayers.overlayPath(of: $0.path) }
     var overlays = [Overlay?](repeating: nil, count: files.count)
