@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # dynsync's benchmark: generates orgs of the given sizes, then times `diff` of two full
 # snapshots (1% creates, 5% updates, 1% deletes) and `sync` (initial, then incremental: from the
-# next full export and, for Web API JSON, from its change-tracking delta), and prints
+# next full export and, for Web API JSON, from its change-tracking delta, and then from a second
+# delta over the overlays the first left, as the day after: `sync-delta-next`), and prints
 # records/s, MB/s of input, wall time and peak RSS per size, how time scales with size and, when
 # Web API JSON is among the formats, each XML format's diff time against it.
 #
@@ -73,6 +74,12 @@ for format in "${formats[@]}"; do
     if [ "$format" = webapi ]; then
       read -r seconds peak < <(measure "$DYNSYNC_BIN" sync --quiet --workspace "$dir/ws-delta" "$dir/changes")
       report sync-delta "$seconds" "$peak" "$size" "$(megabytes "$dir/changes")"
+      # The generator writes one generation of changes: the second delta sends the rows the first updated again,
+      # unchanged, and 1% more updated. The run reads and writes the overlays the first left, as later runs do.
+      "$DYNSYNC_BIN" generate --records "$size" --seed 1 --mutate --delta --updates 0.06 "$dir/changes-next" \
+        > /dev/null
+      read -r seconds peak < <(measure "$DYNSYNC_BIN" sync --quiet --workspace "$dir/ws-delta" "$dir/changes-next")
+      report sync-delta-next "$seconds" "$peak" "$size" "$(megabytes "$dir/changes-next")"
     fi
     [ -n "${KEEP_BENCH_DATA:-}" ] || rm -rf "$dir"
   done

@@ -96,13 +96,14 @@ struct GeneratorTests {
     #expect(status == 0, "\(text)")
     let lines = text.split(separator: "\n")
     #expect(lines.first?.hasPrefix("format") == true)
-    // Five steps a size for Web API JSON, four for CMT, which has no change-tracking delta.
-    for (format, steps) in [("webapi", 5), ("cmt", 4)] {
+    // Six steps a size for Web API JSON, four for CMT, which has no change-tracking delta.
+    for (format, steps) in [("webapi", 6), ("cmt", 4)] {
       #expect(lines.filter { $0.hasPrefix(format + " ") && !$0.contains(" against ") }.count == steps * 2)
       #expect(lines.contains { $0.hasPrefix("scaling \(format): diff of 2000 records takes") })
     }
     #expect(lines.filter { $0.contains(" diff-cached ") }.count == 4)
     #expect(lines.filter { $0.contains(" sync-delta ") }.count == 2)
+    #expect(lines.filter { $0.contains(" sync-delta-next ") }.count == 2)
     #expect(lines.contains { $0.hasPrefix("cmt against webapi: diff of 2000 records takes") })
   }
 }
