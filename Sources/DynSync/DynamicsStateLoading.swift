@@ -167,22 +167,11 @@ struct OutlinedRecordsFile: Sendable {
     readBase: (_ lookups: [String], _ laid: [GUID: Record?]) throws -> OutlinedRecordsFile?
   ) throws -> OutlinedRecordsFile? {
     let lookups = MergeScope.partialTables[entity] ?? []
-    let overlayPath = folder + "/" + StateLayers.overlayPath(of: path)
-    var overlay: [GUID: Record?] = [:]
-    var lines: [String: Range<Int>] = [:]
-    let hasOverlay = FileManager.default.fileExists(atPath: overlayPath)
-    if hasOverlay {
-      try StateReader.overlayRecords(in: overlayPath) { id, record, line in
-        overlay[id] = .some(record)
-        lines[id.description] = line
-      }
-    }
-    let laid = overlay
-    guard var file = try readBase(lookups, laid) else { return nil }
-    if hasOverlay {
-      file.records += laid.keys.sorted().compactMap { laid[$0] ?? nil }
-      file.shape.overlayKeys = Set(laid.keys.map(\.description))
-      file.shape.overlayLines = lines
+    let overlay = try RecordOverlay.read(beside: path, in: folder)
+    guard var file = try readBase(lookups, overlay?.records ?? [:]) else { return nil }
+    if let overlay {
+      file.records += overlay.recordsInOrder
+      overlay.describe(in: &file.shape)
     }
     return file
   }

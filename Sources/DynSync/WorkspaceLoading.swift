@@ -278,23 +278,14 @@ extension Workspace {
       }
       var records: [Record] = []
       try StateReader.records(in: folder + "/" + path) { records.append($0) }
-      let overlay = folder + "/" + StateLayers.overlayPath(of: path)
-      guard FileManager.default.fileExists(atPath: overlay) else {
-        return StateFileContents(records: records, shape: StateFileShape(baseLines: records.count))
+      var shape = StateFileShape(baseLines: records.count)
+      guard let overlay = try RecordOverlay.read(beside: path, in: folder) else {
+        return StateFileContents(records: records, shape: shape)
       }
-      var laid: [GUID: Record?] = [:]
-      var lines: [String: Range<Int>] = [:]
-      try StateReader.overlayRecords(in: overlay) { id, record, line in
-        laid[id] = .some(record)
-        lines[id.description] = line
-      }
-      let baseLines = records.count
-      records.removeAll { laid[$0.id] != nil }
-      records += laid.keys.sorted().compactMap { laid[$0] ?? nil }
-      return StateFileContents(
-        records: records,
-        shape: StateFileShape(
-          baseLines: baseLines, overlayKeys: Set(laid.keys.map(\.description)), overlayLines: lines))
+      records.removeAll { overlay.records[$0.id] != nil }
+      records += overlay.recordsInOrder
+      overlay.describe(in: &shape)
+      return StateFileContents(records: records, shape: shape)
     }
   }
 
@@ -303,6 +294,34 @@ extension Workspace {
     var records: [Record]
     var shape: StateFileShape
     var outlined: OutlinedRecordsFile?
+  }
+}
+
+/// A table's overlay of records as read: each id's record (`nil` for a removal line), and where the lines read as
+/// dynsync writes them lie (`StateFileLayers.overlayLines`).
+struct RecordOverlay: Sendable {
+  var records: [GUID: Record?] = [:]
+  var lines: [String: Range<Int>] = [:]
+
+  /// The overlay beside the base at `path` (in the batch `folder`); `nil` when the base has none.
+  static func read(beside path: String, in folder: String) throws -> RecordOverlay? {
+    let overlayPath = folder + "/" + StateLayers.overlayPath(of: path)
+    guard FileManager.default.fileExists(atPath: overlayPath) else { return nil }
+    var overlay = RecordOverlay()
+    try StateReader.overlayRecords(in: overlayPath) { id, record, line in
+      overlay.records[id] = .some(record)
+      overlay.lines[id.description] = line
+    }
+    return overlay
+  }
+
+  /// The records it holds, in id order, without those it removes.
+  var recordsInOrder: [Record] { records.keys.sorted().compactMap { records[$0] ?? nil } }
+
+  /// Notes in `shape` that the file has this overlay: its keys, and where their lines lie.
+  func describe(in shape: inout StateFileShape) {
+    shape.overlayKeys = Set(records.keys.map(\.description))
+    shape.overlayLines = lines
   }
 }
 
