@@ -90,12 +90,9 @@ public struct MarketoMerge: Sendable {
   /// Which records and previous rows a merge builds again: all of them, or those of a scope.
   struct RebuiltRows {
     let scope: MergeScope?
-    /// The scope's record ids as row keys and row ids are written.
-    let keys: Set<String>
 
     init(_ scope: MergeScope?) {
       self.scope = scope
-      keys = Set(scope?.records.map(\.description) ?? [])
     }
 
     /// The records of a table whose rows are built again, in no particular order.
@@ -107,8 +104,13 @@ public struct MarketoMerge: Sendable {
     /// Whether a record's row is built again.
     func contains(_ id: GUID) -> Bool { scope?.records.contains(id) ?? true }
 
-    /// Whether the row of the record with this id (as text) is built again.
-    func contains(key: String) -> Bool { scope == nil || keys.contains(key) }
+    /// Whether the row of the record with this id (as text) is built again: an id in any spelling, as `isPresent`
+    /// and the scope's own reading of rows (`MergeScope.row`) take it, where a set of the scope's ids as text was made
+    /// and freed on one core for every run.
+    func contains(key: String) -> Bool {
+      guard let scope else { return true }
+      return GUID(key).map(scope.records.contains) ?? false
+    }
 
     /// Whether a previous row that stands for one record is built again.
     func ownRow(_ key: String, _ row: MarketoRow) -> Bool { contains(key: MarketoMerge.dynamicsID(of: row) ?? key) }
@@ -153,26 +155,34 @@ public struct MarketoMerge: Sendable {
   ///
   /// An earlier row that `rebuilds` leaves out stays as it was.
   func carryOver(
-    _ previous: MarketoDataset, current: [String: MarketoRow], isPresent: (String) -> Bool, filtered: Set<String>,
-    rebuilds: (_ key: String, _ row: MarketoRow) -> Bool
+    _ previous: MarketoDataset, current: consuming [String: MarketoRow], isPresent: (String) -> Bool,
+    filtered: Set<String>, rebuilds: (_ key: String, _ row: MarketoRow) -> Bool
   ) -> MarketoDataset {
-    // The earlier rows as they are, the few built again laid over them: cheaper than a new table of every row.
-    var rows = previous.rows
-    for (key, old) in previous.rows where current[key] == nil && rebuilds(key, old) {
-      let dynamicsID = MarketoMerge.dynamicsID(of: old) ?? key
-      let flag: (field: String, value: FieldValue)? =
-        !isPresent(dynamicsID)
-        ? (MarketoField.microsoftIsDeleted, .boolean(true))
-        : filtered.contains(dynamicsID) ? (MarketoField.syncing, .boolean(false)) : nil
-      // A row frozen already stays the very row it was.
-      guard let flag, !(old[flag.field].map { $0.isIdentical(to: flag.value) } ?? false) else { continue }
-      var frozen = old
-      frozen[flag.field] = flag.value
-      rows[key] = frozen
+    // The rows built, and the earlier rows not built added to them: most earlier rows of a run are built again, and
+    // a copy of every earlier row with the built ones laid over it hashed each of those twice, on one core.
+    var carried: [(key: String, row: MarketoRow)] = []
+    for (key, old) in previous.rows where current[key] == nil {
+      carried.append((key, rebuilds(key, old) ? frozen(old, key: key, isPresent: isPresent, filtered: filtered) : old))
     }
-    if rows.isEmpty { return MarketoDataset(rows: current) }
-    rows.merge(current) { _, built in built }
-    return MarketoDataset(rows: rows)
+    current.reserveCapacity(current.count + carried.count)
+    for (key, row) in carried { current[key] = row }
+    return MarketoDataset(rows: current)
+  }
+
+  /// An earlier row not built again, flagged deleted when its record is gone from Dynamics and not syncing when the
+  /// filter turned it away; a row frozen already stays the very row it was.
+  private func frozen(_ row: MarketoRow, key: String, isPresent: (String) -> Bool, filtered: Set<String>)
+    -> MarketoRow
+  {
+    let dynamicsID = MarketoMerge.dynamicsID(of: row) ?? key
+    let flag: (field: String, value: FieldValue)? =
+      !isPresent(dynamicsID)
+      ? (MarketoField.microsoftIsDeleted, .boolean(true))
+      : filtered.contains(dynamicsID) ? (MarketoField.syncing, .boolean(false)) : nil
+    guard let flag, !(row[flag.field].map { $0.isIdentical(to: flag.value) } ?? false) else { return row }
+    var frozen = row
+    frozen[flag.field] = flag.value
+    return frozen
   }
 
   /// The Dynamics id a row stands for, whatever dataset it is in.

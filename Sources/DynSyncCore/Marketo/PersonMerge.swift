@@ -180,7 +180,8 @@ extension MarketoMerge {
     for (person, row) in zip(planned, built.joined()) { current[String(person.personID)] = row }
 
     let persons = carryOver(
-      previous, current: current, isPresent: { GUID($0).map { leads[$0] != nil || contacts[$0] != nil } ?? false },
+      previous, current: consume current,
+      isPresent: { GUID($0).map { leads[$0] != nil || contacts[$0] != nil } ?? false },
       filtered: filtered, rebuilds: rebuilt.ownRow)
     // The registry built up here is the one the persons give, without another pass over every person.
     assert(previousRegistry != nil || registry.shards == PersonRegistry(persons).shards)
