@@ -17,16 +17,30 @@ public struct MarketoDataset: Sendable, Equatable {
   /// Keys that are all numbers (person ids) are read as numbers once, not twice in every comparison, and sorted as
   /// numbers beside their places, not moved with their text; two that read as the same number (`7`, `07`) go by
   /// their text.
+  ///
+  /// Keys that are all ids as dynsync writes them (companies, opportunities, custom rows) sort as their 128 bits, which
+  /// is the order of their text, where text comparisons counted references and compared bytes at every step.
   public static func sorted(_ keys: some Collection<String>) -> [String] {
     let keys = Array(keys)
-    var numbered: [(number: Int64, place: Int)] = []
-    numbered.reserveCapacity(keys.count)
-    for (place, key) in keys.enumerated() {
-      guard let number = number(of: key) else { return keys.sorted(by: keyPrecedes) }
-      numbered.append((number, place))
+    if let numbered = placed(keys, by: number(of:)) {
+      return numbered.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : keys[$0.place] < keys[$1.place] }.map { keys[$0.place] }
     }
-    numbered.sort { $0.number != $1.number ? $0.number < $1.number : keys[$0.place] < keys[$1.place] }
-    return numbered.map { keys[$0.place] }
+    if let ids = placed(keys, by: GUID.init(written:)) {
+      // Two keys are one id only when they are one text: no tie to break.
+      return ids.sorted { $0.0 < $1.0 }.map { keys[$0.place] }
+    }
+    return keys.sorted(by: keyPrecedes)
+  }
+
+  /// Each key's value by `value`, beside its place; `nil` as soon as one key has none.
+  private static func placed<Value>(_ keys: [String], by value: (String) -> Value?) -> [(Value, place: Int)]? {
+    var placed: [(Value, place: Int)] = []
+    placed.reserveCapacity(keys.count)
+    for (place, key) in keys.enumerated() {
+      guard let read = value(key) else { return nil }
+      placed.append((read, place))
+    }
+    return placed
   }
 
   /// The order of keys in output: two numbers numerically, anything else as text.

@@ -17,6 +17,20 @@ public struct GUID: Hashable, Comparable, Sendable, CustomStringConvertible {
     self = parsed
   }
 
+  /// Parses only the text `description` writes: lowercase `8-4-4-4-12`, no braces. Ids so written are in the order
+  /// of their text.
+  public init?(written text: String) {
+    guard
+      let parsed = text.withUTF8Bytes({ bytes -> GUID? in
+        guard bytes.count == GUID.descriptionByteCount,
+          !bytes.contains(where: { (UInt8(ascii: "A")...UInt8(ascii: "F")).contains($0) })
+        else { return nil }
+        return GUID(utf8: UnsafeRawBufferPointer(bytes))
+      })
+    else { return nil }
+    self = parsed
+  }
+
   /// Parses the UTF-8 bytes of `8-4-4-4-12` hex, optionally in braces, without making a string.
   public init?(utf8 bytes: UnsafeRawBufferPointer) {
     var text = bytes

@@ -21,4 +21,21 @@ struct DatasetKeyTests {
     let many = (0..<5_000).map { String(($0 * 7_919) % 10_007) }
     #expect(MarketoDataset.sorted(many) == many.sorted { Int64($0)! < Int64($1)! })
   }
+
+  @Test("ids as dynsync writes them sort as their text does, and so do keys with one id spelt otherwise among them")
+  func idOrder() {
+    var generator = SystemRandomNumberGenerator()
+    let ids = (0..<3_000).map { _ in
+      // Ids alike in their high word as well as apart, so that the order rests on both words.
+      GUID(high: UInt64.random(in: 0...3, using: &generator) << 60, low: generator.next()).description
+    }
+    #expect(MarketoDataset.sorted(ids) == ids.sorted())
+    for other in [ids[0].uppercased(), "{\(ids[1])}", "0", "key"] {
+      let keys = ids + [other]
+      #expect(MarketoDataset.sorted(keys) == keys.sorted(by: MarketoDataset.keyPrecedes), "\(other)")
+    }
+    #expect(GUID(written: ids[2]) == GUID(ids[2]))
+    #expect(GUID(written: ids[2].uppercased()) == nil)
+    #expect(GUID(written: "{\(ids[2])}") == nil)
+  }
 }
