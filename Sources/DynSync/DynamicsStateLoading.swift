@@ -76,11 +76,29 @@ struct DynamicsStateInPart: Sendable {
       })
   }
 
+  /// The records not read with one of the ids of each table, by table: every table's read at once, in runs of lines
+  /// on every core, where one table after another left a core idle at the end of each.
+  func records(named ids: [String: Set<GUID>]) throws -> [String: [Record]] {
+    let files = ids.compactMap { entity, ids in unread[entity].map { (entity, $0, ids) } }.sorted { $0.0 < $1.0 }
+    let read = try recordsByFile(at: files.map { _, file, ids in (file.path, file.lines(of: ids.sorted())) })
+    return Dictionary(uniqueKeysWithValues: zip(files.map(\.0), read))
+  }
+
   /// The records of these lines, of these files, read in runs of lines on every core.
   private func records(at lines: [(path: String, lines: [StateReader.RecordLine])]) throws -> [Record] {
-    var runs: [(path: String, lines: ArraySlice<StateReader.RecordLine>)] = []
-    for (path, lines) in lines {
-      for run in lines.runs(of: DynamicsStateInPart.linesARun) { runs.append((path, run)) }
+    let read = try recordsByFile(at: lines)
+    // Sized once: a hundred thousand records copied at every doubling add up.
+    var records: [Record] = []
+    records.reserveCapacity(read.map(\.count).reduce(0, +))
+    for file in read { records += file }
+    return records
+  }
+
+  /// The records of these lines, of each of these files, read in runs of lines on every core.
+  private func recordsByFile(at lines: [(path: String, lines: [StateReader.RecordLine])]) throws -> [[Record]] {
+    var runs: [(file: Int, path: String, lines: ArraySlice<StateReader.RecordLine>)] = []
+    for (file, (path, lines)) in lines.enumerated() {
+      for run in lines.runs(of: DynamicsStateInPart.linesARun) { runs.append((file, path, run)) }
     }
     let folder = folder
     let read = try concurrentMap(runs) { run in
@@ -89,11 +107,10 @@ struct DynamicsStateInPart: Sendable {
       try StateReader.records(in: folder + "/" + run.path, at: Array(run.lines)) { records.append($0) }
       return records
     }
-    // Sized once: a hundred thousand records copied at every doubling add up.
-    var records: [Record] = []
-    records.reserveCapacity(read.map(\.count).reduce(0, +))
-    for run in read { records += run }
-    return records
+    var files = [[Record]](repeating: [], count: lines.count)
+    for (file, (_, lines)) in lines.enumerated() { files[file].reserveCapacity(lines.count) }
+    for (run, records) in zip(runs, read) { files[run.file] += records }
+    return files
   }
 
   /// Lines read together on one core: enough that opening the file is nothing beside them.

@@ -59,13 +59,15 @@ extension SyncJob {
     var previousRead: [String: [GUID: Record]] = [:]
     var replaced: [String: Set<GUID>] = [:]
     if let unread {
-      for entity in export.tables.keys where unread.unread[entity] != nil {
-        let named = touched[entity] ?? []
-        replaced[entity] = named
-        for record in try unread.records(named, of: entity) {
-          previousRead[entity, default: [:]][record.id] = record
+      let named = export.tables.keys.filter { unread.unread[$0] != nil }.map { ($0, touched[$0] ?? []) }
+      replaced = Dictionary(uniqueKeysWithValues: named)
+      for (entity, records) in try unread.records(named: replaced) {
+        var byID = [GUID: Record](minimumCapacity: records.count)
+        for record in records {
+          byID[record.id] = record
           previous.dynamics.tables[entity]?.records[record.id] = record
         }
+        if !byID.isEmpty { previousRead[entity] = byID }
       }
     }
     var dynamics = previous.dynamics.applying(export)
