@@ -161,7 +161,11 @@ public struct MarketoMerge: Sendable {
     // The rows built, and the earlier rows not built added to them: most earlier rows of a run are built again, and
     // a copy of every earlier row with the built ones laid over it hashed each of those twice, on one core.
     var carried: [(key: String, row: MarketoRow)] = []
-    for (key, old) in previous.rows where current[key] == nil {
+    // By index: an earlier row is taken out only when it is carried, not copied out (a reference counted) for each.
+    for index in previous.rows.indices {
+      let key = previous.rows.keys[index]
+      guard current[key] == nil else { continue }
+      let old = previous.rows.values[index]
       carried.append((key, rebuilds(key, old) ? frozen(old, key: key, isPresent: isPresent, filtered: filtered) : old))
     }
     current.reserveCapacity(current.count + carried.count)

@@ -169,15 +169,25 @@ extension MarketoMerge {
     // The ids are handed out above, in order; the rows, which read no id but their own, are made on every core.
     let merge = self
     let shared = sharedFields(of: planned, accounts: accounts, users: users, teams: teams)
-    let built = concurrentMap(planned.runs(of: MarketoMerge.rowsARun)) { run in
+    var built = concurrentMap(planned.runs(of: MarketoMerge.rowsARun)) { run in
       var row = shared.layout.emptyRow()
       return run.map { person in
-        merge.personRow(
-          person.record, personID: person.personID, takenLead: person.takenLead, previous: previous,
-          shared: shared, unchangedAccounts: unchangedAccounts, filling: &row)
+        (
+          key: String(person.personID),
+          row: merge.personRow(
+            person.record, personID: person.personID, takenLead: person.takenLead, previous: previous,
+            shared: shared, unchangedAccounts: unchangedAccounts, filling: &row)
+        )
       }
     }
-    for (person, row) in zip(planned, built.joined()) { current[String(person.personID)] = row }
+    for run in built.indices {
+      for place in built[run].indices {
+        // Moved, not copied: a copy counted a reference on each row just made on another core, a cold line each.
+        var row = MarketoRow()
+        swap(&row, &built[run][place].row)
+        current[built[run][place].key] = row
+      }
+    }
 
     let persons = carryOver(
       previous, current: consume current,
