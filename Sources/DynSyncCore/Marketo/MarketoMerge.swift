@@ -98,6 +98,9 @@ public struct MarketoMerge: Sendable {
     /// The records of a table whose rows are built again, in no particular order.
     func records(of table: [GUID: Record]) -> [Record] {
       guard let scope else { return Array(table.values) }
+      // The smaller side walked and the other asked: a table of a few thousand users or teams is not looked up for
+      // every id of a scope of a couple of hundred thousand.
+      if table.count < scope.records.count { return table.values.filter { scope.records.contains($0.id) } }
       return scope.records.compactMap { table[$0] }
     }
 
