@@ -95,23 +95,34 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
   }
 
   /// The values of `names`, in their order (`nil` where a name has none).
+  public func values(of names: [String]) -> [FieldValue?] {
+    var values: [FieldValue?] = []
+    values.reserveCapacity(names.count)
+    forEachValue(of: names) { values.append($0) }
+    return values
+  }
+
+  /// Hands `body` the value of each of `names`, in their order (`nil` where a name has none), where it lies: a file
+  /// of rows writes every column of every row, and a list of the values copied each out first.
   ///
   /// Names in sorted order, as a header's are, are found by walking the members, with a search only for a name
-  /// absent or out of order: a file of rows looks up every column of every row.
-  public func values(of names: [String]) -> [FieldValue?] {
+  /// absent or out of order.
+  public func forEachValue(of names: [String], _ body: (FieldValue?) -> Void) {
     var cursor = 0
-    return names.map { name in
+    for name in names {
       if cursor < members.count, members[cursor].key == name {
+        body(members[cursor].value)
         cursor += 1
-        return members[cursor - 1].value
+        continue
       }
       // In order after the members passed, a name that sorts before the next member is not there: no search.
       if cursor == 0 || members[cursor - 1].key < name, cursor == members.count || name < members[cursor].key {
-        return nil
+        body(nil)
+        continue
       }
       let slot = slot(of: name)
       cursor = slot.found ? slot.index + 1 : slot.index
-      return slot.found ? members[slot.index].value : nil
+      body(slot.found ? members[slot.index].value : nil)
     }
   }
 

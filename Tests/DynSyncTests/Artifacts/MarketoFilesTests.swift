@@ -1,7 +1,8 @@
-import DynSyncArtifacts
 import DynSyncCore
 import Foundation
 import Testing
+
+@testable import DynSyncArtifacts
 
 @Suite("Import-ready Marketo files")
 struct MarketoFilesTests {
@@ -82,6 +83,24 @@ struct MarketoFilesTests {
         + "state,title,unsubscribed\r\n"
         + "1,20000,\"Smith, \"\"Jones\"\" & Co\",1988-04-05,,\" Ana\",\"Müller \",-9223372036854775808,-42,"
         + "\"line\nbreak\",\"a\rb\",\"\"\"\u{301}x\",false\r\n")
+  }
+
+  @Test("a cell is quoted wherever its comma, quote or line break lies, and left bare with none")
+  func quotingAtEveryPlace() {
+    for length in 1...20 {
+      for place in 0..<length {
+        for special in [",", "\"", "\n", "\r", "é", "+", "-", "\u{0C}", "\u{2C}\u{301}"] {
+          var characters = Array(repeating: "a", count: length)
+          characters[place] = special
+          let text = characters.joined()
+          var line = JSONBytes()
+          MarketoFiles.appendCell(text: text, to: &line)
+          let quoted = text.unicodeScalars.contains { ",\"\n\r".unicodeScalars.contains($0) }
+          let expected = quoted ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+          #expect(line.text == expected, "\(length) bytes, \(special.debugDescription) at \(place)")
+        }
+      }
+    }
   }
 
   @Test("datasets are written in Marketo's load order")
