@@ -59,19 +59,28 @@ struct BatchContents {
     return manifest
   }
 
-  /// Writes `changes/<table>.ndjson`, when the table has changes.
-  static func writeChanges(of table: TableDiff, to writer: BatchWriter) throws(OutputError) -> Manifest.Artifact? {
+  /// Writes `changes/<table>.ndjson`, when the table has changes; its lines made on every core, or on the calling
+  /// thread alone while `onEveryCore` says no (see `forEachBlockOfLines`).
+  static func writeChanges(
+    of table: TableDiff, to writer: BatchWriter, onEveryCore: () -> Bool = { true }
+  ) throws(OutputError)
+    -> Manifest.Artifact?
+  {
     guard !table.changes.isEmpty else { return nil }
     let file = try writer.openFile(changesPath(of: table.entity))
-    try writeChanges(table.changes, to: file)
+    try writeChanges(table.changes, to: file, onEveryCore: onEveryCore)
     return try file.finish()
   }
 
   static func changesPath(of entity: String) -> String { "changes/\(BatchWriter.safeFileName(entity)).ndjson" }
 
-  /// Writes change lines, made on every core.
-  static func writeChanges(_ changes: [RecordChange], to file: LinesFile) throws(OutputError) {
-    try file.write(linesOf: changes) { change, json in BatchLines.appendChange(change, to: &json) }
+  /// Writes change lines, made on every core while `onEveryCore` says so.
+  static func writeChanges(_ changes: [RecordChange], to file: LinesFile, onEveryCore: () -> Bool = { true })
+    throws(OutputError)
+  {
+    try file.write(
+      linesOf: changes, appending: { change, json in BatchLines.appendChange(change, to: &json) },
+      onEveryCore: onEveryCore)
   }
 
   /// The files' manifest entries, each file digested on a core of its own: a change-tracking export is dozens of

@@ -124,6 +124,28 @@ public struct SyncJob: Sendable {
         return unread?.count(of: entity, held: held) ?? held.count
       }
     }
+    // A diff with changes makes a batch, whose change sets rest on the diff alone: they are written while the rest is
+    // worked out, on a thread that takes only the time the cores would leave idle (`ThreadedWork(onIdleCores:)`), into
+    // the batch's staging folder (taken away with its writer should the run stop before the commit). They are the
+    // batch's first files, as they were when written after the rest: the files are finished in one order.
+    let number = (latest ?? 0) + 1
+    var earlyWriter: BatchWriter?
+    var changesWriting: ThreadedWork<[Manifest.Artifact], OutputError>?
+    if diff.hasChanges {
+      let writer = try BatchWriter(target: workspace.batchFolder(number), faults: faults)
+      let tables = diff.tables
+      earlyWriter = writer
+      changesWriting = ThreadedWork(onIdleCores: true) { isAwaited throws(OutputError) in
+        var written: [Manifest.Artifact] = []
+        for table in tables {
+          // On its own thread until the run waits for them (an initial sync's are a million lines), then on every core.
+          if let artifact = try BatchContents.writeChanges(of: table, to: writer, onEveryCore: isAwaited) {
+            written.append(artifact)
+          }
+        }
+        return written
+      }
+    }
     // Taken out, so that the records held next are added to the tables in place, not to copies of them.
     var dynamics = applied.dynamics
     applied.dynamics = Snapshot()
@@ -196,7 +218,6 @@ public struct SyncJob: Sendable {
       return .unchanged(latest: latest)
     }
 
-    let number = (latest ?? 0) + 1
     var state = WorkspaceState(
       dynamics: dynamics, marketo: marketo, pendingWrites: pending, merge: settings, fingerprints: applied.fingerprints)
     var contents = BatchContents(
@@ -255,7 +276,8 @@ public struct SyncJob: Sendable {
     }
     defer { MemoryLeftToExit.keep(contents) }
     finished("compared the state with the one before")
-    let writer = try BatchWriter(target: workspace.batchFolder(number), faults: faults)
+    let writer = try earlyWriter ?? BatchWriter(target: workspace.batchFolder(number), faults: faults)
+    contents.changesWritten = try changesWriting?.value()
     let manifest = try contents.write(to: writer, started: started)
     try writer.commit()
     finished("wrote the batch")

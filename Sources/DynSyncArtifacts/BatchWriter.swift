@@ -36,12 +36,17 @@ public final class LinesFile {
 /// Files are written into a hidden staging folder beside the target (`.NAME.partial-…`), synced
 /// to disk, and the folder is renamed into place last. A crash or error at any point before that
 /// leaves no folder at the target; stale staging folders are swept by the next writer.
-public final class BatchWriter {
+///
+/// Files may be written from another thread (a run writes its change sets while it builds the rest); the count of
+/// files written and the commit are kept under a lock. The order files are finished in, which a fault plan counts,
+/// is the caller's to keep.
+public final class BatchWriter: @unchecked Sendable {
   public let target: String
   let staging: String
   private let faults: FaultPlan
   /// The files written and not yet synced to disk: all of them are before the batch is committed.
   fileprivate let syncs = FileSyncs()
+  private let lock = NSLock()
   private var filesWritten = 0
   private var committed = false
 
@@ -78,7 +83,7 @@ public final class BatchWriter {
   }
 
   deinit {
-    if !committed { try? FileManager.default.removeItem(atPath: staging) }
+    if !lock.withLock({ committed }) { try? FileManager.default.removeItem(atPath: staging) }
   }
 
   /// Why the folder `path` could not be made: the part of it that is a file, when one is (Foundation
@@ -185,8 +190,11 @@ public final class BatchWriter {
 
   /// Counts a finished file (for deliberate failures, in tests).
   fileprivate func finished(_ path: String) throws(OutputError) {
-    filesWritten += 1
-    try faults.check(afterFiles: filesWritten, path: path)
+    let count = lock.withLock {
+      filesWritten += 1
+      return filesWritten
+    }
+    try faults.check(afterFiles: count, path: path)
   }
 
   /// Renames the staged folder into place; after this, the batch is complete on disk.
@@ -206,7 +214,7 @@ public final class BatchWriter {
       if let displaced { _ = rename(displaced, target) }
       throw .system(target, "renaming the batch into place")
     }
-    committed = true
+    lock.withLock { committed = true }
     syncDirectory(parent.isEmpty ? "." : parent)
     if let displaced { try? FileManager.default.removeItem(atPath: displaced) }
   }
