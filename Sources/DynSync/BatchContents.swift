@@ -28,10 +28,17 @@ struct BatchContents {
 
   func write(to writer: BatchWriter, started: Date) throws -> Manifest {
     var artifacts = try changesWritten ?? diff.tables.compactMap { try BatchContents.writeChanges(of: $0, to: writer) }
-    if let marketoImports { artifacts += try MarketoFiles.write(marketoImports, to: writer) }
-    artifacts += try OutboundFiles.write(outbound, to: writer)
+    // The import files rest on the datasets' differences, the state's files on the state: beside a state, the import
+    // files are made on a thread that takes only the time its writing leaves idle, and on every core once waited for
+    // (`ThreadedWork(onIdleCores:)`). The manifest lists the files in one order whichever finishes first.
+    let importsWriting = marketoImports.map { imports in
+      ThreadedWork(onIdleCores: state != nil) { isAwaited throws(OutputError) in
+        try MarketoFiles.write(imports, to: writer, onEveryCore: isAwaited)
+      }
+    }
+    var others = try OutboundFiles.write(outbound, to: writer)
     if twoWay != nil {
-      artifacts.append(
+      others.append(
         try writer.writeLines("conflicts.ndjson") { emit throws(OutputError) in
           for conflict in conflicts { try emit(BatchLines.conflict(conflict)) }
         })
@@ -40,11 +47,13 @@ struct BatchContents {
       BatchLines.sortedRejects(previousRejects).map { ($0, "previous") }
       + BatchLines.sortedRejects(currentRejects).map { ($0, "current") }
       + BatchLines.sortedRejects(marketoRejects).map { ($0, "marketo") }
-    artifacts.append(
+    others.append(
       try writer.writeLines("rejects.ndjson") { emit throws(OutputError) in
         for (error, export) in rejects { try emit(BatchLines.reject(error, export: export)) }
       })
-    if let state { artifacts += try Workspace.write(state, over: stateUpdate, to: writer) }
+    if let state { others += try Workspace.write(state, over: stateUpdate, to: writer) }
+    artifacts += try importsWriting?.value() ?? []
+    artifacts += others
     let finished = Date()
     var manifest = Manifest(
       tool: Manifest.Tool(version: DynSyncVersion.current), command: command, options: options, inputs: inputs,

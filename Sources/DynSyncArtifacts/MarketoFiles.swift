@@ -10,8 +10,12 @@ public enum MarketoFiles {
   /// Marketo's bulk import takes files up to 10 MB; parts stay under this many bytes.
   public static let csvByteLimit = 10_000_000
 
+  /// - Parameters:
+  ///   - onEveryCore: whether lines are made on every core (asked before each window of them, see
+  ///     `forEachBlockOfLines`), or on the calling thread alone.
   public static func write(
-    _ datasets: MarketoDatasets, to writer: BatchWriter, csvByteLimit: Int = csvByteLimit
+    _ datasets: MarketoDatasets, to writer: BatchWriter, csvByteLimit: Int = csvByteLimit,
+    onEveryCore: () -> Bool = { true }
   ) throws(OutputError) -> [Manifest.Artifact] {
     var artifacts: [Manifest.Artifact] = []
     for (name, dataset) in datasets.inLoadOrder where !dataset.rows.isEmpty {
@@ -22,14 +26,19 @@ public enum MarketoFiles {
           ? "marketo/persons"
           : "marketo/custom-objects/" + BatchWriter.safeFileName(String(name.dropFirst("customObjects/".count)))
         let header = csvHeader(dataset, first: name == "persons" ? MarketoField.personID : MarketoField.recordID)
-        artifacts += try writeCSV(dataset, header: header, limit: csvByteLimit, to: writer) { part in
-          base + "-" + String(part, zeroPaddedTo: 3) + ".csv"
+        artifacts += try writeCSV(dataset, header: header, limit: csvByteLimit, to: writer, onEveryCore: onEveryCore) {
+          part in base + "-" + String(part, zeroPaddedTo: 3) + ".csv"
         }
       } else {
         let file = try writer.openFile("marketo/\(name).ndjson")
-        try file.write(linesOf: dataset.sortedKeys) { key in
-          rows[key].map { row in JSONText.object(row.map { ($0.key, JSONText.value($0.value)) }) + "\n" } ?? ""
-        }
+        // Members in name order, as `JSONText.object` sorts them: a row's order.
+        try file.write(
+          linesOf: dataset.sortedKeys,
+          appending: { key, json in
+            guard let row = rows[key] else { return }
+            json.appendObject(row) { json, value in json.appendValue(value) }
+            json.appendASCII(UInt8(ascii: "\n"))
+          }, onEveryCore: onEveryCore)
         artifacts.append(try file.finish())
       }
     }
@@ -53,7 +62,8 @@ public enum MarketoFiles {
   /// - Returns: the files' entries for the manifest, in part order.
   /// - Throws: `OutputError` when a file cannot be written.
   static func writeCSV(
-    _ dataset: MarketoDataset, header: [String], limit: Int, to writer: BatchWriter, path: (Int) -> String
+    _ dataset: MarketoDataset, header: [String], limit: Int, to writer: BatchWriter,
+    onEveryCore: () -> Bool = { true }, path: (Int) -> String
   ) throws(OutputError) -> [Manifest.Artifact] {
     let headerLine = csvLine(header)
     let rows = dataset.rows
@@ -70,10 +80,13 @@ public enum MarketoFiles {
       rowsInPart = 0
     }
     try startPart()
-    try forEachBlockOfLines(of: dataset.sortedKeys) { key, line in
-      guard let row = rows[key] else { return }
-      appendCSVLine(of: row, header, to: &line)
-    } _: { (block: LineBlock) throws(OutputError) in
+    try forEachBlockOfLines(
+      of: dataset.sortedKeys,
+      appending: { key, line in
+        guard let row = rows[key] else { return }
+        appendCSVLine(of: row, header, to: &line)
+      }, onEveryCore: onEveryCore
+    ) { (block: LineBlock) throws(OutputError) in
       for place in block.ends.indices {
         let line = block.lines(of: place)
         guard !line.isEmpty else { continue }
