@@ -28,12 +28,18 @@ struct BatchContents {
 
   func write(to writer: BatchWriter, started: Date) throws -> Manifest {
     var artifacts = try changesWritten ?? diff.tables.compactMap { try BatchContents.writeChanges(of: $0, to: writer) }
-    // The import files rest on the datasets' differences, the state's files on the state: beside a state, the import
-    // files are made on a thread that takes only the time its writing leaves idle, and on every core once waited for
-    // (`ThreadedWork(onIdleCores:)`). The manifest lists the files in one order whichever finishes first.
-    let importsWriting = marketoImports.map { imports in
-      ThreadedWork(onIdleCores: state != nil) { isAwaited throws(OutputError) in
-        try MarketoFiles.write(imports, to: writer, onEveryCore: isAwaited)
+    // The import files rest on the datasets' differences, the state's files on the state: beside a state laid over
+    // the batch before, the import files are made on a thread that takes only the time its writing leaves idle, and
+    // on every core once waited for (`ThreadedWork(onIdleCores:)`); the manifest lists the files in one order
+    // whichever finishes first. Else they are written first, on every core.
+    var importsWriting: ThreadedWork<[Manifest.Artifact], OutputError>?
+    if let marketoImports {
+      if stateUpdate != nil {
+        importsWriting = ThreadedWork(onIdleCores: true) { isAwaited throws(OutputError) in
+          try MarketoFiles.write(marketoImports, to: writer, onEveryCore: isAwaited)
+        }
+      } else {
+        artifacts += try MarketoFiles.write(marketoImports, to: writer)
       }
     }
     var others = try OutboundFiles.write(outbound, to: writer)
