@@ -27,7 +27,10 @@ if [ -z "${DYNSYNC_BIN:-}" ]; then
 fi
 
 # Runs a command; prints "<seconds> <peak RSS in MB>" (exit status 1, "differences found", is fine).
+# What earlier steps wrote is put on disk first (`sync`; the files stay in the page cache): an initial
+# sync writes gigabytes, and the kernel writing them back during the next step held up its fsyncs.
 measure() {
+  sync
   python3 - "$@" <<'PY'
 import resource, subprocess, sys, time
 start = time.monotonic()
