@@ -10,9 +10,16 @@ public enum MarketoFiles {
   /// Marketo's bulk import takes files up to 10 MB; parts stay under this many bytes.
   public static let csvByteLimit = 10_000_000
 
+  /// Writes the import files of `datasets`, in load order.
+  ///
   /// - Parameters:
+  ///   - datasets: the rows to import.
+  ///   - writer: the batch being built.
+  ///   - csvByteLimit: the most bytes a CSV file may hold.
   ///   - onEveryCore: whether lines are made on every core (asked before each window of them, see
   ///     `forEachBlockOfLines`), or on the calling thread alone.
+  /// - Returns: the files' entries for the manifest, in load order.
+  /// - Throws: `OutputError` when a file cannot be written.
   public static func write(
     _ datasets: MarketoDatasets, to writer: BatchWriter, csvByteLimit: Int = csvByteLimit,
     onEveryCore: () -> Bool = { true }
@@ -58,6 +65,7 @@ public enum MarketoFiles {
   ///   - header: the columns, in order.
   ///   - limit: the most bytes a file may hold.
   ///   - writer: the batch being built.
+  ///   - onEveryCore: whether lines are made on every core, as `write` takes it.
   ///   - path: the path of the file of a part, by its number from 1.
   /// - Returns: the files' entries for the manifest, in part order.
   /// - Throws: `OutputError` when a file cannot be written.
@@ -80,13 +88,12 @@ public enum MarketoFiles {
       rowsInPart = 0
     }
     try startPart()
-    try forEachBlockOfLines(
-      of: dataset.sortedKeys,
-      appending: { key, line in
-        guard let row = rows[key] else { return }
-        appendCSVLine(of: row, header, to: &line)
-      }, onEveryCore: onEveryCore
-    ) { (block: LineBlock) throws(OutputError) in
+    let appendLine: @Sendable (String, inout JSONBytes) -> Void = { key, line in
+      guard let row = rows[key] else { return }
+      appendCSVLine(of: row, header, to: &line)
+    }
+    try forEachBlockOfLines(of: dataset.sortedKeys, appending: appendLine, onEveryCore: onEveryCore) {
+      (block: LineBlock) throws(OutputError) in
       for place in block.ends.indices {
         let line = block.lines(of: place)
         guard !line.isEmpty else { continue }

@@ -17,8 +17,9 @@ public struct GUID: Hashable, Comparable, Sendable, CustomStringConvertible {
     self = parsed
   }
 
-  /// Parses only the text `description` writes: lowercase `8-4-4-4-12`, no braces. Ids so written are in the order
-  /// of their text.
+  /// Parses only the text `description` writes: lowercase `8-4-4-4-12`, no braces.
+  ///
+  /// Ids so written are in the order of their text.
   public init?(written text: String) {
     guard
       let parsed = text.withUTF8Bytes({ bytes -> GUID? in

@@ -68,9 +68,8 @@ struct BatchWriterTests {
     ] {
       var next = 0
       var blocks = 0
-      forEachBlockOfLines(
-        of: items, appending: { item, json in json.appendRaw(lines(of: item)) }, onEveryCore: onEveryCore
-      ) { block in
+      let appendLines: @Sendable (Int, inout JSONBytes) -> Void = { item, json in json.appendRaw(lines(of: item)) }
+      forEachBlockOfLines(of: items, appending: appendLines, onEveryCore: onEveryCore) { block in
         blocks += 1
         for place in block.ends.indices {
           let made = String(decoding: block.bytes[block.lines(of: place)], as: UTF8.self)
