@@ -29,15 +29,13 @@ struct BatchContents {
   func write(to writer: BatchWriter, started: Date) throws -> Manifest {
     var artifacts = try changesWritten ?? diff.tables.compactMap { try BatchContents.writeChanges(of: $0, to: writer) }
     // The import files rest on the datasets' differences, the state's files on the state: beside a state laid over
-    // the batch before, the import files are made on a thread that takes only the time its writing leaves idle, and
-    // on every core once waited for (`ThreadedWork(onIdleCores:)`); the manifest lists the files in one order
-    // whichever finishes first. Else they are written first, on every core.
+    // the batch before, the import files are written on a thread of their own while the state's are, filling the
+    // gaps each leaves in the cores (`ThreadedWork`); the manifest lists the files in one order whichever finishes
+    // first. Else they are written first, as before (beside an initial sync's state they only add to the peak).
     var importsWriting: ThreadedWork<[Manifest.Artifact], OutputError>?
     if let marketoImports {
       if stateUpdate != nil {
-        importsWriting = ThreadedWork(onIdleCores: true) { isAwaited throws(OutputError) in
-          try MarketoFiles.write(marketoImports, to: writer, onEveryCore: isAwaited)
-        }
+        importsWriting = ThreadedWork { () throws(OutputError) in try MarketoFiles.write(marketoImports, to: writer) }
       } else {
         artifacts += try MarketoFiles.write(marketoImports, to: writer)
       }
@@ -74,28 +72,19 @@ struct BatchContents {
     return manifest
   }
 
-  /// Writes `changes/<table>.ndjson`, when the table has changes; its lines made on every core, or on the calling
-  /// thread alone while `onEveryCore` says no (see `forEachBlockOfLines`).
-  static func writeChanges(
-    of table: TableDiff, to writer: BatchWriter, onEveryCore: () -> Bool = { true }
-  ) throws(OutputError)
-    -> Manifest.Artifact?
-  {
+  /// Writes `changes/<table>.ndjson`, when the table has changes.
+  static func writeChanges(of table: TableDiff, to writer: BatchWriter) throws(OutputError) -> Manifest.Artifact? {
     guard !table.changes.isEmpty else { return nil }
     let file = try writer.openFile(changesPath(of: table.entity))
-    try writeChanges(table.changes, to: file, onEveryCore: onEveryCore)
+    try writeChanges(table.changes, to: file)
     return try file.finish()
   }
 
   static func changesPath(of entity: String) -> String { "changes/\(BatchWriter.safeFileName(entity)).ndjson" }
 
-  /// Writes change lines, made on every core while `onEveryCore` says so.
-  static func writeChanges(_ changes: [RecordChange], to file: LinesFile, onEveryCore: () -> Bool = { true })
-    throws(OutputError)
-  {
-    try file.write(
-      linesOf: changes, appending: { change, json in BatchLines.appendChange(change, to: &json) },
-      onEveryCore: onEveryCore)
+  /// Writes change lines, made on every core.
+  static func writeChanges(_ changes: [RecordChange], to file: LinesFile) throws(OutputError) {
+    try file.write(linesOf: changes) { change, json in BatchLines.appendChange(change, to: &json) }
   }
 
   /// The files' manifest entries, each file digested on a core of its own: a change-tracking export is dozens of

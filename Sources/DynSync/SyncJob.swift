@@ -124,12 +124,12 @@ public struct SyncJob: Sendable {
         return unread?.count(of: entity, held: held) ?? held.count
       }
     }
-    // A diff with changes makes a batch, whose change sets rest on the diff alone: after a batch, they are written
-    // while the rest is worked out, on a thread that takes only the time the cores would leave idle
-    // (`ThreadedWork(onIdleCores:)`), into the batch's staging folder (taken away with its writer should the run stop
-    // before the commit). They are the batch's first files, as they were when written after the rest: the files are
-    // finished in one order. An initial sync's are the whole org, written after the rest as before: made beside the
-    // merge, they added to its peak (+7% at 100k) and took no time off.
+    // A diff with changes makes a batch, whose change sets rest on the diff alone: after a batch, they are written on
+    // a thread of their own while the rest is worked out (`ThreadedWork`), filling the gaps the steps leave in the
+    // cores, into the batch's staging folder (taken away with its writer should the run stop before the commit). They
+    // are the batch's first files, as they were when written after the rest: the files are finished in one order. An
+    // initial sync's are the whole org, written after the rest as before: made beside the merge, they added to its
+    // peak (+7% at 100k) and took no time off.
     let number = (latest ?? 0) + 1
     var earlyWriter: BatchWriter?
     var changesWriting: ThreadedWork<[Manifest.Artifact], OutputError>?
@@ -137,13 +137,10 @@ public struct SyncJob: Sendable {
       let writer = try BatchWriter(target: workspace.batchFolder(number), faults: faults)
       let tables = diff.tables
       earlyWriter = writer
-      changesWriting = ThreadedWork(onIdleCores: true) { isAwaited throws(OutputError) in
+      changesWriting = ThreadedWork { () throws(OutputError) in
         var written: [Manifest.Artifact] = []
         for table in tables {
-          // On its own thread until the run waits for them (an initial sync's are a million lines), then on every core.
-          if let artifact = try BatchContents.writeChanges(of: table, to: writer, onEveryCore: isAwaited) {
-            written.append(artifact)
-          }
+          if let artifact = try BatchContents.writeChanges(of: table, to: writer) { written.append(artifact) }
         }
         return written
       }

@@ -21,12 +21,10 @@ public struct LineBlock: Sendable {
 /// - Parameters:
 ///   - items: what to make lines of.
 ///   - line: appends the line (or lines, or nothing) of one item.
-///   - onEveryCore: whether a window's blocks are made on every core (asked before each), or on the calling thread
-///     alone.
 ///   - body: takes each block, in order.
 /// - Throws: what `body` throws.
 public func forEachBlockOfLines<Item: Sendable, Failure: Error>(
-  of items: [Item], appending line: @Sendable (Item, inout JSONBytes) -> Void, onEveryCore: () -> Bool = { true },
+  of items: [Item], appending line: @Sendable (Item, inout JSONBytes) -> Void,
   _ body: (LineBlock) throws(Failure) -> Void
 ) throws(Failure) {
   @Sendable func block(of run: Range<Int>) -> LineBlock {
@@ -44,23 +42,17 @@ public func forEachBlockOfLines<Item: Sendable, Failure: Error>(
   }
   let blockSize = 1_000
   for window in items.indices.runs(of: blockSize).runs(of: 16) {
-    let runs = Array(window)
-    for made in onEveryCore() ? concurrentMap(runs, block) : runs.map(block) { try body(made) }
+    for made in concurrentMap(Array(window), block) { try body(made) }
   }
 }
 
 extension LinesFile {
   /// Writes a line (or lines) for each item, in order; the lines are made a window of blocks at a time on every
   /// core, each appended to its block where it is made.
-  ///
-  /// `onEveryCore` (asked before each window) false makes them on the calling thread alone: a thread that runs only on
-  /// idle cores.
-  public func write<Item: Sendable>(
-    linesOf items: [Item], appending line: @Sendable (Item, inout JSONBytes) -> Void,
-    onEveryCore: () -> Bool = { true }
-  ) throws(OutputError) {
-    try forEachBlockOfLines(of: items, appending: line, onEveryCore: onEveryCore) {
-      (block: LineBlock) throws(OutputError) in
+  public func write<Item: Sendable>(linesOf items: [Item], appending line: @Sendable (Item, inout JSONBytes) -> Void)
+    throws(OutputError)
+  {
+    try forEachBlockOfLines(of: items, appending: line) { (block: LineBlock) throws(OutputError) in
       try write(lines: block.bytes[...])
     }
   }

@@ -16,13 +16,10 @@ public enum MarketoFiles {
   ///   - datasets: the rows to import.
   ///   - writer: the batch being built.
   ///   - csvByteLimit: the most bytes a CSV file may hold.
-  ///   - onEveryCore: whether lines are made on every core (asked before each window of them, see
-  ///     `forEachBlockOfLines`), or on the calling thread alone.
   /// - Returns: the files' entries for the manifest, in load order.
   /// - Throws: `OutputError` when a file cannot be written.
   public static func write(
-    _ datasets: MarketoDatasets, to writer: BatchWriter, csvByteLimit: Int = csvByteLimit,
-    onEveryCore: () -> Bool = { true }
+    _ datasets: MarketoDatasets, to writer: BatchWriter, csvByteLimit: Int = csvByteLimit
   ) throws(OutputError) -> [Manifest.Artifact] {
     var artifacts: [Manifest.Artifact] = []
     for (name, dataset) in datasets.inLoadOrder where !dataset.rows.isEmpty {
@@ -33,7 +30,7 @@ public enum MarketoFiles {
           ? "marketo/persons"
           : "marketo/custom-objects/" + BatchWriter.safeFileName(String(name.dropFirst("customObjects/".count)))
         let header = csvHeader(dataset, first: name == "persons" ? MarketoField.personID : MarketoField.recordID)
-        artifacts += try writeCSV(dataset, header: header, limit: csvByteLimit, to: writer, onEveryCore: onEveryCore) {
+        artifacts += try writeCSV(dataset, header: header, limit: csvByteLimit, to: writer) {
           part in base + "-" + String(part, zeroPaddedTo: 3) + ".csv"
         }
       } else {
@@ -45,7 +42,7 @@ public enum MarketoFiles {
             guard let row = rows[key] else { return }
             json.appendObject(row) { json, value in json.appendValue(value) }
             json.appendASCII(UInt8(ascii: "\n"))
-          }, onEveryCore: onEveryCore)
+          })
         artifacts.append(try file.finish())
       }
     }
@@ -65,13 +62,11 @@ public enum MarketoFiles {
   ///   - header: the columns, in order.
   ///   - limit: the most bytes a file may hold.
   ///   - writer: the batch being built.
-  ///   - onEveryCore: whether lines are made on every core, as `write` takes it.
   ///   - path: the path of the file of a part, by its number from 1.
   /// - Returns: the files' entries for the manifest, in part order.
   /// - Throws: `OutputError` when a file cannot be written.
   static func writeCSV(
-    _ dataset: MarketoDataset, header: [String], limit: Int, to writer: BatchWriter,
-    onEveryCore: () -> Bool = { true }, path: (Int) -> String
+    _ dataset: MarketoDataset, header: [String], limit: Int, to writer: BatchWriter, path: (Int) -> String
   ) throws(OutputError) -> [Manifest.Artifact] {
     let headerLine = csvLine(header)
     let rows = dataset.rows
@@ -92,7 +87,7 @@ public enum MarketoFiles {
       guard let row = rows[key] else { return }
       appendCSVLine(of: row, header, to: &line)
     }
-    try forEachBlockOfLines(of: dataset.sortedKeys, appending: appendLine, onEveryCore: onEveryCore) {
+    try forEachBlockOfLines(of: dataset.sortedKeys, appending: appendLine) {
       (block: LineBlock) throws(OutputError) in
       for place in block.ends.indices {
         let line = block.lines(of: place)

@@ -92,56 +92,13 @@ public func concurrently<First, Second: Sendable>(
 /// step whose outcome is needed only later, such as files written while the rest of a run is worked out.
 public final class ThreadedWork<Value: Sendable, Failure: Error> {
   private let threaded: ThreadedValue<Result<Value, Failure>>
-  private let awaited = AwaitedFlag()
 
-  /// - Parameters:
-  ///   - onIdleCores: the thread runs only where a core would otherwise be idle (Linux's `SCHED_IDLE`), so that the
-  ///     work fills the gaps of the steps going on beside it and takes no time from them; once the thread that
-  ///     started it waits for its value, the cores are free for it.
-  ///   - work: the work; `isAwaited` tells it whether its value is waited for already, so that work done a step at a
-  ///     time on its own thread can spread its other steps over every core from then on.
-  public init(
-    onIdleCores: Bool = false, _ work: @escaping @Sendable (_ isAwaited: @Sendable () -> Bool) throws(Failure) -> Value
-  ) {
-    let awaited = awaited
-    threaded = ThreadedValue {
-      if onIdleCores { ThreadedWork.runOnIdleCores() }
-      return Result { () throws(Failure) -> Value in try work { awaited.isSet } }
-    }
+  public init(_ work: @escaping @Sendable () throws(Failure) -> Value) {
+    threaded = ThreadedValue { Result { () throws(Failure) -> Value in try work() } }
   }
 
   /// Waits for the work to finish (once), then hands on its value or its error.
-  public func value() throws(Failure) -> Value {
-    awaited.set()
-    return try threaded.value().get()
-  }
-
-  private static func runOnIdleCores() {
-    #if os(Linux)
-    var parameters = sched_param()
-    // SCHED_IDLE, which the Glibc module leaves out. A thread may always lower its own policy; should it not, the
-    // work runs as any other.
-    _ = pthread_setschedparam(pthread_self(), 5, &parameters)
-    #endif
-  }
-}
-
-/// A flag set once, read from other threads.
-private final class AwaitedFlag: @unchecked Sendable {
-  private let lock = DispatchSemaphore(value: 1)
-  private var value = false
-
-  var isSet: Bool {
-    lock.wait()
-    defer { lock.signal() }
-    return value
-  }
-
-  func set() {
-    lock.wait()
-    value = true
-    lock.signal()
-  }
+  public func value() throws(Failure) -> Value { try threaded.value().get() }
 }
 
 /// A value worked out on a thread of its own while the thread that asked for it goes on; `value()` waits for it.

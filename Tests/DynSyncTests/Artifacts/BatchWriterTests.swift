@@ -57,31 +57,21 @@ struct BatchWriterTests {
       default: "\(item)a\n\(item)b\n"
       }
     }
-    // On every core, on the calling thread alone, and switching from the one to the other between windows: the same.
-    var windowsAsked = 0
-    for onEveryCore in [
-      { true }, { false },
-      {
-        windowsAsked += 1
-        return windowsAsked > 1
-      },
-    ] {
-      var next = 0
-      var blocks = 0
-      let appendLines: @Sendable (Int, inout JSONBytes) -> Void = { item, json in json.appendRaw(lines(of: item)) }
-      forEachBlockOfLines(of: items, appending: appendLines, onEveryCore: onEveryCore) { block in
-        blocks += 1
-        for place in block.ends.indices {
-          let made = String(decoding: block.bytes[block.lines(of: place)], as: UTF8.self)
-          #expect(made == lines(of: next), "item \(next)")
-          next += 1
-        }
-        #expect(block.ends.last == block.bytes.count)
+    var next = 0
+    var blocks = 0
+    forEachBlockOfLines(of: items) { item, json in
+      json.appendRaw(lines(of: item))
+    } _: { block in
+      blocks += 1
+      for place in block.ends.indices {
+        let made = String(decoding: block.bytes[block.lines(of: place)], as: UTF8.self)
+        #expect(made == lines(of: next), "item \(next)")
+        next += 1
       }
-      #expect(next == items.count)
-      #expect(blocks > 16, "more than a window of blocks")
+      #expect(block.ends.last == block.bytes.count)
     }
-    #expect(windowsAsked == 3, "asked before each window")
+    #expect(next == items.count)
+    #expect(blocks > 16, "more than a window of blocks")
 
     let folder = try TemporaryFolder()
     let writer = try BatchWriter(target: folder.path + "/batch")

@@ -70,23 +70,18 @@ struct ConcurrentWorkTests {
     #expect(nested.map(\.1) == (0..<8).map { $0 + 100 })
   }
 
-  @Test("Work on a thread of its own gives its value or its error when asked, and learns that it is waited for")
+  @Test("Work on a thread of its own gives its value or its error when asked, the same when asked again")
   func threadedWork() throws {
-    for onIdleCores in [false, true] {
-      // It goes on until it is waited for, which it can only learn from `isAwaited`: a flag never set would hang here.
-      let work = ThreadedWork<Int, Failed>(onIdleCores: onIdleCores) { isAwaited in
-        var steps = 0
-        while !isAwaited() {
-          steps += 1
-          usleep(1_000)
-        }
-        return steps
-      }
-      let steps = try work.value()
-      #expect(try work.value() == steps, "asked twice, the same value")
-      let failing = ThreadedWork<Int, Failed>(onIdleCores: onIdleCores) { _ throws(Failed) in throw Failed(item: 7) }
-      #expect(throws: Failed(item: 7)) { try failing.value() }
+    let started = Starts()
+    let work = ThreadedWork<Int, Failed> {
+      started.record(1)
+      return (1...1_000).reduce(0, +)
     }
+    #expect(try work.value() == 500_500)
+    #expect(try work.value() == 500_500)
+    #expect(started.recorded == [1], "the work ran once")
+    let failing = ThreadedWork<Int, Failed> { () throws(Failed) in throw Failed(item: 7) }
+    #expect(throws: Failed(item: 7)) { try failing.value() }
   }
 
   @Test("Work cut into runs keeps every element once, in order, the last run shorter, slices by their own indices")
