@@ -27,7 +27,7 @@ struct BatchContents {
   var changesWritten: [Manifest.Artifact]?
 
   func write(to writer: BatchWriter, started: Date) throws -> Manifest {
-    var artifacts = try changesWritten ?? diff.tables.compactMap { try BatchContents.writeChanges(of: $0, to: writer) }
+    var artifacts = try changesWritten ?? BatchContents.writeChanges(of: diff.tables, to: writer)
     // The import files rest on the datasets' differences, the state's files on the state: beside a state laid over
     // the batch before, the import files are written on a thread of their own while the state's are, filling the
     // gaps each leaves in the cores (`ThreadedWork`); the manifest lists the files in one order whichever finishes
@@ -70,6 +70,17 @@ struct BatchContents {
     manifest.twoWay = twoWay
     try writer.write("manifest.json", try JSONOutput.encode(manifest) + "\n")
     return manifest
+  }
+
+  /// Writes `changes/<table>.ndjson` of each table that has changes, in order.
+  static func writeChanges(of tables: [TableDiff], to writer: BatchWriter) throws(OutputError)
+    -> [Manifest.Artifact]
+  {
+    var written: [Manifest.Artifact] = []
+    for table in tables {
+      if let artifact = try writeChanges(of: table, to: writer) { written.append(artifact) }
+    }
+    return written
   }
 
   /// Writes `changes/<table>.ndjson`, when the table has changes.

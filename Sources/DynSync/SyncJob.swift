@@ -137,13 +137,7 @@ public struct SyncJob: Sendable {
       let writer = try BatchWriter(target: workspace.batchFolder(number), faults: faults)
       let tables = diff.tables
       earlyWriter = writer
-      changesWriting = ThreadedWork { () throws(OutputError) in
-        var written: [Manifest.Artifact] = []
-        for table in tables {
-          if let artifact = try BatchContents.writeChanges(of: table, to: writer) { written.append(artifact) }
-        }
-        return written
-      }
+      changesWriting = ThreadedWork { () throws(OutputError) in try BatchContents.writeChanges(of: tables, to: writer) }
     }
     // Taken out, so that the records held next are added to the tables in place, not to copies of them.
     var dynamics = applied.dynamics

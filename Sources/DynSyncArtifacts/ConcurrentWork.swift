@@ -27,22 +27,22 @@ public func forEachBlockOfLines<Item: Sendable, Failure: Error>(
   of items: [Item], appending line: @Sendable (Item, inout JSONBytes) -> Void,
   _ body: (LineBlock) throws(Failure) -> Void
 ) throws(Failure) {
-  @Sendable func block(of run: Range<Int>) -> LineBlock {
-    var json = JSONBytes()
-    var ends: [Int] = []
-    ends.reserveCapacity(run.count)
-    for item in items[run] {
-      line(item, &json)
-      // The lines of one file are much alike: room for the run's lines as long as the first, and some, up to a
-      // bound, since a window's blocks are held at once and a first line may be an outlier.
-      if ends.isEmpty { json.reserveCapacity(min(json.count * (run.count + run.count / 8), 1 << 22)) }
-      ends.append(json.count)
-    }
-    return LineBlock(bytes: json.bytes, ends: ends)
-  }
   let blockSize = 1_000
   for window in items.indices.runs(of: blockSize).runs(of: 16) {
-    for made in concurrentMap(Array(window), block) { try body(made) }
+    let blocks = concurrentMap(Array(window)) { run in
+      var json = JSONBytes()
+      var ends: [Int] = []
+      ends.reserveCapacity(run.count)
+      for item in items[run] {
+        line(item, &json)
+        // The lines of one file are much alike: room for the run's lines as long as the first, and some, up to a
+        // bound, since a window's blocks are held at once and a first line may be an outlier.
+        if ends.isEmpty { json.reserveCapacity(min(json.count * (run.count + run.count / 8), 1 << 22)) }
+        ends.append(json.count)
+      }
+      return LineBlock(bytes: json.bytes, ends: ends)
+    }
+    for block in blocks { try body(block) }
   }
 }
 

@@ -30,8 +30,8 @@ public enum MarketoFiles {
           ? "marketo/persons"
           : "marketo/custom-objects/" + BatchWriter.safeFileName(String(name.dropFirst("customObjects/".count)))
         let header = csvHeader(dataset, first: name == "persons" ? MarketoField.personID : MarketoField.recordID)
-        artifacts += try writeCSV(dataset, header: header, limit: csvByteLimit, to: writer) {
-          part in base + "-" + String(part, zeroPaddedTo: 3) + ".csv"
+        artifacts += try writeCSV(dataset, header: header, limit: csvByteLimit, to: writer) { part in
+          base + "-" + String(part, zeroPaddedTo: 3) + ".csv"
         }
       } else {
         let file = try writer.openFile("marketo/\(name).ndjson")
@@ -83,12 +83,10 @@ public enum MarketoFiles {
       rowsInPart = 0
     }
     try startPart()
-    let appendLine: @Sendable (String, inout JSONBytes) -> Void = { key, line in
+    try forEachBlockOfLines(of: dataset.sortedKeys) { key, line in
       guard let row = rows[key] else { return }
       appendCSVLine(of: row, header, to: &line)
-    }
-    try forEachBlockOfLines(of: dataset.sortedKeys, appending: appendLine) {
-      (block: LineBlock) throws(OutputError) in
+    } _: { (block: LineBlock) throws(OutputError) in
       for place in block.ends.indices {
         let line = block.lines(of: place)
         guard !line.isEmpty else { continue }

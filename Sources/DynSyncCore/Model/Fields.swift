@@ -102,8 +102,8 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
     return values
   }
 
-  /// Hands `body` the value of each of `names`, in their order (`nil` where a name has none), where it lies: a file
-  /// of rows writes every column of every row, and a list of the values copied each out first.
+  /// Hands `body` the value of each of `names`, in their order (`nil` where a name has none), with no list of them
+  /// made first: a file of rows writes every column of every row.
   ///
   /// Names in sorted order, as a header's are, are found by walking the members, with a search only for a name
   /// absent or out of order.
