@@ -109,7 +109,11 @@ struct MarketoStateFiles: Sendable {
       outlined.unread.append(place)
       if isPersons { outlined.registry.append((line.key, rowIDs[microsoftID], rowIDs[originatingLead])) }
     }
-    return read ? outlined : nil
+    guard read else { return nil }
+    // Room made once for the rows read and those the overlay lays: grown as it filled, the persons' table hashed
+    // every key again at each doubling, on one core.
+    outlined.held.reserveCapacity(outlined.toRead.count + laid.count)
+    return outlined
   }
 
   /// A base read from its outline, its rows to be read (`toRead`) not yet in `held`.
@@ -129,7 +133,7 @@ struct MarketoStateFiles: Sendable {
     }
     let folder = folder
     let files = files
-    let read = try concurrentMap(runs) { run in
+    var read = try concurrentMap(runs) { run in
       var rows: [(String, MarketoRow)] = []
       rows.reserveCapacity(run.lines.count)
       try StateReader.marketoRows(in: folder + "/" + files[run.file].path, at: Array(run.lines)) { key, row in
@@ -137,8 +141,11 @@ struct MarketoStateFiles: Sendable {
       }
       return rows
     }
-    for (run, rows) in zip(runs, read) {
-      for (key, row) in rows { outlined[run.file]?.held[key] = row }
+    for (index, run) in runs.enumerated() {
+      // Moved, not copied: a copy counted a reference on each row just read on another core, a cold line each.
+      var rows: [(String, MarketoRow)] = []
+      swap(&rows, &read[index])
+      while let (key, row) = rows.popLast() { outlined[run.file]?.held[key] = row }
     }
   }
 
