@@ -31,18 +31,3 @@ private final class KeptValues: @unchecked Sendable {
     }
   }
 }
-
-/// A value freed on another thread, for one whose freeing is work the other core can do while this one goes on (the
-/// rows of an export read in full, taken apart once laid over the state: a tenth of a second at a million records).
-enum MemoryFreedAside {
-  /// Frees `value` on a thread of its own, unless nothing else held it.
-  static func free<Value: Sendable>(_ value: consuming Value) {
-    let held = Held(value)
-    DispatchQueue.global(qos: .utility).async { withExtendedLifetime(held) {} }
-  }
-
-  private final class Held<Content: Sendable>: Sendable {
-    let content: Content
-    init(_ content: consuming Content) { self.content = content }
-  }
-}

@@ -44,7 +44,8 @@ public struct PersonRegistry: Sendable {
     let held = concurrentMap(rows.runs(of: 4_096)) { run in
       run.map { PersonRegistry.entry(key: $0.key, row: $0.value) }
     }
-    let runs = entries + held
+    // An outline's entries are one list of hundreds of thousands: cut into runs, in order, so that every core sorts.
+    let runs = entries.flatMap { $0.runs(of: 65_536) } + held.map { $0[...] }
     let sorted = concurrentMap(runs) { run in
       var shards = [[Placed]](repeating: [], count: PersonRegistry.shardCount)
       var next: Int64 = 1
@@ -180,6 +181,8 @@ extension MarketoMerge {
         )
       }
     }
+    // Tens of thousands of small arrays: taken apart on the other core while this one goes on, not before it does.
+    MemoryFreedAside.free(consume shared)
     for run in built.indices {
       for place in built[run].indices {
         // Moved, not copied: a copy counted a reference on each row just made on another core, a cold line each.
