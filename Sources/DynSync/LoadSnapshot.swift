@@ -60,15 +60,22 @@ public func loadSnapshot(
   // one by one gives, and no more than a window of files is held as events besides it.
   let window = 4 * ProcessInfo.processInfo.activeProcessorCount
   for start in stride(from: 0, to: files.count, by: window) {
-    let read = try concurrentMap(Array(files[start..<min(start + window, files.count)])) { file in
+    var read = try concurrentMap(Array(files[start..<min(start + window, files.count)])) { file in
       try FileEvents.read(file, options: options, progress: progress)
     }
-    for file in read {
-      for event in file.events {
-        builder.add(event)
-        total += 1
-        try faults.check(afterRecords: total)
+    for index in read.indices {
+      if faults.afterRecords == nil {
+        total += read[index].events.count
+        builder.add(&read[index].events)
+      } else {
+        // One at a time, so that a planned fault comes after its very record.
+        for event in read[index].events {
+          builder.add(event)
+          total += 1
+          try faults.check(afterRecords: total)
+        }
       }
+      let file = read[index]
       switch file.outcome {
       case .success(let summary): builder.finish(file: summary)
       case .failure(let error): builder.fail(file: error)

@@ -67,7 +67,7 @@ extension Workspace {
     var unread: [String: DynamicsStateInPart.UnreadRecords] = [:]
     func add(_ records: [Record], of path: String, shape: StateFileShape) {
       if let entity = records.first?.entity { builder.reserveRecords(records.count, of: entity) }
-      for record in records { builder.add(.record(record)) }
+      builder.add(records)
       read[path] = shape
     }
     /// Reads a base of a table read in part from its text, in parts on every core; `nil` when it cannot be read so.

@@ -118,10 +118,12 @@ extension Differ {
   }
 
   /// The rows of one step read again, as a snapshot of the export with the export's rejects.
-  private static func reducedSnapshot(of export: SnapshotIndex, _ entity: String, events: [ReadEvent]) -> Snapshot {
+  private static func reducedSnapshot(of export: SnapshotIndex, _ entity: String, events: consuming [ReadEvent])
+    -> Snapshot
+  {
     var builder = SnapshotBuilder()
     builder.reserveRecords(events.count, of: entity)
-    for event in events { builder.add(event) }
+    builder.add(&events)
     var reduced = builder.build()
     if reduced.tables[entity] == nil, export.tables[entity] != nil {
       reduced.tables[entity] = Snapshot.Table(entity: entity, kind: .full)

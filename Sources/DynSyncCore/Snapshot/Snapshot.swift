@@ -70,19 +70,9 @@ public struct SnapshotBuilder: Sendable {
   public mutating func add(_ event: ReadEvent) {
     switch event {
     case .record(let record):
-      let entity = record.entity
-      // In place: a copy of the table per row would make reading quadratic.
-      if snapshot.tables[entity] == nil {
-        var table = Snapshot.Table(entity: entity, kind: .full)
-        table.records.reserveCapacity(recordsToReserve[entity] ?? 0)
-        snapshot.tables[entity] = table
-      }
-      if let first = snapshot.tables[entity]?.records[record.id] {
-        snapshot.rejects.append(
-          SnapshotBuilder.duplicateReject(entity: entity, id: record.id, at: record.origin, first: first.origin))
-      } else if snapshot.tables[entity]?.deletions[record.id] == nil {
-        snapshot.tables[entity]?.records[record.id] = record
-      }
+      var table = takeTable(of: record.entity)
+      add(record, to: &table)
+      snapshot.tables[record.entity] = table
     case .deletion(let deletion):
       let entity = deletion.entity
       if snapshot.tables[entity] == nil { snapshot.tables[entity] = Snapshot.Table(entity: entity, kind: .delta) }
@@ -91,6 +81,66 @@ public struct SnapshotBuilder: Sendable {
       snapshot.tables[entity]?.deletions[deletion.id] = deletion
     case .reject(let error):
       snapshot.rejects.append(error)
+    }
+  }
+
+  /// Adds the events in order, as `add(_:)` does one at a time, moving each out of `events`: a run of records of one
+  /// table is added to the table taken out once for the run, rather than the table found by its name three times a
+  /// record (a tenth of a second on one core for the 72,000 rows of a change-tracking delta of a million-record org).
+  public mutating func add(_ events: inout [ReadEvent]) {
+    // Reversed, so that the events are taken from the end, each moved out rather than copied.
+    events.reverse()
+    while let event = events.popLast() {
+      guard case .record(let record) = event else {
+        add(event)
+        continue
+      }
+      let entity = record.entity
+      var table = takeTable(of: entity)
+      add(record, to: &table)
+      while let next = events.popLast() {
+        guard case .record(let nextRecord) = next, nextRecord.entity == entity else {
+          events.append(next)
+          break
+        }
+        add(nextRecord, to: &table)
+      }
+      snapshot.tables[entity] = table
+    }
+  }
+
+  /// Adds the records in order, as `add(_:)` does one at a time: each run of records of one table added to the table
+  /// taken out once for the run (a state file's records are all of its table).
+  public mutating func add(_ records: [Record]) {
+    var start = records.startIndex
+    while start < records.endIndex {
+      let entity = records[start].entity
+      var table = takeTable(of: entity)
+      var index = start
+      while index < records.endIndex, records[index].entity == entity {
+        add(records[index], to: &table)
+        index += 1
+      }
+      snapshot.tables[entity] = table
+      start = index
+    }
+  }
+
+  /// The table of `entity` taken out of the snapshot (made, for a table not seen yet), to be changed in place and put
+  /// back: changed where it lies in the snapshot's dictionary, it would be found again for every change.
+  private mutating func takeTable(of entity: String) -> Snapshot.Table {
+    if let table = snapshot.tables.removeValue(forKey: entity) { return table }
+    var table = Snapshot.Table(entity: entity, kind: .full)
+    table.records.reserveCapacity(recordsToReserve[entity] ?? 0)
+    return table
+  }
+
+  private mutating func add(_ record: Record, to table: inout Snapshot.Table) {
+    if let first = table.records[record.id] {
+      snapshot.rejects.append(
+        SnapshotBuilder.duplicateReject(entity: table.entity, id: record.id, at: record.origin, first: first.origin))
+    } else if table.deletions[record.id] == nil {
+      table.records[record.id] = record
     }
   }
 
