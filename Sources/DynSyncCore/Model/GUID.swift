@@ -12,6 +12,9 @@ public struct GUID: Hashable, Comparable, Sendable, CustomStringConvertible {
   }
 
   /// Parses `8-4-4-4-12` hex, in either case, optionally wrapped in braces as FetchXML writes it.
+  // Inlinable, as the parses of instants and dates are: called generically from another module, each call looked up
+  // metadata in the runtime's tables, more than the parse itself.
+  @inlinable
   public init?(_ text: some StringProtocol) {
     guard let parsed = text.withUTF8Bytes({ GUID(utf8: UnsafeRawBufferPointer($0)) }) else { return nil }
     self = parsed

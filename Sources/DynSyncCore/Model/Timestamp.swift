@@ -16,6 +16,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
   /// Parses ISO 8601 `yyyy-MM-ddTHH:mm[:ss[.f…]][Z|±HH:mm]`; no zone means UTC, as CMT and
   /// time-zone-independent columns write it.
+  @inlinable
   public init?(iso text: some StringProtocol) {
     guard let parsed = text.withUTF8Bytes({ Timestamp(isoUTF8: $0) }) else { return nil }
     self = parsed
@@ -187,6 +188,7 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
   public let day: Int
 
   /// Parses exactly `yyyy-MM-dd`.
+  @inlinable
   public init?(_ text: some StringProtocol) {
     guard let parsed = text.withUTF8Bytes({ CalendarDate($0) }) else { return nil }
     self = parsed

@@ -212,15 +212,18 @@ struct ODataContext: Sendable, Equatable {
   var isDeletedEntity: Bool
 
   /// Parses `…/$metadata#accounts(name,revenue)/$delta`, `…#accounts/$deletedEntity` and the like.
+  ///
+  /// By bytes: the marks looked for are ASCII, and a change-tracking page has a context on every deleted row.
   init?(_ url: String) {
-    guard let hash = url.firstIndex(of: "#") else { return nil }
-    let fragment = url[url.index(after: hash)...]
-    let name = fragment.prefix { $0 != "(" && $0 != "/" }
+    let bytes = url.utf8
+    guard let hash = bytes.firstIndex(of: UInt8(ascii: "#")) else { return nil }
+    let fragment = bytes[bytes.index(after: hash)...]
+    let name = fragment.prefix { $0 != UInt8(ascii: "(") && $0 != UInt8(ascii: "/") }
     guard !name.isEmpty else { return nil }
     self.url = url
-    entitySet = String(name)
-    isDelta = fragment.hasSuffix("/$delta")
-    isDeletedEntity = fragment.hasSuffix("/$deletedEntity")
+    entitySet = String(decoding: name, as: UTF8.self)
+    isDelta = fragment.suffix("/$delta".utf8.count).elementsEqual("/$delta".utf8)
+    isDeletedEntity = fragment.suffix("/$deletedEntity".utf8.count).elementsEqual("/$deletedEntity".utf8)
   }
 }
 

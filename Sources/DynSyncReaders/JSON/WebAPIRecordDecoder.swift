@@ -52,17 +52,17 @@ struct WebAPIRecordDecoder: Sendable {
     var etagVersion: Int64?
     // Where each key's "@" is, if it has one: annotations are looked at first, then the columns.
     let annotationMarks = raw.members.map { WebAPIRecordDecoder.annotationMark(in: $0.name) }
-    // Room for every annotation: a table grown from empty is hashed again at each doubling.
-    let annotations = annotationMarks.reduce(0) { $1 == nil ? $0 : $0 + 1 }
-    var labels = [String: String](minimumCapacity: annotations)
-    var lookupTargets = [String: String](minimumCapacity: annotations)
-    for (member, mark) in zip(raw.members, annotationMarks) {
-      guard let at = mark, case .string(let text) = member.value else { continue }
+    // A row has a few annotations, looked for by every column: lists searched from the end (the last of a column's
+    // annotations counts), where tables hashed the column's name for every look.
+    var labelList: [(column: String, text: String)] = []
+    var lookupTargetList: [(column: String, text: String)] = []
+    for index in raw.members.indices {
+      guard let at = annotationMarks[index], case .string(let text) = raw.members[index].value else { continue }
+      var name = raw.members[index].name
       if at == 0 {
-        if member.name == "@odata.etag" { etagVersion = WebAPIRecordDecoder.etagVersion(text) }
+        if name == "@odata.etag" { etagVersion = WebAPIRecordDecoder.etagVersion(text) }
         continue
       }
-      var name = member.name
       name.withUTF8 { name in
         // Both annotations are ASCII, which no other text equals as a string.
         let annotation = UnsafeBufferPointer(rebasing: name[(at + 1)...])
@@ -70,14 +70,19 @@ struct WebAPIRecordDecoder: Sendable {
         guard isLabel || annotation.equals(WebAPIRecordDecoder.lookupLogicalName) else { return }
         let column = WebAPIRecordDecoder.columnName(
           String(decoding: UnsafeBufferPointer(rebasing: name[..<at]), as: UTF8.self))
-        if isLabel { labels[column] = text } else { lookupTargets[column] = text }
+        if isLabel { labelList.append((column, text)) } else { lookupTargetList.append((column, text)) }
       }
+    }
+    func annotation(of column: String, in list: [(column: String, text: String)]) -> String? {
+      list.last(where: { $0.column == column })?.text
     }
 
     var fields = Fields()
     fields.reserveCapacity(raw.members.count)
     var version: Int64?
-    for (member, mark) in zip(raw.members, annotationMarks) where mark == nil && member.name != primaryKey {
+    for index in raw.members.indices where annotationMarks[index] == nil {
+      let member = raw.members[index]
+      guard member.name != primaryKey else { continue }
       let column = WebAPIRecordDecoder.columnName(member.name)
       let isLookup = column != member.name
       switch member.value {
@@ -93,21 +98,24 @@ struct WebAPIRecordDecoder: Sendable {
           guard let target = GUID(text) else {
             return reject("lookup \"\(member.name)\" is not a GUID: \"\(text)\"", id: id.description)
           }
-          fields[column] = .lookup(Lookup(entity: lookupTargets[column], id: target))
+          fields[column] = .lookup(Lookup(entity: annotation(of: column, in: lookupTargetList), id: target))
         } else {
-          fields[column] = ValueInference.string(text, field: column, label: labels[column])
+          fields[column] = ValueInference.string(text, field: column, label: annotation(of: column, in: labelList))
         }
       case .number(let text):
         guard !isLookup else {
           return reject("lookup \"\(member.name)\" is a number, not a GUID", id: id.description)
         }
-        guard let value = ValueInference.number(text, field: column, label: labels[column]) else {
+        guard let value = ValueInference.number(text, field: column, label: annotation(of: column, in: labelList))
+        else {
           return reject("\"\(column)\" is not a number Dataverse can hold: \(text)", id: id.description)
         }
         fields[column] = value
         if column == "versionnumber", case .integer(let number) = value { version = number }
       }
     }
+    var labels = [String: String](minimumCapacity: labelList.count)
+    for (column, text) in labelList { labels[column] = text }
     var recordID = id
     if DataverseCatalog.isIntersect(entity), let association = DataverseCatalog.association(of: entity, fields: fields)
     {
@@ -174,10 +182,12 @@ struct WebAPIRecordDecoder: Sendable {
   }
 
   private mutating func deletion(in raw: RawJSONRecord, at position: SourcePosition) -> ReadEvent? {
-    // Most rows are no deletion: settle those without looking at every member's name thrice.
-    guard raw.members.contains(where: { $0.name.utf8.count == 14 && $0.name == "@odata.context" }) else {
-      return nil
-    }
+    // Most rows are no deletion: settle those without looking at every member's name thrice, or copying any member.
+    guard
+      raw.members.indices.contains(where: {
+        raw.members[$0].name.utf8.count == 14 && raw.members[$0].name == "@odata.context"
+      })
+    else { return nil }
     var entryContext: ODataContext?
     var idText: String?
     var reason = "deleted"
