@@ -70,10 +70,10 @@ struct DynamicsStateInPart: Sendable {
   /// lines on every core.
   func records(_ ids: some Sequence<GUID>, of entity: String? = nil) throws -> [Record] {
     let sortedIDs = ids.sorted()
+    let files = unread.sorted(by: { $0.key < $1.key }).filter { entity == nil || $0.key == entity }.map(\.value)
+    // A table on each core: finding the lines is a walk of hundreds of thousands of them.
     return try records(
-      at: unread.sorted(by: { $0.key < $1.key }).filter { entity == nil || $0.key == entity }.map { _, file in
-        (file.path, file.lines(of: sortedIDs))
-      })
+      at: concurrentMap(files, costs: files.map(\.lines.count)) { file in (file.path, file.lines(of: sortedIDs)) })
   }
 
   /// The records not read with one of the ids of each table, by table: every table's read at once, in runs of lines
