@@ -202,7 +202,8 @@ public struct SyncJob: Sendable {
     let marketoDifferences = marketo.differences(from: previous.marketo)
     defer {
       MemoryLeftToExit.keep(
-        previous, applied, merged, twoWay, marketoDifferences, scope as Any, marketoInPart as Any, unread as Any)
+        previous, applied, merged, twoWay, marketoDifferences, scope as Any, marketoInPart as Any, unread as Any,
+        dynamicsChanges, readForMerge, unchangedAccounts)
     }
     // An echo alone changes nothing: its pending write is let go with the next batch.
     if let latest, !diff.hasChanges, marketoDifferences.isUnchanged, twoWay.outbound.isEmpty, twoWay.conflicts.isEmpty,
