@@ -82,7 +82,7 @@ extension SyncJob {
     let kept = concurrentMap(exported, costs: exported.map { earlier.tables[$0.key]?.rows.count ?? 0 }) {
       entity, table in
       guard table.kind == .delta, var kept = earlier.tables[entity] else { return StateFingerprints.Table?.none }
-      kept.rows.removeAll { table.records[$0.id] != nil || table.deletions[$0.id] != nil }
+      kept.removeRows(of: (Array(table.records.keys) + Array(table.deletions.keys)).sorted())
       return kept
     }
     for ((entity, _), kept) in zip(exported, kept) { fingerprints.tables[entity] = kept }

@@ -24,6 +24,22 @@ public struct StateFingerprints: Sendable, Equatable {
         && lhs.rows.elementsEqual(rhs.rows) { $0.id == $1.id && $0.fingerprint == $1.fingerprint }
     }
 
+    /// Removes the rows of `ids` (sorted), walked beside the rows, which are sorted too: a look-up for each of a
+    /// table's hundreds of thousands of rows was most of the work.
+    public mutating func removeRows(of ids: [GUID]) {
+      guard !ids.isEmpty else { return }
+      var kept = 0
+      var cursor = 0
+      for index in rows.indices {
+        let id = rows[index].id
+        while cursor < ids.count, ids[cursor] < id { cursor += 1 }
+        if cursor < ids.count, ids[cursor] == id { continue }
+        rows[kept] = rows[index]
+        kept += 1
+      }
+      rows.removeLast(rows.count - kept)
+    }
+
     /// The fingerprint of the row of `id`, if the table has one.
     public func fingerprint(of id: GUID) -> Fingerprint? {
       rows.placeInSorted(of: id, by: \.id).map { rows[$0].fingerprint }
