@@ -44,6 +44,27 @@ PY
 
 megabytes() { du -sm "$1" | cut -f1; }
 
+# The incremental syncs run REPEATS times (3 unless set), each on a fresh copy of the workspace the
+# initial sync left (a hard-linked copy: a batch never writes into the one before); the median is
+# reported, and every run's time on a line of its own. A single run swings by a third with what the
+# machine does meanwhile.
+repeats=${REPEATS:-3}
+
+# Prints "<median seconds> <largest peak RSS in MB> <each run's seconds...>" of `sync` of the export $3
+# into copies of the workspace $1 made at $2 (the last one is left there).
+measure_from_copies() {
+  local base=$1 copy=$2 export=$3 peak=0 times=() run seconds run_peak
+  for ((run = 1; run <= repeats; run++)); do
+    rm -rf "$copy"
+    cp -al "$base" "$copy"
+    read -r seconds run_peak < <(measure "$DYNSYNC_BIN" sync --quiet --workspace "$copy" "$export")
+    times+=("$seconds")
+    if ((run_peak > peak)); then peak=$run_peak; fi
+  done
+  python3 -c "import statistics, sys; print('%.2f %s %s' % (statistics.median(map(float, sys.argv[2:])), sys.argv[1], ' '.join(sys.argv[2:])))" \
+    "$peak" "${times[@]}"
+}
+
 printf '%-8s %10s %-18s %9s %12s %9s %9s\n' format records step wall_s records/s MB/s peak_MB
 declare -A diff_time
 for format in "${formats[@]}"; do
@@ -70,13 +91,13 @@ for format in "${formats[@]}"; do
     diff_time["$format-$size"]=$seconds
     read -r seconds peak < <(measure "$DYNSYNC_BIN" sync --quiet --workspace "$dir/ws" "$dir/previous")
     report sync-initial "$seconds" "$peak" "$size" "$(megabytes "$dir/previous")"
-    # The delta runs on a copy of the workspace as the initial sync left it (batches are never written over).
-    [ "$format" != webapi ] || cp -al "$dir/ws" "$dir/ws-delta"
-    read -r seconds peak < <(measure "$DYNSYNC_BIN" sync --quiet --workspace "$dir/ws" "$dir/current")
+    read -r seconds peak runs < <(measure_from_copies "$dir/ws" "$dir/ws-incremental" "$dir/current")
     report sync-incremental "$seconds" "$peak" "$size" "$(megabytes "$dir/current")"
+    echo "sync-incremental runs ($format, $size): $runs"
     if [ "$format" = webapi ]; then
-      read -r seconds peak < <(measure "$DYNSYNC_BIN" sync --quiet --workspace "$dir/ws-delta" "$dir/changes")
+      read -r seconds peak runs < <(measure_from_copies "$dir/ws" "$dir/ws-delta" "$dir/changes")
       report sync-delta "$seconds" "$peak" "$size" "$(megabytes "$dir/changes")"
+      echo "sync-delta runs ($format, $size): $runs"
       # The generator writes one generation of changes: the second delta sends the rows the first updated again,
       # unchanged, and 1% more updated. The run reads and writes the overlays the first left, as later runs do.
       "$DYNSYNC_BIN" generate --records "$size" --seed 1 --mutate --delta --updates 0.06 "$dir/changes-next" \
