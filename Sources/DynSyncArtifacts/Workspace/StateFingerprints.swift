@@ -123,7 +123,9 @@ public struct StateFingerprints: Sendable, Equatable {
   /// Reads a table's file back, and its overlay beside it if there is one; `nil` for one that does not read back
   /// whole (its rows are then decoded, and it is written whole).
   public static func table(at path: String) -> ReadBack? {
-    guard let data = FileManager.default.contents(atPath: path) else { return nil }
+    // Mapped, as outlines are read: a million rows' fingerprints are tens of megabytes, which a read copied into
+    // fresh memory first.
+    guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { return nil }
     let base = data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Table? in
       guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")),
         let context = try? JSONDecoder().decode(String.self, from: Data(bytes[..<newline]))
