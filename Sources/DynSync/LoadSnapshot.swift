@@ -75,8 +75,7 @@ public func loadSnapshot(
           try faults.check(afterRecords: total)
         }
       }
-      let file = read[index]
-      switch file.outcome {
+      switch read[index].outcome {
       case .success(let summary): builder.finish(file: summary)
       case .failure(let error): builder.fail(file: error)
       }

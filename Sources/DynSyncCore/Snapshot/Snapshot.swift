@@ -109,21 +109,11 @@ public struct SnapshotBuilder: Sendable {
     }
   }
 
-  /// Adds the records in order, as `add(_:)` does one at a time: each run of records of one table added to the table
-  /// taken out once for the run (a state file's records are all of its table).
+  /// Adds the records in order, as `add(_:)` does one at a time, a run of one table at a time as `add(_: inout)` adds
+  /// events (a state file's records are all of its table).
   public mutating func add(_ records: [Record]) {
-    var start = records.startIndex
-    while start < records.endIndex {
-      let entity = records[start].entity
-      var table = takeTable(of: entity)
-      var index = start
-      while index < records.endIndex, records[index].entity == entity {
-        add(records[index], to: &table)
-        index += 1
-      }
-      snapshot.tables[entity] = table
-      start = index
-    }
+    var events = records.map(ReadEvent.record)
+    add(&events)
   }
 
   /// The table of `entity` taken out of the snapshot (made, for a table not seen yet), to be changed in place and put
