@@ -28,11 +28,8 @@ struct MarketoStateFiles: Sendable {
   func read(reaching ids: Set<GUID>, into state: WorkspaceState, partSize: Int) throws -> MarketoStateInPart {
     let ids = ScreenedIDSet(ids)
     let overlays = try overlayRows(partSize: partSize)
-    // Bases with an outline that matches them are read from it, a file on each core; the others in parts.
-    let outlineSizes = files.map { Workspace.fileSize(folder + "/" + StateOutline.path(of: $0.path)) }
-    var outlined = concurrentMap(Array(files.indices), costs: outlineSizes) { index in
-      outlineSizes[index] == 0 ? nil : fromOutline(files[index], laid: overlays[index]?.rows ?? [:], reaching: ids)
-    }
+    // Bases with an outline that matches them are read from it, in runs of lines on every core; the others in parts.
+    var outlined = fromOutlines(laid: overlays.map { $0?.rows ?? [:] }, reaching: ids)
     try readRows(into: &outlined)
     // Bases in parts of a few tens of megabytes, on every core: the persons alone are most of the bytes.
     var parts: [(file: Int, range: Range<Int>)] = []
@@ -59,8 +56,9 @@ struct MarketoStateFiles: Sendable {
       if let outline = outlined[index] {
         var whole = FileContents(dataset: MarketoDataset(rows: outline.held), shape: outline.shape)
         if let overlay = overlays[index] { whole.lay(overlay) }
-        if isPersons { registry = PersonRegistry(entries: [outline.registry], adding: whole.dataset) }
-        if !outline.unread.isEmpty { unread[file.name] = (file.path, [outline.unread]) }
+        if isPersons { registry = PersonRegistry(entries: outline.registry, adding: whole.dataset) }
+        let lines = outline.unread.filter { !$0.isEmpty }
+        if !lines.isEmpty { unread[file.name] = (file.path, lines) }
         contents.append(whole)
         continue
       }
@@ -83,43 +81,93 @@ struct MarketoStateFiles: Sendable {
       unread: unread)
   }
 
-  /// A base read from its outline (`StateOutline`): where each line not read lies, the registry's columns of every
-  /// person, and the lines of the rows that name one of `ids` (but those `laid` over), to be read; `nil` when the
-  /// base has no outline that matches it.
-  private func fromOutline(
-    _ file: (name: String, path: String), laid: [String: MarketoRow?], reaching ids: ScreenedIDSet
-  ) -> OutlinedFile? {
-    guard let base = artifacts[file.path] else { return nil }
-    let isPersons = file.name == "persons"
+  /// The bases read from their outlines (`StateOutline`): where each line not read lies, the registry's columns of
+  /// every person, and the lines of the rows that name one of `ids` (but those `laid` over), to be read; `nil` for a
+  /// base that has no outline that matches it.
+  ///
+  /// Each outline is checked a file on each core, then read in runs of lines on every core: the persons' outline
+  /// alone is most of the lines.
+  private func fromOutlines(laid: [[String: MarketoRow?]], reaching ids: ScreenedIDSet) -> [OutlinedFile?] {
+    let outlineSizes = files.map { Workspace.fileSize(folder + "/" + StateOutline.path(of: $0.path)) }
+    let outlines = concurrentMap(Array(files.indices), costs: outlineSizes) { index -> StateOutline.Runs<String>? in
+      guard outlineSizes[index] > 0, let base = artifacts[files[index].path] else { return nil }
+      return StateOutline.Runs(
+        at: folder + "/" + StateOutline.path(of: files[index].path), base: base,
+        baseSize: Workspace.fileSize(folder + "/" + files[index].path), columns: StateOutline.marketoColumns,
+        linesPerRun: 65_536)
+    }
+    var runs: [(file: Int, run: Int, lines: Int)] = []
+    for (index, outline) in outlines.enumerated() {
+      guard let outline else { continue }
+      for run in 0..<outline.count { runs.append((index, run, outline.lines(inRun: run))) }
+    }
     let columns = StateOutline.marketoColumns
     let microsoftID = columns.firstIndex(of: MarketoField.microsoftID) ?? 0
     let originatingLead = columns.firstIndex(of: MarketoField.originatingLeadID) ?? 0
-    var outlined = OutlinedFile(shape: StateFileShape(baseLines: base.lines, outlined: true))
-    outlined.unread.reserveCapacity(base.lines)
-    if isPersons { outlined.registry.reserveCapacity(base.lines) }
-    let read = StateOutline.read(
-      at: folder + "/" + StateOutline.path(of: file.path), base: base,
-      baseSize: Workspace.fileSize(folder + "/" + file.path), columns: columns
-    ) { (line: StateOutline.Line<String>, rowIDs) in
-      // A line an overlay row stands for is neither held nor read later.
-      guard laid.isEmpty || laid[line.key] == nil else { return }
-      let place = StateReader.MarketoLine(
-        key: line.key, offset: line.offset, length: line.length, line: line.number, column: 1)
-      if MergeScope.names(anyOf: rowIDs, ids) { return outlined.toRead.append(place) }
-      outlined.unread.append(place)
-      if isPersons { outlined.registry.append((line.key, rowIDs[microsoftID], rowIDs[originatingLead])) }
+    var read = concurrentMap(runs, costs: runs.map(\.lines)) { run in
+      let isPersons = files[run.file].name == "persons"
+      let laid = laid[run.file]
+      var outlined = OutlinedRun()
+      outlined.unread.reserveCapacity(run.lines)
+      if isPersons { outlined.registry.reserveCapacity(run.lines) }
+      outlined.bounds = outlines[run.file]?.read(run: run.run) { line, rowIDs in
+        // A line an overlay row stands for is neither held nor read later.
+        guard laid.isEmpty || laid[line.key] == nil else { return }
+        let place = StateReader.MarketoLine(
+          key: line.key, offset: line.offset, length: line.length, line: line.number, column: 1)
+        if MergeScope.names(anyOf: rowIDs, ids) { return outlined.toRead.append(place) }
+        outlined.unread.append(place)
+        if isPersons { outlined.registry.append((line.key, rowIDs[microsoftID], rowIDs[originatingLead])) }
+      }
+      return outlined
     }
-    guard read else { return nil }
-    // Room made once for the rows read and those the overlay lays: grown as it filled, the persons' table hashed
-    // every key again at each doubling, on one core.
-    outlined.held.reserveCapacity(outlined.toRead.count + laid.count)
+    var outlined = [OutlinedFile?](repeating: nil, count: files.count)
+    for (index, outline) in outlines.enumerated() {
+      guard let outline, let base = artifacts[files[index].path] else { continue }
+      outlined[index] = OutlinedFile(shape: StateFileShape(baseLines: base.lines, outlined: true))
+      outlined[index]?.unread.reserveCapacity(outline.count)
+    }
+    var bounds = [[(first: String, last: String)?]](repeating: [], count: files.count)
+    for (position, run) in runs.enumerated() {
+      bounds[run.file].append(read[position].bounds)
+      outlined[run.file]?.toRead += read[position].toRead
+      // Moved, not copied: a run's lines are hundreds of thousands at a million persons.
+      var lines: [StateReader.MarketoLine] = []
+      swap(&lines, &read[position].unread)
+      outlined[run.file]?.unread.append(lines)
+      var registry: [PersonRegistry.Entry] = []
+      swap(&registry, &read[position].registry)
+      outlined[run.file]?.registry.append(registry)
+    }
+    for index in files.indices {
+      guard var file = outlined[index] else { continue }
+      guard StateOutline.Runs<String>.inOrder(bounds[index]) else {
+        outlined[index] = nil
+        continue
+      }
+      outlined[index] = nil
+      // Room made once for the rows read and those the overlay lays: grown as it filled, the persons' table hashed
+      // every key again at each doubling, on one core.
+      file.held.reserveCapacity(file.toRead.count + laid[index].count)
+      outlined[index] = file
+    }
     return outlined
   }
 
-  /// A base read from its outline, its rows to be read (`toRead`) not yet in `held`.
+  /// A base read from its outline, its rows to be read (`toRead`) not yet in `held`; the lines not read and the
+  /// persons' registry entries a list for each run of the outline.
   private struct OutlinedFile: Sendable {
     var shape: StateFileShape
     var held: [String: MarketoRow] = [:]
+    var toRead: [StateReader.MarketoLine] = []
+    var unread: [[StateReader.MarketoLine]] = []
+    var registry: [[PersonRegistry.Entry]] = []
+  }
+
+  /// A run of an outline's lines read: its first and last keys (`nil` when out of order), and its share of
+  /// `OutlinedFile`.
+  private struct OutlinedRun: Sendable {
+    var bounds: (first: String, last: String)?
     var toRead: [StateReader.MarketoLine] = []
     var unread: [StateReader.MarketoLine] = []
     var registry: [PersonRegistry.Entry] = []

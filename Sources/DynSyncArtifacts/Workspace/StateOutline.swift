@@ -28,6 +28,14 @@ public enum StateOutline {
     public var number: Int
     /// Whether the line has an escape in it (`StateReader` outlines only records' lines without one).
     public var isEscaped: Bool
+
+    @usableFromInline init(key: Key, offset: Int, length: Int, number: Int, isEscaped: Bool) {
+      self.key = key
+      self.offset = offset
+      self.length = length
+      self.number = number
+      self.isEscaped = isEscaped
+    }
   }
 
   /// The outline's path beside a base's (`state/dynamics/account.outline`).
@@ -42,7 +50,7 @@ public enum StateOutline {
   public static let marketoColumns = MarketoMerge.rowIDFields + [keyColumn]
 
   private static let magic = Array("DYNSYNC-OUTLINE3".utf8)
-  private static let escapedFlag: UInt32 = 1 << 31
+  @usableFromInline static let escapedFlag: UInt32 = 1 << 31
 
   /// Makes an outline as the base's lines are written, in order.
   public struct Builder<Key: OutlineKey> {
@@ -164,44 +172,149 @@ public enum StateOutline {
   ///   - line: takes each line and its ids, in the base's order.
   /// - Returns: whether the outline was read; `false` for one that is missing, of another base, kind of key or
   ///   columns, or not well-formed, in which case the caller must drop what it was handed and outline the base itself.
+  @inlinable
   public static func read<Key: OutlineKey>(
     at path: String, base: Manifest.Artifact, baseSize: Int, columns: [String],
     _ line: (Line<Key>, UnsafeBufferPointer<GUID?>) -> Void
   ) -> Bool {
-    guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { return false }
-    return data.withUnsafeBytes { bytes in
-      guard var cursor = start(in: bytes, base: base, baseSize: baseSize, key: Key.self, columns: columns) else {
-        return false
-      }
-      var ids = [GUID?](repeating: nil, count: columns.count)
-      var offset = 0
-      var previous: Key?
-      return ids.withUnsafeMutableBufferPointer { ids in
-        for number in 0..<base.lines {
-          guard let key = Key.outlined(in: bytes, at: &cursor), cursor + 8 <= bytes.count else { return false }
-          let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: cursor, as: UInt32.self)))
-          let flags = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: cursor + 4, as: UInt32.self))
-          cursor += 8
-          let set = flags & ~escapedFlag
-          guard previous.map({ Key.outlinePrecedes($0, key) }) ?? true, offset + length < baseSize,
-            set >> UInt32(ids.count) == 0, cursor + 16 * set.nonzeroBitCount <= bytes.count
-          else { return false }
-          for index in ids.indices {
-            guard set & (1 << UInt32(index)) != 0 else {
-              ids[index] = nil
-              continue
-            }
-            ids[index] = GUID.outlined(in: bytes, at: &cursor)
-          }
-          line(
-            Line(key: key, offset: offset, length: length, number: number + 1, isEscaped: flags & escapedFlag != 0),
-            UnsafeBufferPointer(ids))
-          offset += length + 1
-          previous = key
+    guard let runs = Runs<Key>(at: path, base: base, baseSize: baseSize, columns: columns, linesPerRun: .max) else {
+      return false
+    }
+    return runs.count == 0 || runs.read(run: 0, line) != nil
+  }
+
+  /// An outline whose head names its base, its lines' layout checked, cut into runs of lines that are each read on
+  /// their own, on a core each: the persons' outline alone is a million lines, read on one core while the other had
+  /// finished the other outlines.
+  ///
+  /// A pass over the lines that only steps from one to the next, without making their keys, checks that they add up
+  /// to the base and where each run starts; that each run's keys are in order is checked as it is read, and that the
+  /// runs are, from the first and last key each gives (`inOrder`).
+  public struct Runs<Key: OutlineKey>: Sendable {
+    @usableFromInline struct Start: Sendable {
+      /// Where the run's first line starts in the outline, and in the base.
+      @usableFromInline var cursor: Int
+      @usableFromInline var offset: Int
+      /// The lines before the run.
+      @usableFromInline var linesBefore: Int
+      @usableFromInline var lines: Int
+    }
+
+    // Seen by the inlined `read(run:_:)`: read generically, each key was made and dropped through the runtime's
+    // witnesses.
+    @usableFromInline let data: Data
+    @usableFromInline let columnCount: Int
+    @usableFromInline let starts: [Start]
+
+    /// - Parameters:
+    ///   - path: the outline file.
+    ///   - base: the base's entry in its batch's manifest.
+    ///   - baseSize: the size of the base file as it is on disk.
+    ///   - columns: the id columns the outline must hold, in this order.
+    ///   - linesPerRun: how many lines a run holds (the last, what is left).
+    /// - Returns: `nil` for an outline that is missing, of another base, kind of key or columns, or whose lines do
+    ///   not add up to the base.
+    public init?(at path: String, base: Manifest.Artifact, baseSize: Int, columns: [String], linesPerRun: Int) {
+      guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { return nil }
+      let starts = data.withUnsafeBytes { bytes -> [Start]? in
+        guard var cursor = start(in: bytes, base: base, baseSize: baseSize, key: Key.self, columns: columns) else {
+          return nil
         }
-        return offset == baseSize && cursor == bytes.count
+        var starts: [Start] = []
+        var offset = 0
+        for number in 0..<base.lines {
+          if number % linesPerRun == 0 {
+            starts.append(
+              Start(cursor: cursor, offset: offset, linesBefore: number, lines: min(linesPerRun, base.lines - number)))
+          }
+          guard Key.skipOutlined(in: bytes, at: &cursor),
+            let entry = StateOutline.entry(in: bytes, at: &cursor, columnCount: columns.count),
+            offset + entry.length < baseSize
+          else { return nil }
+          offset += entry.length + 1
+        }
+        return offset == baseSize && cursor == bytes.count ? starts : nil
+      }
+      guard let starts else { return nil }
+      self.data = data
+      self.columnCount = columns.count
+      self.starts = starts
+    }
+
+    /// How many runs there are.
+    public var count: Int { starts.count }
+
+    /// How many lines run `index` holds.
+    public func lines(inRun index: Int) -> Int { starts[index].lines }
+
+    /// Reads run `index`, handing on each line and its ids (`nil` for one not set), in order.
+    ///
+    /// - Returns: the run's first and last keys, for `inOrder`; `nil` when its keys are not in the base's order, in
+    ///   which case the outline is not to be used.
+    @inlinable
+    public func read(run index: Int, _ line: (Line<Key>, UnsafeBufferPointer<GUID?>) -> Void) -> (
+      first: Key, last: Key
+    )? {
+      let start = starts[index]
+      return data.withUnsafeBytes { bytes in
+        var cursor = start.cursor
+        var offset = start.offset
+        var ids = [GUID?](repeating: nil, count: columnCount)
+        var first: Key?
+        var previous: Key?
+        let inOrder = ids.withUnsafeMutableBufferPointer { ids in
+          for number in start.linesBefore..<start.linesBefore + start.lines {
+            guard let key = Key.outlined(in: bytes, at: &cursor),
+              let entry = StateOutline.entry(in: bytes, at: &cursor, columnCount: ids.count),
+              previous.map({ Key.outlinePrecedes($0, key) }) ?? true
+            else { return false }
+            var place = entry.ids
+            for index in ids.indices {
+              guard entry.set & (1 << UInt32(index)) != 0 else {
+                ids[index] = nil
+                continue
+              }
+              ids[index] = GUID.outlined(in: bytes, at: &place)
+            }
+            line(
+              Line(key: key, offset: offset, length: entry.length, number: number + 1, isEscaped: entry.isEscaped),
+              UnsafeBufferPointer(ids))
+            offset += entry.length + 1
+            if first == nil { first = key }
+            previous = key
+          }
+          return true
+        }
+        guard inOrder, let first, let previous else { return nil }
+        return (first, previous)
       }
     }
+
+    /// Whether runs read one after another (`read(run:_:)`, every run, in order) were each in order and follow one
+    /// another in order.
+    public static func inOrder(_ bounds: [(first: Key, last: Key)?]) -> Bool {
+      var previous: Key?
+      for bound in bounds {
+        guard let bound, previous.map({ Key.outlinePrecedes($0, bound.first) }) ?? true else { return false }
+        previous = bound.last
+      }
+      return true
+    }
+  }
+
+  /// A line's entry past its key: the line's length and flags, and where its ids start, `cursor` moved past them;
+  /// `nil` for one that sets a column there is not or runs past the outline's end.
+  @inlinable static func entry(in bytes: UnsafeRawBufferPointer, at cursor: inout Int, columnCount: Int) -> (
+    length: Int, set: UInt32, isEscaped: Bool, ids: Int
+  )? {
+    guard cursor + 8 <= bytes.count else { return nil }
+    let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: cursor, as: UInt32.self)))
+    let flags = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: cursor + 4, as: UInt32.self))
+    let set = flags & ~escapedFlag
+    let ids = cursor + 8
+    guard set >> UInt32(columnCount) == 0, ids + 16 * set.nonzeroBitCount <= bytes.count else { return nil }
+    cursor = ids + 16 * set.nonzeroBitCount
+    return (length, set, flags & escapedFlag != 0, ids)
   }
 }
 
@@ -215,6 +328,8 @@ public protocol OutlineKey: Sendable {
   func appendOutlined(to bytes: inout [UInt8])
   /// The key written at `place` of an outline, `place` moved past it; `nil` for one not written so.
   static func outlined(in bytes: UnsafeRawBufferPointer, at place: inout Int) -> Self?
+  /// Moves `place` past the key written there without making it; `false` for one that runs past the end.
+  static func skipOutlined(in bytes: UnsafeRawBufferPointer, at place: inout Int) -> Bool
 }
 
 extension GUID: OutlineKey {
@@ -223,6 +338,11 @@ extension GUID: OutlineKey {
   public static func outlinePrecedes(_ earlier: GUID, _ later: GUID) -> Bool { earlier < later }
 
   public func appendOutlined(to bytes: inout [UInt8]) { StateOutline.append(self, to: &bytes) }
+
+  public static func skipOutlined(in bytes: UnsafeRawBufferPointer, at place: inout Int) -> Bool {
+    place += 16
+    return place <= bytes.count
+  }
 
   public static func outlined(in bytes: UnsafeRawBufferPointer, at place: inout Int) -> GUID? {
     guard place + 16 <= bytes.count else { return nil }
@@ -243,6 +363,12 @@ extension String: OutlineKey {
   public func appendOutlined(to bytes: inout [UInt8]) {
     StateOutline.append(UInt32(utf8.count), to: &bytes)
     bytes += utf8
+  }
+
+  public static func skipOutlined(in bytes: UnsafeRawBufferPointer, at place: inout Int) -> Bool {
+    guard place + 4 <= bytes.count else { return false }
+    place += 4 + Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: place, as: UInt32.self)))
+    return place <= bytes.count
   }
 
   public static func outlined(in bytes: UnsafeRawBufferPointer, at place: inout Int) -> String? {

@@ -114,6 +114,54 @@ struct StateOutlineTests {
     #expect(readBack.map(\.1) == rows.map(\.row))
   }
 
+  @Test("an outline read in runs gives every line as it does read at once, and runs out of order refuse it")
+  func readInRuns() throws {
+    let folder = try TemporaryFolder()
+    let records = StateInPartTests.variedRecords()
+    let (base, batch) = try Self.outlined(records, in: folder)
+    let outlinePath = batch + "/contact.outline"
+    let baseSize = try Self.size(of: batch + "/contact.ndjson")
+    let lookups = StateInPartTests.lookups
+    var atOnce: [String] = []
+    #expect(
+      StateOutline.read(at: outlinePath, base: base, baseSize: baseSize, columns: lookups) {
+        (line: StateOutline.Line<GUID>, ids) in
+        atOnce.append("\(line.key) \(line.offset) \(line.length) \(line.number) \(line.isEscaped) \(Array(ids))")
+      })
+    let runs = try #require(
+      StateOutline.Runs<GUID>(at: outlinePath, base: base, baseSize: baseSize, columns: lookups, linesPerRun: 4))
+    #expect(runs.count == (records.count + 3) / 4)
+    #expect((0..<runs.count).map(runs.lines(inRun:)).reduce(0, +) == records.count)
+    var inRuns: [String] = []
+    // Read the last first, as cores may: each run knows where its lines start.
+    var bounds = [(first: GUID, last: GUID)?](repeating: nil, count: runs.count)
+    for run in (0..<runs.count).reversed() {
+      var lines: [String] = []
+      bounds[run] = runs.read(run: run) { line, ids in
+        lines.append("\(line.key) \(line.offset) \(line.length) \(line.number) \(line.isEscaped) \(Array(ids))")
+      }
+      inRuns.insert(contentsOf: lines, at: 0)
+    }
+    #expect(inRuns == atOnce)
+    #expect(StateOutline.Runs<GUID>.inOrder(bounds))
+    #expect(!StateOutline.Runs<GUID>.inOrder(bounds.reversed()))
+    #expect(!StateOutline.Runs<GUID>.inOrder(bounds + [nil]))
+    // The first two lines' ids swapped, each line a run of its own: every run is in order, the runs are not.
+    var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: outlinePath)))
+    let entries = Self.firstLine(columns: lookups)
+    let first = Array(bytes[entries..<entries + 16])
+    let flags = bytes[entries + 20..<entries + 24].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
+    let second = entries + 24 + 16 * (UInt32(littleEndian: flags) & ~(1 << 31)).nonzeroBitCount
+    bytes.replaceSubrange(entries..<entries + 16, with: bytes[second..<second + 16])
+    bytes.replaceSubrange(second..<second + 16, with: first)
+    try Data(bytes).write(to: URL(fileURLWithPath: outlinePath))
+    let single = try #require(
+      StateOutline.Runs<GUID>(at: outlinePath, base: base, baseSize: baseSize, columns: lookups, linesPerRun: 1))
+    let singleBounds = (0..<single.count).map { single.read(run: $0) { _, _ in } }
+    #expect(singleBounds.allSatisfy { $0 != nil })
+    #expect(!StateOutline.Runs<GUID>.inOrder(singleBounds))
+  }
+
   @Test(
     "an outline of another base, of other lookups, cut short or out of order is not used",
     arguments: ["another digest", "another size", "other lookups", "cut short", "out of order", "a longer line"])
