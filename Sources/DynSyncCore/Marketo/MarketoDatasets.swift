@@ -89,7 +89,7 @@ public struct MarketoDataset: Sendable, Equatable {
       // last shapes seen adds no name, and is not hashed name by name.
       var shapes: [MarketoRow] = []
       for row in run {
-        if shapes.contains(where: { $0.keys.elementsEqual(row.keys) }) { continue }
+        if shapes.contains(where: { $0.hasSameNames(as: row) }) { continue }
         names.formUnion(row.keys)
         if shapes.count == 8 { shapes.removeFirst() }
         shapes.append(row)

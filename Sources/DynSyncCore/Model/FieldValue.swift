@@ -82,19 +82,25 @@ public enum FieldValue: Sendable, Hashable {
   }
 
   public static func == (lhs: FieldValue, rhs: FieldValue) -> Bool {
-    if let left = lhs.number, let right = rhs.number { return left == right }
-    switch (lhs, rhs) {
-    case (.null, .null): return true
-    case (.string(let a), .string(let b)): return a == b
-    case (.boolean(let a), .boolean(let b)): return a == b
-    case (.dateTime(let a), .dateTime(let b)): return a == b
-    case (.date(let a), .date(let b)): return a == b
-    case (.multiSelect(let a), .multiSelect(let b)): return a == b
-    case (.lookup(let a), .lookup(let b)): return a == b
-    case (.guid(let a), .guid(let b)): return a == b
-    case (.guid(let a), .lookup(let b)), (.lookup(let b), .guid(let a)): return a == b.id
-    default: return false
+    // One value switched on, then the other, not the pair: a tuple of the two is a copy of each (a reference counted
+    // on a text's storage), for every column of every row compared.
+    switch lhs {
+    case .integer, .optionSet, .decimal:
+      if let left = lhs.number, let right = rhs.number { return left == right }
+    case .null: if case .null = rhs { return true }
+    case .string(let a): if case .string(let b) = rhs { return a == b }
+    case .boolean(let a): if case .boolean(let b) = rhs { return a == b }
+    case .dateTime(let a): if case .dateTime(let b) = rhs { return a == b }
+    case .date(let a): if case .date(let b) = rhs { return a == b }
+    case .multiSelect(let a): if case .multiSelect(let b) = rhs { return a == b }
+    case .lookup(let a):
+      if case .lookup(let b) = rhs { return a == b }
+      if case .guid(let b) = rhs { return a.id == b }
+    case .guid(let a):
+      if case .guid(let b) = rhs { return a == b }
+      if case .lookup(let b) = rhs { return a == b.id }
     }
+    return false
   }
 
   public func hash(into hasher: inout Hasher) {

@@ -47,13 +47,23 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
     members = sortedMembers
   }
 
-  /// Whether every member of this row and of `other`, taken in order, passes `test` (both hold as many): read by
-  /// index, where zipping the two rows counted references to them for the walk.
+  /// Whether this row and `other` hold the same names in the same order, each pair of their values passing `test`.
+  ///
+  /// Names and values are looked at where they lie: a member handed on whole, or a pair of values switched on as a
+  /// tuple, is a copy of each (a reference counted on a long name's or a text's storage), for every column of every
+  /// row compared.
   @inlinable
-  func allMembersPair(with other: Fields, _ test: (Element, Element) -> Bool) -> Bool {
+  func allMembersPair(with other: Fields, valuesPassing test: (FieldValue, FieldValue) -> Bool) -> Bool {
     guard members.count == other.members.count else { return false }
-    for index in members.indices where !test(members[index], other.members[index]) { return false }
-    return true
+    return members.withUnsafeBufferPointer { mine in
+      other.members.withUnsafeBufferPointer { theirs in
+        for index in mine.indices
+        where mine[index].key != theirs[index].key || !test(mine[index].value, theirs[index].value) {
+          return false
+        }
+        return true
+      }
+    }
   }
 
   @inlinable public var startIndex: Int { members.startIndex }
@@ -193,6 +203,9 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
     return members.count + other.members.count - shared
   }
 
+  /// Whether both hold the same names, in the same order, whatever their values.
+  func hasSameNames(as other: Fields) -> Bool { allMembersPair(with: other) { _, _ in true } }
+
   /// Whether both hold the same storage: the same members, without a look at them.
   ///
   /// Most rows a run compares are copies of the rows it carried over, and a copy shares its array's storage.
@@ -204,7 +217,7 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
 extension Fields: Equatable {
   public static func == (lhs: Fields, rhs: Fields) -> Bool {
     if lhs.sharesStorage(with: rhs) { return true }
-    return lhs.allMembersPair(with: rhs) { $0.key == $1.key && $0.value == $1.value }
+    return lhs.allMembersPair(with: rhs, valuesPassing: ==)
   }
 }
 

@@ -5,19 +5,22 @@ extension FieldValue {
   /// A state file keeps values as written; a record whose values are equal by meaning but not identical still needs
   /// its line written again.
   public func isIdentical(to other: FieldValue) -> Bool {
-    switch (self, other) {
-    case (.null, .null): return true
-    case (.string(let a), .string(let b)): return a == b
-    case (.integer(let a), .integer(let b)), (.optionSet(let a), .optionSet(let b)): return a == b
-    case (.decimal(let a), .decimal(let b)): return a.written == b.written
-    case (.boolean(let a), .boolean(let b)): return a == b
-    case (.dateTime(let a), .dateTime(let b)): return a == b
-    case (.date(let a), .date(let b)): return a == b
-    case (.multiSelect(let a), .multiSelect(let b)): return a == b
-    case (.lookup(let a), .lookup(let b)): return a.id == b.id && a.entity == b.entity
-    case (.guid(let a), .guid(let b)): return a == b
-    default: return false
+    // One value switched on, then the other, not the pair: a tuple of the two is a copy of each (a reference counted
+    // on a text's storage), for every column of every row compared.
+    switch self {
+    case .null: if case .null = other { return true }
+    case .string(let a): if case .string(let b) = other { return a == b }
+    case .integer(let a): if case .integer(let b) = other { return a == b }
+    case .optionSet(let a): if case .optionSet(let b) = other { return a == b }
+    case .decimal(let a): if case .decimal(let b) = other { return a.written == b.written }
+    case .boolean(let a): if case .boolean(let b) = other { return a == b }
+    case .dateTime(let a): if case .dateTime(let b) = other { return a == b }
+    case .date(let a): if case .date(let b) = other { return a == b }
+    case .multiSelect(let a): if case .multiSelect(let b) = other { return a == b }
+    case .lookup(let a): if case .lookup(let b) = other { return a.id == b.id && a.entity == b.entity }
+    case .guid(let a): if case .guid(let b) = other { return a == b }
     }
+    return false
   }
 }
 
@@ -25,7 +28,7 @@ extension Fields {
   /// Whether both hold the same names with identical values (explicit nulls included).
   public func isIdentical(to other: Fields) -> Bool {
     if sharesStorage(with: other) { return true }
-    return allMembersPair(with: other) { $0.key == $1.key && $0.value.isIdentical(to: $1.value) }
+    return allMembersPair(with: other) { $0.isIdentical(to: $1) }
   }
 }
 
