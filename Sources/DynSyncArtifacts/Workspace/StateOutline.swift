@@ -206,14 +206,15 @@ public enum StateOutline {
     @usableFromInline let columnCount: Int
     @usableFromInline let starts: [Start]
 
+    /// The outline at `path`, in runs; `nil` for one that is missing, of another base, kind of key or columns, or
+    /// whose lines do not add up to the base.
+    ///
     /// - Parameters:
     ///   - path: the outline file.
     ///   - base: the base's entry in its batch's manifest.
     ///   - baseSize: the size of the base file as it is on disk.
     ///   - columns: the id columns the outline must hold, in this order.
     ///   - linesPerRun: how many lines a run holds (the last, what is left).
-    /// - Returns: `nil` for an outline that is missing, of another base, kind of key or columns, or whose lines do
-    ///   not add up to the base.
     public init?(at path: String, base: Manifest.Artifact, baseSize: Int, columns: [String], linesPerRun: Int) {
       guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { return nil }
       let starts = data.withUnsafeBytes { bytes -> [Start]? in
