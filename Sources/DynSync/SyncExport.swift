@@ -153,7 +153,8 @@ extension SyncJob {
       }
       return (earlier.map(ReadEvent.record), events)
     } consume: { entity, changes in
-      changesByTable[entity, default: []] += changes
+      // A table's first changes taken as they are: appended to an empty list, each was copied.
+      if changesByTable[entity] == nil { changesByTable[entity] = changes } else { changesByTable[entity]? += changes }
     }
     var diff = counted
     for position in diff.tables.indices {
@@ -281,12 +282,16 @@ extension Snapshot {
   ) -> SnapshotIndex {
     // Equal to no row's: the row is decoded and compared.
     let unknown = Fingerprint(high: 0, low: 0)
-    var index = SnapshotIndex()
-    for entity in entities {
-      guard let records = tables[entity]?.records else { continue }
+    let held = entities.filter { tables[$0] != nil }
+    let counts = held.map { entity in
+      tables[entity].map { unread?.count(of: entity, held: $0.records) ?? $0.records.count } ?? 0
+    }
+    // A table on each core: a million rows in all, the largest tables hundreds of thousands.
+    let indexed = concurrentMap(Array(zip(held, counts)), costs: counts) { entity, count in
+      let records = tables[entity]?.records ?? [:]
       let known = fingerprints.tables[entity].flatMap { $0.context == contexts[entity] ? $0.rows : nil } ?? []
       var rows: [IndexedRow] = []
-      rows.reserveCapacity(unread?.count(of: entity, held: records) ?? records.count)
+      rows.reserveCapacity(count)
       var cursor = 0
       let ids = unread?.ids(of: entity, held: records) ?? records.keys.sorted()
       for (position, id) in ids.enumerated() {
@@ -297,8 +302,10 @@ extension Snapshot {
             id: id, fingerprint: fingerprint,
             location: RowLocation(file: 0, offset: position, length: 0, line: 0, column: 0)))
       }
-      index.tables[entity] = rows
+      return rows
     }
+    var index = SnapshotIndex()
+    for (entity, rows) in zip(held, indexed) { index.tables[entity] = rows }
     return index
   }
 }

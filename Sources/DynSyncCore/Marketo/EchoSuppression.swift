@@ -18,6 +18,13 @@ public enum EchoSuppression {
     var echoes = 0
     var tables: [TableDiff] = []
     for var table in diff.tables {
+      // A table none of whose changes is a pending write's is kept as it is: its changes (tens of thousands) not
+      // each copied into a new list.
+      guard !remaining.isEmpty, table.changes.indices.contains(where: { remaining[table.changes[$0].id] != nil })
+      else {
+        tables.append(table)
+        continue
+      }
       var kept: [RecordChange] = []
       for var change in table.changes {
         guard let written = remaining[change.id] else {
