@@ -438,9 +438,9 @@ struct PersonRowLayout: Sendable {
     }
     members.reserveCapacity(filled)
     for place in values.indices {
-      guard let value = values[place] else { continue }
+      // Taken out, not copied and then let go: a reference counted twice less on each text of the row.
+      guard let value = values[place].take() else { continue }
       members.append((names[place], value))
-      values[place] = nil
     }
     return MarketoRow(sortedMembers: members)
   }
