@@ -52,7 +52,8 @@ public struct StateFingerprints: Sendable, Equatable {
     /// - Parameter later: the table the next batch leaves, in the same context.
     /// - Returns: the ids as `GUID.description` writes them.
     public func changedIDs(to later: Table) -> Set<String> {
-      var changed = Set<String>()
+      // At least as many as the tables' sizes differ by: a delta's removals, tens of thousands.
+      var changed = Set<String>(minimumCapacity: abs(rows.count - later.rows.count))
       var left = 0
       var right = 0
       while left < rows.count || right < later.rows.count {

@@ -65,7 +65,10 @@ public struct StateLayers: Sendable, Equatable {
   /// quarter of its base).
   func overlayKeys(of path: String, changed: Set<String>?) -> Set<String>? {
     guard let file = files[path], let changed else { return nil }
-    let keys = file.overlayKeys.union(changed)
+    // The smaller laid into the larger: a union copies the set it starts from and hashes each key of the other into
+    // it, a hundred thousand persons' keys into an empty set for the first overlay, grown a doubling at a time.
+    let keys =
+      file.overlayKeys.count >= changed.count ? file.overlayKeys.union(changed) : changed.union(file.overlayKeys)
     return keys.count * 4 <= file.base.lines ? keys : nil
   }
 }
@@ -121,7 +124,9 @@ public struct StateDelta: Sendable, Equatable {
     let before = previous.dynamics.tables[entity]?.records ?? [:]
     let after = current.dynamics.tables[entity]?.records ?? [:]
     let candidates = touched.map { $0[entity] ?? [] } ?? Set(before.keys).union(after.keys)
-    var changed = Set<String>()
+    // Room for every candidate when only some are (a run's touched records mostly change): grown a doubling at a
+    // time, the set hashed every id again at each.
+    var changed = Set<String>(minimumCapacity: touched == nil ? 0 : candidates.count)
     for id in candidates {
       switch (before[id], after[id]) {
       case (nil, nil): continue
