@@ -172,24 +172,34 @@ extension MarketoDatasets {
     var result = MarketoDifferences()
     let datasets = inLoadOrder
     let names = Set(datasets.map(\.name))
-    // Every dataset's rows in runs, all compared on every core: the persons are most of the rows of a run.
-    let rowsOf = datasets.map { Array($0.dataset.rows) }
+    // Every dataset's rows in runs, all compared on every core: the persons are most of the rows of a run. A run is
+    // a range of the dataset's own table, not a copy of its rows (a reference counted on each, on one core).
+    let rowsOf = datasets.map(\.dataset.rows)
     let before = datasets.map { previous[dataset: $0.name].rows }
-    var runs: [(dataset: Int, rows: Range<Int>)] = []
+    var runs: [(dataset: Int, rows: Range<[String: MarketoRow].Index>, count: Int)] = []
     for (dataset, rows) in rowsOf.enumerated() {
-      for run in rows.indices.runs(of: 16_384) { runs.append((dataset, run)) }
+      var start = rows.startIndex
+      var left = rows.count
+      while start != rows.endIndex {
+        let end = rows.index(start, offsetBy: 16_384, limitedBy: rows.endIndex) ?? rows.endIndex
+        runs.append((dataset, start..<end, min(left, 16_384)))
+        left -= 16_384
+        start = end
+      }
     }
-    let compared = concurrentMap(runs, costs: runs.map(\.rows.count)) { run in
+    let compared = concurrentMap(runs, costs: runs.map(\.count)) { run in
       MarketoDataset.compare(rowsOf[run.dataset][run.rows], with: before[run.dataset])
     }
     var runsOf = [[MarketoDataset.ComparedRun]](repeating: [], count: datasets.count)
-    for (run, found) in zip(runs, compared) { runsOf[run.dataset].append(found) }
+    for (run, found) in zip(runs, consume compared) { runsOf[run.dataset].append(found) }
     for (index, (name, dataset)) in datasets.enumerated() {
       let found = dataset.differences(from: before[index], runs: runsOf[index])
       if !found.imports.isEmpty || found.removed { result.isUnchanged = false }
       result.changedKeys[name] = found.changed
       result.imports[dataset: name] = MarketoDataset(rows: found.imports)
     }
+    // A list of a hundred thousand keys and rows, let go of on the other core while this one goes on.
+    MemoryFreedAside.free(consume runsOf)
     if previous.inLoadOrder.contains(where: { !names.contains($0.name) }) { result.isUnchanged = false }
     result.imports.customObjects = result.imports.customObjects.filter { !$0.value.rows.isEmpty }
     return result
@@ -235,9 +245,7 @@ extension MarketoDataset {
     var keptKeys = 0
   }
 
-  fileprivate static func compare(
-    _ rows: ArraySlice<(key: String, value: MarketoRow)>, with before: [String: MarketoRow]
-  )
+  fileprivate static func compare(_ rows: Slice<[String: MarketoRow]>, with before: [String: MarketoRow])
     -> ComparedRun
   {
     var run = ComparedRun()
