@@ -86,11 +86,11 @@ struct DynamicsStateInPart: Sendable {
 
   /// The records of these lines, of these files, read in runs of lines on every core.
   private func records(at lines: [(path: String, lines: [StateReader.RecordLine])]) throws -> [Record] {
-    let read = try recordsByFile(at: lines)
+    var read = try recordsByFile(at: lines)
     // Sized once: a hundred thousand records copied at every doubling add up.
     var records: [Record] = []
     records.reserveCapacity(read.map(\.count).reduce(0, +))
-    for file in read { records += file }
+    for file in read.indices { records.append(movingContentsOf: &read[file]) }
     return records
   }
 
@@ -101,7 +101,7 @@ struct DynamicsStateInPart: Sendable {
       for run in lines.runs(of: DynamicsStateInPart.linesARun) { runs.append((file, path, run)) }
     }
     let folder = folder
-    let read = try concurrentMap(runs) { run in
+    var read = try concurrentMap(runs) { run in
       var records: [Record] = []
       records.reserveCapacity(run.lines.count)
       try StateReader.records(in: folder + "/" + run.path, at: Array(run.lines)) { records.append($0) }
@@ -109,7 +109,7 @@ struct DynamicsStateInPart: Sendable {
     }
     var files = [[Record]](repeating: [], count: lines.count)
     for (file, (_, lines)) in lines.enumerated() { files[file].reserveCapacity(lines.count) }
-    for (run, records) in zip(runs, read) { files[run.file] += records }
+    for (index, run) in runs.enumerated() { files[run.file].append(movingContentsOf: &read[index]) }
     return files
   }
 

@@ -130,7 +130,7 @@ struct MarketoStateFiles: Sendable {
     var bounds = [[(first: String, last: String)?]](repeating: [], count: files.count)
     for (position, run) in runs.enumerated() {
       bounds[run.file].append(read[position].bounds)
-      outlined[run.file]?.toRead += read[position].toRead
+      outlined[run.file]?.toRead.append(movingContentsOf: &read[position].toRead)
       // Moved, not copied: a run's lines are hundreds of thousands at a million persons.
       var lines: [StateReader.MarketoLine] = []
       swap(&lines, &read[position].unread)

@@ -168,7 +168,8 @@ public struct SyncJob: Sendable {
       let replaced = Set(applied.replaced.values.joined())
       try scope.holdRecordsRead(in: &dynamics) { ids in
         let records = try unread.records(ids.subtracting(replaced))
-        readForMerge += records
+        // Kept only where every record is compared (below): a copy counts a reference on each.
+        if applied.touched == nil { readForMerge += records }
         return records
       }
       let held = MergeScope.partialTables.keys.map { dynamics.tables[$0]?.records.count ?? 0 }.reduce(0, +)

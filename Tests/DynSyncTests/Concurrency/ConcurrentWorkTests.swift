@@ -93,3 +93,38 @@ struct ConcurrentWorkTests {
     #expect(slice.runs(of: 2).map(Array.init) == [[3, 4], [5, 6], [7]])
   }
 }
+
+@Suite("Arrays appended by moving")
+struct ArrayMovesTests {
+  /// A class instance, so that a copy left behind would show as a second reference.
+  final class Item {
+    let number: Int
+    init(_ number: Int) { self.number = number }
+  }
+
+  @Test(
+    "appending moves every element, in order, and leaves the other array empty holding none of them",
+    arguments: [(0, 5), (3, 5), (0, 0), (4, 0)])
+  func movesInOrder(held: Int, added: Int) {
+    var array = (0..<held).map(Item.init)
+    var other = (held..<held + added).map(Item.init)
+    let moved = other.map { ObjectIdentifier($0) }
+    // Room beyond what `other` holds, so that an empty array is filled by moving rather than by taking `other` whole.
+    if held == 0 { array.reserveCapacity(added + 8) }
+    array.append(movingContentsOf: &other)
+    #expect(other.isEmpty)
+    #expect(array.map(\.number) == Array(0..<held + added))
+    #expect(array.suffix(added).map { ObjectIdentifier($0) } == moved)
+    // The array alone holds each element: nothing was copied into `other` or left there.
+    for index in array.indices { #expect(isKnownUniquelyReferenced(&array[index])) }
+  }
+
+  @Test("an empty array with no more room than the other's elements takes them whole")
+  func takesWhole() {
+    var array: [Item] = []
+    var other = (0..<4).map(Item.init)
+    array.append(movingContentsOf: &other)
+    #expect(other.isEmpty)
+    #expect(array.map(\.number) == [0, 1, 2, 3])
+  }
+}
