@@ -161,18 +161,37 @@ public enum Differ {
     -> [FieldChange]
   {
     if let oldVersion = old.version, oldVersion == new.version { return [] }
-    var changes: [FieldChange] = []
-    // Every column of either image once: the old image's, then those only the new one has.
-    for (field, before) in old.fields {
-      let after = new[field]
-      if before != after, options.compares(field, of: new.entity) {
-        changes.append(FieldChange(field: field, old: before, new: after))
+    let entity = new.entity
+    // Both images' columns walked side by side in name order (each is sorted by name), a column one image lacks being
+    // null there: one step a column, where a search of the new image for each old column compared names several
+    // times, and the changes come in name order without a sort.
+    return old.fields.members.withUnsafeBufferPointer { before in
+      new.fields.members.withUnsafeBufferPointer { after in
+        var changes: [FieldChange] = []
+        var left = 0
+        var right = 0
+        while left < before.count || right < after.count {
+          if right == after.count || (left < before.count && before[left].key < after[right].key) {
+            if !before[left].value.isNull, options.compares(before[left].key, of: entity) {
+              changes.append(FieldChange(field: before[left].key, old: before[left].value, new: .null))
+            }
+            left += 1
+          } else if left == before.count || after[right].key < before[left].key {
+            if !after[right].value.isNull, options.compares(after[right].key, of: entity) {
+              changes.append(FieldChange(field: after[right].key, old: .null, new: after[right].value))
+            }
+            right += 1
+          } else {
+            if before[left].value != after[right].value, options.compares(before[left].key, of: entity) {
+              changes.append(FieldChange(field: before[left].key, old: before[left].value, new: after[right].value))
+            }
+            left += 1
+            right += 1
+          }
+        }
+        return changes
       }
     }
-    for (field, after) in new.fields where old.fields[field] == nil && after != .null {
-      if options.compares(field, of: new.entity) { changes.append(FieldChange(field: field, old: .null, new: after)) }
-    }
-    return changes.sorted { $0.field < $1.field }
   }
 }
 
