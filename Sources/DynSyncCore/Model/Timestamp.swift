@@ -239,7 +239,26 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
   }
 
   public var description: String {
-    Timestamp.pad(year, width: 4) + "-" + Timestamp.pad(month) + "-" + Timestamp.pad(day)
+    guard (0...9999).contains(year) else {
+      return Timestamp.pad(year, width: 4) + "-" + Timestamp.pad(month) + "-" + Timestamp.pad(day)
+    }
+    // Its ten bytes written in place: a string joined from padded parts took thousands of instructions, and a state
+    // writes a date in many of its rows.
+    return String(unsafeUninitializedCapacity: 10) { bytes in
+      func digits(_ value: Int, at place: Int, width: Int) {
+        var rest = value
+        for offset in (0..<width).reversed() {
+          bytes[place + offset] = UInt8(ascii: "0") + UInt8(rest % 10)
+          rest /= 10
+        }
+      }
+      digits(year, at: 0, width: 4)
+      bytes[4] = UInt8(ascii: "-")
+      digits(month, at: 5, width: 2)
+      bytes[7] = UInt8(ascii: "-")
+      digits(day, at: 8, width: 2)
+      return 10
+    }
   }
 
   public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool {

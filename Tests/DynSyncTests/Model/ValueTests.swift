@@ -165,6 +165,11 @@ struct ValueTests {
     }
     #expect(CalendarDate("2024-02-29") != nil)
     #expect(CalendarDate("2023-02-29") == nil)
+    // A day written back as it was read; one of a year past four digits still written in full.
+    for text in ["2024-02-29", "0001-01-01", "0999-12-31", "9999-12-31", "1970-01-01"] {
+      #expect(CalendarDate(text)?.description == text)
+    }
+    #expect(CalendarDate(daysSinceEpoch: 3_000_000).description == "10183-09-21")
   }
 
   @Test("records compare without formatted labels, positions or explicit nulls")
