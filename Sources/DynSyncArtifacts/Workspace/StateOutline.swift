@@ -216,6 +216,7 @@ public enum StateOutline {
     ///   - columns: the id columns the outline must hold, in this order.
     ///   - linesPerRun: how many lines a run holds (the last, what is left).
     public init?(at path: String, base: Manifest.Artifact, baseSize: Int, columns: [String], linesPerRun: Int) {
+      let linesPerRun = max(linesPerRun, 1)
       guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { return nil }
       let starts = data.withUnsafeBytes { bytes -> [Start]? in
         guard var cursor = start(in: bytes, base: base, baseSize: baseSize, key: Key.self, columns: columns) else {
