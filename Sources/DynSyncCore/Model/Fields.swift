@@ -203,6 +203,26 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
     return members.count + other.members.count - shared
   }
 
+  /// Whether both hold the same names with equal values once their explicit nulls are left out, so that "absent" and
+  /// "null" compare equal: both rows walked side by side, their nulls stepped over, where a copy of each without them
+  /// counted a reference on every member (a record compared with the one it was, for every row that differs).
+  func equalsLeavingOutNulls(_ other: Fields) -> Bool {
+    members.withUnsafeBufferPointer { mine in
+      other.members.withUnsafeBufferPointer { theirs in
+        var left = 0
+        var right = 0
+        while true {
+          while left < mine.count, mine[left].value.isNull { left += 1 }
+          while right < theirs.count, theirs[right].value.isNull { right += 1 }
+          guard left < mine.count, right < theirs.count else { return left == mine.count && right == theirs.count }
+          guard mine[left].key == theirs[right].key, mine[left].value == theirs[right].value else { return false }
+          left += 1
+          right += 1
+        }
+      }
+    }
+  }
+
   /// Whether both hold the same names, in the same order, whatever their values.
   func hasSameNames(as other: Fields) -> Bool { allMembersPair(with: other) { _, _ in true } }
 

@@ -112,11 +112,8 @@ public struct Record: Sendable, Equatable {
   /// Records are equal when they describe the same row with the same values; where they were
   /// read and how values were labelled does not matter.
   public static func == (lhs: Record, rhs: Record) -> Bool {
-    lhs.entity == rhs.entity && lhs.id == rhs.id && lhs.nonNullFields == rhs.nonNullFields
+    lhs.entity == rhs.entity && lhs.id == rhs.id && lhs.fields.equalsLeavingOutNulls(rhs.fields)
   }
-
-  /// The fields without the explicit nulls, so that "absent" and "null" compare equal.
-  public var nonNullFields: Fields { fields.filter { !$0.value.isNull } }
 }
 
 /// A row the export says was deleted (Web API change tracking `$deletedEntity`).

@@ -181,6 +181,18 @@ struct ValueTests {
     let right = Record(
       entity: "account", id: id, fields: ["name": .string("Contoso")], origin: SourcePosition(file: "b.xml"))
     #expect(left == right)
+    // Nulls on either side, before, between or after the other names, are left out; any other value is not.
+    func record(_ fields: Fields) -> Record {
+      Record(entity: "account", id: id, fields: fields, origin: SourcePosition(file: "c.json"))
+    }
+    let named = record(["b": .integer(1), "d": .string("x")])
+    #expect(record(["a": .null, "b": .integer(1), "c": .null, "d": .string("x"), "e": .null]) == named)
+    #expect(named == record(["a": .null, "b": .integer(1), "c": .null, "d": .string("x"), "e": .null]))
+    #expect(record(["b": .integer(1), "d": .string("y")]) != named)
+    #expect(record(["b": .integer(1), "c": .integer(0), "d": .string("x")]) != named)
+    #expect(record(["b": .integer(1)]) != named)
+    #expect(named != record(["b": .integer(1)]))
+    #expect(record(["b": .integer(1), "e": .string("x")]) != named)
   }
 
   @Test("a copy of a record is a value: changing either leaves the other as it was")
