@@ -119,16 +119,20 @@ public struct SnapshotIndexBuilder: Sendable {
   /// as a full read rejects it, and the first (in file order) is kept.
   public mutating func build() -> SnapshotIndex {
     let paths = index.files.map(\.summary.path)
-    for entity in Array(index.tables.keys) {
-      // Out of the dictionary, the table's array is the only reference to its rows, and is
-      // sorted and thinned where it lies: an index of a million rows is never copied whole.
-      guard var rows = index.tables.removeValue(forKey: entity) else { continue }
+    // A table on each core, each taken out of the dictionary into a box of its own, which the core that sorts it
+    // empties: its array is then the only reference to its rows, sorted and thinned where it lies (an index of a
+    // million rows is never copied whole), where one table after another left the other core idle.
+    let entities = index.tables.keys.sorted()
+    let tables = entities.map { TableRows(index.tables.removeValue(forKey: $0) ?? []) }
+    let built = concurrentMap(Array(zip(entities, tables)), costs: tables.map(\.count)) { entity, table in
+      var rows = table.take()
       rows.sort { ($0.id, $0.location.file, $0.location.offset) < ($1.id, $1.location.file, $1.location.offset) }
+      var rejects: [InputError] = []
       var kept = 0
       for position in rows.indices {
         let row = rows[position]
         if kept > 0, rows[kept - 1].id == row.id {
-          index.rejects.append(
+          rejects.append(
             SnapshotBuilder.duplicateReject(
               entity: entity, id: row.id, at: row.location.position(in: paths),
               first: rows[kept - 1].location.position(in: paths)))
@@ -138,11 +142,34 @@ public struct SnapshotIndexBuilder: Sendable {
         }
       }
       rows.removeSubrange(kept...)
-      index.tables[entity] = rows
+      return (rows: rows, rejects: rejects)
+    }
+    for (entity, table) in zip(entities, built) {
+      index.tables[entity] = table.rows
+      index.rejects += table.rejects
     }
     index.problems = SnapshotBuilder.problems(of: index.files.map(\.summary))
     defer { index = SnapshotIndex() }
     return index
+  }
+
+  /// A table's rows on their way to the one core that sorts them, which takes them out (`take`): handed over in a
+  /// plain array, they would be that array's as well as the sorter's, and sorted into a copy.
+  private final class TableRows: @unchecked Sendable {
+    // Taken exactly once, by the one work item that holds this box.
+    private var rows: [IndexedRow]
+    let count: Int
+
+    init(_ rows: [IndexedRow]) {
+      self.rows = rows
+      count = rows.count
+    }
+
+    func take() -> [IndexedRow] {
+      var taken: [IndexedRow] = []
+      swap(&taken, &rows)
+      return taken
+    }
   }
 }
 
