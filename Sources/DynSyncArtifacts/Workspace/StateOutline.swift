@@ -264,12 +264,15 @@ public enum StateOutline {
         var ids = [GUID?](repeating: nil, count: columnCount)
         var first: Key?
         var previous: Key?
+        var previousOrder: Key.OutlineOrder?
         let inOrder = ids.withUnsafeMutableBufferPointer { ids in
           for number in start.linesBefore..<start.linesBefore + start.lines {
             guard let key = Key.outlined(in: bytes, at: &cursor),
-              let entry = StateOutline.entry(in: bytes, at: &cursor, columnCount: ids.count),
-              previous.map({ Key.outlinePrecedes($0, key) }) ?? true
+              let entry = StateOutline.entry(in: bytes, at: &cursor, columnCount: ids.count)
             else { return false }
+            let order = Key.outlineOrder(of: key)
+            guard previousOrder.map({ Key.outlinePrecedes($0, order) }) ?? true else { return false }
+            previousOrder = order
             var place = entry.ids
             for index in ids.indices {
               guard entry.set & (1 << UInt32(index)) != 0 else {
@@ -297,7 +300,9 @@ public enum StateOutline {
     public static func inOrder(_ bounds: [(first: Key, last: Key)?]) -> Bool {
       var previous: Key?
       for bound in bounds {
-        guard let bound, previous.map({ Key.outlinePrecedes($0, bound.first) }) ?? true else { return false }
+        guard let bound,
+          previous.map({ Key.outlinePrecedes(Key.outlineOrder(of: $0), Key.outlineOrder(of: bound.first)) }) ?? true
+        else { return false }
         previous = bound.last
       }
       return true
@@ -324,8 +329,12 @@ public enum StateOutline {
 public protocol OutlineKey: Sendable {
   /// How the outline's head names the kind.
   static var outlineKind: UInt32 { get }
+  /// What a key is ordered by in a base, made once a key: each key is compared with the one before it and the one
+  /// after.
+  associatedtype OutlineOrder
+  static func outlineOrder(of key: Self) -> OutlineOrder
   /// Whether one key comes before another in a base.
-  static func outlinePrecedes(_ earlier: Self, _ later: Self) -> Bool
+  static func outlinePrecedes(_ earlier: OutlineOrder, _ later: OutlineOrder) -> Bool
   /// Writes the key into an outline.
   func appendOutlined(to bytes: inout [UInt8])
   /// The key written at `place` of an outline, `place` moved past it; `nil` for one not written so.
@@ -336,6 +345,8 @@ public protocol OutlineKey: Sendable {
 
 extension GUID: OutlineKey {
   public static var outlineKind: UInt32 { 0 }
+
+  public static func outlineOrder(of key: GUID) -> GUID { key }
 
   public static func outlinePrecedes(_ earlier: GUID, _ later: GUID) -> Bool { earlier < later }
 
@@ -358,8 +369,10 @@ extension GUID: OutlineKey {
 extension String: OutlineKey {
   public static var outlineKind: UInt32 { 1 }
 
-  public static func outlinePrecedes(_ earlier: String, _ later: String) -> Bool {
-    MarketoDataset.keyPrecedes(earlier, later)
+  public static func outlineOrder(of key: String) -> MarketoDataset.KeyOrder { MarketoDataset.KeyOrder(key) }
+
+  public static func outlinePrecedes(_ earlier: MarketoDataset.KeyOrder, _ later: MarketoDataset.KeyOrder) -> Bool {
+    MarketoDataset.KeyOrder.precedes(earlier, later)
   }
 
   public func appendOutlined(to bytes: inout [UInt8]) {

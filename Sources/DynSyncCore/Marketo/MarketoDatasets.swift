@@ -45,8 +45,26 @@ public struct MarketoDataset: Sendable, Equatable {
 
   /// The order of keys in output: two numbers numerically, anything else as text.
   public static func keyPrecedes(_ left: String, _ right: String) -> Bool {
-    if let a = number(of: left), let b = number(of: right) { return a < b }
-    return left < right
+    KeyOrder.precedes(KeyOrder(left), KeyOrder(right))
+  }
+
+  /// A key as `keyPrecedes` orders it, its number read once: a walk of keys in order compares each key with the one
+  /// before it and the one after, and read each number twice.
+  public struct KeyOrder: Sendable {
+    public let key: String
+    public let number: Int64?
+
+    @inlinable
+    public init(_ key: String) {
+      self.key = key
+      number = MarketoDataset.number(of: key)
+    }
+
+    @inlinable
+    public static func precedes(_ earlier: KeyOrder, _ later: KeyOrder) -> Bool {
+      if let a = earlier.number, let b = later.number { return a < b }
+      return earlier.key < later.key
+    }
   }
 
   /// The number a key spells, as `Int64(_:)` reads it (a sign, then decimal digits), read from its bytes where it

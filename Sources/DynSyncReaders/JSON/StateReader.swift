@@ -218,7 +218,7 @@ public enum StateReader {
     var names = MarketoRowNames()
     var ids = [GUID?](repeating: nil, count: idColumns.count)
     let columnBytes = idColumns.map { Array($0.utf8) }
-    var previousKey: String?
+    var previousKey: MarketoDataset.KeyOrder?
     while try file.peekToken() != nil {
       guard let captured = try file.captureLine() else { return nil }
       let bytes = captured.bytes
@@ -268,10 +268,10 @@ public enum StateReader {
         }
         return key
       }
-      guard let key = try plainLineKey(bytes, idColumns: columnBytes, ids: &ids) ?? scannedKey(),
-        previousKey.map({ MarketoDataset.keyPrecedes($0, key) }) ?? true
-      else { return nil }
-      previousKey = key
+      guard let key = try plainLineKey(bytes, idColumns: columnBytes, ids: &ids) ?? scannedKey() else { return nil }
+      let order = MarketoDataset.KeyOrder(key)
+      guard previousKey.map({ MarketoDataset.KeyOrder.precedes($0, order) }) ?? true else { return nil }
+      previousKey = order
       if firstKey == nil { firstKey = key }
       if decodes(key, ids) {
         if let read = PlainStateLine.marketoRow(bytes, names: &names) {
@@ -288,7 +288,7 @@ public enum StateReader {
           ids)
       }
     }
-    return OutlinedPart(firstKey: firstKey, lastKey: previousKey, lineBreaks: file.line - 1)
+    return OutlinedPart(firstKey: firstKey, lastKey: previousKey?.key, lineBreaks: file.line - 1)
   }
 
   /// Reads the rows of lines outlined before, each where it lies.
