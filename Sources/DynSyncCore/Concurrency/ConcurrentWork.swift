@@ -165,16 +165,23 @@ private final class ThreadResult<Value: Sendable>: @unchecked Sendable {
   var value: Value?
 }
 
-extension Collection where Index == Int {
+extension Collection {
   /// The elements in runs of `size` (the last one shorter), in order: work to spread over the cores with
   /// `concurrentMap`, each run enough that handing it to a core is nothing beside it.
+  ///
+  /// A run is a range of the collection itself, a dictionary's included, not a copy of its elements.
   ///
   /// - Parameter size: the elements of a run.
   /// - Returns: the runs, empty for an empty collection.
   public func runs(of size: Int) -> [SubSequence] {
-    stride(from: startIndex, to: endIndex, by: Swift.max(size, 1)).map {
-      self[$0..<Swift.min($0 + Swift.max(size, 1), endIndex)]
+    var runs: [SubSequence] = []
+    var start = startIndex
+    while start != endIndex {
+      let end = index(start, offsetBy: Swift.max(size, 1), limitedBy: endIndex) ?? endIndex
+      runs.append(self[start..<end])
+      start = end
     }
+    return runs
   }
 }
 

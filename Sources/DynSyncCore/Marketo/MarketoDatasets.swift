@@ -194,19 +194,12 @@ extension MarketoDatasets {
     // a range of the dataset's own table, not a copy of its rows (a reference counted on each, on one core).
     let rowsOf = datasets.map(\.dataset.rows)
     let before = datasets.map { previous[dataset: $0.name].rows }
-    var runs: [(dataset: Int, rows: Range<[String: MarketoRow].Index>, count: Int)] = []
+    var runs: [(dataset: Int, rows: Slice<[String: MarketoRow]>)] = []
     for (dataset, rows) in rowsOf.enumerated() {
-      var start = rows.startIndex
-      var left = rows.count
-      while start != rows.endIndex {
-        let end = rows.index(start, offsetBy: 16_384, limitedBy: rows.endIndex) ?? rows.endIndex
-        runs.append((dataset, start..<end, min(left, 16_384)))
-        left -= 16_384
-        start = end
-      }
+      for run in rows.runs(of: 16_384) { runs.append((dataset, run)) }
     }
-    let compared = concurrentMap(runs, costs: runs.map(\.count)) { run in
-      MarketoDataset.compare(rowsOf[run.dataset][run.rows], with: before[run.dataset])
+    let compared = concurrentMap(runs, costs: runs.map(\.rows.count)) { run in
+      MarketoDataset.compare(run.rows, with: before[run.dataset])
     }
     var runsOf = [[MarketoDataset.ComparedRun]](repeating: [], count: datasets.count)
     for (run, found) in zip(runs, consume compared) { runsOf[run.dataset].append(found) }
