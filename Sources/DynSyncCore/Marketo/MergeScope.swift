@@ -181,17 +181,24 @@ public struct MergeScope: Sendable, Equatable {
       let seen = step < 2 ? asked : nil
       let lookedUp = MergeScope.lookUp(ids, in: current, tables: tables, targetsNotIn: seen)
       var records = try read(lookedUp.missing)
-      // Counted a run of one table at a time, as they come, by place: a record copied out of the list for each look is
-      // a reference counted and let go of, tens of thousands on one core.
+      // The records come table by table: each run of one table's found once, by place (a record copied out of the
+      // list for each look is a reference counted and let go of, tens of thousands on one core), then counted, and
+      // moved into its table below.
+      var tableRuns: [(entity: String, count: Int)] = []
+      for index in records.indices {
+        let entity = records[index].entity
+        if let last = tableRuns.last, last.entity == entity {
+          tableRuns[tableRuns.count - 1].count += 1
+        } else {
+          tableRuns.append((entity, 1))
+        }
+      }
       var adding: [String: Int] = [:]
-      var runStart = 0
-      while runStart < records.count {
-        let entity = records[runStart].entity
-        var runEnd = runStart + 1
-        while runEnd < records.count, records[runEnd].entity == entity { runEnd += 1 }
-        adding[entity, default: 0] += runEnd - runStart
-        if current.tables[entity] == nil { current.tables[entity] = Snapshot.Table(entity: entity, kind: .full) }
-        runStart = runEnd
+      for run in tableRuns {
+        adding[run.entity, default: 0] += run.count
+        if current.tables[run.entity] == nil {
+          current.tables[run.entity] = Snapshot.Table(entity: run.entity, kind: .full)
+        }
       }
       current.reserveRecords(adding: adding)
       // The last step gathers no targets: nothing reads them.
@@ -202,21 +209,17 @@ public struct MergeScope: Sendable, Equatable {
           return targets
         }
       }
-      // Each record moved into its table, not copied: tens of thousands of records, on one core. They come table by
-      // table, and each run of one table's goes into the table taken out once for the run, not found by its name for
-      // every record.
-      while let first = records.popLast() {
-        let entity = first.entity
-        guard var table = current.tables.removeValue(forKey: entity) else { continue }
-        table.records[first.id] = first
-        while let record = records.popLast() {
-          guard record.entity == entity else {
-            records.append(record)
-            break
-          }
+      // Each record moved into its table, not copied: tens of thousands of records, on one core. Each run of one
+      // table's, taken from the end, goes into the table taken out once for the run, not found by its name for every
+      // record.
+      for run in tableRuns.reversed() {
+        var table =
+          current.tables.removeValue(forKey: run.entity) ?? Snapshot.Table(entity: run.entity, kind: .full)
+        for _ in 0..<run.count {
+          guard let record = records.popLast() else { break }
           table.records[record.id] = record
         }
-        current.tables[entity] = table
+        current.tables[run.entity] = table
       }
       guard let targetsOfRead else { break }
       wanted = Set(lookedUp.targets)
