@@ -38,6 +38,21 @@ struct StateOutlineTests {
     16 + 64 + 8 + 8 + 4 + 4 + columns.map { 4 + $0.utf8.count }.reduce(0, +)
   }
 
+  /// Swaps the ids of an outline's first two lines (of id keys), which leaves them out of order.
+  static func swapFirstTwoIDs(in bytes: inout [UInt8], columns: [String]) {
+    let entries = firstLine(columns: columns)
+    let first = Array(bytes[entries..<entries + 16])
+    let flags = bytes[entries + 20..<entries + 24].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
+    let second = entries + 24 + 16 * (UInt32(littleEndian: flags) & ~(1 << 31)).nonzeroBitCount
+    bytes.replaceSubrange(entries..<entries + 16, with: bytes[second..<second + 16])
+    bytes.replaceSubrange(second..<second + 16, with: first)
+  }
+
+  /// A line of an outline and its ids as text, to compare two reads of it.
+  static func text(_ line: StateOutline.Line<GUID>, _ ids: UnsafeBufferPointer<GUID?>) -> String {
+    "\(line.key) \(line.offset) \(line.length) \(line.number) \(line.isEscaped) \(Array(ids))"
+  }
+
   static func size(of path: String) throws -> Int {
     try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
   }
@@ -126,7 +141,7 @@ struct StateOutlineTests {
     #expect(
       StateOutline.read(at: outlinePath, base: base, baseSize: baseSize, columns: lookups) {
         (line: StateOutline.Line<GUID>, ids) in
-        atOnce.append("\(line.key) \(line.offset) \(line.length) \(line.number) \(line.isEscaped) \(Array(ids))")
+        atOnce.append(Self.text(line, ids))
       })
     let runs = try #require(
       StateOutline.Runs<GUID>(at: outlinePath, base: base, baseSize: baseSize, columns: lookups, linesPerRun: 4))
@@ -138,7 +153,7 @@ struct StateOutlineTests {
     for run in (0..<runs.count).reversed() {
       var lines: [String] = []
       bounds[run] = runs.read(run: run) { line, ids in
-        lines.append("\(line.key) \(line.offset) \(line.length) \(line.number) \(line.isEscaped) \(Array(ids))")
+        lines.append(Self.text(line, ids))
       }
       inRuns.insert(contentsOf: lines, at: 0)
     }
@@ -148,12 +163,7 @@ struct StateOutlineTests {
     #expect(!StateOutline.Runs<GUID>.inOrder(bounds + [nil]))
     // The first two lines' ids swapped, each line a run of its own: every run is in order, the runs are not.
     var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: outlinePath)))
-    let entries = Self.firstLine(columns: lookups)
-    let first = Array(bytes[entries..<entries + 16])
-    let flags = bytes[entries + 20..<entries + 24].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
-    let second = entries + 24 + 16 * (UInt32(littleEndian: flags) & ~(1 << 31)).nonzeroBitCount
-    bytes.replaceSubrange(entries..<entries + 16, with: bytes[second..<second + 16])
-    bytes.replaceSubrange(second..<second + 16, with: first)
+    Self.swapFirstTwoIDs(in: &bytes, columns: lookups)
     try Data(bytes).write(to: URL(fileURLWithPath: outlinePath))
     let single = try #require(
       StateOutline.Runs<GUID>(at: outlinePath, base: base, baseSize: baseSize, columns: lookups, linesPerRun: 1))
@@ -185,12 +195,7 @@ struct StateOutlineTests {
     case "other lookups": lookups.swapAt(0, 1)
     case "cut short": bytes.removeLast()
     case "out of order":
-      // The first two lines' ids swapped.
-      let first = Array(bytes[entries..<entries + 16])
-      let flags = bytes[entries + 20..<entries + 24].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
-      let second = entries + 24 + 16 * (UInt32(littleEndian: flags) & ~(1 << 31)).nonzeroBitCount
-      bytes.replaceSubrange(entries..<entries + 16, with: bytes[second..<second + 16])
-      bytes.replaceSubrange(second..<second + 16, with: first)
+      Self.swapFirstTwoIDs(in: &bytes, columns: lookups)
     default:
       // The first line's length one more: the lines no longer add up to the base.
       bytes[entries + 16] &+= 1
