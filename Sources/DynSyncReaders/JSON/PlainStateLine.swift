@@ -109,7 +109,7 @@ struct PlainStateLine {
     var place = 0
     repeat {
       guard let name = string(), name.isASCII,
-        previous.map({ PlainStateLine.precedes($0, name) }) ?? true, take(":")
+        previous.map({ $0.precedes(name) }) ?? true, take(":")
       else { return false }
       previous = name
       guard value(&self, names.name(name, at: place)) else { return false }
@@ -208,15 +208,5 @@ struct PlainStateLine {
     }
     index += count
     return true
-  }
-
-  /// Whether one ASCII name sorts before another, as the strings do.
-  private static func precedes(_ left: UnsafeRawBufferPointer, _ right: UnsafeRawBufferPointer) -> Bool {
-    let common = min(left.count, right.count)
-    if common > 0, let leftBase = left.baseAddress, let rightBase = right.baseAddress {
-      let order = memcmp(leftBase, rightBase, common)
-      if order != 0 { return order < 0 }
-    }
-    return left.count < right.count
   }
 }

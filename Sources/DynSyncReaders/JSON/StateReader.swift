@@ -624,27 +624,40 @@ public enum StateReader {
   /// many allocations each, and held memory is what reading the state costs most.
   struct RecentNames {
     private var names: [String] = []
+    /// Each name's UTF-8 bytes, which a line's name is compared with where it lies: through the string, a name of
+    /// 15 bytes or less was copied out of it first, and every name compared by a call to `memcmp`.
+    private var spellings: [[UInt8]] = []
 
     /// How many names the object on the last line had (or the widest object before it).
     var count: Int { names.count }
 
     /// The name of these bytes, ASCII, at `place`, as `read(_:at:)` gives the name they spell.
     mutating func name(_ bytes: UnsafeRawBufferPointer, at place: Int) -> String {
-      if place < names.count, JSONLexer.bytes(bytes, are: names[place]) { return names[place] }
+      if place < names.count, spellings[place].withUnsafeBytes({ $0.hasSameBytes(as: bytes) }) { return names[place] }
       let name = String(decoding: bytes, as: UTF8.self)
-      if place < names.count { names[place] = name } else { names.append(name) }
+      remember(name, spelled: Array(bytes), at: place)
       return name
     }
 
     mutating func read(_ lexer: JSONLexer, at place: Int) throws -> String {
       guard place < names.count else {
         let name = try lexer.readString()
-        names.append(name)
+        remember(name, spelled: Array(name.utf8), at: place)
         return name
       }
       let name = try lexer.readString(reusing: names[place])
-      names[place] = name
+      if name != names[place] { remember(name, spelled: Array(name.utf8), at: place) }
       return name
+    }
+
+    private mutating func remember(_ name: String, spelled spelling: [UInt8], at place: Int) {
+      if place < names.count {
+        names[place] = name
+        spellings[place] = spelling
+      } else {
+        names.append(name)
+        spellings.append(spelling)
+      }
     }
   }
 
