@@ -64,47 +64,62 @@ extension UnsafeRawBufferPointer {
     return combined < 0x80
   }
 
-  /// Whether these bytes are `other`'s, eight at a time in line: a column name is a dozen or two bytes, which a call
-  /// to `memcmp` costs more than.
+  /// Whether these bytes are `other`'s, compared in line a word at a time: a column name is a dozen or two bytes,
+  /// which a call to `memcmp` costs more than.
   @inlinable
   public func hasSameBytes(as other: UnsafeRawBufferPointer) -> Bool {
     guard count == other.count else { return false }
     guard let left = baseAddress, let right = other.baseAddress else { return true }
-    var offset = 0
-    while offset + 8 <= count {
-      if ByteWord.load(left, at: offset) != ByteWord.load(right, at: offset) { return false }
-      offset += 8
-    }
-    while offset < count {
-      if left.load(fromByteOffset: offset, as: UInt8.self) != right.load(fromByteOffset: offset, as: UInt8.self) {
-        return false
-      }
-      offset += 1
-    }
-    return true
+    return UnsafeRawBufferPointer.firstDifference(left, right, count: count) == nil
   }
 
-  /// Whether these bytes sort before `other`'s, as `memcmp` orders them (a prefix first), eight at a time in line.
+  /// Whether these bytes sort before `other`'s, as `memcmp` orders them (a prefix first), compared in line.
   @inlinable
   public func precedes(_ other: UnsafeRawBufferPointer) -> Bool {
     let common = Swift.min(count, other.count)
-    if common > 0, let left = baseAddress, let right = other.baseAddress {
-      var offset = 0
-      while offset + 8 <= common {
-        let mine = ByteWord.load(left, at: offset)
-        let theirs = ByteWord.load(right, at: offset)
-        // Loaded little-endian: swapped, the first byte is the most significant, as in the bytes' order.
-        if mine != theirs { return mine.byteSwapped < theirs.byteSwapped }
-        offset += 8
-      }
-      while offset < common {
-        let mine = left.load(fromByteOffset: offset, as: UInt8.self)
-        let theirs = right.load(fromByteOffset: offset, as: UInt8.self)
-        if mine != theirs { return mine < theirs }
-        offset += 1
-      }
+    if common > 0, let left = baseAddress, let right = other.baseAddress,
+      let (mine, theirs) = UnsafeRawBufferPointer.firstDifference(left, right, count: common)
+    {
+      return mine < theirs
     }
     return count < other.count
+  }
+
+  /// The first words of `count` bytes at `left` and `right` that differ, as numbers that order as the bytes do
+  /// (the first byte the most significant); `nil` when the bytes are the same.
+  ///
+  /// Eight bytes at a time, the last eight (or four) read where they end, overlapping bytes already found equal,
+  /// so that no byte is compared alone but in a string of under four.
+  @inlinable
+  static func firstDifference(_ left: UnsafeRawPointer, _ right: UnsafeRawPointer, count: Int) -> (UInt64, UInt64)? {
+    func word(_ base: UnsafeRawPointer, _ offset: Int) -> UInt64 { ByteWord.load(base, at: offset).byteSwapped }
+    func half(_ base: UnsafeRawPointer, _ offset: Int) -> UInt64 {
+      UInt64(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self)).byteSwapped)
+    }
+    if count >= 8 {
+      var offset = 0
+      while offset + 8 < count {
+        let mine = word(left, offset)
+        let theirs = word(right, offset)
+        if mine != theirs { return (mine, theirs) }
+        offset += 8
+      }
+      let mine = word(left, count - 8)
+      let theirs = word(right, count - 8)
+      return mine != theirs ? (mine, theirs) : nil
+    }
+    if count >= 4 {
+      let mine = half(left, 0) << 32 | half(left, count - 4)
+      let theirs = half(right, 0) << 32 | half(right, count - 4)
+      return mine != theirs ? (mine, theirs) : nil
+    }
+    var mine: UInt64 = 0
+    var theirs: UInt64 = 0
+    for offset in 0..<count {
+      mine = mine << 8 | UInt64(left.load(fromByteOffset: offset, as: UInt8.self))
+      theirs = theirs << 8 | UInt64(right.load(fromByteOffset: offset, as: UInt8.self))
+    }
+    return mine != theirs ? (mine, theirs) : nil
   }
 
   /// How many line feeds the bytes hold (found with `memchr`, a line at a time).
