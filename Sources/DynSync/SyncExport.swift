@@ -79,7 +79,7 @@ extension SyncJob {
     // every fingerprint of the table, hundreds of thousands.
     let exported = Array(export.tables)
     let earlier = previous.fingerprints
-    let kept = concurrentMap(exported, costs: exported.map { earlier.tables[$0.key]?.rows.count ?? 0 }) {
+    let kept = concurrentMap(exported, costs: exported.map { earlier.tables[$0.key]?.approximateCount ?? 0 }) {
       entity, table in
       guard table.kind == .delta, var kept = earlier.tables[entity] else { return StateFingerprints.Table?.none }
       kept.removeRows(of: (Array(table.records.keys) + Array(table.deletions.keys)).sorted())

@@ -11,12 +11,50 @@ public struct StateFingerprints: Sendable, Equatable {
     /// What decoding a row depends on besides its bytes (formats, page contexts, a CMT schema's digest): rows are
     /// only compared with fingerprints taken in the same context.
     public var context: String
-    /// Sorted by id.
-    public var rows: [(id: GUID, fingerprint: Fingerprint)]
+    private var source: Source
+
+    /// Where a table's rows are.
+    private enum Source: Sendable {
+      case rows([(id: GUID, fingerprint: Fingerprint)])
+      /// A table's file as read back (`StateFingerprints.table(at:)`), less the rows of `removed` (sorted).
+      ///
+      /// A change-tracking delta only takes rows out of a table, and writes an overlay of the rows it took: made
+      /// into a list of a million rows and walked again to find them, the file cost more than the rest of laying
+      /// the delta over the state. Its rows are made only for a full export or a table written whole.
+      case file(FileRows, removed: [GUID])
+    }
 
     public init(context: String, rows: [(id: GUID, fingerprint: Fingerprint)]) {
       self.context = context
-      self.rows = rows
+      source = .rows(rows)
+    }
+
+    fileprivate init(context: String, file: FileRows) {
+      self.context = context
+      source = .file(file, removed: [])
+    }
+
+    /// Sorted by id.
+    public var rows: [(id: GUID, fingerprint: Fingerprint)] {
+      get {
+        switch source {
+        case .rows(let rows): return rows
+        case .file(let file, let removed):
+          var rows = file.rows
+          StateFingerprints.remove(removed, from: &rows)
+          return rows
+        }
+      }
+      set { source = .rows(newValue) }
+    }
+
+    /// How many rows the table has, or about as many (a file's rows are not counted one by one): the cost of work
+    /// on the table, for sharing it out between cores.
+    public var approximateCount: Int {
+      switch source {
+      case .rows(let rows): return rows.count
+      case .file(let file, let removed): return max(file.baseCount + file.overlay.count - removed.count, 0)
+      }
     }
 
     public static func == (lhs: Table, rhs: Table) -> Bool {
@@ -28,48 +66,194 @@ public struct StateFingerprints: Sendable, Equatable {
     /// table's hundreds of thousands of rows was most of the work.
     public mutating func removeRows(of ids: [GUID]) {
       guard !ids.isEmpty else { return }
-      var kept = 0
-      var cursor = 0
-      for index in rows.indices {
-        let id = rows[index].id
-        while cursor < ids.count, ids[cursor] < id { cursor += 1 }
-        if cursor < ids.count, ids[cursor] == id { continue }
-        rows[kept] = rows[index]
-        kept += 1
+      switch source {
+      case .file(let file, let removed):
+        source = .file(file, removed: StateFingerprints.union(removed, ids))
+      case .rows(var rows):
+        // Let go of by the table first, so that the rows are changed in place.
+        source = .rows([])
+        StateFingerprints.remove(ids, from: &rows)
+        source = .rows(rows)
       }
-      rows.removeLast(rows.count - kept)
     }
 
     /// The fingerprint of the row of `id`, if the table has one.
     public func fingerprint(of id: GUID) -> Fingerprint? {
-      rows.placeInSorted(of: id, by: \.id).map { rows[$0].fingerprint }
+      switch source {
+      case .rows(let rows): return rows.placeInSorted(of: id, by: \.id).map { rows[$0].fingerprint }
+      case .file(let file, let removed):
+        return removed.placeInSorted(of: id, by: { $0 }) == nil ? file.fingerprint(of: id) : nil
+      }
     }
 
     /// The ids whose fingerprints differ in `later`, or that only one of the two tables has, as text.
     ///
-    /// They are what an overlay of `later` over this table holds. Both tables are walked side by side, in id order.
+    /// They are what an overlay of `later` over this table holds. Both tables are walked side by side, in id order;
+    /// when both are one file less some rows, only the rows removed from one and not the other are looked at.
     ///
     /// - Parameter later: the table the next batch leaves, in the same context.
     /// - Returns: the ids as `GUID.description` writes them.
     public func changedIDs(to later: Table) -> Set<String> {
+      if case .file(let file, let removed) = source, case .file(let laterFile, let laterRemoved) = later.source,
+        file === laterFile
+      {
+        var changed = Set<String>()
+        StateFingerprints.forEachInOne(removed, laterRemoved) { id in
+          if file.fingerprint(of: id) != nil { changed.insert(id.description) }
+        }
+        return changed
+      }
+      let rows = self.rows
+      let laterRows = later.rows
       // At least as many as the tables' sizes differ by: a delta's removals, tens of thousands.
-      var changed = Set<String>(minimumCapacity: abs(rows.count - later.rows.count))
+      var changed = Set<String>(minimumCapacity: abs(rows.count - laterRows.count))
       var left = 0
       var right = 0
-      while left < rows.count || right < later.rows.count {
-        if right == later.rows.count || (left < rows.count && rows[left].id < later.rows[right].id) {
+      while left < rows.count || right < laterRows.count {
+        if right == laterRows.count || (left < rows.count && rows[left].id < laterRows[right].id) {
           changed.insert(rows[left].id.description)
           left += 1
-        } else if left == rows.count || later.rows[right].id < rows[left].id {
-          changed.insert(later.rows[right].id.description)
+        } else if left == rows.count || laterRows[right].id < rows[left].id {
+          changed.insert(laterRows[right].id.description)
           right += 1
         } else {
-          if rows[left].fingerprint != later.rows[right].fingerprint { changed.insert(rows[left].id.description) }
+          if rows[left].fingerprint != laterRows[right].fingerprint { changed.insert(rows[left].id.description) }
           left += 1
           right += 1
         }
       }
       return changed
+    }
+  }
+
+  /// A table's file mapped, its overlay read: rows are parsed from their lines where they lie when one is looked
+  /// for, and all of them, once, when the table is wanted whole.
+  ///
+  /// The base's lines are not all checked when it is read back: a line that does not read, or lines out of order,
+  /// only make rows look absent, and an absent fingerprint only has its row decoded and compared. Its fingerprints
+  /// pair with no other id than their own line's, so no damage makes a changed row look unchanged.
+  fileprivate final class FileRows: @unchecked Sendable {
+    /// The mapped file, whose lines of rows start at `linesStart`.
+    private let data: Data
+    private let linesStart: Int
+    /// How many lines of rows the base has.
+    let baseCount: Int
+    /// Sorted by id; `nil` for a row the overlay removes.
+    let overlay: [Row]
+    private let lock = NSLock()
+    private var laid: [(id: GUID, fingerprint: Fingerprint)]?
+
+    init(data: Data, linesStart: Int, baseCount: Int, overlay: [Row]) {
+      self.data = data
+      self.linesStart = linesStart
+      self.baseCount = baseCount
+      self.overlay = overlay
+    }
+
+    /// The fingerprint of the row of `id`: the overlay's line of it, else the base's.
+    func fingerprint(of id: GUID) -> Fingerprint? {
+      if let place = overlay.placeInSorted(of: id, by: \.id) { return overlay[place].fingerprint }
+      // The id's digits as the lines spell them (lower case, the high word first) order as the ids do: each line
+      // looked at is one comparison of its first 32 bytes, and only the line found is read.
+      return data.withUnsafeBytes { bytes in
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digits in
+          StateFingerprints.hex(id.high, into: digits, at: 0)
+          StateFingerprints.hex(id.low, into: digits, at: 16)
+          guard let lines = bytes.baseAddress.map({ $0 + linesStart }), let key = digits.baseAddress else { return nil }
+          var low = 0
+          var high = baseCount
+          while low < high {
+            let middle = (low + high) / 2
+            let order = memcmp(lines + middle * StateFingerprints.lineLength, key, 32)
+            if order == 0 {
+              let line = UnsafeRawBufferPointer(
+                rebasing: bytes[(linesStart + middle * StateFingerprints.lineLength)...])
+              return StateFingerprints.row(in: line, at: 0, removals: false)?.fingerprint
+            }
+            if order < 0 { low = middle + 1 } else { high = middle }
+          }
+          return nil
+        }
+      }
+    }
+
+    /// Every row, the overlay laid over the base, made once (a full export compares them, then writes them).
+    var rows: [(id: GUID, fingerprint: Fingerprint)] {
+      lock.lock()
+      defer { lock.unlock() }
+      if let laid { return laid }
+      var base: [(id: GUID, fingerprint: Fingerprint)] = []
+      base.reserveCapacity(baseCount)
+      data.withUnsafeBytes { bytes in
+        let lines = UnsafeRawBufferPointer(rebasing: bytes[linesStart...])
+        for line in 0..<baseCount {
+          if let row = StateFingerprints.row(in: lines, at: line * StateFingerprints.lineLength, removals: false),
+            let fingerprint = row.fingerprint
+          {
+            base.append((row.id, fingerprint))
+          }
+        }
+      }
+      // Damaged lines out of order: the rows sorted, an id kept once, so that the walks by id still hold.
+      if !zip(base, base.dropFirst()).allSatisfy({ $0.id < $1.id }) {
+        var unique: [GUID: Fingerprint] = [:]
+        for row in base { unique[row.id] = row.fingerprint }
+        base = unique.keys.sorted().map { ($0, unique[$0] ?? Fingerprint(high: 0, low: 0)) }
+      }
+      let made = StateFingerprints.laid(overlay, over: base)
+      laid = made
+      return made
+    }
+  }
+
+  /// Removes the rows of `ids` (sorted) from `rows` (sorted), walked side by side.
+  private static func remove(_ ids: [GUID], from rows: inout [(id: GUID, fingerprint: Fingerprint)]) {
+    guard !ids.isEmpty else { return }
+    var kept = 0
+    var cursor = 0
+    for index in rows.indices {
+      let id = rows[index].id
+      while cursor < ids.count, ids[cursor] < id { cursor += 1 }
+      if cursor < ids.count, ids[cursor] == id { continue }
+      rows[kept] = rows[index]
+      kept += 1
+    }
+    rows.removeLast(rows.count - kept)
+  }
+
+  /// The ids of two sorted lists together, each once, sorted.
+  private static func union(_ left: [GUID], _ right: [GUID]) -> [GUID] {
+    guard !left.isEmpty else { return right }
+    var merged: [GUID] = []
+    merged.reserveCapacity(left.count + right.count)
+    var cursor = 0
+    for id in left {
+      while cursor < right.count, right[cursor] < id {
+        merged.append(right[cursor])
+        cursor += 1
+      }
+      if cursor < right.count, right[cursor] == id { cursor += 1 }
+      merged.append(id)
+    }
+    merged += right[cursor...]
+    return merged
+  }
+
+  /// Hands `body` each id that only one of two sorted lists holds.
+  private static func forEachInOne(_ left: [GUID], _ right: [GUID], _ body: (GUID) -> Void) {
+    var leftCursor = 0
+    var rightCursor = 0
+    while leftCursor < left.count || rightCursor < right.count {
+      if rightCursor == right.count || (leftCursor < left.count && left[leftCursor] < right[rightCursor]) {
+        body(left[leftCursor])
+        leftCursor += 1
+      } else if leftCursor == left.count || right[rightCursor] < left[leftCursor] {
+        body(right[rightCursor])
+        rightCursor += 1
+      } else {
+        leftCursor += 1
+        rightCursor += 1
+      }
     }
   }
 
@@ -119,44 +303,41 @@ public struct StateFingerprints: Sendable, Equatable {
     }
   }
 
-  private static let lineLength = 66
+  static let lineLength = 66
 
   /// Reads a table's file back, and its overlay beside it if there is one; `nil` for one that does not read back
   /// whole (its rows are then decoded, and it is written whole).
   public static func table(at path: String) -> ReadBack? {
     // Mapped, as outlines are read: a million rows' fingerprints are tens of megabytes, which a read copied into
-    // fresh memory first.
+    // fresh memory first; only the lines a run looks for are read (see `FileRows`).
     guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { return nil }
-    let base = data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Table? in
+    let head = data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> (context: String, linesStart: Int)? in
       guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")),
-        let context = try? JSONDecoder().decode(String.self, from: Data(bytes[..<newline]))
+        let context = try? JSONDecoder().decode(String.self, from: Data(bytes[..<newline])),
+        (bytes.count - newline - 1) % lineLength == 0
       else { return nil }
-      let lines = UnsafeRawBufferPointer(rebasing: bytes[(newline + 1)...])
-      var rows: [(id: GUID, fingerprint: Fingerprint)] = []
-      rows.reserveCapacity(lines.count / lineLength)
-      let wellFormed = forEachLine(in: lines, removals: false) { id, fingerprint in
-        if let fingerprint { rows.append((id, fingerprint)) }
-      }
-      return wellFormed ? Table(context: context, rows: rows) : nil
+      return (context, newline + 1)
     }
-    guard let base else { return nil }
+    guard let head else { return nil }
+    let baseCount = (data.count - head.linesStart) / lineLength
     let overlayPath = StateLayers.overlayPath(of: path)
-    guard FileManager.default.fileExists(atPath: overlayPath) else {
-      return ReadBack(table: base, baseLines: base.rows.count + 1)
-    }
-    guard let overlayData = FileManager.default.contents(atPath: overlayPath) else { return nil }
     var overlay: [Row] = []
-    let wellFormed = overlayData.withUnsafeBytes { bytes in
-      overlay.reserveCapacity(bytes.count / lineLength)
-      return forEachLine(in: bytes, removals: true) { id, fingerprint in overlay.append((id, fingerprint)) }
+    var overlayKeys: Set<String>?
+    if FileManager.default.fileExists(atPath: overlayPath) {
+      guard let overlayData = FileManager.default.contents(atPath: overlayPath) else { return nil }
+      let wellFormed = overlayData.withUnsafeBytes { bytes in
+        overlay.reserveCapacity(bytes.count / lineLength)
+        return forEachLine(in: bytes, removals: true) { id, fingerprint in overlay.append((id, fingerprint)) }
+      }
+      guard wellFormed else { return nil }
+      overlayKeys = Set(overlay.map(\.id.description))
     }
-    guard wellFormed else { return nil }
+    let file = FileRows(data: data, linesStart: head.linesStart, baseCount: baseCount, overlay: overlay)
     return ReadBack(
-      table: Table(context: base.context, rows: laid(overlay, over: base.rows)), baseLines: base.rows.count + 1,
-      overlayKeys: Set(overlay.map(\.id.description)))
+      table: Table(context: head.context, file: file), baseLines: baseCount + 1, overlayKeys: overlayKeys)
   }
 
-  private typealias Row = (id: GUID, fingerprint: Fingerprint?)
+  fileprivate typealias Row = (id: GUID, fingerprint: Fingerprint?)
 
   /// Hands each line of a file after its context line to `body`: its id, and its fingerprint (`nil` for a removal,
   /// where `removals` allows them).
@@ -168,28 +349,35 @@ public struct StateFingerprints: Sendable, Equatable {
     var last: GUID?
     var position = 0
     while position < bytes.count {
-      guard position + lineLength <= bytes.count, bytes[position + 32] == UInt8(ascii: " "),
-        bytes[position + 65] == UInt8(ascii: "\n"), let idHigh = GUID.hexNumber(in: bytes, at: position),
-        let idLow = GUID.hexNumber(in: bytes, at: position + 16)
-      else { return false }
-      let id = GUID(high: idHigh, low: idLow)
-      guard last.map({ $0 < id }) ?? true else { return false }
-      last = id
-      if let high = GUID.hexNumber(in: bytes, at: position + 33), let low = GUID.hexNumber(in: bytes, at: position + 49)
-      {
-        body(id, Fingerprint(high: high, low: low))
-      } else if removals, bytes[(position + 33)..<(position + 65)].allSatisfy({ $0 == UInt8(ascii: "-") }) {
-        body(id, nil)
-      } else {
+      guard let row = row(in: bytes, at: position, removals: removals), last.map({ $0 < row.id }) ?? true else {
         return false
       }
+      last = row.id
+      body(row.id, row.fingerprint)
       position += lineLength
     }
     return true
   }
 
+  /// The row of the line at `position`: its id, and its fingerprint (`nil` for a removal, where `removals` allows
+  /// them); `nil` when the bytes there are not such a line.
+  fileprivate static func row(in bytes: UnsafeRawBufferPointer, at position: Int, removals: Bool) -> Row? {
+    guard position >= 0, position + lineLength <= bytes.count, bytes[position + 32] == UInt8(ascii: " "),
+      bytes[position + 65] == UInt8(ascii: "\n"), let idHigh = GUID.hexNumber(in: bytes, at: position),
+      let idLow = GUID.hexNumber(in: bytes, at: position + 16)
+    else { return nil }
+    let id = GUID(high: idHigh, low: idLow)
+    if let high = GUID.hexNumber(in: bytes, at: position + 33), let low = GUID.hexNumber(in: bytes, at: position + 49) {
+      return (id, Fingerprint(high: high, low: low))
+    }
+    guard removals, bytes[(position + 33)..<(position + 65)].allSatisfy({ $0 == UInt8(ascii: "-") }) else {
+      return nil
+    }
+    return (id, nil)
+  }
+
   /// The rows of a base with those of its overlay laid over them, both in id order.
-  private static func laid(_ overlay: [Row], over base: [(id: GUID, fingerprint: Fingerprint)]) -> [(
+  fileprivate static func laid(_ overlay: [Row], over base: [(id: GUID, fingerprint: Fingerprint)]) -> [(
     id: GUID, fingerprint: Fingerprint
   )] {
     var rows: [(id: GUID, fingerprint: Fingerprint)] = []
@@ -215,7 +403,7 @@ public struct StateFingerprints: Sendable, Equatable {
 
   private static let digits = Array("0123456789abcdef".utf8)
 
-  private static func hex(_ value: UInt64, into bytes: UnsafeMutableBufferPointer<UInt8>, at start: Int) {
+  fileprivate static func hex(_ value: UInt64, into bytes: UnsafeMutableBufferPointer<UInt8>, at start: Int) {
     for index in 0..<16 { bytes[start + index] = digits[Int((value >> UInt64(60 - 4 * index)) & 0xF)] }
   }
 

@@ -104,7 +104,7 @@ public struct StateDelta: Sendable, Equatable {
     for (name, keys) in marketo.changedKeys { files[Workspace.datasetPath(of: name)] = keys }
     let fingerprinted = current.fingerprints.tables.keys.sorted()
     let changedFingerprints = concurrentMap(
-      fingerprinted, costs: fingerprinted.map { current.fingerprints.tables[$0]?.rows.count ?? 0 }
+      fingerprinted, costs: fingerprinted.map { current.fingerprints.tables[$0]?.approximateCount ?? 0 }
     ) { entity -> Set<String>? in
       // Fingerprints taken in another context than the base's are written whole.
       guard let earlier = previous.fingerprints.tables[entity], let table = current.fingerprints.tables[entity],
