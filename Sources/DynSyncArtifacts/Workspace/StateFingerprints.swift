@@ -133,7 +133,8 @@ public struct StateFingerprints: Sendable, Equatable {
   /// only make rows look absent, and an absent fingerprint only has its row decoded and compared. Its fingerprints
   /// pair with no other id than their own line's, so no damage makes a changed row look unchanged.
   fileprivate final class FileRows: @unchecked Sendable {
-    /// The mapped file, whose lines of rows start at `linesStart`.
+    /// The file, mapped, whose lines of rows start at `linesStart`.
+    private let path: String
     private let data: Data
     private let linesStart: Int
     /// How many lines of rows the base has.
@@ -143,7 +144,8 @@ public struct StateFingerprints: Sendable, Equatable {
     private let lock = NSLock()
     private var laid: [(id: GUID, fingerprint: Fingerprint)]?
 
-    init(data: Data, linesStart: Int, baseCount: Int, overlay: [Row]) {
+    init(path: String, data: Data, linesStart: Int, baseCount: Int, overlay: [Row]) {
+      self.path = path
       self.data = data
       self.linesStart = linesStart
       self.baseCount = baseCount
@@ -184,15 +186,26 @@ public struct StateFingerprints: Sendable, Equatable {
       if let laid { return laid }
       var base: [(id: GUID, fingerprint: Fingerprint)] = []
       base.reserveCapacity(baseCount)
-      data.withUnsafeBytes { bytes in
-        let lines = UnsafeRawBufferPointer(rebasing: bytes[linesStart...])
-        for line in 0..<baseCount {
-          if let row = StateFingerprints.row(in: lines, at: line * StateFingerprints.lineLength, removals: false),
-            let fingerprint = row.fingerprint
-          {
-            base.append((row.id, fingerprint))
+      // Read a block at a time rather than through the mapping: every page of a mapped file read is counted in
+      // the process's memory while it stays mapped, tens of megabytes at the peak of a full export.
+      let linesABlock = 16_384
+      let handle = FileHandle(forReadingAtPath: path)
+      defer { try? handle?.close() }
+      var left = (try? handle?.seek(toOffset: UInt64(linesStart))) == nil ? 0 : baseCount
+      while left > 0, let block = try? handle?.read(upToCount: min(left, linesABlock) * StateFingerprints.lineLength),
+        block.count >= StateFingerprints.lineLength
+      {
+        let lines = block.count / StateFingerprints.lineLength
+        block.withUnsafeBytes { bytes in
+          for line in 0..<lines {
+            if let row = StateFingerprints.row(in: bytes, at: line * StateFingerprints.lineLength, removals: false),
+              let fingerprint = row.fingerprint
+            {
+              base.append((row.id, fingerprint))
+            }
           }
         }
+        left -= lines
       }
       // Damaged lines out of order: the rows sorted, an id kept once, so that the walks by id still hold.
       if !zip(base, base.dropFirst()).allSatisfy({ $0.id < $1.id }) {
@@ -332,7 +345,7 @@ public struct StateFingerprints: Sendable, Equatable {
       guard wellFormed else { return nil }
       overlayKeys = Set(overlay.map(\.id.description))
     }
-    let file = FileRows(data: data, linesStart: head.linesStart, baseCount: baseCount, overlay: overlay)
+    let file = FileRows(path: path, data: data, linesStart: head.linesStart, baseCount: baseCount, overlay: overlay)
     return ReadBack(
       table: Table(context: head.context, file: file), baseLines: baseCount + 1, overlayKeys: overlayKeys)
   }
