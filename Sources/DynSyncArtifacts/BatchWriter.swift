@@ -20,7 +20,7 @@ public final class LinesFile {
   public func write(_ text: String) throws(OutputError) { try file.write(text) }
 
   /// Writes lines made as bytes (`LineBlock`).
-  public func write(lines bytes: ArraySlice<UInt8>) throws(OutputError) { try file.write(lines: bytes) }
+  public func write(lines bytes: UnsafeRawBufferPointer) throws(OutputError) { try file.write(lines: bytes) }
 
   /// Syncs and closes the file.
   /// - Returns: the file's entry for the manifest (path, SHA-256, line count).

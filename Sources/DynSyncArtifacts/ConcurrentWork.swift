@@ -3,13 +3,34 @@ import Foundation
 
 /// The lines of a run of items, made into one buffer: their bytes, and where each item's lines end in them.
 public struct LineBlock: Sendable {
-  public let bytes: [UInt8]
-  /// Where the lines of each item of the run end in `bytes`, by the item's place in the run (an item may make no
+  /// The bytes as they were made, not copied into an array: that copied every byte a batch writes once more, into
+  /// fresh memory.
+  private let made: MadeBytes
+  /// Where the lines of each item of the run end in the bytes, by the item's place in the run (an item may make no
   /// line, or several).
   public let ends: [Int]
 
-  /// Where the lines of the run's item at `place` lie in `bytes`.
+  init(_ json: consuming JSONBytes, ends: [Int]) {
+    made = MadeBytes(json)
+    self.ends = ends
+  }
+
+  /// Where the lines of the run's item at `place` lie in the bytes.
   public func lines(of place: Int) -> Range<Int> { (place == 0 ? 0 : ends[place - 1])..<ends[place] }
+
+  /// Runs `body` on the bytes; they are valid only during the call.
+  public func withBytes<Result, Failure: Error>(
+    _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+  ) throws(Failure) -> Result {
+    try made.json.withUnsafeBytes(body)
+  }
+
+  /// Made bytes handed from the core that made them to the one that writes them, and read only there.
+  private final class MadeBytes: @unchecked Sendable {
+    let json: JSONBytes
+
+    init(_ json: consuming JSONBytes) { self.json = json }
+  }
 }
 
 /// The lines of every item, in item order, made a window of blocks at a time on every core and handed to `body` a
@@ -40,7 +61,7 @@ public func forEachBlockOfLines<Item: Sendable, Failure: Error>(
         if ends.isEmpty { json.reserveCapacity(min(json.count * (run.count + run.count / 8), 1 << 22)) }
         ends.append(json.count)
       }
-      return LineBlock(bytes: json.bytes, ends: ends)
+      return LineBlock(json, ends: ends)
     }
     for block in blocks { try body(block) }
   }
@@ -53,7 +74,7 @@ extension LinesFile {
     throws(OutputError)
   {
     try forEachBlockOfLines(of: items, appending: line) { (block: LineBlock) throws(OutputError) in
-      try write(lines: block.bytes[...])
+      try block.withBytes { (bytes) throws(OutputError) in try write(lines: bytes) }
     }
   }
 

@@ -98,6 +98,13 @@ public struct JSONBytes: ~Copyable {
   /// The bytes written, copied out.
   public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
 
+  /// Runs `body` on the bytes written; they are valid only during the call.
+  public func withUnsafeBytes<Result, Failure: Error>(
+    _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+  ) throws(Failure) -> Result {
+    try body(UnsafeRawBufferPointer(start: base, count: count))
+  }
+
   public var text: String { String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self) }
 
   /// Where the next `needed` bytes go, room made for them: the caller writes them and adds them to `count`.

@@ -87,13 +87,15 @@ public enum MarketoFiles {
       guard let row = rows[key] else { return }
       appendCSVLine(of: row, header, to: &line)
     } _: { (block: LineBlock) throws(OutputError) in
-      for place in block.ends.indices {
-        let line = block.lines(of: place)
-        guard !line.isEmpty else { continue }
-        if size + line.count > limit, rowsInPart > 0 { try startPart() }
-        try file?.write(lines: block.bytes[line])
-        size += line.count
-        rowsInPart += 1
+      try block.withBytes { (bytes) throws(OutputError) in
+        for place in block.ends.indices {
+          let line = block.lines(of: place)
+          guard !line.isEmpty else { continue }
+          if size + line.count > limit, rowsInPart > 0 { try startPart() }
+          try file?.write(lines: UnsafeRawBufferPointer(rebasing: bytes[line]))
+          size += line.count
+          rowsInPart += 1
+        }
       }
     }
     if let file { artifacts.append(try file.finish()) }

@@ -52,9 +52,9 @@ package final class OutputFile {
   }
 
   /// Writes lines made as bytes, a block of them at a time (their line feeds are counted).
-  package func write(lines bytes: ArraySlice<UInt8>) throws(OutputError) {
-    bytes.withUnsafeBytes { lines += $0.lineFeeds }
-    buffer.append(contentsOf: bytes)
+  package func write(lines bytes: UnsafeRawBufferPointer) throws(OutputError) {
+    lines += bytes.lineFeeds
+    buffer.append(contentsOf: bytes.assumingMemoryBound(to: UInt8.self))
     if buffer.count >= OutputFile.bufferSize { try sink.take(&buffer) }
   }
 

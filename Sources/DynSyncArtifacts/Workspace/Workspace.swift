@@ -151,14 +151,15 @@ public struct Workspace: Sendable {
       var builder = StateOutline.Builder<Key>(columns: columns, lines: items.count)
       var index = 0
       try forEachBlockOfLines(of: items, appending: line) { (block: LineBlock) throws(OutputError) in
-        block.bytes.withUnsafeBufferPointer { bytes in
+        try block.withBytes { (bytes) throws(OutputError) in
+          let lines = bytes.assumingMemoryBound(to: UInt8.self)
           for place in block.ends.indices {
             let (key, ids) = outline(items[index])
-            builder.add(key, line: UnsafeBufferPointer(rebasing: bytes[block.lines(of: place)]), ids: ids)
+            builder.add(key, line: UnsafeBufferPointer(rebasing: lines[block.lines(of: place)]), ids: ids)
             index += 1
           }
+          try file.write(lines: bytes)
         }
-        try file.write(lines: block.bytes[...])
       }
       let base = try file.finish()
       artifacts.append(base)

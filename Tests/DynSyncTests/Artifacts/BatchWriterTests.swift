@@ -63,12 +63,14 @@ struct BatchWriterTests {
       json.appendRaw(lines(of: item))
     } _: { block in
       blocks += 1
-      for place in block.ends.indices {
-        let made = String(decoding: block.bytes[block.lines(of: place)], as: UTF8.self)
-        #expect(made == lines(of: next), "item \(next)")
-        next += 1
+      block.withBytes { bytes in
+        for place in block.ends.indices {
+          let made = String(decoding: bytes[block.lines(of: place)], as: UTF8.self)
+          #expect(made == lines(of: next), "item \(next)")
+          next += 1
+        }
+        #expect(block.ends.last == bytes.count)
       }
-      #expect(block.ends.last == block.bytes.count)
     }
     #expect(next == items.count)
     #expect(blocks > 16, "more than a window of blocks")
