@@ -133,9 +133,10 @@ public struct StateFingerprints: Sendable, Equatable {
   /// only make rows look absent, and an absent fingerprint only has its row decoded and compared. Its fingerprints
   /// pair with no other id than their own line's, so no damage makes a changed row look unchanged.
   fileprivate final class FileRows: @unchecked Sendable {
-    /// The file, mapped, whose lines of rows start at `linesStart`.
+    /// The file, and its bytes mapped (read-only, unmapped when the table goes), whose lines of rows start at
+    /// `linesStart`.
     private let path: String
-    private let data: Data
+    private let bytes: UnsafeRawBufferPointer
     private let linesStart: Int
     /// How many lines of rows the base has.
     let baseCount: Int
@@ -144,38 +145,37 @@ public struct StateFingerprints: Sendable, Equatable {
     private let lock = NSLock()
     private var laid: [(id: GUID, fingerprint: Fingerprint)]?
 
-    init(path: String, data: Data, linesStart: Int, baseCount: Int, overlay: [Row]) {
+    init(path: String, mapped bytes: UnsafeRawBufferPointer, linesStart: Int, baseCount: Int, overlay: [Row]) {
       self.path = path
-      self.data = data
+      self.bytes = bytes
       self.linesStart = linesStart
       self.baseCount = baseCount
       self.overlay = overlay
     }
+
+    deinit { StateFingerprints.unmap(bytes) }
 
     /// The fingerprint of the row of `id`: the overlay's line of it, else the base's.
     func fingerprint(of id: GUID) -> Fingerprint? {
       if let place = overlay.placeInSorted(of: id, by: \.id) { return overlay[place].fingerprint }
       // The id's digits as the lines spell them (lower case, the high word first) order as the ids do: each line
       // looked at is one comparison of its first 32 bytes, and only the line found is read.
-      return data.withUnsafeBytes { bytes in
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digits in
-          StateFingerprints.hex(id.high, into: digits, at: 0)
-          StateFingerprints.hex(id.low, into: digits, at: 16)
-          guard let lines = bytes.baseAddress.map({ $0 + linesStart }), let key = digits.baseAddress else { return nil }
-          var low = 0
-          var high = baseCount
-          while low < high {
-            let middle = (low + high) / 2
-            let order = memcmp(lines + middle * StateFingerprints.lineLength, key, 32)
-            if order == 0 {
-              let line = UnsafeRawBufferPointer(
-                rebasing: bytes[(linesStart + middle * StateFingerprints.lineLength)...])
-              return StateFingerprints.row(in: line, at: 0, removals: false)?.fingerprint
-            }
-            if order < 0 { low = middle + 1 } else { high = middle }
+      return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digits in
+        StateFingerprints.hex(id.high, into: digits, at: 0)
+        StateFingerprints.hex(id.low, into: digits, at: 16)
+        guard let lines = bytes.baseAddress.map({ $0 + linesStart }), let key = digits.baseAddress else { return nil }
+        var low = 0
+        var high = baseCount
+        while low < high {
+          let middle = (low + high) / 2
+          let order = memcmp(lines + middle * StateFingerprints.lineLength, key, 32)
+          if order == 0 {
+            let line = UnsafeRawBufferPointer(rebasing: bytes[(linesStart + middle * StateFingerprints.lineLength)...])
+            return StateFingerprints.row(in: line, at: 0, removals: false)?.fingerprint
           }
-          return nil
+          if order < 0 { low = middle + 1 } else { high = middle }
         }
+        return nil
       }
     }
 
@@ -321,33 +321,59 @@ public struct StateFingerprints: Sendable, Equatable {
   /// Reads a table's file back, and its overlay beside it if there is one; `nil` for one that does not read back
   /// whole (its rows are then decoded, and it is written whole).
   public static func table(at path: String) -> ReadBack? {
-    // Mapped, as outlines are read: a million rows' fingerprints are tens of megabytes, which a read copied into
-    // fresh memory first; only the lines a run looks for are read (see `FileRows`).
-    guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { return nil }
-    let head = data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> (context: String, linesStart: Int)? in
-      guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")),
-        let context = try? JSONDecoder().decode(String.self, from: Data(bytes[..<newline])),
-        (bytes.count - newline - 1) % lineLength == 0
-      else { return nil }
-      return (context, newline + 1)
+    // Only the lines a run looks for are read (see `FileRows`).
+    guard let bytes = map(path) else { return nil }
+    guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")),
+      let context = try? JSONDecoder().decode(String.self, from: Data(bytes[..<newline])),
+      (bytes.count - newline - 1) % lineLength == 0
+    else {
+      unmap(bytes)
+      return nil
     }
-    guard let head else { return nil }
-    let baseCount = (data.count - head.linesStart) / lineLength
+    let head = (context: context, linesStart: newline + 1)
+    let baseCount = (bytes.count - head.linesStart) / lineLength
     let overlayPath = StateLayers.overlayPath(of: path)
     var overlay: [Row] = []
     var overlayKeys: Set<String>?
     if FileManager.default.fileExists(atPath: overlayPath) {
-      guard let overlayData = FileManager.default.contents(atPath: overlayPath) else { return nil }
+      guard let overlayData = FileManager.default.contents(atPath: overlayPath) else {
+        unmap(bytes)
+        return nil
+      }
       let wellFormed = overlayData.withUnsafeBytes { bytes in
         overlay.reserveCapacity(bytes.count / lineLength)
         return forEachLine(in: bytes, removals: true) { id, fingerprint in overlay.append((id, fingerprint)) }
       }
-      guard wellFormed else { return nil }
+      guard wellFormed else {
+        unmap(bytes)
+        return nil
+      }
       overlayKeys = Set(overlay.map(\.id.description))
     }
-    let file = FileRows(path: path, data: data, linesStart: head.linesStart, baseCount: baseCount, overlay: overlay)
+    let file = FileRows(
+      path: path, mapped: bytes, linesStart: head.linesStart, baseCount: baseCount, overlay: overlay)
     return ReadBack(
       table: Table(context: head.context, file: file), baseLines: baseCount + 1, overlayKeys: overlayKeys)
+  }
+
+  /// The bytes of the file at `path`, mapped read-only, as outlines are read: a million rows' fingerprints are tens
+  /// of megabytes, which a read copied into fresh memory first; `nil` for a file that is empty or does not open.
+  ///
+  /// Mapped here rather than through `Data`: a table is held to the end of a run, and `Data` keeps its mapping
+  /// behind a reference the leak checker cannot follow.
+  private static func map(_ path: String) -> UnsafeRawBufferPointer? {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { return nil }
+    defer { close(descriptor) }
+    var status = stat()
+    guard fstat(descriptor, &status) == 0, status.st_size > 0,
+      let start = mmap(nil, Int(status.st_size), PROT_READ, MAP_PRIVATE, descriptor, 0), start != MAP_FAILED
+    else { return nil }
+    return UnsafeRawBufferPointer(start: start, count: Int(status.st_size))
+  }
+
+  fileprivate static func unmap(_ bytes: UnsafeRawBufferPointer) {
+    if let start = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: start), bytes.count) }
   }
 
   fileprivate typealias Row = (id: GUID, fingerprint: Fingerprint?)
