@@ -33,4 +33,28 @@ struct ScannedRowTests {
       #expect((scanned.line, scanned.column) == (tokens.line, tokens.column))
     }
   }
+
+  /// The scan's skip over plain bytes stops at the first byte that is not, or with fewer than eight bytes left (which
+  /// the scan then looks at one by one).
+  @Test("the plain start of a string is skipped up to the byte that ends it, at every length and place of that byte")
+  func plainPrefix() {
+    // Each byte that ends a plain run, and plain ones of either side of the bounds the scan tests for.
+    let ending: [UInt8] = [UInt8(ascii: "\""), UInt8(ascii: "\\"), 0x00, 0x1F, 0x80, 0xC3, 0xFF]
+    let plain: [UInt8] = [0x20, 0x21, 0x23, 0x5B, 0x5D, 0x7F, UInt8(ascii: "a")]
+    var random = SeededGenerator(seed: 7)
+    for length in 0...40 {
+      for end in ending {
+        for place in 0...length {
+          var bytes = (0..<length).map { _ in plain[Int.random(in: 0..<plain.count, using: &random)] }
+          if place < length { bytes[place] = end }
+          for start in [0, min(3, length)] {
+            let found = bytes.withUnsafeBytes { JSONObjectScan.plainPrefix(of: $0, from: start) }
+            let plainLength = (bytes[start...].firstIndex { !plain.contains($0) } ?? length) - start
+            #expect(found <= plainLength, "\(bytes) from \(start)")
+            #expect(found == plainLength || length - start - found < 8, "\(bytes) from \(start)")
+          }
+        }
+      }
+    }
+  }
 }
