@@ -134,10 +134,10 @@ public struct StateFingerprints: Sendable, Equatable {
   /// only make rows look absent, and an absent fingerprint only has its row decoded and compared. Its fingerprints
   /// pair with no other id than their own line's, so no damage makes a changed row look unchanged.
   fileprivate final class FileRows: @unchecked Sendable {
-    /// The file, and its bytes mapped (read-only, unmapped when the table goes), whose lines of rows start at
-    /// `linesStart`.
+    /// The file, and its bytes mapped, whose lines of rows start at `linesStart`.
     private let path: String
-    private let bytes: UnsafeRawBufferPointer
+    private let mapped: MappedFile
+    private var bytes: UnsafeRawBufferPointer { mapped.bytes }
     private let linesStart: Int
     /// How many lines of rows the base has.
     let baseCount: Int
@@ -146,15 +146,13 @@ public struct StateFingerprints: Sendable, Equatable {
     private let lock = NSLock()
     private var laid: [(id: GUID, fingerprint: Fingerprint)]?
 
-    init(path: String, mapped bytes: UnsafeRawBufferPointer, linesStart: Int, baseCount: Int, overlay: [Row]) {
+    init(path: String, mapped: MappedFile, linesStart: Int, baseCount: Int, overlay: [Row]) {
       self.path = path
-      self.bytes = bytes
+      self.mapped = mapped
       self.linesStart = linesStart
       self.baseCount = baseCount
       self.overlay = overlay
     }
-
-    deinit { StateFingerprints.unmap(bytes) }
 
     /// The fingerprint of the row of `id`: the overlay's line of it, else the base's.
     func fingerprint(of id: GUID) -> Fingerprint? {
@@ -212,7 +210,7 @@ public struct StateFingerprints: Sendable, Equatable {
       if !zip(base, base.dropFirst()).allSatisfy({ $0.id < $1.id }) {
         var unique: [GUID: Fingerprint] = [:]
         for row in base { unique[row.id] = row.fingerprint }
-        base = unique.keys.sorted().map { ($0, unique[$0] ?? Fingerprint(high: 0, low: 0)) }
+        base = unique.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
       }
       let made = StateFingerprints.laid(overlay, over: base)
       laid = made
@@ -323,58 +321,53 @@ public struct StateFingerprints: Sendable, Equatable {
   /// whole (its rows are then decoded, and it is written whole).
   public static func table(at path: String) -> ReadBack? {
     // Only the lines a run looks for are read (see `FileRows`).
-    guard let bytes = map(path) else { return nil }
+    guard let mapped = MappedFile(path) else { return nil }
+    let bytes = mapped.bytes
     guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")),
       let context = try? JSONDecoder().decode(String.self, from: Data(bytes[..<newline])),
       (bytes.count - newline - 1) % lineLength == 0
-    else {
-      unmap(bytes)
-      return nil
-    }
-    let head = (context: context, linesStart: newline + 1)
-    let baseCount = (bytes.count - head.linesStart) / lineLength
+    else { return nil }
+    let linesStart = newline + 1
+    let baseCount = (bytes.count - linesStart) / lineLength
     let overlayPath = StateLayers.overlayPath(of: path)
     var overlay: [Row] = []
     var overlayKeys: Set<String>?
     if FileManager.default.fileExists(atPath: overlayPath) {
-      guard let overlayData = FileManager.default.contents(atPath: overlayPath) else {
-        unmap(bytes)
-        return nil
-      }
+      guard let overlayData = FileManager.default.contents(atPath: overlayPath) else { return nil }
       let wellFormed = overlayData.withUnsafeBytes { bytes in
         overlay.reserveCapacity(bytes.count / lineLength)
         return forEachLine(in: bytes, removals: true) { id, fingerprint in overlay.append((id, fingerprint)) }
       }
-      guard wellFormed else {
-        unmap(bytes)
-        return nil
-      }
+      guard wellFormed else { return nil }
       overlayKeys = Set(overlay.map(\.id.description))
     }
-    let file = FileRows(
-      path: path, mapped: bytes, linesStart: head.linesStart, baseCount: baseCount, overlay: overlay)
-    return ReadBack(
-      table: Table(context: head.context, file: file), baseLines: baseCount + 1, overlayKeys: overlayKeys)
+    let file = FileRows(path: path, mapped: mapped, linesStart: linesStart, baseCount: baseCount, overlay: overlay)
+    return ReadBack(table: Table(context: context, file: file), baseLines: baseCount + 1, overlayKeys: overlayKeys)
   }
 
-  /// The bytes of the file at `path`, mapped read-only, as outlines are read: a million rows' fingerprints are tens
-  /// of megabytes, which a read copied into fresh memory first; `nil` for a file that is empty or does not open.
+  /// The bytes of a file, mapped read-only, as outlines are read (a million rows' fingerprints are tens of megabytes,
+  /// which a read copied into fresh memory first), and unmapped when the last table that reads them goes.
   ///
   /// Mapped here rather than through `Data`: a table is held to the end of a run, and `Data` keeps its mapping
   /// behind a reference the leak checker cannot follow.
-  private static func map(_ path: String) -> UnsafeRawBufferPointer? {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else { return nil }
-    defer { close(descriptor) }
-    var status = stat()
-    guard fstat(descriptor, &status) == 0, status.st_size > 0,
-      let start = mmap(nil, Int(status.st_size), PROT_READ, MAP_PRIVATE, descriptor, 0), start != MAP_FAILED
-    else { return nil }
-    return UnsafeRawBufferPointer(start: start, count: Int(status.st_size))
-  }
+  fileprivate final class MappedFile: @unchecked Sendable {
+    let bytes: UnsafeRawBufferPointer
 
-  fileprivate static func unmap(_ bytes: UnsafeRawBufferPointer) {
-    if let start = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: start), bytes.count) }
+    /// `nil` for a file that is empty or does not open.
+    init?(_ path: String) {
+      let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+      guard descriptor >= 0 else { return nil }
+      defer { close(descriptor) }
+      var status = stat()
+      guard fstat(descriptor, &status) == 0, status.st_size > 0,
+        let start = mmap(nil, Int(status.st_size), PROT_READ, MAP_PRIVATE, descriptor, 0), start != MAP_FAILED
+      else { return nil }
+      bytes = UnsafeRawBufferPointer(start: start, count: Int(status.st_size))
+    }
+
+    deinit {
+      if let start = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: start), bytes.count) }
+    }
   }
 
   fileprivate typealias Row = (id: GUID, fingerprint: Fingerprint?)
