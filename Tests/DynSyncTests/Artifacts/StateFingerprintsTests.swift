@@ -106,4 +106,22 @@ struct StateFingerprintsTests {
     #expect(table.rows.count == rows.count - 1)
     #expect(table.rows.allSatisfy { rows[$0.id] == $0.fingerprint })
   }
+
+  @Test("lines of a base out of order still read back as rows sorted by id, each with its own fingerprint")
+  func baseOutOfOrder() throws {
+    let folder = try TemporaryFolder()
+    let (base, _, rows, _, ids) = Self.files(seed: 11)
+    var lines = base.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    // The context line stays first; the first and last row lines trade places.
+    try #require(lines.count > 4)
+    lines.swapAt(1, lines.count - 2)
+    let path = try folder.write("contact.txt", lines.joined(separator: "\n"))
+    let table = try #require(StateFingerprints.table(at: path)).table
+    #expect(table.rows.map(\.id) == rows.keys.sorted())
+    #expect(table.rows.allSatisfy { rows[$0.id] == $0.fingerprint })
+    for id in ids {
+      let found = table.fingerprint(of: id)
+      #expect(found == nil || found == rows[id], "\(id)")
+    }
+  }
 }
