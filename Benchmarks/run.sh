@@ -3,8 +3,8 @@
 # snapshots (1% creates, 5% updates, 1% deletes) and `sync` (initial, then incremental: from the
 # next full export and, for Web API JSON, from its change-tracking delta, and then from a second
 # delta over the overlays the first left, as the day after: `sync-delta-next`), and prints
-# records/s, MB/s of input, wall time and peak RSS per size, how time scales with size and, when
-# Web API JSON is among the formats, each XML format's diff time against it.
+# records/s, MB/s of input, wall time and peak RSS per size, how each step's time scales with size
+# and, when Web API JSON is among the formats, each XML format's diff time against it.
 #
 # The diff runs twice: `diff` right after the org is generated (part of it may still be read from
 # disk), `diff-cached` again at once, with the files in the page cache; scaling and the formats
@@ -75,7 +75,7 @@ measure_from_copies() {
 }
 
 printf '%-8s %10s %-18s %9s %12s %9s %9s\n' format records step wall_s records/s MB/s peak_MB
-declare -A diff_time
+declare -A diff_time step_time
 for format in "${formats[@]}"; do
   for size in "${sizes[@]}"; do
     dir="$work/$format-$size"
@@ -91,6 +91,7 @@ for format in "${formats[@]}"; do
       local step=$1 seconds=$2 peak=$3 records=$4 mb=$5
       printf '%-8s %10d %-18s %9.2f %12.0f %9.1f %9d\n' "$format" "$size" "$step" "$seconds" \
         "$(python3 -c "print($records / max($seconds, 0.001))")" "$(python3 -c "print($mb / max($seconds, 0.001))")" "$peak"
+      step_time["$format-$size-$step"]=$seconds
     }
     read -r seconds peak < <(measure "$DYNSYNC_BIN" diff --quiet --previous "$dir/previous" --current "$dir/current" --out "$dir/batch")
     report diff "$seconds" "$peak" "$rows" "$input_mb"
@@ -119,11 +120,15 @@ for format in "${formats[@]}"; do
   done
 done
 
-# Scaling: each size's diff time against the first size's, per format.
+# Scaling: each size's time against the first size's, per format and step (the diff's from the cached run).
 for format in "${formats[@]}"; do
   base=${sizes[0]}
   for size in "${sizes[@]:1}"; do
     python3 -c "print('scaling %s: diff of %d records takes %.2fx the time of %d (%.2fx the records)' % ('$format', $size, ${diff_time[$format-$size]} / max(${diff_time[$format-$base]}, 0.001), $base, $size / $base))"
+    for step in sync-initial sync-incremental sync-delta; do
+      [ -n "${step_time[$format-$size-$step]:-}" ] || continue
+      python3 -c "print('scaling %s: %s of %d records takes %.2fx the time of %d' % ('$format', '$step', $size, ${step_time[$format-$size-$step]} / max(${step_time[$format-$base-$step]}, 0.001), $base))"
+    done
   done
 done
 

@@ -100,10 +100,13 @@ struct GeneratorTests {
     for (format, steps) in [("webapi", 6), ("cmt", 4)] {
       #expect(lines.filter { $0.hasPrefix(format + " ") && !$0.contains(" against ") }.count == steps * 2)
       #expect(lines.contains { $0.hasPrefix("scaling \(format): diff of 2000 records takes") })
+      #expect(lines.contains { $0.hasPrefix("scaling \(format): sync-incremental of 2000 records takes") })
     }
-    #expect(lines.filter { $0.contains(" diff-cached ") }.count == 4)
-    #expect(lines.filter { $0.contains(" sync-delta ") }.count == 2)
-    #expect(lines.filter { $0.contains(" sync-delta-next ") }.count == 2)
+    #expect(lines.contains { $0.hasPrefix("scaling webapi: sync-delta of 2000 records takes") })
+    #expect(!lines.contains { $0.hasPrefix("scaling cmt: sync-delta") })
+    #expect(lines.filter { !$0.hasPrefix("scaling") && $0.contains(" diff-cached ") }.count == 4)
+    #expect(lines.filter { !$0.hasPrefix("scaling") && $0.contains(" sync-delta ") }.count == 2)
+    #expect(lines.filter { !$0.hasPrefix("scaling") && $0.contains(" sync-delta-next ") }.count == 2)
     #expect(lines.contains { $0.hasPrefix("cmt against webapi: diff of 2000 records takes") })
   }
 }
