@@ -14,12 +14,36 @@
 #   SIZES="100000" FORMATS="webapi cmt" bash Benchmarks/run.sh
 #   DYNSYNC_BIN=path/to/dynsync SIZES=2000 bash Benchmarks/run.sh   # an existing binary (smoke run)
 #
-# Needs python3 (for getrusage) and free disk of about 2 GB per million records and format.
+# Needs python3 (for getrusage) and free disk of about 5.5 GB per million records of the largest size (two
+# exports, the change-tracking deltas, the workspace and the batches of its incremental copies; each size's files
+# are removed before the next unless KEEP_BENCH_DATA is set, when every size and format needs its own room): the
+# script checks it before it starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=(${SIZES:-100000 1000000 3000000})
 formats=(${FORMATS:-webapi})
 work="${BENCH_DIR:-out/bench}"
+
+# Refuses to start without the room the run needs: a disk filled halfway through leaves a workspace half written and a
+# run that failed for want of room, not for anything dynsync did.
+check_free_disk() {
+  local needed=0 size available
+  for size in "${sizes[@]}"; do
+    if [ -n "${KEEP_BENCH_DATA:-}" ]; then
+      needed=$((needed + size * ${#formats[@]}))
+    elif ((size > needed)); then
+      needed=$size
+    fi
+  done
+  needed=$((needed * 11 / 2000)) # 5.5 GB per million records, in MB
+  mkdir -p "$work"
+  available=$(df -Pm "$work" | awk 'NR == 2 { print $4 }')
+  if ((available < needed)); then
+    echo "Benchmarks/run.sh: $work has ${available} MB free; these sizes need about ${needed} MB" >&2
+    exit 1
+  fi
+}
+check_free_disk
 if [ -z "${DYNSYNC_BIN:-}" ]; then
   bash Scripts/setup.sh
   swift build -c release --product dynsync >&2
