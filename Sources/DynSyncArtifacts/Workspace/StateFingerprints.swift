@@ -108,21 +108,17 @@ public struct StateFingerprints: Sendable, Equatable {
       let laterRows = later.rows
       // At least as many as the tables' sizes differ by: a delta's removals, tens of thousands.
       var changed = Set<String>(minimumCapacity: abs(rows.count - laterRows.count))
-      var left = 0
-      var right = 0
-      while left < rows.count || right < laterRows.count {
-        if right == laterRows.count || (left < rows.count && rows[left].id < laterRows[right].id) {
-          changed.insert(rows[left].id.description)
-          left += 1
-        } else if left == rows.count || laterRows[right].id < rows[left].id {
-          changed.insert(laterRows[right].id.description)
-          right += 1
-        } else {
-          if rows[left].fingerprint != laterRows[right].fingerprint { changed.insert(rows[left].id.description) }
-          left += 1
-          right += 1
-        }
-      }
+      forEachSortedPairing(
+        rows.count, laterRows.count, same: { rows[$0].id == laterRows[$1].id },
+        precedes: { rows[$0].id < laterRows[$1].id },
+        each: { pairing in
+          switch pairing {
+          case .first(let left): changed.insert(rows[left].id.description)
+          case .second(let right): changed.insert(laterRows[right].id.description)
+          case .both(let left, let right):
+            if rows[left].fingerprint != laterRows[right].fingerprint { changed.insert(rows[left].id.description) }
+          }
+        })
       return changed
     }
   }
@@ -221,15 +217,15 @@ public struct StateFingerprints: Sendable, Equatable {
   /// Removes the rows of `ids` (sorted) from `rows` (sorted), walked side by side.
   private static func remove(_ ids: [GUID], from rows: inout [(id: GUID, fingerprint: Fingerprint)]) {
     guard !ids.isEmpty else { return }
+    // Kept in place: each row kept moves to the first place not kept, which the walk has passed.
     var kept = 0
-    var cursor = 0
-    for index in rows.indices {
-      let id = rows[index].id
-      while cursor < ids.count, ids[cursor] < id { cursor += 1 }
-      if cursor < ids.count, ids[cursor] == id { continue }
-      rows[kept] = rows[index]
-      kept += 1
-    }
+    forEachSortedPairing(
+      rows.count, ids.count, same: { rows[$0].id == ids[$1] }, precedes: { rows[$0].id < ids[$1] },
+      each: {
+        guard case .first(let index) = $0 else { return }
+        rows[kept] = rows[index]
+        kept += 1
+      })
     rows.removeLast(rows.count - kept)
   }
 
@@ -238,35 +234,28 @@ public struct StateFingerprints: Sendable, Equatable {
     guard !left.isEmpty else { return right }
     var merged: [GUID] = []
     merged.reserveCapacity(left.count + right.count)
-    var cursor = 0
-    for id in left {
-      while cursor < right.count, right[cursor] < id {
-        merged.append(right[cursor])
-        cursor += 1
-      }
-      if cursor < right.count, right[cursor] == id { cursor += 1 }
-      merged.append(id)
-    }
-    merged += right[cursor...]
+    forEachSortedPairing(
+      left.count, right.count, same: { left[$0] == right[$1] }, precedes: { left[$0] < right[$1] },
+      each: {
+        switch $0 {
+        case .first(let index), .both(let index, _): merged.append(left[index])
+        case .second(let index): merged.append(right[index])
+        }
+      })
     return merged
   }
 
   /// Hands `body` each id that only one of two sorted lists holds.
   private static func forEachInOne(_ left: [GUID], _ right: [GUID], _ body: (GUID) -> Void) {
-    var leftCursor = 0
-    var rightCursor = 0
-    while leftCursor < left.count || rightCursor < right.count {
-      if rightCursor == right.count || (leftCursor < left.count && left[leftCursor] < right[rightCursor]) {
-        body(left[leftCursor])
-        leftCursor += 1
-      } else if leftCursor == left.count || right[rightCursor] < left[leftCursor] {
-        body(right[rightCursor])
-        rightCursor += 1
-      } else {
-        leftCursor += 1
-        rightCursor += 1
-      }
-    }
+    forEachSortedPairing(
+      left.count, right.count, same: { left[$0] == right[$1] }, precedes: { left[$0] < right[$1] },
+      each: {
+        switch $0 {
+        case .first(let index): body(left[index])
+        case .second(let index): body(right[index])
+        case .both: break
+        }
+      })
   }
 
   /// A table's file read back, its overlay laid over it, and how it was laid down.

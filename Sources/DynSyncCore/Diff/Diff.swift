@@ -168,27 +168,25 @@ public enum Differ {
     return old.fields.members.withUnsafeBufferPointer { before in
       new.fields.members.withUnsafeBufferPointer { after in
         var changes: [FieldChange] = []
-        var left = 0
-        var right = 0
-        while left < before.count || right < after.count {
-          if right == after.count || (left < before.count && before[left].key < after[right].key) {
-            if !before[left].value.isNull, options.compares(before[left].key, of: entity) {
-              changes.append(FieldChange(field: before[left].key, old: before[left].value, new: .null))
+        forEachSortedPairing(
+          before.count, after.count, same: { before[$0].key == after[$1].key },
+          precedes: { before[$0].key < after[$1].key },
+          each: { pairing in
+            switch pairing {
+            case .first(let left):
+              if !before[left].value.isNull, options.compares(before[left].key, of: entity) {
+                changes.append(FieldChange(field: before[left].key, old: before[left].value, new: .null))
+              }
+            case .second(let right):
+              if !after[right].value.isNull, options.compares(after[right].key, of: entity) {
+                changes.append(FieldChange(field: after[right].key, old: .null, new: after[right].value))
+              }
+            case .both(let left, let right):
+              if before[left].value != after[right].value, options.compares(before[left].key, of: entity) {
+                changes.append(FieldChange(field: before[left].key, old: before[left].value, new: after[right].value))
+              }
             }
-            left += 1
-          } else if left == before.count || after[right].key < before[left].key {
-            if !after[right].value.isNull, options.compares(after[right].key, of: entity) {
-              changes.append(FieldChange(field: after[right].key, old: .null, new: after[right].value))
-            }
-            right += 1
-          } else {
-            if before[left].value != after[right].value, options.compares(before[left].key, of: entity) {
-              changes.append(FieldChange(field: before[left].key, old: before[left].value, new: after[right].value))
-            }
-            left += 1
-            right += 1
-          }
-        }
+          })
         return changes
       }
     }

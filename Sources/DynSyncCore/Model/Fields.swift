@@ -160,47 +160,30 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
     // it counts the names, so that a row held afterwards takes the room it needs, not the room of both.
     var merged: [Element] = []
     merged.reserveCapacity(unionCount(with: other))
-    var mine = 0
-    var theirs = 0
-    while mine < members.count, theirs < other.members.count {
-      let left = members[mine]
-      let right = other.members[theirs]
-      if left.key == right.key {
-        merged.append((left.key, try combine(left.value, right.value)))
-        mine += 1
-        theirs += 1
-      } else if left.key < right.key {
-        merged.append(left)
-        mine += 1
-      } else {
-        merged.append(right)
-        theirs += 1
+    try forEachPairing(with: other) { pairing in
+      switch pairing {
+      case .first(let mine): merged.append(members[mine])
+      case .second(let theirs): merged.append(other.members[theirs])
+      case .both(let mine, let theirs):
+        merged.append((members[mine].key, try combine(members[mine].value, other.members[theirs].value)))
       }
     }
-    merged += members[mine...]
-    merged += other.members[theirs...]
     members = merged
   }
 
   /// How many names this row and `other` hold between them.
   private func unionCount(with other: Fields) -> Int {
-    var shared = 0
-    var mine = 0
-    var theirs = 0
-    while mine < members.count, theirs < other.members.count {
-      let left = members[mine].key
-      let right = other.members[theirs].key
-      if left == right {
-        shared += 1
-        mine += 1
-        theirs += 1
-      } else if left < right {
-        mine += 1
-      } else {
-        theirs += 1
-      }
-    }
-    return members.count + other.members.count - shared
+    var count = 0
+    forEachPairing(with: other) { _ in count += 1 }
+    return count
+  }
+
+  /// Walks this row's members and `other`'s side by side, by name (`forEachSortedPairing`).
+  @inlinable
+  func forEachPairing(with other: Fields, _ body: (SortedPairing) throws -> Void) rethrows {
+    try forEachSortedPairing(
+      members.count, other.members.count, same: { members[$0].key == other.members[$1].key },
+      precedes: { members[$0].key < other.members[$1].key }, each: body)
   }
 
   /// Whether both hold the same names with equal values once their explicit nulls are left out, so that "absent" and
