@@ -22,17 +22,14 @@ struct DynamicsStateInPart: Sendable {
     var lines: [StateReader.RecordLine]
     var links: RecordLinks.Table
 
-    /// The lines of those of `ids` (sorted) not read, in order: looked up one by one when they are few, else found by
-    /// walking both lists side by side.
+    /// The lines of those of `ids` (sorted, each once) not read, in order: looked up one by one when they are few, else
+    /// found by walking both lists side by side.
     func lines(of ids: [GUID]) -> [StateReader.RecordLine] {
       guard ids.count * 16 > lines.count else { return ids.compactMap { place(of: $0).map { lines[$0] } } }
       var found: [StateReader.RecordLine] = []
-      var cursor = 0
-      for id in ids {
-        while cursor < lines.count, lines[cursor].key < id { cursor += 1 }
-        guard cursor < lines.count else { break }
-        if lines[cursor].key == id { found.append(lines[cursor]) }
-      }
+      forEachSortedPairing(
+        ids.count, lines.count, same: { ids[$0] == lines[$1].key }, precedes: { ids[$0] < lines[$1].key },
+        each: { if case .both(_, let line) = $0 { found.append(lines[line]) } })
       return found
     }
 
@@ -47,16 +44,14 @@ struct DynamicsStateInPart: Sendable {
     let heldIDs = held.keys.sorted()
     var ids: [GUID] = []
     ids.reserveCapacity(heldIDs.count + lines.count)
-    var cursor = 0
-    for line in lines {
-      while cursor < heldIDs.count, heldIDs[cursor] < line.key {
-        ids.append(heldIDs[cursor])
-        cursor += 1
-      }
-      if cursor < heldIDs.count, heldIDs[cursor] == line.key { cursor += 1 }
-      ids.append(line.key)
-    }
-    ids += heldIDs[cursor...]
+    forEachSortedPairing(
+      lines.count, heldIDs.count, same: { lines[$0].key == heldIDs[$1] }, precedes: { lines[$0].key < heldIDs[$1] },
+      each: {
+        switch $0 {
+        case .first(let line), .both(let line, _): ids.append(lines[line].key)
+        case .second(let held): ids.append(heldIDs[held])
+        }
+      })
     return ids
   }
 

@@ -232,7 +232,6 @@ private struct LaidTable: Sendable {
     var changes: [(before: Record?, after: Record?)] = []
     // The export's rows and the state's records, both sorted by id, walked side by side: the records the export
     // no longer has are found without looking up every id.
-    var cursor = 0
     var goneUnread: [GUID] = []
     func remove(_ id: GUID) {
       if let earlier = table.records.removeValue(forKey: id) {
@@ -242,21 +241,18 @@ private struct LaidTable: Sendable {
       }
       candidates.insert(id)
     }
-    for row in rows {
-      while cursor < held.count, held[cursor].id < row.id {
-        remove(held[cursor].id)
-        cursor += 1
-      }
-      if cursor < held.count, held[cursor].id == row.id {
-        cursor += 1
-      } else if read[row.id] == nil {
-        throw IndexUnavailable(path: "", reason: "a row neither read again nor in the state")
-      }
-    }
-    while cursor < held.count {
-      remove(held[cursor].id)
-      cursor += 1
-    }
+    try forEachSortedPairing(
+      rows.count, held.count, same: { rows[$0].id == held[$1].id }, precedes: { rows[$0].id < held[$1].id },
+      each: { pairing in
+        switch pairing {
+        case .first(let row):
+          if read[rows[row].id] == nil {
+            throw IndexUnavailable(path: "", reason: "a row neither read again nor in the state")
+          }
+        case .second(let gone): remove(held[gone].id)
+        case .both: break
+        }
+      })
     if let unread, !goneUnread.isEmpty {
       goneRead = try unread.records(goneUnread, of: entity)
       changes += goneRead.map { ($0, nil) }
@@ -292,16 +288,21 @@ extension Snapshot {
       let known = fingerprints.tables[entity].flatMap { $0.context == contexts[entity] ? $0.rows : nil } ?? []
       var rows: [IndexedRow] = []
       rows.reserveCapacity(count)
-      var cursor = 0
       let ids = unread?.ids(of: entity, held: records) ?? records.keys.sorted()
-      for (position, id) in ids.enumerated() {
-        while cursor < known.count, known[cursor].id < id { cursor += 1 }
-        let fingerprint = cursor < known.count && known[cursor].id == id ? known[cursor].fingerprint : unknown
-        rows.append(
-          IndexedRow(
-            id: id, fingerprint: fingerprint,
-            location: RowLocation(file: 0, offset: position, length: 0, line: 0, column: 0)))
-      }
+      forEachSortedPairing(
+        ids.count, known.count, same: { ids[$0] == known[$1].id }, precedes: { ids[$0] < known[$1].id },
+        each: { pairing in
+          let (position, fingerprint): (Int, Fingerprint)
+          switch pairing {
+          case .first(let id): (position, fingerprint) = (id, unknown)
+          case .both(let id, let place): (position, fingerprint) = (id, known[place].fingerprint)
+          case .second: return
+          }
+          rows.append(
+            IndexedRow(
+              id: ids[position], fingerprint: fingerprint,
+              location: RowLocation(file: 0, offset: position, length: 0, line: 0, column: 0)))
+        })
       return rows
     }
     var index = SnapshotIndex()

@@ -404,22 +404,16 @@ public struct StateFingerprints: Sendable, Equatable {
   )] {
     var rows: [(id: GUID, fingerprint: Fingerprint)] = []
     rows.reserveCapacity(base.count + overlay.count)
-    var cursor = 0
-    for row in base {
-      while cursor < overlay.count, overlay[cursor].id < row.id {
-        if let fingerprint = overlay[cursor].fingerprint { rows.append((overlay[cursor].id, fingerprint)) }
-        cursor += 1
-      }
-      if cursor < overlay.count, overlay[cursor].id == row.id {
-        if let fingerprint = overlay[cursor].fingerprint { rows.append((row.id, fingerprint)) }
-        cursor += 1
-      } else {
-        rows.append(row)
-      }
-    }
-    for row in overlay[cursor...] {
-      if let fingerprint = row.fingerprint { rows.append((row.id, fingerprint)) }
-    }
+    // An overlay's row without a fingerprint is its id's removal.
+    forEachSortedPairing(
+      base.count, overlay.count, same: { base[$0].id == overlay[$1].id }, precedes: { base[$0].id < overlay[$1].id },
+      each: { pairing in
+        switch pairing {
+        case .first(let kept): rows.append(base[kept])
+        case .second(let laid), .both(_, let laid):
+          if let fingerprint = overlay[laid].fingerprint { rows.append((overlay[laid].id, fingerprint)) }
+        }
+      })
     return rows
   }
 

@@ -26,26 +26,21 @@ extension Differ {
       var changedBefore: [IndexedRow] = []
       var changedNow: [IndexedRow] = []
       var unchanged = 0
-      var left = 0
-      var right = 0
-      while left < before.count || right < now.count {
-        if right == now.count || (left < before.count && before[left].id < now[right].id) {
-          changedBefore.append(before[left])
-          left += 1
-        } else if left == before.count || now[right].id < before[left].id {
-          changedNow.append(now[right])
-          right += 1
-        } else {
-          if trustsFingerprints, before[left].fingerprint == now[right].fingerprint {
-            unchanged += 1
-          } else {
-            changedBefore.append(before[left])
-            changedNow.append(now[right])
+      forEachSortedPairing(
+        before.count, now.count, same: { before[$0].id == now[$1].id }, precedes: { before[$0].id < now[$1].id },
+        each: { pairing in
+          switch pairing {
+          case .first(let left): changedBefore.append(before[left])
+          case .second(let right): changedNow.append(now[right])
+          case .both(let left, let right):
+            if trustsFingerprints, before[left].fingerprint == now[right].fingerprint {
+              unchanged += 1
+            } else {
+              changedBefore.append(before[left])
+              changedNow.append(now[right])
+            }
           }
-          left += 1
-          right += 1
-        }
-      }
+        })
       result.previous[entity] = changedBefore
       result.current[entity] = changedNow
       result.unchanged[entity] = unchanged
