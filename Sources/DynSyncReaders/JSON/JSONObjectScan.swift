@@ -1,3 +1,5 @@
+import DynSyncCore
+
 /// The JSON type of a member's value, as an object scan sees it.
 enum JSONValueKind: UInt8 {
   case string
@@ -169,18 +171,15 @@ struct JSONObjectScan {
   /// character or UTF-8 lead), eight at a time: most of an export's bytes are inside strings.
   @inline(__always)
   static func plainPrefix(of bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
-    let ones: UInt64 = 0x0101_0101_0101_0101
-    let highBits: UInt64 = 0x8080_8080_8080_8080
     var index = start
+    guard let base = bytes.baseAddress else { return 0 }
     while index + 8 <= bytes.count {
-      let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))
-      let quote = word ^ (ones &* UInt64(UInt8(ascii: "\"")))
-      let backslash = word ^ (ones &* UInt64(UInt8(ascii: "\\")))
-      // A byte's high bit is set in each term when it is zero (the quote or backslash), below 0x20,
-      // or non-ASCII; borrows may flag bytes after a real hit, never before it.
+      let word = ByteWord.load(base, at: index)
+      // A byte's high bit is set when it is the quote or backslash, below 0x20, or non-ASCII; borrows may flag bytes
+      // after the first hit, never before it.
       let special =
-        ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (word &- ones &* 0x20) & ~word | word)
-        & highBits
+        ByteWord.bytes(equalTo: UInt8(ascii: "\""), in: word) | ByteWord.bytes(equalTo: UInt8(ascii: "\\"), in: word)
+        | ByteWord.bytes(below: 0x20, in: word) | word & 0x8080_8080_8080_8080
       if special != 0 { return index - start + special.trailingZeroBitCount / 8 }
       index += 8
     }
