@@ -282,9 +282,21 @@ public struct JSONBytes: ~Copyable {
   /// An object of `fields`, in their order, which is the order `appendObject` sorts keys in (`Fields` keeps its
   /// members sorted by name): no copy, no sort.
   public mutating func appendObject(_ fields: Fields, _ appendValue: (inout JSONBytes, FieldValue) -> Void) {
+    appendObject(sortedMembers: fields, appendValue)
+  }
+
+  /// An object of a record's labels, in their order (`Labels` keeps them sorted by name, as `Fields` does).
+  public mutating func appendObject(_ labels: Labels) {
+    appendObject(sortedMembers: labels) { json, label in json.appendString(label) }
+  }
+
+  /// An object of members already in the order `appendObject` sorts keys in.
+  private mutating func appendObject<Value>(
+    sortedMembers members: some Sequence<(key: String, value: Value)>, _ appendValue: (inout JSONBytes, Value) -> Void
+  ) {
     appendASCII(UInt8(ascii: "{"))
     var first = true
-    for (key, value) in fields {
+    for (key, value) in members {
       if !first { appendASCII(UInt8(ascii: ",")) }
       first = false
       appendString(key)
@@ -330,7 +342,7 @@ public struct JSONBytes: ~Copyable {
     }
     func appendLabels() {
       appendMember("@labels") { json in
-        json.appendObject(record.labels.map { ($0.key, $0.value) }) { json, label in json.appendString(label) }
+        json.appendObject(record.labels)
       }
       labelsDue = false
     }

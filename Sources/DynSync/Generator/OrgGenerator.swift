@@ -137,7 +137,7 @@ public struct OrgGenerator: Sendable {
   func row(_ entity: String, _ index: Int, _ random: inout Random) -> Record {
     if entity == OrgGenerator.membership { return membership(index) }
     var fields = Fields()
-    var labels: [String: String] = [:]
+    var labels = Labels()
     func choice(_ field: String, _ options: [(Int64, String)]) {
       let option = options[random.int(options.count)]
       fields[field] = .optionSet(option.0)

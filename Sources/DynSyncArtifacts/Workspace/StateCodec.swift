@@ -33,7 +33,7 @@ public enum StateCodec {
     json.appendID(record.id)
     if !record.labels.isEmpty {
       json.appendSyntax(",\"labels\":")
-      json.appendObject(record.labels.map { ($0.key, $0.value) }) { json, label in json.appendString(label) }
+      json.appendObject(record.labels)
     }
     if let version = record.version {
       json.appendSyntax(",\"version\":\"")

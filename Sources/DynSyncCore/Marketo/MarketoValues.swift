@@ -75,7 +75,7 @@ public enum MarketoValues {
   /// Hands on the Marketo value (or values) of one Dynamics value: choices as their labels with the integer beside
   /// them (`isChoiceValue`: under the name with `MarketoField.choiceValueSuffix`), lookups and ids as their id.
   private static func marketoValues(
-    of value: FieldValue, in column: String, labels: [String: String],
+    of value: FieldValue, in column: String, labels: Labels,
     _ member: (_ isChoiceValue: Bool, FieldValue) -> Void
   ) {
     switch value {

@@ -172,7 +172,7 @@ public struct TwoWaySync: Sendable {
               marketoValue: value, dynamicsValue: record?[field.dynamics] ?? .null, winner: winner, rule: rule))
           guard winner == "marketo" else { continue }
         }
-        let labels = record?.labels[field.dynamics].map { [field.dynamics: $0] } ?? [:]
+        let labels: Labels = record?.labels[field.dynamics].map { [field.dynamics: $0] } ?? [:]
         var shown = Record(
           entity: entity, id: id, fields: [field.dynamics: value], labels: labels, origin: edit.position)
         if case .optionSet = value, choiceColumn == nil { shown.labels[field.dynamics] = text }

@@ -71,17 +71,7 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
   @inlinable public subscript(position: Int) -> Element { members[position] }
 
   /// Where `key` is, or where it would go.
-  private func slot(of key: String) -> (index: Int, found: Bool) {
-    // One comparison a step and one test of equality at the end, not two a step: names of more than 15 bytes are
-    // compared through the string's storage.
-    var low = 0
-    var high = members.count
-    while low < high {
-      let middle = (low + high) / 2
-      if members[middle].key < key { low = middle + 1 } else { high = middle }
-    }
-    return (low, low < members.count && members[low].key == key)
-  }
+  private func slot(of key: String) -> (index: Int, found: Bool) { members.slotInSorted(of: key, by: \.key) }
 
   public subscript(key: String) -> FieldValue? {
     get {

@@ -30,11 +30,11 @@ public struct Record: Sendable, Equatable {
     // Sendable though mutable: only a record that holds the sole reference writes to it (`makeUnique`).
     var entity: String
     var fields: Fields
-    var labels: [String: String]
+    var labels: Labels
     var version: Int64?
     var origin: SourcePosition
 
-    init(entity: String, fields: Fields, labels: [String: String], version: Int64?, origin: SourcePosition) {
+    init(entity: String, fields: Fields, labels: Labels, version: Int64?, origin: SourcePosition) {
       self.entity = entity
       self.fields = fields
       self.labels = labels
@@ -69,7 +69,7 @@ public struct Record: Sendable, Equatable {
   }
 
   /// Column logical name → formatted label from the export; display only, never compared.
-  public var labels: [String: String] {
+  public var labels: Labels {
     _read { yield storage.labels }
     _modify {
       makeUnique()
@@ -95,7 +95,7 @@ public struct Record: Sendable, Equatable {
   }
 
   public init(
-    entity: String, id: GUID, fields: Fields = [:], labels: [String: String] = [:],
+    entity: String, id: GUID, fields: Fields = [:], labels: Labels = [:],
     version: Int64? = nil, origin: SourcePosition
   ) {
     storage = Storage(entity: entity, fields: fields, labels: labels, version: version, origin: origin)

@@ -44,7 +44,7 @@ struct PlainStateLine {
       let fields = taggedObject(names: &names.fields), take(#","id":"#),
       let id = string().flatMap(GUID.init(utf8:))
     else { return nil }
-    var labels: [String: String] = [:]
+    var labels = Labels()
     if take(#","labels":"#) {
       guard let read = labelObject(names: &names.labels) else { return nil }
       labels = read
@@ -83,9 +83,9 @@ struct PlainStateLine {
   }
 
   /// An object of strings (a record's labels).
-  private mutating func labelObject(names: inout StateReader.RecentNames) -> [String: String]? {
+  private mutating func labelObject(names: inout StateReader.RecentNames) -> Labels? {
     // Room for the labels of the line before: a table grown from empty is hashed again at each doubling.
-    var labels = [String: String](minimumCapacity: names.count)
+    var labels = Labels(minimumCapacity: names.count)
     guard
       objectMembers(
         names: &names,

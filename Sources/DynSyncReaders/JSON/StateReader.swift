@@ -59,7 +59,7 @@ public enum StateReader {
     var id: GUID?
     // Sized as the line before, which mostly names the same columns: one allocation for the row.
     var fields = Fields(minimumCapacity: names.fields.count)
-    var labels = [String: String](minimumCapacity: names.labels.count)
+    var labels = Labels(minimumCapacity: names.labels.count)
     var version: Int64?
     var isRemoval = false
     try object(lexer, names: &names.line) { key in

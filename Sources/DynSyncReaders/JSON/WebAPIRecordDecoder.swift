@@ -114,7 +114,7 @@ struct WebAPIRecordDecoder: Sendable {
         if column == "versionnumber", case .integer(let number) = value { version = number }
       }
     }
-    var labels = [String: String](minimumCapacity: labelList.count)
+    var labels = Labels(minimumCapacity: labelList.count)
     for (column, text) in labelList { labels[column] = text }
     var recordID = id
     if DataverseCatalog.isIntersect(entity), let association = DataverseCatalog.association(of: entity, fields: fields)

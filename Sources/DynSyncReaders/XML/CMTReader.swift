@@ -58,7 +58,7 @@ public struct CMTReader: Sendable {
     guard let id = GUID(idText) else { return reject("record id is not a GUID") }
     var fields = Fields()
     fields.reserveCapacity(pending.fields.count)
-    var labels: [String: String] = [:]
+    var labels = Labels()
     for attributes in pending.fields {
       guard let name = attributes["name"] else { return reject("<field> without name=") }
       guard let field = table.fields[name] else {

@@ -105,7 +105,7 @@ struct FetchXMLRow {
     }
     var fields = Fields()
     fields.reserveCapacity(columns.count)
-    var labels: [String: String] = [:]
+    var labels = Labels()
     for column in columns where column.name != primaryKey {
       // Every column read so far is in `fields`.
       guard fields[column.name] == nil else {

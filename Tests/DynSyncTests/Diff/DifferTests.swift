@@ -7,7 +7,7 @@ struct DifferTests {
   static let idB = guid("aaaa0002-0001-ef11-8409-000d3a8f1a01")
   static let idC = guid("aaaa0003-0001-ef11-8409-000d3a8f1a01")
 
-  func account(_ id: GUID, _ fields: Fields, labels: [String: String] = [:], version: Int64? = nil)
+  func account(_ id: GUID, _ fields: Fields, labels: Labels = [:], version: Int64? = nil)
     -> Record
   {
     Record(

@@ -165,7 +165,7 @@ struct StateInPartTests {
     ids.sorted().enumerated().map { number, id in
       let target = GUID(high: 9, low: UInt64(number))
       var fields: Fields = ["fullname": .string("name \(number)")]
-      var labels: [String: String] = [:]
+      var labels = Labels()
       switch number % 6 {
       case 0:
         fields["fullname"] = .string(#"a "quoted" \ name"#)

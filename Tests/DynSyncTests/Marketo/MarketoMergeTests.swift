@@ -10,7 +10,7 @@ struct Org {
   static let projectKind = 7, taskKind = 8
 
   @discardableResult
-  mutating func add(_ entity: String, _ id: GUID, _ fields: Fields, labels: [String: String] = [:])
+  mutating func add(_ entity: String, _ id: GUID, _ fields: Fields, labels: Labels = [:])
     -> GUID
   {
     records.removeAll { $0.id == id }

@@ -89,7 +89,7 @@ private struct RandomOrg {
     return fields
   }
 
-  mutating func labels(of entity: String) -> [String: String] {
+  mutating func labels(of entity: String) -> Labels {
     switch entity {
     case "account": ["industrycode": pick(["Retail", "Services"])]
     case "connection": ["record2roleid": pick(["Stakeholder", "Influencer"])]
