@@ -197,17 +197,18 @@ public struct JSONBytes: ~Copyable {
   /// - Parameter utf8: the bytes of a string.
   /// - Returns: `false` when the bytes can be written as they are.
   static func mayNeedEscaping(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+    func holdsSpecial(_ word: UInt64) -> Bool {
+      ByteWord.bytes(below: 0x20, in: word) | ByteWord.bytes(equalTo: UInt8(ascii: "\""), in: word)
+        | ByteWord.bytes(equalTo: UInt8(ascii: "\\"), in: word) | ByteWord.bytes(equalTo: 0xE2, in: word) != 0
+    }
     var index = 0
-    if let base = utf8.baseAddress {
+    if let base = utf8.baseAddress, utf8.count >= 8 {
       while index + 8 <= utf8.count {
-        let word = ByteWord.load(base, at: index)
-        if ByteWord.bytes(below: 0x20, in: word) | ByteWord.bytes(equalTo: UInt8(ascii: "\""), in: word)
-          | ByteWord.bytes(equalTo: UInt8(ascii: "\\"), in: word) | ByteWord.bytes(equalTo: 0xE2, in: word) != 0
-        {
-          return true
-        }
+        if holdsSpecial(ByteWord.load(base, at: index)) { return true }
         index += 8
       }
+      // The last eight bytes, overlapping some already looked at, rather than a byte at a time.
+      return index < utf8.count && holdsSpecial(ByteWord.load(base, at: utf8.count - 8))
     }
     while index < utf8.count {
       let byte = utf8[index]
