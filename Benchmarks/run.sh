@@ -6,9 +6,9 @@
 # records/s, MB/s of input, wall time and peak RSS per size, how each step's time scales with size
 # and, when Web API JSON is among the formats, each XML format's diff time against it.
 #
-# The diff runs twice: `diff` right after the org is generated (part of it may still be read from
-# disk), `diff-cached` again at once, with the files in the page cache; scaling and the formats
-# are compared on the second.
+# The diff runs right after the org is generated (`diff`: part of it may still be read from disk),
+# then REPEATS times more with the files in the page cache (`diff-cached`, the median); scaling and
+# the formats are compared on the latter.
 #
 #   bash Benchmarks/run.sh                      # 100k, 1M and 3M records, release build
 #   SIZES="100000" FORMATS="webapi cmt" bash Benchmarks/run.sh
@@ -82,20 +82,36 @@ read_into_cache() {
 # machine does meanwhile.
 repeats=${REPEATS:-3}
 
-# Prints "<median seconds> <largest peak RSS in MB> <each run's seconds...>" of `sync` of the export $3
-# into copies of the workspace $1 made at $2 (the last one is left there).
-measure_from_copies() {
-  local base=$1 copy=$2 export=$3 peak=0 times=() run seconds run_peak
+# Prints "<median seconds> <largest peak RSS in MB> <each run's seconds...>" of a command run REPEATS times, each run
+# after a step that readies it (the arguments before `--`).
+measure_repeated() {
+  local ready=() peak=0 times=() run seconds run_peak
+  while [ "$1" != -- ]; do
+    ready+=("$1")
+    shift
+  done
+  shift
   for ((run = 1; run <= repeats; run++)); do
-    rm -rf "$copy"
-    cp -al "$base" "$copy"
-    read_into_cache "$copy" "$export"
-    read -r seconds run_peak < <(measure "$DYNSYNC_BIN" sync --quiet --workspace "$copy" "$export")
+    "${ready[@]}"
+    read -r seconds run_peak < <(measure "$@")
     times+=("$seconds")
     if ((run_peak > peak)); then peak=$run_peak; fi
   done
   python3 -c "import statistics, sys; print('%.2f %s %s' % (statistics.median(map(float, sys.argv[2:])), sys.argv[1], ' '.join(sys.argv[2:])))" \
     "$peak" "${times[@]}"
+}
+
+# A fresh copy of the workspace $1 at $2, its files and those of the export $3 read into the page cache.
+fresh_copy() {
+  rm -rf "$2"
+  cp -al "$1" "$2"
+  read_into_cache "$2" "$3"
+}
+
+# `measure_repeated` of `sync` of the export $3 into copies of the workspace $1 made at $2 (the last one is left
+# there).
+measure_from_copies() {
+  measure_repeated fresh_copy "$1" "$2" "$3" -- "$DYNSYNC_BIN" sync --quiet --workspace "$2" "$3"
 }
 
 printf '%-8s %10s %-18s %9s %12s %9s %9s\n' format records step wall_s records/s MB/s peak_MB
@@ -119,9 +135,10 @@ for format in "${formats[@]}"; do
     }
     read -r seconds peak < <(measure "$DYNSYNC_BIN" diff --quiet --previous "$dir/previous" --current "$dir/current" --out "$dir/batch")
     report diff "$seconds" "$peak" "$rows" "$input_mb"
-    rm -rf "$dir/batch"
-    read -r seconds peak < <(measure "$DYNSYNC_BIN" diff --quiet --previous "$dir/previous" --current "$dir/current" --out "$dir/batch")
+    read -r seconds peak runs < <(measure_repeated rm -rf "$dir/batch" -- \
+      "$DYNSYNC_BIN" diff --quiet --previous "$dir/previous" --current "$dir/current" --out "$dir/batch")
     report diff-cached "$seconds" "$peak" "$rows" "$input_mb"
+    echo "diff-cached runs ($format, $size): $runs"
     diff_time["$format-$size"]=$seconds
     read -r seconds peak < <(measure "$DYNSYNC_BIN" sync --quiet --workspace "$dir/ws" "$dir/previous")
     report sync-initial "$seconds" "$peak" "$size" "$(megabytes "$dir/previous")"

@@ -105,6 +105,7 @@ struct GeneratorTests {
     #expect(lines.contains { $0.hasPrefix("scaling webapi: sync-delta of 2000 records takes") })
     #expect(!lines.contains { $0.hasPrefix("scaling cmt: sync-delta") })
     #expect(lines.filter { !$0.hasPrefix("scaling") && $0.contains(" diff-cached ") }.count == 4)
+    #expect(lines.filter { $0.hasPrefix("diff-cached runs (") }.count == 4)
     #expect(lines.filter { !$0.hasPrefix("scaling") && $0.contains(" sync-delta ") }.count == 2)
     #expect(lines.filter { !$0.hasPrefix("scaling") && $0.contains(" sync-delta-next ") }.count == 2)
     #expect(lines.contains { $0.hasPrefix("cmt against webapi: diff of 2000 records takes") })
