@@ -106,6 +106,20 @@ func loadIndexes(of exports: [[String]], options: ReadOptions, progress: some Pr
   return built.indices.map { IndexedExport(index: built[$0].0, files: files[$0], inputs: built[$0].1) }
 }
 
+/// Runs an index pass, scanning XML (`XMLByteScanner`) where the options say so, and again with libxml2 on a decline.
+///
+/// A file the scan declines is indexed again from the start with libxml2 throughout, which then reads it or says
+/// what is wrong. Each run of `index` gathers what it gives afresh.
+private func scanningFirst<Indexed>(_ options: ReadOptions, _ index: (_ scanning: Bool) throws -> Indexed) throws
+  -> Indexed
+{
+  do {
+    return try index(options.scansXML)
+  } catch is XMLScanDeclined {
+    return try index(false)
+  }
+}
+
 /// One file indexed whole, its SHA-256 worked out in the same pass; `announcing` tells `progress` the file is read
 /// (`false` where the caller has).
 func indexWhole(
@@ -114,12 +128,16 @@ func indexWhole(
   if announcing { progress.readingFile(file.path, format: file.format) }
   let clock = ContinuousClock()
   let started = clock.now
-  var indexed = FileIndex()
-  var digest = FileDigest.Streaming()
-  let (summary, context) = try ExportInput.index(
-    file, number: number, entity: options.fetchXMLEntity, observingBytes: { digest.update($0) },
-    { event in indexed.add(event) })
-  indexed.finish(summary: summary, readerContext: context, sha256: digest.hex())
+  let indexed = try scanningFirst(options) { scanning in
+    var indexed = FileIndex()
+    var digest = FileDigest.Streaming()
+    let (summary, context) = try ExportInput.index(
+      file, number: number, entity: options.fetchXMLEntity, scanning: scanning,
+      observingBytes: { digest.update($0) }, { event in indexed.add(event) })
+    indexed.finish(summary: summary, readerContext: context, sha256: digest.hex())
+    return indexed
+  }
+  let summary = indexed.summary
   progress.readRecords(
     ["rows": summary.records + summary.rejects], inFile: file.path, elapsed: started.duration(to: clock.now))
   return indexed
@@ -142,9 +160,11 @@ func indexInParts(_ file: ExportFile, number: Int, options: ReadOptions, progres
   let path = file.path
   let (indexed, sha256) = concurrently {
     concurrentMap(parts, costs: parts.map(\.range.count)) { part -> (FileIndex, CMTIndexedPart)? in
-      var rows = FileIndex()
-      guard let ended = try? ExportInput.index(part, of: file, number: number, { rows.add($0) }) else { return nil }
-      return (rows, ended)
+      try? scanningFirst(options) { scanning in
+        var rows = FileIndex()
+        let ended = try ExportInput.index(part, of: file, number: number, scanning: scanning) { rows.add($0) }
+        return (rows, ended)
+      }
     }
   } _: {
     try? FileDigest.sha256(ofFile: path)

@@ -38,10 +38,15 @@ public struct ReadOptions: Sendable {
   /// Folders that may lie inside an export folder but are not part of the export: the workspace or batch folder the
   /// run writes (a second run would otherwise read the first one's files as rows).
   public var foldersLeftOut: [String] = []
+  /// Whether XML exports are indexed by dynsync's byte scan first, rather than by libxml2 throughout.
+  ///
+  /// libxml2 parses each file the scan (`XMLByteScanner`) declines. The index is the same either way.
+  public var scansXML = true
 
-  public init(fetchXMLEntity: String? = nil, indexPartSize: Int? = nil) {
+  public init(fetchXMLEntity: String? = nil, indexPartSize: Int? = nil, scansXML: Bool = true) {
     self.fetchXMLEntity = fetchXMLEntity
     self.indexPartSize = indexPartSize
+    self.scansXML = scansXML
   }
 }
 

@@ -72,9 +72,11 @@ public enum ExportInput {
   /// file once, in order.
   ///
   /// `entity` names the table of FetchXML results that carry no hint of it. It returns the
-  /// file's summary, as a full read gives it, and what `decode` needs of the file; it throws `IndexUnavailable` for a file (or format) only a full read handles.
+  /// file's summary, as a full read gives it, and what `decode` needs of the file; it throws `IndexUnavailable` for a
+  /// file (or format) only a full read handles, and, `scanning` XML, `XMLScanDeclined` for XML `XMLByteScanner`
+  /// leaves to libxml2: the caller then indexes the file again, not scanning.
   public static func index(
-    _ file: ExportFile, number: Int, entity: String? = nil,
+    _ file: ExportFile, number: Int, entity: String? = nil, scanning: Bool = true,
     observingBytes observer: ((UnsafeRawBufferPointer) -> Void)? = nil, _ emit: (IndexEvent) throws -> Void
   ) throws -> (summary: ExportFileSummary, readerContext: String?) {
     switch file.format {
@@ -84,11 +86,11 @@ public enum ExportInput {
       return (summary, context)
     case .fetchXML:
       let summary = try FetchXMLReader(path: file.path, entity: entity).index(
-        file: number, observingBytes: observer, emit)
+        file: number, scanning: scanning, observingBytes: observer, emit)
       return (summary, nil)
     case .configurationMigration where !file.path.lowercased().hasSuffix(".zip"):
       let summary = try CMTReader(path: file.path, schema: CMTSchema(path: try schemaPath(of: file))).index(
-        file: number, observingBytes: observer, emit)
+        file: number, scanning: scanning, observingBytes: observer, emit)
       return (summary, nil)
     case .configurationMigration, .marketoChanges:
       throw IndexUnavailable(path: file.path, reason: "no indexing reader for \(file.format.rawValue)")
@@ -104,10 +106,11 @@ public enum ExportInput {
 
   /// Indexes one part of a file (`indexParts(of:size:)`), as `index` indexes the whole.
   public static func index(
-    _ part: CMTIndexPart, of file: ExportFile, number: Int, _ emit: (IndexEvent) throws -> Void
+    _ part: CMTIndexPart, of file: ExportFile, number: Int, scanning: Bool = true,
+    _ emit: (IndexEvent) throws -> Void
   ) throws -> CMTIndexedPart {
     try CMTReader(path: file.path, schema: CMTSchema(path: try schemaPath(of: file))).index(
-      part: part, file: number, emit)
+      part: part, file: number, scanning: scanning, emit)
   }
 
   /// Reads rows of one file again, each on its own, from where `index` found them; the rows are

@@ -55,6 +55,26 @@ public enum ByteWord {
   }
 }
 
+/// UTF-8 read strictly, as the XML and JSON grammars dynsync checks take it: no overlong forms, no surrogates, nothing
+/// past U+10FFFF.
+public enum StrictUTF8 {
+  /// The length of the sequence `lead` starts, and the bytes its second byte may be (each one after is a
+  /// continuation byte); `nil` for a byte that starts no sequence of two or more.
+  @inlinable
+  public static func sequence(startingWith lead: UInt8) -> (length: Int, second: ClosedRange<UInt8>)? {
+    switch lead {
+    case 0xC2...0xDF: (2, 0x80...0xBF)
+    case 0xE0: (3, 0xA0...0xBF)
+    case 0xE1...0xEC, 0xEE, 0xEF: (3, 0x80...0xBF)
+    case 0xED: (3, 0x80...0x9F)
+    case 0xF0: (4, 0x90...0xBF)
+    case 0xF1...0xF3: (4, 0x80...0xBF)
+    case 0xF4: (4, 0x80...0x8F)
+    default: nil
+    }
+  }
+}
+
 extension UnsafeRawBufferPointer {
   /// Whether every byte is ASCII: text that is valid UTF-8 with no look at its sequences.
   @inlinable

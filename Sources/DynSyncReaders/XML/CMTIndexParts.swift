@@ -67,17 +67,19 @@ extension CMTReader {
   /// file's, their lines the part's, counted from its first.
   ///
   /// - Throws: `IndexUnavailable` (or the file's own error) for a part that does not parse as a document of its
-  ///   own, or holds anything only a full read handles; the file is then indexed whole.
-  public func index(part: CMTIndexPart, file number: Int, _ emit: (IndexEvent) throws -> Void) throws
-    -> CMTIndexedPart
-  {
+  ///   own, or holds anything only a full read handles, and `XMLScanDeclined` for one the scanner leaves to
+  ///   libxml2; the file is then indexed whole.
+  public func index(
+    part: CMTIndexPart, file number: Int, scanning: Bool = true, _ emit: (IndexEvent) throws -> Void
+  ) throws -> CMTIndexedPart {
     let leadIn =
       part.entity.map { "<entities><entity name=\"\(XMLText.escaped($0))\"><records>" } ?? ""
     let leadOut = part.isLast ? "" : "</records></entity></entities>"
     let window = XMLRowWindow(
       startingAt: part.range.lowerBound, leadIn: Array(leadIn.utf8), leadOut: Array(leadOut.utf8))
     let indexer = CMTRecordIndexer(reader: self, file: number, window: window)
-    try XMLIndexPass.run(path: path, range: part.range, observer: nil, indexer: indexer, emit: emit)
+    try XMLIndexPass.run(
+      path: path, range: part.range, observer: nil, indexer: indexer, scanning: scanning, emit: emit)
     guard indexer.sawRoot else { throw IndexUnavailable(path: path, reason: "no <entities>") }
     return CMTIndexedPart(summary: indexer.summary, newlines: window.newlines, entityAtEnd: indexer.entityOpenAtFileEnd)
   }

@@ -5,19 +5,20 @@ extension CMTReader {
 
   /// Indexes the file: every `<record>`'s id, the fingerprint of its bytes and where they lie.
   ///
-  /// The file goes once through libxml2's SAX parser; only records whose fields a look at their
-  /// values cannot vouch for (a value that might not fit its schema type, a column the schema
+  /// The file goes once through `XMLByteScanner` (`scanning`) or libxml2's SAX parser; only records whose fields
+  /// a look at their values cannot vouch for (a value that might not fit its schema type, a column the schema
   /// lacks, a column twice) are decoded. `observer` sees every byte of the file once, in order.
   ///
-  /// It returns the summary a full read gives; it throws `IndexUnavailable` for a file only a
+  /// It returns the summary a full read gives; it throws `XMLScanDeclined` for XML the scanner leaves to libxml2
+  /// (the caller indexes the file again, not scanning), and `IndexUnavailable` for a file only a
   /// full read handles as it should (malformed, not UTF-8, a many-to-many relationship its schema
   /// does not place in its table, records that do not stand as elements of their own).
   public func index(
-    file number: Int, observingBytes observer: ((UnsafeRawBufferPointer) -> Void)? = nil,
+    file number: Int, scanning: Bool = true, observingBytes observer: ((UnsafeRawBufferPointer) -> Void)? = nil,
     _ emit: (IndexEvent) throws -> Void
   ) throws -> ExportFileSummary {
     let indexer = CMTRecordIndexer(reader: self, file: number, window: XMLRowWindow())
-    try XMLIndexPass.run(path: path, observer: observer, indexer: indexer, emit: emit)
+    try XMLIndexPass.run(path: path, observer: observer, indexer: indexer, scanning: scanning, emit: emit)
     guard indexer.sawRoot else { throw IndexUnavailable(path: path, reason: "no <entities>") }
     return indexer.summary
   }
@@ -127,7 +128,7 @@ final class CMTRecordIndexer: XMLRowIndexer {
   @exclusivity(unchecked) var events: [IndexEvent] = []
   /// Unretained: the parser lives for the whole pass, and a checked reference would cost a
   /// retain on each of the file's elements.
-  private unowned(unsafe) var parser: XMLSAXParser?
+  private unowned(unsafe) var parser: (any XMLEventSource)?
 
   /// The table whose records are being read, and how the schema describes it.
   @exclusivity(unchecked) private var entity: String?
@@ -194,7 +195,7 @@ final class CMTRecordIndexer: XMLRowIndexer {
     return lastEntityEnd.map { $0 > fileEnd } ?? true ? lastEntity : nil
   }
 
-  func follow(_ parser: XMLSAXParser) { self.parser = parser }
+  func follow(_ parser: any XMLEventSource) { self.parser = parser }
 
   private var path: String { reader.path }
   private var parserOffset: Int { parser?.byteOffset ?? 0 }

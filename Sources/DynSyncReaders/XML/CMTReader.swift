@@ -205,7 +205,7 @@ final class CMTRecordCollector: XMLSAXHandler {
   /// Whether the `<entities>` root was seen.
   @exclusivity(unchecked) private(set) var sawRoot = false
   /// Unretained: the parser lives for the whole parse.
-  private unowned(unsafe) var parser: XMLSAXParser?
+  private unowned(unsafe) var parser: (any XMLEventSource)?
   @exclusivity(unchecked) private var entityName: String?
   @exclusivity(unchecked) private var pendingRecord: CMTReader.PendingRecord?
   @exclusivity(unchecked) private var pendingAssociation: CMTReader.PendingAssociation?
@@ -223,7 +223,7 @@ final class CMTRecordCollector: XMLSAXHandler {
     self.associationEnded = association
   }
 
-  func follow(_ parser: XMLSAXParser) { self.parser = parser }
+  func follow(_ parser: any XMLEventSource) { self.parser = parser }
 
   private var position: SourcePosition { SourcePosition(file: path, line: parser?.line ?? 0) }
 

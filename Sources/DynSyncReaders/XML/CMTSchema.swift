@@ -113,11 +113,11 @@ private final class CMTSchemaCollector: XMLSAXHandler {
   private(set) var sawRoot = false
   private var current: CMTSchema.Entity?
   /// Unretained: the parser lives for the whole parse.
-  private unowned(unsafe) var parser: XMLSAXParser?
+  private unowned(unsafe) var parser: (any XMLEventSource)?
 
   init(path: String) { self.path = path }
 
-  func follow(_ parser: XMLSAXParser) { self.parser = parser }
+  func follow(_ parser: any XMLEventSource) { self.parser = parser }
 
   private func error(_ reason: String) -> InputError { InputError(file: path, line: parser?.line, reason: reason) }
 

@@ -5,19 +5,20 @@ extension FetchXMLReader {
 
   /// Indexes the file: every `<result>`'s id, the fingerprint of its bytes and where they lie.
   ///
-  /// The file goes once through libxml2's SAX parser; only rows whose columns a look at their
-  /// text cannot vouch for (the first row, when no paging cookie names the table; a value that
+  /// The file goes once through `XMLByteScanner` (`scanning`) or libxml2's SAX parser; only rows whose columns a
+  /// look at their text cannot vouch for (the first row, when no paging cookie names the table; a value that
   /// might not read as its type; a column twice) are decoded. `observer` sees every byte of the
   /// file once, in order.
   ///
-  /// It returns the summary a full read gives; it throws `IndexUnavailable` for a file only a
+  /// It returns the summary a full read gives; it throws `XMLScanDeclined` for XML the scanner leaves to libxml2
+  /// (the caller indexes the file again, not scanning), and `IndexUnavailable` for a file only a
   /// full read handles as it should (malformed, not UTF-8, elements inside values).
   public func index(
-    file number: Int, observingBytes observer: ((UnsafeRawBufferPointer) -> Void)? = nil,
+    file number: Int, scanning: Bool = true, observingBytes observer: ((UnsafeRawBufferPointer) -> Void)? = nil,
     _ emit: (IndexEvent) throws -> Void
   ) throws -> ExportFileSummary {
     let indexer = FetchXMLRowIndexer(path: path, file: number, entity: entity)
-    try XMLIndexPass.run(path: path, observer: observer, indexer: indexer, emit: emit)
+    try XMLIndexPass.run(path: path, observer: observer, indexer: indexer, scanning: scanning, emit: emit)
     guard indexer.sawRoot else { throw IndexUnavailable(path: path, reason: "no <resultset>") }
     if let entity = indexer.entity { indexer.summary.note(entity: entity) }
     return indexer.summary
@@ -71,7 +72,7 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
   @exclusivity(unchecked) var events: [IndexEvent] = []
   /// Unretained: the parser lives for the whole pass, and a checked reference would cost a
   /// retain on each of the file's elements.
-  private unowned(unsafe) var parser: XMLSAXParser?
+  private unowned(unsafe) var parser: (any XMLEventSource)?
 
   // The row being read (kept as plain properties: this runs for every element of the file).
   @exclusivity(unchecked) private var inRow = false
@@ -151,7 +152,7 @@ final class FetchXMLRowIndexer: XMLRowIndexer {
     self.summary = ExportFileSummary(path: path, format: .fetchXML)
   }
 
-  func follow(_ parser: XMLSAXParser) { self.parser = parser }
+  func follow(_ parser: any XMLEventSource) { self.parser = parser }
 
   private var parserOffset: Int { parser?.byteOffset ?? 0 }
 

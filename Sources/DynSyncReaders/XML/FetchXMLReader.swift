@@ -221,7 +221,7 @@ final class FetchXMLRowCollector: XMLSAXHandler {
   private let rowEnded: (FetchXMLRow) throws -> Void
   @exclusivity(unchecked) private(set) var sawRoot = false
   /// Unretained: the parser lives for the whole parse.
-  private unowned(unsafe) var parser: XMLSAXParser?
+  private unowned(unsafe) var parser: (any XMLEventSource)?
   @exclusivity(unchecked) private var row: FetchXMLRow?
   @exclusivity(unchecked) private var column: (name: String, attributes: XMLAttributes)?
   private let text = ScratchBytes()
@@ -232,7 +232,7 @@ final class FetchXMLRowCollector: XMLSAXHandler {
     self.rowEnded = row
   }
 
-  func follow(_ parser: XMLSAXParser) { self.parser = parser }
+  func follow(_ parser: any XMLEventSource) { self.parser = parser }
 
   private var position: SourcePosition { SourcePosition(file: path, line: parser?.line ?? 0) }
 

@@ -21,22 +21,22 @@ struct XMLIndexPart: Sendable {
   var leadOut: [UInt8]
 }
 
-/// Runs an XML file through libxml2's SAX parser once, for an indexer, and rereads rows from
+/// Runs an XML file once through `XMLByteScanner` or libxml2's SAX parser, for an indexer, and rereads rows from
 /// their bytes.
 enum XMLIndexPass {
-  /// Runs the file through the parser, handing on the indexer's events as they come.
+  /// Runs the file through the scanner (`scanning`) or the parser, handing on the indexer's events as they come.
   ///
-  /// The file is read into the indexer's window (and shown to `observer`) before the parser takes
-  /// any of its bytes; the rows ended so far go out whenever the parser asks for more. `observer`
-  /// sees every byte of the file once, in order. Anything the pass cannot take as it is (UTF-16,
-  /// another encoding, a malformed document, a refusal) throws `IndexUnavailable`, and a full read
-  /// then says what is wrong.
+  /// The file is read into the indexer's window (and shown to `observer`) before the scanner or parser takes any of
+  /// its bytes; the rows ended so far go out whenever it reads more. `observer` sees every byte of the file once, in
+  /// order. XML the scanner leaves to libxml2 throws `XMLScanDeclined`: the caller then runs the pass again, from
+  /// the start, on the parser. Anything the parser's pass cannot take as it is (UTF-16, another encoding, a
+  /// malformed document, a refusal) throws `IndexUnavailable`, and a full read then says what is wrong.
   ///
   /// The indexer's window says which part of the file it reads (`XMLRowWindow`); `range` is that
   /// part's bytes, `nil` for the whole file.
   static func run(
     path: String, range: Range<Int>? = nil, observer: ((UnsafeRawBufferPointer) -> Void)?,
-    indexer: some XMLRowIndexer, emit: (IndexEvent) throws -> Void
+    indexer: some XMLRowIndexer, scanning: Bool, emit: (IndexEvent) throws -> Void
   ) throws {
     try XMLSAXParser.refuseDocumentTypeDeclaration(in: path)
     let file =
@@ -47,6 +47,11 @@ enum XMLIndexPass {
         func handOn() throws {
           for event in indexer.events { try emit(event) }
           indexer.events.removeAll(keepingCapacity: true)
+        }
+        if scanning {
+          try XMLByteScanner(path: path, handler: indexer, file: file, beforeRead: handOn).scan()
+          try handOn()
+          return
         }
         var first = true
         let parser = try XMLSAXParser(
@@ -65,6 +70,8 @@ enum XMLIndexPass {
       }
     } catch let error as IndexUnavailable {
       throw error
+    } catch let declined as XMLScanDeclined {
+      throw declined
     } catch {
       throw IndexUnavailable(path: path, reason: "\(error)")
     }
@@ -95,9 +102,12 @@ enum XMLIndexPass {
 /// For a part of a file (`XMLIndexPart`), the parser is fed the part's lead-in first, as though it
 /// stood just before the part's first byte, and its lead-out after the part's last.
 final class XMLRowWindow {
-  private static let chunk = 1 << 18
+  /// The bytes read from the file at a time.
+  private let chunk: Int
   // Unchecked for exclusive access, as the indexers' state is: one pass, one thread.
   @exclusivity(unchecked) private var storage: UnsafeMutableRawBufferPointer
+  /// The start of `storage`.
+  @exclusivity(unchecked) private var bytes: UnsafeMutablePointer<UInt8>
   /// The file offset of `storage[0]`.
   @exclusivity(unchecked) private var start: Int
   /// How many bytes of `storage` hold the file's.
@@ -116,10 +126,12 @@ final class XMLRowWindow {
   let streamStart: Int
 
   /// A window whose first file byte is at `offset`, with `leadIn` fed before it and `leadOut`
-  /// after the last.
-  init(startingAt offset: Int = 0, leadIn: [UInt8] = [], leadOut: [UInt8] = []) {
-    storage = UnsafeMutableRawBufferPointer.allocate(
-      byteCount: max(2 * XMLRowWindow.chunk, 2 * leadIn.count), alignment: 16)
+  /// after the last, reading `chunk` bytes of the file at a time (small in tests, so that rows and tags straddle
+  /// many reads).
+  init(startingAt offset: Int = 0, leadIn: [UInt8] = [], leadOut: [UInt8] = [], chunk: Int = 1 << 18) {
+    self.chunk = chunk
+    bytes = .allocate(capacity: max(2 * chunk, 2 * leadIn.count))
+    storage = UnsafeMutableRawBufferPointer(start: bytes, count: max(2 * chunk, 2 * leadIn.count))
     storage.copyBytes(from: leadIn)
     start = offset - leadIn.count
     streamStart = start
@@ -153,16 +165,17 @@ final class XMLRowWindow {
       start = keepFrom
       held = kept
     }
-    let room = max(XMLRowWindow.chunk, leadOut?.count ?? 0)
+    let room = max(chunk, leadOut?.count ?? 0)
     if storage.count - held < room {
       // A row longer than the room: the window grows to hold it.
-      let larger = UnsafeMutableRawBufferPointer.allocate(byteCount: 2 * storage.count + room, alignment: 16)
-      larger.copyMemory(from: UnsafeRawBufferPointer(rebasing: storage[0..<held]))
+      let larger = UnsafeMutablePointer<UInt8>.allocate(capacity: 2 * storage.count + room)
+      larger.initialize(from: bytes, count: held)
       storage.deallocate()
-      storage = larger
+      bytes = larger
+      storage = UnsafeMutableRawBufferPointer(start: larger, count: 2 * storage.count + room)
     }
     let count = try file.read(
-      into: UnsafeMutableRawBufferPointer(rebasing: storage[held..<(held + XMLRowWindow.chunk)]))
+      into: UnsafeMutableRawBufferPointer(rebasing: storage[held..<(held + chunk)]))
     if count == 0, let leadOut {
       fileEnd = start + held
       UnsafeMutableRawBufferPointer(rebasing: storage[held..<(held + leadOut.count)]).copyBytes(from: leadOut)
@@ -172,6 +185,20 @@ final class XMLRowWindow {
     }
     newlines += UnsafeRawBufferPointer(rebasing: storage[held..<(held + count)]).lineFeeds
     held += count
+  }
+
+  /// The bytes held, for a pass that reads the window itself (`XMLByteScanner`): valid until the next read.
+  var heldBytes: (bytes: UnsafePointer<UInt8>, origin: Int, count: Int) {
+    (UnsafePointer(bytes), start, held)
+  }
+
+  /// Reads the file's next chunk (at its end, the lead-out) after the bytes held, keeping those from `offset` on as
+  /// well as those still needed; whether there was more to read.
+  func readMore(keeping offset: Int, from file: FileBytes) throws(InputError) -> Bool {
+    keepFrom = min(keepFrom, offset)
+    let before = start + held
+    try read(from: file)
+    return start + held > before
   }
 
   /// Nothing before `offset` is needed any more.

@@ -16,7 +16,7 @@ protocol XMLSAXHandler: AnyObject {
   func endElement(_ name: UnsafePointer<UInt8>, depth: Int) throws
   func characters(_ text: UnsafeBufferPointer<UInt8>, depth: Int)
   /// Connects the handler to the parser it follows (for positions), before the parse; the parser outlives it.
-  func follow(_ parser: XMLSAXParser)
+  func follow(_ parser: any XMLEventSource)
 }
 
 /// A forward-only pass over an XML file on libxml2's SAX2 parser.
@@ -34,7 +34,7 @@ protocol XMLSAXHandler: AnyObject {
 /// Exports never need a DTD, so any document type declaration or entity reference is refused
 /// outright: no network, no external files, no entity expansion (XXE and billion-laughs inputs
 /// stop with a clear error).
-final class XMLSAXParser {
+final class XMLSAXParser: XMLEventSource {
   /// An element's attributes as libxml2 gives them: five pointers each (local name, prefix, URI,
   /// value start, value end), values as libxml2 leaves them when it replaces no entity (`decoded()`
   /// reads them as text).
@@ -252,14 +252,11 @@ final class XMLSAXParser {
     if let failure { throw failure }
   }
 
-  /// Where the parser is in the file, in bytes: in a start-element call, within the start tag; in
-  /// an end-element call, just past the end tag.
   var byteOffset: Int {
     guard let context else { return baseOffset }
     return baseOffset + Int(xmlByteConsumed(context))
   }
 
-  /// The line the parser is on.
   var line: Int { Int(context?.pointee.input?.pointee.line ?? 0) }
 
   /// Whether the document declared an encoding other than UTF-8 (the bytes are then not its text).
