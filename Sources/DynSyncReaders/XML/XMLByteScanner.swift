@@ -69,27 +69,20 @@ final class XMLByteScanner<Handler: XMLRowIndexer>: XMLEventSource {
   @exclusivity(unchecked) private var names = XMLNameTable()
   /// The place of the name of the last start tag, which predicts the next one's; -1 before the first.
   @exclusivity(unchecked) private var lastElement = -1
-  /// The attributes of the start tag being read (`foundCount` of them).
-  @exclusivity(unchecked) private var found: UnsafeMutablePointer<FoundAttribute>
-  @exclusivity(unchecked) private var foundCount = 0
-  @exclusivity(unchecked) private var foundCapacity = 16
-  /// Attribute values as libxml2 rewrites them (white space, references).
-  private let rewritten = ScratchBytes()
-  /// The attributes handed on, five pointers each, as libxml2 lays them out.
+  /// The attributes of the start tag being read, five pointers each, as libxml2 lays them out and hands them on
+  /// (`attributeCount` of them); namespace declarations are not among them.
   @exclusivity(unchecked) private var slots: UnsafeMutablePointer<UnsafePointer<xmlChar>?>
-  @exclusivity(unchecked) private var slotCount = 16
+  @exclusivity(unchecked) private var slotCapacity = 16
+  @exclusivity(unchecked) private var attributeCount = 0
+  /// Attribute values as libxml2 rewrites them (white space, references): a value's pointers are set once the tag is
+  /// read, `rewritten` no longer growing; the attribute each is of, and its bytes there.
+  private let rewritten = ScratchBytes()
+  @exclusivity(unchecked) private var rewrittenValues: [(attribute: Int, bytes: Range<Int>)] = []
+  /// The places of the prefixes the start tag being read declares namespaces for.
+  @exclusivity(unchecked) private var declaredPrefixes: [Int] = []
   /// A character reference or predefined entity in text, as UTF-8.
   private let character = UnsafeMutablePointer<UInt8>.allocate(capacity: 4)
   private let byteClasses = XMLScanBytes()
-
-  private struct FoundAttribute {
-    /// Its place in `names`.
-    var name: Int
-    /// Indices into `bytes`, or into `rewritten` when `isRewritten`.
-    var value: Range<Int>
-    var isRewritten: Bool
-    var declaresNamespace: Bool
-  }
 
   /// Deeper than libxml2's own limit (256) is declined well before it.
   private static var depthLimit: Int { 128 }
@@ -105,14 +98,12 @@ final class XMLByteScanner<Handler: XMLRowIndexer>: XMLEventSource {
     let held = window.heldBytes
     (bytes, origin, end) = (held.bytes, held.origin, held.count)
     counted = (held.origin, 1)
-    slots = .allocate(capacity: 5 * slotCount)
-    found = .allocate(capacity: foundCapacity)
+    slots = .allocate(capacity: 5 * slotCapacity)
     open = .allocate(capacity: XMLByteScanner.depthLimit)
   }
 
   deinit {
     slots.deallocate()
-    found.deallocate()
     open.deallocate()
     character.deallocate()
   }
@@ -283,8 +274,10 @@ final class XMLByteScanner<Handler: XMLRowIndexer>: XMLEventSource {
     let bytes = self.bytes
     let end = self.end
     var at = nameEnd
-    foundCount = 0
+    attributeCount = 0
     rewritten.removeAll()
+    if !rewrittenValues.isEmpty { rewrittenValues.removeAll(keepingCapacity: true) }
+    if !declaredPrefixes.isEmpty { declaredPrefixes.removeAll(keepingCapacity: true) }
     let close: Int
     let isEmpty: Bool
     while true {
@@ -307,10 +300,15 @@ final class XMLByteScanner<Handler: XMLRowIndexer>: XMLEventSource {
       guard let next = try attribute(from: at, after: &lastAttribute) else { return nil }
       at = next
     }
-    if foundCount > 0 { try checkAttributes(at: start) }
+    if let base = rewritten.bytes.baseAddress {
+      for (attribute, bytes) in rewrittenValues {
+        slots[5 * attribute + 3] = base + bytes.lowerBound
+        slots[5 * attribute + 4] = base + bytes.upperBound
+      }
+    }
     let count = nameEnd - nameStart
     let name = names.name(place)
-    let attributes = handedOn()
+    let attributes = XMLSAXParser.Attributes(base: attributeCount == 0 ? nil : slots, count: attributeCount)
     byteOffset = origin + close
     try handler.startElement(UnsafeBufferPointer(start: name, count: count), attributes: attributes, depth: depth)
     if isEmpty {
@@ -375,7 +373,7 @@ final class XMLByteScanner<Handler: XMLRowIndexer>: XMLEventSource {
     return nil
   }
 
-  /// The attribute at `start` noted in `found`: its name, `=` and quoted value; the index past it, or `nil` when the
+  /// The attribute at `start` noted among the tag's: its name, `=` and quoted value; the index past it, or `nil` when the
   /// bytes held end first.
   private func attribute(from start: Int, after previous: inout Int) throws -> Int? {
     guard let (place, nameEnd, hasColon) = try name(from: start, predicted: names.attribute(after: previous)) else {
@@ -455,65 +453,37 @@ final class XMLByteScanner<Handler: XMLRowIndexer>: XMLEventSource {
         throw declined(at, "a character an attribute value cannot hold")
       }
     }
-    let value: Range<Int>
-    if copied != nil {
-      rewrite(upTo: at)
-      value = rewrittenStart..<rewritten.count
-    } else {
-      value = valueStart..<at
+    if copied != nil { rewrite(upTo: at) }
+    if declaresNamespace {
+      // libxml2 checks a namespace as a URI, rejects some, and refuses a prefix declared twice.
+      guard copied == nil, !declaredPrefixes.contains(place),
+        XMLScanBytes.isPlainNamespace(UnsafeBufferPointer(start: bytes + valueStart, count: at - valueStart))
+      else { throw declined(start, "a namespace other than a plain http URI, or declared twice") }
+      declaredPrefixes.append(place)
+      return at + 1
     }
-    if foundCount == foundCapacity {
-      let larger = UnsafeMutablePointer<FoundAttribute>.allocate(capacity: 2 * foundCapacity)
-      larger.moveInitialize(from: found, count: foundCount)
-      found.deallocate()
-      (found, foundCapacity) = (larger, 2 * foundCapacity)
-    }
-    (found + foundCount).initialize(
-      to: FoundAttribute(
-        name: place, value: value, isRewritten: copied != nil, declaresNamespace: declaresNamespace))
-    foundCount += 1
-    return at + 1
-  }
-
-  /// Declines a start tag libxml2 would refuse for its attributes: a name twice, a namespace declared with a value
-  /// other than a plain `http` URI (libxml2 checks it as a URI, and rejects some namespaces).
-  private func checkAttributes(at start: Int) throws {
-    for index in 0..<foundCount {
-      let attribute = found[index]
-      for other in (index + 1)..<foundCount where found[other].name == attribute.name {
-        throw declined(start, "an attribute twice")
-      }
-      if attribute.declaresNamespace {
-        guard !attribute.isRewritten,
-          XMLScanBytes.isPlainNamespace(
-            UnsafeBufferPointer(start: bytes + attribute.value.lowerBound, count: attribute.value.count))
-        else { throw declined(start, "a namespace other than a plain http URI") }
-      }
-    }
-  }
-
-  /// The attributes of `found` but namespace declarations, laid out as libxml2 hands them on.
-  private func handedOn() -> XMLSAXParser.Attributes {
-    if foundCount == 0 { return XMLSAXParser.Attributes(base: nil, count: 0) }
-    if foundCount > slotCount {
+    let interned = names.name(place)
+    for index in 0..<attributeCount where slots[5 * index] == interned { throw declined(start, "an attribute twice") }
+    if attributeCount == slotCapacity {
+      let larger = UnsafeMutablePointer<UnsafePointer<xmlChar>?>.allocate(capacity: 10 * slotCapacity)
+      larger.moveInitialize(from: slots, count: 5 * attributeCount)
       slots.deallocate()
-      slotCount = 2 * foundCount
-      slots = .allocate(capacity: 5 * slotCount)
+      (slots, slotCapacity) = (larger, 2 * slotCapacity)
     }
-    let rewrittenBase = rewritten.bytes.baseAddress
-    var count = 0
-    for index in 0..<foundCount where !found[index].declaresNamespace {
-      let attribute = found[index]
-      let base = attribute.isRewritten ? UnsafePointer(rewrittenBase ?? byteClasses.space) : bytes
-      let slot = slots + 5 * count
-      slot[0] = names.name(attribute.name)
-      slot[1] = nil
-      slot[2] = nil
-      slot[3] = base + attribute.value.lowerBound
-      slot[4] = base + attribute.value.upperBound
-      count += 1
+    let slot = slots + 5 * attributeCount
+    slot[0] = interned
+    slot[1] = nil
+    slot[2] = nil
+    if copied != nil {
+      rewrittenValues.append((attributeCount, rewrittenStart..<rewritten.count))
+      slot[3] = nil
+      slot[4] = nil
+    } else {
+      slot[3] = bytes + valueStart
+      slot[4] = bytes + at
     }
-    return XMLSAXParser.Attributes(base: count == 0 ? nil : slots, count: count)
+    attributeCount += 1
+    return at + 1
   }
 
   /// The place of the name at `start`, the index past it, and whether it holds a `:`.
@@ -554,10 +524,27 @@ final class XMLByteScanner<Handler: XMLRowIndexer>: XMLEventSource {
       if at > run { handler.characters(UnsafeBufferPointer(start: bytes + run, count: at - run), depth: depth) }
     }
     while true {
-      while at < end, classes.isPlainInText(bytes[at]) { at += 1 }
+      // Eight bytes at a time up to one that may need a look (tabs and line feeds stop it too, and are stepped over
+      // one by one), the last few bytes one by one.
+      while at + 8 <= end {
+        let word = ByteWord.load(bytes, at: at)
+        let stops =
+          ByteWord.bytes(below: 0x20, in: word) | word & 0x8080_8080_8080_8080
+          | ByteWord.bytes(equalTo: UInt8(ascii: "<"), in: word) | ByteWord.bytes(equalTo: UInt8(ascii: "&"), in: word)
+          | ByteWord.bytes(equalTo: UInt8(ascii: "]"), in: word)
+        if stops != 0 {
+          at += stops.trailingZeroBitCount >> 3
+          break
+        }
+        at += 8
+      }
       guard at < end else {
         handOnRun()
         return (at, true)
+      }
+      if classes.isPlainInText(bytes[at]) {
+        at += 1
+        continue
       }
       switch bytes[at] {
       case UInt8(ascii: "<"):
