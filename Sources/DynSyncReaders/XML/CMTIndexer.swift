@@ -61,14 +61,17 @@ extension CMTReader {
       throw IndexUnavailable(path: path, reason: "the file changed while it was read")
     }
     var relationships: [PendingAssociation] = []
-    let walk = CMTRecordCollector(
-      path: path, entity: { _ in },
-      record: { _ in throw IndexUnavailable(path: path, reason: "a relationship read again holds a record") },
-      association: { relationships.append($0) })
     // The table is the schema's, as the index pass checked: the bytes do not name it.
     try XMLSAXParser.parse(
       utf8: Array("<entities><entity name=\"\"><m2mrelationships>".utf8) + bytes
-        + Array("</m2mrelationships></entity></entities>".utf8), path: path, handler: walk)
+        + Array("</m2mrelationships></entity></entities>".utf8), path: path
+    ) {
+      relationships = []
+      return CMTRecordCollector(
+        path: path, entity: { _ in },
+        record: { _ in throw IndexUnavailable(path: path, reason: "a relationship read again holds a record") },
+        association: { relationships.append($0) })
+    }
     guard relationships.count == 1, var pending = relationships.first,
       let name = pending.attributes["m2mrelationshipname"], let source = schema.sourceEntity(ofRelationship: name)
     else { throw IndexUnavailable(path: path, reason: "a relationship that does not read again") }
@@ -86,11 +89,13 @@ extension CMTReader {
   func pendingRecords(inSpans spans: [UInt8], entity: String) throws -> [PendingRecord] {
     let opening = "<entities><entity name=\"\(XMLText.escaped(entity))\"><records>"
     var records: [PendingRecord] = []
-    let walk = CMTRecordCollector(
-      path: path, entity: { _ in }, record: { records.append($0) },
-      association: { _ in throw IndexUnavailable(path: path, reason: "a record read again holds a relationship") })
-    try XMLSAXParser.parse(
-      utf8: Array(opening.utf8) + spans + Array("</records></entity></entities>".utf8), path: path, handler: walk)
+    try XMLSAXParser.parse(utf8: Array(opening.utf8) + spans + Array("</records></entity></entities>".utf8), path: path)
+    {
+      records = []
+      return CMTRecordCollector(
+        path: path, entity: { _ in }, record: { records.append($0) },
+        association: { _ in throw IndexUnavailable(path: path, reason: "a record read again holds a relationship") })
+    }
     return records
   }
 }

@@ -46,9 +46,10 @@ extension FetchXMLRow {
   /// element (their positions are those of the text given, not of the file).
   static func rows(inSpans spans: [UInt8], path: String) throws -> [FetchXMLRow] {
     var rows: [FetchXMLRow] = []
-    let collector = FetchXMLRowCollector(path: path, root: { _ in }, row: { rows.append($0) })
-    try XMLSAXParser.parse(
-      utf8: Array("<resultset>".utf8) + spans + Array("</resultset>".utf8), path: path, handler: collector)
+    try XMLSAXParser.parse(utf8: Array("<resultset>".utf8) + spans + Array("</resultset>".utf8), path: path) {
+      rows = []
+      return FetchXMLRowCollector(path: path, root: { _ in }, row: { rows.append($0) })
+    }
     return rows
   }
 }

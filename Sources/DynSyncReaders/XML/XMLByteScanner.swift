@@ -44,11 +44,12 @@ public struct XMLScanDeclined: Error, CustomStringConvertible {
 /// other references as their characters), text with line ends made line feeds, and the same byte offsets and
 /// lines. Text may come in other pieces than libxml2's; handlers gather it. `XMLByteScannerTests` checks this
 /// against libxml2 on generated exports and on many thousands of altered documents.
-final class XMLByteScanner<Handler: XMLRowIndexer>: XMLEventSource {
+final class XMLByteScanner<Handler: XMLSAXHandler>: XMLEventSource {
   private let path: String
   private let handler: Handler
-  private let window: XMLRowWindow
-  private let file: FileBytes
+  /// The window the file is read into, and the file; `nil` for text held whole in memory.
+  private let window: XMLRowWindow?
+  private let file: FileBytes?
   /// Called before each read of more of the file: the index pass hands on the rows ended so far.
   private let beforeRead: () throws -> Void
 
@@ -89,15 +90,31 @@ final class XMLByteScanner<Handler: XMLRowIndexer>: XMLEventSource {
   /// A tag longer than this is declined (libxml2 refuses attribute values of 10 MB).
   private static var tagLimit: Int { 1 << 20 }
 
-  init(path: String, handler: Handler, file: FileBytes, beforeRead: @escaping () throws -> Void) {
+  /// A scan of `file`, read into `window` (which may hold a lead-in already), calling `beforeRead` before each read.
+  init(
+    path: String, handler: Handler, window: XMLRowWindow, file: FileBytes, beforeRead: @escaping () throws -> Void
+  ) {
     self.path = path
     self.handler = handler
-    self.window = handler.window
+    self.window = window
     self.file = file
     self.beforeRead = beforeRead
     let held = window.heldBytes
     (bytes, origin, end) = (held.bytes, held.origin, held.count)
     counted = (held.origin, 1)
+    slots = .allocate(capacity: 5 * slotCapacity)
+    open = .allocate(capacity: XMLByteScanner.depthLimit)
+  }
+
+  /// A scan of `text`, a whole document in memory, valid for the scanner's life.
+  init(path: String, handler: Handler, text: UnsafeBufferPointer<UInt8>) {
+    self.path = path
+    self.handler = handler
+    window = nil
+    file = nil
+    beforeRead = {}
+    (bytes, origin, end) = (text.baseAddress ?? UnsafePointer(character), 0, text.count)
+    counted = (0, 1)
     slots = .allocate(capacity: 5 * slotCapacity)
     open = .allocate(capacity: XMLByteScanner.depthLimit)
   }
@@ -174,6 +191,7 @@ final class XMLByteScanner<Handler: XMLRowIndexer>: XMLEventSource {
       let start = counted.offset - origin
       counted = (offset, counted.line + UnsafeRawBufferPointer(start: bytes + start, count: at - start).lineFeeds)
     }
+    guard let window, let file else { return nil }
     try beforeRead()
     let grew = try window.readMore(keeping: offset, from: file)
     let held = window.heldBytes
@@ -297,6 +315,10 @@ final class XMLByteScanner<Handler: XMLRowIndexer>: XMLEventSource {
         break
       }
       guard at > spaceStart else { throw declined(at, "attributes not apart") }
+      if let next = plainAttribute(from: at, after: &lastAttribute) {
+        at = next
+        continue
+      }
       guard let next = try attribute(from: at, after: &lastAttribute) else { return nil }
       at = next
     }
@@ -373,6 +395,49 @@ final class XMLByteScanner<Handler: XMLRowIndexer>: XMLEventSource {
     return nil
   }
 
+  /// The attribute at `start` noted among the tag's, if it is of the form nearly every attribute of an export is.
+  ///
+  /// That form is the name predicted, `="`, a value with nothing in it to look at, and `"`: it gives the index past
+  /// it. Any other gives `nil`, with nothing noted, and `attribute(from:after:)` reads it.
+  @inline(__always)
+  private func plainAttribute(from start: Int, after previous: inout Int) -> Int? {
+    let place = names.attribute(after: previous)
+    guard place >= 0, attributeCount < slotCapacity, !names.hasColon(place) else { return nil }
+    let length = names.length(place)
+    let bytes = self.bytes
+    let end = self.end
+    let valueStart = start + length + 2
+    guard valueStart < end, bytes[start + length] == UInt8(ascii: "="), bytes[valueStart - 1] == UInt8(ascii: "\""),
+      sameBytes(bytes + start, names.name(place), length)
+    else { return nil }
+    var at = valueStart
+    while true {
+      guard at + 8 <= end else { return nil }
+      let word = ByteWord.load(bytes, at: at)
+      let stops =
+        ByteWord.bytes(below: 0x20, in: word) | word & 0x8080_8080_8080_8080
+        | ByteWord.bytes(equalTo: UInt8(ascii: "\""), in: word) | ByteWord.bytes(equalTo: UInt8(ascii: "'"), in: word)
+        | ByteWord.bytes(equalTo: UInt8(ascii: "<"), in: word) | ByteWord.bytes(equalTo: UInt8(ascii: "&"), in: word)
+      if stops != 0 {
+        at += stops.trailingZeroBitCount >> 3
+        break
+      }
+      at += 8
+    }
+    let name = names.name(place)
+    guard bytes[at] == UInt8(ascii: "\"") else { return nil }
+    for index in 0..<attributeCount where slots[5 * index] == name { return nil }
+    let slot = slots + 5 * attributeCount
+    slot[0] = name
+    slot[1] = nil
+    slot[2] = nil
+    slot[3] = bytes + valueStart
+    slot[4] = bytes + at
+    attributeCount += 1
+    previous = place
+    return at + 1
+  }
+
   /// The attribute at `start` noted among the tag's: its name, `=` and quoted value; the index past it, or `nil` when the
   /// bytes held end first.
   private func attribute(from start: Int, after previous: inout Int) throws -> Int? {
@@ -421,6 +486,19 @@ final class XMLByteScanner<Handler: XMLRowIndexer>: XMLEventSource {
       }
     }
     while true {
+      // Eight bytes at a time up to one that may need a look, as text is read.
+      while at + 8 <= end {
+        let word = ByteWord.load(bytes, at: at)
+        let stops =
+          ByteWord.bytes(below: 0x20, in: word) | word & 0x8080_8080_8080_8080
+          | ByteWord.bytes(equalTo: UInt8(ascii: "\""), in: word) | ByteWord.bytes(equalTo: UInt8(ascii: "'"), in: word)
+          | ByteWord.bytes(equalTo: UInt8(ascii: "<"), in: word) | ByteWord.bytes(equalTo: UInt8(ascii: "&"), in: word)
+        if stops != 0 {
+          at += stops.trailingZeroBitCount >> 3
+          break
+        }
+        at += 8
+      }
       while at < end, classes.isPlainInValue(bytes[at]) { at += 1 }
       guard at < end else { return nil }
       let byte = bytes[at]
@@ -887,4 +965,20 @@ final class XMLScanBytes {
 @inline(__always)
 private func sameBytes(_ left: UnsafePointer<UInt8>, _ right: UnsafePointer<UInt8>, _ count: Int) -> Bool {
   UnsafeRawBufferPointer(start: left, count: count).hasSameBytes(as: UnsafeRawBufferPointer(start: right, count: count))
+}
+
+extension XMLSAXParser {
+  /// Parses `text`, UTF-8 XML in memory such as rows cut from a file, for the handler `handler()` makes: by the byte
+  /// scan (`XMLByteScanner`) when it takes the text, else by libxml2, for a handler made afresh.
+  ///
+  /// Errors name `path`. The text must hold no DOCTYPE (rows of a file that was parsed once hold none).
+  static func parse<Handler: XMLSAXHandler>(utf8 text: [UInt8], path: String, handler: () -> Handler) throws {
+    do {
+      try text.withUnsafeBufferPointer { text in
+        try XMLByteScanner(path: path, handler: handler(), text: text).scan()
+      }
+    } catch is XMLScanDeclined {
+      try parse(utf8: text, path: path, handler: handler())
+    }
+  }
 }

@@ -49,7 +49,8 @@ enum XMLIndexPass {
           indexer.events.removeAll(keepingCapacity: true)
         }
         if scanning {
-          try XMLByteScanner(path: path, handler: indexer, file: file, beforeRead: handOn).scan()
+          try XMLByteScanner(path: path, handler: indexer, window: indexer.window, file: file, beforeRead: handOn)
+            .scan()
           try handOn()
           return
         }

@@ -105,6 +105,13 @@ private func compare(_ document: [UInt8], in folder: TemporaryFolder, chunk: Int
     let (parsed, _) = pass(path, scanning: false, chunk: 1 << 18)
     #expect(parsed == scanned, "chunk \(chunk): \(shown)")
     #expect(pointers.values.allSatisfy { $0.count == 1 }, "a name handed on at two pointers: \(shown)")
+    // The same document scanned in memory, as rows read again are.
+    let inMemory = EventLog(chunk: chunk)
+    try document.withUnsafeBufferPointer { text in
+      try XMLByteScanner(path: path, handler: inMemory, text: text).scan()
+    }
+    inMemory.endText()
+    #expect(PassOutcome.events(inMemory.lines) == scanned, "in memory: \(shown)")
     return true
   }
 }
