@@ -410,22 +410,10 @@ final class XMLByteScanner<Handler: XMLSAXHandler>: XMLEventSource {
     guard valueStart < end, bytes[start + length] == UInt8(ascii: "="), bytes[valueStart - 1] == UInt8(ascii: "\""),
       sameBytes(bytes + start, names.name(place), length)
     else { return nil }
-    var at = valueStart
-    while true {
-      guard at + 8 <= end else { return nil }
-      let word = ByteWord.load(bytes, at: at)
-      let stops =
-        ByteWord.bytes(below: 0x20, in: word) | word & 0x8080_8080_8080_8080
-        | ByteWord.bytes(equalTo: UInt8(ascii: "\""), in: word) | ByteWord.bytes(equalTo: UInt8(ascii: "'"), in: word)
-        | ByteWord.bytes(equalTo: UInt8(ascii: "<"), in: word) | ByteWord.bytes(equalTo: UInt8(ascii: "&"), in: word)
-      if stops != 0 {
-        at += stops.trailingZeroBitCount >> 3
-        break
-      }
-      at += 8
-    }
+    // Every byte before `at` is plain: the value ends there if a quote stands there.
+    let at = XMLScanBytes.valueStop(bytes, from: valueStart, to: end)
     let name = names.name(place)
-    guard bytes[at] == UInt8(ascii: "\"") else { return nil }
+    guard at < end, bytes[at] == UInt8(ascii: "\"") else { return nil }
     for index in 0..<attributeCount where slots[5 * index] == name { return nil }
     let slot = slots + 5 * attributeCount
     slot[0] = name
@@ -486,19 +474,7 @@ final class XMLByteScanner<Handler: XMLSAXHandler>: XMLEventSource {
       }
     }
     while true {
-      // Eight bytes at a time up to one that may need a look, as text is read.
-      while at + 8 <= end {
-        let word = ByteWord.load(bytes, at: at)
-        let stops =
-          ByteWord.bytes(below: 0x20, in: word) | word & 0x8080_8080_8080_8080
-          | ByteWord.bytes(equalTo: UInt8(ascii: "\""), in: word) | ByteWord.bytes(equalTo: UInt8(ascii: "'"), in: word)
-          | ByteWord.bytes(equalTo: UInt8(ascii: "<"), in: word) | ByteWord.bytes(equalTo: UInt8(ascii: "&"), in: word)
-        if stops != 0 {
-          at += stops.trailingZeroBitCount >> 3
-          break
-        }
-        at += 8
-      }
+      at = XMLScanBytes.valueStop(bytes, from: at, to: end)
       while at < end, classes.isPlainInValue(bytes[at]) { at += 1 }
       guard at < end else { return nil }
       let byte = bytes[at]
@@ -602,20 +578,8 @@ final class XMLByteScanner<Handler: XMLSAXHandler>: XMLEventSource {
       if at > run { handler.characters(UnsafeBufferPointer(start: bytes + run, count: at - run), depth: depth) }
     }
     while true {
-      // Eight bytes at a time up to one that may need a look (tabs and line feeds stop it too, and are stepped over
-      // one by one), the last few bytes one by one.
-      while at + 8 <= end {
-        let word = ByteWord.load(bytes, at: at)
-        let stops =
-          ByteWord.bytes(below: 0x20, in: word) | word & 0x8080_8080_8080_8080
-          | ByteWord.bytes(equalTo: UInt8(ascii: "<"), in: word) | ByteWord.bytes(equalTo: UInt8(ascii: "&"), in: word)
-          | ByteWord.bytes(equalTo: UInt8(ascii: "]"), in: word)
-        if stops != 0 {
-          at += stops.trailingZeroBitCount >> 3
-          break
-        }
-        at += 8
-      }
+      // Tabs and line feeds stop the words too, and are stepped over one by one, as the last few bytes are.
+      at = XMLScanBytes.textStop(bytes, from: at, to: end)
       guard at < end else {
         handOnRun()
         return (at, true)
@@ -935,6 +899,43 @@ final class XMLScanBytes {
     case 0x9, 0xA, 0xD, 0x20...0xD7FF, 0xE000...0xFFFD, 0x10000...0x10FFFF: return true
     default: return false
     }
+  }
+
+  /// The first byte from `start` a value's scan must look at (a quote, `<`, `&`, a control character, a byte past
+  /// ASCII), eight bytes at a time; where none is found, the index with fewer than eight bytes left before `end`.
+  @inline(__always)
+  static func valueStop(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Int {
+    firstStop(bytes, from: start, to: end) { word in
+      ByteWord.bytes(equalTo: UInt8(ascii: "\""), in: word) | ByteWord.bytes(equalTo: UInt8(ascii: "'"), in: word)
+        | ByteWord.bytes(equalTo: UInt8(ascii: "<"), in: word) | ByteWord.bytes(equalTo: UInt8(ascii: "&"), in: word)
+    }
+  }
+
+  /// The first byte from `start` a text's scan must look at (`<`, `&`, `]`, a control character or white space
+  /// other than a space, a byte past ASCII), as `valueStop` finds it.
+  @inline(__always)
+  static func textStop(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Int {
+    firstStop(bytes, from: start, to: end) { word in
+      ByteWord.bytes(equalTo: UInt8(ascii: "<"), in: word) | ByteWord.bytes(equalTo: UInt8(ascii: "&"), in: word)
+        | ByteWord.bytes(equalTo: UInt8(ascii: "]"), in: word)
+    }
+  }
+
+  /// The first byte from `start` below 0x20, past ASCII or among the `stops` of its word, eight bytes at a time.
+  ///
+  /// The union of the masks is exact at its lowest byte: each mask is exact at its own first byte.
+  @inline(__always)
+  private static func firstStop(
+    _ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int, _ stops: (UInt64) -> UInt64
+  ) -> Int {
+    var at = start
+    while at + 8 <= end {
+      let word = ByteWord.load(bytes, at: at)
+      let found = ByteWord.bytes(below: 0x20, in: word) | word & 0x8080_8080_8080_8080 | stops(word)
+      if found != 0 { return at + found.trailingZeroBitCount >> 3 }
+      at += 8
+    }
+    return at
   }
 
   @inline(__always) static func isSpace(_ byte: UInt8) -> Bool {
