@@ -736,6 +736,7 @@ struct XMLNameTable: ~Copyable {
   }
 
   private var entries: UnsafeMutablePointer<Entry>
+  private var capacity = 64
   private var count = 0
   /// Places in `entries` plus one, by hash; 0 for none.
   ///
@@ -747,7 +748,7 @@ struct XMLNameTable: ~Copyable {
   private static var limit: Int { 8192 }
 
   init() {
-    entries = .allocate(capacity: XMLNameTable.limit)
+    entries = .allocate(capacity: capacity)
     slots = .allocate(capacity: slotCount)
     slots.initialize(repeating: 0, count: slotCount)
   }
@@ -792,6 +793,12 @@ struct XMLNameTable: ~Copyable {
       slot = (slot + 1) & mask
     }
     guard count < XMLNameTable.limit else { return nil }
+    if count == capacity {
+      let larger = UnsafeMutablePointer<Entry>.allocate(capacity: 2 * capacity)
+      larger.moveInitialize(from: entries, count: count)
+      entries.deallocate()
+      (entries, capacity) = (larger, 2 * capacity)
+    }
     let copy = UnsafeMutablePointer<UInt8>.allocate(capacity: length + 1)
     copy.initialize(from: name, count: length)
     copy[length] = 0
