@@ -75,6 +75,21 @@ public enum StrictUTF8 {
   }
 }
 
+/// ASCII digits read as the numbers they stand for.
+public enum ASCIIDigit {
+  /// The value of a hexadecimal digit, in either case (a decimal digit is one whose value is below 10); `nil` for any
+  /// other byte.
+  @inlinable
+  public static func hexValue(_ byte: UInt8) -> UInt8? {
+    switch byte {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+    default: nil
+    }
+  }
+}
+
 extension UnsafeRawBufferPointer {
   /// Whether every byte is ASCII: text that is valid UTF-8 with no look at its sequences.
   @inlinable

@@ -452,13 +452,7 @@ final class JSONLexer {
     for _ in 0..<4 {
       guard let byte = try peek() else { throw error("unterminated \\u escape") }
       advance()
-      let digit: UInt8
-      switch byte {
-      case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-      case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-      case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-      default: throw error("invalid hex digit in a \\u escape")
-      }
+      guard let digit = ASCIIDigit.hexValue(byte) else { throw error("invalid hex digit in a \\u escape") }
       value = value << 4 | UInt32(digit)
     }
     return value
