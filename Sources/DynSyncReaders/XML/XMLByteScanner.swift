@@ -126,14 +126,17 @@ final class XMLByteScanner<Handler: XMLSAXHandler>: XMLEventSource {
   }
 
   var line: Int {
-    if byteOffset > counted.offset {
-      let start = counted.offset - origin
-      counted = (
-        byteOffset,
-        counted.line + UnsafeRawBufferPointer(start: bytes + start, count: byteOffset - origin - start).lineFeeds
-      )
-    }
+    countLines(upTo: byteOffset)
     return counted.line
+  }
+
+  /// Counts the line feeds up to the stream offset `offset`, which the bytes held reach.
+  private func countLines(upTo offset: Int) {
+    guard offset > counted.offset else { return }
+    let start = counted.offset - origin
+    counted = (
+      offset, counted.line + UnsafeRawBufferPointer(start: bytes + start, count: offset - origin - start).lineFeeds
+    )
   }
 
   /// Scans the whole stream, handing on its events; throws `XMLScanDeclined` for anything it leaves to libxml2, and
@@ -187,10 +190,7 @@ final class XMLByteScanner<Handler: XMLSAXHandler>: XMLEventSource {
   private func readMore(keeping at: Int) throws -> Int? {
     let offset = origin + at
     // The line feeds before the bytes let go of are counted now.
-    if offset > counted.offset {
-      let start = counted.offset - origin
-      counted = (offset, counted.line + UnsafeRawBufferPointer(start: bytes + start, count: at - start).lineFeeds)
-    }
+    countLines(upTo: offset)
     guard let window, let file else { return nil }
     try beforeRead()
     let grew = try window.readMore(keeping: offset, from: file)
@@ -413,15 +413,8 @@ final class XMLByteScanner<Handler: XMLSAXHandler>: XMLEventSource {
     // Every byte before `at` is plain: the value ends there if a quote stands there.
     let at = XMLScanBytes.valueStop(bytes, from: valueStart, to: end)
     let name = names.name(place)
-    guard at < end, bytes[at] == UInt8(ascii: "\"") else { return nil }
-    for index in 0..<attributeCount where slots[5 * index] == name { return nil }
-    let slot = slots + 5 * attributeCount
-    slot[0] = name
-    slot[1] = nil
-    slot[2] = nil
-    slot[3] = bytes + valueStart
-    slot[4] = bytes + at
-    attributeCount += 1
+    guard at < end, bytes[at] == UInt8(ascii: "\""), !isNoted(name) else { return nil }
+    note(name, value: bytes + valueStart, to: bytes + at)
     previous = place
     return at + 1
   }
@@ -517,27 +510,40 @@ final class XMLByteScanner<Handler: XMLSAXHandler>: XMLEventSource {
       return at + 1
     }
     let interned = names.name(place)
-    for index in 0..<attributeCount where slots[5 * index] == interned { throw declined(start, "an attribute twice") }
+    guard !isNoted(interned) else { throw declined(start, "an attribute twice") }
     if attributeCount == slotCapacity {
       let larger = UnsafeMutablePointer<UnsafePointer<xmlChar>?>.allocate(capacity: 10 * slotCapacity)
       larger.moveInitialize(from: slots, count: 5 * attributeCount)
       slots.deallocate()
       (slots, slotCapacity) = (larger, 2 * slotCapacity)
     }
+    if copied != nil {
+      // Its value's pointers are set once the tag is read.
+      rewrittenValues.append((attributeCount, rewrittenStart..<rewritten.count))
+      note(interned, value: nil, to: nil)
+    } else {
+      note(interned, value: bytes + valueStart, to: bytes + at)
+    }
+    return at + 1
+  }
+
+  /// Whether the tag's attributes hold one named `name`, an interned name.
+  @inline(__always)
+  private func isNoted(_ name: UnsafePointer<UInt8>) -> Bool {
+    for index in 0..<attributeCount where slots[5 * index] == name { return true }
+    return false
+  }
+
+  /// Notes an attribute among the tag's, as libxml2 lays it out (no prefix, no namespace), in room there is.
+  @inline(__always)
+  private func note(_ name: UnsafePointer<UInt8>, value start: UnsafePointer<UInt8>?, to end: UnsafePointer<UInt8>?) {
     let slot = slots + 5 * attributeCount
-    slot[0] = interned
+    slot[0] = name
     slot[1] = nil
     slot[2] = nil
-    if copied != nil {
-      rewrittenValues.append((attributeCount, rewrittenStart..<rewritten.count))
-      slot[3] = nil
-      slot[4] = nil
-    } else {
-      slot[3] = bytes + valueStart
-      slot[4] = bytes + at
-    }
+    slot[3] = start
+    slot[4] = end
     attributeCount += 1
-    return at + 1
   }
 
   /// The place of the name at `start`, the index past it, and whether it holds a `:`.
@@ -640,21 +646,16 @@ final class XMLByteScanner<Handler: XMLSAXHandler>: XMLEventSource {
       var digits = 0
       while true {
         guard at < end else { return nil }
-        let byte = bytes[at]
-        let digit: UInt32
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
-        case UInt8(ascii: "a")...UInt8(ascii: "f") where isHex: digit = UInt32(byte - UInt8(ascii: "a") + 10)
-        case UInt8(ascii: "A")...UInt8(ascii: "F") where isHex: digit = UInt32(byte - UInt8(ascii: "A") + 10)
-        case UInt8(ascii: ";"):
+        if bytes[at] == UInt8(ascii: ";") {
           guard digits > 0, XMLScanBytes.isCharacter(value) else { throw declined(start, "a character reference") }
           return (value, at + 1)
-        default:
+        }
+        guard let digit = ASCIIDigit.hexValue(bytes[at]), isHex || digit < 10 else {
           throw declined(start, "a character reference")
         }
         digits += 1
         guard digits <= (isHex ? 6 : 7) else { throw declined(start, "a character reference") }
-        value = value * (isHex ? 16 : 10) + digit
+        value = value * (isHex ? 16 : 10) + UInt32(digit)
         at += 1
       }
     }
@@ -692,30 +693,17 @@ final class XMLByteScanner<Handler: XMLSAXHandler>: XMLEventSource {
     return count
   }
 
-  /// Writes `scalar` as UTF-8 into `character`; its length.
+  /// Writes `scalar`, an XML character, as UTF-8 into `character`; its length.
   private func encode(_ scalar: UInt32) -> Int {
-    switch scalar {
-    case ..<0x80:
-      character[0] = UInt8(scalar)
-      return 1
-    case ..<0x800:
-      character[0] = UInt8(0xC0 | (scalar >> 6))
-      character[1] = UInt8(0x80 | (scalar & 0x3F))
-      return 2
-    case ..<0x10000:
-      character[0] = UInt8(0xE0 | (scalar >> 12))
-      character[1] = UInt8(0x80 | ((scalar >> 6) & 0x3F))
-      character[2] = UInt8(0x80 | (scalar & 0x3F))
-      return 3
-    default:
-      character[0] = UInt8(0xF0 | (scalar >> 18))
-      character[1] = UInt8(0x80 | ((scalar >> 12) & 0x3F))
-      character[2] = UInt8(0x80 | ((scalar >> 6) & 0x3F))
-      character[3] = UInt8(0x80 | (scalar & 0x3F))
-      return 4
+    // Every XML character is a Unicode scalar: `isCharacter` was asked before.
+    guard let scalar = Unicode.Scalar(scalar) else { return 0 }
+    var count = 0
+    UTF8.encode(scalar) { byte in
+      character[count] = byte
+      count += 1
     }
+    return count
   }
-
 }
 
 /// The element and attribute names of one scan, each kept once as a NUL-terminated string, so that a name is the
