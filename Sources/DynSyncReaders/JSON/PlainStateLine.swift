@@ -101,18 +101,35 @@ struct PlainStateLine {
   /// Walks an object whose names are ASCII and ascending, handing each name to `value`, which reads the member's value
   /// and returns `false` to give up.
   private mutating func objectMembers(
-    names: inout StateReader.RecentNames, _ value: (inout PlainStateLine, String) -> Bool
+    names: inout StateReader.RecentNames, _ value: (inout PlainStateLine, consuming String) -> Bool
   ) -> Bool {
     guard take("{") else { return false }
     if take("}") { return true }
     var previous: UnsafeRawBufferPointer?
+    // Whether the name before was taken as spelled at its place (`RecentNames.spelledAt`).
+    var previousSpelled = false
     var place = 0
     repeat {
-      guard let name = string(), name.isASCII,
-        previous.map({ $0.precedes(name) }) ?? true, take(":")
-      else { return false }
+      let name: UnsafeRawBufferPointer
+      let member: String
+      if let spelled = names.spelledAt(index, in: bytes, place: place) {
+        name = UnsafeRawBufferPointer(rebasing: bytes[index + 1..<index + 1 + spelled.count])
+        guard (previousSpelled && spelled.followsInOrder) || (previous.map({ $0.precedes(name) }) ?? true) else {
+          return false
+        }
+        index += spelled.count + 3
+        member = names[place]
+        previousSpelled = true
+      } else {
+        guard let read = string(), read.isASCII, previous.map({ $0.precedes(read) }) ?? true, take(":") else {
+          return false
+        }
+        name = read
+        member = names.name(read, at: place)
+        previousSpelled = false
+      }
       previous = name
-      guard value(&self, names.name(name, at: place)) else { return false }
+      guard value(&self, member) else { return false }
       place += 1
     } while take(",")
     return take("}")

@@ -627,9 +627,47 @@ public enum StateReader {
     /// Each name's UTF-8 bytes, which a line's name is compared with where it lies: through the string, a name of
     /// 15 bytes or less was copied out of it first, and every name compared by a call to `memcmp`.
     private var spellings: [[UInt8]] = []
+    /// The spellings one after another, and where each lies, read for every member of a line: an array of each
+    /// name's own is counted a reference at each look.
+    private var spelled: [UInt8] = []
+    private var places: [Place] = []
+
+    private struct Place {
+      var start: Int
+      var count: Int
+      /// ASCII, with no quote, backslash or control byte: where a plain line spells it, quoted, its string ends
+      /// where the spelling does (`spelledAt`).
+      var isPlain: Bool
+      /// Plain, after a plain name that sorts before it: a line that spells both in turn names them in order.
+      var followsInOrder: Bool
+    }
 
     /// How many names the object on the last line had (or the widest object before it).
     var count: Int { names.count }
+
+    /// The name at `place`.
+    subscript(place: Int) -> String { names[place] }
+
+    /// The length of the name at `place` when a plain line spells it at `offset` as a member opens, `"name":`, and
+    /// whether it sorts after the name before it when that one was spelled so too; `nil` when the line spells
+    /// another name there, or when the name is not plain.
+    ///
+    /// Most members of a line are named as on the line before: the name is taken as it is spelled there, not read as
+    /// a string first and then compared.
+    func spelledAt(_ offset: Int, in line: UnsafeRawBufferPointer, place: Int) -> (count: Int, followsInOrder: Bool)? {
+      guard place < places.count else { return nil }
+      let spelling = places[place]
+      let end = offset + 1 + spelling.count
+      guard spelling.isPlain, end + 2 <= line.count, line[offset] == UInt8(ascii: "\""),
+        line[end] == UInt8(ascii: "\""),
+        line[end + 1] == UInt8(ascii: ":")
+      else { return nil }
+      let same = spelled.withUnsafeBytes { bytes in
+        UnsafeRawBufferPointer(rebasing: line[offset + 1..<end]).hasSameBytes(
+          as: UnsafeRawBufferPointer(rebasing: bytes[spelling.start..<spelling.start + spelling.count]))
+      }
+      return same ? (spelling.count, spelling.followsInOrder) : nil
+    }
 
     /// The name of these bytes, ASCII, at `place`, as `read(_:at:)` gives the name they spell.
     mutating func name(_ bytes: UnsafeRawBufferPointer, at place: Int) -> String {
@@ -657,7 +695,34 @@ public enum StateReader {
       } else {
         names.append(name)
         spellings.append(spelling)
+        places.append(Place(start: 0, count: 0, isPlain: false, followsInOrder: false))
       }
+      // A spelling replaced is left where it lies, the new one put after the others, until they are laid out again.
+      if spelled.count > 1 << 16 {
+        spelled.removeAll(keepingCapacity: true)
+        for index in spellings.indices { lay(at: index) }
+      } else {
+        lay(at: place)
+      }
+      if place + 1 < places.count { places[place + 1].followsInOrder = followsInOrder(at: place + 1) }
+    }
+
+    /// Puts the spelling at `place` after the others, and what can be known of it before a line spells it.
+    private mutating func lay(at place: Int) {
+      let spelling = spellings[place]
+      places[place] = Place(
+        start: spelled.count, count: spelling.count,
+        isPlain: spelling.allSatisfy {
+          $0 >= 0x20 && $0 < 0x80 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\")
+        },
+        followsInOrder: false)
+      places[place].followsInOrder = followsInOrder(at: place)
+      spelled += spelling
+    }
+
+    private func followsInOrder(at place: Int) -> Bool {
+      guard place > 0, places[place].isPlain, places[place - 1].isPlain else { return false }
+      return spellings[place - 1].withUnsafeBytes { before in spellings[place].withUnsafeBytes { before.precedes($0) } }
     }
   }
 

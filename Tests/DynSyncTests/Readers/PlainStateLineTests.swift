@@ -175,6 +175,37 @@ struct PlainStateLineTests {
     #expect(read == lexed)
   }
 
+  @Test("a name learned from a line before is taken where a line spells it only when it is plain and in order")
+  func namesLearnedBefore() throws {
+    let id = GUID(naming: "plain-line").description
+    func line(_ fields: String) -> [UInt8] { Array(#"{"entity":"lead","fields":{\#(fields)},"id":"\#(id)"}"#.utf8) }
+    /// Reads a line with the lexer into `names`, as a state file's lines left to it are.
+    func lex(_ line: [UInt8], into names: inout StateReader.RecordNames) throws {
+      try line.withUnsafeBytes { bytes in
+        let lexer = JSONLexer(bytes: bytes, path: "lead.ndjson", offset: 0, line: 1, column: 1)
+        try StateReader.record(lexer, path: "lead.ndjson", removals: false, names: &names) { _, _ in }
+      }
+    }
+    let descending = line(#""b":["s","x"],"a":["s","y"]"#)
+    let quoted = line(#""a\"b":["s","x"]"#)
+    var names = StateReader.RecordNames()
+    // Names out of order, learned from a line the lexer reads, are both at their places on the next line: still out
+    // of order, so the line is left to the lexer.
+    try lex(descending, into: &names)
+    #expect(PlainStateLineTests.plain(descending, names: &names) == nil)
+    #expect(PlainStateLineTests.expectSameAsLexer(line(#""a":["s","y"],"b":["s","x"]"#), names: &names))
+    // A name holding a quote is never taken where a line spells it: the line's string ends at the quote.
+    try lex(quoted, into: &names)
+    #expect(PlainStateLineTests.plain(line(#""a"b":["s","x"]"#), names: &names) == nil)
+    // Names in order are taken where they are spelled, and a name changed at one place is read again there.
+    var learned = StateReader.RecordNames()
+    for fields in [#""a":["s","1"],"b":["s","2"],"c":["s","3"]"#, #""a":["s","1"],"bb":["s","2"],"c":["s","3"]"#] {
+      #expect(PlainStateLineTests.expectSameAsLexer(line(fields), names: &learned))
+      #expect(PlainStateLineTests.expectSameAsLexer(line(fields), names: &learned))
+    }
+    #expect(PlainStateLineTests.plain(line(#""a":["s","1"],"c":["s","2"],"bb":["s","3"]"#), names: &learned) == nil)
+  }
+
   @Test("a Marketo row's line is read from its bytes as the lexer reads it, names carried from line to line")
   func marketoRows() throws {
     let rows: [(String, MarketoRow)] = [
