@@ -7,11 +7,17 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
   public let fraction: String
 
   public init(epochSeconds: Int64, fraction: String = "") {
-    self.epochSeconds = epochSeconds
     // By bytes: an ASCII "0" is never part of another character's bytes.
     var digits = fraction.utf8[...]
     while digits.last == UInt8(ascii: "0") { digits = digits.dropLast() }
-    self.fraction = digits.count == fraction.utf8.count ? fraction : String(Substring(digits))
+    self.init(
+      epochSeconds: epochSeconds, trimmed: digits.count == fraction.utf8.count ? fraction : String(Substring(digits)))
+  }
+
+  /// A fraction without trailing zeros already.
+  private init(epochSeconds: Int64, trimmed fraction: String) {
+    self.epochSeconds = epochSeconds
+    self.fraction = fraction
   }
 
   /// Parses ISO 8601 `yyyy-MM-ddTHH:mm[:ss[.f…]][Z|±HH:mm]`; no zone means UTC, as CMT and
@@ -26,9 +32,13 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
   /// the readers check and parse millions of these, and a copy of each cost more than the parse.
   public init?(isoUTF8 bytes: UnsafeBufferPointer<UInt8>) {
     guard let parts = Timestamp.isoParts(bytes) else { return nil }
+    // The fraction's trailing zeros left out of its bytes, and no text made for a whole second: most instants read
+    // are whole seconds.
+    var fraction = parts.fraction
+    while let last = fraction.last, bytes[last] == UInt8(ascii: "0") { fraction = fraction.dropLast() }
     self.init(
       epochSeconds: Int64(parts.date.daysSinceEpoch) * 86_400 + Int64(parts.secondsOfDay - parts.offsetSeconds),
-      fraction: String(decoding: UnsafeBufferPointer(rebasing: bytes[parts.fraction]), as: UTF8.self))
+      trimmed: fraction.isEmpty ? "" : String(decoding: UnsafeBufferPointer(rebasing: bytes[fraction]), as: UTF8.self))
   }
 
   /// Whether `init?(isoUTF8:)` takes these bytes, without making the value: the indexers vouch for

@@ -154,6 +154,12 @@ struct ValueTests {
     #expect(local.description == "2025-03-04T18:02:40Z")
     #expect(try #require(Timestamp(iso: "2025-06-28T19:06:20.0000000Z")).description == "2025-06-28T19:06:20Z")
     #expect(try #require(Timestamp(iso: "2025-06-28T19:06:20.1230000Z")).description == "2025-06-28T19:06:20.123Z")
+    // Read from bytes, a fraction loses its trailing zeros as one given as text does: the two are one value.
+    for (text, fraction) in [("2025-06-28T19:06:20.1230000Z", "1230000"), ("2025-06-28T19:06:20.000Z", "000")] {
+      let read = try #require(Timestamp(iso: text))
+      #expect(read == Timestamp(epochSeconds: read.epochSeconds, fraction: fraction))
+      #expect(read.fraction == String(fraction.reversed().drop { $0 == "0" }.reversed()))
+    }
     #expect(try #require(Timestamp(iso: "1969-12-31T23:59:59Z")).description == "1969-12-31T23:59:59Z")
     #expect(try #require(Timestamp(iso: "2025-01-01T00:30:00+01:00")).description == "2024-12-31T23:30:00Z")
     #expect(Timestamp(iso: "2025-13-01T00:00:00Z") == nil)
