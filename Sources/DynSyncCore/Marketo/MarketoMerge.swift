@@ -127,12 +127,13 @@ public struct MarketoMerge: Sendable {
     var rows: [String: MarketoRow] = [:]
     rows.reserveCapacity(records.count)
     var filtered = Set<String>()
+    var members = MappedMembers()
     for record in records {
       guard MarketoValues.passesFilter(record) else {
         filtered.insert(record.id.description)
         continue
       }
-      rows[record.id.description] = row(for: record, entity: entity, key: key)
+      rows[record.id.description] = row(for: record, entity: entity, key: key, members: &members)
     }
     return (rows, filtered)
   }
@@ -140,12 +141,17 @@ public struct MarketoMerge: Sendable {
   func rows(of records: [Record], entity: String, key: String) -> [String: MarketoRow] {
     var rows: [String: MarketoRow] = [:]
     rows.reserveCapacity(records.count)
-    for record in records { rows[record.id.description] = row(for: record, entity: entity, key: key) }
+    var members = MappedMembers()
+    for record in records {
+      rows[record.id.description] = row(for: record, entity: entity, key: key, members: &members)
+    }
     return rows
   }
 
-  func row(for record: Record, entity: String, key: String) -> MarketoRow {
-    var row = MarketoValues.mapped(record, columns(of: entity))
+  /// The row of a record of a one-way table, its mapped columns found among its members as the record's before
+  /// (`MappedMembers`).
+  func row(for record: Record, entity: String, key: String, members: inout MappedMembers) -> MarketoRow {
+    var row = MarketoValues.mapped(record, columns(of: entity), members: &members)
     row[key] = .string(record.id.description)
     row[MarketoField.microsoftIsDeleted] = .boolean(false)
     row[MarketoField.syncing] = .boolean(true)

@@ -12,13 +12,19 @@ public enum MarketoValues {
   /// The mapped fields of `record`, as `mapped(_:_:)` gives them, with the field list made ready once for many
   /// records.
   static func mapped(_ record: Record, _ columns: MappedColumns) -> MarketoRow {
+    var members = MappedMembers()
+    return mapped(record, columns, members: &members)
+  }
+
+  /// `mapped(_:_:)`, the record's mapped columns found among its members as the record's before (`MappedMembers`).
+  static func mapped(_ record: Record, _ columns: MappedColumns, members: inout MappedMembers) -> MarketoRow {
     // Collected in the mapping's order, each Marketo name with its rank among the names the mapping can give, and
     // sorted once by rank: numbers compared, not names. Of two fields giving one name, the later wins.
     var ranks: [Int] = []
     var ranked: [MarketoRow.Element] = []
     ranks.reserveCapacity(record.fields.count + 4)
     ranked.reserveCapacity(record.fields.count + 4)
-    forEachMapped(record, columns) { place, isChoiceValue, value in
+    forEachMapped(record, columns, members: &members) { place, isChoiceValue, value in
       let names = columns.names[place]
       ranks.append(isChoiceValue ? names.choiceValueRank : names.rank)
       ranked.append((isChoiceValue ? names.choiceValue : columns.fields[place].marketo, value))
@@ -40,19 +46,21 @@ public enum MarketoValues {
   static func forEachMapped(
     _ record: Record, _ columns: MappedColumns, _ body: (_ place: Int, _ isChoiceValue: Bool, FieldValue) -> Void
   ) {
-    // The record's columns (taken out of it once, with its labels: each read through the record is a count on them)
-    // looked up in the list, since a record holds fewer columns than a mapping names, then taken in the mapping's
-    // order. Places are sorted as numbers beside the values, not with them: a value moved in a sort is a value copied.
+    var members = MappedMembers()
+    forEachMapped(record, columns, members: &members, body)
+  }
+
+  /// `forEachMapped(_:_:_:)`, the places of the record's columns taken from `members` where the record before of its
+  /// table named the same columns (`MappedMembers`).
+  static func forEachMapped(
+    _ record: Record, _ columns: MappedColumns, members: inout MappedMembers,
+    _ body: (_ place: Int, _ isChoiceValue: Bool, FieldValue) -> Void
+  ) {
+    // The record's columns (taken out of it once, with its labels: each read through the record is a count on them).
     let fields = record.fields
     let labels = record.labels
-    var found: [(place: Int, member: Int)] = []
-    found.reserveCapacity(fields.count)
-    for member in fields.indices where !fields[member].value.isNull {
-      guard let places = columns.placesByColumn[ColumnName(fields[member].key)] else { continue }
-      for place in columns.places[places] { found.append((place, member)) }
-    }
-    found.sort { $0.place < $1.place }
-    for (place, member) in found {
+    for (place, member) in members.places(of: fields, entity: record.entity, in: columns)
+    where !fields[member].value.isNull {
       marketoValues(of: fields[member].value, in: columns.fields[place].dynamics, labels: labels) {
         isChoiceValue, value in body(place, isChoiceValue, value)
       }
@@ -121,6 +129,45 @@ public enum MarketoValues {
   static func lookupID(_ record: Record, _ field: String) -> Lookup? {
     if case .lookup(let lookup) = record[field] { return lookup }
     return nil
+  }
+}
+
+/// Where the mapped columns of a table's records lie among their members, remembered for the next record of the table
+/// that names the same columns in the same order, as most records of a table do: their places are then taken again,
+/// the names compared where they are shared strings, rather than each column looked up in the mapping again. One
+/// serves one mapping: the places it keeps for a table are those of the table's `MappedColumns` it was first given.
+struct MappedMembers {
+  private struct Shape {
+    var entity: String
+    var names: [String]
+    /// Each member of a mapped column, null or not, with the place of each field it gives, in the places' order.
+    var places: [(place: Int, member: Int)]
+  }
+
+  /// The shape of the last record of each table seen (a merge maps a few tables).
+  private var shapes: [Shape] = []
+
+  /// The places in `columns.fields` of the members of `fields` (a record of `entity`) that give them, in the places'
+  /// order, null members among them.
+  mutating func places(of fields: Fields, entity: String, in columns: MappedColumns) -> [(place: Int, member: Int)] {
+    let known = shapes.firstIndex { $0.entity == entity }
+    if let known, shapes[known].names.count == fields.count,
+      fields.indices.allSatisfy({ fields[$0].key == shapes[known].names[$0] })
+    {
+      return shapes[known].places
+    }
+    // The record's columns looked up in the list, since a record holds fewer columns than a mapping names, then put
+    // in the mapping's order. Places are sorted as numbers beside the members, not with the values.
+    var places: [(place: Int, member: Int)] = []
+    places.reserveCapacity(fields.count)
+    for member in fields.indices {
+      guard let found = columns.placesByColumn[ColumnName(fields[member].key)] else { continue }
+      for place in columns.places[found] { places.append((place, member)) }
+    }
+    places.sort { $0.place < $1.place }
+    let shape = Shape(entity: entity, names: fields.map(\.key), places: places)
+    if let known { shapes[known] = shape } else { shapes.append(shape) }
+    return places
   }
 }
 

@@ -172,12 +172,13 @@ extension MarketoMerge {
     let shared = sharedFields(of: planned, accounts: accounts, users: users, teams: teams)
     var built = concurrentMap(planned.runs(of: MarketoMerge.rowsARun)) { run in
       var row = shared.layout.emptyRow()
+      var members = MappedMembers()
       return run.map { person in
         (
           key: String(person.personID),
           row: merge.personRow(
             person.record, personID: person.personID, takenLead: person.takenLead, previous: previous,
-            shared: shared, unchangedAccounts: unchangedAccounts, filling: &row)
+            shared: shared, unchangedAccounts: unchangedAccounts, filling: &row, members: &members)
         )
       }
     }
@@ -256,19 +257,25 @@ extension MarketoMerge {
     let layout = PersonRowLayout(merge)
     return SharedPersonFields(
       layout: layout,
-      ownerFieldsByUser: MarketoMerge.fields(of: owners, in: users) { layout.placed(merge.ownerFields(ofUser: $0)) },
+      ownerFieldsByUser: MarketoMerge.fields(of: owners, in: users) { user, _ in
+        layout.placed(merge.ownerFields(ofUser: user))
+      },
       companyFieldsByAccount: MarketoMerge.fields(of: companies, in: accounts) { [places = layout.companyPlaces] in
-        merge.companyFields($0, places)
+        merge.companyFields($0, places, members: &$1)
       },
       teams: teams)
   }
 
-  /// `fields` of each record of `ids` (every one in `records`), made on every core.
+  /// `fields` of each record of `ids` (every one in `records`), made on every core, with the mapped members of the
+  /// records made before on the same core.
   private static func fields(
-    of ids: Set<GUID>, in records: [GUID: Record], _ fields: @Sendable (Record) -> [PlacedValue]
+    of ids: Set<GUID>, in records: [GUID: Record], _ fields: @Sendable (Record, inout MappedMembers) -> [PlacedValue]
   ) -> [GUID: [PlacedValue]] {
     let ids = Array(ids)
-    let made = concurrentMap(ids.runs(of: rowsARun)) { run in run.map { records[$0].map(fields) ?? [] } }
+    let made = concurrentMap(ids.runs(of: rowsARun)) { run in
+      var members = MappedMembers()
+      return run.map { id in records[id].map { fields($0, &members) } ?? [] }
+    }
     return Dictionary(uniqueKeysWithValues: zip(ids, made.joined()))
   }
 
@@ -279,12 +286,12 @@ extension MarketoMerge {
   /// row of a hundred places made for each.
   func personRow(
     _ record: Record, personID: Int64, takenLead: String?, previous: MarketoDataset, shared: SharedPersonFields,
-    unchangedAccounts: Set<GUID>, filling row: inout [FieldValue?]
+    unchangedAccounts: Set<GUID>, filling row: inout [FieldValue?], members: inout MappedMembers
   ) -> MarketoRow {
     let layout = shared.layout
     let isContact = record.entity == "contact"
     let places = isContact ? layout.contactPlaces : layout.leadPlaces
-    MarketoValues.forEachMapped(record, columns(of: record.entity)) { place, isChoiceValue, value in
+    MarketoValues.forEachMapped(record, columns(of: record.entity), members: &members) { place, isChoiceValue, value in
       row[isChoiceValue ? places[place].choiceValue : places[place].name] = value
     }
     row[layout.personID] = .integer(personID)
@@ -341,10 +348,12 @@ extension MarketoMerge {
   ///
   /// Placed as they are mapped, not mapped into a row and then placed by name: an account of a changed person is
   /// placed for each run, tens of thousands of them.
-  func companyFields(_ account: Record, _ places: PersonRowLayout.CompanyPlaces) -> [PlacedValue] {
+  func companyFields(_ account: Record, _ places: PersonRowLayout.CompanyPlaces, members: inout MappedMembers)
+    -> [PlacedValue]
+  {
     var placed: [PlacedValue] = []
     placed.reserveCapacity(account.fields.count + 4)
-    MarketoValues.forEachMapped(account, columns(of: "account")) { place, isChoiceValue, value in
+    MarketoValues.forEachMapped(account, columns(of: "account"), members: &members) { place, isChoiceValue, value in
       placed.append((isChoiceValue ? places.mapped[place].choiceValue : places.mapped[place].name, value))
     }
     placed.append((places.accountID, .string(account.id.description)))

@@ -57,4 +57,40 @@ struct MappedValuesTests {
       #expect(MarketoValues.mappedUnderOwnNames(record).isIdentical(to: fieldByField(record, ownNames)))
     }
   }
+
+  @Test(
+    "Columns found as the record's before of its table found them give the mapping's values", arguments: 1...20)
+  func rememberedMembers(seed: UInt64) throws {
+    var random = SeededGenerator(seed: seed)
+    let id = try #require(GUID("aaaa0001-0001-ef11-8409-000d3a8f1a01"))
+    // Shapes that repeat, differ in one name, lack a name, and add names; each value null at times.
+    let shapes = [["a", "b", "c"], ["a", "b", "d"], ["a", "c"], ["a", "b", "c", "d", "statecode"]]
+    let values: [FieldValue] = [
+      .null, .string("text"), .integer(7), .optionSet(2), .lookup(Lookup(entity: nil, id: id)),
+    ]
+    let names = ["x", "y", "z", "leadStatus"]
+    // Each table its own mapping, the two tables' records interleaved.
+    var fields: [String: [Field]] = [:]
+    for entity in ["contact", "lead"] {
+      fields[entity] = (0..<Int.random(in: 1...8, using: &random)).map { _ in
+        Field(
+          dynamics: ["a", "b", "c", "d", "statecode"].randomElement(using: &random)!,
+          marketo: names.randomElement(using: &random)!)
+      }
+    }
+    var members = MappedMembers()
+    for _ in 0..<80 {
+      let entity = Bool.random(using: &random) ? "contact" : "lead"
+      var record = Record(entity: entity, id: id, origin: SourcePosition(file: "test"))
+      for column in shapes.randomElement(using: &random)! {
+        // A name made again for each record: equal to the one before, not the same string.
+        record.fields[String(decoding: Array(column.utf8), as: UTF8.self)] = values.randomElement(using: &random)!
+      }
+      let mapping = try #require(fields[entity])
+      let expected = fieldByField(record, mapping)
+      #expect(
+        MarketoValues.mapped(record, MappedColumns(mapping), members: &members).isIdentical(to: expected),
+        "\(entity) \(mapping) \(record.fields)")
+    }
+  }
 }
