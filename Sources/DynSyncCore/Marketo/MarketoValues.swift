@@ -132,10 +132,12 @@ public enum MarketoValues {
   }
 }
 
-/// Where the mapped columns of a table's records lie among their members, remembered for the next record of the table
-/// that names the same columns in the same order, as most records of a table do: their places are then taken again,
-/// the names compared where they are shared strings, rather than each column looked up in the mapping again. One
-/// serves one mapping: the places it keeps for a table are those of the table's `MappedColumns` it was first given.
+/// Where the mapped columns of a table's records lie among their members, remembered by table.
+///
+/// The next record of the table that names the same columns in the same order, as most records of a table do, takes
+/// its places again, the names compared (most of them shared strings) rather than each column looked up in the
+/// mapping. One serves one mapping: the places it keeps for a table are those of the table's `MappedColumns` it was
+/// first given.
 struct MappedMembers {
   private struct Shape {
     var entity: String
