@@ -22,6 +22,9 @@ struct WebAPIRecordDecoder: Sendable {
   /// deletions alone, or of no rows, shows no primary id column).
   var table: String { entity ?? DataverseCatalog.entityCandidates(forSetName: context.entitySet)[0] }
 
+  /// What the member names of the rows seen last settle (`RowPlan`), the latest last.
+  private var plans: [RowPlan] = []
+
   /// `entity` is the table, when a read of the whole file already settled it.
   init(path: String, context: ODataContext, entity: String? = nil) {
     self.path = path
@@ -30,6 +33,11 @@ struct WebAPIRecordDecoder: Sendable {
   }
 
   mutating func decode(_ raw: RawJSONRecord) -> ReadEvent {
+    decodeByPlan(raw) ?? decodeMemberByMember(raw)
+  }
+
+  /// `decode` of a row member by member, as every row can be read: the rule `decodeByPlan` keeps.
+  mutating func decodeMemberByMember(_ raw: RawJSONRecord) -> ReadEvent {
     let position = SourcePosition(file: path, line: raw.line, column: raw.column)
     if let deletion = deletion(in: raw, at: position) { return deletion }
     let entity = resolveEntity(seeing: raw)
@@ -128,6 +136,160 @@ struct WebAPIRecordDecoder: Sendable {
       Record(
         entity: entity, id: recordID, fields: fields, labels: labels, version: version ?? etagVersion,
         origin: position))
+  }
+
+  /// What a row's member names alone settle, for the rows named alike (most of a page's rows).
+  ///
+  /// Which member is the id, which the etag, each column's label and lookup-target annotations, and the columns in
+  /// the order a record holds them: a row's values are then read by it, without a name looked at, a column name made
+  /// or a member put in order.
+  private struct RowPlan: Sendable {
+    struct Column: Sendable {
+      var column: String
+      var member: Int
+      var isLookup: Bool
+      var isVersion: Bool
+      /// The members annotating the column with its label, and with its lookup's table, in the row's order.
+      var labels: [Int]
+      var targets: [Int]
+    }
+
+    var entity: String
+    var names: [String]
+    var primaryMember: Int?
+    var etagMembers: [Int]
+    /// Label annotations, with the column each labels, in the row's order.
+    var labelMembers: [(member: Int, column: String)]
+    /// Each column once, sorted by name.
+    var columns: [Column]
+
+    /// The plan of rows with these names, of `entity`; `nil` for names whose rows are read member by member: a row
+    /// that may be a deletion (it names `@odata.context`), or one with two members for one column.
+    init?(names: [String], entity: String) {
+      let primaryKey = DataverseCatalog.primaryIDField(of: entity)
+      var etagMembers: [Int] = []
+      var labelMembers: [(member: Int, column: String)] = []
+      var targetMembers: [(member: Int, column: String)] = []
+      var byColumn: [String: Int] = [:]
+      var columns: [Column] = []
+      for (member, name) in names.enumerated() {
+        guard let at = WebAPIRecordDecoder.annotationMark(in: name) else {
+          guard name != primaryKey else { continue }
+          let column = WebAPIRecordDecoder.columnName(name)
+          guard byColumn.updateValue(columns.count, forKey: column) == nil else { return nil }
+          columns.append(
+            Column(
+              column: column, member: member, isLookup: column != name, isVersion: column == "versionnumber",
+              labels: [], targets: []))
+          continue
+        }
+        if at == 0 {
+          guard name != "@odata.context" else { return nil }
+          if name == "@odata.etag" { etagMembers.append(member) }
+          continue
+        }
+        var annotated = name
+        annotated.withUTF8 { bytes in
+          let annotation = UnsafeBufferPointer(rebasing: bytes[(at + 1)...])
+          let isLabel = annotation.equals(WebAPIRecordDecoder.formattedValue)
+          guard isLabel || annotation.equals(WebAPIRecordDecoder.lookupLogicalName) else { return }
+          let column = WebAPIRecordDecoder.columnName(
+            String(decoding: UnsafeBufferPointer(rebasing: bytes[..<at]), as: UTF8.self))
+          if isLabel { labelMembers.append((member, column)) } else { targetMembers.append((member, column)) }
+        }
+      }
+      for (member, column) in labelMembers { if let place = byColumn[column] { columns[place].labels.append(member) } }
+      for (member, column) in targetMembers {
+        if let place = byColumn[column] { columns[place].targets.append(member) }
+      }
+      self.entity = entity
+      self.names = names
+      primaryMember = names.firstIndex(of: primaryKey)
+      self.etagMembers = etagMembers
+      self.labelMembers = labelMembers
+      self.columns = columns.sorted { $0.column < $1.column }
+    }
+
+    /// Whether a row's members are named as the plan's.
+    func matches(_ raw: RawJSONRecord) -> Bool {
+      raw.members.count == names.count && raw.members.indices.allSatisfy { raw.members[$0].name == names[$0] }
+    }
+  }
+
+  /// The plans kept: a page's rows take a few shapes (a label annotation comes only with a value).
+  private static let plansKept = 16
+
+  /// `decode` of a row by the plan of its names (`RowPlan`), made for the first row so named; `nil` where the row is
+  /// to be read member by member: the table not yet settled, a key twice, no plan for its names, or anything the
+  /// row is rejected for (read member by member, it is rejected for the same reason, found in the same order).
+  private mutating func decodeByPlan(_ raw: RawJSONRecord) -> ReadEvent? {
+    guard let entity, raw.duplicateKey == nil else { return nil }
+    let plan: RowPlan
+    if let known = plans.lastIndex(where: { $0.matches(raw) }) {
+      plan = plans[known]
+    } else {
+      guard let made = RowPlan(names: raw.members.map(\.name), entity: entity) else { return nil }
+      if plans.count == WebAPIRecordDecoder.plansKept { plans.removeFirst() }
+      plans.append(made)
+      plan = made
+    }
+    guard plan.entity == entity, let primary = plan.primaryMember,
+      case .string(let idText) = raw.members[primary].value,
+      let id = GUID(idText)
+    else { return nil }
+    /// The last of the members whose value is a string.
+    func lastText(_ members: [Int]) -> String? {
+      for member in members.reversed() { if case .string(let text) = raw.members[member].value { return text } }
+      return nil
+    }
+    var etagVersion: Int64?
+    for member in plan.etagMembers {
+      if case .string(let text) = raw.members[member].value { etagVersion = WebAPIRecordDecoder.etagVersion(text) }
+    }
+    var members: [Fields.Element] = []
+    members.reserveCapacity(plan.columns.count)
+    var version: Int64?
+    for column in plan.columns {
+      switch raw.members[column.member].value {
+      case .nested:
+        continue
+      case .null:
+        members.append((column.column, .null))
+      case .bool(let flag):
+        members.append((column.column, .boolean(flag)))
+      case .string(let text):
+        if column.isLookup {
+          guard let target = GUID(text) else { return nil }
+          members.append((column.column, .lookup(Lookup(entity: lastText(column.targets), id: target))))
+        } else {
+          members.append(
+            (column.column, ValueInference.string(text, field: column.column, label: lastText(column.labels))))
+        }
+      case .number(let text):
+        guard !column.isLookup,
+          let value = ValueInference.number(text, field: column.column, label: lastText(column.labels))
+        else { return nil }
+        members.append((column.column, value))
+        if column.isVersion, case .integer(let number) = value { version = number }
+      }
+    }
+    var fields = Fields(sortedMembers: members)
+    var labels = Labels(minimumCapacity: plan.labelMembers.count)
+    for (member, column) in plan.labelMembers {
+      if case .string(let text) = raw.members[member].value { labels[column] = text }
+    }
+    var recordID = id
+    if DataverseCatalog.isIntersect(entity), let association = DataverseCatalog.association(of: entity, fields: fields)
+    {
+      (recordID, fields) = association
+      labels = [:]
+      version = nil
+      etagVersion = nil
+    }
+    return .record(
+      Record(
+        entity: entity, id: recordID, fields: fields, labels: labels, version: version ?? etagVersion,
+        origin: SourcePosition(file: path, line: raw.line, column: raw.column)))
   }
 
   /// The byte offset of the first "@" in a key, if any.
