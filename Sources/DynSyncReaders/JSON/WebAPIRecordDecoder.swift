@@ -162,10 +162,12 @@ struct WebAPIRecordDecoder: Sendable {
     var labelMembers: [(member: Int, column: String)]
     /// Each column once, sorted by name.
     var columns: [Column]
+    /// Rows so named are read member by member, every one: they may be deletions, or name a column twice.
+    var readsMemberByMember = false
 
     /// The plan of rows with these names, of `entity`; `nil` for names whose rows are read member by member: a row
     /// that may be a deletion (it names `@odata.context`), or one with two members for one column.
-    init?(names: [String], entity: String) {
+    init?(planning names: [String], entity: String) {
       let primaryKey = DataverseCatalog.primaryIDField(of: entity)
       var etagMembers: [Int] = []
       var labelMembers: [(member: Int, column: String)] = []
@@ -210,6 +212,17 @@ struct WebAPIRecordDecoder: Sendable {
       self.columns = columns.sorted { $0.column < $1.column }
     }
 
+    /// The plan of rows with these names that are read member by member (`readsMemberByMember`): known as such, so
+    /// that it is not worked out again for each.
+    init(memberByMember names: [String], entity: String) {
+      self.entity = entity
+      self.names = names
+      etagMembers = []
+      labelMembers = []
+      columns = []
+      readsMemberByMember = true
+    }
+
     /// Whether a row's members are named as the plan's.
     func matches(_ raw: RawJSONRecord) -> Bool {
       raw.members.count == names.count && raw.members.indices.allSatisfy { raw.members[$0].name == names[$0] }
@@ -228,12 +241,13 @@ struct WebAPIRecordDecoder: Sendable {
     if let known = plans.lastIndex(where: { $0.matches(raw) }) {
       plan = plans[known]
     } else {
-      guard let made = RowPlan(names: raw.members.map(\.name), entity: entity) else { return nil }
+      let names = raw.members.map(\.name)
+      let made = RowPlan(planning: names, entity: entity) ?? RowPlan(memberByMember: names, entity: entity)
       if plans.count == WebAPIRecordDecoder.plansKept { plans.removeFirst() }
       plans.append(made)
       plan = made
     }
-    guard plan.entity == entity, let primary = plan.primaryMember,
+    guard !plan.readsMemberByMember, plan.entity == entity, let primary = plan.primaryMember,
       case .string(let idText) = raw.members[primary].value,
       let id = GUID(idText)
     else { return nil }
