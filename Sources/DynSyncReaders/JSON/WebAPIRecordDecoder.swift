@@ -22,7 +22,8 @@ struct WebAPIRecordDecoder: Sendable {
   /// deletions alone, or of no rows, shows no primary id column).
   var table: String { entity ?? DataverseCatalog.entityCandidates(forSetName: context.entitySet)[0] }
 
-  /// What the member names of the rows seen last settle (`RowPlan`), the latest last.
+  /// What the member names of the rows seen last settle (`RowPlan`), the latest last: made once the table is settled,
+  /// which it then stays, so every plan is of that table.
   private var plans: [RowPlan] = []
 
   /// `entity` is the table, when a read of the whole file already settled it.
@@ -66,19 +67,16 @@ struct WebAPIRecordDecoder: Sendable {
     var lookupTargetList: [(column: String, text: String)] = []
     for index in raw.members.indices {
       guard let at = annotationMarks[index], case .string(let text) = raw.members[index].value else { continue }
-      var name = raw.members[index].name
+      let name = raw.members[index].name
       if at == 0 {
         if name == "@odata.etag" { etagVersion = WebAPIRecordDecoder.etagVersion(text) }
         continue
       }
-      name.withUTF8 { name in
-        // Both annotations are ASCII, which no other text equals as a string.
-        let annotation = UnsafeBufferPointer(rebasing: name[(at + 1)...])
-        let isLabel = annotation.equals(WebAPIRecordDecoder.formattedValue)
-        guard isLabel || annotation.equals(WebAPIRecordDecoder.lookupLogicalName) else { return }
-        let column = WebAPIRecordDecoder.columnName(
-          String(decoding: UnsafeBufferPointer(rebasing: name[..<at]), as: UTF8.self))
-        if isLabel { labelList.append((column, text)) } else { lookupTargetList.append((column, text)) }
+      guard let annotated = WebAPIRecordDecoder.annotatedColumn(of: name, at: at) else { continue }
+      if annotated.isLabel {
+        labelList.append((annotated.column, text))
+      } else {
+        lookupTargetList.append((annotated.column, text))
       }
     }
     func annotation(of column: String, in list: [(column: String, text: String)]) -> String? {
@@ -124,18 +122,35 @@ struct WebAPIRecordDecoder: Sendable {
     }
     var labels = Labels(minimumCapacity: labelList.count)
     for (column, text) in labelList { labels[column] = text }
-    var recordID = id
+    return WebAPIRecordDecoder.record(
+      entity: entity, id: id, fields: fields, labels: labels, version: version ?? etagVersion, origin: position)
+  }
+
+  /// The record of a row read, as a table of associations keeps it (`DataverseCatalog.association`: by its two ends,
+  /// with no labels or version) or as it is.
+  private static func record(
+    entity: String, id: GUID, fields: Fields, labels: Labels, version: Int64?, origin: SourcePosition
+  ) -> ReadEvent {
     if DataverseCatalog.isIntersect(entity), let association = DataverseCatalog.association(of: entity, fields: fields)
     {
-      (recordID, fields) = association
-      labels = [:]
-      version = nil
-      etagVersion = nil
+      return .record(Record(entity: entity, id: association.id, fields: association.fields, origin: origin))
     }
-    return .record(
-      Record(
-        entity: entity, id: recordID, fields: fields, labels: labels, version: version ?? etagVersion,
-        origin: position))
+    return .record(Record(entity: entity, id: id, fields: fields, labels: labels, version: version, origin: origin))
+  }
+
+  /// The column an annotation key (its "@" at `at`, past the first byte) annotates, and whether with its label or
+  /// with its lookup's table; `nil` for any other annotation.
+  static func annotatedColumn(of name: String, at: Int) -> (column: String, isLabel: Bool)? {
+    var name = name
+    return name.withUTF8 { bytes in
+      // Both annotations are ASCII, which no other text equals as a string.
+      let annotation = UnsafeBufferPointer(rebasing: bytes[(at + 1)...])
+      let isLabel = annotation.equals(WebAPIRecordDecoder.formattedValue)
+      guard isLabel || annotation.equals(WebAPIRecordDecoder.lookupLogicalName) else { return nil }
+      let column = WebAPIRecordDecoder.columnName(
+        String(decoding: UnsafeBufferPointer(rebasing: bytes[..<at]), as: UTF8.self))
+      return (column, isLabel)
+    }
   }
 
   /// What a row's member names alone settle, for the rows named alike (most of a page's rows).
@@ -154,7 +169,6 @@ struct WebAPIRecordDecoder: Sendable {
       var targets: [Int]
     }
 
-    var entity: String
     var names: [String]
     var primaryMember: Int?
     var etagMembers: [Int]
@@ -190,21 +204,17 @@ struct WebAPIRecordDecoder: Sendable {
           if name == "@odata.etag" { etagMembers.append(member) }
           continue
         }
-        var annotated = name
-        annotated.withUTF8 { bytes in
-          let annotation = UnsafeBufferPointer(rebasing: bytes[(at + 1)...])
-          let isLabel = annotation.equals(WebAPIRecordDecoder.formattedValue)
-          guard isLabel || annotation.equals(WebAPIRecordDecoder.lookupLogicalName) else { return }
-          let column = WebAPIRecordDecoder.columnName(
-            String(decoding: UnsafeBufferPointer(rebasing: bytes[..<at]), as: UTF8.self))
-          if isLabel { labelMembers.append((member, column)) } else { targetMembers.append((member, column)) }
+        guard let annotated = WebAPIRecordDecoder.annotatedColumn(of: name, at: at) else { continue }
+        if annotated.isLabel {
+          labelMembers.append((member, annotated.column))
+        } else {
+          targetMembers.append((member, annotated.column))
         }
       }
       for (member, column) in labelMembers { if let place = byColumn[column] { columns[place].labels.append(member) } }
       for (member, column) in targetMembers {
         if let place = byColumn[column] { columns[place].targets.append(member) }
       }
-      self.entity = entity
       self.names = names
       primaryMember = names.firstIndex(of: primaryKey)
       self.etagMembers = etagMembers
@@ -214,8 +224,7 @@ struct WebAPIRecordDecoder: Sendable {
 
     /// The plan of rows with these names that are read member by member (`readsMemberByMember`): known as such, so
     /// that it is not worked out again for each.
-    init(memberByMember names: [String], entity: String) {
-      self.entity = entity
+    init(memberByMember names: [String]) {
       self.names = names
       etagMembers = []
       labelMembers = []
@@ -242,12 +251,12 @@ struct WebAPIRecordDecoder: Sendable {
       plan = plans[known]
     } else {
       let names = raw.members.map(\.name)
-      let made = RowPlan(planning: names, entity: entity) ?? RowPlan(memberByMember: names, entity: entity)
+      let made = RowPlan(planning: names, entity: entity) ?? RowPlan(memberByMember: names)
       if plans.count == WebAPIRecordDecoder.plansKept { plans.removeFirst() }
       plans.append(made)
       plan = made
     }
-    guard !plan.readsMemberByMember, plan.entity == entity, let primary = plan.primaryMember,
+    guard !plan.readsMemberByMember, let primary = plan.primaryMember,
       case .string(let idText) = raw.members[primary].value,
       let id = GUID(idText)
     else { return nil }
@@ -287,23 +296,13 @@ struct WebAPIRecordDecoder: Sendable {
         if column.isVersion, case .integer(let number) = value { version = number }
       }
     }
-    var fields = Fields(sortedMembers: members)
     var labels = Labels(minimumCapacity: plan.labelMembers.count)
     for (member, column) in plan.labelMembers {
       if case .string(let text) = raw.members[member].value { labels[column] = text }
     }
-    var recordID = id
-    if DataverseCatalog.isIntersect(entity), let association = DataverseCatalog.association(of: entity, fields: fields)
-    {
-      (recordID, fields) = association
-      labels = [:]
-      version = nil
-      etagVersion = nil
-    }
-    return .record(
-      Record(
-        entity: entity, id: recordID, fields: fields, labels: labels, version: version ?? etagVersion,
-        origin: SourcePosition(file: path, line: raw.line, column: raw.column)))
+    return WebAPIRecordDecoder.record(
+      entity: entity, id: id, fields: Fields(sortedMembers: members), labels: labels, version: version ?? etagVersion,
+      origin: SourcePosition(file: path, line: raw.line, column: raw.column))
   }
 
   /// The byte offset of the first "@" in a key, if any.
