@@ -624,15 +624,14 @@ public enum StateReader {
   /// many allocations each, and held memory is what reading the state costs most.
   struct RecentNames {
     private var names: [String] = []
-    /// Each name's UTF-8 bytes, which a line's name is compared with where it lies: through the string, a name of
-    /// 15 bytes or less was copied out of it first, and every name compared by a call to `memcmp`.
-    private var spellings: [[UInt8]] = []
-    /// The spellings one after another, and where each lies, read for every member of a line: an array of each
-    /// name's own is counted a reference at each look.
+    /// Each name's UTF-8 bytes, one after another, which a line's name is compared with where it lies: through the
+    /// string, a name of 15 bytes or less was copied out of it first, and an array of each name's own was counted a
+    /// reference at each look.
     private var spelled: [UInt8] = []
     private var places: [Place] = []
 
     private struct Place {
+      /// Where the name's bytes lie in `spelled`.
       var start: Int
       var count: Int
       /// ASCII, with no quote, backslash or control byte: where a plain line spells it, quoted, its string ends
@@ -648,6 +647,14 @@ public enum StateReader {
     /// The name at `place`.
     subscript(place: Int) -> String { names[place] }
 
+    /// The bytes of the name at `place`.
+    private func withSpelling<Result>(at place: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+      let spelling = places[place]
+      return spelled.withUnsafeBytes {
+        body(UnsafeRawBufferPointer(rebasing: $0[spelling.start..<spelling.start + spelling.count]))
+      }
+    }
+
     /// The length of the name at `place` when a plain line spells it at `offset` as a member opens, `"name":`, and
     /// whether it sorts after the name before it when that one was spelled so too; `nil` when the line spells
     /// another name there, or when the name is not plain.
@@ -660,18 +667,15 @@ public enum StateReader {
       let end = offset + 1 + spelling.count
       guard spelling.isPlain, end + 2 <= line.count, line[offset] == UInt8(ascii: "\""),
         line[end] == UInt8(ascii: "\""),
-        line[end + 1] == UInt8(ascii: ":")
+        line[end + 1] == UInt8(ascii: ":"),
+        withSpelling(at: place, { UnsafeRawBufferPointer(rebasing: line[offset + 1..<end]).hasSameBytes(as: $0) })
       else { return nil }
-      let same = spelled.withUnsafeBytes { bytes in
-        UnsafeRawBufferPointer(rebasing: line[offset + 1..<end]).hasSameBytes(
-          as: UnsafeRawBufferPointer(rebasing: bytes[spelling.start..<spelling.start + spelling.count]))
-      }
-      return same ? (spelling.count, spelling.followsInOrder) : nil
+      return (spelling.count, spelling.followsInOrder)
     }
 
     /// The name of these bytes, ASCII, at `place`, as `read(_:at:)` gives the name they spell.
     mutating func name(_ bytes: UnsafeRawBufferPointer, at place: Int) -> String {
-      if place < names.count, spellings[place].withUnsafeBytes({ $0.hasSameBytes(as: bytes) }) { return names[place] }
+      if place < names.count, withSpelling(at: place, { $0.hasSameBytes(as: bytes) }) { return names[place] }
       let name = String(decoding: bytes, as: UTF8.self)
       remember(name, spelled: Array(bytes), at: place)
       return name
@@ -691,38 +695,35 @@ public enum StateReader {
     private mutating func remember(_ name: String, spelled spelling: [UInt8], at place: Int) {
       if place < names.count {
         names[place] = name
-        spellings[place] = spelling
       } else {
         names.append(name)
-        spellings.append(spelling)
         places.append(Place(start: 0, count: 0, isPlain: false, followsInOrder: false))
       }
-      // A spelling replaced is left where it lies, the new one put after the others, until they are laid out again.
+      // A spelling replaced is left where it lies, the new one put after the others, until they are laid out again,
+      // each but the new one copied from where it lay.
       if spelled.count > 1 << 16 {
+        let earlier = spelled
         spelled.removeAll(keepingCapacity: true)
-        for index in spellings.indices { lay(at: index) }
-      } else {
-        lay(at: place)
+        for index in places.indices where index != place {
+          let start = places[index].start
+          places[index].start = spelled.count
+          spelled += earlier[start..<start + places[index].count]
+        }
       }
-      if place + 1 < places.count { places[place + 1].followsInOrder = followsInOrder(at: place + 1) }
-    }
-
-    /// Puts the spelling at `place` after the others, and what can be known of it before a line spells it.
-    private mutating func lay(at place: Int) {
-      let spelling = spellings[place]
       places[place] = Place(
         start: spelled.count, count: spelling.count,
         isPlain: spelling.allSatisfy {
           $0 >= 0x20 && $0 < 0x80 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\")
         },
         followsInOrder: false)
-      places[place].followsInOrder = followsInOrder(at: place)
       spelled += spelling
+      places[place].followsInOrder = followsInOrder(at: place)
+      if place + 1 < places.count { places[place + 1].followsInOrder = followsInOrder(at: place + 1) }
     }
 
     private func followsInOrder(at place: Int) -> Bool {
       guard place > 0, places[place].isPlain, places[place - 1].isPlain else { return false }
-      return spellings[place - 1].withUnsafeBytes { before in spellings[place].withUnsafeBytes { before.precedes($0) } }
+      return withSpelling(at: place - 1) { before in withSpelling(at: place) { before.precedes($0) } }
     }
   }
 

@@ -206,6 +206,24 @@ struct PlainStateLineTests {
     #expect(PlainStateLineTests.plain(line(#""a":["s","1"],"c":["s","2"],"bb":["s","3"]"#), names: &learned) == nil)
   }
 
+  @Test("names learned again and again, their bytes laid out anew many times over, are still taken only as spelled")
+  func namesLearnedManyTimes() throws {
+    let id = GUID(naming: "plain-line").description
+    // Two shapes of long names, each line two of one then two of the other: every change of shape learns the names
+    // again, and the bytes of the names replaced pile up until they are laid out anew.
+    let shapes = (0..<2).map { shape in
+      (0..<3).map { column in "column_\(column)_of_shape_\(shape)_" + String(repeating: "x", count: 40) }
+    }
+    var names = StateReader.RecordNames()
+    var readFromBytes = 0
+    for number in 0..<3_000 {
+      let fields = shapes[number / 2 % 2].map { #""\#($0)":["i","\#(number)"]"# }.joined(separator: ",")
+      let line = Array(#"{"entity":"lead","fields":{\#(fields)},"id":"\#(id)"}"#.utf8)
+      if PlainStateLineTests.expectSameAsLexer(line, names: &names) { readFromBytes += 1 }
+    }
+    #expect(readFromBytes == 3_000)
+  }
+
   @Test("a Marketo row's line is read from its bytes as the lexer reads it, names carried from line to line")
   func marketoRows() throws {
     let rows: [(String, MarketoRow)] = [
