@@ -48,14 +48,24 @@ public func forEachBlockOfLines<Item: Sendable, Failure: Error>(
   of items: [Item], appending line: @Sendable (Item, inout JSONBytes) -> Void,
   _ body: (LineBlock) throws(Failure) -> Void
 ) throws(Failure) {
+  try forEachBlockOfLines(of: items, remembering: (), appending: { item, _, json in line(item, &json) }, body)
+}
+
+/// `forEachBlockOfLines(of:appending:_:)` with what the lines of a block remember from one item to the next
+/// (`memory`, as given at the start of each block): what lines made alike can take again from the line before.
+public func forEachBlockOfLines<Item: Sendable, Memory: Sendable, Failure: Error>(
+  of items: [Item], remembering memory: Memory,
+  appending line: @Sendable (Item, inout Memory, inout JSONBytes) -> Void, _ body: (LineBlock) throws(Failure) -> Void
+) throws(Failure) {
   let blockSize = 1_000
   for window in items.indices.runs(of: blockSize).runs(of: 16) {
     let blocks = concurrentMap(Array(window)) { run in
       var json = JSONBytes()
       var ends: [Int] = []
+      var remembered = memory
       ends.reserveCapacity(run.count)
       for item in items[run] {
-        line(item, &json)
+        line(item, &remembered, &json)
         // The lines of one file are much alike: room for the run's lines as long as the first, and some, up to a
         // bound, since a window's blocks are held at once and a first line may be an outlier.
         if ends.isEmpty { json.reserveCapacity(min(json.count * (run.count + run.count / 8), 1 << 22)) }

@@ -83,9 +83,10 @@ public enum MarketoFiles {
       rowsInPart = 0
     }
     try startPart()
-    try forEachBlockOfLines(of: dataset.sortedKeys) { key, line in
+    try forEachBlockOfLines(of: dataset.sortedKeys, remembering: HeaderPlaces(header: header)) {
+      key, places, line in
       guard let row = rows[key] else { return }
-      appendCSVLine(of: row, header, to: &line)
+      appendCSVLine(of: row, &places, to: &line)
     } _: { (block: LineBlock) throws(OutputError) in
       try block.withBytes { (bytes) throws(OutputError) in
         for place in block.ends.indices {
@@ -116,9 +117,9 @@ public enum MarketoFiles {
   /// Appends the CSV line of a row's values, as Marketo shows them (`MarketoValues.text`; none is an empty cell),
   /// with its line break: each value written where the line is made, with no string made for a cell that is not one
   /// already (the import files of a large run are millions of cells).
-  static func appendCSVLine(of row: MarketoRow, _ header: [String], to line: inout JSONBytes) {
+  static func appendCSVLine(of row: MarketoRow, _ places: inout HeaderPlaces, to line: inout JSONBytes) {
     var first = true
-    row.forEachValue(of: header) { value in
+    row.forEachValue(in: &places) { value in
       if !first { line.appendASCII(UInt8(ascii: ",")) }
       first = false
       switch value {

@@ -96,34 +96,43 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
 
   /// The values of `names`, in their order (`nil` where a name has none).
   public func values(of names: [String]) -> [FieldValue?] {
-    var values: [FieldValue?] = []
-    values.reserveCapacity(names.count)
-    forEachValue(of: names) { values.append($0) }
-    return values
+    memberPlaces(of: names).map { $0 < 0 ? nil : members[$0].value }
   }
 
-  /// Hands `body` the value of each of `names`, in their order (`nil` where a name has none), with no list of them
-  /// made first: a file of rows writes every column of every row.
+  /// Hands `body` the value of each of the header's names, in its order (`nil` where a name has none), with no list
+  /// of them made first: a file of rows writes every column of every row.
+  ///
+  /// The places of the header's names among the members are kept for the next row (`HeaderPlaces`): a row holding the
+  /// same names, most rows of a file, takes them again.
+  public func forEachValue(in places: inout HeaderPlaces, _ body: (FieldValue?) -> Void) {
+    if !places.fit(self) { places.remember(names: members.map(\.key), members: memberPlaces(of: places.header)) }
+    for member in places.members { body(member < 0 ? nil : members[member].value) }
+  }
+
+  /// The member of each of `names`, or -1 where a name has none.
   ///
   /// Names in sorted order, as a header's are, are found by walking the members, with a search only for a name
   /// absent or out of order.
-  public func forEachValue(of names: [String], _ body: (FieldValue?) -> Void) {
+  private func memberPlaces(of names: [String]) -> [Int] {
+    var places: [Int] = []
+    places.reserveCapacity(names.count)
     var cursor = 0
     for name in names {
       if cursor < members.count, members[cursor].key == name {
-        body(members[cursor].value)
+        places.append(cursor)
         cursor += 1
         continue
       }
       // In order after the members passed, a name that sorts before the next member is not there: no search.
       if cursor == 0 || members[cursor - 1].key < name, cursor == members.count || name < members[cursor].key {
-        body(nil)
+        places.append(-1)
         continue
       }
       let slot = slot(of: name)
       cursor = slot.found ? slot.index + 1 : slot.index
-      body(slot.found ? members[slot.index].value : nil)
+      places.append(slot.found ? slot.index : -1)
     }
+    return places
   }
 
   /// The names, in order.
@@ -217,5 +226,34 @@ extension Fields: Equatable {
 extension Fields: CustomStringConvertible {
   public var description: String {
     "[" + map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ") + "]"
+  }
+}
+
+/// A header, and where its names were found among the members of the last row written with it
+/// (`Fields.forEachValue(in:_:)`).
+public struct HeaderPlaces: Sendable {
+  public let header: [String]
+  /// The last row's names, in order.
+  private var names: [String] = []
+  /// For each of the header's names, its member in the last row, or -1 where it had none.
+  fileprivate private(set) var members: [Int] = []
+  private var known = false
+
+  public init(header: [String]) {
+    self.header = header
+  }
+
+  /// Whether `row` holds the names the places were found for, in the same order: names compared as strings, most of
+  /// them the same storage, which is equal without a look at their bytes.
+  fileprivate func fit(_ row: Fields) -> Bool {
+    guard known, names.count == row.members.count else { return false }
+    for index in names.indices where row.members[index].key != names[index] { return false }
+    return true
+  }
+
+  fileprivate mutating func remember(names: [String], members: [Int]) {
+    self.names = names
+    self.members = members
+    known = true
   }
 }

@@ -90,6 +90,25 @@ struct FieldsTests {
     }
   }
 
+  @Test("A header's values, row after row, are those its names look up in each row, whatever the rows before held")
+  func valuesOfAHeaderRowAfterRow() {
+    let header = ["a", "b", "c", "d", "e"]
+    // Rows of the same names with other values, of other names as many, of fewer, of names the header lacks.
+    let rows: [Fields] = [
+      ["a": .integer(1), "c": .integer(3)], ["a": .integer(10), "c": .integer(30)], ["a": .integer(1), "d": .null],
+      ["b": .string("b"), "e": .integer(5)], [:], ["b": .integer(2), "e": .integer(5), "z": .integer(26)],
+      ["b": .integer(2), "e": .integer(5)], [:], ["a": .integer(1), "b": .integer(2), "c": .integer(3)],
+    ]
+    var places = HeaderPlaces(header: header)
+    for _ in 0..<2 {
+      for row in rows {
+        var values: [FieldValue?] = []
+        row.forEachValue(in: &places) { values.append($0) }
+        #expect(values == header.map { row[$0] }, "\(Array(row.keys))")
+      }
+    }
+  }
+
   @Test("Merging any two field sets gives what merging their dictionaries gives", arguments: 1...20)
   func mergeAgainstADictionary(seed: UInt64) {
     var random = SeededGenerator(seed: seed)
