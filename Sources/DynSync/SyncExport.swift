@@ -144,11 +144,11 @@ extension SyncJob {
       entity, before, after in
       let records = stateRecords.tables[entity]?.records ?? [:]
       let events = try decodeRows(of: entity, [(after, export)], rowsPerPiece: rowsReadAgainPerPiece)[0]
-      decoded.add(events)
+      decoded.add(events, of: entity)
       var earlier = before.compactMap { records[$0.id] }
       if let unread, earlier.count < before.count {
         let read = try unread.records(before.lazy.map(\.id).filter { records[$0] == nil }, of: entity)
-        previousDecoded.add(read.map(ReadEvent.record))
+        previousDecoded.add(read.map(ReadEvent.record), of: entity)
         earlier += read
       }
       return (earlier.map(ReadEvent.record), events)
@@ -313,32 +313,47 @@ extension Snapshot {
 
 /// The records read again while a diff goes, from the threads that read them, by table and id.
 ///
-/// Each step's rows are only noted as they come, and the tables made once every step is in, each at its size: a
-/// table grown under the lock, one doubling at a time, held up every thread that read.
-private final class DecodedRecords: @unchecked Sendable {
+/// Each step's rows are only noted as they come, with the table they were read for, and the tables made once every
+/// step is in, each at its size: a table grown under the lock, one doubling at a time, held up every thread that read.
+final class DecodedRecords: @unchecked Sendable {
   private let lock = NSLock()
-  private var steps: [[ReadEvent]] = []
+  private var steps: [(entity: String, events: [ReadEvent])] = []
 
-  func add(_ events: [ReadEvent]) {
-    lock.withLock { steps.append(events) }
+  /// Notes the events of rows read for `entity`'s table.
+  func add(_ events: [ReadEvent], of entity: String) {
+    lock.withLock { steps.append((entity, events)) }
   }
 
+  /// The records of every step, by their table and id (a later step's record of an id laid over an earlier one's).
   var records: [String: [GUID: Record]] {
     let steps = lock.withLock { self.steps }
-    var counts: [String: Int] = [:]
-    for events in steps {
-      for case .record(let record) in events { counts[record.entity, default: 0] += 1 }
-    }
-    // A table on each core.
-    let entities = counts.keys.sorted()
-    let sizes = entities.map { counts[$0] ?? 0 }
-    let tables = concurrentMap(Array(zip(entities, sizes)), costs: sizes) { entity, size in
+    var sizes: [String: Int] = [:]
+    for step in steps { sizes[step.entity, default: 0] += step.events.count }
+    // A table on each core, each walking only the steps read for it: a record copied out of every step for every
+    // table counted references on each of its values once a table.
+    let entities = sizes.keys.sorted()
+    let costs = entities.map { sizes[$0] ?? 0 }
+    let tables = concurrentMap(Array(zip(entities, costs)), costs: costs) { entity, size in
       var records = [GUID: Record](minimumCapacity: size)
-      for events in steps {
-        for case .record(let record) in events where record.entity == entity { records[record.id] = record }
+      var strays = 0
+      for step in steps where step.entity == entity {
+        for case .record(let record) in step.events {
+          if record.entity == entity { records[record.id] = record } else { strays += 1 }
+        }
       }
-      return records
+      return (records, strays)
     }
-    return Dictionary(uniqueKeysWithValues: zip(entities, tables))
+    guard tables.allSatisfy({ $0.1 == 0 }) else { return DecodedRecords.byRecordTable(steps.map(\.events)) }
+    return Dictionary(uniqueKeysWithValues: zip(entities, tables.map(\.0)).filter { !$0.1.isEmpty })
+  }
+
+  /// The records of `steps` by the table each names, wherever it was read: for steps that hold a record of a table
+  /// other than the one they were read for.
+  static func byRecordTable(_ steps: [[ReadEvent]]) -> [String: [GUID: Record]] {
+    var tables: [String: [GUID: Record]] = [:]
+    for events in steps {
+      for case .record(let record) in events { tables[record.entity, default: [:]][record.id] = record }
+    }
+    return tables
   }
 }
