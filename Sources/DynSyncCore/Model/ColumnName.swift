@@ -3,7 +3,7 @@
 /// An ASCII name (every Dataverse logical name is one) is hashed from its bytes, eight at a time, with a
 /// multiplication each and the table's seed, rather than with SipHash: a lookup of a mapping's column cost about 400
 /// instructions, most of them hashing. Any other name is hashed as its string is, so that names equal as strings
-/// (canonically equivalent) hash alike: an ASCII name equals no name that is not ASCII.
+/// (canonically equivalent) hash alike; one equal to an ASCII name (`asciiEquivalent`) hashes as that name does.
 public struct ColumnName: Hashable, Sendable {
   public let name: String
 
@@ -33,11 +33,32 @@ public struct ColumnName: Hashable, Sendable {
       return state
     }
     guard let ascii else {
+      if let spelled = ColumnName.asciiEquivalent(of: name) { return ColumnName(spelled)._rawHashValue(seed: seed) }
       var hasher = Hasher()
       hasher.combine(seed)
       hasher.combine(name)
       return hasher.finalize()
     }
     return Int(truncatingIfNeeded: WyHash.mix(ascii ^ key, WyHash.secrets.2))
+  }
+
+  /// The ASCII name a name that is not ASCII equals as a string, if any.
+  ///
+  /// Three characters are canonically the same as an ASCII one, each its own decomposition: U+037E GREEK QUESTION MARK
+  /// is ";", U+1FEF GREEK VARIA "`", U+212A KELVIN SIGN "K" (every other one that decomposes takes a combining mark,
+  /// which is not ASCII). So a name of those and ASCII equals the name with them spelled in ASCII, and no other name
+  /// that is not ASCII equals an ASCII one.
+  static func asciiEquivalent(of name: String) -> String? {
+    var spelled = String.UnicodeScalarView()
+    for scalar in name.unicodeScalars {
+      switch scalar.value {
+      case 0..<0x80: spelled.append(scalar)
+      case 0x037E: spelled.append(";")
+      case 0x1FEF: spelled.append("`")
+      case 0x212A: spelled.append("K")
+      default: return nil
+      }
+    }
+    return String(spelled)
   }
 }
