@@ -177,6 +177,8 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
   static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
+  // Inlined where a date or time is read: seven calls an instant cost more than reading its digits.
+  @inline(__always)
   static func number(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ count: Int) -> Int? {
     guard start + count <= bytes.count else { return nil }
     var value = 0
