@@ -61,6 +61,18 @@ struct RecentRowKeys<Extra> {
 }
 
 extension RawJSONRecord {
+  /// The text of a string of a scanned row that holds an escape, its bytes (quotes excluded) at `span`: read by the
+  /// lexer, which reports a position in the file (`offset`, `line` and `column` are the row's).
+  static func unescaped(
+    _ span: Range<Int>, in row: UnsafeRawBufferPointer, path: String, offset: Int, line: Int, column: Int
+  ) throws(InputError) -> String {
+    let quoted = span.lowerBound - 1..<span.upperBound + 1
+    let lexer = JSONLexer(
+      bytes: UnsafeRawBufferPointer(rebasing: row[quoted]), path: path, offset: offset + quoted.lowerBound,
+      line: line, column: column)
+    return try lexer.readString()
+  }
+
   /// The row `scan` has just checked, its names made into strings once for each shape of row `shapes` has seen.
   init(
     scanned row: UnsafeRawBufferPointer, by scan: JSONObjectScan, shapes: inout RecentRowKeys<Void>, path: String,
@@ -85,11 +97,7 @@ extension RawJSONRecord {
     /// The text of the string whose bytes, quotes excluded, are at `span`.
     func string(_ span: Range<Int>, escaped: Bool) throws(InputError) -> String {
       guard escaped else { return String(decoding: UnsafeRawBufferPointer(rebasing: row[span]), as: UTF8.self) }
-      let quoted = span.lowerBound - 1..<span.upperBound + 1
-      let lexer = JSONLexer(
-        bytes: UnsafeRawBufferPointer(rebasing: row[quoted]), path: path, offset: offset + quoted.lowerBound,
-        line: line, column: column)
-      return try lexer.readString()
+      return try RawJSONRecord.unescaped(span, in: row, path: path, offset: offset, line: line, column: column)
     }
 
     var seen = names == nil ? Set<String>() : []

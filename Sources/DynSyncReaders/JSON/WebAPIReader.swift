@@ -40,6 +40,14 @@ public struct WebAPIReader: Sendable {
         // read again; any other row token by token, which reports a problem precisely.
         let raw: RawJSONRecord
         if let object = try lexer.captureObject(&scan) {
+          if var current = decoder {
+            let event = try current.decode(
+              scanned: object.bytes, by: scan, shapes: &shapes, offset: object.offset, line: object.line,
+              column: object.column)
+            decoder = current
+            summary.count(event)
+            return try emit(event)
+          }
           raw = try RawJSONRecord(
             scanned: object.bytes, by: scan, shapes: &shapes, path: path, offset: object.offset, line: object.line,
             column: object.column)
@@ -121,10 +129,10 @@ public struct WebAPIReader: Sendable {
       else {
         throw IndexUnavailable(path: path, reason: "the file changed while it was read")
       }
-      let raw = try RawJSONRecord(
-        scanned: bytes, by: scan, shapes: &shapes, path: path, offset: Int(row.location.offset),
-        line: Int(row.location.line), column: Int(row.location.column))
-      events.append(decoder.decode(raw))
+      events.append(
+        try decoder.decode(
+          scanned: bytes, by: scan, shapes: &shapes, offset: Int(row.location.offset), line: Int(row.location.line),
+          column: Int(row.location.column)))
     }
     return events
   }

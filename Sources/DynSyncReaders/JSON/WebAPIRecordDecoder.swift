@@ -233,9 +233,7 @@ struct WebAPIRecordDecoder: Sendable {
     }
 
     /// Whether a row's members are named as the plan's.
-    func matches(_ raw: RawJSONRecord) -> Bool {
-      raw.members.count == names.count && raw.members.indices.allSatisfy { raw.members[$0].name == names[$0] }
-    }
+    func matches(_ row: some PlannedRow) -> Bool { row.isNamed(names) }
   }
 
   /// The plans kept: a page's rows take a few shapes (a label annotation comes only with a value).
@@ -244,65 +242,90 @@ struct WebAPIRecordDecoder: Sendable {
   /// `decode` of a row by the plan of its names (`RowPlan`), made for the first row so named; `nil` where the row is
   /// to be read member by member: the table not yet settled, a key twice, no plan for its names, or anything the
   /// row is rejected for (read member by member, it is rejected for the same reason, found in the same order).
-  private mutating func decodeByPlan(_ raw: RawJSONRecord) -> ReadEvent? {
-    guard let entity, raw.duplicateKey == nil else { return nil }
+  private mutating func decodeByPlan(_ row: some PlannedRow) -> ReadEvent? {
+    guard let entity, row.duplicateKey == nil else { return nil }
     let plan: RowPlan
-    if let known = plans.lastIndex(where: { $0.matches(raw) }) {
+    if let known = plans.lastIndex(where: { $0.matches(row) }) {
       plan = plans[known]
     } else {
-      let names = raw.members.map(\.name)
+      let names = row.names
       let made = RowPlan(planning: names, entity: entity) ?? RowPlan(memberByMember: names)
       if plans.count == WebAPIRecordDecoder.plansKept { plans.removeFirst() }
       plans.append(made)
       plan = made
     }
-    guard !plan.readsMemberByMember, let primary = plan.primaryMember,
-      case .string(let idText) = raw.members[primary].value,
-      let id = GUID(idText)
+    guard !plan.readsMemberByMember, let primary = plan.primaryMember, row.kind(of: primary) == .string,
+      let id = row.withBytes(of: primary, { GUID(utf8: UnsafeRawBufferPointer($0)) })
     else { return nil }
     /// The last of the members whose value is a string.
     func lastText(_ members: [Int]) -> String? {
-      for member in members.reversed() { if case .string(let text) = raw.members[member].value { return text } }
+      for member in members.reversed() where row.kind(of: member) == .string { return row.text(of: member) }
       return nil
     }
     var etagVersion: Int64?
-    for member in plan.etagMembers {
-      if case .string(let text) = raw.members[member].value { etagVersion = WebAPIRecordDecoder.etagVersion(text) }
+    for member in plan.etagMembers where row.kind(of: member) == .string {
+      etagVersion = WebAPIRecordDecoder.etagVersion(row.text(of: member))
     }
     var members: [Fields.Element] = []
     members.reserveCapacity(plan.columns.count)
     var version: Int64?
     for column in plan.columns {
-      switch raw.members[column.member].value {
+      let member = column.member
+      switch row.kind(of: member) {
       case .nested:
         continue
       case .null:
         members.append((column.column, .null))
-      case .bool(let flag):
-        members.append((column.column, .boolean(flag)))
-      case .string(let text):
+      case .boolean:
+        members.append((column.column, .boolean(row.boolean(of: member))))
+      case .string:
         if column.isLookup {
-          guard let target = GUID(text) else { return nil }
+          guard let target = row.withBytes(of: member, { GUID(utf8: UnsafeRawBufferPointer($0)) }) else { return nil }
           members.append((column.column, .lookup(Lookup(entity: lastText(column.targets), id: target))))
         } else {
-          members.append(
-            (column.column, ValueInference.string(text, field: column.column, label: lastText(column.labels))))
+          let label = lastText(column.labels)
+          let value = row.withBytes(of: member) { bytes in
+            ValueInference.string(utf8: bytes, field: column.column, label: label) { row.text(of: member) }
+          }
+          members.append((column.column, value))
         }
-      case .number(let text):
-        guard !column.isLookup,
-          let value = ValueInference.number(text, field: column.column, label: lastText(column.labels))
-        else { return nil }
+      case .number:
+        guard !column.isLookup else { return nil }
+        let label = lastText(column.labels)
+        let read = row.withBytes(of: member) { bytes in
+          ValueInference.number(utf8: bytes, field: column.column, label: label) { row.text(of: member) }
+        }
+        guard let value = read else { return nil }
         members.append((column.column, value))
         if column.isVersion, case .integer(let number) = value { version = number }
       }
     }
     var labels = Labels(minimumCapacity: plan.labelMembers.count)
-    for (member, column) in plan.labelMembers {
-      if case .string(let text) = raw.members[member].value { labels[column] = text }
+    for (member, column) in plan.labelMembers where row.kind(of: member) == .string {
+      labels[column] = row.text(of: member)
     }
     return WebAPIRecordDecoder.record(
       entity: entity, id: id, fields: Fields(sortedMembers: members), labels: labels, version: version ?? etagVersion,
-      origin: SourcePosition(file: path, line: raw.line, column: raw.column))
+      origin: SourcePosition(file: path, line: row.line, column: row.column))
+  }
+
+  /// `decode` of a row a scan has just checked (`scan`, over `bytes`): by its plan from its bytes where they lie, with
+  /// no string made of a value read as an id, a number, a date or an instant; else from the strings it is read into.
+  mutating func decode(
+    scanned bytes: UnsafeRawBufferPointer, by scan: JSONObjectScan, shapes: inout RecentRowKeys<Void>, offset: Int,
+    line: Int, column: Int
+  ) throws(InputError) -> ReadEvent {
+    let names = shapes.keys(of: scan.members, in: bytes) { _ in () }?.keys.names
+    if let names,
+      let event = decodeByPlan(
+        try ScannedRow(
+          bytes, members: scan.members, names: names, path: path, offset: offset, line: line, column: column))
+    {
+      return event
+    }
+    return decode(
+      try RawJSONRecord(
+        scanned: bytes, members: scan.members, names: names, path: path, offset: offset, line: line, column: column))
   }
 
   /// The byte offset of the first "@" in a key, if any.
@@ -394,5 +417,106 @@ struct WebAPIRecordDecoder: Sendable {
             + "it joins, so it cannot be applied; export \(entity) whole (its full rows) to sync removed associations"))
     }
     return .deletion(Deletion(entity: entity, id: id, reason: reason, origin: position))
+  }
+}
+
+/// A row's members as a plan reads them (`WebAPIRecordDecoder.decodeByPlan`): from the strings a row was read into
+/// (`RawJSONRecord`), or from the bytes of a row a scan checked, where they lie (`ScannedRow`).
+protocol PlannedRow {
+  var line: Int { get }
+  var column: Int { get }
+  /// A name given to two members, where the row's names were read one by one.
+  var duplicateKey: String? { get }
+  var names: [String] { get }
+  /// Whether the members are named `names`, in order.
+  func isNamed(_ names: [String]) -> Bool
+  func kind(of member: Int) -> JSONValueKind
+  /// The flag of a boolean member.
+  func boolean(of member: Int) -> Bool
+  /// The text of a string member, or the digits of a number.
+  func text(of member: Int) -> String
+  /// `body` on the UTF-8 bytes of `text(of:)`, valid only during the call.
+  func withBytes<Result>(of member: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result
+}
+
+extension RawJSONRecord: PlannedRow {
+  var names: [String] { members.map(\.name) }
+
+  func isNamed(_ names: [String]) -> Bool {
+    members.count == names.count && members.indices.allSatisfy { members[$0].name == names[$0] }
+  }
+
+  func kind(of member: Int) -> JSONValueKind {
+    switch members[member].value {
+    case .string: .string
+    case .number: .number
+    case .bool: .boolean
+    case .null: .null
+    case .nested: .nested
+    }
+  }
+
+  func boolean(of member: Int) -> Bool {
+    if case .bool(let flag) = members[member].value { return flag }
+    return false
+  }
+
+  func text(of member: Int) -> String {
+    switch members[member].value {
+    case .string(let text), .number(let text): text
+    default: ""
+    }
+  }
+
+  func withBytes<Result>(of member: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+    text(of: member).withUTF8Bytes(body)
+  }
+}
+
+/// A row a scan has just checked, read by a plan from its bytes (`JSONObjectScan`'s member spans over them), valid
+/// only while they are; its names are those of its shape (`RecentRowKeys`).
+struct ScannedRow: PlannedRow {
+  private let bytes: UnsafeRawBufferPointer
+  private let members: [JSONMemberSpan]
+  let names: [String]
+  let line: Int
+  let column: Int
+  var duplicateKey: String? { nil }
+  /// The texts of the string values holding an escape, whose bytes are not their text (an etag's quotes), by member.
+  private var unescaped: [(member: Int, text: String)] = []
+
+  /// - Throws: `InputError` for an escape the scan let by that does not read (none does).
+  init(
+    _ bytes: UnsafeRawBufferPointer, members: [JSONMemberSpan], names: [String], path: String, offset: Int, line: Int,
+    column: Int
+  ) throws(InputError) {
+    self.bytes = bytes
+    self.members = members
+    self.names = names
+    self.line = line
+    self.column = column
+    for (member, span) in members.enumerated() where span.valueEscaped {
+      let text = try RawJSONRecord.unescaped(
+        span.value, in: bytes, path: path, offset: offset, line: line, column: column)
+      unescaped.append((member, text))
+    }
+  }
+
+  func isNamed(_ names: [String]) -> Bool { self.names == names }
+
+  func kind(of member: Int) -> JSONValueKind { members[member].kind }
+
+  func boolean(of member: Int) -> Bool { bytes[members[member].value.lowerBound] == UInt8(ascii: "t") }
+
+  func text(of member: Int) -> String {
+    if members[member].valueEscaped, let read = unescaped.first(where: { $0.member == member }) { return read.text }
+    return withBytes(of: member) { String(decoding: $0, as: UTF8.self) }
+  }
+
+  func withBytes<Result>(of member: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+    if members[member].valueEscaped, let read = unescaped.first(where: { $0.member == member }) {
+      return read.text.withUTF8Bytes(body)
+    }
+    return body(UnsafeRawBufferPointer(rebasing: bytes[members[member].value]).assumingMemoryBound(to: UInt8.self))
   }
 }

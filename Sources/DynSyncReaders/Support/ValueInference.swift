@@ -9,13 +9,22 @@ import Glibc
 enum ValueInference {
   /// A GUID, a date, a date and time, a multi-select, or else a plain string.
   static func string(_ text: String, field: String, label: String?) -> FieldValue {
-    if text.utf8.count == 36, let guid = GUID(text) { return .guid(guid) }
-    if text.utf8.count == 10, let date = CalendarDate(text) { return .date(date) }
-    if text.utf8.count >= 16, text.utf8.count <= 35, let instant = Timestamp(iso: text) {
+    text.withUTF8Bytes { string(utf8: $0, field: field, label: label) { text } }
+  }
+
+  /// `string(_:field:label:)` of the text of these bytes, read where they lie: the text is made (`text`) only for a
+  /// value that stays text, not for the ids, dates and instants read from a row's bytes.
+  static func string(
+    utf8 bytes: UnsafeBufferPointer<UInt8>, field: String, label: String?, text: () -> String
+  ) -> FieldValue {
+    if bytes.count == 36, let guid = GUID(utf8: UnsafeRawBufferPointer(bytes)) { return .guid(guid) }
+    if bytes.count == 10, let date = CalendarDate(bytes) { return .date(date) }
+    if bytes.count >= 16, bytes.count <= 35, let instant = Timestamp(isoUTF8: bytes) {
       return DataverseCatalog.isDateOnly(field) ? .date(instant.utcDate) : .dateTime(instant)
     }
+    let text = text()
     // Multi-select choices are the one string column Dataverse formats with labels.
-    if label != nil || ValueInference.containsComma(text), let choices = multiSelect(text) {
+    if label != nil || ValueInference.containsComma(bytes), let choices = multiSelect(text) {
       return .multiSelect(choices)
     }
     return .string(text)
@@ -24,21 +33,27 @@ enum ValueInference {
   /// An integer (or a choice, see `DataverseCatalog.isOptionSet`) when whole and within 64 bits,
   /// else an exact decimal; `nil` when the text is not a number.
   static func number(_ text: String, field: String, label: String?) -> FieldValue? {
-    let isWhole = !text.utf8.contains(where: {
-      $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E")
-    })
-    if isWhole, let integer = Int64(text) {
-      return DataverseCatalog.isOptionSet(field: field, label: label) ? .optionSet(integer) : .integer(integer)
-    }
-    return ExactDecimal(text).map(FieldValue.decimal)
+    text.withUTF8Bytes { number(utf8: $0, field: field, label: label) { text } }
   }
 
-  private static func containsComma(_ text: String) -> Bool {
-    var text = text
-    return text.withUTF8 { bytes in
-      guard let base = bytes.baseAddress else { return false }
-      return memchr(base, Int32(UInt8(ascii: ",")), bytes.count) != nil
+  /// `number(_:field:label:)` of the text of these bytes, read where they lie: the text is made (`text`) only for a
+  /// decimal.
+  static func number(
+    utf8 bytes: UnsafeBufferPointer<UInt8>, field: String, label: String?, text: () -> String
+  ) -> FieldValue? {
+    let isWhole = !bytes.contains(where: {
+      $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E")
+    })
+    // Read as `Int64(_:)` reads text.
+    if isWhole, let integer = StateTag.wholeNumber(bytes) {
+      return DataverseCatalog.isOptionSet(field: field, label: label) ? .optionSet(integer) : .integer(integer)
     }
+    return ExactDecimal(text()).map(FieldValue.decimal)
+  }
+
+  private static func containsComma(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard let base = bytes.baseAddress else { return false }
+    return memchr(base, Int32(UInt8(ascii: ",")), bytes.count) != nil
   }
 
   /// `"2,8,9"` → `[2, 8, 9]`, sorted and without repeats.
