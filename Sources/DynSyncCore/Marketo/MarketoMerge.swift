@@ -128,12 +128,13 @@ public struct MarketoMerge: Sendable {
     rows.reserveCapacity(records.count)
     var filtered = Set<String>()
     var members = MappedMembers()
+    let columns = columns(of: entity)
     for record in records {
       guard MarketoValues.passesFilter(record) else {
         filtered.insert(record.id.description)
         continue
       }
-      rows[record.id.description] = row(for: record, entity: entity, key: key, members: &members)
+      rows[record.id.description] = row(for: record, columns, key: key, members: &members)
     }
     return (rows, filtered)
   }
@@ -142,16 +143,18 @@ public struct MarketoMerge: Sendable {
     var rows: [String: MarketoRow] = [:]
     rows.reserveCapacity(records.count)
     var members = MappedMembers()
+    let columns = columns(of: entity)
     for record in records {
-      rows[record.id.description] = row(for: record, entity: entity, key: key, members: &members)
+      rows[record.id.description] = row(for: record, columns, key: key, members: &members)
     }
     return rows
   }
 
-  /// The row of a record of a one-way table, its mapped columns found among its members as the record's before
-  /// (`MappedMembers`).
-  func row(for record: Record, entity: String, key: String, members: inout MappedMembers) -> MarketoRow {
-    var row = MarketoValues.mapped(record, columns(of: entity), members: &members)
+  /// The row of a record of a one-way table, by its table's mapped `columns` (found once for its rows, not a lookup
+  /// by the table's name and a copy counting references on the mapping's lists for each), each found among its
+  /// members as the record's before (`MappedMembers`).
+  func row(for record: Record, _ columns: MappedColumns, key: String, members: inout MappedMembers) -> MarketoRow {
+    var row = MarketoValues.mapped(record, columns, members: &members)
     row[key] = .string(record.id.description)
     row[MarketoField.microsoftIsDeleted] = .boolean(false)
     row[MarketoField.syncing] = .boolean(true)

@@ -291,7 +291,8 @@ extension MarketoMerge {
     let layout = shared.layout
     let isContact = record.entity == "contact"
     let places = isContact ? layout.contactPlaces : layout.leadPlaces
-    MarketoValues.forEachMapped(record, columns(of: record.entity), members: &members) { place, isChoiceValue, value in
+    let columns = isContact ? layout.contactColumns : layout.leadColumns
+    MarketoValues.forEachMapped(record, columns, members: &members) { place, isChoiceValue, value in
       row[isChoiceValue ? places[place].choiceValue : places[place].name] = value
     }
     row[layout.personID] = .integer(personID)
@@ -353,7 +354,7 @@ extension MarketoMerge {
   {
     var placed: [PlacedValue] = []
     placed.reserveCapacity(account.fields.count + 4)
-    MarketoValues.forEachMapped(account, columns(of: "account"), members: &members) { place, isChoiceValue, value in
+    MarketoValues.forEachMapped(account, places.columns, members: &members) { place, isChoiceValue, value in
       placed.append((isChoiceValue ? places.mapped[place].choiceValue : places.mapped[place].name, value))
     }
     placed.append((places.accountID, .string(account.id.description)))
@@ -379,12 +380,18 @@ struct PersonRowLayout: Sendable {
   /// integer (`MarketoValues.forEachMapped`).
   let contactPlaces: [(name: Int, choiceValue: Int)]
   let leadPlaces: [(name: Int, choiceValue: Int)]
+  /// The contact's and the lead's mapped columns, found once for every row, not looked up by the table's name and
+  /// copied (a reference counted on each of the mapping's lists) for each.
+  let contactColumns: MappedColumns
+  let leadColumns: MappedColumns
   /// Where a person's company fields go (`MarketoMerge.companyFields`).
   let companyPlaces: CompanyPlaces
 
   /// By place in the account's mapped columns, the places of the field's name and of its choice's integer; and the
   /// place of the account's id.
   struct CompanyPlaces: Sendable {
+    /// The account's mapped columns.
+    let columns: MappedColumns
     let mapped: [(name: Int, choiceValue: Int)]
     let accountID: Int
   }
@@ -422,6 +429,8 @@ struct PersonRowLayout: Sendable {
     }
     contactPlaces = places(of: mapped[0])
     leadPlaces = places(of: mapped[1])
+    contactColumns = mapped[0]
+    leadColumns = mapped[1]
     personID = place(MarketoField.personID)
     microsoftType = place(MarketoField.microsoftType)
     microsoftID = place(MarketoField.microsoftID)
@@ -431,7 +440,8 @@ struct PersonRowLayout: Sendable {
     originatingLeadID = place(MarketoField.originatingLeadID)
     ownerID = place(MarketoField.ownerID)
     ownerTeamID = place(MarketoField.ownerTeamID)
-    companyPlaces = CompanyPlaces(mapped: places(of: mapped[2]), accountID: place(MarketoField.externalCompanyID))
+    companyPlaces = CompanyPlaces(
+      columns: mapped[2], mapped: places(of: mapped[2]), accountID: place(MarketoField.externalCompanyID))
   }
 
   /// A row with no value, to fill by place.
