@@ -49,6 +49,7 @@ extension MarketoMerge {
       let mapped = mapping.entities[entity].map { _ in columns(of: entity) }
       var current: [String: MarketoRow] = [:]
       var filtered = Set<String>()
+      var members = MappedMembers()
       for record in rebuilt.records(of: records) {
         guard MarketoValues.passesFilter(record) else {
           filtered.insert(record.id.description)
@@ -56,7 +57,9 @@ extension MarketoMerge {
         }
         guard let (linkFields, path) = link(of: record, depth: 1) else { continue }
         // A table the mapping does not name is synced column for column, under the Dynamics names.
-        var row = mapped.map { MarketoValues.mapped(record, $0) } ?? MarketoValues.mappedUnderOwnNames(record)
+        var row =
+          mapped.map { MarketoValues.mapped(record, $0, members: &members) }
+          ?? MarketoValues.mappedUnderOwnNames(record)
         row.merge(linkFields) { $1 }
         row[MarketoField.recordID] = .string(record.id.description)
         row["msftLinkPath"] = .string(path)

@@ -43,15 +43,9 @@ public enum MarketoValues {
   /// Hands on each Marketo value of `record` in the mapping's order, with the place of the field that gives it in
   /// `columns.fields` and whether it is a choice's integer (named `columns.names[place].choiceValue`): of two values
   /// of one name, the later is the one a row keeps.
-  static func forEachMapped(
-    _ record: Record, _ columns: MappedColumns, _ body: (_ place: Int, _ isChoiceValue: Bool, FieldValue) -> Void
-  ) {
-    var members = MappedMembers()
-    forEachMapped(record, columns, members: &members, body)
-  }
-
-  /// `forEachMapped(_:_:_:)`, the places of the record's columns taken from `members` where the record before of its
-  /// table named the same columns (`MappedMembers`).
+  ///
+  /// The places of the record's columns are taken from `members` where the record before of its table named the same
+  /// columns (`MappedMembers`).
   static func forEachMapped(
     _ record: Record, _ columns: MappedColumns, members: inout MappedMembers,
     _ body: (_ place: Int, _ isChoiceValue: Bool, FieldValue) -> Void

@@ -21,11 +21,11 @@ public struct WebAPIReader: Sendable {
     var scan = JSONObjectScan()
     var shapes = RecentRowKeys<Void>()
 
-    func hand(_ raw: RawJSONRecord, with decoder: inout WebAPIRecordDecoder) throws {
-      let event = decoder.decode(raw)
+    func hand(_ event: ReadEvent) throws {
       summary.count(event)
       try emit(event)
     }
+    func hand(_ raw: RawJSONRecord, with decoder: inout WebAPIRecordDecoder) throws { try hand(decoder.decode(raw)) }
 
     let page = try walk(
       lexer,
@@ -45,8 +45,7 @@ public struct WebAPIReader: Sendable {
               scanned: object.bytes, by: scan, shapes: &shapes, offset: object.offset, line: object.line,
               column: object.column)
             decoder = current
-            summary.count(event)
-            return try emit(event)
+            return try hand(event)
           }
           raw = try RawJSONRecord(
             scanned: object.bytes, by: scan, shapes: &shapes, path: path, offset: object.offset, line: object.line,

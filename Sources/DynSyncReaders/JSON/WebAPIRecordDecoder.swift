@@ -310,7 +310,8 @@ struct WebAPIRecordDecoder: Sendable {
   }
 
   /// `decode` of a row a scan has just checked (`scan`, over `bytes`): by its plan from its bytes where they lie, with
-  /// no string made of a value read as an id, a number, a date or an instant; else from the strings it is read into.
+  /// no string made of a value read as an id, a number, a date or an instant; else from the strings it is read into,
+  /// member by member where its plan declined it (the plan would decline its strings alike).
   mutating func decode(
     scanned bytes: UnsafeRawBufferPointer, by scan: JSONObjectScan, shapes: inout RecentRowKeys<Void>, offset: Int,
     line: Int, column: Int
@@ -323,9 +324,9 @@ struct WebAPIRecordDecoder: Sendable {
     {
       return event
     }
-    return decode(
-      try RawJSONRecord(
-        scanned: bytes, members: scan.members, names: names, path: path, offset: offset, line: line, column: column))
+    let raw = try RawJSONRecord(
+      scanned: bytes, members: scan.members, names: names, path: path, offset: offset, line: line, column: column)
+    return names == nil ? decode(raw) : decodeMemberByMember(raw)
   }
 
   /// The byte offset of the first "@" in a key, if any.
@@ -509,14 +510,17 @@ struct ScannedRow: PlannedRow {
   func boolean(of member: Int) -> Bool { bytes[members[member].value.lowerBound] == UInt8(ascii: "t") }
 
   func text(of member: Int) -> String {
-    if members[member].valueEscaped, let read = unescaped.first(where: { $0.member == member }) { return read.text }
-    return withBytes(of: member) { String(decoding: $0, as: UTF8.self) }
+    unescapedText(of: member) ?? withBytes(of: member) { String(decoding: $0, as: UTF8.self) }
   }
 
   func withBytes<Result>(of member: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
-    if members[member].valueEscaped, let read = unescaped.first(where: { $0.member == member }) {
-      return read.text.withUTF8Bytes(body)
-    }
+    if let text = unescapedText(of: member) { return text.withUTF8Bytes(body) }
     return body(UnsafeRawBufferPointer(rebasing: bytes[members[member].value]).assumingMemoryBound(to: UInt8.self))
+  }
+
+  /// The text of a member whose string holds an escape; `nil` for any other member, whose bytes are its text.
+  private func unescapedText(of member: Int) -> String? {
+    guard members[member].valueEscaped else { return nil }
+    return unescaped.first { $0.member == member }?.text
   }
 }
