@@ -40,8 +40,8 @@ public struct PersonRegistry: Sendable {
   /// The registry of the persons of `entries` (runs of rows, in order), then of the rows of `persons`, as adding
   /// them one by one gives: each run's ids sorted into the shards they fall in, then each shard filled, on every core.
   public init(entries: [[Entry]], adding persons: MarketoDataset) {
-    let rows = Array(persons.rows)
-    let held = concurrentMap(rows.runs(of: 4_096)) { run in
+    // Runs of the table itself: a list of its rows made first was a copy of each, on one core.
+    let held = concurrentMap(persons.rows.runs(of: 4_096)) { run in
       run.map { PersonRegistry.entry(key: $0.key, row: $0.value) }
     }
     // An outline's entries are one list of hundreds of thousands: cut into runs, in order, so that every core sorts.
