@@ -3,8 +3,10 @@
 # snapshots (1% creates, 5% updates, 1% deletes) and `sync` (initial, then incremental: from the
 # next full export and, for Web API JSON, from its change-tracking delta, and then from a second
 # delta over the overlays the first left, as the day after: `sync-delta-next`), and prints
-# records/s, MB/s of input, wall time and peak RSS per size, how each step's time scales with size
-# and, when Web API JSON is among the formats, each XML format's diff time against it.
+# records/s, MB/s of input, wall time, CPU time (user and system, all cores) and peak RSS per size, how
+# each step's time scales with size, when Web API JSON is among the formats, each XML format's diff
+# time against it, and at last each target of docs/performance.md the sizes and formats run allow,
+# met or missed.
 #
 # The diff runs right after the org is generated (`diff`: part of it may still be read from disk),
 # then REPEATS times more with the files in the page cache (`diff-cached`, the median); scaling and
@@ -13,6 +15,7 @@
 #   bash Benchmarks/run.sh                      # 100k, 1M and 3M records, release build
 #   SIZES="100000" FORMATS="webapi cmt" bash Benchmarks/run.sh
 #   DYNSYNC_BIN=path/to/dynsync SIZES=2000 bash Benchmarks/run.sh   # an existing binary (smoke run)
+#   SIZES="1000 2000" TARGET_SIZE=2000 bash Benchmarks/run.sh          # the targets' lines at another size
 #
 # Needs python3 (for getrusage) and free disk of about 5.5 GB per million records of the largest size (two
 # exports, the change-tracking deltas, the workspace and the batches of its incremental copies; each size's files
@@ -50,7 +53,9 @@ if [ -z "${DYNSYNC_BIN:-}" ]; then
   DYNSYNC_BIN="$(swift build -c release --show-bin-path)/dynsync"
 fi
 
-# Runs a command; prints "<seconds> <peak RSS in MB>" (exit status 1, "differences found", is fine).
+# Runs a command; prints "<seconds> <peak RSS in MB> <CPU seconds>" (exit status 1, "differences found", is fine).
+# CPU time beside wall time tells a slow machine from a slow run: on a shared machine both grow on a busy spell, but
+# a step whose CPU time is far below twice its wall time left a core idle.
 # What earlier steps wrote is put on disk first (`sync`; the files stay in the page cache): an initial
 # sync writes gigabytes, and the kernel writing them back during the next step held up its fsyncs.
 measure() {
@@ -62,7 +67,8 @@ status = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
 elapsed = time.monotonic() - start
 if status not in (0, 1):
     sys.exit("benchmark step failed (%d): %s" % (status, " ".join(sys.argv[1:])))
-print("%.2f %d" % (elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024))
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("%.2f %d %.2f" % (elapsed, usage.ru_maxrss // 1024, usage.ru_utime + usage.ru_stime))
 PY
 }
 
@@ -82,10 +88,10 @@ read_into_cache() {
 # machine does meanwhile.
 repeats=${REPEATS:-3}
 
-# Prints "<median seconds> <largest peak RSS in MB> <each run's seconds...>" of a command run REPEATS times, each run
-# after a step that readies it (the arguments before `--`).
+# Prints "<median seconds> <largest peak RSS in MB> <median CPU seconds> <each run's seconds...>" of a command run
+# REPEATS times, each run after a step that readies it (the arguments before `--`).
 measure_repeated() {
-  local ready=() peak=0 times=() run seconds run_peak
+  local ready=() peak=0 times=() cpus=() run seconds run_peak cpu
   while [ "$1" != -- ]; do
     ready+=("$1")
     shift
@@ -93,12 +99,14 @@ measure_repeated() {
   shift
   for ((run = 1; run <= repeats; run++)); do
     "${ready[@]}"
-    read -r seconds run_peak < <(measure "$@")
+    read -r seconds run_peak cpu < <(measure "$@")
     times+=("$seconds")
+    cpus+=("$cpu")
     if ((run_peak > peak)); then peak=$run_peak; fi
   done
-  python3 -c "import statistics, sys; print('%.2f %s %s' % (statistics.median(map(float, sys.argv[2:])), sys.argv[1], ' '.join(sys.argv[2:])))" \
-    "$peak" "${times[@]}"
+  python3 -c "import statistics, sys; n = (len(sys.argv) - 2) // 2; t = sys.argv[2:2 + n]; c = sys.argv[2 + n:]
+print('%.2f %s %.2f %s' % (statistics.median(map(float, t)), sys.argv[1], statistics.median(map(float, c)), ' '.join(t)))" \
+    "$peak" "${times[@]}" "${cpus[@]}"
 }
 
 # A fresh copy of the workspace $1 at $2, its files and those of the export $3 read into the page cache.
@@ -114,8 +122,8 @@ measure_from_copies() {
   measure_repeated fresh_copy "$1" "$2" "$3" -- "$DYNSYNC_BIN" sync --quiet --workspace "$2" "$3"
 }
 
-printf '%-8s %10s %-18s %9s %12s %9s %9s\n' format records step wall_s records/s MB/s peak_MB
-declare -A diff_time step_time
+printf '%-8s %10s %-18s %9s %8s %12s %9s %9s\n' format records step wall_s cpu_s records/s MB/s peak_MB
+declare -A diff_time step_time step_peak
 for format in "${formats[@]}"; do
   for size in "${sizes[@]}"; do
     dir="$work/$format-$size"
@@ -128,34 +136,35 @@ for format in "${formats[@]}"; do
     input_mb=$(( $(megabytes "$dir/previous") + $(megabytes "$dir/current") ))
     rows=$(( size * 2 ))
     report() {
-      local step=$1 seconds=$2 peak=$3 records=$4 mb=$5
-      printf '%-8s %10d %-18s %9.2f %12.0f %9.1f %9d\n' "$format" "$size" "$step" "$seconds" \
+      local step=$1 seconds=$2 peak=$3 cpu=$4 records=$5 mb=$6
+      printf '%-8s %10d %-18s %9.2f %8.2f %12.0f %9.1f %9d\n' "$format" "$size" "$step" "$seconds" "$cpu" \
         "$(python3 -c "print($records / max($seconds, 0.001))")" "$(python3 -c "print($mb / max($seconds, 0.001))")" "$peak"
       step_time["$format-$size-$step"]=$seconds
+      step_peak["$format-$size-$step"]=$peak
     }
-    read -r seconds peak < <(measure "$DYNSYNC_BIN" diff --quiet --previous "$dir/previous" --current "$dir/current" --out "$dir/batch")
-    report diff "$seconds" "$peak" "$rows" "$input_mb"
-    read -r seconds peak runs < <(measure_repeated rm -rf "$dir/batch" -- \
+    read -r seconds peak cpu < <(measure "$DYNSYNC_BIN" diff --quiet --previous "$dir/previous" --current "$dir/current" --out "$dir/batch")
+    report diff "$seconds" "$peak" "$cpu" "$rows" "$input_mb"
+    read -r seconds peak cpu runs < <(measure_repeated rm -rf "$dir/batch" -- \
       "$DYNSYNC_BIN" diff --quiet --previous "$dir/previous" --current "$dir/current" --out "$dir/batch")
-    report diff-cached "$seconds" "$peak" "$rows" "$input_mb"
+    report diff-cached "$seconds" "$peak" "$cpu" "$rows" "$input_mb"
     echo "diff-cached runs ($format, $size): $runs"
     diff_time["$format-$size"]=$seconds
-    read -r seconds peak < <(measure "$DYNSYNC_BIN" sync --quiet --workspace "$dir/ws" "$dir/previous")
-    report sync-initial "$seconds" "$peak" "$size" "$(megabytes "$dir/previous")"
-    read -r seconds peak runs < <(measure_from_copies "$dir/ws" "$dir/ws-incremental" "$dir/current")
-    report sync-incremental "$seconds" "$peak" "$size" "$(megabytes "$dir/current")"
+    read -r seconds peak cpu < <(measure "$DYNSYNC_BIN" sync --quiet --workspace "$dir/ws" "$dir/previous")
+    report sync-initial "$seconds" "$peak" "$cpu" "$size" "$(megabytes "$dir/previous")"
+    read -r seconds peak cpu runs < <(measure_from_copies "$dir/ws" "$dir/ws-incremental" "$dir/current")
+    report sync-incremental "$seconds" "$peak" "$cpu" "$size" "$(megabytes "$dir/current")"
     echo "sync-incremental runs ($format, $size): $runs"
     if [ "$format" = webapi ]; then
-      read -r seconds peak runs < <(measure_from_copies "$dir/ws" "$dir/ws-delta" "$dir/changes")
-      report sync-delta "$seconds" "$peak" "$size" "$(megabytes "$dir/changes")"
+      read -r seconds peak cpu runs < <(measure_from_copies "$dir/ws" "$dir/ws-delta" "$dir/changes")
+      report sync-delta "$seconds" "$peak" "$cpu" "$size" "$(megabytes "$dir/changes")"
       echo "sync-delta runs ($format, $size): $runs"
       # The generator writes one generation of changes: the second delta sends the rows the first updated again,
       # unchanged, and 1% more updated. The run reads and writes the overlays the first left, as later runs do.
       "$DYNSYNC_BIN" generate --records "$size" --seed 1 --mutate --delta --updates 0.06 "$dir/changes-next" \
         > /dev/null
       read_into_cache "$dir/ws-delta" "$dir/changes-next"
-      read -r seconds peak < <(measure "$DYNSYNC_BIN" sync --quiet --workspace "$dir/ws-delta" "$dir/changes-next")
-      report sync-delta-next "$seconds" "$peak" "$size" "$(megabytes "$dir/changes-next")"
+      read -r seconds peak cpu < <(measure "$DYNSYNC_BIN" sync --quiet --workspace "$dir/ws-delta" "$dir/changes-next")
+      report sync-delta-next "$seconds" "$peak" "$cpu" "$size" "$(megabytes "$dir/changes-next")"
     fi
     [ -n "${KEEP_BENCH_DATA:-}" ] || rm -rf "$dir"
   done
@@ -180,3 +189,31 @@ for format in "${formats[@]}"; do
     python3 -c "print('%s against webapi: diff of %d records takes %.2fx the time' % ('$format', $size, ${diff_time[$format-$size]} / max(${diff_time[webapi-$size]}, 0.001)))"
   done
 done
+
+# The targets of docs/performance.md, each one the sizes and formats run allow: its figure, and whether it was met.
+# Wall times are this run's, on this machine as busy as it was: a target missed on a busy spell may hold on a quiet
+# one, so the run's cached `diff` heads them, to compare spells by. The targets are stated at 1M records
+# (TARGET_SIZE; the 3M scaling is of three times it).
+target_size=${TARGET_SIZE:-1000000}
+target() {
+  python3 -c "import sys; figure, limit = float(sys.argv[2]), float(sys.argv[3])
+print('target %s: %s (limit %s) %s' % (sys.argv[1], sys.argv[4] % figure, sys.argv[4] % limit, 'met' if figure <= limit else 'missed'))" \
+    "$@"
+}
+if [ -n "${step_time[webapi-$target_size-diff-cached]:-}" ]; then
+  echo "targets at $target_size records of Web API JSON (this run's cached diff: ${step_time[webapi-$target_size-diff-cached]} s):"
+  target "diff wall" "${step_time[webapi-$target_size-diff-cached]}" 5 "%.2f s"
+  target "diff peak RSS" "${step_peak[webapi-$target_size-diff-cached]}" 300 "%d MB"
+  for step in sync-incremental sync-delta; do
+    target "$step wall" "${step_time[webapi-$target_size-$step]}" 4 "%.2f s"
+  done
+  if [ -n "${diff_time[webapi-$((target_size * 3))]:-}" ]; then
+    target "diff of $((target_size * 3)) records against $target_size" \
+      "$(python3 -c "print(${diff_time[webapi-$((target_size * 3))]} / ${diff_time[webapi-$target_size]})")" 3.3 "%.2fx"
+  fi
+  for format in fetchxml cmt; do
+    [ -n "${diff_time[$format-$target_size]:-}" ] || continue
+    target "$format diff against webapi" \
+      "$(python3 -c "print(${diff_time[$format-$target_size]} / ${diff_time[webapi-$target_size]})")" 1.5 "%.2fx"
+  done
+fi

@@ -84,30 +84,53 @@ struct GeneratorTests {
     }
   }
 
-  @Test("a smoke run of the benchmark prints figures for diff and sync")
+  @Test("a smoke run of the benchmark prints figures for diff and sync, and the targets met or missed")
   func benchmarkSmoke() throws {
     let folder = try TemporaryFolder()
     let (status, text, _) = try runProgram(
       URL(fileURLWithPath: "/bin/bash"), [FixturePath.root + "/Benchmarks/run.sh"],
       environment: [
-        "DYNSYNC_BIN": dynsyncExecutable().path, "SIZES": "1000 2000", "FORMATS": "webapi cmt",
-        "BENCH_DIR": folder.path,
+        "DYNSYNC_BIN": dynsyncExecutable().path, "SIZES": "1000 3000", "FORMATS": "webapi cmt",
+        "BENCH_DIR": folder.path, "TARGET_SIZE": "1000",
       ])
     #expect(status == 0, "\(text)")
     let lines = text.split(separator: "\n")
-    #expect(lines.first?.hasPrefix("format") == true)
+    #expect(
+      lines.first?.split(separator: " ") == [
+        "format", "records", "step", "wall_s", "cpu_s", "records/s", "MB/s", "peak_MB",
+      ])
     // Six steps a size for Web API JSON, four for CMT, which has no change-tracking delta.
     for (format, steps) in [("webapi", 6), ("cmt", 4)] {
-      #expect(lines.filter { $0.hasPrefix(format + " ") && !$0.contains(" against ") }.count == steps * 2)
-      #expect(lines.contains { $0.hasPrefix("scaling \(format): diff of 2000 records takes") })
-      #expect(lines.contains { $0.hasPrefix("scaling \(format): sync-incremental of 2000 records takes") })
+      let rows = lines.filter { $0.hasPrefix(format + " ") && !$0.contains(" against ") }
+      #expect(rows.count == steps * 2)
+      // Every figure of a row is a number, the CPU time one a step takes for sure.
+      for row in rows {
+        let fields = row.split(separator: " ")
+        #expect(fields.count == 8, "\(row)")
+        #expect(fields.dropFirst(3).allSatisfy { Double($0) != nil }, "\(row)")
+        #expect(fields.count > 4 && (Double(fields[4]) ?? 0) > 0, "\(row)")
+      }
+      #expect(lines.contains { $0.hasPrefix("scaling \(format): diff of 3000 records takes") })
+      #expect(lines.contains { $0.hasPrefix("scaling \(format): sync-incremental of 3000 records takes") })
     }
-    #expect(lines.contains { $0.hasPrefix("scaling webapi: sync-delta of 2000 records takes") })
+    #expect(lines.contains { $0.hasPrefix("scaling webapi: sync-delta of 3000 records takes") })
     #expect(!lines.contains { $0.hasPrefix("scaling cmt: sync-delta") })
-    #expect(lines.filter { !$0.hasPrefix("scaling") && $0.contains(" diff-cached ") }.count == 4)
+    #expect(
+      lines.filter { ($0.hasPrefix("webapi ") || $0.hasPrefix("cmt ")) && $0.contains(" diff-cached ") }.count == 4)
     #expect(lines.filter { $0.hasPrefix("diff-cached runs (") }.count == 4)
-    #expect(lines.filter { !$0.hasPrefix("scaling") && $0.contains(" sync-delta ") }.count == 2)
-    #expect(lines.filter { !$0.hasPrefix("scaling") && $0.contains(" sync-delta-next ") }.count == 2)
-    #expect(lines.contains { $0.hasPrefix("cmt against webapi: diff of 2000 records takes") })
+    #expect(lines.filter { $0.hasPrefix("webapi ") && $0.contains(" sync-delta ") }.count == 2)
+    #expect(lines.filter { $0.hasPrefix("webapi ") && $0.contains(" sync-delta-next ") }.count == 2)
+    #expect(lines.contains { $0.hasPrefix("cmt against webapi: diff of 3000 records takes") })
+    // Each target once, at the size asked for, met or missed.
+    #expect(lines.contains { $0.hasPrefix("targets at 1000 records of Web API JSON") })
+    for target in [
+      "diff wall", "diff peak RSS", "sync-incremental wall", "sync-delta wall", "diff of 3000 records against 1000",
+      "cmt diff against webapi",
+    ] {
+      let found = lines.filter { $0.hasPrefix("target \(target): ") }
+      #expect(found.count == 1, "\(target)")
+      #expect(found.allSatisfy { $0.hasSuffix(" met") || $0.hasSuffix(" missed") }, "\(target)")
+    }
+    #expect(!lines.contains { $0.hasPrefix("target fetchxml") })
   }
 }
