@@ -190,10 +190,14 @@ struct MarketoStateFiles: Sendable {
       return rows
     }
     for (index, run) in runs.enumerated() {
-      // Moved, not copied: a copy counted a reference on each row just read on another core, a cold line each.
+      // Moved, not copied: a copy counted a reference on each row just read on another core, a cold line each. The
+      // file is taken out once for the run, not reached through the list and its optional for every row.
       var rows: [(String, MarketoRow)] = []
       swap(&rows, &read[index])
-      while let (key, row) = rows.popLast() { outlined[run.file]?.held[key] = row }
+      guard var file = outlined[run.file] else { continue }
+      outlined[run.file] = nil
+      while let (key, row) = rows.popLast() { file.held[key] = row }
+      outlined[run.file] = file
     }
   }
 
