@@ -138,6 +138,18 @@ public struct Fields: Sendable, RandomAccessCollection, ExpressibleByDictionaryL
   /// The names, in order.
   public var keys: LazyMapSequence<[Element], String> { members.lazy.map(\.key) }
 
+  /// Whether the names are `names`, in order: each looked at where it lies (a member copied out counts a reference on
+  /// its value), and a name shared with `names`, as rows read or built alike share theirs, is equal at a glance.
+  public func hasNames(_ names: [String]) -> Bool {
+    guard members.count == names.count else { return false }
+    return members.withUnsafeBufferPointer { members in
+      names.withUnsafeBufferPointer { names in
+        for index in members.indices where members[index].key != names[index] { return false }
+        return true
+      }
+    }
+  }
+
   public mutating func reserveCapacity(_ capacity: Int) { members.reserveCapacity(capacity) }
 
   /// The members for which `isIncluded` holds.

@@ -27,6 +27,38 @@ struct JSONTextTests {
     #expect(JSONText.image(empty) == #"{"@labels":{"a":"A"}}"#)
   }
 
+  @Test("rows of more shapes than a buffer keeps the names of, in turns: each object as its names spell afresh")
+  func rowsOfManyShapes() throws {
+    let names = ["a", "b\"quoted", "naïve", "leadOwnerEmailAddress", "z\u{2028}", "msftCompanyStatusValue", "x"]
+    // Seven shapes of six names (each leaves one out) and one of all seven, three rounds, in one buffer: more shapes
+    // than are kept, and shapes of one count that differ in a name.
+    var rows: [Fields] = []
+    for round in 0..<3 {
+      for left in 0...names.count {
+        var fields = Fields()
+        for (position, name) in names.enumerated() where position != left {
+          fields[name] = position.isMultiple(of: 2) ? .integer(Int64(round * 10 + position)) : .string("v\(round)")
+        }
+        rows.append(fields)
+      }
+    }
+    var json = JSONBytes()
+    var expected = ""
+    for row in rows {
+      json.appendObject(row) { json, value in json.appendValue(value) }
+      json.appendASCII(UInt8(ascii: "\n"))
+      var alone = JSONBytes()
+      alone.appendObject(row.map { ($0.key, $0.value) }) { json, value in json.appendValue(value) }
+      expected += alone.text + "\n"
+    }
+    #expect(json.text == expected)
+    let lines = json.text.split(separator: "\n")
+    #expect(lines.count == rows.count)
+    for (line, row) in zip(lines, rows) {
+      #expect(Set(try parsed(String(line)).allKeys.compactMap { $0 as? String }) == Set(row.keys))
+    }
+  }
+
   @Test("strings are escaped where JSON needs it, and the rest copied as they are")
   func strings() throws {
     let samples = ["plain", "quote \" and \\ backslash", "line\nbreak\ttab\u{01}", "naïve – “quoted”", "\u{2028}"]
