@@ -21,7 +21,7 @@ public enum BatchLines {
     json.appendSyntax(",\"entity\":")
     json.appendString(change.entity)
     json.appendSyntax(",\"id\":")
-    json.appendString(change.id.description)
+    json.appendID(change.id)
     json.appendSyntax(",\"op\":")
     json.appendString(change.operation.rawValue)
     json.appendSyntax("}\n")

@@ -73,6 +73,8 @@ private struct SpelledNames {
   var spelled: [UInt8]
   /// Where each name's spelling ends in `spelled`.
   var ends: [Int]
+  /// The place among the names where a record image's "@labels" sorts (`JSONBytes.appendImage`).
+  var labelsPlace: Int
 }
 
 /// JSON text built as bytes, the way `JSONText` writes it, without a string per value.
@@ -329,7 +331,10 @@ public struct JSONBytes: ~Copyable {
       spelling.appendASCII(UInt8(ascii: ":"))
       ends.append(spelling.count)
     }
-    let shape = SpelledNames(names: Array(fields.keys), spelled: spelling.bytes, ends: ends)
+    let names = Array(fields.keys)
+    let shape = SpelledNames(
+      names: names, spelled: spelling.bytes, ends: ends,
+      labelsPlace: names.firstIndex { "@labels" < $0 } ?? names.count)
     if shapes.count == SpelledNames.kept { shapes.removeLast() }
     shapes.insert(shape, at: 0)
     return shape
@@ -378,30 +383,28 @@ public struct JSONBytes: ~Copyable {
     count += GUID.descriptionByteCount + 2
   }
 
-  /// A record image, as `JSONText.image` writes it.
+  /// A record image, as `JSONText.image` writes it: the columns in their order (by name), their names spelled as for
+  /// the last row named alike (see `appendObject(_:_:)`), and the labels slotted in where "@labels" sorts.
   public mutating func appendImage(_ record: Record) {
-    // The columns in their order (by name), and the labels slotted in where "@labels" sorts.
-    var labelsDue = !record.labels.isEmpty
-    var separatorDue = false
-    func appendMember(_ key: String, _ appendValue: (inout JSONBytes) -> Void) {
-      if separatorDue { appendASCII(UInt8(ascii: ",")) }
-      separatorDue = true
-      appendString(key)
-      appendASCII(UInt8(ascii: ":"))
-      appendValue(&self)
-    }
+    let shape = spelledNames(of: record.fields)
+    let labelsPlace = record.labels.isEmpty ? -1 : shape.labelsPlace
+    var first = true
     func appendLabels() {
-      appendMember("@labels") { json in
-        json.appendObject(record.labels)
-      }
-      labelsDue = false
+      appendSyntax(first ? "\"@labels\":" : ",\"@labels\":")
+      first = false
+      appendObject(record.labels)
     }
     appendASCII(UInt8(ascii: "{"))
-    for field in record.fields {
-      if labelsDue, "@labels" < field.key { appendLabels() }
-      appendMember(field.key) { json in json.appendValue(field.value) }
+    var index = 0
+    for (_, value) in record.fields {
+      if index == labelsPlace { appendLabels() }
+      if !first { appendASCII(UInt8(ascii: ",")) }
+      first = false
+      appendSpelling(of: index, in: shape)
+      index += 1
+      appendValue(value)
     }
-    if labelsDue { appendLabels() }
+    if index == labelsPlace { appendLabels() }
     appendASCII(UInt8(ascii: "}"))
   }
 }

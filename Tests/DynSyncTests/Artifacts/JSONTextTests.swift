@@ -59,6 +59,45 @@ struct JSONTextTests {
     }
   }
 
+  @Test("images of records of more shapes than are kept, in one buffer: each one as written alone, labels in place")
+  func imagesOfManyShapes() throws {
+    // Names on both sides of where "@labels" sorts ("1st" and "Zeta" before and after it), some rows without them.
+    let names = ["1st", "Zeta", "_x", "name", "naïve", "leadOwnerEmailAddress"]
+    var records: [Record] = []
+    for round in 0..<2 {
+      for left in 0...names.count {
+        var fields = Fields()
+        for (position, name) in names.enumerated() where position != left { fields[name] = .integer(Int64(position)) }
+        let labels: Labels = left.isMultiple(of: 2) ? ["Zeta": "Z\(round)"] : [:]
+        records.append(
+          Record(
+            entity: "account", id: GUID(high: 1, low: UInt64(left)), fields: fields, labels: labels, origin: origin))
+      }
+    }
+    var json = JSONBytes()
+    for record in records {
+      json.appendImage(record)
+      json.appendASCII(UInt8(ascii: "\n"))
+    }
+    // Each image as its members sort, written afresh: "@labels" among the columns by the sort, not by a kept place.
+    let expected = records.map { record in
+      var members = record.fields.map { ($0.key, JSONText.value($0.value)) }
+      if !record.labels.isEmpty {
+        var labels = JSONBytes()
+        labels.appendObject(record.labels)
+        members.append(("@labels", labels.text))
+      }
+      var alone = JSONBytes()
+      alone.appendObject(members) { json, value in json.appendRaw(value) }
+      return alone.text + "\n"
+    }
+    #expect(json.text == expected.joined())
+    for (line, record) in zip(json.text.split(separator: "\n"), records) {
+      let object = try parsed(String(line))
+      #expect(object.count == record.fields.count + (record.labels.isEmpty ? 0 : 1))
+    }
+  }
+
   @Test("strings are escaped where JSON needs it, and the rest copied as they are")
   func strings() throws {
     let samples = ["plain", "quote \" and \\ backslash", "line\nbreak\ttab\u{01}", "naïve – “quoted”", "\u{2028}"]
