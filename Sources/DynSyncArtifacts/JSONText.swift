@@ -65,16 +65,30 @@ public enum JSONText {
 }
 
 /// The names of a kind of row as an object's members open (`"name":`), one after another, for rows named alike.
-private struct SpelledNames {
+private final class SpelledNames {
   /// Rows of a file (persons, contacts and leads, accounts) come in a few shapes, their optional columns set or not.
   static let kept = 4
 
-  var names: [String]
-  var spelled: [UInt8]
+  let names: [String]
+  /// Each name's spelling, one after another, and a word more, so that a spelling is copied a word at a time.
+  let spelled: UnsafeMutableRawPointer
   /// Where each name's spelling ends in `spelled`.
-  var ends: [Int]
+  let ends: [Int]
   /// The place among the names where a record image's "@labels" sorts (`JSONBytes.appendImage`).
-  var labelsPlace: Int
+  let labelsPlace: Int
+
+  init(names: [String], spelling: borrowing JSONBytes, ends: [Int]) {
+    self.names = names
+    self.ends = ends
+    labelsPlace = names.firstIndex { "@labels" < $0 } ?? names.count
+    spelled = .allocate(byteCount: spelling.count + 8, alignment: 8)
+    spelled.initializeMemory(as: UInt8.self, repeating: 0, count: spelling.count + 8)
+    spelling.withUnsafeBytes { bytes in
+      if let source = bytes.baseAddress { spelled.copyMemory(from: source, byteCount: bytes.count) }
+    }
+  }
+
+  deinit { spelled.deallocate() }
 }
 
 /// JSON text built as bytes, the way `JSONText` writes it, without a string per value.
@@ -314,13 +328,24 @@ public struct JSONBytes: ~Copyable {
     appendASCII(UInt8(ascii: "}"))
   }
 
-  /// The spelling of the name at `place` among those of `shape`.
+  /// The spelling of the name at `place` among those of `shape`, copied a word at a time.
+  ///
+  /// A name is a few words, where a call to copy them cost more than the copy. The room made has a word to spare, for
+  /// the last word's bytes past the name, written over by what comes next.
   private mutating func appendSpelling(of place: Int, in shape: SpelledNames) {
     let start = place == 0 ? 0 : shape.ends[place - 1]
-    shape.spelled.withUnsafeBufferPointer { appendUTF8(UnsafeBufferPointer(rebasing: $0[start..<shape.ends[place]])) }
+    let length = shape.ends[place] - start
+    let destination = UnsafeMutableRawPointer(room(length + 8))
+    let source = UnsafeRawPointer(shape.spelled + start)
+    var copied = 0
+    while copied < length {
+      destination.storeBytes(
+        of: source.loadUnaligned(fromByteOffset: copied, as: UInt64.self), toByteOffset: copied, as: UInt64.self)
+      copied += 8
+    }
+    count += length
   }
 
-  /// The spelling of the names of `fields`: one of the last few, or made now and kept first.
   private mutating func spelledNames(of fields: Fields) -> SpelledNames {
     if let known = shapes.firstIndex(where: { fields.hasNames($0.names) }) { return shapes[known] }
     var spelling = JSONBytes(capacity: 24 * fields.count)
@@ -331,10 +356,7 @@ public struct JSONBytes: ~Copyable {
       spelling.appendASCII(UInt8(ascii: ":"))
       ends.append(spelling.count)
     }
-    let names = Array(fields.keys)
-    let shape = SpelledNames(
-      names: names, spelled: spelling.bytes, ends: ends,
-      labelsPlace: names.firstIndex { "@labels" < $0 } ?? names.count)
+    let shape = SpelledNames(names: Array(fields.keys), spelling: spelling, ends: ends)
     if shapes.count == SpelledNames.kept { shapes.removeLast() }
     shapes.insert(shape, at: 0)
     return shape
