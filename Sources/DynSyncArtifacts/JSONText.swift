@@ -72,14 +72,16 @@ private final class SpelledNames {
   let names: [String]
   /// Each name's spelling, one after another, and a word more, so that a spelling is copied a word at a time.
   let spelled: UnsafeMutableRawPointer
-  /// Where each name's spelling ends in `spelled`.
-  let ends: [Int]
+  /// Where each name's spelling starts in `spelled`, and after them where the last one ends.
+  let starts: UnsafeMutablePointer<Int>
   /// The place among the names where a record image's "@labels" sorts (`JSONBytes.appendImage`).
   let labelsPlace: Int
 
   init(names: [String], spelling: borrowing JSONBytes, ends: [Int]) {
     self.names = names
-    self.ends = ends
+    starts = .allocate(capacity: ends.count + 1)
+    starts.initialize(to: 0)
+    (starts + 1).initialize(from: ends, count: ends.count)
     labelsPlace = names.firstIndex { "@labels" < $0 } ?? names.count
     spelled = .allocate(byteCount: spelling.count + 8, alignment: 8)
     spelled.initializeMemory(as: UInt8.self, repeating: 0, count: spelling.count + 8)
@@ -88,7 +90,10 @@ private final class SpelledNames {
     }
   }
 
-  deinit { spelled.deallocate() }
+  deinit {
+    spelled.deallocate()
+    starts.deallocate()
+  }
 }
 
 /// JSON text built as bytes, the way `JSONText` writes it, without a string per value.
@@ -332,9 +337,10 @@ public struct JSONBytes: ~Copyable {
   ///
   /// A name is a few words, where a call to copy them cost more than the copy. The room made has a word to spare, for
   /// the last word's bytes past the name, written over by what comes next.
+  @inline(__always)
   private mutating func appendSpelling(of place: Int, in shape: SpelledNames) {
-    let start = place == 0 ? 0 : shape.ends[place - 1]
-    let length = shape.ends[place] - start
+    let start = shape.starts[place]
+    let length = shape.starts[place + 1] - start
     let destination = UnsafeMutableRawPointer(room(length + 8))
     let source = UnsafeRawPointer(shape.spelled + start)
     var copied = 0
