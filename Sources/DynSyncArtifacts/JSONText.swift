@@ -392,23 +392,35 @@ public struct JSONBytes: ~Copyable {
   /// An instant as a JSON string literal, written straight into the bytes as `Timestamp.description` spells it:
   /// digits and separators, nothing to escape (a fraction of anything but digits goes through `appendString`).
   public mutating func appendTimestamp(_ instant: Timestamp) {
-    guard instant.fraction.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
-      return appendString(instant.description)
-    }
-    let start = room(instant.descriptionByteLimit + 2)
-    start[0] = UInt8(ascii: "\"")
-    let written = instant.writeDescription(to: start + 1)
-    start[written + 1] = UInt8(ascii: "\"")
-    count += written + 2
+    if !appendPlainTimestamp(instant, quoted: true) { appendString(instant.description) }
   }
 
-  /// An id as a JSON string literal, written straight into the bytes, as `GUID.description` spells it.
-  public mutating func appendID(_ id: GUID) {
+  /// An instant as `Timestamp.description` spells it, written straight into the bytes, between quotes if `quoted`.
+  ///
+  /// Digits and separators, which neither JSON nor CSV escapes or quotes. `false`, and nothing written, for a
+  /// fraction of anything but digits, which the caller writes as text.
+  public mutating func appendPlainTimestamp(_ instant: Timestamp, quoted: Bool) -> Bool {
+    guard instant.fraction.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
+      return false
+    }
+    let quotes = quoted ? 1 : 0
+    let start = room(instant.descriptionByteLimit + 2)
+    if quoted { start[0] = UInt8(ascii: "\"") }
+    let written = instant.writeDescription(to: start + quotes)
+    if quoted { start[written + 1] = UInt8(ascii: "\"") }
+    count += written + 2 * quotes
+    return true
+  }
+
+  /// An id as a JSON string literal (or, not `quoted`, a CSV cell), written straight into the bytes, as
+  /// `GUID.description` spells it.
+  public mutating func appendID(_ id: GUID, quoted: Bool = true) {
+    let quotes = quoted ? 1 : 0
     let start = room(GUID.descriptionByteCount + 2)
-    start[0] = UInt8(ascii: "\"")
-    id.writeDescription(to: start + 1)
-    start[GUID.descriptionByteCount + 1] = UInt8(ascii: "\"")
-    count += GUID.descriptionByteCount + 2
+    if quoted { start[0] = UInt8(ascii: "\"") }
+    id.writeDescription(to: start + quotes)
+    if quoted { start[GUID.descriptionByteCount + 1] = UInt8(ascii: "\"") }
+    count += GUID.descriptionByteCount + 2 * quotes
   }
 
   /// A record image, as `JSONText.image` writes it: the columns in their order (by name), their names spelled as for

@@ -126,6 +126,12 @@ public enum MarketoFiles {
       case nil, .null?: return
       case .integer(let number)?, .optionSet(let number)?: line.appendInteger(number)
       case .string(let text)?: appendCell(text: text, to: &line)
+      // Written as `MarketoValues.text` spells them, straight into the line: no cell of these needs quotes.
+      case .boolean(let flag)?: line.appendSyntax(flag ? "true" : "false")
+      case .guid(let id)?: line.appendID(id, quoted: false)
+      case .lookup(let lookup)?: line.appendID(lookup.id, quoted: false)
+      case .dateTime(let instant)?:
+        if !line.appendPlainTimestamp(instant, quoted: false) { appendCell(text: instant.description, to: &line) }
       case let value?: appendCell(text: MarketoValues.text(value), to: &line)
       }
     }

@@ -72,6 +72,11 @@ struct MarketoFilesTests {
       "title": .string("\"\u{301}x"),
       // Whole numbers written from their digits, the smallest too.
       "numberOfEmployees": .integer(-42), "leadScore": .optionSet(Int64.min),
+      // Instants, ids and flags written straight into the line, as `MarketoValues.text` spells them.
+      "msftCreatedDate": .dateTime(try #require(Timestamp(iso: "2025-03-04T18:02:44.05Z"))),
+      "msftModifiedDate": .dateTime(try #require(Timestamp(iso: "1999-12-31T23:59:59Z"))),
+      "msftId": .guid(GUID(high: 0x0123_4567_89AB_CDEF, low: 0xFEDC_BA98_7654_3210)),
+      "msftOwnerId": .lookup(Lookup(entity: "systemuser", id: GUID(high: 1, low: 2))), "msftSyncing": .boolean(true),
     ]
     let folder = try TemporaryFolder()
     let writer = try BatchWriter(target: folder.path + "/batch")
@@ -79,10 +84,17 @@ struct MarketoFilesTests {
     try writer.commit()
     let text = try String(contentsOfFile: folder.path + "/batch/marketo/persons-001.csv", encoding: .utf8)
     #expect(
-      text == "id,annualRevenue,company,dateOfBirth,fax,firstName,lastName,leadScore,numberOfEmployees,personNotes,"
-        + "state,title,unsubscribed\r\n"
-        + "1,20000,\"Smith, \"\"Jones\"\" & Co\",1988-04-05,,\" Ana\",\"Müller \",-9223372036854775808,-42,"
+      text == "id,annualRevenue,company,dateOfBirth,fax,firstName,lastName,leadScore,msftCreatedDate,msftId,"
+        + "msftModifiedDate,msftOwnerId,msftSyncing,numberOfEmployees,personNotes,state,title,unsubscribed\r\n"
+        + "1,20000,\"Smith, \"\"Jones\"\" & Co\",1988-04-05,,\" Ana\",\"Müller \",-9223372036854775808,"
+        + "2025-03-04T18:02:44.05Z,01234567-89ab-cdef-fedc-ba9876543210,1999-12-31T23:59:59Z,"
+        + "00000000-0000-0001-0000-000000000002,true,-42,"
         + "\"line\nbreak\",\"a\rb\",\"\"\"\u{301}x\",false\r\n")
+    // Each cell as the values' text makes it.
+    let row = try #require(datasets.persons.rows["1"])
+    let header = text.split(separator: "\r\n").first.map { $0.split(separator: ",").map(String.init) } ?? []
+    #expect(
+      text.hasSuffix(MarketoFiles.csvLine(row.values(of: header).map { $0.map(MarketoValues.text) ?? "" })))
   }
 
   @Test("a cell is quoted wherever its comma, quote or line break lies, and left bare with none")
