@@ -143,17 +143,20 @@ public enum MarketoFiles {
   static func holdsQuotedByte(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
     guard let base = bytes.baseAddress else { return false }
     let raw = UnsafeRawPointer(base)
-    var cursor = 0
-    while cursor + 8 <= bytes.count {
-      let word = ByteWord.load(raw, at: cursor)
+    func holdsQuoted(_ word: UInt64) -> Bool {
       // A match found this way is a match: only bytes after the first can be marked wrongly.
-      if ByteWord.bytes(equalTo: UInt8(ascii: ","), in: word) | ByteWord.bytes(equalTo: UInt8(ascii: "\""), in: word)
+      ByteWord.bytes(equalTo: UInt8(ascii: ","), in: word) | ByteWord.bytes(equalTo: UInt8(ascii: "\""), in: word)
         | ByteWord.bytes(equalTo: UInt8(ascii: "\n"), in: word) | ByteWord.bytes(equalTo: UInt8(ascii: "\r"), in: word)
         != 0
-      {
-        return true
+    }
+    var cursor = 0
+    if bytes.count >= 8 {
+      while cursor + 8 <= bytes.count {
+        if holdsQuoted(ByteWord.load(raw, at: cursor)) { return true }
+        cursor += 8
       }
-      cursor += 8
+      // The last eight bytes, overlapping some already looked at, rather than a byte at a time.
+      return cursor < bytes.count && holdsQuoted(ByteWord.load(raw, at: bytes.count - 8))
     }
     return bytes[cursor...].contains {
       $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r")
