@@ -132,6 +132,10 @@ public enum MarketoFiles {
       case .lookup(let lookup)?: line.appendID(lookup.id, quoted: false)
       case .dateTime(let instant)?:
         if !line.appendPlainTimestamp(instant, quoted: false) { appendCell(text: instant.description, to: &line) }
+      case .decimal(let amount)?:
+        if amount.withPlainWholeDigits({ line.appendUTF8($0) }) == nil {
+          appendCell(text: amount.plainText, to: &line)
+        }
       case let value?: appendCell(text: MarketoValues.text(value), to: &line)
       }
     }

@@ -136,6 +136,26 @@ public struct ExactDecimal: Hashable, Sendable, CustomStringConvertible {
     return sign + "0." + String(repeating: "0", count: -point) + significand
   }
 
+  /// The bytes of `plainText` handed to `body` with no string made, for an amount written whole.
+  ///
+  /// An amount written with a fraction of zeros or none (`54981645.0000`, `-12`) is its sign and whole digits, as
+  /// written. `nil`, and `body` not called, for any other form, whose text `plainText` works out.
+  public func withPlainWholeDigits<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result? {
+    written.withUTF8Bytes { bytes -> Result? in
+      var index = bytes.first == UInt8(ascii: "-") ? 1 : 0
+      // A first digit of 1-9: leading zeros, and an amount of zero, are left to `plainText`.
+      guard index < bytes.count, (UInt8(ascii: "1")...UInt8(ascii: "9")).contains(bytes[index]) else { return nil }
+      while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+      let end = index
+      if index < bytes.count {
+        guard bytes[index] == UInt8(ascii: "."), bytes[(index + 1)...].allSatisfy({ $0 == UInt8(ascii: "0") }) else {
+          return nil
+        }
+      }
+      return body(UnsafeBufferPointer(rebasing: bytes[..<end]))
+    }
+  }
+
   public var description: String { written }
 
   public static func == (lhs: ExactDecimal, rhs: ExactDecimal) -> Bool {

@@ -147,6 +147,31 @@ struct ValueTests {
     }
   }
 
+  @Test("a whole amount's digits as written are its plain text, and every other form is left to plainText")
+  func plainWholeDigits() throws {
+    // Every accepted text of these characters up to five long, and amounts as exports write them.
+    let alphabet = Array("019.-+e")
+    var texts = [""]
+    var lengthBefore = [""]
+    for _ in 1...5 {
+      lengthBefore = lengthBefore.flatMap { text in alphabet.map { text + String($0) } }
+      texts += lengthBefore
+    }
+    texts += ["54981645.0000", "-12", "20000.0001", "100.", "0.0000", "-0", "007", "9223372036854775808.00"]
+    var taken = 0
+    for text in texts {
+      guard let amount = ExactDecimal(text) else { continue }
+      guard let digits = amount.withPlainWholeDigits({ String(decoding: $0, as: UTF8.self) }) else { continue }
+      taken += 1
+      #expect(digits == amount.plainText, "\(text)")
+    }
+    #expect(taken > 100)
+    #expect(try #require(ExactDecimal("54981645.0000")).withPlainWholeDigits { $0.count } == 8)
+    for text in ["0.0000", "007", "1.5", "1e3", "+5", "-0"] {
+      #expect(try #require(ExactDecimal(text)).withPlainWholeDigits { _ in true } == nil, "\(text)")
+    }
+  }
+
   @Test("numbers compare numerically across integer, decimal and choice forms")
   func numericEquality() {
     #expect(FieldValue.integer(20000) == decimal("20000.0000"))
