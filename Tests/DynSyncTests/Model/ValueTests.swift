@@ -128,17 +128,22 @@ struct ValueTests {
     #expect(try #require(ExactDecimal("20000.0000")).written == "20000.0000")
   }
 
+  /// Every text of `alphabet`'s characters up to `length` long, the empty one first.
+  static func texts(of alphabet: String, upTo length: Int) -> [String] {
+    var texts = [""]
+    var lengthBefore = [""]
+    for _ in 1...length {
+      lengthBefore = lengthBefore.flatMap { text in alphabet.map { text + String($0) } }
+      texts += lengthBefore
+    }
+    return texts
+  }
+
   @Test("a decimal is read by its grammar: a sign, digits with at most one point, an exponent of up to nine digits")
   func decimalGrammar() throws {
     // The grammar as a pattern, against texts made of its own characters, every length up to five.
     let pattern = try Regex("^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]{1,9})?$")
-    let alphabet = Array("05.+-eE x")
-    var texts = [""]
-    var lengthBefore = [""]
-    for _ in 1...5 {
-      lengthBefore = lengthBefore.flatMap { text in alphabet.map { text + String($0) } }
-      texts += lengthBefore
-    }
+    var texts = ValueTests.texts(of: "05.+-eE x", upTo: 5)
     texts += ["1e123456789", "1e1234567890", "-.5e-3", "+5.", "9223372036854775808", "1.2.3", "٥"]
     for text in texts {
       let accepted = ExactDecimal(text) != nil
@@ -150,13 +155,7 @@ struct ValueTests {
   @Test("a whole amount's digits as written are its plain text, and every other form is left to plainText")
   func plainWholeDigits() throws {
     // Every accepted text of these characters up to five long, and amounts as exports write them.
-    let alphabet = Array("019.-+e")
-    var texts = [""]
-    var lengthBefore = [""]
-    for _ in 1...5 {
-      lengthBefore = lengthBefore.flatMap { text in alphabet.map { text + String($0) } }
-      texts += lengthBefore
-    }
+    var texts = ValueTests.texts(of: "019.-+e", upTo: 5)
     texts += ["54981645.0000", "-12", "20000.0001", "100.", "0.0000", "-0", "007", "9223372036854775808.00"]
     var taken = 0
     for text in texts {
