@@ -147,11 +147,7 @@ struct MappedMembers {
   /// order, null members among them.
   mutating func places(of fields: Fields, entity: String, in columns: MappedColumns) -> [(place: Int, member: Int)] {
     let known = shapes.firstIndex { $0.entity == entity }
-    if let known, shapes[known].names.count == fields.count,
-      fields.indices.allSatisfy({ fields[$0].key == shapes[known].names[$0] })
-    {
-      return shapes[known].places
-    }
+    if let known, fields.hasNames(shapes[known].names) { return shapes[known].places }
     // The record's columns looked up in the list, since a record holds fewer columns than a mapping names, then put
     // in the mapping's order. Places are sorted as numbers beside the members, not with the values.
     var places: [(place: Int, member: Int)] = []

@@ -257,11 +257,7 @@ public struct HeaderPlaces: Sendable {
 
   /// Whether `row` holds the names the places were found for, in the same order: names compared as strings, most of
   /// them the same storage, which is equal without a look at their bytes.
-  fileprivate func fit(_ row: Fields) -> Bool {
-    guard known, names.count == row.members.count else { return false }
-    for index in names.indices where row.members[index].key != names[index] { return false }
-    return true
-  }
+  fileprivate func fit(_ row: Fields) -> Bool { known && row.hasNames(names) }
 
   fileprivate mutating func remember(names: [String], members: [Int]) {
     self.names = names
