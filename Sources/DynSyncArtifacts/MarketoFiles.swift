@@ -122,22 +122,21 @@ public enum MarketoFiles {
     row.forEachValue(in: &places) { value in
       if !first { line.appendASCII(UInt8(ascii: ",")) }
       first = false
+      guard let value else { return }
       switch value {
-      case nil, .null?: return
-      case .integer(let number)?, .optionSet(let number)?: line.appendInteger(number)
-      case .string(let text)?: appendCell(text: text, to: &line)
-      // Written as `MarketoValues.text` spells them, straight into the line: no cell of these needs quotes.
-      case .boolean(let flag)?: line.appendSyntax(flag ? "true" : "false")
-      case .guid(let id)?: line.appendID(id, quoted: false)
-      case .lookup(let lookup)?: line.appendID(lookup.id, quoted: false)
-      case .dateTime(let instant)?:
-        if !line.appendPlainTimestamp(instant, quoted: false) { appendCell(text: instant.description, to: &line) }
-      case .decimal(let amount)?:
-        if amount.withPlainWholeDigits({ line.appendUTF8($0) }) == nil {
-          appendCell(text: amount.plainText, to: &line)
-        }
-      case let value?: appendCell(text: MarketoValues.text(value), to: &line)
+      case .null: return
+      case .integer(let number), .optionSet(let number): return line.appendInteger(number)
+      case .string(let text): return appendCell(text: text, to: &line)
+      // Written as `MarketoValues.text` spells them, straight into the line: no cell of these needs quotes. An instant
+      // or an amount in another form falls through to its text.
+      case .boolean(let flag): return line.appendSyntax(flag ? "true" : "false")
+      case .guid(let id): return line.appendID(id, quoted: false)
+      case .lookup(let lookup): return line.appendID(lookup.id, quoted: false)
+      case .dateTime(let instant): if line.appendPlainTimestamp(instant, quoted: false) { return }
+      case .decimal(let amount): if amount.withPlainWholeDigits({ line.appendUTF8($0) }) != nil { return }
+      case .date, .multiSelect: break
       }
+      appendCell(text: MarketoValues.text(value), to: &line)
     }
     line.appendSyntax("\r\n")
   }
