@@ -60,6 +60,13 @@ struct RecentRowKeys<Extra> {
   }
 }
 
+extension RecentRowKeys<Void> {
+  /// The names of the row's members, made into strings once for each shape of row seen; `nil` when they are not plain.
+  mutating func names(of members: [JSONMemberSpan], in row: UnsafeRawBufferPointer) -> [String]? {
+    keys(of: members, in: row) { _ in () }?.keys.names
+  }
+}
+
 extension RawJSONRecord {
   /// The text of a string of a scanned row that holds an escape, its bytes (quotes excluded) at `span`: read by the
   /// lexer, which reports a position in the file (`offset`, `line` and `column` are the row's).
@@ -79,8 +86,8 @@ extension RawJSONRecord {
     offset: Int, line: Int, column: Int
   ) throws(InputError) {
     try self.init(
-      scanned: row, members: scan.members, names: shapes.keys(of: scan.members, in: row) { _ in () }?.keys.names,
-      path: path, offset: offset, line: line, column: column)
+      scanned: row, members: scan.members, names: shapes.names(of: scan.members, in: row), path: path, offset: offset,
+      line: line, column: column)
   }
 
   /// The row `scan` has just checked, read from its member spans.

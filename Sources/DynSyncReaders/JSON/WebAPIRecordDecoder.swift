@@ -316,7 +316,7 @@ struct WebAPIRecordDecoder: Sendable {
     scanned bytes: UnsafeRawBufferPointer, by scan: JSONObjectScan, shapes: inout RecentRowKeys<Void>, offset: Int,
     line: Int, column: Int
   ) throws(InputError) -> ReadEvent {
-    let names = shapes.keys(of: scan.members, in: bytes) { _ in () }?.keys.names
+    let names = shapes.names(of: scan.members, in: bytes)
     if let names,
       let event = decodeByPlan(
         try ScannedRow(
