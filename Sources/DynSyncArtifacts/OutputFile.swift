@@ -119,15 +119,19 @@ package final class FileSyncs: @unchecked Sendable {
   }
 }
 
-/// Hashes and writes the blocks of one file, one at a time, on a queue of its own.
+/// Hashes and writes the blocks of one file, one at a time, the hash and the write each on a queue of its own.
 ///
-/// `take` hands a block on only once the block before is written, so at most one is in flight; the semaphore that
-/// waits for it also orders every access to what the queue's work touches (the block, the hash, the error).
+/// `take` hands a block on only once the block before is hashed and written, so at most one is in flight; the
+/// semaphore that waits for it also orders every access to what the queues' work touches (the block, the hash, the
+/// error). Both queues only read the block; the hash alone touches the hasher, the write alone the error. The two
+/// run side by side because a large file's last blocks otherwise leave a core idle: lines are made on every core
+/// faster than one thread can hash and write them (the write a copy into fresh page-cache pages).
 private final class FileSink: @unchecked Sendable {
   let path: String
   private var descriptor: Int32
   private var hasher = SHA256()
   private let queue: DispatchQueue
+  private let hashing: DispatchQueue
   private let idle = DispatchSemaphore(value: 1)
   private var failure: OutputError?
   /// The block being written; emptied once written, it is the buffer the writer fills next: two buffers in all.
@@ -137,6 +141,7 @@ private final class FileSink: @unchecked Sendable {
     self.path = path
     self.descriptor = descriptor
     queue = DispatchQueue(label: "dynsync.output")
+    hashing = DispatchQueue(label: "dynsync.output.hash")
   }
 
   // No block is in flight here: the queue's work holds the sink until it has written its block.
@@ -160,8 +165,10 @@ private final class FileSink: @unchecked Sendable {
     }
     swap(&inFlight, &block)
     if block.capacity < inFlight.count { block.reserveCapacity(inFlight.count) }
-    queue.async {
-      self.write(self.inFlight)
+    let handled = DispatchGroup()
+    hashing.async(group: handled) { self.hasher.update(data: self.inFlight) }
+    queue.async(group: handled) { self.write(self.inFlight) }
+    handled.notify(queue: queue) {
       self.inFlight.removeAll(keepingCapacity: true)
       self.idle.signal()
     }
@@ -198,7 +205,6 @@ private final class FileSink: @unchecked Sendable {
 
   private func write(_ block: [UInt8]) {
     guard failure == nil else { return }
-    hasher.update(data: block)
     var offset = 0
     while offset < block.count {
       let written = block.withUnsafeBytes { bytes in
