@@ -13,8 +13,8 @@ struct AppliedExport {
   var inputs: [Manifest.Input]
   /// Tables the export holds whole: only those lose records by leaving them out.
   var fullTables: Set<String>
-  /// The records that changed, when they are known without comparing every record.
-  var changes: [(before: Record?, after: Record?)]?
+  /// The records that changed, in lists of a table each, when they are known without comparing every record.
+  var changes: [[(before: Record?, after: Record?)]]?
   /// Per table, the only records whose state lines can differ from the state's, when they are known (see
   /// `StateDelta`); `nil` when every record must be compared.
   var touched: [String: Set<GUID>]?
@@ -106,7 +106,8 @@ extension SyncJob {
       diff: diff, dynamics: dynamics, fingerprints: fingerprints, rejects: export.rejects,
       inputs: try BatchContents.inputs(of: export.files),
       fullTables: Set(export.tables.values.filter { $0.kind == .full }.map(\.entity)),
-      changes: MergeScope.changes(from: previous.dynamics, to: dynamics, among: touched, diff: diff), touched: touched,
+      changes: MergeScope.changesByTable(from: previous.dynamics, to: dynamics, among: touched, diff: diff),
+      touched: touched,
       previousRead: previousRead, links: unread?.links(without: replaced) ?? RecordLinks(), replaced: replaced)
     MemoryFreedAside.free(consume export)
     return applied
@@ -174,31 +175,33 @@ extension SyncJob {
     dynamics.failedFiles = []
     dynamics.problems = []
     var fingerprints = previous.fingerprints
-    var changes: [(before: Record?, after: Record?)] = []
     var touched: [String: Set<GUID>] = [:]
     let fresh = decoded.records
     var previousRead = previousDecoded.records
     let readBefore = previousRead
-    // A table on each core: each is a copy of its records and a walk of its rows.
+    // A table on each core: each is a copy of its records, a walk of its rows, and its rows' fingerprints (a
+    // million at 1M, which on one core left the other idle).
     let entities = export.index.tables.keys.sorted()
     let laidTables = try concurrentMap(entities, costs: entities.map { export.index.tables[$0]?.count ?? 0 }) {
       entity in
-      try LaidTable(
-        entity, rows: export.index.tables[entity] ?? [], read: fresh[entity] ?? [:],
-        before: previous.dynamics.tables[entity]?.records ?? [:], readBefore: readBefore[entity] ?? [:],
-        held: stateIndex.tables[entity] ?? [], unread: unread)
+      let rows = export.index.tables[entity] ?? []
+      let laid = try LaidTable(
+        entity, rows: rows, read: fresh[entity] ?? [:], before: previous.dynamics.tables[entity]?.records ?? [:],
+        readBefore: readBefore[entity] ?? [:], held: stateIndex.tables[entity] ?? [], unread: unread)
+      return (
+        laid, StateFingerprints.Table(context: contexts[entity] ?? "", rows: rows.map { ($0.id, $0.fingerprint) })
+      )
     }
-    for (entity, laid) in zip(entities, laidTables) {
-      changes += laid.changes
+    for (entity, (laid, laidFingerprints)) in zip(entities, laidTables) {
       for earlier in laid.goneRead { previousRead[entity, default: [:]][earlier.id] = earlier }
       touched[entity] = laid.candidates
       dynamics.tables[entity] = laid.table
-      fingerprints.tables[entity] = StateFingerprints.Table(
-        context: contexts[entity] ?? "", rows: (export.index.tables[entity] ?? []).map { ($0.id, $0.fingerprint) })
+      fingerprints.tables[entity] = laidFingerprints
     }
     return AppliedExport(
       diff: diff, dynamics: dynamics, fingerprints: fingerprints, rejects: export.index.rejects, inputs: export.inputs,
-      fullTables: Set(export.index.tables.keys), changes: changes, touched: touched, previousRead: previousRead,
+      fullTables: Set(export.index.tables.keys), changes: laidTables.map(\.0.changes), touched: touched,
+      previousRead: previousRead,
       links: unread?.links(without: touched) ?? RecordLinks(), replaced: touched)
   }
 }

@@ -156,7 +156,7 @@ public struct SyncJob: Sendable {
     var scope: MergeScope?
     if previous.merge == settings {
       scope =
-        applied.changes.map { MergeScope(changes: $0, current: dynamics, links: applied.links) }
+        applied.changes.map { MergeScope(changesByTable: $0, current: dynamics, links: applied.links) }
         ?? MergeScope(from: previous.dynamics, to: dynamics, links: applied.links)
     }
     // The previous records read for the merge, unchanged: the state before holds them too (below).

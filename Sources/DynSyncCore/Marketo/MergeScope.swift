@@ -23,7 +23,16 @@ public struct MergeScope: Sendable, Equatable {
   ///     those `previous` does not hold being unchanged.
   ///   - links: the lookups of the records of `partialTables` that `current` does not hold (`RecordLinks`).
   public init(from previous: Snapshot, to current: Snapshot, links: RecordLinks = RecordLinks()) {
-    self.init(changes: MergeScope.changes(from: previous, to: current), current: current, links: links)
+    self.init(
+      changesByTable: MergeScope.changesByTable(from: previous, to: current), current: current, links: links)
+  }
+
+  /// `changesByTable(from:to:among:diff:)`'s changes in one list.
+  public static func changes(
+    from previous: Snapshot, to current: Snapshot, among touched: [String: Set<GUID>]? = nil,
+    diff: SnapshotDiff? = nil
+  ) -> [(before: Record?, after: Record?)] {
+    changesByTable(from: previous, to: current, among: touched, diff: diff).flatMap { $0 }
   }
 
   /// The records that differ between two orgs (created: no `before`; deleted: no `after`): every record compared, or
@@ -36,11 +45,11 @@ public struct MergeScope: Sendable, Equatable {
   ///   - diff: the diff of the two orgs, when there is one: a record it lists as created, updated or deleted differs
   ///     without being compared again (its values differ, so it reads differently too); the others are compared
   ///     here, since a diff looks past what a scope must not (labels, columns the user ignores, a version unchanged).
-  /// - Returns: each record that differs, before and after.
-  public static func changes(
+  /// - Returns: each record that differs, before and after, in a list for each table.
+  public static func changesByTable(
     from previous: Snapshot, to current: Snapshot, among touched: [String: Set<GUID>]? = nil,
     diff: SnapshotDiff? = nil
-  ) -> [(before: Record?, after: Record?)] {
+  ) -> [[(before: Record?, after: Record?)]] {
     let entities = Array(touched.map({ Set($0.keys) }) ?? Set(previous.tables.keys).union(current.tables.keys))
     let listed = Dictionary(
       (diff?.tables ?? []).map { ($0.entity, Set($0.changes.lazy.map(\.id))) }, uniquingKeysWith: { $0.union($1) })
@@ -67,7 +76,7 @@ public struct MergeScope: Sendable, Equatable {
         }
       }
       return changes
-    }.flatMap { $0 }
+    }
   }
 
   /// The scope of a run that changed these records (created: no `before`; deleted: no `after`) into `current`.
@@ -77,12 +86,23 @@ public struct MergeScope: Sendable, Equatable {
   ///   - current: the org after the run; a table of `partialTables` may hold only some of its records.
   ///   - links: the lookups of the records of `partialTables` that `current` does not hold (`RecordLinks`).
   public init(changes: [(before: Record?, after: Record?)], current: Snapshot, links: RecordLinks = RecordLinks()) {
+    self.init(changesByTable: [changes], current: current, links: links)
+  }
+
+  /// The scope of a run that changed these records, given in a list for each table as they were found.
+  ///
+  /// As `init(changes:current:links:)`; the lists are not joined into one, which copied every change on one core.
+  public init(
+    changesByTable: [[(before: Record?, after: Record?)]], current: Snapshot, links: RecordLinks = RecordLinks()
+  ) {
     self.init()
-    records.reserveCapacity(changes.count)
-    for (before, after) in changes {
-      // Each side where it lies: a list of the two would copy both records of every change.
-      if let before { MergeScope.add(before, to: &records) }
-      if let after { MergeScope.add(after, to: &records) }
+    records.reserveCapacity(changesByTable.map(\.count).reduce(0, +))
+    for changes in changesByTable {
+      for (before, after) in changes {
+        // Each side where it lies: a list of the two would copy both records of every change.
+        if let before { MergeScope.add(before, to: &records) }
+        if let after { MergeScope.add(after, to: &records) }
+      }
     }
     addRecordsReaching(current, links: links)
   }
