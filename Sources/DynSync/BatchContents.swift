@@ -12,7 +12,9 @@ struct BatchContents {
   var diff: SnapshotDiff
   var previousRejects: [InputError]
   var currentRejects: [InputError]
-  var inputs: [String: [Manifest.Input]]
+  /// The files read, by export: listed in the manifest, written last, so that digests left for later have the rest
+  /// of the run to be worked out in.
+  var inputs: [String: ExportInputs]
   /// Rows to import into Marketo: new or changed since the previous run.
   var marketoImports: MarketoDatasets?
   var state: WorkspaceState?
@@ -60,7 +62,8 @@ struct BatchContents {
     artifacts += others
     let finished = Date()
     var manifest = Manifest(
-      tool: Manifest.Tool(version: DynSyncVersion.current), command: command, options: options, inputs: inputs,
+      tool: Manifest.Tool(version: DynSyncVersion.current), command: command, options: options,
+      inputs: try inputs.mapValues { try $0.listed() },
       diff: diff, artifacts: artifacts,
       run: Manifest.Run(
         startedAt: RunClock.text(started), finishedAt: RunClock.text(finished),

@@ -86,7 +86,7 @@ public struct DiffJob: Sendable {
     var contents = BatchContents(
       command: "diff", options: options, diff: compared.diff, previousRejects: compared.previous.rejects,
       currentRejects: compared.current.rejects,
-      inputs: ["previous": compared.previous.inputs, "current": compared.current.inputs],
+      inputs: ["previous": ExportInputs(compared.previous.inputs), "current": ExportInputs(compared.current.inputs)],
       marketoImports: compared.marketoImports)
     contents.changesWritten = compared.changesWritten
     let manifest = try contents.write(to: writer, started: started)
@@ -177,7 +177,8 @@ public struct DiffJob: Sendable {
       "compared them, reading \(decodedRows.total) rows that differ in full, and wrote the changes",
       elapsed: started.duration(to: clock.now))
     return Comparison(
-      diff: diff, previous: (before.index.rejects, before.inputs), current: (after.index.rejects, after.inputs),
+      diff: diff, previous: (before.index.rejects, try before.inputs.listed()),
+      current: (after.index.rejects, try after.inputs.listed()),
       changesWritten: written)
   }
 }

@@ -5,8 +5,8 @@ import Foundation
 public struct IndexedExport: Sendable {
   public var index: SnapshotIndex
   public var files: [ExportFile]
-  /// The files as the manifest lists them, digested while they were indexed.
-  public var inputs: [Manifest.Input]
+  /// The files as the manifest lists them, digested while they were indexed or, some, after.
+  public var inputs: ExportInputs
 
   /// Per table, what decoding its rows depends on besides their bytes.
   ///
@@ -120,21 +120,26 @@ private func scanningFirst<Indexed>(_ options: ReadOptions, _ index: (_ scanning
   }
 }
 
-/// One file indexed whole, its SHA-256 worked out in the same pass; `announcing` tells `progress` the file is read
-/// (`false` where the caller has).
+/// One file indexed whole, its SHA-256 worked out in the same pass or, where `options` say so, left for later;
+/// `announcing` tells `progress` the file is read (`false` where the caller has).
 func indexWhole(
   _ file: ExportFile, number: Int, options: ReadOptions, progress: some ProgressObserver, announcing: Bool = true
 ) throws -> FileIndex {
   if announcing { progress.readingFile(file.path, format: file.format) }
   let clock = ContinuousClock()
   let started = clock.now
+  // Looked at before the file is read: a change after it shows when the file is read again for its digest.
+  let digestLater = options.laterDigestAge.flatMap { age in
+    FileIdentity(path: file.path).flatMap { $0.isUnchanged(for: age) ? $0 : nil }
+  }
   let indexed = try scanningFirst(options) { scanning in
     var indexed = FileIndex()
     var digest = FileDigest.Streaming()
     let (summary, context) = try ExportInput.index(
       file, number: number, entity: options.fetchXMLEntity, scanning: scanning,
-      observingBytes: { digest.update($0) }, { event in indexed.add(event) })
-    indexed.finish(summary: summary, readerContext: context, sha256: digest.hex())
+      observingBytes: digestLater == nil ? { digest.update($0) } : nil, { event in indexed.add(event) })
+    indexed.finish(summary: summary, readerContext: context, sha256: digestLater == nil ? digest.hex() : "")
+    indexed.digestLater = digestLater
     return indexed
   }
   let summary = indexed.summary
@@ -198,6 +203,8 @@ struct FileIndex: Sendable, Equatable {
   var summary = ExportFileSummary(path: "", format: .webAPI)
   var readerContext: String?
   var sha256 = ""
+  /// For a file whose SHA-256 is left for later, what `stat` said of it before it was indexed.
+  var digestLater: FileIdentity?
 
   /// Ends the file's index: its rows sorted by id here, on this core, leave the builder sorted runs to merge.
   mutating func finish(summary: ExportFileSummary, readerContext: String?, sha256: String) {
@@ -250,6 +257,7 @@ private final class FileIndexResults: @unchecked Sendable {
   private let exports: [Int]
   private var builders: [SnapshotIndexBuilder]
   private var inputs: [[Manifest.Input]]
+  private var digestsLater: [[(place: Int, identity: FileIdentity)]]
   private var nextFile = 0
   private var nextToBuild = 0
   private var failure: (position: Int, error: any Error)?
@@ -260,6 +268,7 @@ private final class FileIndexResults: @unchecked Sendable {
     self.exports = exports
     self.builders = Array(repeating: SnapshotIndexBuilder(), count: builders)
     self.inputs = Array(repeating: [], count: builders)
+    self.digestsLater = Array(repeating: [], count: builders)
   }
 
   /// The next file to index, or `nil` when none is left or one has failed (the rest would be wasted).
@@ -283,6 +292,7 @@ private final class FileIndexResults: @unchecked Sendable {
           for error in ready.rejects { builders[export].add(reject: error) }
           for entity in ready.entities { builders[export].add(ready.rows[entity] ?? [], of: entity) }
           builders[export].finish(file: ready.summary, readerContext: ready.readerContext)
+          if let identity = ready.digestLater { digestsLater[export].append((inputs[export].count, identity)) }
           inputs[export].append(Manifest.Input(file: ready.summary, sha256: ready.sha256))
           nextToBuild += 1
         }
@@ -290,12 +300,14 @@ private final class FileIndexResults: @unchecked Sendable {
     }
   }
 
-  /// The built indexes, and their files as the manifest lists them, one per export; the first
-  /// failure in file order is thrown.
-  func built() throws -> [(SnapshotIndex, [Manifest.Input])] {
+  /// The built indexes, and their files as the manifest lists them (the digests left for later worked out from
+  /// now on), one per export; the first failure in file order is thrown.
+  func built() throws -> [(SnapshotIndex, ExportInputs)] {
     try lock.withLock {
       if let failure { throw failure.error }
-      return builders.indices.map { (builders[$0].build(), inputs[$0]) }
+      return builders.indices.map {
+        (builders[$0].build(), ExportInputs(inputs[$0], later: digestsLater[$0]))
+      }
     }
   }
 }

@@ -42,6 +42,13 @@ public struct ReadOptions: Sendable {
   ///
   /// libxml2 parses each file the scan (`XMLByteScanner`) declines. The index is the same either way.
   public var scansXML = true
+  /// Files not changed for this long when indexed have their SHA-256 worked out after the index pass, on a core
+  /// that would otherwise be idle (`ExportInputs`), rather than while they are indexed; `nil` digests every file as
+  /// it is indexed.
+  ///
+  /// A sync leaves digests for later (a second, beyond the file system's clock ticks: see
+  /// `FileIdentity.isUnchanged(for:)`); a `diff` keeps both cores busy to its end, so it digests as it goes.
+  public var laterDigestAge: Duration?
 
   public init(fetchXMLEntity: String? = nil, indexPartSize: Int? = nil, scansXML: Bool = true) {
     self.fetchXMLEntity = fetchXMLEntity

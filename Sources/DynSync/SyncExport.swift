@@ -10,7 +10,7 @@ struct AppliedExport {
   var dynamics: Snapshot
   var fingerprints: StateFingerprints
   var rejects: [InputError]
-  var inputs: [Manifest.Input]
+  var inputs: ExportInputs
   /// Tables the export holds whole: only those lose records by leaving them out.
   var fullTables: Set<String>
   /// The records that changed, in lists of a table each, when they are known without comparing every record.
@@ -104,7 +104,7 @@ extension SyncJob {
     }
     let applied = AppliedExport(
       diff: diff, dynamics: dynamics, fingerprints: fingerprints, rejects: export.rejects,
-      inputs: try BatchContents.inputs(of: export.files),
+      inputs: ExportInputs(try BatchContents.inputs(of: export.files)),
       fullTables: Set(export.tables.values.filter { $0.kind == .full }.map(\.entity)),
       changes: MergeScope.changesByTable(from: previous.dynamics, to: dynamics, among: touched, diff: diff),
       touched: touched,

@@ -69,6 +69,8 @@ public struct SyncJob: Sendable {
     self.options = options
     self.readOptions = readOptions
     self.readOptions.foldersLeftOut.append(workspace.root)
+    // The rest of a sync leaves the cores gaps for the digests (`ExportInputs`).
+    self.readOptions.laterDigestAge = readOptions.laterDigestAge ?? .seconds(1)
     self.mapping = mapping
     self.massDeleteThreshold = massDeleteThreshold
     self.allowMassDelete = allowMassDelete
@@ -254,12 +256,12 @@ public struct SyncJob: Sendable {
       contents.state = state
     }
     if let marketoChanges {
-      contents.inputs["marketo"] = [
+      contents.inputs["marketo"] = ExportInputs([
         Manifest.Input(
           file: ExportFileSummary(
             path: marketoChanges, format: .marketoChanges, records: edits.count, rejects: editRejects.count),
           sha256: try FileDigest.sha256(ofFile: marketoChanges))
-      ]
+      ])
     }
     if marketoChanges != nil || echo.echoes > 0 {
       contents.marketoRejects = marketoRejects

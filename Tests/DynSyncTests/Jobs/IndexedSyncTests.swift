@@ -19,15 +19,16 @@ struct IndexedSyncTests {
 
   /// Syncs the exports in order into a new workspace, each run indexed or read in full as `inFull` says, the export of
   /// an indexed run indexed in parts of `indexPartSize` where it can be cut, and its rows read again in pieces of
-  /// `rowsPerPiece`.
+  /// `rowsPerPiece`, the digests of files unchanged for `laterDigestAge` worked out after the index pass.
   static func sync(
     _ exports: [String], into workspace: String, inFull: [Bool], indexPartSize: Int? = nil, rowsPerPiece: Int = 1_024,
-    progress: some ProgressObserver
+    laterDigestAge: Duration? = nil, progress: some ProgressObserver
   ) throws -> [[String: String]] {
     try zip(exports, inFull).map { export, inFull in
       var job = SyncJob(workspace: Workspace(root: workspace), exports: [export])
       job.readInFull = inFull
       job.readOptions.indexPartSize = indexPartSize
+      if let laterDigestAge { job.readOptions.laterDigestAge = laterDigestAge }
       job.rowsReadAgainPerPiece = rowsPerPiece
       guard case .batch(_, let path, _, _) = try job.run(progress: progress) else {
         Issue.record("a run wrote no batch")
@@ -55,6 +56,10 @@ struct IndexedSyncTests {
     let pieces = try Self.sync(
       exports, into: folder.path + "/pieces", inFull: [false, false, false, false], indexPartSize: 4_096,
       rowsPerPiece: 7, progress: SilentProgress())
+    // Every file digested after the index pass (the exports are too fresh for a sync to leave them for later).
+    let digestedLater = try Self.sync(
+      exports, into: folder.path + "/later", inFull: [false, false, false, false], laterDigestAge: .zero,
+      progress: SilentProgress())
     // A run in full leaves no fingerprints: the next indexed run reads every row again, with the same outcome.
     let mixed = try Self.sync(
       exports, into: folder.path + "/mixed", inFull: [false, true, false, false], progress: SilentProgress())
@@ -65,6 +70,7 @@ struct IndexedSyncTests {
       #expect(differing(indexed[run], full[run]).isEmpty, "run \(run + 1) indexed")
       #expect(differing(mixed[run], full[run]).isEmpty, "run \(run + 1) mixed")
       #expect(differing(pieces[run], full[run]).isEmpty, "run \(run + 1) in pieces")
+      #expect(differing(digestedLater[run], full[run]).isEmpty, "run \(run + 1) digested later")
     }
     #expect(indexed[1]["state/merge.json"] != nil && indexed[1].count > 10)
   }
