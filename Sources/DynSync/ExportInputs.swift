@@ -17,6 +17,9 @@ import Glibc
 /// (`listed()`) digests what is left at the normal priority, a block at a time, so that a machine busy with other
 /// work, which leaves the idle thread no time, does not hold the run back. The list is asked for from one thread.
 public final class ExportInputs: @unchecked Sendable {
+  /// The files, with the digests known when they were indexed.
+  private let listedNow: [Manifest.Input]
+  /// The digests left for later and the thread that works them out; `nil` when none is left.
   private let steps: DigestSteps?
   private let thread: ThreadedWork<Void, Never>?
 
@@ -43,8 +46,6 @@ public final class ExportInputs: @unchecked Sendable {
       while steps.step() {}
     }
   }
-
-  private let listedNow: [Manifest.Input]
 
   /// The files, every digest known; waits for those being worked out, working them out here meanwhile.
   ///

@@ -134,7 +134,8 @@ private final class FileSink: @unchecked Sendable {
   private let hashing: DispatchQueue
   private let idle = DispatchSemaphore(value: 1)
   private var failure: OutputError?
-  /// The block being written; emptied once written, it is the buffer the writer fills next: two buffers in all.
+  /// The block being hashed and written; emptied once both are done, it is the buffer the writer fills next: two
+  /// buffers in all.
   private var inFlight: [UInt8] = []
 
   init(path: String, descriptor: Int32) {
@@ -144,7 +145,7 @@ private final class FileSink: @unchecked Sendable {
     hashing = DispatchQueue(label: "dynsync.output.hash")
   }
 
-  // No block is in flight here: the queue's work holds the sink until it has written its block.
+  // No block is in flight here: the queues' work holds the sink until its block is hashed and written.
   deinit {
     if descriptor >= 0 { _ = Glibc.close(descriptor) }
   }
