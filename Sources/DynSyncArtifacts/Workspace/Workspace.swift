@@ -132,87 +132,38 @@ public struct Workspace: Sendable {
   public static func write(_ state: WorkspaceState, over update: StateUpdate? = nil, to writer: BatchWriter)
     throws(OutputError) -> [Manifest.Artifact]
   {
-    var artifacts: [Manifest.Artifact] = []
-    // Lines are made on every core, a file at a time, in id (or key) order, each appended where it is made.
-    func write<Item: Sendable>(_ path: String, _ items: [Item], _ line: @Sendable (Item, inout JSONBytes) -> Void)
-      throws(OutputError)
-    {
-      let file = try writer.openFile(path)
-      try file.write(linesOf: items, appending: line)
-      artifacts.append(try file.finish())
-    }
-    /// Writes a base the next run reads in part, with its outline (`StateOutline`): each item's key and ids, as
-    /// `outline` gives them.
-    func outlined<Item: Sendable, Key: OutlineKey>(
-      _ path: String, _ items: [Item], columns: [String], line: @Sendable (Item, inout JSONBytes) -> Void,
-      outline: (Item) -> (Key, [GUID?])
-    ) throws(OutputError) {
-      let file = try writer.openFile(path)
-      var builder = StateOutline.Builder<Key>(columns: columns, lines: items.count)
-      var index = 0
-      try forEachBlockOfLines(of: items, appending: line) { (block: LineBlock) throws(OutputError) in
-        try block.withBytes { (bytes) throws(OutputError) in
-          let lines = bytes.assumingMemoryBound(to: UInt8.self)
-          for place in block.ends.indices {
-            let (key, ids) = outline(items[index])
-            builder.add(key, line: UnsafeBufferPointer(rebasing: lines[block.lines(of: place)]), ids: ids)
-            index += 1
-          }
-          try file.write(lines: bytes)
+    // The Marketo datasets are written on a thread of their own while the Dynamics records and fingerprints are
+    // written here: a file's blocks are written by one thread (the kernel's copy into fresh page-cache pages), which
+    // the lines made for it on every core outran, so that one file at a time left a core idle for much of the step.
+    // Each file is as it was; the manifest lists them in the order it did.
+    let marketoWriting = ThreadedWork { () throws(OutputError) -> [Manifest.Artifact] in
+      var files = StateFileWriting(writer: writer, update: update)
+      for (name, dataset) in state.marketo.inLoadOrder {
+        let path = datasetPath(of: name)
+        let laid = try files.layered(
+          path, overlay: MarketoDataset.sorted, key: { $0 },
+          line: { key, json in
+            if let row = dataset.rows[key] {
+              StateCodec.appendLine(key: key, row: row, to: &json)
+            } else {
+              json.appendRaw(StateCodec.removal(key: key))
+            }
+          })
+        if !laid {
+          let rows = dataset.sortedKeys.compactMap { key in dataset.rows[key].map { (key: key, row: $0) } }
+          try files.outlined(
+            path, rows, columns: StateOutline.marketoColumns,
+            line: { row, json in StateCodec.appendLine(key: row.key, row: row.row, to: &json) },
+            outline: { row in (row.key, MarketoMerge.rowIDFields.map { row.row[$0]?.namedID } + [GUID(row.key)]) })
         }
       }
-      let base = try file.finish()
-      artifacts.append(base)
-      artifacts.append(try writer.write(StateOutline.path(of: path), bytes: builder.bytes(for: base)))
+      return files.artifacts
     }
-    /// Lays the file at `path` over the base before it when it can, with a line for each of the overlay's keys, in
-    /// order (a removal line for a key gone), made on every core; `false` when the file must be written whole.
-    ///
-    /// The line of a key that has not changed since the overlay before is copied from it where it was read as written
-    /// (`StateFileLayers.overlayLines`): the same row, written the same way.
-    func layered<Item: Sendable>(
-      _ path: String, overlay: (Set<String>) -> [Item], key: @escaping @Sendable (Item) -> String,
-      line: @escaping @Sendable (Item, inout JSONBytes) -> Void
-    ) throws(OutputError) -> Bool {
-      guard let update, let file = update.layers.files[path], let keys = update.overlayKeys(of: path) else {
-        return false
-      }
-      artifacts.append(try writer.link(path, from: update.layers.folder + "/" + path, as: file.base))
-      if let outline = file.outline {
-        artifacts.append(try writer.link(outline.path, from: update.layers.folder + "/" + outline.path, as: outline))
-      }
-      guard !keys.isEmpty else { return true }
-      let overlayPath = StateLayers.overlayPath(of: path)
-      let earlierPath = update.layers.folder + "/" + overlayPath
-      if update.delta.files[path]?.isEmpty == true, let written = file.overlay {
-        artifacts.append(try writer.link(overlayPath, from: earlierPath, as: written))
-        return true
-      }
-      guard !file.overlayLines.isEmpty, file.overlay != nil,
-        let earlier = try? Data(contentsOf: URL(fileURLWithPath: earlierPath), options: .alwaysMapped)
-      else {
-        try write(overlayPath, overlay(keys), line)
-        return true
-      }
-      let lines = file.overlayLines
-      let changed = update.delta.files[path] ?? []
-      try write(overlayPath, overlay(keys)) { item, json in
-        let itemKey = key(item)
-        guard !changed.contains(itemKey), let place = lines[itemKey], place.upperBound <= earlier.count else {
-          return line(item, &json)
-        }
-        earlier.withUnsafeBytes { bytes in
-          json.appendUTF8(UnsafeBufferPointer(rebasing: bytes.assumingMemoryBound(to: UInt8.self)[place]))
-        }
-        json.appendASCII(UInt8(ascii: "\n"))
-      }
-      return true
-    }
-
+    var files = StateFileWriting(writer: writer, update: update)
     for entity in state.dynamics.entityNames {
       guard let table = state.dynamics.tables[entity] else { continue }
       let path = recordsPath(of: entity)
-      let laid = try layered(
+      let laid = try files.layered(
         path, overlay: { keys in keys.compactMap(GUID.init).sorted() }, key: \.description,
         line: { id, json in
           if let record = table.records[id] {
@@ -224,10 +175,10 @@ public struct Workspace: Sendable {
       guard !laid else { continue }
       let records = table.records.keys.sorted().compactMap { table.records[$0] }
       guard let lookups = MergeScope.partialTables[entity] else {
-        try write(path, records) { record, json in StateCodec.appendLine(record, to: &json) }
+        try files.write(path, records) { record, json in StateCodec.appendLine(record, to: &json) }
         continue
       }
-      try outlined(path, records, columns: lookups) { record, json in
+      try files.outlined(path, records, columns: lookups) { record, json in
         StateCodec.appendLine(record, to: &json)
       } outline: { record in
         (
@@ -242,45 +193,114 @@ public struct Workspace: Sendable {
     for entity in state.fingerprints.tables.keys.sorted() {
       guard let table = state.fingerprints.tables[entity] else { continue }
       let path = StateFingerprints.path(of: entity)
-      let laid = try layered(
+      let laid = try files.layered(
         path, overlay: { keys in keys.compactMap(GUID.init).sorted() }, key: \.description,
         line: { id, json in json.appendRaw(StateFingerprints.line(id: id, table.fingerprint(of: id))) })
       guard !laid else { continue }
       let file = try writer.openFile(path)
       try file.write(StateFingerprints.contextLine(table.context))
       try file.write(linesOf: table.rows, StateFingerprints.line)
-      artifacts.append(try file.finish())
+      files.artifacts.append(try file.finish())
     }
-    if let merge = state.merge { artifacts.append(try writer.write(WorkspaceState.mergeSettingsFile, merge.json)) }
+    if let merge = state.merge {
+      files.artifacts.append(try writer.write(WorkspaceState.mergeSettingsFile, merge.json))
+    }
     if !state.pendingWrites.isEmpty {
-      try write(
+      try files.write(
         WorkspaceState.pendingWritesFile, state.pendingWrites.keys.sorted().compactMap { state.pendingWrites[$0] }
       ) { record, json in StateCodec.appendLine(record, to: &json) }
     }
-    for (name, dataset) in state.marketo.inLoadOrder {
-      let path = datasetPath(of: name)
-      let laid = try layered(
-        path, overlay: MarketoDataset.sorted, key: { $0 },
-        line: { key, json in
-          if let row = dataset.rows[key] {
-            StateCodec.appendLine(key: key, row: row, to: &json)
-          } else {
-            json.appendRaw(StateCodec.removal(key: key))
-          }
-        })
-      if !laid {
-        let rows = dataset.sortedKeys.compactMap { key in dataset.rows[key].map { (key: key, row: $0) } }
-        try outlined(
-          path, rows, columns: StateOutline.marketoColumns,
-          line: { row, json in StateCodec.appendLine(key: row.key, row: row.row, to: &json) },
-          outline: { row in (row.key, MarketoMerge.rowIDFields.map { row.row[$0]?.namedID } + [GUID(row.key)]) })
-      }
-    }
-    return artifacts
+    return files.artifacts + (try marketoWriting.value())
   }
 
   public static func files(in folder: String, ending suffix: String) throws -> [String] {
     guard FileManager.default.fileExists(atPath: folder) else { return [] }
     return try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(suffix) }.sorted()
+  }
+}
+
+/// The state's files written into a batch being built, one at a time, their lines made on every core in id (or key)
+/// order, each appended where it is made; and their entries for the manifest.
+private struct StateFileWriting {
+  let writer: BatchWriter
+  let update: StateUpdate?
+  var artifacts: [Manifest.Artifact] = []
+
+  /// Writes a file of a line for each item, in order.
+  mutating func write<Item: Sendable>(
+    _ path: String, _ items: [Item], _ line: @Sendable (Item, inout JSONBytes) -> Void
+  ) throws(OutputError) {
+    let file = try writer.openFile(path)
+    try file.write(linesOf: items, appending: line)
+    artifacts.append(try file.finish())
+  }
+
+  /// Writes a base the next run reads in part, with its outline (`StateOutline`): each item's key and ids, as
+  /// `outline` gives them.
+  mutating func outlined<Item: Sendable, Key: OutlineKey>(
+    _ path: String, _ items: [Item], columns: [String], line: @Sendable (Item, inout JSONBytes) -> Void,
+    outline: (Item) -> (Key, [GUID?])
+  ) throws(OutputError) {
+    let file = try writer.openFile(path)
+    var builder = StateOutline.Builder<Key>(columns: columns, lines: items.count)
+    var index = 0
+    try forEachBlockOfLines(of: items, appending: line) { (block: LineBlock) throws(OutputError) in
+      try block.withBytes { (bytes) throws(OutputError) in
+        let lines = bytes.assumingMemoryBound(to: UInt8.self)
+        for place in block.ends.indices {
+          let (key, ids) = outline(items[index])
+          builder.add(key, line: UnsafeBufferPointer(rebasing: lines[block.lines(of: place)]), ids: ids)
+          index += 1
+        }
+        try file.write(lines: bytes)
+      }
+    }
+    let base = try file.finish()
+    artifacts.append(base)
+    artifacts.append(try writer.write(StateOutline.path(of: path), bytes: builder.bytes(for: base)))
+  }
+
+  /// Lays the file at `path` over the base before it when it can, with a line for each of the overlay's keys, in
+  /// order (a removal line for a key gone), made on every core; `false` when the file must be written whole.
+  ///
+  /// The line of a key that has not changed since the overlay before is copied from it where it was read as written
+  /// (`StateFileLayers.overlayLines`): the same row, written the same way.
+  mutating func layered<Item: Sendable>(
+    _ path: String, overlay: (Set<String>) -> [Item], key: @escaping @Sendable (Item) -> String,
+    line: @escaping @Sendable (Item, inout JSONBytes) -> Void
+  ) throws(OutputError) -> Bool {
+    guard let update, let file = update.layers.files[path], let keys = update.overlayKeys(of: path) else {
+      return false
+    }
+    artifacts.append(try writer.link(path, from: update.layers.folder + "/" + path, as: file.base))
+    if let outline = file.outline {
+      artifacts.append(try writer.link(outline.path, from: update.layers.folder + "/" + outline.path, as: outline))
+    }
+    guard !keys.isEmpty else { return true }
+    let overlayPath = StateLayers.overlayPath(of: path)
+    let earlierPath = update.layers.folder + "/" + overlayPath
+    if update.delta.files[path]?.isEmpty == true, let written = file.overlay {
+      artifacts.append(try writer.link(overlayPath, from: earlierPath, as: written))
+      return true
+    }
+    guard !file.overlayLines.isEmpty, file.overlay != nil,
+      let earlier = try? Data(contentsOf: URL(fileURLWithPath: earlierPath), options: .alwaysMapped)
+    else {
+      try write(overlayPath, overlay(keys), line)
+      return true
+    }
+    let lines = file.overlayLines
+    let changed = update.delta.files[path] ?? []
+    try write(overlayPath, overlay(keys)) { item, json in
+      let itemKey = key(item)
+      guard !changed.contains(itemKey), let place = lines[itemKey], place.upperBound <= earlier.count else {
+        return line(item, &json)
+      }
+      earlier.withUnsafeBytes { bytes in
+        json.appendUTF8(UnsafeBufferPointer(rebasing: bytes.assumingMemoryBound(to: UInt8.self)[place]))
+      }
+      json.appendASCII(UInt8(ascii: "\n"))
+    }
+    return true
   }
 }
