@@ -78,6 +78,46 @@ struct ExportInputsTests {
     for _ in 0..<5 { _ = ExportInputs(inputs, later: later) }
   }
 
+  /// Appends a line end to one file of an export once it is indexed, as a writer still at work on the export would.
+  private final class AppendingOnceIndexed: ProgressObserver, @unchecked Sendable {
+    let target: String
+    init(target: String) { self.target = target }
+
+    func readingFile(_ path: String, format: ExportFormat) {}
+    func readRecords(_ counts: [String: Int], inFile path: String, elapsed: Duration) {
+      guard path == target, let handle = FileHandle(forWritingAtPath: path) else { return }
+      handle.seekToEndOfFile()
+      handle.write(Data("\n".utf8))
+      handle.closeFile()
+    }
+    func readingInFull(because reason: String) {}
+    func finished(_ step: String, elapsed: Duration) {}
+  }
+
+  @Test("a sync whose export changes after it was indexed stops before its batch, naming the file")
+  func changedDuringSync() throws {
+    let folder = try TemporaryFolder()
+    let exports = try IndexedSyncTests.exports(.webAPI, in: folder)
+    let workspace = Workspace(root: folder.path + "/ws")
+    _ = try SyncJob(workspace: workspace, exports: [exports[0]]).run()
+    let page = try #require(try Workspace.files(in: exports[1], ending: ".json").first.map { exports[1] + "/" + $0 })
+    var job = SyncJob(workspace: workspace, exports: [exports[1]])
+    job.readOptions.laterDigestAge = .zero
+    let error = #expect(throws: InputError.self) { try job.run(progress: AppendingOnceIndexed(target: page)) }
+    #expect(error?.file == page)
+    #expect(error?.reason.contains("changed after it was read") == true)
+    #expect(try workspace.batchNumbers() == [1])
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: folder.path + "/ws/batches").filter { $0.hasPrefix(".") }
+        .isEmpty)
+    // The same export, left alone, makes its batch.
+    guard case .batch(let number, _, _, _) = try job.run() else {
+      Issue.record("no batch")
+      return
+    }
+    #expect(number == 2)
+  }
+
   @Test("only a file unchanged for the age asked is left for later")
   func age() throws {
     let folder = try TemporaryFolder()
