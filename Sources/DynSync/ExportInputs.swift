@@ -14,8 +14,9 @@ import Glibc
 /// serial parts. A file left for later is read again for its digest, so it must be the file that was indexed: what
 /// `stat` said of it before it was indexed (`FileIdentity`) is compared when it is opened again and once it is read,
 /// and a file changed in between fails the run before its batch is committed. Whoever asks for the list
-/// (`listed()`) digests what is left at the normal priority, a block at a time, so that a machine busy with other
-/// work, which leaves the idle thread no time, does not hold the run back. The list is asked for from one thread.
+/// (`listed()`) stops the idle thread and digests every file it has not finished, the one it is on included, at the
+/// normal priority, without waiting for it: on a machine busy with other work the idle thread gets next to no time,
+/// and a run that waited for it (or for a lock it held) would wait as long. The list is asked for from one thread.
 public final class ExportInputs: @unchecked Sendable {
   /// The files, with the digests known when they were indexed.
   private let listedNow: [Manifest.Input]
@@ -43,7 +44,7 @@ public final class ExportInputs: @unchecked Sendable {
     self.steps = steps
     thread = ThreadedWork { () throws(Never) in
       ExportInputs.runOnIdleCores()
-      while steps.step() {}
+      steps.digestUntilStopped()
     }
   }
 
@@ -52,12 +53,11 @@ public final class ExportInputs: @unchecked Sendable {
   /// - Throws: `InputError` for a file that changed after it was indexed, or that could not be read again.
   public func listed() throws -> [Manifest.Input] {
     guard let steps else { return listedNow }
-    while steps.step() {}
-    thread?.value()
-    return try steps.inputs()
+    return try steps.finishedHere()
   }
 
-  // A list never asked for (an export then read in full instead) stops its thread at the block it is on.
+  // The thread stops at the block it is on and is waited for, as any thread of `ThreadedWork` is: a list let go unasked
+  // (an export then read in full instead) waits for a block's work at most.
   deinit {
     steps?.stop()
     thread?.value()
@@ -76,90 +76,111 @@ public final class ExportInputs: @unchecked Sendable {
   }
 }
 
-/// The digests left for later, worked out a block at a time by whichever thread takes the next step.
+/// The digests left for later: the idle thread takes the files one at a time, working on each without the lock;
+/// `finishedHere()` stops it and digests on the calling thread whatever it has not finished.
 private final class DigestSteps: @unchecked Sendable {
   private let lock = NSLock()
   private var listed: [Manifest.Input]
   private let later: [(place: Int, identity: FileIdentity)]
+  /// The first file the idle thread has not taken.
   private var next = 0
-  private var open: (descriptor: Int32, digest: FileDigest.Streaming)?
+  private var digested: [Bool]
   private var failure: InputError?
   private var stopped = false
-  /// A block at a time: a step holds the lock no longer than a block's read and digest take.
-  private let block = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
 
   init(inputs: [Manifest.Input], later: [(place: Int, identity: FileIdentity)]) {
     listed = inputs
     self.later = later
+    digested = Array(repeating: false, count: later.count)
   }
 
-  deinit {
-    if let open { _ = Glibc.close(open.descriptor) }
-    block.deallocate()
-  }
-
-  /// Digests the next block of the files left; `false` once every file is digested, one has failed, or `stop()`.
-  func step() -> Bool {
-    lock.withLock {
-      guard failure == nil, !stopped, next < later.count else { return false }
+  /// The idle thread's work: a file at a time, until every file is digested, one fails, or `stop()`.
+  func digestUntilStopped() {
+    let block = DigestBlock()
+    while let file = takeNext() {
       do throws(InputError) {
-        try digestNextBlock()
-        return next < later.count
+        guard let digest = try digest(file, into: block, until: { self.isStopped }) else { return }
+        lock.withLock {
+          // Once stopped, the files are the caller's: it digests this one too.
+          guard !stopped else { return }
+          listed[later[file].place].sha256 = digest
+          digested[file] = true
+        }
       } catch {
-        failure = error
-        return false
+        lock.withLock { if !stopped, failure == nil { failure = error } }
+        return
       }
     }
   }
 
-  /// Stops the steps at the block they are on.
+  /// Stops the idle thread at the block it is on.
   func stop() {
     lock.withLock { stopped = true }
   }
 
-  /// The files with their digests, once the steps are done.
-  func inputs() throws(InputError) -> [Manifest.Input] {
-    lock.lock()
-    defer { lock.unlock() }
-    if let failure { throw failure }
-    return listed
+  /// Stops the idle thread, digests here every file it has not finished, and hands on the files.
+  func finishedHere() throws(InputError) -> [Manifest.Input] {
+    let (left, failed) = lock.withLock { () -> ([Int], InputError?) in
+      stopped = true
+      return (later.indices.filter { !digested[$0] }, failure)
+    }
+    if let failed { throw failed }
+    let block = DigestBlock()
+    var digests: [(file: Int, digest: String)] = []
+    for file in left {
+      guard let digest = try digest(file, into: block, until: { false }) else { continue }
+      digests.append((file, digest))
+    }
+    return lock.withLock {
+      for (file, digest) in digests { listed[later[file].place].sha256 = digest }
+      return listed
+    }
   }
 
-  private func digestNextBlock() throws(InputError) {
-    let (place, identity) = later[next]
-    let path = listed[place].file.path
+  private var isStopped: Bool { lock.withLock { stopped } }
+
+  private func takeNext() -> Int? {
+    lock.withLock {
+      guard !stopped, failure == nil, next < later.count else { return nil }
+      defer { next += 1 }
+      return next
+    }
+  }
+
+  /// The SHA-256 of one file, read a block at a time; `nil` once `stop` says so, between two blocks.
+  private func digest(_ file: Int, into block: borrowing DigestBlock, until stop: () -> Bool) throws(InputError)
+    -> String?
+  {
+    let identity = later[file].identity
+    let path = listed[later[file].place].file.path
     let changed = InputError(
       file: path, reason: "changed after it was read; run again once it is written whole (nothing was written)")
-    if open == nil {
-      let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-      guard descriptor >= 0 else { throw InputError(file: path, reason: "cannot open to compute its SHA-256") }
-      guard FileIdentity(descriptor: descriptor) == identity else {
-        _ = Glibc.close(descriptor)
-        throw changed
+    let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { throw InputError(file: path, reason: "cannot open to compute its SHA-256") }
+    defer { _ = Glibc.close(descriptor) }
+    guard FileIdentity(descriptor: descriptor) == identity else { throw changed }
+    var digest = FileDigest.Streaming()
+    while true {
+      if stop() { return nil }
+      let count = Glibc.read(descriptor, block.bytes.baseAddress, block.bytes.count)
+      if count < 0 {
+        if errno == EINTR { continue }
+        throw InputError(file: path, reason: "cannot read to compute its SHA-256")
       }
-      open = (descriptor, FileDigest.Streaming())
+      if count == 0 { break }
+      digest.update(UnsafeRawBufferPointer(rebasing: block.bytes[0..<count]))
     }
-    guard let descriptor = open?.descriptor, var digest = open?.digest else { return }
-    let count = Glibc.read(descriptor, block.baseAddress, block.count)
-    if count < 0 {
-      if errno == EINTR { return }
-      _ = Glibc.close(descriptor)
-      open = nil
-      throw InputError(file: path, reason: "cannot read to compute its SHA-256")
-    }
-    if count > 0 {
-      digest.update(UnsafeRawBufferPointer(rebasing: block[0..<count]))
-      open = (descriptor, digest)
-      return
-    }
-    // The end: the file read is the one indexed only if nothing changed it meanwhile.
-    let unchanged = FileIdentity(descriptor: descriptor) == identity
-    _ = Glibc.close(descriptor)
-    open = nil
-    guard unchanged else { throw changed }
-    listed[place].sha256 = digest.hex()
-    next += 1
+    // The file read is the one indexed only if nothing changed it meanwhile.
+    guard FileIdentity(descriptor: descriptor) == identity else { throw changed }
+    return digest.hex()
   }
+}
+
+/// The buffer a thread reads a file into for its digest, a megabyte at a time.
+private struct DigestBlock: ~Copyable {
+  let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+
+  deinit { bytes.deallocate() }
 }
 
 /// What `stat` says of a file that shows it changed: which file it is, its size, and when its bytes and its inode
