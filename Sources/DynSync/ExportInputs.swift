@@ -20,14 +20,12 @@ import Glibc
 public final class ExportInputs: @unchecked Sendable {
   /// The files, with the digests known when they were indexed.
   private let listedNow: [Manifest.Input]
-  /// The digests left for later and the thread that works them out; `nil` when none is left.
+  /// The digests left for later, worked out on a thread of their own from the start; `nil` when none is left.
   private let steps: DigestSteps?
-  private let thread: ThreadedWork<Void, Never>?
 
   /// Files whose digests are all known.
   init(_ inputs: [Manifest.Input]) {
     steps = nil
-    thread = nil
     listedNow = inputs
   }
 
@@ -37,12 +35,12 @@ public final class ExportInputs: @unchecked Sendable {
     listedNow = inputs
     guard !later.isEmpty else {
       steps = nil
-      thread = nil
       return
     }
     let steps = DigestSteps(inputs: inputs, later: later)
     self.steps = steps
-    thread = ThreadedWork { () throws(Never) in
+    // Nobody waits for the thread: the list takes over what it has not finished (no thread to be had, all of it).
+    _ = startDetachedThread {
       ExportInputs.runOnIdleCores()
       steps.digestUntilStopped()
     }
@@ -56,12 +54,8 @@ public final class ExportInputs: @unchecked Sendable {
     return try steps.finishedHere()
   }
 
-  // The thread stops at the block it is on and is waited for, as any thread of `ThreadedWork` is: a list let go unasked
-  // (an export then read in full instead) waits for a block's work at most.
-  deinit {
-    steps?.stop()
-    thread?.value()
-  }
+  // A list let go unasked (an export then read in full instead) stops its thread at the block it is on.
+  deinit { steps?.stop() }
 
   /// Lowers the calling thread to Linux's `SCHED_IDLE`: it then runs only where a core would otherwise be idle.
   ///

@@ -114,20 +114,11 @@ final class ThreadedValue<Value: Sendable> {
   init(_ work: @escaping @Sendable () -> Value) {
     let result = result
     let body = ThreadBody { result.value = work() }
-    let context = Unmanaged.passRetained(body).toOpaque()
-    var thread = pthread_t()
-    running =
-      pthread_create(
-        &thread, nil,
-        { context in
-          guard let context else { return nil }
-          Unmanaged<ThreadBody>.fromOpaque(context).takeRetainedValue().run()
-          return nil
-        }, context) == 0
-    self.thread = thread
-    if !running {
+    if let thread = body.start(detached: false) {
+      self.thread = thread
+      running = true
+    } else {
       // No thread to be had: the work done here and now.
-      Unmanaged<ThreadBody>.fromOpaque(context).release()
       body.run()
     }
   }
@@ -151,12 +142,43 @@ final class ThreadedValue<Value: Sendable> {
   deinit { join() }
 }
 
-/// What a thread of `ThreadedValue` runs.
+/// Starts `work` on a thread nobody waits for, and says whether there was one to be had.
+///
+/// For work that hands on what it does through what it shares with the caller, which its closure keeps alive, and
+/// that the caller may give up on without waiting for it (see `ExportInputs`): a thread never joined would otherwise
+/// be left behind, finished, until the process ends.
+public func startDetachedThread(_ work: @escaping @Sendable () -> Void) -> Bool {
+  ThreadBody(work).start(detached: true) != nil
+}
+
+/// What a thread of `ThreadedValue` (or `startDetachedThread`) runs.
 private final class ThreadBody: Sendable {
   let run: @Sendable () -> Void
 
   init(_ run: @escaping @Sendable () -> Void) {
     self.run = run
+  }
+
+  /// Runs the body on a new thread, joinable or detached; `nil` when no thread could be made (nothing is run).
+  func start(detached: Bool) -> pthread_t? {
+    let context = Unmanaged.passRetained(self).toOpaque()
+    var attributes = pthread_attr_t()
+    pthread_attr_init(&attributes)
+    defer { pthread_attr_destroy(&attributes) }
+    if detached { pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED)) }
+    var thread = pthread_t()
+    let created = pthread_create(
+      &thread, &attributes,
+      { context in
+        guard let context else { return nil }
+        Unmanaged<ThreadBody>.fromOpaque(context).takeRetainedValue().run()
+        return nil
+      }, context)
+    guard created == 0 else {
+      Unmanaged<ThreadBody>.fromOpaque(context).release()
+      return nil
+    }
+    return thread
   }
 }
 
