@@ -46,7 +46,8 @@ public final class ExportInputs: @unchecked Sendable {
     }
   }
 
-  /// The files, every digest known; waits for those being worked out, working them out here meanwhile.
+  /// The files, every digest known: those the idle thread has not finished are worked out here, without waiting for
+  /// it.
   ///
   /// - Throws: `InputError` for a file that changed after it was indexed, or that could not be read again.
   public func listed() throws -> [Manifest.Input] {
@@ -90,10 +91,9 @@ private final class DigestSteps: @unchecked Sendable {
 
   /// The idle thread's work: a file at a time, until every file is digested, one fails, or `stop()`.
   func digestUntilStopped() {
-    let block = DigestBlock()
     while let file = takeNext() {
       do throws(InputError) {
-        guard let digest = try digest(file, into: block, until: { self.isStopped }) else { return }
+        guard let digest = try digest(file, until: { self.isStopped }) else { return }
         lock.withLock {
           // Once stopped, the files are the caller's: it digests this one too.
           guard !stopped else { return }
@@ -119,10 +119,9 @@ private final class DigestSteps: @unchecked Sendable {
       return (later.indices.filter { !digested[$0] }, failure)
     }
     if let failed { throw failed }
-    let block = DigestBlock()
     var digests: [(file: Int, digest: String)] = []
     for file in left {
-      guard let digest = try digest(file, into: block, until: { false }) else { continue }
+      guard let digest = try digest(file, until: { false }) else { continue }
       digests.append((file, digest))
     }
     return lock.withLock {
@@ -141,10 +140,8 @@ private final class DigestSteps: @unchecked Sendable {
     }
   }
 
-  /// The SHA-256 of one file, read a block at a time; `nil` once `stop` says so, between two blocks.
-  private func digest(_ file: Int, into block: borrowing DigestBlock, until stop: () -> Bool) throws(InputError)
-    -> String?
-  {
+  /// The SHA-256 of one file, which must be the file indexed; `nil` once `stop` says so, between two blocks.
+  private func digest(_ file: Int, until stop: () -> Bool) throws(InputError) -> String? {
     let identity = later[file].identity
     let path = listed[later[file].place].file.path
     let changed = InputError(
@@ -153,28 +150,11 @@ private final class DigestSteps: @unchecked Sendable {
     guard descriptor >= 0 else { throw InputError(file: path, reason: "cannot open to compute its SHA-256") }
     defer { _ = Glibc.close(descriptor) }
     guard FileIdentity(descriptor: descriptor) == identity else { throw changed }
-    var digest = FileDigest.Streaming()
-    while true {
-      if stop() { return nil }
-      let count = Glibc.read(descriptor, block.bytes.baseAddress, block.bytes.count)
-      if count < 0 {
-        if errno == EINTR { continue }
-        throw InputError(file: path, reason: "cannot read to compute its SHA-256")
-      }
-      if count == 0 { break }
-      digest.update(UnsafeRawBufferPointer(rebasing: block.bytes[0..<count]))
-    }
+    guard let digest = try FileDigest.sha256(ofDescriptor: descriptor, path: path, until: stop) else { return nil }
     // The file read is the one indexed only if nothing changed it meanwhile.
     guard FileIdentity(descriptor: descriptor) == identity else { throw changed }
-    return digest.hex()
+    return digest
   }
-}
-
-/// The buffer a thread reads a file into for its digest, a megabyte at a time.
-private struct DigestBlock: ~Copyable {
-  let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
-
-  deinit { bytes.deallocate() }
 }
 
 /// What `stat` says of a file that shows it changed: which file it is, its size, and when its bytes and its inode

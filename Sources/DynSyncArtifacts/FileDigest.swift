@@ -4,16 +4,34 @@ import Foundation
 
 /// SHA-256 of files, read in chunks so that any size costs one buffer.
 public enum FileDigest {
-  public static func sha256(ofFile path: String) throws -> String {
-    guard let handle = FileHandle(forReadingAtPath: path) else {
-      throw InputError(file: path, reason: "cannot open to compute its SHA-256")
+  public static func sha256(ofFile path: String) throws(InputError) -> String {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { throw InputError(file: path, reason: "cannot open to compute its SHA-256") }
+    defer { _ = close(descriptor) }
+    guard let digest = try sha256(ofDescriptor: descriptor, path: path, until: { false }) else {
+      preconditionFailure("a digest never stopped ended without one")
     }
-    defer { try? handle.close() }
-    var hasher = SHA256()
-    while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-      hasher.update(data: chunk)
+    return digest
+  }
+
+  /// SHA-256 of the file open at `descriptor` (`path` names it in errors), from where it is read to its end, a
+  /// megabyte at a time; `nil` once `stop` says so, asked before each read.
+  public static func sha256(ofDescriptor descriptor: Int32, path: String, until stop: () -> Bool) throws(InputError)
+    -> String?
+  {
+    let block = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+    defer { block.deallocate() }
+    var digest = Streaming()
+    while true {
+      if stop() { return nil }
+      let count = read(descriptor, block.baseAddress, block.count)
+      if count < 0 {
+        if errno == EINTR { continue }
+        throw InputError(file: path, reason: "cannot read to compute its SHA-256")
+      }
+      if count == 0 { return digest.hex() }
+      digest.update(UnsafeRawBufferPointer(rebasing: block[0..<count]))
     }
-    return hex(hasher.finalize())
   }
 
   /// SHA-256 of bytes that come in chunks, such as a file while it is read for another purpose.
