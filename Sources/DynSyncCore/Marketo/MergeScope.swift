@@ -27,14 +27,6 @@ public struct MergeScope: Sendable, Equatable {
       changesByTable: MergeScope.changesByTable(from: previous, to: current), current: current, links: links)
   }
 
-  /// `changesByTable(from:to:among:diff:)`'s changes in one list.
-  public static func changes(
-    from previous: Snapshot, to current: Snapshot, among touched: [String: Set<GUID>]? = nil,
-    diff: SnapshotDiff? = nil
-  ) -> [(before: Record?, after: Record?)] {
-    changesByTable(from: previous, to: current, among: touched, diff: diff).flatMap { $0 }
-  }
-
   /// The records that differ between two orgs (created: no `before`; deleted: no `after`): every record compared, or
   /// only those of `touched`, by table, where only they can differ.
   ///
@@ -82,16 +74,10 @@ public struct MergeScope: Sendable, Equatable {
   /// The scope of a run that changed these records (created: no `before`; deleted: no `after`) into `current`.
   ///
   /// - Parameters:
-  ///   - changes: the records changed, before and after.
+  ///   - changesByTable: the records changed, before and after, in lists as they were found (a table's each): not
+  ///     joined into one, which copied every change on one core.
   ///   - current: the org after the run; a table of `partialTables` may hold only some of its records.
   ///   - links: the lookups of the records of `partialTables` that `current` does not hold (`RecordLinks`).
-  public init(changes: [(before: Record?, after: Record?)], current: Snapshot, links: RecordLinks = RecordLinks()) {
-    self.init(changesByTable: [changes], current: current, links: links)
-  }
-
-  /// The scope of a run that changed these records, given in a list for each table as they were found.
-  ///
-  /// As `init(changes:current:links:)`; the lists are not joined into one, which copied every change on one core.
   public init(
     changesByTable: [[(before: Record?, after: Record?)]], current: Snapshot, links: RecordLinks = RecordLinks()
   ) {

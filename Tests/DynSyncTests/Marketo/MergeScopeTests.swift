@@ -181,7 +181,7 @@ struct MergeScopeTests {
       #expect(full.inLoadOrder.map(\.name) == scoped.inLoadOrder.map(\.name))
       // With the tables a merge reads only by id held where they changed (and a few records more), the lookups of
       // their other records, and then the records the scope reads, the scope and the rows are the same.
-      let changes = MergeScope.changes(from: before, to: after)
+      let changes = MergeScope.changesByTable(from: before, to: after).flatMap { $0 }
       // Given a diff (one that looks past some columns, as a user's may, and always past labels), the records it
       // lists are taken as differing and the others compared: the same changes (tables come in any order).
       func pairs(_ changes: [(before: Record?, after: Record?)]) -> [[Record?]] {
@@ -189,11 +189,11 @@ struct MergeScopeTests {
       }
       for options in [DiffOptions(), DiffOptions(ignoring: ["name", "firstname"], comparingOnly: [])] {
         let diff = Differ.diff(previous: before, current: after, options: options)
-        let fromDiff = MergeScope.changes(from: before, to: after, diff: diff)
+        let fromDiff = MergeScope.changesByTable(from: before, to: after, diff: diff).flatMap { $0 }
         #expect(pairs(fromDiff) == pairs(changes), "seed \(seed), run \(run)")
       }
       let (partial, links) = random.heldInPart(after, changes: changes)
-      let partialScope = MergeScope(changes: changes, current: partial, links: links)
+      let partialScope = MergeScope(changesByTable: [changes], current: partial, links: links)
       #expect(partialScope == scope, "seed \(seed), run \(run): the scope from the links differs")
       var read = partial
       partialScope.holdRecordsRead(in: &read) { ids in
@@ -240,7 +240,7 @@ struct MergeScopeTests {
       let before = random.org.snapshot
       random.mutate()
       let after = random.org.snapshot
-      let changes = MergeScope.changes(from: before, to: after)
+      let changes = MergeScope.changesByTable(from: before, to: after).flatMap { $0 }
       let (partial, links) = random.heldInPart(after, changes: changes)
       var removed = RecordLinks()
       var without = RecordLinks()
@@ -254,9 +254,11 @@ struct MergeScopeTests {
         without.tables[entity] = kept
         removed.tables[entity] = links.tables[entity]?.removing(dropped)
       }
-      let passedOver = MergeScope(changes: changes, current: partial, links: removed)
-      #expect(passedOver == MergeScope(changes: changes, current: partial, links: without), "seed \(seed)")
-      if passedOver != MergeScope(changes: changes, current: partial, links: links) { reachedOnlyThroughRemoved += 1 }
+      let passedOver = MergeScope(changesByTable: [changes], current: partial, links: removed)
+      #expect(passedOver == MergeScope(changesByTable: [changes], current: partial, links: without), "seed \(seed)")
+      if passedOver != MergeScope(changesByTable: [changes], current: partial, links: links) {
+        reachedOnlyThroughRemoved += 1
+      }
     }
     // Some runs reach a removed record, or the comparison above proves nothing.
     #expect(reachedOnlyThroughRemoved > 0)
