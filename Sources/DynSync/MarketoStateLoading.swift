@@ -29,8 +29,8 @@ struct MarketoStateFiles: Sendable {
     let ids = ScreenedIDSet(ids)
     let overlays = try overlayRows(partSize: partSize)
     // Bases with an outline that matches them are read from it, in runs of lines on every core; the others in parts.
-    var outlined = fromOutlines(laid: overlays.map { $0?.rows ?? [:] }, reaching: ids)
-    try readRows(into: &outlined)
+    var outlined = fromOutlines(laid: overlays.map { $0?.entries ?? [:] }, reaching: ids)
+    try readRows(into: &outlined, patching: overlays.map { $0?.patches ?? [:] })
     // Bases in parts of a few tens of megabytes, on every core: the persons alone are most of the bytes.
     var parts: [(file: Int, range: Range<Int>)] = []
     for (index, file) in files.enumerated() where outlined[index] == nil {
@@ -43,7 +43,7 @@ struct MarketoStateFiles: Sendable {
     for (part, contents) in zip(
       parts,
       try concurrentMap(parts, costs: parts.map(\.range.count)) { part in
-        try outline(files[part.file], range: part.range, laid: overlays[part.file]?.rows ?? [:], reaching: ids)
+        try outline(files[part.file], range: part.range, laid: overlays[part.file]?.entries ?? [:], reaching: ids)
       })
     {
       partsOfFile[part.file].append(contents)
@@ -55,7 +55,7 @@ struct MarketoStateFiles: Sendable {
       let isPersons = file.name == "persons"
       if let outline = outlined[index] {
         var whole = FileContents(dataset: MarketoDataset(rows: outline.held), shape: outline.shape)
-        if let overlay = overlays[index] { whole.lay(overlay) }
+        if let overlay = overlays[index] { try whole.lay(overlay, of: folder + "/" + file.path, patchesApplied: true) }
         if isPersons { registry = PersonRegistry(entries: outline.registry, adding: whole.dataset) }
         let lines = outline.unread.filter { !$0.isEmpty }
         if !lines.isEmpty { unread[file.name] = (file.path, lines) }
@@ -64,7 +64,7 @@ struct MarketoStateFiles: Sendable {
       }
       var read: [PartContents] = []
       swap(&read, &partsOfFile[index])
-      guard let whole = try laidTogether(&read, overlay: overlays[index]) else {
+      guard let whole = try laidTogether(&read, overlay: overlays[index], of: file.path) else {
         let whole = try readWhole(file.path)
         if isPersons { registry = PersonRegistry(whole.dataset) }
         contents.append(whole)
@@ -82,12 +82,12 @@ struct MarketoStateFiles: Sendable {
   }
 
   /// The bases read from their outlines (`StateOutline`): where each line not read lies, the registry's columns of
-  /// every person, and the lines of the rows that name one of `ids` (but those `laid` over), to be read; `nil` for a
-  /// base that has no outline that matches it.
+  /// every person, and the lines to be read: of the rows that name one of `ids` (but those `laid` over) and of the
+  /// rows `laid` patches; `nil` for a base that has no outline that matches it.
   ///
   /// Each outline is checked a file on each core, then read in runs of lines on every core: the persons' outline
   /// alone is most of the lines.
-  private func fromOutlines(laid: [[String: MarketoRow?]], reaching ids: ScreenedIDSet) -> [OutlinedFile?] {
+  private func fromOutlines(laid: [[String: MarketoOverlayEntry]], reaching ids: ScreenedIDSet) -> [OutlinedFile?] {
     let outlineSizes = files.map { Workspace.fileSize(folder + "/" + StateOutline.path(of: $0.path)) }
     let outlines = concurrentMap(Array(files.indices), costs: outlineSizes) { index -> StateOutline.Runs<String>? in
       guard outlineSizes[index] > 0, let base = artifacts[files[index].path] else { return nil }
@@ -111,10 +111,13 @@ struct MarketoStateFiles: Sendable {
       outlined.unread.reserveCapacity(run.lines)
       if isPersons { outlined.registry.reserveCapacity(run.lines) }
       outlined.bounds = outlines[run.file]?.read(run: run.run) { line, rowIDs in
-        // A line an overlay row stands for is neither held nor read later.
-        guard laid.isEmpty || laid[line.key] == nil else { return }
         let place = StateReader.MarketoLine(
           key: line.key, offset: line.offset, length: line.length, line: line.number, column: 1)
+        if !laid.isEmpty, let entry = laid[line.key] {
+          // A line an overlay's row or removal stands for is neither held nor read later; one it patches is read.
+          if case .patch = entry { outlined.toRead.append(place) }
+          return
+        }
         if MergeScope.names(anyOf: rowIDs, ids) { return outlined.toRead.append(place) }
         outlined.unread.append(place)
         if isPersons { outlined.registry.append((line.key, rowIDs[microsoftID], rowIDs[originatingLead])) }
@@ -173,8 +176,9 @@ struct MarketoStateFiles: Sendable {
     var registry: [PersonRegistry.Entry] = []
   }
 
-  /// Reads the rows of the files read from their outlines that are to be read, in runs of lines on every core.
-  private func readRows(into outlined: inout [OutlinedFile?]) throws {
+  /// Reads the rows of the files read from their outlines that are to be read, in runs of lines on every core; a row
+  /// of `patching`'s keys (by file) is held with its patch laid over it.
+  private func readRows(into outlined: inout [OutlinedFile?], patching: [[String: FieldsPatch]]) throws {
     var runs: [(file: Int, lines: ArraySlice<StateReader.MarketoLine>)] = []
     for (index, file) in outlined.enumerated() {
       for run in file?.toRead.runs(of: 2_048) ?? [] { runs.append((index, run)) }
@@ -184,8 +188,9 @@ struct MarketoStateFiles: Sendable {
     var read = try concurrentMap(runs) { run in
       var rows: [(String, MarketoRow)] = []
       rows.reserveCapacity(run.lines.count)
+      let patches = patching[run.file]
       try StateReader.marketoRows(in: folder + "/" + files[run.file].path, at: Array(run.lines)) { key, row in
-        rows.append((key, row))
+        rows.append((key, patches.isEmpty ? row : patches[key]?.applied(to: row) ?? row))
       }
       return rows
     }
@@ -219,11 +224,27 @@ struct MarketoStateFiles: Sendable {
     var dataset: MarketoDataset
     var shape: StateFileShape
 
-    /// Lays a file's overlay over the rows of its base (a removal takes the row out).
-    mutating func lay(_ overlay: Overlay) {
-      for (key, row) in overlay.rows { dataset.rows[key] = row }
-      shape.overlayKeys = Set(overlay.rows.keys)
+    /// Lays a file's overlay over the rows of its base: a row replaces the base's, a removal takes it out, and a patch
+    /// is laid over it (`patchesApplied`: the rows patched were patched as they were read, on every core).
+    ///
+    /// - Throws: `InputError` for a patch of a key the base does not hold.
+    mutating func lay(_ overlay: Overlay, of basePath: String, patchesApplied: Bool) throws {
+      for (key, entry) in overlay.entries {
+        switch entry {
+        case .row(let row): dataset.rows[key] = row
+        case .removed: dataset.rows[key] = nil
+        case .patch(let patch):
+          guard let base = dataset.rows[key] else {
+            throw InputError(
+              file: StateLayers.overlayPath(of: basePath),
+              reason: "corrupt state overlay: a patch of the row \"\(key)\", which its base does not hold")
+          }
+          if !patchesApplied { dataset.rows[key] = patch.applied(to: base) }
+        }
+      }
+      shape.overlayKeys = Set(overlay.entries.keys)
       shape.overlayLines = overlay.lines
+      shape.overlayPatches = overlay.patches
     }
   }
 
@@ -237,7 +258,9 @@ struct MarketoStateFiles: Sendable {
         at: folder + "/" + StateOutline.path(of: path), base: base, baseSize: Workspace.fileSize(folder + "/" + path),
         key: String.self, columns: StateOutline.marketoColumns)
     }
-    if let overlay = try overlayRows(of: path) { contents.lay(overlay) }
+    if let overlay = try overlayRows(of: path) {
+      try contents.lay(overlay, of: folder + "/" + path, patchesApplied: false)
+    }
     return contents
   }
 
@@ -256,8 +279,8 @@ struct MarketoStateFiles: Sendable {
       var rows: [OverlayLine] = []
       rows.reserveCapacity(Workspace.linesToReserve(in: part.range))
       do {
-        try StateReader.overlayMarketoRows(in: paths[part.file], range: part.range) { key, row, line in
-          rows.append((key, row, line))
+        try StateReader.overlayMarketoRows(in: paths[part.file], range: part.range) { key, entry, line in
+          rows.append((key, entry, line))
         }
       } catch {
         return nil
@@ -281,32 +304,34 @@ struct MarketoStateFiles: Sendable {
     return overlays
   }
 
-  /// The rows of a file's overlay, `nil` for a removal line; `nil` for a file without one.
+  /// What the lines of a file's overlay say of their keys; `nil` for a file without one.
   private func overlayRows(of path: String) throws -> Overlay? {
     let overlay = folder + "/" + StateLayers.overlayPath(of: path)
     guard FileManager.default.fileExists(atPath: overlay) else { return nil }
     var laid = Overlay()
-    try StateReader.overlayMarketoRows(in: overlay) { key, row, line in laid.add((key, row, line)) }
+    try StateReader.overlayMarketoRows(in: overlay) { key, entry, line in laid.add((key, entry, line)) }
     return laid
   }
 
-  /// A line of an overlay: its key, its row (`nil` for a removal) and where it lies when written as dynsync writes it.
-  private typealias OverlayLine = (key: String, row: MarketoRow?, line: Range<Int>?)
+  /// A line of an overlay: its key, what it says of it and where it lies when written as dynsync writes it.
+  private typealias OverlayLine = (key: String, entry: MarketoOverlayEntry, line: Range<Int>?)
 
-  /// A file's overlay read: its rows (`nil` for a removal) and where the lines of those written as dynsync writes
-  /// them lie (`StateFileLayers.overlayLines`), by key.
+  /// A file's overlay read: what its lines say of their keys, their patches apart, and where the lines written as
+  /// dynsync writes them lie (`StateFileLayers.overlayLines`), by key.
   private struct Overlay: Sendable {
-    var rows: [String: MarketoRow?] = [:]
+    var entries: [String: MarketoOverlayEntry] = [:]
+    var patches: [String: FieldsPatch] = [:]
     var lines: [String: Range<Int>] = [:]
 
     init(minimumCapacity: Int = 0) {
-      rows.reserveCapacity(minimumCapacity)
+      entries.reserveCapacity(minimumCapacity)
       lines.reserveCapacity(minimumCapacity)
     }
 
     /// Adds a line; of a key written twice, the last line stands.
     mutating func add(_ line: OverlayLine) {
-      rows[line.key] = .some(line.row)
+      entries[line.key] = line.entry
+      if case .patch(let patch) = line.entry { patches[line.key] = patch } else { patches[line.key] = nil }
       lines[line.key] = line.line
     }
   }
@@ -323,7 +348,7 @@ struct MarketoStateFiles: Sendable {
   }
 
   private func outline(
-    _ file: (name: String, path: String), range: Range<Int>, laid: [String: MarketoRow?],
+    _ file: (name: String, path: String), range: Range<Int>, laid: [String: MarketoOverlayEntry],
     reaching ids: ScreenedIDSet
   ) throws -> PartContents {
     let isPersons = file.name == "persons"
@@ -339,11 +364,20 @@ struct MarketoStateFiles: Sendable {
       part.outline = try StateReader.marketoRows(
         in: folder + "/" + file.path, range: range, idColumns: columns,
         decodes: { key, values in
-          (laid.isEmpty || laid[key] == nil) && MergeScope.row(key: key, rowIDs: values, names: ids)
+          // A row an overlay patches is read, to be patched.
+          if !laid.isEmpty, let entry = laid[key] {
+            if case .patch = entry { return true }
+            return false
+          }
+          return MergeScope.row(key: key, rowIDs: values, names: ids)
         },
         decoded: { key, row in
           part.lines += 1
-          part.held[key] = row
+          if !laid.isEmpty, case .patch(let patch) = laid[key] {
+            part.held[key] = patch.applied(to: row)
+          } else {
+            part.held[key] = row
+          }
         },
         outlined: { line, values in
           part.lines += 1
@@ -360,7 +394,9 @@ struct MarketoStateFiles: Sendable {
 
   /// A file's parts put together, their lines numbered from the file's start (in place), its overlay laid over them;
   /// `nil` when a part could not be read in part, or the parts' keys are not in order.
-  private func laidTogether(_ parts: inout [PartContents], overlay: Overlay?) throws -> FileContents? {
+  private func laidTogether(_ parts: inout [PartContents], overlay: Overlay?, of path: String) throws
+    -> FileContents?
+  {
     var contents = FileContents(dataset: MarketoDataset(), shape: StateFileShape(baseLines: 0))
     contents.dataset.rows.reserveCapacity(parts.map(\.held.count).reduce(0, +))
     let laidOut = try Workspace.layParts(
@@ -372,7 +408,7 @@ struct MarketoStateFiles: Sendable {
       contents.shape.baseLines += part.lines
     }
     guard laidOut else { return nil }
-    if let overlay { contents.lay(overlay) }
+    if let overlay { try contents.lay(overlay, of: folder + "/" + path, patchesApplied: true) }
     return contents
   }
 }

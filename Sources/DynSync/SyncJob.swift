@@ -236,7 +236,8 @@ public struct SyncJob: Sendable {
     if let layers = previous.layers, !writesStateWhole {
       contents.stateUpdate = StateUpdate(
         layers: layers,
-        delta: StateDelta(previous: previous, current: state, touched: applied.touched, marketo: marketoDifferences))
+        delta: StateDelta(previous: previous, current: state, touched: applied.touched, marketo: marketoDifferences),
+        previousMarketo: previous.marketo)
     }
     if let marketoInPart {
       // A dataset held in part and written whole again takes the rows not read as they were.

@@ -78,6 +78,24 @@ public enum StateCodec {
     json.appendObject(row) { json, value in json.appendTagged(value) }
     json.appendSyntax("}\n")
   }
+
+  /// Appends the overlay line of a Marketo row as its patch against its base row (`MarketoOverlayEntry.patch`):
+  /// `{"key":…,"set":{…}}`, with `,"unset":[…]` before the brace when it takes names out.
+  public static func appendPatchLine(key: String, patch: FieldsPatch, to json: inout JSONBytes) {
+    json.appendSyntax("{\"key\":")
+    json.appendString(key)
+    json.appendSyntax(",\"set\":")
+    json.appendObject(patch.set) { json, value in json.appendTagged(value) }
+    if !patch.unset.isEmpty {
+      json.appendSyntax(",\"unset\":[")
+      for (index, name) in patch.unset.enumerated() {
+        if index > 0 { json.appendASCII(UInt8(ascii: ",")) }
+        json.appendString(name)
+      }
+      json.appendASCII(UInt8(ascii: "]"))
+    }
+    json.appendSyntax("}\n")
+  }
 }
 
 extension JSONBytes {

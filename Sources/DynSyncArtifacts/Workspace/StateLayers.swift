@@ -17,17 +17,22 @@ public struct StateFileLayers: Sendable, Equatable {
   /// next overlay copies the line of a key that did not change since, where it wrote the line again from the row
   /// read from it (an overlay holds every key changed since its base, run after run).
   public var overlayLines: [String: Range<Int>]
+  /// Of a Marketo dataset's file, the patches the overlay holds (`MarketoOverlayEntry.patch`), by key: the next
+  /// overlay's patch of such a key is this one followed by what changed since.
+  public var overlayPatches: [String: FieldsPatch]
   /// The base's outline (`StateOutline`), where it has one that was found to match it: it goes where the base goes.
   public var outline: Manifest.Artifact?
 
   public init(
     base: Manifest.Artifact, overlay: Manifest.Artifact? = nil, overlayKeys: Set<String> = [],
-    overlayLines: [String: Range<Int>] = [:], outline: Manifest.Artifact? = nil
+    overlayLines: [String: Range<Int>] = [:], overlayPatches: [String: FieldsPatch] = [:],
+    outline: Manifest.Artifact? = nil
   ) {
     self.base = base
     self.overlay = overlay
     self.overlayKeys = overlayKeys
     self.overlayLines = overlayLines
+    self.overlayPatches = overlayPatches
     self.outline = outline
   }
 }
@@ -142,12 +147,15 @@ public struct StateDelta: Sendable, Equatable {
 public struct StateUpdate: Sendable {
   public let layers: StateLayers
   public let delta: StateDelta
+  /// The Marketo rows of the state before, as read (`patchBases(of:)`).
+  private let previousMarketo: MarketoDatasets
   /// By path, the keys of the new overlay: made once, since a union of a quarter of a million keys is not nothing.
   private let overlays: [String: Set<String>]
 
-  public init(layers: StateLayers, delta: StateDelta) {
+  public init(layers: StateLayers, delta: StateDelta, previousMarketo: MarketoDatasets = MarketoDatasets()) {
     self.layers = layers
     self.delta = delta
+    self.previousMarketo = previousMarketo
     // A file on each core.
     let paths = layers.files.keys.sorted()
     let keys = concurrentMap(paths, costs: paths.map { delta.files[$0]?.count ?? 0 }) { path in
@@ -160,4 +168,19 @@ public struct StateUpdate: Sendable {
 
   /// The keys the overlay of the file at `path` holds in the new batch, or `nil` when the file is written whole.
   public func overlayKeys(of path: String) -> Set<String>? { overlays[path] }
+
+  /// What the new overlay's patch of a Marketo row is made from, by key.
+  ///
+  /// That is the row the state before held and the patch that made it of its base's (empty for a row the overlay
+  /// before did not hold: its base's row); `nil` for a key written whole: new since the base (or the overlay before
+  /// held its row whole), or not held.
+  public func patchBases(of dataset: String) -> @Sendable (_ key: String) -> (row: MarketoRow, patch: FieldsPatch)? {
+    guard let file = layers.files[Workspace.datasetPath(of: dataset)] else { return { _ in nil } }
+    let previousRows = previousMarketo[dataset: dataset].rows
+    return { key in
+      guard let row = previousRows[key] else { return nil }
+      if let patch = file.overlayPatches[key] { return (row, patch) }
+      return file.overlayKeys.contains(key) ? nil : (row, FieldsPatch())
+    }
+  }
 }

@@ -140,11 +140,19 @@ public struct Workspace: Sendable {
       var files = StateFileWriting(writer: writer, update: update)
       for (name, dataset) in state.marketo.inLoadOrder {
         let path = datasetPath(of: name)
+        let patchBase = update.map { $0.patchBases(of: name) }
         let laid = try files.layered(
           path, overlay: MarketoDataset.sorted, key: { $0 },
           line: { key, json in
             if let row = dataset.rows[key] {
-              StateCodec.appendLine(key: key, row: row, to: &json)
+              // A row the base holds is written as its patch: an account's change sets a few of each person's
+              // columns.
+              if let earlier = patchBase?(key) {
+                let patch = earlier.patch.followed(by: FieldsPatch(from: earlier.row, to: row))
+                StateCodec.appendPatchLine(key: key, patch: patch, to: &json)
+              } else {
+                StateCodec.appendLine(key: key, row: row, to: &json)
+              }
             } else {
               json.appendRaw(StateCodec.removal(key: key))
             }

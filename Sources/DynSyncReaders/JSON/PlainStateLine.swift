@@ -38,6 +38,37 @@ struct PlainStateLine {
     return line?.marketoRow(names: &names)
   }
 
+  /// The key and what a Marketo overlay line as written says of it: a row, or with `patches` a patch
+  /// (`{"key":…,"set":{…}[,"unset":[…]]}`); `nil` for a line left to the lexer (a removal among them).
+  static func marketoEntry(_ bytes: UnsafeRawBufferPointer, names: inout StateReader.MarketoRowNames, patches: Bool)
+    -> (key: String, entry: MarketoOverlayEntry)?
+  {
+    guard var line = PlainStateLine(bytes) else { return nil }
+    if let read = line.marketoRow(names: &names) { return (read.key, .row(read.row)) }
+    guard patches, var line = PlainStateLine(bytes) else { return nil }
+    return line.marketoPatch(names: &names).map { ($0.key, .patch($0.patch)) }
+  }
+
+  /// The key and patch of a line `{"key":…,"set":{…}[,"unset":[…]]}`.
+  private mutating func marketoPatch(names: inout StateReader.MarketoRowNames) -> (key: String, patch: FieldsPatch)? {
+    guard take(#"{"key":"#), let key = string().flatMap(JSONLexer.text(of:)), take(#","set":"#),
+      let set = taggedObject(names: &names.patch)
+    else { return nil }
+    var unset: [String] = []
+    if take(#","unset":["#) {
+      repeat {
+        guard let name = string(), name.isASCII else { return nil }
+        let text = String(decoding: name, as: UTF8.self)
+        // Written in order, each name once.
+        guard unset.last.map({ $0 < text }) ?? true else { return nil }
+        unset.append(text)
+      } while take(",")
+      guard take("]") else { return nil }
+    }
+    guard take("}"), index == bytes.count else { return nil }
+    return (key, FieldsPatch(set: set, unset: unset))
+  }
+
   /// The record of a line `{"entity":…,"fields":{…},"id":…[,"labels":{…}][,"version":…]}`.
   mutating func record(names: inout StateReader.RecordNames, origin: SourcePosition) -> Record? {
     guard take(#"{"entity":"#), let entity = string().flatMap(JSONLexer.text(of:)), take(#","fields":"#),

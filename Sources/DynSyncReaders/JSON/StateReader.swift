@@ -86,39 +86,40 @@ public enum StateReader {
     }
   }
 
-  /// Reads a file of Marketo rows (`state/marketo/<dataset>.ndjson`); a removal line is refused as corrupt.
+  /// Reads a file of Marketo rows (`state/marketo/<dataset>.ndjson`); a removal or patch line is refused as corrupt.
   public static func marketoRows(in path: String, _ body: (String, MarketoRow) throws -> Void) throws {
-    try marketoRows(in: path, removals: false) { key, row, _ in
-      if let row { try body(key, row) }
+    try marketoRows(in: path, overlay: false) { key, entry, _ in
+      if case .row(let row) = entry { try body(key, row) }
     }
   }
 
   /// Reads an overlay of Marketo rows, or the lines of `range` of it (which starts a line; an error's line is then
-  /// counted from there): each line's key, its row or `nil` for a removal line, and where in the file the line lies
-  /// (without its line break) when it is a row written as dynsync writes it (`nil` for any other).
+  /// counted from there): each line's key, what it says of it (a row, a patch, a removal), and where in the file the
+  /// line lies (without its line break) when it is a row or patch written as dynsync writes it (`nil` for any other).
   public static func overlayMarketoRows(
-    in path: String, range: Range<Int>? = nil, _ body: (String, MarketoRow?, _ line: Range<Int>?) throws -> Void
+    in path: String, range: Range<Int>? = nil,
+    _ body: (String, MarketoOverlayEntry, _ line: Range<Int>?) throws -> Void
   ) throws {
-    try marketoRows(in: path, range: range, removals: true, body)
+    try marketoRows(in: path, range: range, overlay: true, body)
   }
 
   private static func marketoRows(
-    in path: String, range: Range<Int>? = nil, removals: Bool,
-    _ body: (String, MarketoRow?, _ line: Range<Int>?) throws -> Void
+    in path: String, range: Range<Int>? = nil, overlay: Bool,
+    _ body: (String, MarketoOverlayEntry, _ line: Range<Int>?) throws -> Void
   ) throws {
     let lexer = try JSONLexer(path: path, range: range)
     var names = MarketoRowNames()
     while try lexer.peekToken() != nil {
       // A line as written is read from its bytes; any other, by the lexer.
       let plain = try lexer.readLine { captured in
-        PlainStateLine.marketoRow(captured.bytes, names: &names).map {
-          (key: $0.key, row: $0.row, line: captured.offset..<captured.offset + captured.bytes.count)
+        PlainStateLine.marketoEntry(captured.bytes, names: &names, patches: overlay).map {
+          (key: $0.key, entry: $0.entry, line: captured.offset..<captured.offset + captured.bytes.count)
         }
       }
       if let plain {
-        try body(plain.key, plain.row, plain.line)
+        try body(plain.key, plain.entry, plain.line)
       } else {
-        try marketoRow(lexer, path: path, removals: removals, names: &names) { key, row in try body(key, row, nil) }
+        try marketoEntry(lexer, path: path, overlay: overlay, names: &names) { key, entry in try body(key, entry, nil) }
       }
     }
   }
@@ -127,34 +128,67 @@ public enum StateReader {
   struct MarketoRowNames {
     var line = RecentNames()
     var fields = RecentNames()
+    /// A patch's, apart: its few columns are not a row's.
+    var patch = RecentNames()
   }
 
-  /// Reads the Marketo row line at the lexer's position.
-  static func marketoRow(
-    _ lexer: JSONLexer, path: String, removals: Bool, names: inout MarketoRowNames,
-    _ body: (String, MarketoRow?) throws -> Void
+  /// Reads the Marketo row line at the lexer's position; outside an overlay, a removal or a patch is refused.
+  static func marketoEntry(
+    _ lexer: JSONLexer, path: String, overlay: Bool, names: inout MarketoRowNames,
+    _ body: (String, MarketoOverlayEntry) throws -> Void
   ) throws {
     let line = lexer.line
     var key: String?
-    var row = MarketoRow(minimumCapacity: names.fields.count)
+    var row: MarketoRow?
+    var set: Fields?
+    var unset: [String]?
     var isRemoval = false
     try object(lexer, names: &names.line) { name in
       switch name {
       case "key": key = try lexer.readString()
-      case "row": try object(lexer, names: &names.fields) { field in row[field] = try tagged(lexer) }
+      case "row":
+        var read = MarketoRow(minimumCapacity: names.fields.count)
+        try object(lexer, names: &names.fields) { field in read[field] = try tagged(lexer) }
+        row = read
+      case "set":
+        var read = Fields()
+        try object(lexer, names: &names.patch) { field in read[field] = try tagged(lexer) }
+        set = read
+      case "unset": unset = try stringList(lexer)
       case "removed": isRemoval = try removal(lexer)
       default: try lexer.skipValue()
       }
     }
     guard let key else { throw InputError(file: path, line: line, reason: "corrupt state line: expected key") }
-    if isRemoval {
-      guard removals else {
-        throw InputError(file: path, line: line, reason: "corrupt state line: a removal outside an overlay")
+    let entry: MarketoOverlayEntry
+    if isRemoval || set != nil || unset != nil {
+      guard row == nil, !isRemoval || (set == nil && unset == nil) else {
+        throw InputError(file: path, line: line, reason: "corrupt state line: a row, a patch or a removal, not two")
       }
-      try body(key, nil)
+      guard overlay else {
+        let kind = isRemoval ? "a removal" : "a patch"
+        throw InputError(file: path, line: line, reason: "corrupt state line: \(kind) outside an overlay")
+      }
+      entry = isRemoval ? .removed : .patch(FieldsPatch(set: set ?? Fields(), unset: unset ?? []))
     } else {
-      try body(key, row)
+      entry = .row(row ?? MarketoRow())
     }
+    try body(key, entry)
+  }
+
+  /// A list of strings, each once (a patch's names taken out).
+  private static func stringList(_ lexer: JSONLexer) throws -> [String] {
+    try lexer.expect(UInt8(ascii: "["), "a list of names")
+    var strings: [String] = []
+    if try lexer.peekToken() == UInt8(ascii: "]") {
+      lexer.advance()
+      return strings
+    }
+    repeat {
+      strings.append(try lexer.readString())
+    } while try lexer.nextSeparator(closing: UInt8(ascii: "]"), "a list of names")
+    guard Set(strings).count == strings.count else { throw lexer.error("a name taken out twice") }
+    return strings
   }
 
   /// Where a line of a state file lies, to be read later on its own: a Marketo row's by its key
@@ -252,7 +286,7 @@ public enum StateReader {
               return nil
             }
             rowSpan = row
-          case "removed": return nil
+          case "removed", "set", "unset": return nil
           default: continue
           }
         }
@@ -277,8 +311,8 @@ public enum StateReader {
         if let read = PlainStateLine.marketoRow(bytes, names: &names) {
           try decoded(read.key, read.row)
         } else {
-          try marketoRow(lexer(over: 0..<bytes.count), path: path, removals: false, names: &names) { key, row in
-            if let row { try decoded(key, row) }
+          try marketoEntry(lexer(over: 0..<bytes.count), path: path, overlay: false, names: &names) { key, entry in
+            if case .row(let row) = entry { try decoded(key, row) }
           }
         }
       } else {
@@ -303,8 +337,9 @@ public enum StateReader {
         guard read.key == line.key else { throw changed(path, line) }
         return try body(read.key, read.row)
       }
-      try marketoRow(lexer(over: bytes, of: line, in: path), path: path, removals: false, names: &names) { key, row in
-        guard key == line.key, let row else { throw changed(path, line) }
+      try marketoEntry(lexer(over: bytes, of: line, in: path), path: path, overlay: false, names: &names) {
+        key, entry in
+        guard key == line.key, case .row(let row) = entry else { throw changed(path, line) }
         try body(key, row)
       }
     }

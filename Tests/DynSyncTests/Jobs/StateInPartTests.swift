@@ -291,13 +291,13 @@ struct StateInPartTests {
     for export in exports { _ = try SyncJob(workspace: workspace, exports: [export], keptStates: 8).run() }
     let overlay = workspace.batchFolder(2) + "/" + StateLayers.overlayPath(of: Workspace.datasetPath(of: "persons"))
     var lines = try String(contentsOfFile: overlay, encoding: .utf8).split(separator: "\n").map(String.init)
-    // Far enough in that parts of 4 kB start many lines before it.
-    let broken = lines.count * 3 / 4
-    #expect(lines[broken].utf8.count * broken > 3 * 4_096)
+    // Far enough in that parts of 1 kB start many lines before it; a line with a text value to break.
+    let broken = try #require((lines.count * 3 / 4..<lines.count).first { lines[$0].contains(#"["s","#) })
+    #expect(lines[..<broken].map(\.utf8.count).reduce(0, +) > 3 * 1_024)
     lines[broken] = lines[broken].replacingOccurrences(of: #"["s","#, with: #"["q","#)
     try (lines.joined(separator: "\n") + "\n").write(toFile: overlay, atomically: true, encoding: .utf8)
     var job = SyncJob(workspace: workspace, exports: [exports[0]], allowMassDelete: true, keptStates: 8)
-    job.marketoStatePartSize = 4_096
+    job.marketoStatePartSize = 1_024
     #expect {
       try job.run()
     } throws: { error in

@@ -32,6 +32,27 @@ struct StateLayersTests {
     return lines
   }
 
+  /// Syncs an export of the generated org for each mutation into a workspace laid as overlays (`layered`) and one
+  /// written whole (`whole`), `beforeRun` called before each run, and expects both to leave the same state.
+  static func syncLayeredAndWhole(
+    _ mutations: [OrgGenerator.Mutation?], in folder: TemporaryFolder, beforeRun: (Int) throws -> Void = { _ in }
+  ) throws -> (layered: Workspace, whole: Workspace) {
+    let layered = Workspace(root: folder.path + "/layered")
+    let whole = Workspace(root: folder.path + "/whole")
+    for (run, mutation) in mutations.enumerated() {
+      let export = folder.path + "/export-\(run)"
+      try GeneratedExport(generator: OrgGenerator(records: 1_200, seed: 5, mutation: mutation), format: .webAPI)
+        .write(to: export)
+      try beforeRun(run)
+      _ = try SyncJob(workspace: layered, exports: [export], keptStates: 4).run()
+      var job = SyncJob(workspace: whole, exports: [export], keptStates: 4)
+      job.writesStateWhole = true
+      _ = try job.run()
+      #expect(try stateLines(layered, run + 1) == stateLines(whole, run + 1), "batch \(run + 1)")
+    }
+    return (layered, whole)
+  }
+
   static func inode(_ path: String) throws -> UInt64 {
     let attributes = try FileManager.default.attributesOfItem(atPath: path)
     return try #require((attributes[.systemFileNumber] as? NSNumber)?.uint64Value)
@@ -102,29 +123,18 @@ struct StateLayersTests {
     let mutations: [OrgGenerator.Mutation?] = [
       nil, .init(creates: 0.01, updates: 0.03, deletes: 0.01), .init(creates: 0.01, updates: 0.05, deletes: 0.01),
     ]
-    let layered = Workspace(root: folder.path + "/layered")
-    let whole = Workspace(root: folder.path + "/whole")
     let persons = StateLayers.overlayPath(of: Workspace.datasetPath(of: "persons"))
     let contacts = StateLayers.overlayPath(of: Self.contacts)
-    for (run, mutation) in mutations.enumerated() {
-      let export = folder.path + "/export-\(run)"
-      try GeneratedExport(generator: OrgGenerator(records: 1_200, seed: 5, mutation: mutation), format: .webAPI)
-        .write(to: export)
-      if run == 2 {
-        // Numbers of the overlays before written with a leading zero (person ids, row versions of contacts): the
-        // same rows, read back alike, but not as a row is written again.
-        for (path, number) in [(persons, #""id":["i",""#), (contacts, #""versionnumber":["i",""#)] {
-          let file = layered.batchFolder(2) + "/" + path
-          let text = try String(contentsOfFile: file, encoding: .utf8)
-          try text.replacingOccurrences(of: number, with: number + "0").write(
-            toFile: file, atomically: true, encoding: .utf8)
-        }
+    let (layered, _) = try Self.syncLayeredAndWhole(mutations, in: folder) { run in
+      guard run == 2 else { return }
+      // Numbers of the overlays before written with a leading zero (person ids, row versions of contacts): the same
+      // rows, read back alike, but not as a row is written again.
+      for (path, number) in [(persons, #""id":["i",""#), (contacts, #""versionnumber":["i",""#)] {
+        let file = Workspace(root: folder.path + "/layered").batchFolder(2) + "/" + path
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        try text.replacingOccurrences(of: number, with: number + "0").write(
+          toFile: file, atomically: true, encoding: .utf8)
       }
-      _ = try SyncJob(workspace: layered, exports: [export], keptStates: 4).run()
-      var job = SyncJob(workspace: whole, exports: [export], keptStates: 4)
-      job.writesStateWhole = true
-      _ = try job.run()
-      #expect(try Self.stateLines(layered, run + 1) == Self.stateLines(whole, run + 1), "batch \(run + 1)")
     }
     for (path, number) in [(persons, #""id":["i","0"#), (contacts, #""versionnumber":["i","0"#)] {
       let before = try String(contentsOfFile: layered.batchFolder(2) + "/" + path, encoding: .utf8)
@@ -136,6 +146,53 @@ struct StateLayersTests {
       #expect(!copied.isEmpty && copied.count < after.count, "\(path)")
       #expect(Set(copied).isSubset(of: Set(before)), "\(path)")
     }
+  }
+
+  @Test("a Marketo row the base holds is written as its patch against the base's row, changed again or not")
+  func marketoRowsPatched() throws {
+    let folder = try TemporaryFolder()
+    // Each export changes the rows the one before changed, and more: a person whose contact changed, then its
+    // account, is patched twice, the second time with both changes.
+    let mutations: [OrgGenerator.Mutation?] = [
+      nil, .init(creates: 0.01, updates: 0.03, deletes: 0.01), .init(creates: 0.01, updates: 0.08, deletes: 0.01),
+    ]
+    let (workspace, whole) = try Self.syncLayeredAndWhole(mutations, in: folder)
+    let base = Workspace.datasetPath(of: "persons")
+    var baseRows: [String: MarketoRow] = [:]
+    try StateReader.marketoRows(in: workspace.batchFolder(1) + "/" + base) { key, row in baseRows[key] = row }
+    func overlay(_ batch: Int) throws -> [String: (entry: MarketoOverlayEntry, line: String)] {
+      let path = workspace.batchFolder(batch) + "/" + StateLayers.overlayPath(of: base)
+      let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+      var entries: [MarketoOverlayEntry] = []
+      var keys: [String] = []
+      try StateReader.overlayMarketoRows(in: path) { key, entry, _ in
+        keys.append(key)
+        entries.append(entry)
+      }
+      return Dictionary(uniqueKeysWithValues: zip(keys, zip(entries, lines).map { ($0, $1) }))
+    }
+    let second = try overlay(2)
+    let third = try overlay(3)
+    // The rows as a state written whole holds them, not as the patches read back give them.
+    let persons = try whole.state(of: 3).marketo.persons.rows
+    var patchedTwice = 0
+    for (key, written) in third {
+      switch written.entry {
+      case .patch(let patch):
+        let before = try #require(baseRows[key], "\(key)")
+        let after = try #require(persons[key], "\(key)")
+        #expect(patch.applied(to: before).isIdentical(to: after), "\(key)")
+        #expect(written.line.utf8.count < StateCodec.line(key: key, row: before).utf8.count, "\(key)")
+        if case .patch = second[key]?.entry, second[key]?.line != written.line { patchedTwice += 1 }
+      case .row(let row):
+        let after = try #require(persons[key], "\(key)")
+        #expect(baseRows[key] == nil && row.isIdentical(to: after), "\(key)")
+      case .removed:
+        #expect(baseRows[key] != nil && persons[key] == nil, "\(key)")
+      }
+    }
+    #expect(patchedTwice > 0)
+    #expect(third.values.contains { if case .row = $0.entry { true } else { false } })
   }
 
   @Test("a batch whose manifest does not vouch for its state files has the next batch write them whole")

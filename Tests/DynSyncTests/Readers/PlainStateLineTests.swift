@@ -240,18 +240,57 @@ struct PlainStateLineTests {
     for (key, row) in rows {
       let line = Array(StateCodec.line(key: key, row: row).utf8.dropLast())
       let plain = line.withUnsafeBytes { PlainStateLine.marketoRow($0, names: &plainNames) }
-      var lexed: (String, MarketoRow?)?
+      var lexed: (String, MarketoOverlayEntry)?
       try line.withUnsafeBytes { bytes in
         let lexer = JSONLexer(bytes: bytes, path: "persons.ndjson", offset: 0, line: 1, column: 1)
-        try StateReader.marketoRow(lexer, path: "persons.ndjson", removals: false, names: &lexedNames) {
+        try StateReader.marketoEntry(lexer, path: "persons.ndjson", overlay: false, names: &lexedNames) {
           lexed = ($0, $1)
         }
       }
       let read = try #require(plain)
       #expect(read.key == key && lexed?.0 == key)
-      #expect(StateCodec.line(key: read.key, row: read.row) == StateCodec.line(key: key, row: try #require(lexed?.1)))
+      guard case .row(let lexedRow) = try #require(lexed?.1) else {
+        Issue.record("a row's line read as something else")
+        continue
+      }
+      #expect(StateCodec.line(key: read.key, row: read.row) == StateCodec.line(key: key, row: lexedRow))
     }
     let removal = Array(StateCodec.removal(key: "9").utf8.dropLast())
     #expect(removal.withUnsafeBytes { PlainStateLine.marketoRow($0, names: &plainNames) } == nil)
+  }
+
+  @Test("a patch's line is read from its bytes as the lexer reads it, in an overlay only")
+  func marketoPatches() throws {
+    let patches: [FieldsPatch] = [
+      FieldsPatch(set: ["billingCity": .string("Toronto"), "company": .null]),
+      FieldsPatch(set: ["email": .string("b@example.com")], unset: ["rating", "leadSource"]),
+      FieldsPatch(unset: ["title"]),
+      FieldsPatch(),
+    ]
+    var plainNames = StateReader.MarketoRowNames()
+    var lexedNames = StateReader.MarketoRowNames()
+    for (index, patch) in patches.enumerated() {
+      var json = JSONBytes()
+      StateCodec.appendPatchLine(key: "\(index)", patch: patch, to: &json)
+      let line = Array(json.text.utf8.dropLast())
+      let plain = line.withUnsafeBytes { PlainStateLine.marketoEntry($0, names: &plainNames, patches: true) }
+      #expect(plain?.key == "\(index)" && plain?.entry == .patch(patch))
+      #expect(line.withUnsafeBytes { PlainStateLine.marketoEntry($0, names: &plainNames, patches: false) } == nil)
+      var lexed: MarketoOverlayEntry?
+      try line.withUnsafeBytes { bytes in
+        let lexer = JSONLexer(bytes: bytes, path: "persons.overlay.ndjson", offset: 0, line: 1, column: 1)
+        try StateReader.marketoEntry(lexer, path: "persons.overlay.ndjson", overlay: true, names: &lexedNames) {
+          lexed = $1
+        }
+      }
+      #expect(lexed == .patch(patch))
+      let error = #expect(throws: InputError.self) {
+        try line.withUnsafeBytes { bytes in
+          let lexer = JSONLexer(bytes: bytes, path: "persons.ndjson", offset: 0, line: 1, column: 1)
+          try StateReader.marketoEntry(lexer, path: "persons.ndjson", overlay: false, names: &lexedNames) { _, _ in }
+        }
+      }
+      #expect(error?.reason == "corrupt state line: a patch outside an overlay")
+    }
   }
 }
