@@ -30,7 +30,7 @@ struct MarketoStateFiles: Sendable {
     let overlays = try overlayRows(partSize: partSize)
     // Bases with an outline that matches them are read from it, in runs of lines on every core; the others in parts.
     var outlined = fromOutlines(laid: overlays.map { $0?.entries ?? [:] }, reaching: ids)
-    try readRows(into: &outlined, patching: overlays.map { $0?.patches ?? [:] })
+    try readRows(into: &outlined, patching: overlays.map { $0?.entries ?? [:] })
     // Bases in parts of a few tens of megabytes, on every core: the persons alone are most of the bytes.
     var parts: [(file: Int, range: Range<Int>)] = []
     for (index, file) in files.enumerated() where outlined[index] == nil {
@@ -177,8 +177,8 @@ struct MarketoStateFiles: Sendable {
   }
 
   /// Reads the rows of the files read from their outlines that are to be read, in runs of lines on every core; a row
-  /// of `patching`'s keys (by file) is held with its patch laid over it.
-  private func readRows(into outlined: inout [OutlinedFile?], patching: [[String: FieldsPatch]]) throws {
+  /// `patching` (the overlays' lines, by file) patches is held with its patch laid over it.
+  private func readRows(into outlined: inout [OutlinedFile?], patching: [[String: MarketoOverlayEntry]]) throws {
     var runs: [(file: Int, lines: ArraySlice<StateReader.MarketoLine>)] = []
     for (index, file) in outlined.enumerated() {
       for run in file?.toRead.runs(of: 2_048) ?? [] { runs.append((index, run)) }
@@ -190,7 +190,9 @@ struct MarketoStateFiles: Sendable {
       rows.reserveCapacity(run.lines.count)
       let patches = patching[run.file]
       try StateReader.marketoRows(in: folder + "/" + files[run.file].path, at: Array(run.lines)) { key, row in
-        rows.append((key, patches.isEmpty ? row : patches[key]?.applied(to: row) ?? row))
+        var row = row
+        if !patches.isEmpty, case .patch(let patch) = patches[key] { patch.apply(to: &row) }
+        rows.append((key, row))
       }
       return rows
     }
@@ -244,7 +246,7 @@ struct MarketoStateFiles: Sendable {
       }
       shape.overlayKeys = Set(overlay.entries.keys)
       shape.overlayLines = overlay.lines
-      shape.overlayPatches = overlay.patches
+      shape.overlayEntries = overlay.entries
     }
   }
 
@@ -316,11 +318,10 @@ struct MarketoStateFiles: Sendable {
   /// A line of an overlay: its key, what it says of it and where it lies when written as dynsync writes it.
   private typealias OverlayLine = (key: String, entry: MarketoOverlayEntry, line: Range<Int>?)
 
-  /// A file's overlay read: what its lines say of their keys, their patches apart, and where the lines written as
-  /// dynsync writes them lie (`StateFileLayers.overlayLines`), by key.
+  /// A file's overlay read: what its lines say of their keys, and where the lines written as dynsync writes them lie
+  /// (`StateFileLayers.overlayLines`), by key.
   private struct Overlay: Sendable {
     var entries: [String: MarketoOverlayEntry] = [:]
-    var patches: [String: FieldsPatch] = [:]
     var lines: [String: Range<Int>] = [:]
 
     init(minimumCapacity: Int = 0) {
@@ -331,7 +332,6 @@ struct MarketoStateFiles: Sendable {
     /// Adds a line; of a key written twice, the last line stands.
     mutating func add(_ line: OverlayLine) {
       entries[line.key] = line.entry
-      if case .patch(let patch) = line.entry { patches[line.key] = patch } else { patches[line.key] = nil }
       lines[line.key] = line.line
     }
   }
@@ -373,11 +373,9 @@ struct MarketoStateFiles: Sendable {
         },
         decoded: { key, row in
           part.lines += 1
-          if !laid.isEmpty, case .patch(let patch) = laid[key] {
-            part.held[key] = patch.applied(to: row)
-          } else {
-            part.held[key] = row
-          }
+          var row = row
+          if !laid.isEmpty, case .patch(let patch) = laid[key] { patch.apply(to: &row) }
+          part.held[key] = row
         },
         outlined: { line, values in
           part.lines += 1

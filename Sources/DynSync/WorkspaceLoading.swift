@@ -243,7 +243,7 @@ extension Workspace {
       guard let overlay, overlay.lines == keys.count else { continue }
       layers[path] = StateFileLayers(
         base: base, overlay: overlay, overlayKeys: keys, overlayLines: file.overlayLines,
-        overlayPatches: file.overlayPatches, outline: outline)
+        overlayEntries: file.overlayEntries, outline: outline)
     }
     return layers
   }
@@ -332,8 +332,8 @@ struct StateFileShape: Sendable {
   var overlayKeys: Set<String>?
   /// Where the overlay's lines written as dynsync writes them lie in it, by key (`StateFileLayers.overlayLines`).
   var overlayLines: [String: Range<Int>] = [:]
-  /// The patches the overlay holds, by key (`StateFileLayers.overlayPatches`).
-  var overlayPatches: [String: FieldsPatch] = [:]
+  /// What a Marketo dataset's overlay says of its keys (`StateFileLayers.overlayEntries`).
+  var overlayEntries: [String: MarketoOverlayEntry] = [:]
   /// Whether the base's outline (`StateOutline`) matched it: read from it, or its head checked when the base was
   /// read whole.
   var outlined = false

@@ -17,22 +17,22 @@ public struct StateFileLayers: Sendable, Equatable {
   /// next overlay copies the line of a key that did not change since, where it wrote the line again from the row
   /// read from it (an overlay holds every key changed since its base, run after run).
   public var overlayLines: [String: Range<Int>]
-  /// Of a Marketo dataset's file, the patches the overlay holds (`MarketoOverlayEntry.patch`), by key: the next
-  /// overlay's patch of such a key is this one followed by what changed since.
-  public var overlayPatches: [String: FieldsPatch]
+  /// Of a Marketo dataset's file, what the overlay's line of each key says of it, by key: the next overlay's patch of
+  /// a key patched (`MarketoOverlayEntry.patch`) is this patch followed by what changed since.
+  public var overlayEntries: [String: MarketoOverlayEntry]
   /// The base's outline (`StateOutline`), where it has one that was found to match it: it goes where the base goes.
   public var outline: Manifest.Artifact?
 
   public init(
     base: Manifest.Artifact, overlay: Manifest.Artifact? = nil, overlayKeys: Set<String> = [],
-    overlayLines: [String: Range<Int>] = [:], overlayPatches: [String: FieldsPatch] = [:],
+    overlayLines: [String: Range<Int>] = [:], overlayEntries: [String: MarketoOverlayEntry] = [:],
     outline: Manifest.Artifact? = nil
   ) {
     self.base = base
     self.overlay = overlay
     self.overlayKeys = overlayKeys
     self.overlayLines = overlayLines
-    self.overlayPatches = overlayPatches
+    self.overlayEntries = overlayEntries
     self.outline = outline
   }
 }
@@ -179,7 +179,7 @@ public struct StateUpdate: Sendable {
     let previousRows = previousMarketo[dataset: dataset].rows
     return { key in
       guard let row = previousRows[key] else { return nil }
-      if let patch = file.overlayPatches[key] { return (row, patch) }
+      if case .patch(let patch) = file.overlayEntries[key] { return (row, patch) }
       return file.overlayKeys.contains(key) ? nil : (row, FieldsPatch())
     }
   }
