@@ -23,13 +23,14 @@ struct MarketoStateFiles: Sendable {
     return laid(contents.map { ($0.dataset, $0.shape) }, into: state)
   }
 
-  /// `state` with the Marketo rows that name one of `ids` (as their key or in `MarketoMerge.rowIDFields`) and every
-  /// row of an overlay; the registry of every person; and where the rows not read lie.
+  /// `state` with the Marketo rows that name one of `ids` (as their key or in `MarketoMerge.rowIDFields`) and the rows
+  /// of an overlay but those it patches and may leave unread (`Overlay.baseLine(of:)`); the registry of every person;
+  /// and where the rows not read lie.
   func read(reaching ids: Set<GUID>, into state: WorkspaceState, partSize: Int) throws -> MarketoStateInPart {
     let ids = ScreenedIDSet(ids)
     let overlays = try overlayRows(partSize: partSize)
     // Bases with an outline that matches them are read from it, in runs of lines on every core; the others in parts.
-    var outlined = fromOutlines(laid: overlays.map { $0?.entries ?? [:] }, reaching: ids)
+    var outlined = fromOutlines(laid: overlays, reaching: ids)
     try readRows(into: &outlined, patching: overlays.map { $0?.entries ?? [:] })
     // Bases in parts of a few tens of megabytes, on every core: the persons alone are most of the bytes.
     var parts: [(file: Int, range: Range<Int>)] = []
@@ -43,22 +44,24 @@ struct MarketoStateFiles: Sendable {
     for (part, contents) in zip(
       parts,
       try concurrentMap(parts, costs: parts.map(\.range.count)) { part in
-        try outline(files[part.file], range: part.range, laid: overlays[part.file]?.entries ?? [:], reaching: ids)
+        try outline(files[part.file], range: part.range, laid: overlays[part.file] ?? Overlay(), reaching: ids)
       })
     {
       partsOfFile[part.file].append(contents)
     }
     var contents: [FileContents] = []
-    var unread: [String: (path: String, lines: [[StateReader.MarketoLine]])] = [:]
+    var unread: [String: MarketoStateInPart.Unread] = [:]
     var registry = PersonRegistry()
     for (index, file) in files.enumerated() {
       let isPersons = file.name == "persons"
       if let outline = outlined[index] {
         var whole = FileContents(dataset: MarketoDataset(rows: outline.held), shape: outline.shape)
-        if let overlay = overlays[index] { try whole.lay(overlay, of: folder + "/" + file.path, patchesApplied: true) }
+        if let overlay = overlays[index] {
+          try whole.lay(overlay, of: folder + "/" + file.path, patchedLines: outline.patchedLines)
+        }
         if isPersons { registry = PersonRegistry(entries: outline.registry, adding: whole.dataset) }
         let lines = outline.unread.filter { !$0.isEmpty }
-        if !lines.isEmpty { unread[file.name] = (file.path, lines) }
+        if !lines.isEmpty { unread[file.name] = (file.path, lines, overlays[index]?.entries ?? [:]) }
         contents.append(whole)
         continue
       }
@@ -72,7 +75,7 @@ struct MarketoStateFiles: Sendable {
       }
       if isPersons { registry = PersonRegistry(entries: read.map(\.registry), adding: whole.dataset) }
       let lines = read.map(\.unread).filter { !$0.isEmpty }
-      if !lines.isEmpty { unread[file.name] = (file.path, lines) }
+      if !lines.isEmpty { unread[file.name] = (file.path, lines, overlays[index]?.entries ?? [:]) }
       read = []
       contents.append(whole)
     }
@@ -82,12 +85,12 @@ struct MarketoStateFiles: Sendable {
   }
 
   /// The bases read from their outlines (`StateOutline`): where each line not read lies, the registry's columns of
-  /// every person, and the lines to be read: of the rows that name one of `ids` (but those `laid` over) and of the
-  /// rows `laid` patches; `nil` for a base that has no outline that matches it.
+  /// every person not read, and the lines to be read: of the rows that name one of `ids` (but those `laid` over) and
+  /// of the rows `laid` patches that must be read now; `nil` for a base that has no outline that matches it.
   ///
   /// Each outline is checked a file on each core, then read in runs of lines on every core: the persons' outline
   /// alone is most of the lines.
-  private func fromOutlines(laid: [[String: MarketoOverlayEntry]], reaching ids: ScreenedIDSet) -> [OutlinedFile?] {
+  private func fromOutlines(laid: [Overlay?], reaching ids: ScreenedIDSet) -> [OutlinedFile?] {
     let outlineSizes = files.map { Workspace.fileSize(folder + "/" + StateOutline.path(of: $0.path)) }
     let outlines = concurrentMap(Array(files.indices), costs: outlineSizes) { index -> StateOutline.Runs<String>? in
       guard outlineSizes[index] > 0, let base = artifacts[files[index].path] else { return nil }
@@ -106,19 +109,21 @@ struct MarketoStateFiles: Sendable {
     let originatingLead = columns.firstIndex(of: MarketoField.originatingLeadID) ?? 0
     var read = concurrentMap(runs, costs: runs.map(\.lines)) { run in
       let isPersons = files[run.file].name == "persons"
-      let laid = laid[run.file]
+      let laid = laid[run.file] ?? Overlay()
       var outlined = OutlinedRun()
       outlined.unread.reserveCapacity(run.lines)
       if isPersons { outlined.registry.reserveCapacity(run.lines) }
       outlined.bounds = outlines[run.file]?.read(run: run.run) { line, rowIDs in
         let place = StateReader.MarketoLine(
           key: line.key, offset: line.offset, length: line.length, line: line.number, column: 1)
-        if !laid.isEmpty, let entry = laid[line.key] {
-          // A line an overlay's row or removal stands for is neither held nor read later; one it patches is read.
-          if case .patch = entry { outlined.toRead.append(place) }
-          return
+        if !laid.entries.isEmpty, let baseLine = laid.baseLine(of: line.key) {
+          // A line an overlay's row or removal stands for is neither held nor read later.
+          guard case .patched(let mustRead) = baseLine else { return }
+          outlined.patchedLines += 1
+          if mustRead || MergeScope.names(anyOf: rowIDs, ids) { return outlined.toRead.append(place) }
+        } else if MergeScope.names(anyOf: rowIDs, ids) {
+          return outlined.toRead.append(place)
         }
-        if MergeScope.names(anyOf: rowIDs, ids) { return outlined.toRead.append(place) }
         outlined.unread.append(place)
         if isPersons { outlined.registry.append((line.key, rowIDs[microsoftID], rowIDs[originatingLead])) }
       }
@@ -133,6 +138,7 @@ struct MarketoStateFiles: Sendable {
     var bounds = [[(first: String, last: String)?]](repeating: [], count: files.count)
     for (position, run) in runs.enumerated() {
       bounds[run.file].append(read[position].bounds)
+      outlined[run.file]?.patchedLines += read[position].patchedLines
       outlined[run.file]?.toRead.append(movingContentsOf: &read[position].toRead)
       // Moved, not copied: a run's lines are hundreds of thousands at a million persons.
       var lines: [StateReader.MarketoLine] = []
@@ -151,7 +157,7 @@ struct MarketoStateFiles: Sendable {
       outlined[index] = nil
       // Room made once for the rows read and those the overlay lays: grown as it filled, the persons' table hashed
       // every key again at each doubling, on one core.
-      file.held.reserveCapacity(file.toRead.count + laid[index].count)
+      file.held.reserveCapacity(file.toRead.count + (laid[index]?.entries.count ?? 0))
       outlined[index] = file
     }
     return outlined
@@ -165,6 +171,8 @@ struct MarketoStateFiles: Sendable {
     var toRead: [StateReader.MarketoLine] = []
     var unread: [[StateReader.MarketoLine]] = []
     var registry: [[PersonRegistry.Entry]] = []
+    /// The base's lines the overlay patches, read or not.
+    var patchedLines = 0
   }
 
   /// A run of an outline's lines read: its first and last keys (`nil` when out of order), and its share of
@@ -174,6 +182,7 @@ struct MarketoStateFiles: Sendable {
     var toRead: [StateReader.MarketoLine] = []
     var unread: [StateReader.MarketoLine] = []
     var registry: [PersonRegistry.Entry] = []
+    var patchedLines = 0
   }
 
   /// Reads the rows of the files read from their outlines that are to be read, in runs of lines on every core; a row
@@ -227,26 +236,37 @@ struct MarketoStateFiles: Sendable {
     var shape: StateFileShape
 
     /// Lays a file's overlay over the rows of its base: a row replaces the base's, a removal takes it out, and a patch
-    /// is laid over it (`patchesApplied`: the rows patched were patched as they were read, on every core).
+    /// is laid over it.
+    ///
+    /// With `patchedLines`, the base was read in part and the rows it patches were patched as they
+    /// were read, on every core, or left unread (`Overlay.baseLine(of:)`): `patchedLines` is how many of the base's
+    /// lines the overlay patches.
     ///
     /// - Throws: `InputError` for a patch of a key the base does not hold.
-    mutating func lay(_ overlay: Overlay, of basePath: String, patchesApplied: Bool) throws {
+    mutating func lay(_ overlay: Overlay, of basePath: String, patchedLines: Int? = nil) throws {
+      var patches = 0
       for (key, entry) in overlay.entries {
         switch entry {
         case .row(let row): dataset.rows[key] = row
         case .removed: dataset.rows[key] = nil
         case .patch(let patch):
-          guard let base = dataset.rows[key] else {
-            throw InputError(
-              file: StateLayers.overlayPath(of: basePath),
-              reason: "corrupt state overlay: a patch of the row \"\(key)\", which its base does not hold")
-          }
-          if !patchesApplied { dataset.rows[key] = patch.applied(to: base) }
+          patches += 1
+          guard patchedLines == nil else { continue }
+          guard let base = dataset.rows[key] else { throw Self.unpatched(basePath, key: key) }
+          dataset.rows[key] = patch.applied(to: base)
         }
       }
+      if let patchedLines, patchedLines != patches { throw Self.unpatched(basePath, key: nil) }
       shape.overlayKeys = Set(overlay.entries.keys)
       shape.overlayLines = overlay.lines
       shape.overlayEntries = overlay.entries
+    }
+
+    private static func unpatched(_ basePath: String, key: String?) -> InputError {
+      InputError(
+        file: StateLayers.overlayPath(of: basePath),
+        reason: "corrupt state overlay: a patch of "
+          + (key.map { "the row \"\($0)\", which" } ?? "a row whose key") + " its base does not hold")
     }
   }
 
@@ -261,7 +281,7 @@ struct MarketoStateFiles: Sendable {
         key: String.self, columns: StateOutline.marketoColumns)
     }
     if let overlay = try overlayRows(of: path) {
-      try contents.lay(overlay, of: folder + "/" + path, patchesApplied: false)
+      try contents.lay(overlay, of: folder + "/" + path)
     }
     return contents
   }
@@ -329,6 +349,24 @@ struct MarketoStateFiles: Sendable {
       lines.reserveCapacity(minimumCapacity)
     }
 
+    /// What the overlay does with the base's line of `key`: `nil` where it does not name it.
+    ///
+    /// A line it patches must be read now where the patch sets or takes out a column that names an id (which the
+    /// scope and the registry otherwise take from the base's line), or where the overlay's line cannot be copied into
+    /// the next overlay as it is (it was not read as dynsync writes it); any other is left unread as the base's other
+    /// lines are, unless the run's changes reach it.
+    func baseLine(of key: String) -> BaseLine? {
+      guard let entry = entries[key] else { return nil }
+      guard case .patch(let patch) = entry else { return .replaced }
+      return .patched(mustRead: lines[key] == nil || patch.touches(anyOf: MarketoMerge.rowIDFields))
+    }
+
+    enum BaseLine {
+      /// The overlay's row or removal stands for the line.
+      case replaced
+      case patched(mustRead: Bool)
+    }
+
     /// Adds a line; of a key written twice, the last line stands.
     mutating func add(_ line: OverlayLine) {
       entries[line.key] = line.entry
@@ -344,11 +382,12 @@ struct MarketoStateFiles: Sendable {
     var unread: [StateReader.MarketoLine] = []
     var registry: [PersonRegistry.Entry] = []
     var lines = 0
+    var patchedLines = 0
     var error: InputError?
   }
 
   private func outline(
-    _ file: (name: String, path: String), range: Range<Int>, laid: [String: MarketoOverlayEntry],
+    _ file: (name: String, path: String), range: Range<Int>, laid: Overlay,
     reaching ids: ScreenedIDSet
   ) throws -> PartContents {
     let isPersons = file.name == "persons"
@@ -364,23 +403,23 @@ struct MarketoStateFiles: Sendable {
       part.outline = try StateReader.marketoRows(
         in: folder + "/" + file.path, range: range, idColumns: columns,
         decodes: { key, values in
-          // A row an overlay patches is read, to be patched.
-          if !laid.isEmpty, let entry = laid[key] {
-            if case .patch = entry { return true }
-            return false
+          if !laid.entries.isEmpty, let baseLine = laid.baseLine(of: key) {
+            guard case .patched(let mustRead) = baseLine else { return false }
+            part.patchedLines += 1
+            return mustRead || MergeScope.row(key: key, rowIDs: values, names: ids)
           }
           return MergeScope.row(key: key, rowIDs: values, names: ids)
         },
         decoded: { key, row in
           part.lines += 1
           var row = row
-          if !laid.isEmpty, case .patch(let patch) = laid[key] { patch.apply(to: &row) }
+          if !laid.entries.isEmpty, case .patch(let patch) = laid.entries[key] { patch.apply(to: &row) }
           part.held[key] = row
         },
         outlined: { line, values in
           part.lines += 1
-          // A line an overlay row stands for is neither held nor read later.
-          guard laid.isEmpty || laid[line.key] == nil else { return }
+          // A line an overlay's row or removal stands for is neither held nor read later.
+          if !laid.entries.isEmpty, case .replaced = laid.baseLine(of: line.key) { return }
           part.unread.append(line)
           if isPersons { part.registry.append((line.key, values[microsoftID], values[originatingLead])) }
         })
@@ -406,29 +445,38 @@ struct MarketoStateFiles: Sendable {
       contents.shape.baseLines += part.lines
     }
     guard laidOut else { return nil }
-    if let overlay { try contents.lay(overlay, of: folder + "/" + path, patchesApplied: true) }
+    if let overlay {
+      try contents.lay(overlay, of: folder + "/" + path, patchedLines: parts.map(\.patchedLines).reduce(0, +))
+    }
     return contents
   }
 }
 
-/// A state whose Marketo datasets hold only the rows a run's changes reach (and every overlay row).
+/// A state whose Marketo datasets hold only the rows a run's changes reach (and the overlays' rows but those patched
+/// and left unread).
 struct MarketoStateInPart: Sendable {
   var state: WorkspaceState
   /// Every previous person's id, also of the persons not held.
   var registry: PersonRegistry
   var folder: String
-  /// By dataset name: its base's path, and the lines of it not read, a list a part of the file.
-  var unread: [String: (path: String, lines: [[StateReader.MarketoLine]])]
+  /// By dataset name: its base's path, the lines of it not read (a list a part of the file), and the overlay's lines,
+  /// whose patches lay over the lines not read.
+  var unread: [String: Unread]
+
+  typealias Unread = (path: String, lines: [[StateReader.MarketoLine]], overlay: [String: MarketoOverlayEntry])
 
   /// A dataset whole, for a file written whole: `current`, the dataset as the run leaves it built from the rows held,
   /// and every row not read, as it was.
   func whole(_ name: String, current: MarketoDataset) throws -> MarketoDataset {
-    guard let (path, lines) = unread[name] else { return current }
+    guard let (path, lines, overlay) = unread[name] else { return current }
     var rows = current.rows
     rows.reserveCapacity(rows.count + lines.map(\.count).reduce(0, +))
     for part in lines {
       try StateReader.marketoRows(in: folder + "/" + path, at: part) { key, row in
-        if rows[key] == nil { rows[key] = row }
+        guard rows[key] == nil else { return }
+        var row = row
+        if !overlay.isEmpty, case .patch(let patch) = overlay[key] { patch.apply(to: &row) }
+        rows[key] = row
       }
     }
     return MarketoDataset(rows: rows)

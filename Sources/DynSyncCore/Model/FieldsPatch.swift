@@ -48,6 +48,11 @@ public struct FieldsPatch: Sendable, Equatable {
     for (name, value) in set { row[name] = value }
   }
 
+  /// Whether the patch sets or takes out any of `names`.
+  public func touches(anyOf names: [String]) -> Bool {
+    names.contains { set[$0] != nil || unset.contains($0) }
+  }
+
   /// This patch, then `later` laid over what it gives: a patch of every column either sets or takes out.
   ///
   /// A column changed back to its earlier value stays in the patch: the earlier row is not at hand to tell.
