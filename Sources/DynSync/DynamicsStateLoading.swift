@@ -20,12 +20,27 @@ struct DynamicsStateInPart: Sendable {
   struct UnreadRecords: Sendable {
     var path: String
     var lines: [StateReader.RecordLine]
+    /// The lookups of the lines not read, the base's and the overlay's.
     var links: RecordLinks.Table
+    /// The overlay's lines not read, in id order (none of an id the base's lines have): an overlay's records are
+    /// outlined as the base's are, since most of them are not needed either.
+    var overlay: (path: String, lines: [StateReader.RecordLine]) = ("", [])
 
-    /// The lines of those of `ids` (sorted, each once) not read, in order: looked up one by one when they are few, else
-    /// found by walking both lists side by side.
-    func lines(of ids: [GUID]) -> [StateReader.RecordLine] {
-      guard ids.count * 16 > lines.count else { return ids.compactMap { place(of: $0).map { lines[$0] } } }
+    /// How many lines are not read.
+    var count: Int { lines.count + overlay.lines.count }
+
+    /// The lines of those of `ids` (sorted, each once) not read, in order, by file.
+    func lines(of ids: [GUID]) -> [(path: String, lines: [StateReader.RecordLine])] {
+      let found = [(path, Self.lines(of: ids, in: lines))]
+      return overlay.lines.isEmpty ? found : found + [(overlay.path, Self.lines(of: ids, in: overlay.lines))]
+    }
+
+    /// The lines of `ids` among `lines`: looked up one by one when they are few, else found by walking both lists
+    /// side by side.
+    private static func lines(of ids: [GUID], in lines: [StateReader.RecordLine]) -> [StateReader.RecordLine] {
+      guard ids.count * 16 > lines.count else {
+        return ids.compactMap { id in lines.placeInSorted(of: id, by: \.key).map { lines[$0] } }
+      }
       var found: [StateReader.RecordLine] = []
       forEachSortedPairing(
         ids.count, lines.count, same: { ids[$0] == lines[$1].key }, precedes: { ids[$0] < lines[$1].key },
@@ -33,22 +48,42 @@ struct DynamicsStateInPart: Sendable {
       return found
     }
 
-    /// The place of the line of `id`, if it was not read.
-    func place(of id: GUID) -> Int? { lines.placeInSorted(of: id, by: \.key) }
+    /// Whether the line of `id` was not read.
+    func contains(_ id: GUID) -> Bool {
+      lines.placeInSorted(of: id, by: \.key) != nil || overlay.lines.placeInSorted(of: id, by: \.key) != nil
+    }
+
+    /// The ids of the lines not read, sorted.
+    var ids: [GUID] {
+      guard !overlay.lines.isEmpty else { return lines.map(\.key) }
+      var ids: [GUID] = []
+      ids.reserveCapacity(count)
+      let (base, laid) = (lines, overlay.lines)
+      forEachSortedPairing(
+        base.count, laid.count, same: { base[$0].key == laid[$1].key }, precedes: { base[$0].key < laid[$1].key },
+        each: {
+          switch $0 {
+          case .first(let line), .both(let line, _): ids.append(base[line].key)
+          case .second(let line): ids.append(laid[line].key)
+          }
+        })
+      return ids
+    }
   }
 
   /// Every id of a table, sorted, once: those of the records held and those of the lines not read (a record read
   /// from one of those lines is both).
   func ids(of entity: String, held: [GUID: Record]) -> [GUID] {
-    guard let lines = unread[entity]?.lines, !lines.isEmpty else { return held.keys.sorted() }
+    guard let file = unread[entity], file.count > 0 else { return held.keys.sorted() }
+    let lines = file.ids
     let heldIDs = held.keys.sorted()
     var ids: [GUID] = []
     ids.reserveCapacity(heldIDs.count + lines.count)
     forEachSortedPairing(
-      lines.count, heldIDs.count, same: { lines[$0].key == heldIDs[$1] }, precedes: { lines[$0].key < heldIDs[$1] },
+      lines.count, heldIDs.count, same: { lines[$0] == heldIDs[$1] }, precedes: { lines[$0] < heldIDs[$1] },
       each: {
         switch $0 {
-        case .first(let line), .both(let line, _): ids.append(lines[line].key)
+        case .first(let line), .both(let line, _): ids.append(lines[line])
         case .second(let held): ids.append(heldIDs[held])
         }
       })
@@ -58,7 +93,7 @@ struct DynamicsStateInPart: Sendable {
   /// How many records a table has: those held, and those of the lines not read that are not held too.
   func count(of entity: String, held: [GUID: Record]) -> Int {
     guard let file = unread[entity] else { return held.count }
-    return held.count + file.lines.count - held.keys.lazy.filter { file.place(of: $0) != nil }.count
+    return held.count + file.count - held.keys.lazy.filter { file.contains($0) }.count
   }
 
   /// The records not read with one of these ids, of the table (`nil`: of any), read from where they lie, in runs of
@@ -68,19 +103,28 @@ struct DynamicsStateInPart: Sendable {
     let files = unread.sorted(by: { $0.key < $1.key }).filter { entity == nil || $0.key == entity }.map(\.value)
     // A table on each core: finding the lines is a walk of hundreds of thousands of them.
     return try records(
-      at: concurrentMap(files, costs: files.map(\.lines.count)) { file in (file.path, file.lines(of: sortedIDs)) })
+      at: concurrentMap(files, costs: files.map(\.count)) { file in file.lines(of: sortedIDs) }.flatMap { $0 })
   }
 
   /// The records not read with one of the ids of each table, by table: every table's read at once, in runs of lines
   /// on every core, where one table after another left a core idle at the end of each.
   func records(named ids: [String: Set<GUID>]) throws -> [String: [Record]] {
     let files = ids.compactMap { entity, ids in unread[entity].map { (entity, $0, ids) } }.sorted { $0.0 < $1.0 }
-    // A file on each core: each sorts its ids and walks its lines, hundreds of thousands.
-    let lines = concurrentMap(files, costs: files.map(\.1.lines.count)) { _, file, ids in
-      (file.path, file.lines(of: ids.sorted()))
+    // A table on each core: each sorts its ids and walks its lines, hundreds of thousands.
+    let lines = concurrentMap(files, costs: files.map(\.1.count)) { _, file, ids in file.lines(of: ids.sorted()) }
+    var read = try recordsByFile(at: lines.flatMap { $0 })
+    // Each table's files' records put together, in the order of its files.
+    var byTable: [String: [Record]] = [:]
+    var next = 0
+    for (table, groups) in zip(files.map(\.0), lines) {
+      var records: [Record] = []
+      for _ in groups {
+        records.append(movingContentsOf: &read[next])
+        next += 1
+      }
+      byTable[table] = records
     }
-    let read = try recordsByFile(at: lines)
-    return Dictionary(uniqueKeysWithValues: zip(files.map(\.0), read))
+    return byTable
   }
 
   /// The records of these lines, of these files, read in runs of lines on every core.
@@ -120,7 +164,7 @@ struct DynamicsStateInPart: Sendable {
     // A table on each core: each is a look at every line's id.
     let entities = unread.keys.sorted()
     let unread = unread
-    let tables = concurrentMap(entities, costs: entities.map { unread[$0]?.lines.count ?? 0 }) { entity in
+    let tables = concurrentMap(entities, costs: entities.map { unread[$0]?.count ?? 0 }) { entity in
       unread[entity]?.links.removing(touched[entity] ?? [])
     }
     var links = RecordLinks()
@@ -132,9 +176,11 @@ struct DynamicsStateInPart: Sendable {
   func whole(_ table: Snapshot.Table, except touched: Set<GUID>) throws -> Snapshot.Table {
     guard let file = unread[table.entity] else { return table }
     var table = table
-    table.records.reserveCapacity(table.records.count + file.lines.count)
-    for record in try records(at: [(file.path, file.lines.filter { !touched.contains($0.key) })])
-    where table.records[record.id] == nil {
+    table.records.reserveCapacity(table.records.count + file.count)
+    let lines = [(file.path, file.lines), file.overlay].map { path, lines in
+      (path: path, lines: lines.filter { !touched.contains($0.key) })
+    }
+    for record in try records(at: lines) where table.records[record.id] == nil {
       table.records[record.id] = record
     }
     return table
@@ -161,8 +207,9 @@ struct OutlinedRecordsFile: Sendable {
   /// Reads a table's file of the state in parts of about `partSize` bytes, on every core; `nil` when it cannot be
   /// read so (see `StateReader.records(in:range:entity:lookups:decoded:outlined:)`), to be read whole.
   static func read(entity: String, path: String, in folder: String, partSize: Int) throws -> OutlinedRecordsFile? {
-    try laidOver(entity: entity, path: path, in: folder) { lookups, laid in
-      try fromText(entity: entity, path: path, in: folder, partSize: partSize, lookups: lookups, laid: laid)
+    try laidOver(entity: entity, path: path, in: folder) { lookups, overlaid in
+      try fromText(
+        entity: entity, path: path, in: folder, partSize: partSize, lookups: lookups, overlaid: overlaid)
     }
   }
 
@@ -171,31 +218,77 @@ struct OutlinedRecordsFile: Sendable {
   static func fromOutline(entity: String, path: String, in folder: String, base: Manifest.Artifact) throws
     -> OutlinedRecordsFile?
   {
-    try laidOver(entity: entity, path: path, in: folder) { lookups, laid in
-      try fromOutline(path: path, in: folder, base: base, lookups: lookups, laid: laid)
+    try laidOver(entity: entity, path: path, in: folder) { lookups, overlaid in
+      try fromOutline(path: path, in: folder, base: base, lookups: lookups, overlaid: overlaid)
     }
   }
 
-  /// The base as `readBase` reads it (given the lookups to outline and the overlay's records, by id), the overlay
-  /// laid over it.
+  /// The base as `readBase` reads it (given the lookups to outline and the ids of the overlay's lines, which it
+  /// leaves out), the overlay laid over it: its lines outlined as the base's are, those it cannot outline decoded.
   private static func laidOver(
     entity: String, path: String, in folder: String,
-    readBase: (_ lookups: [String], _ laid: [GUID: Record?]) throws -> OutlinedRecordsFile?
+    readBase: (_ lookups: [String], _ overlaid: Set<GUID>) throws -> OutlinedRecordsFile?
   ) throws -> OutlinedRecordsFile? {
     let lookups = MergeScope.partialTables[entity] ?? []
-    let overlay = try RecordOverlay.read(beside: path, in: folder)
-    guard var file = try readBase(lookups, overlay?.records ?? [:]) else { return nil }
+    let overlay = try OutlinedOverlay.read(beside: path, in: folder, entity: entity, lookups: lookups)
+    guard var file = try readBase(lookups, overlay?.ids ?? []) else { return nil }
     if let overlay {
-      file.records += overlay.recordsInOrder
-      overlay.describe(in: &file.shape)
+      file.records += overlay.records
+      file.unread.overlay = (StateLayers.overlayPath(of: path), overlay.lines)
+      file.unread.links.reserveCapacity(file.unread.count)
+      for (place, line) in overlay.lines.enumerated() {
+        overlay.targets[place * lookups.count..<(place + 1) * lookups.count].withUnsafeBufferPointer {
+          file.unread.links.append(line.key, $0)
+        }
+      }
+      file.shape.overlayKeys = Set(overlay.ids.map(\.description))
+      file.shape.overlayLines = overlay.ranges
     }
     return file
+  }
+
+  /// An overlay of a table read in part: its lines written as dynsync writes them outlined (where each lies, its id
+  /// and lookups), the others decoded; the ids of every line, removals among them.
+  private struct OutlinedOverlay {
+    var records: [Record] = []
+    var lines: [StateReader.RecordLine] = []
+    /// `lookups.count` a line of `lines`.
+    var targets: [GUID?] = []
+    var ids = Set<GUID>()
+    /// Where the lines outlined lie, by id (`StateFileLayers.overlayLines`).
+    var ranges: [String: Range<Int>] = [:]
+
+    /// The overlay beside the base at `path`, `nil` where it has none; an overlay that cannot be outlined (ids out of
+    /// their order, a line of another table) is decoded whole.
+    static func read(beside path: String, in folder: String, entity: String, lookups: [String]) throws
+      -> OutlinedOverlay?
+    {
+      let overlayPath = folder + "/" + StateLayers.overlayPath(of: path)
+      guard FileManager.default.fileExists(atPath: overlayPath) else { return nil }
+      var overlay = OutlinedOverlay()
+      let outlined = try StateReader.records(
+        in: overlayPath, entity: entity, lookups: lookups,
+        decoded: { record in
+          overlay.records.append(record)
+          overlay.ids.insert(record.id)
+        },
+        outlined: { line, targets in
+          overlay.lines.append(line)
+          overlay.targets += targets
+          overlay.ids.insert(line.key)
+          overlay.ranges[line.key.description] = line.span
+        },
+        removed: { id in overlay.ids.insert(id) })
+      if outlined != nil { return overlay }
+      guard let whole = try RecordOverlay.read(beside: path, in: folder) else { return nil }
+      return OutlinedOverlay(records: whole.recordsInOrder, ids: Set(whole.records.keys), ranges: whole.lines)
+    }
   }
 
   /// The base read from its outline: the lines not read and their lookups as it gives them (but those of `laid`),
   /// the lines it cannot outline decoded; `nil` when it has no outline that matches `base`.
   private static func fromOutline(
-    path: String, in folder: String, base: Manifest.Artifact, lookups: [String], laid: [GUID: Record?]
+    path: String, in folder: String, base: Manifest.Artifact, lookups: [String], overlaid: Set<GUID>
   ) throws -> OutlinedRecordsFile? {
     let basePath = folder + "/" + path
     var file = OutlinedRecordsFile(
@@ -207,7 +300,7 @@ struct OutlinedRecordsFile: Sendable {
       at: folder + "/" + StateOutline.path(of: path), base: base, baseSize: Workspace.fileSize(basePath),
       columns: lookups
     ) { (line: StateOutline.Line<GUID>, targets) in
-      guard laid.isEmpty || laid[line.key] == nil else { return }
+      guard overlaid.isEmpty || !overlaid.contains(line.key) else { return }
       let recordLine = StateReader.RecordLine(
         key: line.key, offset: line.offset, length: line.length, line: line.number, column: 1)
       guard !line.isEscaped else { return escaped.append(recordLine) }
@@ -222,11 +315,11 @@ struct OutlinedRecordsFile: Sendable {
 
   /// The base read in parts on every core, each line outlined from its text.
   private static func fromText(
-    entity: String, path: String, in folder: String, partSize: Int, lookups: [String], laid: [GUID: Record?]
+    entity: String, path: String, in folder: String, partSize: Int, lookups: [String], overlaid: Set<GUID>
   ) throws -> OutlinedRecordsFile? {
     let ranges = try Workspace.lineParts(of: folder + "/" + path, size: partSize)
     var parts = try concurrentMap(ranges, costs: ranges.map(\.count)) { range in
-      try OutlinedPart.read(folder + "/" + path, range: range, entity: entity, lookups: lookups, laid: laid)
+      try OutlinedPart.read(folder + "/" + path, range: range, entity: entity, lookups: lookups, overlaid: overlaid)
     }
     var file = OutlinedRecordsFile(
       unread: DynamicsStateInPart.UnreadRecords(path: path, lines: [], links: RecordLinks.Table(fields: lookups)))
@@ -263,7 +356,7 @@ struct OutlinedRecordsFile: Sendable {
     var error: InputError?
 
     static func read(
-      _ path: String, range: Range<Int>, entity: String, lookups: [String], laid: [GUID: Record?]
+      _ path: String, range: Range<Int>, entity: String, lookups: [String], overlaid: Set<GUID>
     ) throws -> OutlinedPart {
       var part = OutlinedPart()
       let lines = Workspace.linesToReserve(in: range)
@@ -274,11 +367,11 @@ struct OutlinedRecordsFile: Sendable {
           in: path, range: range, entity: entity, lookups: lookups,
           decoded: { record in
             part.lines += 1
-            if laid.isEmpty || laid[record.id] == nil { part.held.append(record) }
+            if overlaid.isEmpty || !overlaid.contains(record.id) { part.held.append(record) }
           },
           outlined: { line, targets in
             part.lines += 1
-            guard laid.isEmpty || laid[line.key] == nil else { return }
+            guard overlaid.isEmpty || !overlaid.contains(line.key) else { return }
             part.unread.append(line)
             part.targets += targets
           })

@@ -127,7 +127,7 @@ extension Workspace {
     }
     var dynamics = builder.build()
     // A table whose records are all not read is there as it would be read whole.
-    for (entity, file) in inPart?.unread ?? [:] where dynamics.tables[entity] == nil && !file.lines.isEmpty {
+    for (entity, file) in inPart?.unread ?? [:] where dynamics.tables[entity] == nil && file.count > 0 {
       dynamics.tables[entity] = Snapshot.Table(entity: entity, kind: .full)
     }
     var fingerprints = StateFingerprints()

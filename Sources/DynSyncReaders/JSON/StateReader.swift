@@ -201,6 +201,9 @@ public enum StateReader {
     public var line: Int
     var column: Int
 
+    /// Where the line lies in its file, without its line break.
+    public var span: Range<Int> { offset..<offset + length }
+
     /// A line found without reading the file (`StateOutline`).
     public init(key: Key, offset: Int, length: Int, line: Int, column: Int) {
       self.key = key
@@ -364,7 +367,7 @@ public enum StateReader {
     InputError(file: path, line: line.line, reason: "the state file changed while it was read")
   }
 
-  /// Reads a file of state records (no removals), or a part of it, decoding only the lines it cannot outline.
+  /// Reads a file of state records, or a part of it, decoding only the lines it cannot outline.
   ///
   /// A line as `StateCodec` writes it, with no escape, is outlined from quote to quote: its id, its values of
   /// `lookups` and where it lies are handed on, and the rest of it is checked only when it is read (`records(in:at:)`).
@@ -379,13 +382,14 @@ public enum StateReader {
   ///     lacks or holds no lookup in).
   ///   - decoded: a line's record, decoded.
   ///   - outlined: a line not decoded, and the ids its `lookups` name.
+  ///   - removed: the id of a removal line, for an overlay; `nil` refuses a removal line.
   /// - Returns: the part's first and last ids and its line breaks; `nil` when the file cannot be read this way (a
-  ///   line of another table, ids out of their written order, a removal): the caller must then drop what it was
-  ///   handed and read the file whole, which reports any problem precisely.
+  ///   line of another table, ids out of their written order, a removal where none may be): the caller must then
+  ///   drop what it was handed and read the file whole, which reports any problem precisely.
   /// - Throws: `InputError` for a file that cannot be read, or a line that is neither outlined nor a record.
   public static func records(
     in path: String, range: Range<Int>? = nil, entity: String, lookups: [String], decoded: (Record) throws -> Void,
-    outlined: (RecordLine, [GUID?]) throws -> Void
+    outlined: (RecordLine, [GUID?]) throws -> Void, removed: ((GUID) throws -> Void)? = nil
   ) throws -> OutlinedPart<GUID>? {
     let file = try JSONLexer(path: path, range: range)
     let head = Array(#"{"entity":""#.utf8) + Array(entity.utf8) + Array(#"","fields":{"#.utf8)
@@ -397,20 +401,26 @@ public enum StateReader {
     while try file.peekToken() != nil {
       guard let captured = try file.captureLine() else { return nil }
       let bytes = captured.bytes
-      let id: GUID
+      var id: GUID?
       var record: Record?
+      var isRemoval = false
       if let plain = plainRecordID(bytes, head: head, lookups: lookupBytes, targets: &targets) {
         id = plain
       } else {
         let lexer = JSONLexer(
           bytes: bytes, path: path, offset: captured.offset, line: captured.line, column: captured.column)
-        try StateReader.record(lexer, path: path, removals: true, names: &names) { _, read in record = read }
-        guard let read = record, read.entity == entity else { return nil }
-        id = read.id
+        try StateReader.record(lexer, path: path, removals: true, names: &names) { readID, read in
+          id = readID
+          record = read
+          isRemoval = read == nil
+        }
+        guard isRemoval ? removed != nil : record?.entity == entity else { return nil }
       }
-      guard previous.map({ $0 < id }) ?? true else { return nil }
+      guard let id, previous.map({ $0 < id }) ?? true else { return nil }
       if let record {
         try decoded(record)
+      } else if isRemoval, let removed {
+        try removed(id)
       } else {
         try outlined(
           RecordLine(

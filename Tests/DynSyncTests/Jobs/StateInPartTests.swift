@@ -277,6 +277,31 @@ struct StateInPartTests {
     #expect(outline == nil)
   }
 
+  @Test("an overlay of records is outlined as a base is, its removal lines handed on by their ids")
+  func recordOverlayOutlined() throws {
+    let folder = try TemporaryFolder()
+    let lines = [
+      #"{"entity":"contact","fields":{},"id":"00000000-0000-0000-0000-000000000002"}"#,
+      #"{"entity":"contact","id":"00000000-0000-0000-0000-000000000003","removed":true}"#,
+      #"{"entity":"contact","fields":{"a":["s","x\u0041"]},"id":"00000000-0000-0000-0000-000000000004"}"#,
+    ]
+    let path = try folder.write("contact.overlay.ndjson", lines.map { $0 + "\n" }.joined())
+    var outlined: [GUID] = []
+    var decoded: [GUID] = []
+    var removed: [GUID] = []
+    let outline = try StateReader.records(
+      in: path, entity: "contact", lookups: Self.lookups, decoded: { decoded.append($0.id) },
+      outlined: { line, _ in outlined.append(line.key) }, removed: { removed.append($0) })
+    #expect(outline != nil)
+    #expect(outlined == [guid("00000000-0000-0000-0000-000000000002")])
+    #expect(removed == [guid("00000000-0000-0000-0000-000000000003")])
+    #expect(decoded == [guid("00000000-0000-0000-0000-000000000004")])
+    // Where no removal may be, the file is left to the whole read.
+    #expect(
+      try StateReader.records(
+        in: path, entity: "contact", lookups: Self.lookups, decoded: { _ in }, outlined: { _, _ in }) == nil)
+  }
+
   @Test("an overlay read in parts on every core gives an error naming its file and line, counted from its start")
   func corruptOverlayLineInParts() throws {
     let folder = try TemporaryFolder()
