@@ -19,8 +19,8 @@ extension Workspace {
   /// The latest state but its Marketo datasets, and their files, to be read once a run knows which rows it needs.
   ///
   /// - Parameter dynamicsPartSize: when given, the tables of `MergeScope.partialTables` are read only in outline, in
-  ///   parts of about this many bytes on every core: the state holds their overlays' records (and any line not
-  ///   written plainly), and the records not read are where `DynamicsStateInPart` says.
+  ///   parts of about this many bytes on every core: the state holds the lines of their bases and overlays not
+  ///   written plainly, and the records not read are where `DynamicsStateInPart` says.
   /// - Returns: the latest batch's number (`nil` before the first), its state, its Marketo files, and where the
   ///   Dynamics records not read lie (`nil` when every record was read).
   /// - Throws: `InputError` for a state that cannot be read.
@@ -38,6 +38,7 @@ extension Workspace {
     WorkspaceState, MarketoStateFiles, DynamicsStateInPart?
   ) {
     let folder = batchFolder(batch)
+    try Workspace.requireKnownFormat(of: folder)
     let dynamicsFolder = "state/dynamics"
     let marketoFolder = "state/marketo"
     func bases(in relativeFolder: String) throws -> [String] {
@@ -337,4 +338,23 @@ struct StateFileShape: Sendable {
   /// Whether the base's outline (`StateOutline`) matched it: read from it, or its head checked when the base was
   /// read whole.
   var outlined = false
+}
+
+extension Workspace {
+  /// Refuses a batch written in a later format than this dynsync reads (`Manifest.currentFormatVersion`).
+  ///
+  /// Its state files may hold lines this dynsync would misread. A batch whose manifest cannot be read or names no
+  /// format is read as before (its files vouched for by nothing, written whole by the next batch).
+  static func requireKnownFormat(of folder: String) throws {
+    struct Format: Decodable { var formatVersion: Int? }
+    let path = folder + "/manifest.json"
+    guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)),
+      let version = (try? JSONDecoder().decode(Format.self, from: data))?.formatVersion,
+      version > Manifest.currentFormatVersion
+    else { return }
+    throw InputError(
+      file: path,
+      reason: "the batch was written by a newer dynsync (batch format \(version); this dynsync reads formats up to "
+        + "\(Manifest.currentFormatVersion)): run that dynsync or a newer one (nothing was written)")
+  }
 }

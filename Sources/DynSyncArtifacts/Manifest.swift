@@ -5,7 +5,11 @@ import DynSyncCore
 /// Everything but `run` depends only on the inputs and options, so two runs on the same inputs
 /// write the same bytes outside `run`.
 public struct Manifest: Sendable, Codable, Equatable {
-  public static let currentFormatVersion = 1
+  /// The format of the batch, raised with every change to its files that a dynsync before it would misread.
+  ///
+  /// 2: a Marketo dataset's overlay holds patches (`MarketoOverlayEntry.patch`), which a reader of format 1 took for
+  /// rows with no columns. A batch of a later format than this dynsync's is refused, not misread.
+  public static let currentFormatVersion = 2
 
   public struct Tool: Sendable, Codable, Equatable {
     public var name: String

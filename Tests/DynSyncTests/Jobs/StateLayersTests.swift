@@ -53,6 +53,14 @@ struct StateLayersTests {
     return (layered, whole)
   }
 
+  /// A workspace of the first of `exports(in:)` synced, and the exports.
+  static func firstSync(in folder: TemporaryFolder) throws -> (Workspace, [String]) {
+    let exports = try exports(in: folder)
+    let workspace = Workspace(root: folder.path + "/ws")
+    _ = try SyncJob(workspace: workspace, exports: [exports[0]]).run()
+    return (workspace, exports)
+  }
+
   static func inode(_ path: String) throws -> UInt64 {
     let attributes = try FileManager.default.attributesOfItem(atPath: path)
     return try #require((attributes[.systemFileNumber] as? NSNumber)?.uint64Value)
@@ -195,12 +203,27 @@ struct StateLayersTests {
     #expect(third.values.contains { if case .row = $0.entry { true } else { false } })
   }
 
+  @Test("a batch of a later format than this dynsync reads is refused, naming its manifest, and nothing is written")
+  func laterFormatRefused() throws {
+    let folder = try TemporaryFolder()
+    let (workspace, exports) = try Self.firstSync(in: folder)
+    let manifest = workspace.batchFolder(1) + "/manifest.json"
+    let text = try String(contentsOfFile: manifest, encoding: .utf8)
+    #expect(text.contains("\"formatVersion\" : \(Manifest.currentFormatVersion),"))
+    try text.replacingOccurrences(
+      of: "\"formatVersion\" : \(Manifest.currentFormatVersion),",
+      with: "\"formatVersion\" : \(Manifest.currentFormatVersion + 1),"
+    ).write(toFile: manifest, atomically: true, encoding: .utf8)
+    let error = #expect(throws: InputError.self) { try SyncJob(workspace: workspace, exports: [exports[1]]).run() }
+    #expect(error?.file == manifest && error?.reason.contains("newer dynsync") == true)
+    #expect(try workspace.batchNumbers() == [1])
+    #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.batchesFolder) == ["000001"])
+  }
+
   @Test("a batch whose manifest does not vouch for its state files has the next batch write them whole")
   func unvouchedState() throws {
     let folder = try TemporaryFolder()
-    let exports = try Self.exports(in: folder)
-    let workspace = Workspace(root: folder.path + "/ws")
-    _ = try SyncJob(workspace: workspace, exports: [exports[0]]).run()
+    let (workspace, exports) = try Self.firstSync(in: folder)
     try FileManager.default.removeItem(atPath: workspace.batchFolder(1) + "/manifest.json")
     #expect(try workspace.state(of: 1).layers?.files.isEmpty == true)
     _ = try SyncJob(workspace: workspace, exports: [exports[1]]).run()
