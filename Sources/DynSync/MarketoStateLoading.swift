@@ -199,9 +199,7 @@ struct MarketoStateFiles: Sendable {
       rows.reserveCapacity(run.lines.count)
       let patches = patching[run.file]
       try StateReader.marketoRows(in: folder + "/" + files[run.file].path, at: Array(run.lines)) { key, row in
-        var row = row
-        if !patches.isEmpty, case .patch(let patch) = patches[key] { patch.apply(to: &row) }
-        rows.append((key, row))
+        rows.append((key, MarketoStateFiles.patched(row, key: key, by: patches)))
       }
       return rows
     }
@@ -335,6 +333,15 @@ struct MarketoStateFiles: Sendable {
     return laid
   }
 
+  /// `row`, read from its base's line, with the patch the overlay's lines (`entries`) hold for `key` laid over it, if
+  /// they hold one.
+  static func patched(_ row: MarketoRow, key: String, by entries: [String: MarketoOverlayEntry]) -> MarketoRow {
+    guard !entries.isEmpty, case .patch(let patch) = entries[key] else { return row }
+    var row = row
+    patch.apply(to: &row)
+    return row
+  }
+
   /// A line of an overlay: its key, what it says of it and where it lies when written as dynsync writes it.
   private typealias OverlayLine = (key: String, entry: MarketoOverlayEntry, line: Range<Int>?)
 
@@ -412,9 +419,7 @@ struct MarketoStateFiles: Sendable {
         },
         decoded: { key, row in
           part.lines += 1
-          var row = row
-          if !laid.entries.isEmpty, case .patch(let patch) = laid.entries[key] { patch.apply(to: &row) }
-          part.held[key] = row
+          part.held[key] = MarketoStateFiles.patched(row, key: key, by: laid.entries)
         },
         outlined: { line, values in
           part.lines += 1
@@ -473,10 +478,7 @@ struct MarketoStateInPart: Sendable {
     rows.reserveCapacity(rows.count + lines.map(\.count).reduce(0, +))
     for part in lines {
       try StateReader.marketoRows(in: folder + "/" + path, at: part) { key, row in
-        guard rows[key] == nil else { return }
-        var row = row
-        if !overlay.isEmpty, case .patch(let patch) = overlay[key] { patch.apply(to: &row) }
-        rows[key] = row
+        if rows[key] == nil { rows[key] = MarketoStateFiles.patched(row, key: key, by: overlay) }
       }
     }
     return MarketoDataset(rows: rows)
