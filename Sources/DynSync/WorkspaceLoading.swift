@@ -38,7 +38,9 @@ extension Workspace {
     WorkspaceState, MarketoStateFiles, DynamicsStateInPart?
   ) {
     let folder = batchFolder(batch)
-    try Workspace.requireKnownFormat(of: folder)
+    let manifestPath = folder + "/manifest.json"
+    let manifestData = try? Data(contentsOf: URL(fileURLWithPath: manifestPath))
+    try Workspace.requireKnownFormat(manifestData, at: manifestPath)
     let dynamicsFolder = "state/dynamics"
     let marketoFolder = "state/marketo"
     func bases(in relativeFolder: String) throws -> [String] {
@@ -57,9 +59,7 @@ extension Workspace {
       files.append(.pendingWrites(WorkspaceState.pendingWritesFile))
     }
 
-    let manifest = (try? Data(contentsOf: URL(fileURLWithPath: folder + "/manifest.json"))).flatMap {
-      try? JSONDecoder().decode(Manifest.self, from: $0)
-    }
+    let manifest = manifestData.flatMap { try? JSONDecoder().decode(Manifest.self, from: $0) }
     var artifacts: [String: Manifest.Artifact] = [:]
     for artifact in manifest?.artifacts ?? [] { artifacts[artifact.path] = artifact }
 
@@ -341,15 +341,14 @@ struct StateFileShape: Sendable {
 }
 
 extension Workspace {
-  /// Refuses a batch written in a later format than this dynsync reads (`Manifest.currentFormatVersion`).
+  /// Refuses a batch whose manifest (`manifest`, read from `path`) names a later format than this dynsync reads
+  /// (`Manifest.currentFormatVersion`).
   ///
   /// Its state files may hold lines this dynsync would misread. A batch whose manifest cannot be read or names no
   /// format is read as before (its files vouched for by nothing, written whole by the next batch).
-  static func requireKnownFormat(of folder: String) throws {
+  static func requireKnownFormat(_ manifest: Data?, at path: String) throws {
     struct Format: Decodable { var formatVersion: Int? }
-    let path = folder + "/manifest.json"
-    guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)),
-      let version = (try? JSONDecoder().decode(Format.self, from: data))?.formatVersion,
+    guard let manifest, let version = (try? JSONDecoder().decode(Format.self, from: manifest))?.formatVersion,
       version > Manifest.currentFormatVersion
     else { return }
     throw InputError(
