@@ -45,7 +45,9 @@ struct PlainStateLine {
   {
     guard var line = PlainStateLine(bytes) else { return nil }
     if let read = line.marketoRow(names: &names) { return (read.key, .row(read.row)) }
-    guard patches, var line = PlainStateLine(bytes) else { return nil }
+    guard patches else { return nil }
+    // From the start again: the line was found plain once.
+    line.index = 0
     return line.marketoPatch(names: &names).map { ($0.key, .patch($0.patch)) }
   }
 
