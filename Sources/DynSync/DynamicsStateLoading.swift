@@ -235,12 +235,7 @@ struct OutlinedRecordsFile: Sendable {
     if let overlay {
       file.records += overlay.records
       file.unread.overlay = (StateLayers.overlayPath(of: path), overlay.lines)
-      file.unread.links.reserveCapacity(file.unread.count)
-      for (place, line) in overlay.lines.enumerated() {
-        overlay.targets[place * lookups.count..<(place + 1) * lookups.count].withUnsafeBufferPointer {
-          file.unread.links.append(line.key, $0)
-        }
-      }
+      file.unread.links.append(overlay.lines.lazy.map(\.key), lookups: overlay.targets)
       file.shape.overlayKeys = Set(overlay.ids.map(\.description))
       file.shape.overlayLines = overlay.ranges
     }
@@ -331,14 +326,11 @@ struct OutlinedRecordsFile: Sendable {
         record.origin.line = record.origin.line.map { $0 + lineBreaks }
         return record
       }
-      for (place, line) in part.unread.enumerated() {
-        var line = line
+      for var line in part.unread {
         line.line += lineBreaks
         file.unread.lines.append(line)
-        part.targets[place * lookups.count..<(place + 1) * lookups.count].withUnsafeBufferPointer {
-          file.unread.links.append(line.key, $0)
-        }
       }
+      file.unread.links.append(part.unread.lazy.map(\.key), lookups: part.targets)
       file.shape.baseLines += part.lines
     }
     return laidOut ? file : nil

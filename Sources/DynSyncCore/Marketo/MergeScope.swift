@@ -393,6 +393,13 @@ public struct RecordLinks: Sendable {
       for target in lookups { targets.append(target) }
     }
 
+    /// Adds records by their ids and their lookups, `fields.count` a record, one record after another in `lookups`.
+    public mutating func append(_ ids: some Collection<GUID>, lookups: [GUID?]) {
+      precondition(lookups.count == ids.count * fields.count, "a record's links are its table's fields")
+      self.ids.append(contentsOf: ids)
+      targets.append(contentsOf: lookups)
+    }
+
     /// Adds a record's id and lookups.
     public mutating func append(_ record: Record) {
       append(record.id, fields.map { MarketoValues.lookupID(record, $0)?.id })
