@@ -25,14 +25,22 @@ struct DynamicsStateInPart: Sendable {
     /// The overlay's lines not read, in id order (none of an id the base's lines have): an overlay's records are
     /// outlined as the base's are, since most of them are not needed either.
     var overlay: (path: String, lines: [StateReader.RecordLine]) = ("", [])
+    /// The overlay's patch lines of records of `lines`, in id order: read with their base's lines
+    /// (`StateReader.OverlayMark.patchLine`).
+    var patches: [StateReader.RecordLine] = []
 
     /// How many lines are not read.
     var count: Int { lines.count + overlay.lines.count }
 
     /// The lines of those of `ids` (sorted, each once) not read, in order, by file.
-    func lines(of ids: [GUID]) -> [(path: String, lines: [StateReader.RecordLine])] {
-      let found = [(path, Self.lines(of: ids, in: lines))]
-      return overlay.lines.isEmpty ? found : found + [(overlay.path, Self.lines(of: ids, in: overlay.lines))]
+    func lines(of ids: [GUID]) -> [LinesToRead] {
+      let found = [
+        LinesToRead(
+          path: path, lines: Self.lines(of: ids, in: lines), patchPath: overlay.path,
+          patches: Self.lines(of: ids, in: patches))
+      ]
+      return overlay.lines.isEmpty
+        ? found : found + [LinesToRead(path: overlay.path, lines: Self.lines(of: ids, in: overlay.lines))]
     }
 
     /// The lines of `ids` among `lines`: looked up one by one when they are few, else found by walking both lists
@@ -96,6 +104,14 @@ struct DynamicsStateInPart: Sendable {
     return held.count + file.count - held.keys.lazy.filter { file.contains($0) }.count
   }
 
+  /// Lines of one file to read, and the overlay's patch lines of their records, in id order.
+  struct LinesToRead: Sendable {
+    var path: String
+    var lines: [StateReader.RecordLine]
+    var patchPath = ""
+    var patches: [StateReader.RecordLine] = []
+  }
+
   /// The records not read with one of these ids, of the table (`nil`: of any), read from where they lie, in runs of
   /// lines on every core.
   func records(_ ids: some Sequence<GUID>, of entity: String? = nil) throws -> [Record] {
@@ -128,7 +144,7 @@ struct DynamicsStateInPart: Sendable {
   }
 
   /// The records of these lines, of these files, read in runs of lines on every core.
-  private func records(at lines: [(path: String, lines: [StateReader.RecordLine])]) throws -> [Record] {
+  private func records(at lines: [LinesToRead]) throws -> [Record] {
     var read = try recordsByFile(at: lines)
     // Sized once: a hundred thousand records copied at every doubling add up.
     var records: [Record] = []
@@ -137,23 +153,74 @@ struct DynamicsStateInPart: Sendable {
     return records
   }
 
-  /// The records of these lines, of each of these files, read in runs of lines on every core.
-  private func recordsByFile(at lines: [(path: String, lines: [StateReader.RecordLine])]) throws -> [[Record]] {
-    var runs: [(file: Int, path: String, lines: ArraySlice<StateReader.RecordLine>)] = []
-    for (file, (path, lines)) in lines.enumerated() {
-      for run in lines.runs(of: DynamicsStateInPart.linesARun) { runs.append((file, path, run)) }
+  /// The records of these lines, of each of these files, their patches laid over them, read in runs of lines on
+  /// every core.
+  private func recordsByFile(at lines: [LinesToRead]) throws -> [[Record]] {
+    var runs: [(file: Int, lines: LinesToRead)] = []
+    for (file, group) in lines.enumerated() {
+      // Each run takes the patches of the ids up to its last: both lists are in id order.
+      var patch = 0
+      for run in group.lines.runs(of: DynamicsStateInPart.linesARun) {
+        let first = patch
+        if let last = run.last?.key {
+          while patch < group.patches.count, group.patches[patch].key <= last { patch += 1 }
+        }
+        runs.append(
+          (
+            file,
+            LinesToRead(
+              path: group.path, lines: Array(run), patchPath: group.patchPath,
+              patches: Array(group.patches[first..<patch]))
+          ))
+      }
     }
     let folder = folder
     var read = try concurrentMap(runs) { run in
       var records: [Record] = []
-      records.reserveCapacity(run.lines.count)
-      try StateReader.records(in: folder + "/" + run.path, at: Array(run.lines)) { records.append($0) }
+      records.reserveCapacity(run.lines.lines.count)
+      try StateReader.records(in: folder + "/" + run.lines.path, at: run.lines.lines) { records.append($0) }
+      try DynamicsStateInPart.lay(run.lines.patches, in: folder + "/" + run.lines.patchPath, over: &records)
       return records
     }
     var files = [[Record]](repeating: [], count: lines.count)
-    for (file, (_, lines)) in lines.enumerated() { files[file].reserveCapacity(lines.count) }
+    for (file, group) in lines.enumerated() { files[file].reserveCapacity(group.lines.count) }
     for (index, run) in runs.enumerated() { files[run.file].append(movingContentsOf: &read[index]) }
     return files
+  }
+
+  /// Lays the patches of these lines of an overlay over `records` (read from their base), each over its id's.
+  ///
+  /// - Throws: `InputError` for a patch whose record is not among them: the base does not hold it.
+  static func lay(_ patchLines: [StateReader.RecordLine], in path: String, over records: inout [Record]) throws {
+    guard !patchLines.isEmpty else { return }
+    var patches: [GUID: RecordPatch] = [:]
+    patches.reserveCapacity(patchLines.count)
+    try StateReader.recordPatches(in: path, at: patchLines) { id, patch in patches[id] = patch }
+    try lay(patches, over: &records, overlayPath: path)
+  }
+
+  /// Lays `patches` over `records`, each over its id's.
+  ///
+  /// - Throws: `InputError` for a patch whose record is not among them: the base does not hold it.
+  static func lay(_ patches: [GUID: RecordPatch], over records: inout [Record], overlayPath: String) throws {
+    var laid = 0
+    for index in records.indices {
+      guard let patch = patches[records[index].id] else { continue }
+      records[index] = patch.applied(to: records[index])
+      laid += 1
+    }
+    guard laid == patches.count else {
+      let ids = Set(records.map(\.id))
+      throw unpatched(overlayPath, id: patches.keys.sorted().first { !ids.contains($0) })
+    }
+  }
+
+  /// The error for an overlay's patch of a record its base does not hold.
+  static func unpatched(_ overlayPath: String, id: GUID?) -> InputError {
+    InputError(
+      file: overlayPath,
+      reason: "corrupt state overlay: a patch of "
+        + (id.map { "the record \($0), which" } ?? "a record which") + " its base does not hold")
   }
 
   /// Lines read together on one core: enough that opening the file is nothing beside them.
@@ -177,9 +244,12 @@ struct DynamicsStateInPart: Sendable {
     guard let file = unread[table.entity] else { return table }
     var table = table
     table.records.reserveCapacity(table.records.count + file.count)
-    let lines = [(file.path, file.lines), file.overlay].map { path, lines in
-      (path: path, lines: lines.filter { !touched.contains($0.key) })
-    }
+    let lines = [
+      LinesToRead(
+        path: file.path, lines: file.lines.filter { !touched.contains($0.key) }, patchPath: file.overlay.path,
+        patches: file.patches.filter { !touched.contains($0.key) }),
+      LinesToRead(path: file.overlay.path, lines: file.overlay.lines.filter { !touched.contains($0.key) }),
+    ]
     for record in try records(at: lines) where table.records[record.id] == nil {
       table.records[record.id] = record
     }
@@ -223,23 +293,55 @@ struct OutlinedRecordsFile: Sendable {
     }
   }
 
-  /// The base as `readBase` reads it (given the lookups to outline and the ids of the overlay's lines, which it
-  /// leaves out), the overlay laid over it: its lines outlined as the base's are, those it cannot outline decoded.
+  /// The base as `readBase` reads it (given the lookups to outline and the ids of the overlay's records and removals,
+  /// which it leaves out), the overlay laid over it: its lines outlined as the base's are, those it cannot outline
+  /// decoded, the records of its patches read where the patch was or their base's line was read.
   private static func laidOver(
     entity: String, path: String, in folder: String,
     readBase: (_ lookups: [String], _ overlaid: Set<GUID>) throws -> OutlinedRecordsFile?
   ) throws -> OutlinedRecordsFile? {
     let lookups = MergeScope.partialTables[entity] ?? []
     let overlay = try OutlinedOverlay.read(beside: path, in: folder, entity: entity, lookups: lookups)
-    guard var file = try readBase(lookups, overlay?.ids ?? []) else { return nil }
+    guard var file = try readBase(lookups, overlay?.replaced ?? []) else { return nil }
     if let overlay {
+      let overlayPath = StateLayers.overlayPath(of: path)
+      try file.lay(overlay, basePath: folder + "/" + path, overlayPath: folder + "/" + overlayPath)
       file.records += overlay.records
-      file.unread.overlay = (StateLayers.overlayPath(of: path), overlay.lines)
+      file.unread.overlay = (overlayPath, overlay.lines)
       file.unread.links.append(overlay.lines.lazy.map(\.key), lookups: overlay.targets)
       file.shape.overlayKeys = Set(overlay.ids.map(\.description))
       file.shape.overlayLines = overlay.ranges
     }
     return file
+  }
+
+  /// Lays the overlay's patches over the base's records: a patch read (its line not written as dynsync writes it, or
+  /// setting a lookup the base's line was outlined for) over its record read now; a patch's line over the record of
+  /// a base's line decoded, read now; every other patch's line kept to be read with its base's line.
+  ///
+  /// - Throws: `InputError` for a patch whose record the base does not hold.
+  private mutating func lay(_ overlay: OutlinedOverlay, basePath: String, overlayPath: String) throws {
+    var patches = overlay.patches
+    if !records.isEmpty, !overlay.patchLines.isEmpty {
+      let held = Set(records.lazy.map(\.id))
+      try StateReader.recordPatches(in: overlayPath, at: overlay.patchLines.filter { held.contains($0.key) }) {
+        id, patch in patches[id] = patch
+      }
+    }
+    if !overlay.patches.isEmpty {
+      let patched = Set(overlay.patches.keys)
+      let lines = unread.lines.filter { patched.contains($0.key) }
+      try StateReader.records(in: basePath, at: lines) { records.append($0) }
+      unread.lines.removeAll { patched.contains($0.key) }
+      unread.links = unread.links.removing(patched)
+    }
+    try DynamicsStateInPart.lay(patches, over: &records, overlayPath: overlayPath)
+    // Every other patch's record is among the lines not read, found as it is read.
+    let held = Set(patches.keys)
+    unread.patches = overlay.patchLines.filter { !held.contains($0.key) }
+    for line in unread.patches where unread.lines.placeInSorted(of: line.key, by: \.key) == nil {
+      throw DynamicsStateInPart.unpatched(overlayPath, id: line.key)
+    }
   }
 
   /// An overlay of a table read in part: its lines written as dynsync writes them outlined (where each lies, its id
@@ -249,7 +351,14 @@ struct OutlinedRecordsFile: Sendable {
     var lines: [StateReader.RecordLine] = []
     /// `lookups.count` a line of `lines`.
     var targets: [GUID?] = []
+    /// The ids of every line.
     var ids = Set<GUID>()
+    /// The ids of the records and removals, whose base's lines are passed over.
+    var replaced = Set<GUID>()
+    /// The patch lines outlined (`StateReader.OverlayMark.patchLine`), in id order.
+    var patchLines: [StateReader.RecordLine] = []
+    /// The patches read, by id.
+    var patches: [GUID: RecordPatch] = [:]
     /// Where the lines outlined lie, by id (`StateFileLayers.overlayLines`).
     var ranges: [String: Range<Int>] = [:]
 
@@ -266,17 +375,32 @@ struct OutlinedRecordsFile: Sendable {
         decoded: { record in
           overlay.records.append(record)
           overlay.ids.insert(record.id)
+          overlay.replaced.insert(record.id)
         },
         outlined: { line, targets in
           overlay.lines.append(line)
           overlay.targets += targets
           overlay.ids.insert(line.key)
+          overlay.replaced.insert(line.key)
           overlay.ranges[line.key.description] = line.span
         },
-        removed: { id in overlay.ids.insert(id) })
+        overlaid: { id, mark in
+          overlay.ids.insert(id)
+          switch mark {
+          case .removed: overlay.replaced.insert(id)
+          case .patch(let patch): overlay.patches[id] = patch
+          case .patchLine(let line):
+            overlay.patchLines.append(line)
+            overlay.ranges[id.description] = line.span
+          }
+        })
       if outlined != nil { return overlay }
-      guard let whole = try RecordOverlay.read(beside: path, in: folder) else { return nil }
-      return OutlinedOverlay(records: whole.recordsInOrder, ids: Set(whole.records.keys), ranges: whole.lines)
+      guard let whole = try RecordOverlay.read(beside: path, in: folder, entity: entity) else { return nil }
+      var decoded = OutlinedOverlay(records: whole.recordsInOrder, ids: Set(whole.entries.keys), ranges: whole.lines)
+      for (id, entry) in whole.entries {
+        if case .patch(let patch) = entry { decoded.patches[id] = patch } else { decoded.replaced.insert(id) }
+      }
+      return decoded
     }
   }
 

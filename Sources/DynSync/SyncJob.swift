@@ -237,7 +237,8 @@ public struct SyncJob: Sendable {
       contents.stateUpdate = StateUpdate(
         layers: layers,
         delta: StateDelta(previous: previous, current: state, touched: applied.touched, marketo: marketoDifferences),
-        previousMarketo: previous.marketo)
+        previousMarketo: previous.marketo, previousDynamics: previous.dynamics,
+        readRecordPatch: StateReader.recordPatch(line:))
     }
     if let marketoInPart {
       // A dataset held in part and written whole again takes the rows not read as they were.

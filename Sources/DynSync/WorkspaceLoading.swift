@@ -281,11 +281,10 @@ extension Workspace {
       var records: [Record] = []
       try StateReader.records(in: folder + "/" + path) { records.append($0) }
       var shape = StateFileShape(baseLines: records.count)
-      guard let overlay = try RecordOverlay.read(beside: path, in: folder) else {
+      guard let overlay = try RecordOverlay.read(beside: path, in: folder, entity: records.first?.entity) else {
         return StateFileContents(records: records, shape: shape)
       }
-      records.removeAll { overlay.records[$0.id] != nil }
-      records += overlay.recordsInOrder
+      try overlay.lay(over: &records, overlayPath: folder + "/" + StateLayers.overlayPath(of: path))
       overlay.describe(in: &shape)
       return StateFileContents(records: records, shape: shape)
     }
@@ -299,30 +298,60 @@ extension Workspace {
   }
 }
 
-/// A table's overlay of records as read: each id's record (`nil` for a removal line), and where the lines read as
-/// dynsync writes them lie (`StateFileLayers.overlayLines`).
+/// A table's overlay of records as read: what each line says of its id's record, and where the lines read as dynsync
+/// writes them lie (`StateFileLayers.overlayLines`).
 struct RecordOverlay: Sendable {
-  var records: [GUID: Record?] = [:]
+  var entries: [GUID: RecordOverlayEntry] = [:]
   var lines: [String: Range<Int>] = [:]
 
-  /// The overlay beside the base at `path` (in the batch `folder`); `nil` when the base has none.
-  static func read(beside path: String, in folder: String) throws -> RecordOverlay? {
+  /// The overlay beside the base at `path` (in the batch `folder`), of the table `entity` (`nil`: the base holds no
+  /// record); `nil` when the base has none.
+  ///
+  /// - Throws: `InputError` for an overlay that cannot be read, or a patch of another table's record.
+  static func read(beside path: String, in folder: String, entity: String?) throws -> RecordOverlay? {
     let overlayPath = folder + "/" + StateLayers.overlayPath(of: path)
     guard FileManager.default.fileExists(atPath: overlayPath) else { return nil }
     var overlay = RecordOverlay()
-    try StateReader.overlayRecords(in: overlayPath) { id, record, line in
-      overlay.records[id] = .some(record)
+    try StateReader.overlayRecords(in: overlayPath) { id, table, entry, line in
+      if case .patch = entry, table != entity {
+        throw InputError(
+          file: overlayPath, reason: "corrupt state overlay: a patch of the record \(id) of another table (\(table))")
+      }
+      overlay.entries[id] = entry
       overlay.lines[id.description] = line
     }
     return overlay
   }
 
-  /// The records it holds, in id order, without those it removes.
-  var recordsInOrder: [Record] { records.keys.sorted().compactMap { records[$0] ?? nil } }
+  /// The records it holds whole, in id order.
+  var recordsInOrder: [Record] {
+    entries.keys.sorted().compactMap { id in
+      if case .record(let record) = entries[id] { return record }
+      return nil
+    }
+  }
+
+  /// Lays the overlay over its base's `records`: a record it patches patched, one it holds or removes taken out, and
+  /// the records it holds added in id order.
+  ///
+  /// - Throws: `InputError` for a patch of a record `records` does not hold.
+  func lay(over records: inout [Record], overlayPath: String) throws {
+    var patches: [GUID: RecordPatch] = [:]
+    for (id, entry) in entries {
+      if case .patch(let patch) = entry { patches[id] = patch }
+    }
+    records.removeAll { record in
+      guard let entry = entries[record.id] else { return false }
+      if case .patch = entry { return false }
+      return true
+    }
+    try DynamicsStateInPart.lay(patches, over: &records, overlayPath: overlayPath)
+    records += recordsInOrder
+  }
 
   /// Notes in `shape` that the file has this overlay: its keys, and where their lines lie.
   func describe(in shape: inout StateFileShape) {
-    shape.overlayKeys = Set(records.keys.map(\.description))
+    shape.overlayKeys = Set(entries.keys.map(\.description))
     shape.overlayLines = lines
   }
 }

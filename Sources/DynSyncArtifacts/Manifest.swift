@@ -9,7 +9,10 @@ public struct Manifest: Sendable, Codable, Equatable {
   ///
   /// 2: a Marketo dataset's overlay holds patches (`MarketoOverlayEntry.patch`), which a reader of format 1 took for
   /// rows with no columns. A batch of a later format than this dynsync's is refused, not misread.
-  public static let currentFormatVersion = 2
+  ///
+  /// 3: the overlay of a table read in part holds patches of records (`RecordOverlayEntry.patch`), which a reader of
+  /// format 2 took for records with no columns.
+  public static let currentFormatVersion = 3
 
   public struct Tool: Sendable, Codable, Equatable {
     public var name: String

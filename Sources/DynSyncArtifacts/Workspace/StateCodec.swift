@@ -84,17 +84,42 @@ public enum StateCodec {
   public static func appendPatchLine(key: String, patch: FieldsPatch, to json: inout JSONBytes) {
     json.appendSyntax("{\"key\":")
     json.appendString(key)
-    json.appendSyntax(",\"set\":")
-    json.appendObject(patch.set) { json, value in json.appendTagged(value) }
-    if !patch.unset.isEmpty {
-      json.appendSyntax(",\"unset\":[")
-      for (index, name) in patch.unset.enumerated() {
-        if index > 0 { json.appendASCII(UInt8(ascii: ",")) }
-        json.appendString(name)
-      }
-      json.appendASCII(UInt8(ascii: "]"))
+    appendColumns(of: patch, to: &json)
+    json.appendSyntax("}\n")
+  }
+
+  /// Appends the overlay line of a record as its patch against its base's record (`RecordOverlayEntry.patch`), its
+  /// members in sorted order as a record line's are: `{"entity":…,"id":…[,"labels":{…}],"set":{…}[,"unset":[…]]`
+  /// `[,"version":…]}`.
+  public static func appendPatchLine(_ patch: RecordPatch, of record: Record, to json: inout JSONBytes) {
+    json.appendSyntax("{\"entity\":")
+    json.appendString(record.entity)
+    json.appendSyntax(",\"id\":")
+    json.appendID(record.id)
+    if let labels = patch.labels {
+      json.appendSyntax(",\"labels\":")
+      json.appendObject(labels)
+    }
+    appendColumns(of: patch.fields, to: &json)
+    if let version = patch.version {
+      json.appendSyntax(",\"version\":\"")
+      json.appendInteger(version)
+      json.appendSyntax("\"")
     }
     json.appendSyntax("}\n")
+  }
+
+  /// `,"set":{…}`, and `,"unset":[…]` when the patch takes names out.
+  private static func appendColumns(of patch: FieldsPatch, to json: inout JSONBytes) {
+    json.appendSyntax(",\"set\":")
+    json.appendObject(patch.set) { json, value in json.appendTagged(value) }
+    guard !patch.unset.isEmpty else { return }
+    json.appendSyntax(",\"unset\":[")
+    for (index, name) in patch.unset.enumerated() {
+      if index > 0 { json.appendASCII(UInt8(ascii: ",")) }
+      json.appendString(name)
+    }
+    json.appendASCII(UInt8(ascii: "]"))
   }
 }
 

@@ -1,4 +1,5 @@
 import DynSyncCore
+import Foundation
 
 /// One file of a state as its batch holds it: a base, and the overlay laid over it.
 ///
@@ -149,13 +150,30 @@ public struct StateUpdate: Sendable {
   public let delta: StateDelta
   /// The Marketo rows of the state before, as read (`patchBases(of:)`).
   private let previousMarketo: MarketoDatasets
+  /// The Dynamics records of the state before that were read (`recordPatchBases(of:)`).
+  private let previousDynamics: Snapshot
+  /// The patch of a record overlay's line as dynsync writes it, `nil` for any other line (`recordPatchBases(of:)`).
+  private let readRecordPatch: @Sendable (UnsafeRawBufferPointer) -> RecordPatch?
   /// By path, the keys of the new overlay: made once, since a union of a quarter of a million keys is not nothing.
   private let overlays: [String: Set<String>]
 
-  public init(layers: StateLayers, delta: StateDelta, previousMarketo: MarketoDatasets = MarketoDatasets()) {
+  /// - Parameters:
+  ///   - layers: the files of the state before.
+  ///   - delta: what changed since.
+  ///   - previousMarketo: the Marketo rows of the state before, as read.
+  ///   - previousDynamics: the Dynamics records of the state before that were read.
+  ///   - readRecordPatch: the patch of a record overlay's line as dynsync writes it, `nil` for any other line; by
+  ///     default none is read, and every record an overlay held is written whole.
+  public init(
+    layers: StateLayers, delta: StateDelta, previousMarketo: MarketoDatasets = MarketoDatasets(),
+    previousDynamics: Snapshot = Snapshot(),
+    readRecordPatch: @escaping @Sendable (UnsafeRawBufferPointer) -> RecordPatch? = { _ in nil }
+  ) {
     self.layers = layers
     self.delta = delta
     self.previousMarketo = previousMarketo
+    self.previousDynamics = previousDynamics
+    self.readRecordPatch = readRecordPatch
     // A file on each core.
     let paths = layers.files.keys.sorted()
     let keys = concurrentMap(paths, costs: paths.map { delta.files[$0]?.count ?? 0 }) { path in
@@ -181,6 +199,35 @@ public struct StateUpdate: Sendable {
       guard let row = previousRows[key] else { return nil }
       if case .patch(let patch) = file.overlayEntries[key] { return (row, patch) }
       return file.overlayKeys.contains(key) ? nil : (row, FieldsPatch())
+    }
+  }
+
+  /// What the new overlay's patch of a record is made from, by id: the record the state before held and the patch
+  /// that made it of its base's record (empty for a record the overlay before did not hold).
+  ///
+  /// `nil` for a record written whole: of a table read whole (`MergeScope.partialTables` names those read in part,
+  /// whose records' patches are read with their base's lines), new since the base, held whole by the overlay before
+  /// (or its line not read as dynsync writes it), or not read.
+  public func recordPatchBases(of entity: String) -> @Sendable (_ id: GUID) -> (record: Record, patch: RecordPatch)? {
+    let path = Workspace.recordsPath(of: entity)
+    guard MergeScope.partialTables[entity] != nil, let file = layers.files[path],
+      let records = previousDynamics.tables[entity]?.records
+    else { return { _ in nil } }
+    let earlier =
+      file.overlay == nil
+      ? nil
+      : try? Data(
+        contentsOf: URL(fileURLWithPath: layers.folder + "/" + StateLayers.overlayPath(of: path)),
+        options: .alwaysMapped)
+    let readPatch = readRecordPatch
+    return { id in
+      guard let record = records[id] else { return nil }
+      let key = id.description
+      guard file.overlayKeys.contains(key) else { return (record, RecordPatch()) }
+      guard let earlier, let place = file.overlayLines[key], place.upperBound <= earlier.count else { return nil }
+      return earlier.withUnsafeBytes { bytes in readPatch(UnsafeRawBufferPointer(rebasing: bytes[place])) }.map {
+        (record, $0)
+      }
     }
   }
 }

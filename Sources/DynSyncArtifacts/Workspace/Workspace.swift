@@ -171,10 +171,24 @@ public struct Workspace: Sendable {
     for entity in state.dynamics.entityNames {
       guard let table = state.dynamics.tables[entity] else { continue }
       let path = recordsPath(of: entity)
+      let patchBase = update.map { $0.recordPatchBases(of: entity) }
+      let lookups = MergeScope.partialTables[entity] ?? []
       let laid = try files.layered(
         path, overlay: { keys in keys.compactMap(GUID.init).sorted() }, key: \.description,
         line: { id, json in
           if let record = table.records[id] {
+            // A record the base holds is written as its patch, but where the patch sets a lookup: the next run reads
+            // the base's line only for its lookups, and reads the patch with it only when it needs the record.
+            if let earlier = patchBase?(id) {
+              let fields = earlier.patch.fields.followed(
+                by: FieldsPatch(from: earlier.record.fields, to: record.fields))
+              if !fields.touches(anyOf: lookups) {
+                // Labels as the record held them are the earlier patch's, or the base's where it held none.
+                let labels = record.labels == earlier.record.labels ? earlier.patch.labels : record.labels
+                let patch = RecordPatch(fields: fields, labels: labels, version: record.version)
+                return StateCodec.appendPatchLine(patch, of: record, to: &json)
+              }
+            }
             StateCodec.appendLine(record, to: &json)
           } else {
             json.appendRaw(StateCodec.removal(entity: entity, id: id))

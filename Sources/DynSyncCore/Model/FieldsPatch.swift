@@ -74,3 +74,40 @@ public enum MarketoOverlayEntry: Sendable, Equatable {
   case patch(FieldsPatch)
   case removed
 }
+
+/// A record of a table's overlay as its patch against the base's record: the columns changed, the record's labels
+/// where they are not the base's (a handful of short texts, given whole), and its row version.
+///
+/// A contact's update sets one to three of some twenty columns, and the overlay of a table read in part holds every
+/// record changed since its base, run after run: a patch is a fifth of the record's line.
+public struct RecordPatch: Sendable, Equatable {
+  public var fields: FieldsPatch
+  /// The record's labels; `nil`, the base's record's.
+  public var labels: Labels?
+  /// The record's row version, whatever the base's record's.
+  public var version: Int64?
+
+  public init(fields: FieldsPatch = FieldsPatch(), labels: Labels? = nil, version: Int64? = nil) {
+    self.fields = fields
+    self.labels = labels
+    self.version = version
+  }
+
+  /// The base's record with the patch laid over it, where it was read.
+  public func applied(to base: Record) -> Record {
+    var record = base
+    fields.apply(to: &record.fields)
+    if let labels { record.labels = labels }
+    record.version = version
+    return record
+  }
+}
+
+/// What a line of a table's overlay says of its record: the record now, whole or as its patch against the base's
+/// record, or that it is gone.
+public enum RecordOverlayEntry: Sendable, Equatable {
+  case record(Record)
+  /// The record is its base's record with the patch laid over it.
+  case patch(RecordPatch)
+  case removed
+}

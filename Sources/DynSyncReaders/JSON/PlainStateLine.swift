@@ -53,9 +53,50 @@ struct PlainStateLine {
 
   /// The key and patch of a line `{"key":…,"set":{…}[,"unset":[…]]}`.
   private mutating func marketoPatch(names: inout StateReader.MarketoRowNames) -> (key: String, patch: FieldsPatch)? {
-    guard take(#"{"key":"#), let key = string().flatMap(JSONLexer.text(of:)), take(#","set":"#),
-      let set = taggedObject(names: &names.patch)
+    guard take(#"{"key":"#), let key = string().flatMap(JSONLexer.text(of:)),
+      let patch = columnsPatch(names: &names.patch), take("}"), index == bytes.count
     else { return nil }
+    return (key, patch)
+  }
+
+  /// The id and what a record overlay's line as written says of it: a record, or a patch
+  /// (`{"entity":…,"id":…[,"labels":{…}],"set":{…}[,"unset":[…]][,"version":…]}`); `nil` for a line left to the
+  /// lexer (a removal among them).
+  static func recordEntry(
+    _ bytes: UnsafeRawBufferPointer, names: inout StateReader.RecordNames, origin: SourcePosition
+  ) -> (id: GUID, entity: String, entry: RecordOverlayEntry)? {
+    guard var line = PlainStateLine(bytes) else { return nil }
+    if let record = line.record(names: &names, origin: origin) { return (record.id, record.entity, .record(record)) }
+    // From the start again: the line was found plain once.
+    line.index = 0
+    return line.recordPatch(names: &names)
+  }
+
+  /// The id and patch of a record patch line.
+  private mutating func recordPatch(names: inout StateReader.RecordNames)
+    -> (id: GUID, entity: String, entry: RecordOverlayEntry)?
+  {
+    guard take(#"{"entity":"#), let entity = string().flatMap(JSONLexer.text(of:)), take(#","id":"#),
+      let id = string().flatMap(GUID.init(utf8:))
+    else { return nil }
+    var labels: Labels?
+    if take(#","labels":"#) {
+      guard let read = labelObject(names: &names.labels) else { return nil }
+      labels = read
+    }
+    guard let fields = columnsPatch(names: &names.patch) else { return nil }
+    var version: Int64?
+    if take(#","version":"#) {
+      guard let text = string() else { return nil }
+      version = StateTag.wholeNumber(text.assumingMemoryBound(to: UInt8.self))
+    }
+    guard take("}"), index == bytes.count else { return nil }
+    return (id, entity, .patch(RecordPatch(fields: fields, labels: labels, version: version)))
+  }
+
+  /// A patch's columns: `,"set":{…}`, and `,"unset":[…]` when it takes names out.
+  private mutating func columnsPatch(names: inout StateReader.RecentNames) -> FieldsPatch? {
+    guard take(#","set":"#), let set = taggedObject(names: &names) else { return nil }
     var unset: [String] = []
     if take(#","unset":["#) {
       repeat {
@@ -67,8 +108,7 @@ struct PlainStateLine {
       } while take(",")
       guard take("]") else { return nil }
     }
-    guard take("}"), index == bytes.count else { return nil }
-    return (key, FieldsPatch(set: set, unset: unset))
+    return FieldsPatch(set: set, unset: unset)
   }
 
   /// The record of a line `{"entity":…,"fields":{…},"id":…[,"labels":{…}][,"version":…]}`.

@@ -7,38 +7,47 @@ import Glibc
 /// Reads the workspace's state files (tagged NDJSON, written by `StateCodec`) with the same byte
 /// tokenizer as Web API exports: one line at a time, no document, no Foundation objects.
 public enum StateReader {
-  /// Reads a file of state records (`state/dynamics/<table>.ndjson`); a removal line is refused as corrupt.
+  /// Reads a file of state records (`state/dynamics/<table>.ndjson`); a removal or patch line is refused as corrupt.
   public static func records(in path: String, _ body: (Record) throws -> Void) throws {
-    try records(in: path, removals: false) { _, record, _ in
-      // Without removals every line is a record.
-      if let record { try body(record) }
+    try records(in: path, overlay: false) { _, _, entry, _ in
+      // Outside an overlay every line is a record.
+      if case .record(let record) = entry { try body(record) }
     }
   }
 
-  /// Reads an overlay of state records (`state/dynamics/<table>.overlay.ndjson`): each line's id, its record or `nil`
-  /// for a removal line (`"removed":true`), and where in the file the line lies (without its line break) when it is a
-  /// record written as dynsync writes it (`nil` for any other).
-  public static func overlayRecords(in path: String, _ body: (GUID, Record?, _ line: Range<Int>?) throws -> Void)
-    throws
-  {
-    try records(in: path, removals: true, body)
+  /// Reads an overlay of state records (`state/dynamics/<table>.overlay.ndjson`): each line's id and table, what it
+  /// says of the record (`RecordOverlayEntry`), and where in the file the line lies (without its line break) when it
+  /// is a record or patch written as dynsync writes it (`nil` for any other).
+  public static func overlayRecords(
+    in path: String, _ body: (GUID, _ entity: String, RecordOverlayEntry, _ line: Range<Int>?) throws -> Void
+  ) throws {
+    try records(in: path, overlay: true, body)
   }
 
   private static func records(
-    in path: String, removals: Bool, _ body: (GUID, Record?, _ line: Range<Int>?) throws -> Void
+    in path: String, overlay: Bool,
+    _ body: (GUID, _ entity: String, RecordOverlayEntry, _ line: Range<Int>?) throws -> Void
   ) throws {
     let lexer = try JSONLexer(path: path)
     var names = RecordNames()
     while try lexer.peekToken() != nil {
       // A line as written is read from its bytes; any other, by the lexer.
       let plain = try lexer.readLine { captured in
-        PlainStateLine.record(captured.bytes, names: &names, origin: SourcePosition(file: path, line: captured.line))
-          .map { (record: $0, line: captured.offset..<captured.offset + captured.bytes.count) }
+        let origin = SourcePosition(file: path, line: captured.line)
+        let read =
+          overlay
+          ? PlainStateLine.recordEntry(captured.bytes, names: &names, origin: origin)
+          : PlainStateLine.record(captured.bytes, names: &names, origin: origin).map {
+            (id: $0.id, entity: $0.entity, entry: RecordOverlayEntry.record($0))
+          }
+        return read.map { ($0, captured.offset..<captured.offset + captured.bytes.count) }
       }
-      if let plain {
-        try body(plain.record.id, plain.record, plain.line)
+      if let (read, line) = plain {
+        try body(read.id, read.entity, read.entry, line)
       } else {
-        try record(lexer, path: path, removals: removals, names: &names) { id, record in try body(id, record, nil) }
+        try record(lexer, path: path, overlay: overlay, names: &names) { id, entity, entry in
+          try body(id, entity, entry, nil)
+        }
       }
     }
   }
@@ -48,27 +57,43 @@ public enum StateReader {
     var line = RecentNames()
     var fields = RecentNames()
     var labels = RecentNames()
+    /// A patch's, apart: its few columns are not a record's.
+    var patch = RecentNames()
   }
 
-  /// Reads the record line at the lexer's position.
+  /// Reads the record line at the lexer's position; outside an overlay, a removal or a patch is refused.
   static func record(
-    _ lexer: JSONLexer, path: String, removals: Bool, names: inout RecordNames, _ body: (GUID, Record?) throws -> Void
+    _ lexer: JSONLexer, path: String, overlay: Bool, names: inout RecordNames,
+    _ body: (GUID, _ entity: String, RecordOverlayEntry) throws -> Void
   ) throws {
     let position = SourcePosition(file: path, line: lexer.line)
     var entity: String?
     var id: GUID?
     // Sized as the line before, which mostly names the same columns: one allocation for the row.
-    var fields = Fields(minimumCapacity: names.fields.count)
+    var fields: Fields?
     var labels = Labels(minimumCapacity: names.labels.count)
+    var hasLabels = false
     var version: Int64?
+    var set: Fields?
+    var unset: [String]?
     var isRemoval = false
     try object(lexer, names: &names.line) { key in
       switch key {
       case "entity": entity = try lexer.readString()
       case "id": id = try lexer.readString { GUID(utf8: UnsafeRawBufferPointer($0)) }
       case "version": version = try lexer.readString(parsing: StateTag.wholeNumber)
-      case "fields": try object(lexer, names: &names.fields) { name in fields[name] = try tagged(lexer) }
-      case "labels": try object(lexer, names: &names.labels) { name in labels[name] = try lexer.readString() }
+      case "fields":
+        var read = Fields(minimumCapacity: names.fields.count)
+        try object(lexer, names: &names.fields) { name in read[name] = try tagged(lexer) }
+        fields = read
+      case "labels":
+        hasLabels = true
+        try object(lexer, names: &names.labels) { name in labels[name] = try lexer.readString() }
+      case "set":
+        var read = Fields()
+        try object(lexer, names: &names.patch) { name in read[name] = try tagged(lexer) }
+        set = read
+      case "unset": unset = try stringList(lexer)
       case "removed": isRemoval = try removal(lexer)
       default: try lexer.skipValue()
       }
@@ -76,13 +101,23 @@ public enum StateReader {
     guard let entity, let id else {
       throw InputError(at: position, reason: "corrupt state line: expected entity and id")
     }
+    let isPatch = set != nil || unset != nil
+    guard [isRemoval, isPatch, fields != nil].filter({ $0 }).count <= 1 else {
+      throw InputError(at: position, reason: "corrupt state line: a record, a patch or a removal, not two")
+    }
+    guard overlay || !(isRemoval || isPatch) else {
+      let kind = isRemoval ? "a removal" : "a patch"
+      throw InputError(at: position, reason: "corrupt state line: \(kind) outside an overlay")
+    }
     if isRemoval {
-      guard removals else {
-        throw InputError(at: position, reason: "corrupt state line: a removal outside an overlay")
-      }
-      try body(id, nil)
+      try body(id, entity, .removed)
+    } else if isPatch {
+      let patch = FieldsPatch(set: set ?? Fields(), unset: unset ?? [])
+      try body(id, entity, .patch(RecordPatch(fields: patch, labels: hasLabels ? labels : nil, version: version)))
     } else {
-      try body(id, Record(entity: entity, id: id, fields: fields, labels: labels, version: version, origin: position))
+      let record = Record(
+        entity: entity, id: id, fields: fields ?? Fields(), labels: labels, version: version, origin: position)
+      try body(id, entity, .record(record))
     }
   }
 
@@ -367,6 +402,16 @@ public enum StateReader {
     InputError(file: path, line: line.line, reason: "the state file changed while it was read")
   }
 
+  /// What a line of an overlay other than a record says of its record (`records(in:range:entity:lookups:...)`).
+  public enum OverlayMark: Sendable {
+    case removed
+    /// A patch written as dynsync writes it that sets and takes out none of the lookups read: where it lies, to be
+    /// read with its base's record.
+    case patchLine(RecordLine)
+    /// Any other patch, read.
+    case patch(RecordPatch)
+  }
+
   /// Reads a file of state records, or a part of it, decoding only the lines it cannot outline.
   ///
   /// A line as `StateCodec` writes it, with no escape, is outlined from quote to quote: its id, its values of
@@ -382,17 +427,19 @@ public enum StateReader {
   ///     lacks or holds no lookup in).
   ///   - decoded: a line's record, decoded.
   ///   - outlined: a line not decoded, and the ids its `lookups` name.
-  ///   - removed: the id of a removal line, for an overlay; `nil` refuses a removal line.
+  ///   - overlaid: for an overlay, the id of a removal or patch line and what it says (`OverlayMark`); `nil` refuses
+  ///     both.
   /// - Returns: the part's first and last ids and its line breaks; `nil` when the file cannot be read this way (a
-  ///   line of another table, ids out of their written order, a removal where none may be): the caller must then
-  ///   drop what it was handed and read the file whole, which reports any problem precisely.
+  ///   line of another table, ids out of their written order, a removal or patch where none may be): the caller must
+  ///   then drop what it was handed and read the file whole, which reports any problem precisely.
   /// - Throws: `InputError` for a file that cannot be read, or a line that is neither outlined nor a record.
   public static func records(
     in path: String, range: Range<Int>? = nil, entity: String, lookups: [String], decoded: (Record) throws -> Void,
-    outlined: (RecordLine, [GUID?]) throws -> Void, removed: ((GUID) throws -> Void)? = nil
+    outlined: (RecordLine, [GUID?]) throws -> Void, overlaid: ((GUID, OverlayMark) throws -> Void)? = nil
   ) throws -> OutlinedPart<GUID>? {
     let file = try JSONLexer(path: path, range: range)
     let head = Array(#"{"entity":""#.utf8) + Array(entity.utf8) + Array(#"","fields":{"#.utf8)
+    let patchHead = Array(#"{"entity":""#.utf8) + Array(entity.utf8) + Array(#"","id":""#.utf8)
     let lookupBytes = lookups.map { Array($0.utf8) }
     var targets = [GUID?](repeating: nil, count: lookups.count)
     var names = RecordNames()
@@ -401,37 +448,97 @@ public enum StateReader {
     while try file.peekToken() != nil {
       guard let captured = try file.captureLine() else { return nil }
       let bytes = captured.bytes
+      func line(of id: GUID) -> RecordLine {
+        RecordLine(key: id, offset: captured.offset, length: bytes.count, line: captured.line, column: captured.column)
+      }
       var id: GUID?
       var record: Record?
-      var isRemoval = false
+      var mark: OverlayMark?
       if let plain = plainRecordID(bytes, head: head, lookups: lookupBytes, targets: &targets) {
         id = plain
+      } else if overlaid != nil, let plain = plainPatchID(bytes, head: patchHead, lookups: lookupBytes) {
+        id = plain
+        mark = .patchLine(line(of: plain))
       } else {
         let lexer = JSONLexer(
           bytes: bytes, path: path, offset: captured.offset, line: captured.line, column: captured.column)
-        try StateReader.record(lexer, path: path, removals: true, names: &names) { readID, read in
+        var readEntity = ""
+        // Read as an overlay's line: a removal or patch where none may be leaves the file to the whole read.
+        try StateReader.record(lexer, path: path, overlay: true, names: &names) { readID, table, entry in
           id = readID
-          record = read
-          isRemoval = read == nil
+          readEntity = table
+          switch entry {
+          case .record(let read): record = read
+          case .patch(let patch): mark = .patch(patch)
+          case .removed: mark = .removed
+          }
         }
-        guard isRemoval ? removed != nil : record?.entity == entity else { return nil }
+        guard readEntity == entity, mark == nil || overlaid != nil else { return nil }
       }
       guard let id, previous.map({ $0 < id }) ?? true else { return nil }
       if let record {
         try decoded(record)
-      } else if isRemoval, let removed {
-        try removed(id)
+      } else if let mark, let overlaid {
+        try overlaid(id, mark)
       } else {
-        try outlined(
-          RecordLine(
-            key: id, offset: captured.offset, length: bytes.count, line: captured.line, column: captured.column),
-          targets)
+        try outlined(line(of: id), targets)
       }
       previous = id
       if first == nil { first = id }
     }
     return OutlinedPart(firstKey: first, lastKey: previous, lineBreaks: file.line - 1)
   }
+
+  /// The id of a patch line as `StateCodec` writes it with no escape anywhere (it starts with `head`) whose patch
+  /// sets and takes out none of `lookups`; `nil` for any other line, left to be decoded.
+  ///
+  /// Its columns are looked at only for their names; the line is decoded, and so checked, when it is read.
+  private static func plainPatchID(_ bytes: UnsafeRawBufferPointer, head: [UInt8], lookups: [[UInt8]]) -> GUID? {
+    let count = bytes.count
+    guard count > head.count + 37, bytes.starts(with: head), bytes[count - 1] == UInt8(ascii: "}"), isPlain(bytes)
+    else { return nil }
+    let idStart = head.count
+    guard bytes[idStart + 36] == UInt8(ascii: "\""),
+      let id = GUID(utf8: UnsafeRawBufferPointer(rebasing: bytes[idStart..<idStart + 36]))
+    else { return nil }
+    var index = idStart + 37
+    func take(_ literal: [UInt8]) -> Bool {
+      guard index + literal.count <= count,
+        same(literal, UnsafeRawBufferPointer(rebasing: bytes[index..<index + literal.count]))
+      else { return false }
+      index += literal.count
+      return true
+    }
+    func isLookup(_ name: UnsafeRawBufferPointer) -> Bool { lookups.contains { same($0, name) } }
+    if take(labelsMember) {
+      guard let close = plainMembers(of: bytes, from: index, { _, _ in true }) else { return nil }
+      index = close + 1
+    }
+    guard take(setMember), let close = plainMembers(of: bytes, from: index, { name, _ in !isLookup(name) }) else {
+      return nil
+    }
+    index = close + 1
+    if take(unsetMember) {
+      // Names from quote to quote, none a lookup, to the list's end.
+      repeat {
+        guard index < count, bytes[index] == UInt8(ascii: "\""),
+          let close = plainQuote(in: bytes, from: index + 1, before: count),
+          !isLookup(UnsafeRawBufferPointer(rebasing: bytes[index + 1..<close]))
+        else { return nil }
+        index = close + 1
+      } while take(comma)
+      guard take(closingBracket) else { return nil }
+    }
+    // A row version, or the line's end.
+    return take(versionMember) || index == count - 1 ? id : nil
+  }
+
+  private static let labelsMember: [UInt8] = Array(#","labels":{"#.utf8)
+  private static let setMember: [UInt8] = Array(#","set":{"#.utf8)
+  private static let unsetMember: [UInt8] = Array(#","unset":["#.utf8)
+  private static let versionMember: [UInt8] = Array(#","version":""#.utf8)
+  private static let comma: [UInt8] = [UInt8(ascii: ",")]
+  private static let closingBracket: [UInt8] = [UInt8(ascii: "]")]
 
   /// Reads the records of lines outlined before, each where it lies.
   ///
@@ -443,11 +550,41 @@ public enum StateReader {
         guard record.id == line.key else { throw changed(path, line) }
         return try body(record)
       }
-      try record(lexer(over: bytes, of: line, in: path), path: path, removals: false, names: &names) { id, record in
-        guard id == line.key, let record else { throw changed(path, line) }
+      try record(lexer(over: bytes, of: line, in: path), path: path, overlay: false, names: &names) { id, _, entry in
+        guard id == line.key, case .record(let record) = entry else { throw changed(path, line) }
         try body(record)
       }
     }
+  }
+
+  /// Reads the patches of an overlay's lines outlined before (`OverlayMark.patchLine`), each where it lies.
+  ///
+  /// - Throws: `InputError` for a line that does not read back as a patch of its id (the file changed since).
+  public static func recordPatches(
+    in path: String, at lines: [RecordLine], _ body: (GUID, RecordPatch) throws -> Void
+  ) throws {
+    var names = RecordNames()
+    try readBack(lines, in: path) { bytes, line in
+      let origin = SourcePosition(file: path, line: line.line)
+      if let read = PlainStateLine.recordEntry(bytes, names: &names, origin: origin) {
+        guard read.id == line.key, case .patch(let patch) = read.entry else { throw changed(path, line) }
+        return try body(read.id, patch)
+      }
+      try record(lexer(over: bytes, of: line, in: path), path: path, overlay: true, names: &names) { id, _, entry in
+        guard id == line.key, case .patch(let patch) = entry else { throw changed(path, line) }
+        try body(id, patch)
+      }
+    }
+  }
+
+  /// The patch of an overlay's line as dynsync writes it, `nil` for any other line: what the next overlay's patch of
+  /// the record follows.
+  public static func recordPatch(line bytes: UnsafeRawBufferPointer) -> RecordPatch? {
+    var names = RecordNames()
+    guard let read = PlainStateLine.recordEntry(bytes, names: &names, origin: SourcePosition(file: "")),
+      case .patch(let patch) = read.entry
+    else { return nil }
+    return patch
   }
 
   private static let recordIDHead: [UInt8] = Array(#","id":""#.utf8)

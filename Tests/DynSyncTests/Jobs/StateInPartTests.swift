@@ -277,26 +277,59 @@ struct StateInPartTests {
     #expect(outline == nil)
   }
 
-  @Test("an overlay of records is outlined as a base is, its removal lines handed on by their ids")
+  @Test("an overlay of records is outlined as a base is, its removal and patch lines handed on by their ids")
   func recordOverlayOutlined() throws {
     let folder = try TemporaryFolder()
+    let id = (2...8).map { guid("00000000-0000-0000-0000-00000000000\($0)") }
     let lines = [
-      #"{"entity":"contact","fields":{},"id":"00000000-0000-0000-0000-000000000002"}"#,
-      #"{"entity":"contact","id":"00000000-0000-0000-0000-000000000003","removed":true}"#,
-      #"{"entity":"contact","fields":{"a":["s","x\u0041"]},"id":"00000000-0000-0000-0000-000000000004"}"#,
+      #"{"entity":"contact","fields":{},"id":"\#(id[0])"}"#,
+      #"{"entity":"contact","id":"\#(id[1])","removed":true}"#,
+      #"{"entity":"contact","fields":{"a":["s","x\u0041"]},"id":"\#(id[2])"}"#,
+      // A patch of no lookup is outlined; one of a lookup (set or taken out), or with an escape, is read.
+      #"{"entity":"contact","id":"\#(id[3])","labels":{"statecode":"Active"},"set":{"a":["s","y"]},"unset":["b"],"version":"7"}"#,
+      #"{"entity":"contact","id":"\#(id[4])","set":{"ownerid":["l","systemuser","\#(id[0])"]}}"#,
+      #"{"entity":"contact","id":"\#(id[5])","set":{},"unset":["a","parentcustomerid"]}"#,
+      #"{"entity":"contact","id":"\#(id[6])","set":{"a":["s","\u0041"]}}"#,
     ]
     let path = try folder.write("contact.overlay.ndjson", lines.map { $0 + "\n" }.joined())
     var outlined: [GUID] = []
     var decoded: [GUID] = []
     var removed: [GUID] = []
+    var patchLines: [GUID] = []
+    var patches: [GUID: RecordPatch] = [:]
     let outline = try StateReader.records(
       in: path, entity: "contact", lookups: Self.lookups, decoded: { decoded.append($0.id) },
-      outlined: { line, _ in outlined.append(line.key) }, removed: { removed.append($0) })
+      outlined: { line, _ in outlined.append(line.key) },
+      overlaid: { id, mark in
+        switch mark {
+        case .removed: removed.append(id)
+        case .patchLine(let line): patchLines.append(line.key)
+        case .patch(let patch): patches[id] = patch
+        }
+      })
     #expect(outline != nil)
-    #expect(outlined == [guid("00000000-0000-0000-0000-000000000002")])
-    #expect(removed == [guid("00000000-0000-0000-0000-000000000003")])
-    #expect(decoded == [guid("00000000-0000-0000-0000-000000000004")])
-    // Where no removal may be, the file is left to the whole read.
+    #expect(outlined == [id[0]])
+    #expect(removed == [id[1]])
+    #expect(decoded == [id[2]])
+    #expect(patchLines == [id[3]])
+    #expect(
+      patches == [
+        id[4]: RecordPatch(fields: FieldsPatch(set: ["ownerid": .lookup(Lookup(entity: "systemuser", id: id[0]))])),
+        id[5]: RecordPatch(fields: FieldsPatch(unset: ["parentcustomerid", "a"])),
+        id[6]: RecordPatch(fields: FieldsPatch(set: ["a": .string("A")])),
+      ])
+    // The patch line outlined reads back as the lexer reads it.
+    var lineRead: [GUID: RecordPatch] = [:]
+    let patchLine = StateReader.RecordLine(
+      key: id[3], offset: lines[..<3].map { $0.utf8.count + 1 }.reduce(0, +), length: lines[3].utf8.count, line: 4,
+      column: 1)
+    try StateReader.recordPatches(in: path, at: [patchLine]) { id, patch in lineRead[id] = patch }
+    #expect(
+      lineRead == [
+        id[3]: RecordPatch(
+          fields: FieldsPatch(set: ["a": .string("y")], unset: ["b"]), labels: ["statecode": "Active"], version: 7)
+      ])
+    // Where no removal or patch may be, the file is left to the whole read.
     #expect(
       try StateReader.records(
         in: path, entity: "contact", lookups: Self.lookups, decoded: { _ in }, outlined: { _, _ in }) == nil)

@@ -203,6 +203,147 @@ struct StateLayersTests {
     #expect(third.values.contains { if case .row = $0.entry { true } else { false } })
   }
 
+  @Test(
+    "a record of a table read in part is written as its patch against the base's record, but where it sets a lookup")
+  func recordsPatched() throws {
+    let folder = try TemporaryFolder()
+    let mutations: [OrgGenerator.Mutation?] = [
+      nil, .init(creates: 0.01, updates: 0.03, deletes: 0.01), .init(creates: 0.01, updates: 0.08, deletes: 0.01),
+    ]
+    let (layered, whole) = try Self.syncLayeredAndWhole(mutations, in: folder)
+    var baseRecords: [GUID: Record] = [:]
+    try StateReader.records(in: layered.batchFolder(1) + "/" + Self.contacts) { baseRecords[$0.id] = $0 }
+    func overlay(_ batch: Int) throws -> [GUID: (entry: RecordOverlayEntry, line: String)] {
+      let path = layered.batchFolder(batch) + "/" + StateLayers.overlayPath(of: Self.contacts)
+      let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+      var read: [(GUID, RecordOverlayEntry)] = []
+      try StateReader.overlayRecords(in: path) { id, _, entry, _ in read.append((id, entry)) }
+      return Dictionary(uniqueKeysWithValues: zip(read, lines).map { ($0.0, ($0.1, $1)) })
+    }
+    // A change-tracking page: a contact the overlay patches moved to another account (a lookup), and another's job
+    // title changed again.
+    let third = try overlay(3)
+    let patched = third.keys.sorted().filter { if case .patch = third[$0]?.entry { true } else { false } }
+    let moved = try #require(patched.first)
+    let retitled = try #require(patched.last)
+    let account = try #require(
+      baseRecords.values.compactMap { record -> GUID? in
+        if case .lookup(let lookup) = record["parentcustomerid"] { return lookup.id }
+        return nil
+      }.max())
+    let delta = try folder.write(
+      "delta/contacts.json",
+      #"{"@odata.context":"https://x/api/data/v9.2/$metadata#contacts/$delta","value":["#
+        + #"{"contactid":"\#(moved)","_parentcustomerid_value":"\#(account)","#
+        + #""_parentcustomerid_value@Microsoft.Dynamics.CRM.lookuplogicalname":"account"},"#
+        + #"{"contactid":"\#(retitled)","jobtitle":"Chief Buyer"}]}"#)
+    _ = try SyncJob(workspace: layered, exports: [delta], keptStates: 4).run()
+    var job = SyncJob(workspace: whole, exports: [delta], keptStates: 4)
+    job.writesStateWhole = true
+    _ = try job.run()
+    #expect(try Self.stateLines(layered, 4) == Self.stateLines(whole, 4))
+    let fourth = try overlay(4)
+    // The records as a state written whole holds them, not as the patches read back give them.
+    let contacts = try #require(whole.state(of: 4).dynamics.tables["contact"]?.records)
+    let lookups = try #require(MergeScope.partialTables["contact"])
+    var patchedTwice = 0
+    for (id, written) in fourth {
+      switch written.entry {
+      case .patch(let patch):
+        let before = try #require(baseRecords[id], "\(id)")
+        let after = try #require(contacts[id], "\(id)")
+        #expect(patch.applied(to: before).isIdentical(to: after), "\(id)")
+        #expect(!patch.fields.touches(anyOf: lookups), "\(id)")
+        #expect(written.line.utf8.count * 2 < StateCodec.line(before).utf8.count, "\(id)")
+        if case .patch = third[id]?.entry, third[id]?.line != written.line { patchedTwice += 1 }
+      case .record(let record):
+        let after = try #require(contacts[id], "\(id)")
+        #expect(record.isIdentical(to: after), "\(id)")
+        // A record new since the base, or one whose patch would set a lookup.
+        if let before = baseRecords[id] {
+          #expect(FieldsPatch(from: before.fields, to: after.fields).touches(anyOf: lookups), "\(id)")
+        }
+      case .removed:
+        #expect(baseRecords[id] != nil && contacts[id] == nil, "\(id)")
+      }
+    }
+    #expect(patchedTwice > 0)
+    #expect(fourth[moved].map { if case .record = $0.entry { true } else { false } } == true)
+    #expect(fourth[retitled].map { if case .patch = $0.entry { true } else { false } } == true)
+    #expect(contacts[retitled]?["jobtitle"] == .string("Chief Buyer"))
+  }
+
+  @Test("a patch of a record whose base's line is not written plainly is laid over it as the state is read")
+  func patchOverEscapedBaseLine() throws {
+    let folder = try TemporaryFolder()
+    let export = folder.path + "/export-0"
+    try GeneratedExport(generator: OrgGenerator(records: 1_200, seed: 5), format: .webAPI).write(to: export)
+    // A title with quotes: its line in the base holds escapes, so the base's line is decoded as the state is read.
+    let page = export + "/contacts_page0001.json"
+    let text = try String(contentsOfFile: page, encoding: .utf8)
+    let title = try #require(text.range(of: #""jobtitle":"CFO""#))
+    try text.replacingCharacters(in: title, with: #""jobtitle":"CFO \"acting\"""#)
+      .write(toFile: page, atomically: true, encoding: .utf8)
+    let layered = Workspace(root: folder.path + "/layered")
+    let whole = Workspace(root: folder.path + "/whole")
+    func sync(_ export: String, batch: Int) throws {
+      _ = try SyncJob(workspace: layered, exports: [export], keptStates: 4).run()
+      var job = SyncJob(workspace: whole, exports: [export], keptStates: 4)
+      job.writesStateWhole = true
+      _ = try job.run()
+      #expect(try Self.stateLines(layered, batch) == Self.stateLines(whole, batch), "batch \(batch)")
+    }
+    try sync(export, batch: 1)
+    let contacts = try #require(layered.state(of: 1).dynamics.tables["contact"]?.records.values)
+    let quoted = try #require(contacts.first { $0["jobtitle"] == .string(#"CFO "acting""#) }).id
+    // Its first name changed, then its last name: the second run reads the record with its patch, and patches it
+    // again.
+    for (run, change) in [#""firstname":"Bea""#, #""lastname":"Haddad-Ruiz""#].enumerated() {
+      let delta = try folder.write(
+        "delta-\(run)/contacts.json",
+        #"{"@odata.context":"https://x/api/data/v9.2/$metadata#contacts/$delta","value":[{"contactid":"\#(quoted)",\#(change)}]}"#
+      )
+      try sync(delta, batch: run + 2)
+      var entry: RecordOverlayEntry?
+      try StateReader.overlayRecords(
+        in: layered.batchFolder(run + 2) + "/" + StateLayers.overlayPath(of: Self.contacts)
+      ) { id, _, read, _ in if id == quoted { entry = read } }
+      guard case .patch(let patch) = entry else {
+        Issue.record("batch \(run + 2): no patch of \(quoted)")
+        continue
+      }
+      #expect(patch.fields.set["firstname"] == .string("Bea"))
+    }
+    let record = try #require(layered.state(of: 3).dynamics.tables["contact"]?.records[quoted])
+    #expect(record["firstname"] == .string("Bea") && record["lastname"] == .string("Haddad-Ruiz"))
+    #expect(record["jobtitle"] == .string(#"CFO "acting""#))
+  }
+
+  @Test("an overlay's patch of a record its base does not hold is an error naming the overlay and the record")
+  func patchWithoutBase() throws {
+    let folder = try TemporaryFolder()
+    let (workspace, exports) = try Self.firstSync(in: folder)
+    _ = try SyncJob(workspace: workspace, exports: [exports[1]]).run()
+    let overlay = workspace.batchFolder(2) + "/" + StateLayers.overlayPath(of: Self.contacts)
+    var lines = try String(contentsOfFile: overlay, encoding: .utf8).split(separator: "\n").map(String.init)
+    let place = try #require(lines.firstIndex { $0.contains(#""set":"#) })
+    // The patched id with its last digit changed: in order still, and no record of the base's.
+    let id = String(lines[place].dropFirst(#"{"entity":"contact","id":""#.utf8.count).prefix(36))
+    let stray = String(id.dropLast()) + (id.hasSuffix("0") ? "1" : "0")
+    let base = try #require(workspace.state(of: 1).dynamics.tables["contact"]?.records)
+    try #require(base[guid(stray)] == nil)
+    lines[place] = lines[place].replacingOccurrences(of: id, with: stray)
+    try (lines.joined(separator: "\n") + "\n").write(toFile: overlay, atomically: true, encoding: .utf8)
+    for read in [
+      { _ = try workspace.state(of: 2) }, { _ = try SyncJob(workspace: workspace, exports: [exports[2]]).run() },
+    ] {
+      let error = #expect(throws: InputError.self) { try read() }
+      #expect(error?.file == overlay)
+      #expect(error?.reason == "corrupt state overlay: a patch of the record \(stray), which its base does not hold")
+    }
+    #expect(try workspace.batchNumbers() == [1, 2])
+  }
+
   @Test("a batch of a later format than this dynsync reads is refused, naming its manifest, and nothing is written")
   func laterFormatRefused() throws {
     let folder = try TemporaryFolder()
@@ -268,7 +409,7 @@ struct StateLayersTests {
       "account.ndjson", #"{"entity":"account","id":"0000aaaa-0000-0000-0000-000000000001","removed":true}"# + "\n")
     #expect(throws: InputError.self) { try StateReader.records(in: path) { _ in } }
     var removed: [GUID] = []
-    try StateReader.overlayRecords(in: path) { id, record, _ in if record == nil { removed.append(id) } }
+    try StateReader.overlayRecords(in: path) { id, _, entry, _ in if entry == .removed { removed.append(id) } }
     #expect(removed == [guid("0000aaaa-0000-0000-0000-000000000001")])
   }
 }

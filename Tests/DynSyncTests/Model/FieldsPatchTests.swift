@@ -55,4 +55,26 @@ struct FieldsPatchTests {
     #expect(FieldsPatch(from: row, to: Fields()) == FieldsPatch(unset: ["id", "email", "company"]))
     #expect(FieldsPatch(unset: ["id", "email", "company"]).applied(to: row).isEmpty)
   }
+
+  @Test("a record's patch laid over its base's record gives its columns, labels and row version, where it was read")
+  func recordPatched() {
+    let origin = SourcePosition(file: "contact.ndjson", line: 4)
+    let base = Record(
+      entity: "contact", id: GUID(naming: "base"), fields: ["firstname": .string("Ana"), "jobtitle": .string("CTO")],
+      labels: ["statecode": "Active"], version: 1, origin: origin)
+    var record = base
+    record.fields["jobtitle"] = nil
+    record.fields["lastname"] = .string("Tanaka")
+    record.labels = ["statecode": "Inactive"]
+    record.version = 2
+    let patch = RecordPatch(
+      fields: FieldsPatch(from: base.fields, to: record.fields), labels: record.labels, version: record.version)
+    #expect(patch.fields == FieldsPatch(set: ["lastname": .string("Tanaka")], unset: ["jobtitle"]))
+    let patched = patch.applied(to: base)
+    #expect(patched.isIdentical(to: record))
+    #expect(patched.origin == origin)
+    // Labels not given are the base's; given empty, none.
+    #expect(RecordPatch().applied(to: base).labels == base.labels)
+    #expect(RecordPatch(labels: Labels()).applied(to: base).labels.isEmpty)
+  }
 }

@@ -39,7 +39,9 @@ struct PlainStateLineTests {
       var read: Record?
       try line.withUnsafeBytes { bytes in
         let lexer = JSONLexer(bytes: bytes, path: origin.file, offset: 0, line: origin.line ?? 1, column: 1)
-        try StateReader.record(lexer, path: origin.file, removals: false, names: &names) { _, record in read = record }
+        try StateReader.record(lexer, path: origin.file, overlay: false, names: &names) { _, _, entry in
+          if case .record(let record) = entry { read = record }
+        }
         guard try lexer.peekToken() == nil else { throw lexer.error("more after the line") }
       }
       return read
@@ -164,8 +166,8 @@ struct PlainStateLineTests {
       let lexer = JSONLexer(bytes: bytes, path: path, offset: 0, line: 1, column: 1)
       var names = StateReader.RecordNames()
       while try lexer.peekToken() != nil {
-        try StateReader.record(lexer, path: path, removals: false, names: &names) { _, record in
-          if let record { lexed.append(described(record)) }
+        try StateReader.record(lexer, path: path, overlay: false, names: &names) { _, _, entry in
+          if case .record(let record) = entry { lexed.append(described(record)) }
         }
       }
     }
@@ -183,7 +185,7 @@ struct PlainStateLineTests {
     func lex(_ line: [UInt8], into names: inout StateReader.RecordNames) throws {
       try line.withUnsafeBytes { bytes in
         let lexer = JSONLexer(bytes: bytes, path: "lead.ndjson", offset: 0, line: 1, column: 1)
-        try StateReader.record(lexer, path: "lead.ndjson", removals: false, names: &names) { _, _ in }
+        try StateReader.record(lexer, path: "lead.ndjson", overlay: false, names: &names) { _, _, _ in }
       }
     }
     let descending = line(#""b":["s","x"],"a":["s","y"]"#)
@@ -292,5 +294,46 @@ struct PlainStateLineTests {
       }
       #expect(error?.reason == "corrupt state line: a patch outside an overlay")
     }
+  }
+
+  @Test("a record's patch line is read from its bytes as the lexer reads it, in an overlay only")
+  func recordPatches() throws {
+    let record = Record(entity: "contact", id: GUID(naming: "patched"), origin: SourcePosition(file: ""))
+    let patches: [RecordPatch] = [
+      RecordPatch(
+        fields: FieldsPatch(set: ["jobtitle": .string("Engineer"), "telephone1": .null]),
+        labels: ["statecode": "Active"], version: 1_403_999),
+      RecordPatch(fields: FieldsPatch(set: ["statecode": .optionSet(1)], unset: ["birthdate", "address1_city"])),
+      RecordPatch(fields: FieldsPatch(unset: ["jobtitle"]), labels: Labels(), version: 12),
+      RecordPatch(fields: FieldsPatch()),
+    ]
+    var plainNames = StateReader.RecordNames()
+    var lexedNames = StateReader.RecordNames()
+    for patch in patches {
+      var json = JSONBytes()
+      StateCodec.appendPatchLine(patch, of: record, to: &json)
+      let line = Array(json.text.utf8.dropLast())
+      let plain = line.withUnsafeBytes { PlainStateLine.recordEntry($0, names: &plainNames, origin: Self.origin) }
+      #expect(plain?.id == record.id && plain?.entity == "contact" && plain?.entry == .patch(patch))
+      #expect(line.withUnsafeBytes { StateReader.recordPatch(line: $0) } == patch)
+      #expect(line.withUnsafeBytes { PlainStateLine.record($0, names: &plainNames, origin: Self.origin) } == nil)
+      var lexed: RecordOverlayEntry?
+      try line.withUnsafeBytes { bytes in
+        let lexer = JSONLexer(bytes: bytes, path: "contact.overlay.ndjson", offset: 0, line: 1, column: 1)
+        try StateReader.record(lexer, path: "contact.overlay.ndjson", overlay: true, names: &lexedNames) {
+          lexed = $2
+        }
+      }
+      #expect(lexed == .patch(patch))
+      let error = #expect(throws: InputError.self) {
+        try line.withUnsafeBytes { bytes in
+          let lexer = JSONLexer(bytes: bytes, path: "contact.ndjson", offset: 0, line: 1, column: 1)
+          try StateReader.record(lexer, path: "contact.ndjson", overlay: false, names: &lexedNames) { _, _, _ in }
+        }
+      }
+      #expect(error?.reason == "corrupt state line: a patch outside an overlay")
+    }
+    // A whole record's line is no patch.
+    #expect(Array(StateCodec.line(record).utf8.dropLast()).withUnsafeBytes { StateReader.recordPatch(line: $0) } == nil)
   }
 }
