@@ -17,7 +17,7 @@ extension FieldValue {
     case .dateTime(let a): if case .dateTime(let b) = other { return a == b }
     case .date(let a): if case .date(let b) = other { return a == b }
     case .multiSelect(let a): if case .multiSelect(let b) = other { return a == b }
-    case .lookup(let a): if case .lookup(let b) = other { return a.id == b.id && a.entity == b.entity }
+    case .lookup(let a): if case .lookup(let b) = other { return a.id == b.id && a.hasSameTable(as: b) }
     case .guid(let a): if case .guid(let b) = other { return a == b }
     }
     return false

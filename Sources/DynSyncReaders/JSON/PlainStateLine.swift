@@ -54,7 +54,7 @@ struct PlainStateLine {
   /// The key and patch of a line `{"key":…,"set":{…}[,"unset":[…]]}`.
   private mutating func marketoPatch(names: inout StateReader.MarketoRowNames) -> (key: String, patch: FieldsPatch)? {
     guard take(#"{"key":"#), let key = string().flatMap(JSONLexer.text(of:)),
-      let patch = columnsPatch(names: &names.patch), take("}"), index == bytes.count
+      let patch = columnsPatch(names: &names.patch, tables: &names.tables), take("}"), index == bytes.count
     else { return nil }
     return (key, patch)
   }
@@ -84,7 +84,7 @@ struct PlainStateLine {
       guard let read = labelObject(names: &names.labels) else { return nil }
       labels = read
     }
-    guard let fields = columnsPatch(names: &names.patch) else { return nil }
+    guard let fields = columnsPatch(names: &names.patch, tables: &names.tables) else { return nil }
     var version: Int64?
     if take(#","version":"#) {
       guard let text = string() else { return nil }
@@ -95,8 +95,10 @@ struct PlainStateLine {
   }
 
   /// A patch's columns: `,"set":{…}`, and `,"unset":[…]` when it takes names out.
-  private mutating func columnsPatch(names: inout StateReader.RecentNames) -> FieldsPatch? {
-    guard take(#","set":"#), let set = taggedObject(names: &names) else { return nil }
+  private mutating func columnsPatch(names: inout StateReader.RecentNames, tables: inout TableNames.Recent)
+    -> FieldsPatch?
+  {
+    guard take(#","set":"#), let set = taggedObject(names: &names, tables: &tables) else { return nil }
     var unset: [String] = []
     if take(#","unset":["#) {
       repeat {
@@ -114,7 +116,7 @@ struct PlainStateLine {
   /// The record of a line `{"entity":…,"fields":{…},"id":…[,"labels":{…}][,"version":…]}`.
   mutating func record(names: inout StateReader.RecordNames, origin: SourcePosition) -> Record? {
     guard take(#"{"entity":"#), let entity = string().flatMap(JSONLexer.text(of:)), take(#","fields":"#),
-      let fields = taggedObject(names: &names.fields), take(#","id":"#),
+      let fields = taggedObject(names: &names.fields, tables: &names.tables), take(#","id":"#),
       let id = string().flatMap(GUID.init(utf8:))
     else { return nil }
     var labels = Labels()
@@ -134,20 +136,22 @@ struct PlainStateLine {
   /// The key and row of a line `{"key":…,"row":{…}}`.
   mutating func marketoRow(names: inout StateReader.MarketoRowNames) -> (key: String, row: MarketoRow)? {
     guard take(#"{"key":"#), let key = string().flatMap(JSONLexer.text(of:)), take(#","row":"#),
-      let row = taggedObject(names: &names.fields), take("}"), index == bytes.count
+      let row = taggedObject(names: &names.fields, tables: &names.tables), take("}"), index == bytes.count
     else { return nil }
     return (key, row)
   }
 
   /// An object of tagged values.
-  private mutating func taggedObject(names: inout StateReader.RecentNames) -> Fields? {
+  private mutating func taggedObject(names: inout StateReader.RecentNames, tables: inout TableNames.Recent)
+    -> Fields?
+  {
     var members: [Fields.Element] = []
     members.reserveCapacity(names.count)
     guard
       objectMembers(
         names: &names,
         { line, name in
-          guard let value = line.tagged() else { return false }
+          guard let value = line.tagged(tables: &tables) else { return false }
           members.append((name, value))
           return true
         })
@@ -209,7 +213,7 @@ struct PlainStateLine {
   }
 
   /// A tagged value (see `StateTag`), as `StateReader.tagged` reads it.
-  private mutating func tagged() -> FieldValue? {
+  private mutating func tagged(tables: inout TableNames.Recent) -> FieldValue? {
     if take("null") { return .null }
     guard let tag = openingTag() else { return nil }
     let value: FieldValue?
@@ -229,13 +233,13 @@ struct PlainStateLine {
       }
       value = .multiSelect(choices)
     case .lookup:
-      var target: String?
+      var table: TableNames.Number = 0
       if !take("null") {
-        guard let table = string().flatMap(JSONLexer.text(of:)) else { return nil }
-        target = table
+        guard let name = string(), let number = tables.number(ofUTF8: name, JSONLexer.text(of:)) else { return nil }
+        table = number
       }
       guard take(","), let id = string().flatMap(GUID.init(utf8:)) else { return nil }
-      value = .lookup(Lookup(entity: target, id: id))
+      value = .lookup(Lookup(table: table, id: id))
     case .string:
       value = string().flatMap(JSONLexer.text(of:)).map(FieldValue.string)
     case .decimal:

@@ -25,6 +25,8 @@ struct WebAPIRecordDecoder: Sendable {
   /// What the member names of the rows seen last settle (`RowPlan`), the latest last: made once the table is settled,
   /// which it then stays, so every plan is of that table.
   private var plans: [RowPlan] = []
+  /// The tables the rows' lookups named last (`Lookup`).
+  private var tables = TableNames.Recent()
 
   /// `entity` is the table, when a read of the whole file already settled it.
   init(path: String, context: ODataContext, entity: String? = nil) {
@@ -281,7 +283,14 @@ struct WebAPIRecordDecoder: Sendable {
       case .string:
         if column.isLookup {
           guard let target = row.withBytes(of: member, { GUID(utf8: UnsafeRawBufferPointer($0)) }) else { return nil }
-          members.append((column.column, .lookup(Lookup(entity: lastText(column.targets), id: target))))
+          var table: TableNames.Number = 0
+          if let named = column.targets.last(where: { row.kind(of: $0) == .string }) {
+            table =
+              row.withBytes(of: named) { bytes in
+                tables.number(ofUTF8: UnsafeRawBufferPointer(bytes)) { _ in row.text(of: named) }
+              } ?? 0
+          }
+          members.append((column.column, .lookup(Lookup(table: table, id: target))))
         } else {
           let label = lastText(column.labels)
           let value = row.withBytes(of: member) { bytes in

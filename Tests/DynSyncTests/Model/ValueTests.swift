@@ -256,4 +256,38 @@ struct ValueTests {
     alone.fields["name"] = nil
     #expect(alone["name"] == .null && original["name"] == .string("Contoso"))
   }
+
+  @Test("a lookup keeps its table's name by number, the same on every core; a value is 32 bytes, whatever its kind")
+  func lookupTables() {
+    let id = GUID(naming: "lookup")
+    let names = ["account", "contact", "cr123_a_table_name_longer_than_fifteen_bytes", "é_table"]
+    let numbered = concurrentMap(Array(0..<64)) { index in
+      Lookup(entity: names[index % names.count], id: id)
+    }
+    for (index, lookup) in numbered.enumerated() {
+      #expect(lookup.entity == names[index % names.count])
+      #expect(lookup.hasSameTable(as: Lookup(entity: names[index % names.count], id: GUID(naming: "other"))))
+    }
+    var moved = Lookup(entity: nil, id: id)
+    #expect(moved.entity == nil && !moved.hasSameTable(as: numbered[0]))
+    moved.entity = "account"
+    #expect(moved.entity == "account" && moved.hasSameTable(as: numbered[0]))
+    // The table takes no part in equality, only in being written alike.
+    #expect(Lookup(entity: "account", id: id) == Lookup(entity: nil, id: id))
+    #expect(!FieldValue.lookup(Lookup(entity: "account", id: id)).isIdentical(to: .lookup(Lookup(entity: nil, id: id))))
+    // A reader's recent names give the numbers the lock gives, making text only for a name not among them.
+    var recent = TableNames.Recent()
+    var made = 0
+    for name in names + names.reversed() + ["account"] {
+      let number = Array(name.utf8).withUnsafeBytes { bytes in
+        recent.number(ofUTF8: bytes) { bytes in
+          made += 1
+          return String(decoding: bytes, as: UTF8.self)
+        }
+      }
+      #expect(number == TableNames.shared.number(of: name))
+    }
+    #expect(made == names.count)
+    #expect(MemoryLayout<FieldValue>.stride == 32)
+  }
 }
