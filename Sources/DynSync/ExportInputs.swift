@@ -77,6 +77,9 @@ private final class DigestSteps: @unchecked Sendable {
   private let lock = NSLock()
   private var listed: [Manifest.Input]
   private let later: [(place: Int, identity: FileIdentity)]
+  /// The path of each of `later`, apart from `listed`: the idle thread reads it without the lock while `listed` is
+  /// written under it.
+  private let paths: [String]
   /// The first file the idle thread has not taken.
   private var next = 0
   private var digested: [Bool]
@@ -86,6 +89,7 @@ private final class DigestSteps: @unchecked Sendable {
   init(inputs: [Manifest.Input], later: [(place: Int, identity: FileIdentity)]) {
     listed = inputs
     self.later = later
+    paths = later.map { inputs[$0.place].file.path }
     digested = Array(repeating: false, count: later.count)
   }
 
@@ -143,7 +147,7 @@ private final class DigestSteps: @unchecked Sendable {
   /// The SHA-256 of one file, which must be the file indexed; `nil` once `stop` says so, between two blocks.
   private func digest(_ file: Int, until stop: () -> Bool) throws(InputError) -> String? {
     let identity = later[file].identity
-    let path = listed[later[file].place].file.path
+    let path = paths[file]
     let changed = InputError(
       file: path, reason: "changed after it was read; run again once it is written whole (nothing was written)")
     let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
