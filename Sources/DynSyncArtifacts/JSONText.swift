@@ -400,9 +400,7 @@ public struct JSONBytes: ~Copyable {
   /// Digits and separators, which neither JSON nor CSV escapes or quotes. `false`, and nothing written, for a
   /// fraction of anything but digits, which the caller writes as text.
   public mutating func appendPlainTimestamp(_ instant: Timestamp, quoted: Bool) -> Bool {
-    guard instant.fraction.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
-      return false
-    }
+    guard instant.fractionIsDigits else { return false }
     let quotes = quoted ? 1 : 0
     let start = room(instant.descriptionByteLimit + 2)
     if quoted { start[0] = UInt8(ascii: "\"") }

@@ -1,27 +1,29 @@
 /// A reference to another record: the target table, when the export names it, and its id.
 ///
-/// The table is kept as its number among the names lookups have given (`TableNames`), not as its text: a value is as
-/// large as its largest kind, and a lookup's text beside its id made every value of every column 40 bytes where 32
-/// do; rows are arrays of them, held by the hundred thousand.
+/// The table is kept as its number among the names lookups have given (`NumberedTexts`), not as its text: a value is as
+/// large as its largest kind, and a lookup's text beside its id made every value of every column 40 bytes; with an
+/// instant in sixteen (`Timestamp`) and a date in ten (`CalendarDate`), 24. Rows are arrays of them, held by the
+/// hundred thousand.
 public struct Lookup: Sendable, Hashable {
-  private var table: TableNames.Number
+  // The id first: a number of four bytes before it would be padded to eight.
   public var id: GUID
+  private var table: NumberedTexts.Number
 
   public init(entity: String?, id: GUID) {
-    table = TableNames.shared.number(of: entity)
+    table = NumberedTexts.tables.number(of: entity)
     self.id = id
   }
 
-  /// A lookup of the table numbered `table` (`TableNames`; 0 for none).
-  public init(table: TableNames.Number, id: GUID) {
+  /// A lookup of the table numbered `table` (`NumberedTexts`; 0 for none).
+  public init(table: NumberedTexts.Number, id: GUID) {
     self.table = table
     self.id = id
   }
 
   /// The target's logical name; `nil` when the export does not say (Web API without annotations).
   public var entity: String? {
-    get { TableNames.shared.name(of: table) }
-    set { table = TableNames.shared.number(of: newValue) }
+    get { NumberedTexts.tables.name(of: table) }
+    set { table = NumberedTexts.tables.number(of: newValue) }
   }
 
   /// Whether both name the same target table, or neither names one.

@@ -1,23 +1,91 @@
 /// A point in time, normalised to UTC so that the same instant written with different offsets
 /// (FetchXML writes the user's offset, the Web API `Z`) is one value.
+///
+/// Sixteen bytes: a value is as large as its largest kind, and rows are arrays of values held by the hundred thousand.
+/// The fraction of a second is a word of 19 decimal places (`fractionWord`), whose order, equality and hash are the
+/// fraction's, its digits written back without trailing zeros as they were read; a fraction of more digits than that
+/// is kept as text by number (`NumberedTexts.longFractions`), the word then above every fraction of 19 places.
 public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible {
   /// Seconds since 1970-01-01T00:00:00Z.
   public let epochSeconds: Int64
-  /// Fractional second digits without trailing zeros (`""` for a whole second).
-  public let fraction: String
+  /// The fraction of a second times 10^19, below `Timestamp.placeValue`; or `longFraction` plus the number of a
+  /// longer fraction's digits.
+  private let fractionWord: UInt64
+
+  /// 10^19: the first word that is no fraction of 19 places.
+  private static let placeValue: UInt64 = 10_000_000_000_000_000_000
+  private static let places = 19
+  /// Words from here hold the number of a fraction of more than 19 digits.
+  private static let longFraction: UInt64 = placeValue
 
   public init(epochSeconds: Int64, fraction: String = "") {
-    // By bytes: an ASCII "0" is never part of another character's bytes.
-    var digits = fraction.utf8[...]
-    while digits.last == UInt8(ascii: "0") { digits = digits.dropLast() }
-    self.init(
-      epochSeconds: epochSeconds, trimmed: digits.count == fraction.utf8.count ? fraction : String(Substring(digits)))
+    self.epochSeconds = epochSeconds
+    fractionWord = fraction.withUTF8Bytes { Timestamp.fractionWord(digits: $0) }
   }
 
-  /// A fraction without trailing zeros already.
-  private init(epochSeconds: Int64, trimmed fraction: String) {
-    self.epochSeconds = epochSeconds
-    self.fraction = fraction
+  /// The word of a fraction's digits (trailing zeros or not); digits that are not all ASCII digits, or more than 19
+  /// of them, are kept as text.
+  private static func fractionWord(digits: UnsafeBufferPointer<UInt8>) -> UInt64 {
+    var count = digits.count
+    while count > 0, digits[count - 1] == UInt8(ascii: "0") { count -= 1 }
+    let significant = UnsafeBufferPointer(rebasing: digits[0..<count])
+    guard count <= places, significant.allSatisfy(isDigit) else {
+      let text = String(decoding: significant, as: UTF8.self)
+      return longFraction + UInt64(NumberedTexts.longFractions.number(of: text))
+    }
+    // Most instants read are whole seconds.
+    guard count > 0 else { return 0 }
+    var word: UInt64 = 0
+    for digit in significant { word = word &* 10 &+ UInt64(digit - UInt8(ascii: "0")) }
+    for _ in count..<places { word &*= 10 }
+    return word
+  }
+
+  /// Fractional second digits without trailing zeros (`""` for a whole second).
+  public var fraction: String {
+    String(unsafeUninitializedCapacity: fractionByteLimit) { buffer in
+      guard let start = buffer.baseAddress else { return 0 }
+      return writeFraction(to: start)
+    }
+  }
+
+  /// Whether the fraction is digits alone, as every fraction read from an instant's text is.
+  public var fractionIsDigits: Bool {
+    fractionWord < Timestamp.longFraction || longFractionText.utf8.allSatisfy(Timestamp.isDigit)
+  }
+
+  /// The most bytes `writeFraction(to:)` takes.
+  private var fractionByteLimit: Int {
+    fractionWord < Timestamp.longFraction ? Timestamp.places : longFractionText.utf8.count
+  }
+
+  /// A fraction of more than 19 digits, as read.
+  private var longFractionText: String {
+    NumberedTexts.longFractions.name(of: NumberedTexts.Number(fractionWord - Timestamp.longFraction)) ?? ""
+  }
+
+  /// Writes the fraction's digits from `start` (none for a whole second).
+  ///
+  /// - Returns: how many bytes were written.
+  private func writeFraction(to start: UnsafeMutablePointer<UInt8>) -> Int {
+    guard fractionWord < Timestamp.longFraction else {
+      var count = 0
+      for byte in longFractionText.utf8 {
+        start[count] = byte
+        count += 1
+      }
+      return count
+    }
+    var rest = fractionWord
+    var count = 0
+    for place in (0..<Timestamp.places).reversed() {
+      let digit = UInt8(rest % 10)
+      rest /= 10
+      if count == 0, digit == 0 { continue }
+      if count == 0 { count = place + 1 }
+      start[place] = UInt8(ascii: "0") + digit
+    }
+    return count
   }
 
   /// Parses ISO 8601 `yyyy-MM-ddTHH:mm[:ss[.f…]][Z|±HH:mm]`; no zone means UTC, as CMT and
@@ -32,13 +100,8 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
   /// the readers check and parse millions of these, and a copy of each cost more than the parse.
   public init?(isoUTF8 bytes: UnsafeBufferPointer<UInt8>) {
     guard let parts = Timestamp.isoParts(bytes) else { return nil }
-    // The fraction's trailing zeros left out of its bytes, and no text made for a whole second: most instants read
-    // are whole seconds.
-    var fraction = parts.fraction
-    while let last = fraction.last, bytes[last] == UInt8(ascii: "0") { fraction = fraction.dropLast() }
-    self.init(
-      epochSeconds: Int64(parts.date.daysSinceEpoch) * 86_400 + Int64(parts.secondsOfDay - parts.offsetSeconds),
-      trimmed: fraction.isEmpty ? "" : String(decoding: UnsafeBufferPointer(rebasing: bytes[fraction]), as: UTF8.self))
+    epochSeconds = Int64(parts.date.daysSinceEpoch) * 86_400 + Int64(parts.secondsOfDay - parts.offsetSeconds)
+    fractionWord = Timestamp.fractionWord(digits: UnsafeBufferPointer(rebasing: bytes[parts.fraction]))
   }
 
   /// Whether `init?(isoUTF8:)` takes these bytes, without making the value: the indexers vouch for
@@ -116,7 +179,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
   /// The most bytes `description` can take: a year of up to twelve digits and a sign (as far as 64-bit seconds
   /// reach), the rest of the date and the time, the fraction's digits.
-  public var descriptionByteLimit: Int { 32 + fraction.utf8.count }
+  public var descriptionByteLimit: Int { 32 + fractionByteLimit }
 
   /// Writes the bytes of `description` from `start`, which has room for `descriptionByteLimit` of them, with no
   /// string made: outputs hold millions of these.
@@ -153,16 +216,14 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     }
     digits(secondsOfDay / 3600, 2, then: UInt8(ascii: ":"))
     digits(secondsOfDay / 60 % 60, 2, then: UInt8(ascii: ":"))
-    digits(secondsOfDay % 60, 2, then: fraction.isEmpty ? UInt8(ascii: "Z") : UInt8(ascii: "."))
-    if !fraction.isEmpty {
-      for byte in fraction.utf8 {
-        start[index] = byte
-        index += 1
-      }
-      start[index] = UInt8(ascii: "Z")
-      index += 1
+    guard fractionWord != 0 else {
+      digits(secondsOfDay % 60, 2, then: UInt8(ascii: "Z"))
+      return index
     }
-    return index
+    digits(secondsOfDay % 60, 2, then: UInt8(ascii: "."))
+    index += writeFraction(to: start + index)
+    start[index] = UInt8(ascii: "Z")
+    return index + 1
   }
 
   /// The calendar day of this instant in UTC.
@@ -172,7 +233,12 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
   }
 
   public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
-    (lhs.epochSeconds, lhs.fraction) < (rhs.epochSeconds, rhs.fraction)
+    guard lhs.epochSeconds == rhs.epochSeconds else { return lhs.epochSeconds < rhs.epochSeconds }
+    // Digits compared in order are fractions compared; the word of 19 places orders them alike.
+    guard lhs.fractionWord >= longFraction || rhs.fractionWord >= longFraction else {
+      return lhs.fractionWord < rhs.fractionWord
+    }
+    return lhs.fraction < rhs.fraction
   }
 
   static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
@@ -194,10 +260,16 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 }
 
 /// A calendar day with no time zone (Dataverse DateOnly columns such as `birthdate`).
+///
+/// Ten bytes, for the reason an instant is sixteen (`Timestamp`).
 public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConvertible {
-  public let year: Int
-  public let month: Int
-  public let day: Int
+  private let storedYear: Int64
+  private let storedMonth: UInt8
+  private let storedDay: UInt8
+
+  public var year: Int { Int(storedYear) }
+  public var month: Int { Int(storedMonth) }
+  public var day: Int { Int(storedDay) }
 
   /// Parses exactly `yyyy-MM-dd`.
   @inlinable
@@ -219,9 +291,9 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
       let day = Timestamp.number(bytes, 8, 2), (1...12).contains(month),
       day >= 1, day <= CalendarDate.daysIn(month: month, year: year)
     else { return nil }
-    self.year = year
-    self.month = month
-    self.day = day
+    storedYear = Int64(year)
+    storedMonth = UInt8(month)
+    storedDay = UInt8(day)
   }
 
   /// The day `days` after 1970-01-01 (before it when negative).
@@ -235,9 +307,9 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
     let mp = (5 * doy + 2) / 153
     let day = doy - (153 * mp + 2) / 5 + 1
     let month = mp < 10 ? mp + 3 : mp - 9
-    self.year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-    self.month = month
-    self.day = day
+    storedYear = Int64(yoe + era * 400 + (month <= 2 ? 1 : 0))
+    storedMonth = UInt8(month)
+    storedDay = UInt8(day)
   }
 
   /// Days from 1970-01-01 (Howard Hinnant's days_from_civil).

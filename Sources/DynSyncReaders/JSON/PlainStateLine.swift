@@ -95,7 +95,7 @@ struct PlainStateLine {
   }
 
   /// A patch's columns: `,"set":{…}`, and `,"unset":[…]` when it takes names out.
-  private mutating func columnsPatch(names: inout StateReader.RecentNames, tables: inout TableNames.Recent)
+  private mutating func columnsPatch(names: inout StateReader.RecentNames, tables: inout NumberedTexts.Recent)
     -> FieldsPatch?
   {
     guard take(#","set":"#), let set = taggedObject(names: &names, tables: &tables) else { return nil }
@@ -142,7 +142,7 @@ struct PlainStateLine {
   }
 
   /// An object of tagged values.
-  private mutating func taggedObject(names: inout StateReader.RecentNames, tables: inout TableNames.Recent)
+  private mutating func taggedObject(names: inout StateReader.RecentNames, tables: inout NumberedTexts.Recent)
     -> Fields?
   {
     var members: [Fields.Element] = []
@@ -213,7 +213,7 @@ struct PlainStateLine {
   }
 
   /// A tagged value (see `StateTag`), as `StateReader.tagged` reads it.
-  private mutating func tagged(tables: inout TableNames.Recent) -> FieldValue? {
+  private mutating func tagged(tables: inout NumberedTexts.Recent) -> FieldValue? {
     if take("null") { return .null }
     guard let tag = openingTag() else { return nil }
     let value: FieldValue?
@@ -233,7 +233,7 @@ struct PlainStateLine {
       }
       value = .multiSelect(choices)
     case .lookup:
-      var table: TableNames.Number = 0
+      var table: NumberedTexts.Number = 0
       if !take("null") {
         guard let name = string(), let number = tables.number(ofUTF8: name, JSONLexer.text(of:)) else { return nil }
         table = number

@@ -59,7 +59,7 @@ public enum StateReader {
     var labels = RecentNames()
     /// A patch's, apart: its few columns are not a record's.
     var patch = RecentNames()
-    var tables = TableNames.Recent()
+    var tables = NumberedTexts.Recent()
   }
 
   /// Reads the record line at the lexer's position; outside an overlay, a removal or a patch is refused.
@@ -166,7 +166,7 @@ public enum StateReader {
     var fields = RecentNames()
     /// A patch's, apart: its few columns are not a row's.
     var patch = RecentNames()
-    var tables = TableNames.Recent()
+    var tables = NumberedTexts.Recent()
   }
 
   /// Reads the Marketo row line at the lexer's position; outside an overlay, a removal or a patch is refused.

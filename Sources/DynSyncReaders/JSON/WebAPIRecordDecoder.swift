@@ -26,7 +26,7 @@ struct WebAPIRecordDecoder: Sendable {
   /// which it then stays, so every plan is of that table.
   private var plans: [RowPlan] = []
   /// The tables the rows' lookups named last (`Lookup`).
-  private var tables = TableNames.Recent()
+  private var tables = NumberedTexts.Recent()
 
   /// `entity` is the table, when a read of the whole file already settled it.
   init(path: String, context: ODataContext, entity: String? = nil) {
@@ -283,7 +283,7 @@ struct WebAPIRecordDecoder: Sendable {
       case .string:
         if column.isLookup {
           guard let target = row.withBytes(of: member, { GUID(utf8: UnsafeRawBufferPointer($0)) }) else { return nil }
-          var table: TableNames.Number = 0
+          var table: NumberedTexts.Number = 0
           if let named = column.targets.last(where: { row.kind(of: $0) == .string }) {
             table =
               row.withBytes(of: named) { bytes in

@@ -257,7 +257,7 @@ struct ValueTests {
     #expect(alone["name"] == .null && original["name"] == .string("Contoso"))
   }
 
-  @Test("a lookup keeps its table's name by number, the same on every core; a value is 32 bytes, whatever its kind")
+  @Test("a lookup keeps its table's name by number, the same on every core; a value is 24 bytes, whatever its kind")
   func lookupTables() {
     let id = GUID(naming: "lookup")
     let names = ["account", "contact", "cr123_a_table_name_longer_than_fifteen_bytes", "é_table"]
@@ -276,7 +276,7 @@ struct ValueTests {
     #expect(Lookup(entity: "account", id: id) == Lookup(entity: nil, id: id))
     #expect(!FieldValue.lookup(Lookup(entity: "account", id: id)).isIdentical(to: .lookup(Lookup(entity: nil, id: id))))
     // A reader's recent names give the numbers the lock gives, making text only for a name not among them.
-    var recent = TableNames.Recent()
+    var recent = NumberedTexts.Recent()
     var made = 0
     for name in names + names.reversed() + ["account"] {
       let number = Array(name.utf8).withUnsafeBytes { bytes in
@@ -285,9 +285,38 @@ struct ValueTests {
           return String(decoding: bytes, as: UTF8.self)
         }
       }
-      #expect(number == TableNames.shared.number(of: name))
+      #expect(number == NumberedTexts.tables.number(of: name))
     }
     #expect(made == names.count)
-    #expect(MemoryLayout<FieldValue>.stride == 32)
+    #expect(MemoryLayout<FieldValue>.stride == 24)
+  }
+
+  @Test("an instant's fraction of a second is written back as read, and ordered, equal and hashed as its digits are")
+  func instantFractions() throws {
+    let fractions = [
+      "", "5", "05", "1", "12", "123", "1234567", "0000001", "1000001", "9999999999999999999", "0000000000000000001",
+      "12345678901234567891", "00000000000000000001", "99999999999999999999", "1a",
+    ]
+    let instants = fractions.map { Timestamp(epochSeconds: 1_750_000_000, fraction: $0) }
+    for (fraction, instant) in zip(fractions, instants) {
+      #expect(instant.fraction == fraction, "\(fraction)")
+      #expect(instant == Timestamp(epochSeconds: 1_750_000_000, fraction: fraction + "000"), "\(fraction)")
+      #expect(instant.fractionIsDigits == !fraction.contains("a"), "\(fraction)")
+      let text = "2025-06-15T15:06:40" + (fraction.isEmpty ? "" : "." + fraction) + "Z"
+      #expect(instant.description == text, "\(fraction)")
+      if instant.fractionIsDigits {
+        #expect(try #require(Timestamp(iso: text)) == instant, "\(fraction)")
+      }
+    }
+    // Ordered as the digits are, the digits as text ordering fractions without trailing zeros.
+    for (left, a) in zip(fractions, instants) {
+      for (right, b) in zip(fractions, instants) {
+        #expect((a < b) == (left < right), "\(left) < \(right)")
+        #expect((a == b) == (left == right), "\(left) == \(right)")
+        if a == b { #expect(a.hashValue == b.hashValue) }
+      }
+    }
+    #expect(Timestamp(epochSeconds: 1, fraction: "99") < Timestamp(epochSeconds: 2))
+    #expect(MemoryLayout<Timestamp>.size == 16 && MemoryLayout<CalendarDate>.size <= 16)
   }
 }
