@@ -351,8 +351,6 @@ struct OutlinedRecordsFile: Sendable {
     var lines: [StateReader.RecordLine] = []
     /// `lookups.count` a line of `lines`.
     var targets: [GUID?] = []
-    /// The ids of every line.
-    var ids = Set<GUID>()
     /// The ids of the records and removals, whose base's lines are passed over.
     var replaced = Set<GUID>()
     /// The patch lines outlined (`StateReader.OverlayMark.patchLine`), in id order.
@@ -361,6 +359,9 @@ struct OutlinedRecordsFile: Sendable {
     var patches: [GUID: RecordPatch] = [:]
     /// Where the lines outlined lie, by id (`StateFileLayers.overlayLines`).
     var ranges: [String: Range<Int>] = [:]
+
+    /// The ids of every line: each line is a record, a removal or a patch, of an id no other line has.
+    var ids: [GUID] { Array(replaced) + patchLines.map(\.key) + Array(patches.keys) }
 
     /// The overlay beside the base at `path`, `nil` where it has none; an overlay that cannot be outlined (ids out of
     /// their order, a line of another table) is decoded whole.
@@ -374,18 +375,15 @@ struct OutlinedRecordsFile: Sendable {
         in: overlayPath, entity: entity, lookups: lookups,
         decoded: { record in
           overlay.records.append(record)
-          overlay.ids.insert(record.id)
           overlay.replaced.insert(record.id)
         },
         outlined: { line, targets in
           overlay.lines.append(line)
           overlay.targets += targets
-          overlay.ids.insert(line.key)
           overlay.replaced.insert(line.key)
           overlay.ranges[line.key.description] = line.span
         },
         overlaid: { id, mark in
-          overlay.ids.insert(id)
           switch mark {
           case .removed: overlay.replaced.insert(id)
           case .patch(let patch): overlay.patches[id] = patch
@@ -396,7 +394,7 @@ struct OutlinedRecordsFile: Sendable {
         })
       if outlined != nil { return overlay }
       guard let whole = try RecordOverlay.read(beside: path, in: folder, entity: entity) else { return nil }
-      var decoded = OutlinedOverlay(records: whole.recordsInOrder, ids: Set(whole.entries.keys), ranges: whole.lines)
+      var decoded = OutlinedOverlay(records: whole.recordsInOrder, ranges: whole.lines)
       for (id, entry) in whole.entries {
         if case .patch(let patch) = entry { decoded.patches[id] = patch } else { decoded.replaced.insert(id) }
       }
